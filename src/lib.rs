@@ -1,0 +1,15 @@
+//! specserve: an AsyncAPI-first WebSocket API server.
+//!
+//! Data flows one way: `asyncapi.yaml` -> `specserve-codegen` (build.rs) ->
+//! [`api`] (generated types, traits, dispatcher) -> handlers -> store. The
+//! hand-written modules here are what the generated code builds on:
+//! [`wire`] (frames and error replies), [`security`] (who is calling) and
+//! [`client`] (the connection behind the generated client methods).
+
+pub mod api;
+pub mod client;
+pub mod security;
+pub mod wire;
+
+/// The spec this binary was built from, served at `/asyncapi.yaml`.
+pub const ASYNCAPI_YAML: &str = include_str!("../asyncapi.yaml");

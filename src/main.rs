@@ -1,0 +1,3 @@
+//! The `specserve` command line.
+
+fn main() {}
