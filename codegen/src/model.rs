@@ -197,14 +197,7 @@ impl Api {
             )?;
         }
         let security_schemes = parse_security_schemes(components.as_ref())?;
-        let schemas = match components.as_ref().and_then(|c| c.child("schemas")) {
-            None => Vec::new(),
-            Some(s) => s
-                .entries()?
-                .into_iter()
-                .map(|(k, n)| Ok((k.to_owned(), Schema::parse(&n)?)))
-                .collect::<Result<_>>()?,
-        };
+        let schemas = crate::schema::components(doc)?;
         let (channel, messages) = parse_channel(&root)?;
         let ctx = Context { schemas: &schemas };
 

@@ -53,6 +53,9 @@ pub fn api_module(api: &Api) -> Result<String> {
 pub fn types_module(schemas: &[(String, Schema)]) -> Result<String> {
     let mut space = TypeSpace::new(schemas);
     for (name, schema) in schemas {
+        if space.contains(name) {
+            continue;
+        }
         space.rust_type(
             &Schema {
                 kind: Kind::Ref(name.clone()),

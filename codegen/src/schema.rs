@@ -460,3 +460,15 @@ fn float(node: &Node<'_>, key: &str) -> Result<Option<f64>> {
         .map(|n| n.value().as_f64().ok_or_else(|| n.error("expected a number")))
         .transpose()
 }
+
+/// Parses every schema under `components.schemas` of a document, in order.
+pub fn components(doc: &crate::spec::Document) -> Result<Vec<(String, Schema)>> {
+    let Some(schemas) = doc.root().child("components").and_then(|c| c.child("schemas")) else {
+        return Ok(Vec::new());
+    };
+    schemas
+        .entries()?
+        .into_iter()
+        .map(|(name, node)| Ok((name.to_owned(), Schema::parse(&node)?)))
+        .collect()
+}

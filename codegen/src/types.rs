@@ -125,6 +125,11 @@ impl<'a> TypeSpace<'a> {
         Ok(if schema.nullable { format!("Option<{ty}>") } else { ty })
     }
 
+    /// Whether component `name` already has a type (or is a `oneOf` variant).
+    pub fn contains(&self, name: &str) -> bool {
+        self.done.contains(name)
+    }
+
     /// Defines the struct `name` from `object` (used for reply bodies, which are
     /// objects without a schema of their own).
     pub fn define_struct(
@@ -152,7 +157,12 @@ impl<'a> TypeSpace<'a> {
             fields.push(Field {
                 ident: ident(&property.name.to_snake_case()),
                 json: property.name.clone(),
-                ty: if optional { format!("Option<{ty}>") } else { ty },
+                // Absent and null read the same for an optional nullable field: one Option.
+                ty: if optional && !property.schema.nullable {
+                    format!("Option<{ty}>")
+                } else {
+                    ty
+                },
                 doc,
                 optional,
             });
