@@ -366,19 +366,8 @@ struct Context<'s> {
 }
 
 impl Context<'_> {
-    /// Follows component references to the schema that says what a value is.
     fn deref<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
-        let mut current = schema;
-        for _ in 0..32 {
-            match &current.kind {
-                Kind::Ref(name) => match self.schemas.iter().find(|(n, _)| n == name) {
-                    Some((_, target)) => current = target,
-                    None => return current,
-                },
-                _ => return current,
-            }
-        }
-        current
+        crate::schema::resolve(schema, self.schemas)
     }
 
     fn string_max_length(&self, schema: &Schema) -> Option<u64> {

@@ -461,6 +461,20 @@ fn float(node: &Node<'_>, key: &str) -> Result<Option<f64>> {
         .transpose()
 }
 
+/// Follows component references from `schema` to the schema that says what a
+/// value is (bounded, so a reference cycle stops instead of looping).
+pub fn resolve<'a>(schema: &'a Schema, components: &'a [(String, Schema)]) -> &'a Schema {
+    let mut current = schema;
+    for _ in 0..32 {
+        let Kind::Ref(name) = &current.kind else { return current };
+        match components.iter().find(|(n, _)| n == name) {
+            Some((_, target)) => current = target,
+            None => return current,
+        }
+    }
+    current
+}
+
 /// Parses every schema under `components.schemas` of a document, in order.
 pub fn components(doc: &crate::spec::Document) -> Result<Vec<(String, Schema)>> {
     let Some(schemas) = doc.root().child("components").and_then(|c| c.child("schemas")) else {

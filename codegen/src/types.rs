@@ -205,30 +205,9 @@ impl<'a> TypeSpace<'a> {
                     parts.push(format!("matches `{pattern}`"));
                 }
             }
-            Kind::Integer(rules) => {
-                if let Some(min) = rules.minimum {
-                    parts.push(format!("at least {min}"));
-                }
-                if let Some(max) = rules.maximum {
-                    parts.push(format!("at most {max}"));
-                }
-            }
-            Kind::Number(rules) => {
-                if let Some(min) = rules.minimum {
-                    parts.push(format!("at least {min}"));
-                }
-                if let Some(max) = rules.maximum {
-                    parts.push(format!("at most {max}"));
-                }
-            }
-            Kind::Array(rules) => {
-                if let Some(min) = rules.min_items {
-                    parts.push(format!("at least {min} items"));
-                }
-                if let Some(max) = rules.max_items {
-                    parts.push(format!("at most {max} items"));
-                }
-            }
+            Kind::Integer(rules) => push_bounds(&mut parts, rules.minimum, rules.maximum, ""),
+            Kind::Number(rules) => push_bounds(&mut parts, rules.minimum, rules.maximum, ""),
+            Kind::Array(rules) => push_bounds(&mut parts, rules.min_items, rules.max_items, " items"),
             Kind::Const(value) => parts.push(format!("always `{value}`")),
             _ => {}
         }
@@ -240,10 +219,7 @@ impl<'a> TypeSpace<'a> {
     }
 
     fn deref<'s>(&'s self, schema: &'s Schema) -> &'s Schema {
-        match &schema.kind {
-            Kind::Ref(name) => self.lookup(name).map_or(schema, |s| self.deref(s)),
-            _ => schema,
-        }
+        crate::schema::resolve(schema, self.components)
     }
 
     /// The type of component `name`, defining it on first use.
@@ -353,6 +329,16 @@ impl<'a> TypeSpace<'a> {
             Err(SpecError::new(path, format!("two types would be named `{name}`"))
                 .hint("rename the component schema, or reference it instead of repeating it inline"))
         }
+    }
+}
+
+/// "at least {min}{unit}" and "at most {max}{unit}", for the bounds that are set.
+fn push_bounds<T: std::fmt::Display>(parts: &mut Vec<String>, min: Option<T>, max: Option<T>, unit: &str) {
+    if let Some(min) = min {
+        parts.push(format!("at least {min}{unit}"));
+    }
+    if let Some(max) = max {
+        parts.push(format!("at most {max}{unit}"));
     }
 }
 
