@@ -76,11 +76,12 @@ impl Frame {
     /// this only fails if the generated type and the schema disagree.
     pub fn payload<T: DeserializeOwned>(&mut self) -> Result<T, ApiError> {
         let payload = self.value.get_mut("payload").map(Value::take).unwrap_or(Value::Null);
-        serde_json::from_value(payload).map_err(|error| {
+        // serde's message may quote the value, so the client gets a fixed text.
+        serde_json::from_value(payload).map_err(|_| {
             ApiError::validation_failed(vec![ErrorDetail {
                 pointer: "/payload".into(),
                 keyword: "type".into(),
-                message: error.to_string(),
+                message: "payload does not match the route's request type".into(),
             }])
         })
     }
