@@ -107,13 +107,11 @@ fn error_aliases(api: &Api, error_type: &str) -> Result<Vec<String>> {
         return Ok(aliases);
     };
     let field = |name: &str| object.properties.iter().find(|p| p.name == name);
-    let named = |wanted: &str, actual: Option<String>, fallback: String| match actual {
-        Some(actual) if actual == wanted => None,
-        Some(actual) => Some(format!(
-            "/// The error {} type under the name the runtime uses.\npub type {wanted} = {actual};",
-            wanted.to_snake_case().replace('_', " ")
-        )),
-        None => Some(format!("pub type {wanted} = {fallback};")),
+    // The runtime names these types; alias whatever the spec called them.
+    let named = |wanted: &str, actual: Option<String>, fallback: String| {
+        let target = actual.unwrap_or(fallback);
+        (target != wanted)
+            .then(|| format!("/// `{target}` under the name the runtime uses.\npub type {wanted} = {target};"))
     };
     if error_type != "ErrorBody" {
         aliases.push(format!(

@@ -171,6 +171,7 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ErrorBodyDetailsItem>>,
 }
+/// `ErrorBodyDetailsItem` under the name the runtime uses.
 pub type ErrorDetail = ErrorBodyDetailsItem;
 /// Longest `requestId` that is echoed back (from the spec's `RequestId` schema).
 pub const REQUEST_ID_MAX_LENGTH: usize = 32;
