@@ -1130,17 +1130,10 @@ pub async fn dispatch<H: Handlers>(
     };
     match call(handlers, ctx, route, &mut frame).await {
         Ok(reply) => {
-            crate::wire::Dispatched::success(
-                route.channel(),
-                reply.encode(frame.request_id()),
-            )
+            crate::wire::Dispatched::success(route, reply.encode(frame.request_id()))
         }
         Err(error) => {
-            crate::wire::Dispatched::failure(
-                Some(route.channel()),
-                frame.request_id(),
-                error,
-            )
+            crate::wire::Dispatched::failure(Some(route), frame.request_id(), error)
         }
     }
 }

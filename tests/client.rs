@@ -72,15 +72,10 @@ async fn seed_readme_flow_through_the_typed_client() {
         .unwrap();
     assert_ne!(alice.user_id, bob.user_id);
     let read = client.user_read(&UserRef { id: bob.user_id }).await.unwrap();
-    assert_eq!(
-        (read.name.as_str(), read.email.as_str(), read.role),
-        ("Bob", "bob@example.com", Role::User)
-    );
+    assert_eq!((read.name.as_str(), read.email.as_str(), read.role), ("Bob", "bob@example.com", Role::User));
     client.user_delete(&UserRef { id: bob.user_id }).await.unwrap();
     let gone = client.user_read(&UserRef { id: bob.user_id }).await.unwrap_err();
-    let ClientError::Api(body) = gone else {
-        panic!("expected an API error, got {gone:?}")
-    };
+    let ClientError::Api(body) = gone else { panic!("expected an API error, got {gone:?}") };
     assert_eq!(body.code, ErrorCode::NotFound);
 }
 
@@ -115,20 +110,14 @@ async fn many_calls_in_flight_on_one_socket_each_get_their_own_reply() {
     for (id, read) in ids.iter().zip(reads) {
         let read = read.unwrap();
         assert_eq!(read.id, *id);
-        assert_eq!(
-            read.email,
-            format!("u{}@example.com", ids.iter().position(|x| x == id).unwrap())
-        );
+        assert_eq!(read.email, format!("u{}@example.com", ids.iter().position(|x| x == id).unwrap()));
     }
 }
 
 #[tokio::test]
 async fn raw_frames_get_raw_replies_with_the_request_id() {
     let client = Client::connect(&format!("ws://{}/ws", serve().await)).await.unwrap();
-    let reply = client
-        .call_raw("raw-1", r#"{"channel":"nope","requestId":"raw-1"}"#.into())
-        .await
-        .unwrap();
+    let reply = client.call_raw("raw-1", r#"{"channel":"nope","requestId":"raw-1"}"#.into()).await.unwrap();
     assert_eq!(reply["error"]["code"], "unknown_channel");
     assert_eq!(reply["requestId"], "raw-1");
 }

@@ -8,7 +8,7 @@ use common::{ADMIN_TOKEN, Memory};
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use specserve::api::{ErrorCode, dispatch};
+use specserve::api::{ErrorCode, Route, dispatch};
 use specserve::wire::RequestContext;
 
 async fn send(handlers: &Memory, frame: &str) -> Value {
@@ -29,29 +29,20 @@ async fn seed_register_reply_keeps_the_seed_body() {
 #[tokio::test]
 async fn request_id_is_echoed_on_success_and_error() {
     let handlers = Memory::default();
-    let ok = send(
-        &handlers,
-        r#"{"channel":"user/read","requestId":"r-1","apiToken":"admin-token","payload":{"id":1}}"#,
-    )
-    .await;
+    let ok =
+        send(&handlers, r#"{"channel":"user/read","requestId":"r-1","apiToken":"admin-token","payload":{"id":1}}"#)
+            .await;
     assert_eq!(ok["requestId"], "r-1");
     assert_eq!(ok["id"], 1);
-    let err = send(
-        &handlers,
-        r#"{"channel":"user/read","requestId":"r-2","payload":{"id":1}}"#,
-    )
-    .await;
+    let err = send(&handlers, r#"{"channel":"user/read","requestId":"r-2","payload":{"id":1}}"#).await;
     assert_eq!(err["requestId"], "r-2");
     assert_eq!(err["error"]["code"], "unauthorized");
 }
 
 #[tokio::test]
 async fn user_read_reply_is_the_bare_user_plus_envelope() {
-    let reply = send(
-        &Memory::default(),
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#,
-    )
-    .await;
+    let reply =
+        send(&Memory::default(), r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#).await;
     assert_eq!(
         reply,
         json!({"channel": "user/read", "id": 1, "name": "Root", "email": "root@example.com", "role": "admin",
@@ -88,11 +79,7 @@ async fn missing_or_non_string_channel_is_bad_request() {
 
 #[tokio::test]
 async fn unknown_channel_echoes_request_id_but_not_the_channel() {
-    let reply = send(
-        &Memory::default(),
-        r#"{"channel":"user/explode","requestId":"q","payload":{}}"#,
-    )
-    .await;
+    let reply = send(&Memory::default(), r#"{"channel":"user/explode","requestId":"q","payload":{}}"#).await;
     assert_eq!(
         reply,
         json!({"success": false, "requestId": "q",
@@ -110,46 +97,26 @@ async fn validation_failure_points_at_the_field_and_masks_the_value() {
     assert_eq!(reply["channel"], "auth/register");
     assert_eq!(reply["error"]["code"], "validation_failed");
     let details = reply["error"]["details"].as_array().expect("details");
-    let pointers: Vec<(&str, &str)> = details
-        .iter()
-        .map(|d| (d["pointer"].as_str().unwrap(), d["keyword"].as_str().unwrap()))
-        .collect();
+    let pointers: Vec<(&str, &str)> =
+        details.iter().map(|d| (d["pointer"].as_str().unwrap(), d["keyword"].as_str().unwrap())).collect();
     assert!(pointers.contains(&("/payload/email", "format")), "{pointers:?}");
     assert!(pointers.contains(&("/payload/password", "minLength")), "{pointers:?}");
-    assert!(
-        !reply.to_string().contains("hunter2"),
-        "the password is echoed: {reply}"
-    );
+    assert!(!reply.to_string().contains("hunter2"), "the password is echoed: {reply}");
 }
 
 #[tokio::test]
 async fn unknown_fields_and_wrong_types_are_rejected() {
     let handlers = Memory::default();
-    let extra = send(
-        &handlers,
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1,"admin":true}}"#,
-    )
-    .await;
+    let extra =
+        send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1,"admin":true}}"#).await;
     assert_eq!(extra["error"]["code"], "validation_failed");
     assert_eq!(extra["error"]["details"][0]["keyword"], "additionalProperties");
-    let wrong = send(
-        &handlers,
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":"1"}}"#,
-    )
-    .await;
+    let wrong = send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":"1"}}"#).await;
     assert_eq!(wrong["error"]["details"][0]["pointer"], "/payload/id");
     assert_eq!(wrong["error"]["details"][0]["keyword"], "type");
-    let zero = send(
-        &handlers,
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":0}}"#,
-    )
-    .await;
+    let zero = send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":0}}"#).await;
     assert_eq!(zero["error"]["details"][0]["keyword"], "minimum");
-    let top = send(
-        &handlers,
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1},"x":1}"#,
-    )
-    .await;
+    let top = send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1},"x":1}"#).await;
     assert_eq!(top["error"]["code"], "validation_failed");
 }
 
@@ -165,11 +132,7 @@ async fn secured_route_without_token_is_unauthorized_not_invalid() {
 
 #[tokio::test]
 async fn garbage_token_is_unauthorized() {
-    let reply = send(
-        &Memory::default(),
-        r#"{"channel":"user/read","apiToken":"garbage","payload":{"id":1}}"#,
-    )
-    .await;
+    let reply = send(&Memory::default(), r#"{"channel":"user/read","apiToken":"garbage","payload":{"id":1}}"#).await;
     assert_eq!(reply["error"]["code"], "unauthorized");
 }
 
@@ -179,27 +142,15 @@ async fn bearer_token_from_the_upgrade_authenticates_and_the_frame_token_wins() 
     let ctx = RequestContext::new(1).with_bearer_token(ADMIN_TOKEN);
     let via_bearer = dispatch(&handlers, &ctx, r#"{"channel":"user/read","payload":{"id":1}}"#).await;
     assert_eq!(via_bearer.error, None, "{}", via_bearer.text);
-    let frame_wins = dispatch(
-        &handlers,
-        &ctx,
-        r#"{"channel":"user/read","apiToken":"bad","payload":{"id":1}}"#,
-    )
-    .await;
+    let frame_wins = dispatch(&handlers, &ctx, r#"{"channel":"user/read","apiToken":"bad","payload":{"id":1}}"#).await;
     assert_eq!(frame_wins.error, Some(ErrorCode::Unauthorized));
 }
 
 #[tokio::test]
 async fn handler_errors_become_error_replies() {
     let handlers = Memory::default();
-    let missing = send(
-        &handlers,
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":42}}"#,
-    )
-    .await;
-    assert_eq!(
-        missing["error"],
-        json!({"code": "not_found", "message": "no such user"})
-    );
+    let missing = send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":42}}"#).await;
+    assert_eq!(missing["error"], json!({"code": "not_found", "message": "no such user"}));
     let taken = send(
         &handlers,
         r#"{"channel":"auth/register","payload":{"name":"R","email":"ROOT@example.com","password":"SecretPass123"}}"#,
@@ -210,11 +161,8 @@ async fn handler_errors_become_error_replies() {
 
 #[tokio::test]
 async fn internal_errors_disclose_nothing() {
-    let reply = send(
-        &Memory::default(),
-        r#"{"channel":"user/delete","apiToken":"admin-token","payload":{"id":999}}"#,
-    )
-    .await;
+    let reply =
+        send(&Memory::default(), r#"{"channel":"user/delete","apiToken":"admin-token","payload":{"id":999}}"#).await;
     assert_eq!(reply["error"], json!({"code": "internal", "message": "internal error"}));
     assert!(!reply.to_string().contains("/var/lib"));
 }
@@ -238,9 +186,9 @@ async fn dispatched_reports_channel_and_code_for_metrics() {
         r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#,
     )
     .await;
-    assert_eq!((ok.channel, ok.error), (Some("user/read"), None));
+    assert_eq!((ok.route, ok.error), (Some(Route::UserRead), None));
     let bad = dispatch(&handlers, &RequestContext::new(1), "nope").await;
-    assert_eq!((bad.channel, bad.error), (None, Some(ErrorCode::BadRequest)));
+    assert_eq!((bad.route, bad.error), (None, Some(ErrorCode::BadRequest)));
 }
 
 #[tokio::test]
@@ -257,11 +205,8 @@ async fn pipelined_frames_are_answered_in_order() {
         })
         .collect();
     // The same shape the server's connection loop uses: many in flight, replies in order.
-    let replies: Vec<_> = futures_util::stream::iter(frames.iter())
-        .map(|f| dispatch(&handlers, &ctx, f))
-        .buffered(16)
-        .collect()
-        .await;
+    let replies: Vec<_> =
+        futures_util::stream::iter(frames.iter()).map(|f| dispatch(&handlers, &ctx, f)).buffered(16).collect().await;
     for (i, reply) in replies.iter().enumerate() {
         let value: Value = serde_json::from_str(&reply.text).unwrap();
         assert_eq!(value["requestId"], format!("p-{i}"));
@@ -296,21 +241,14 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![
-                    Just("id".to_owned()),
-                    Just("name".to_owned()),
-                    Just("email".to_owned()),
-                    ".{0,6}"
-                ],
+                prop_oneof![Just("id".to_owned()), Just("name".to_owned()), Just("email".to_owned()), ".{0,6}"],
                 inner,
                 0..6
             )

@@ -21,14 +21,8 @@ fn without(frame: &Value, keys: &[&str]) -> Value {
 
 fn assert_accepted_by(schema: &schemars::Schema, instance: &Value, what: &str) {
     let validator = jsonschema::validator_for(schema.as_value()).expect("schemars output compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: the generated type's schema rejects the example: {errors:?}"
-    );
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{what}: the generated type's schema rejects the example: {errors:?}");
 }
 
 #[test]
@@ -45,25 +39,14 @@ fn request_examples_round_trip_through_the_generated_types() {
     let mut checked = 0;
     for route in &api.routes {
         let generated = Route::from_channel(&route.channel).expect("generated route");
-        assert!(
-            !route.request.examples.is_empty(),
-            "{} has no request example",
-            route.channel
-        );
+        assert!(!route.request.examples.is_empty(), "{} has no request example", route.channel);
         for example in &route.request.examples {
             let name = format!("{} example {:?}", route.channel, example.name);
-            assert!(
-                generated.request_validator().is_valid(&example.payload),
-                "{name}: rejected by the validator"
-            );
+            assert!(generated.request_validator().is_valid(&example.payload), "{name}: rejected by the validator");
             let envelope_free = without(&example.payload, &["requestId", "apiToken"]);
             let typed: Request = serde_json::from_value(envelope_free.clone()).expect(&name);
             assert_eq!(typed.route(), generated);
-            assert_eq!(
-                serde_json::to_value(&typed).unwrap(),
-                envelope_free,
-                "{name}: re-serialized differently"
-            );
+            assert_eq!(serde_json::to_value(&typed).unwrap(), envelope_free, "{name}: re-serialized differently");
             assert_accepted_by(&generated.request_type_schema(), &example.payload["payload"], &name);
             checked += 1;
         }
@@ -76,17 +59,10 @@ fn reply_examples_round_trip_through_the_generated_types() {
     let api = spec();
     for route in &api.routes {
         let generated = Route::from_channel(&route.channel).expect("generated route");
-        assert!(
-            !route.reply.examples.is_empty(),
-            "{} has no reply example",
-            route.channel
-        );
+        assert!(!route.reply.examples.is_empty(), "{} has no reply example", route.channel);
         for example in &route.reply.examples {
             let name = format!("{} reply example {:?}", route.channel, example.name);
-            assert!(
-                generated.reply_validator().is_valid(&example.payload),
-                "{name}: rejected by the validator"
-            );
+            assert!(generated.reply_validator().is_valid(&example.payload), "{name}: rejected by the validator");
             let body = without(&example.payload, &["success", "channel", "requestId"]);
             let typed = Reply::from_body(generated, body.clone()).expect(&name);
             let request_id = example.payload.get("requestId").and_then(Value::as_str);
@@ -100,16 +76,10 @@ fn reply_examples_round_trip_through_the_generated_types() {
 #[test]
 fn error_examples_round_trip_through_the_generated_error_body() {
     let api = spec();
-    assert!(
-        api.error.message.examples.len() >= 5,
-        "error examples cover the common codes"
-    );
+    assert!(api.error.message.examples.len() >= 5, "error examples cover the common codes");
     for example in &api.error.message.examples {
         let name = format!("error example {:?}", example.name);
-        assert!(
-            error_validator().is_valid(&example.payload),
-            "{name}: rejected by the validator"
-        );
+        assert!(error_validator().is_valid(&example.payload), "{name}: rejected by the validator");
         let body: ErrorBody = serde_json::from_value(example.payload["error"].clone()).expect(&name);
         assert_eq!(serde_json::to_value(&body).unwrap(), example.payload["error"], "{name}");
         assert_accepted_by(&schemars::schema_for!(ErrorBody), &example.payload["error"], &name);

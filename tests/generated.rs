@@ -17,10 +17,7 @@ fn generated_folder_matches_the_spec() {
     }
     let mut on_disk = Vec::new();
     collect(&root.join("generated"), &root.join("generated"), &mut on_disk);
-    let extra: Vec<_> = on_disk
-        .iter()
-        .filter(|p| !expected.iter().any(|(e, _)| e == *p))
-        .collect();
+    let extra: Vec<_> = on_disk.iter().filter(|p| !expected.iter().any(|(e, _)| e == *p)).collect();
     assert!(
         stale.is_empty() && extra.is_empty(),
         "generated/ is stale (changed: {stale:?}, no longer generated: {extra:?}).\nRefresh it with: cargo run -- gen"
@@ -32,10 +29,7 @@ fn generated_api_rs_is_the_build_output() {
     let built = include_str!(concat!(env!("OUT_DIR"), "/api.rs"));
     let committed =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/api.rs")).unwrap_or_default();
-    assert!(
-        built == committed,
-        "generated/api.rs differs from the build output.\nRefresh it with: cargo run -- gen"
-    );
+    assert!(built == committed, "generated/api.rs differs from the build output.\nRefresh it with: cargo run -- gen");
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<String>) {

@@ -48,10 +48,7 @@ fn closed_objects_reject_unknown_keys_and_open_ones_ignore_them() {
     let closed: object::Closed = serde_json::from_value(json!({"id": 1, "displayName": "A", "type": "t"})).unwrap();
     assert_eq!(closed.display_name, "A");
     assert_eq!(closed.r#type.as_deref(), Some("t"));
-    assert_eq!(
-        serde_json::to_value(&closed).unwrap(),
-        json!({"id": 1, "displayName": "A", "type": "t"})
-    );
+    assert_eq!(serde_json::to_value(&closed).unwrap(), json!({"id": 1, "displayName": "A", "type": "t"}));
     assert!(serde_json::from_value::<object::Closed>(json!({"id": 1, "displayName": "A", "x": 1})).is_err());
     assert!(serde_json::from_value::<object::Open>(json!({"note": "n", "x": 1})).is_ok());
 }
@@ -60,10 +57,7 @@ fn closed_objects_reject_unknown_keys_and_open_ones_ignore_them() {
 fn tagged_unions_route_by_their_tag() {
     let circle: one_of::Shape = serde_json::from_value(json!({"kind": "circle", "radius": 2.0})).unwrap();
     assert_eq!(circle, one_of::Shape::Circle(one_of::Circle { radius: 2.0 }));
-    assert_eq!(
-        serde_json::to_value(&circle).unwrap(),
-        json!({"kind": "circle", "radius": 2.0})
-    );
+    assert_eq!(serde_json::to_value(&circle).unwrap(), json!({"kind": "circle", "radius": 2.0}));
     assert!(serde_json::from_value::<one_of::Shape>(json!({"kind": "square", "side": 1.0, "extra": 1})).is_err());
     assert!(serde_json::from_value::<one_of::Shape>(json!({"kind": "hexagon"})).is_err());
     let stopped: any_of::Event = serde_json::from_value(json!({"type": "stopped"})).unwrap();
@@ -85,15 +79,8 @@ fn enums_keep_wire_names_and_nullable_fields_take_null() {
 fn arrays_refs_and_consts_map_to_plain_rust() {
     let basket: array::Basket = serde_json::from_value(json!({"lines": [{"sku": "a"}], "tags": ["x"]})).unwrap();
     assert_eq!(basket.lines[0].sku, "a");
-    let pair = refs::Pair {
-        from: 1,
-        to: 2,
-        via: Some(refs::Hop { by: Some(3) }),
-    };
-    assert_eq!(
-        serde_json::to_value(&pair).unwrap(),
-        json!({"from": 1, "to": 2, "via": {"by": 3}})
-    );
+    let pair = refs::Pair { from: 1, to: 2, via: Some(refs::Hop { by: Some(3) }) };
+    assert_eq!(serde_json::to_value(&pair).unwrap(), json!({"from": 1, "to": 2, "via": {"by": 3}}));
     let ack: consts::Ack = serde_json::from_value(json!({"ok": true, "kind": "ack", "version": 2})).unwrap();
     assert!(ack.ok);
     let small: integer::Small = 7;

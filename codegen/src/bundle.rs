@@ -57,15 +57,13 @@ fn rewrite(value: &Value, pending: &mut Vec<String>) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .filter(|(key, _)| !key.starts_with("x-"))
-                .map(
-                    |(key, v)| match (key.as_str(), v.as_str().and_then(|r| r.strip_prefix(COMPONENT_SCHEMAS))) {
-                        ("$ref", Some(name)) => {
-                            pending.push(name.to_owned());
-                            (key.clone(), json!(format!("#/definitions/{name}")))
-                        }
-                        _ => (key.clone(), rewrite(v, pending)),
-                    },
-                )
+                .map(|(key, v)| match (key.as_str(), v.as_str().and_then(|r| r.strip_prefix(COMPONENT_SCHEMAS))) {
+                    ("$ref", Some(name)) => {
+                        pending.push(name.to_owned());
+                        (key.clone(), json!(format!("#/definitions/{name}")))
+                    }
+                    _ => (key.clone(), rewrite(v, pending)),
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, pending)).collect()),
@@ -75,8 +73,5 @@ fn rewrite(value: &Value, pending: &mut Vec<String>) -> Value {
 
 /// Compiles a bundled schema the way the generated code does: draft-07, formats on.
 pub fn validator(schema: &Value) -> std::result::Result<jsonschema::Validator, String> {
-    jsonschema::draft7::options()
-        .should_validate_formats(true)
-        .build(schema)
-        .map_err(|e| e.to_string())
+    jsonschema::draft7::options().should_validate_formats(true).build(schema).map_err(|e| e.to_string())
 }

@@ -18,11 +18,7 @@ pub struct SpecError {
 impl SpecError {
     /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-            hint: None,
-        }
+        Self { path: path.into(), message: message.into(), hint: None }
     }
 
     /// The same error with a suggested fix.
@@ -35,11 +31,7 @@ impl SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(document root)"
-        } else {
-            &self.path
-        };
+        let path = if self.path.is_empty() { "(document root)" } else { &self.path };
         write!(f, "{path}: {}", self.message)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  fix: {hint}")?;

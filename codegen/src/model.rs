@@ -164,16 +164,7 @@ impl Api {
         let root = doc.root();
         root.check_keys(
             "an AsyncAPI document",
-            &[
-                "asyncapi",
-                "id",
-                "info",
-                "defaultContentType",
-                "servers",
-                "channels",
-                "operations",
-                "components",
-            ],
+            &["asyncapi", "id", "info", "defaultContentType", "servers", "channels", "operations", "components"],
         )?;
         let version = root.required("asyncapi")?;
         if version.str()? != "3.0.0" {
@@ -191,10 +182,7 @@ impl Api {
         let servers = parse_servers(&root)?;
         let components = root.child("components");
         if let Some(c) = &components {
-            c.check_keys(
-                "components",
-                &["schemas", "messages", "securitySchemes", "correlationIds"],
-            )?;
+            c.check_keys("components", &["schemas", "messages", "securitySchemes", "correlationIds"])?;
         }
         let security_schemes = parse_security_schemes(components.as_ref())?;
         let schemas = crate::schema::components(doc)?;
@@ -236,9 +224,7 @@ impl Api {
             routes.push(route);
         }
         let Some((error, _)) = error else {
-            return Err(operations
-                .error("there are no operations")
-                .hint("add one `receive` operation per route"));
+            return Err(operations.error("there are no operations").hint("add one `receive` operation per route"));
         };
         if let Some((key, _)) = messages.iter().find(|(key, _)| !used.contains(key)) {
             return Err(SpecError::new(
@@ -252,17 +238,7 @@ impl Api {
             .find_map(|r| r.request.frame.properties.iter().find(|p| p.name == REQUEST_ID))
             .and_then(|p| ctx.string_max_length(&p.schema))
             .unwrap_or(64);
-        Ok(Api {
-            info,
-            id,
-            servers,
-            channel,
-            routes,
-            error,
-            security_schemes,
-            schemas,
-            request_id_max_length,
-        })
+        Ok(Api { info, id, servers, channel, routes, error, security_schemes, schemas, request_id_max_length })
     }
 
     /// The routes of one handler group, in order.
@@ -337,10 +313,7 @@ fn parse_channel<'a>(root: &Node<'a>) -> Result<(Channel, Vec<(String, Node<'a>)
     let entries = channels.entries()?;
     let [(key, node)] = entries.as_slice() else {
         return Err(channels
-            .error(format!(
-                "found {} channels; specserve serves exactly one",
-                entries.len()
-            ))
+            .error(format!("found {} channels; specserve serves exactly one", entries.len()))
             .hint("put every message in one channel whose address is the WebSocket path"));
     };
     let node = node.resolve()?;
@@ -404,15 +377,9 @@ impl Context<'_> {
         let code =
             field("code").ok_or_else(|| SpecError::new(body.schema.path.clone(), "the error object has no `code`"))?;
         let Kind::Enum(codes) = &self.deref(&code.schema).kind else {
-            return Err(SpecError::new(
-                code.schema.path.clone(),
-                "`error.code` must be a string enum of error codes",
-            ));
+            return Err(SpecError::new(code.schema.path.clone(), "`error.code` must be a string enum of error codes"));
         };
-        if let Some(missing) = RUNTIME_ERROR_CODES
-            .iter()
-            .find(|c| !codes.iter().any(|have| have == *c))
-        {
+        if let Some(missing) = RUNTIME_ERROR_CODES.iter().find(|c| !codes.iter().any(|have| have == *c)) {
             return Err(SpecError::new(
                 self.deref(&code.schema).path.clone(),
                 format!("the error codes lack `{missing}`, which the server emits"),
@@ -457,17 +424,8 @@ fn parse_operation(
     name: &str,
     op: &Node<'_>,
 ) -> Result<(Route, Message)> {
-    let mut allowed = vec![
-        "action",
-        "channel",
-        "title",
-        "summary",
-        "description",
-        "messages",
-        "reply",
-        "security",
-        "tags",
-    ];
+    let mut allowed =
+        vec!["action", "channel", "title", "summary", "description", "messages", "reply", "security", "tags"];
     allowed.extend(OPERATION_EXTENSIONS);
     op.check_keys("an operation", &allowed)?;
     let action = op.required("action")?;
@@ -490,13 +448,9 @@ fn parse_operation(
     let mut error = None;
     for reply_ref in reply.required("messages")?.items()? {
         let message = message(channel, messages, &reply_ref)?;
-        let is_error = message
-            .frame
-            .properties
-            .iter()
-            .find(|p| p.name == SUCCESS)
-            .and_then(|p| ctx.const_value(&p.schema))
-            == Some(&Value::Bool(false));
+        let is_error =
+            message.frame.properties.iter().find(|p| p.name == SUCCESS).and_then(|p| ctx.const_value(&p.schema))
+                == Some(&Value::Bool(false));
         let slot = if is_error { &mut error } else { &mut success };
         if slot.is_some() {
             return Err(reply_ref.error(format!(
@@ -524,14 +478,11 @@ fn parse_operation(
             let target = item
                 .ref_target()?
                 .ok_or_else(|| item.error("a security requirement must be a `$ref` to components.securitySchemes"))?;
-            let scheme = target
-                .strip_prefix("#/components/securitySchemes/")
-                .filter(|n| schemes.iter().any(|(s, _)| s == n));
+            let scheme =
+                target.strip_prefix("#/components/securitySchemes/").filter(|n| schemes.iter().any(|(s, _)| s == n));
             let Some(scheme) = scheme else {
                 return Err(item
-                    .error(format!(
-                        "`{target}` is not a security scheme in components.securitySchemes"
-                    ))
+                    .error(format!("`{target}` is not a security scheme in components.securitySchemes"))
                     .hint(format!(
                         "use one of: {}",
                         schemes
@@ -554,40 +505,24 @@ fn check_channel_ref(channel: &Channel, node: &Node<'_>) -> Result<()> {
     let expected = format!("#/channels/{}", channel.key);
     match node.ref_target()? {
         Some(target) if target == expected => Ok(()),
-        _ => Err(node
-            .error("must reference the channel")
-            .hint(format!("write `$ref: '{expected}'`"))),
+        _ => Err(node.error("must reference the channel").hint(format!("write `$ref: '{expected}'`"))),
     }
 }
 
 /// Resolves an operation's message reference, which must name a message of the channel.
 fn message(channel: &Channel, messages: &[(String, Node<'_>)], reference: &Node<'_>) -> Result<Message> {
     let prefix = format!("#/channels/{}/messages/", channel.key);
-    let target = reference
-        .ref_target()?
-        .ok_or_else(|| reference.error("must be a `$ref` to a message of the channel"))?;
+    let target =
+        reference.ref_target()?.ok_or_else(|| reference.error("must be a `$ref` to a message of the channel"))?;
     let key = target.strip_prefix(&prefix);
     let Some((key, node)) = key.and_then(|k| messages.iter().find(|(m, _)| m == k)) else {
-        return Err(reference
-            .error(format!("`{target}` is not a message of channel `{}`", channel.key))
-            .hint(format!(
-                "add the message under channels.{}.messages and reference it as `{prefix}<name>`",
-                channel.key
-            )));
+        return Err(reference.error(format!("`{target}` is not a message of channel `{}`", channel.key)).hint(
+            format!("add the message under channels.{}.messages and reference it as `{prefix}<name>`", channel.key),
+        ));
     };
     node.check_keys(
         "a message",
-        &[
-            "name",
-            "title",
-            "summary",
-            "description",
-            "contentType",
-            "correlationId",
-            "payload",
-            "examples",
-            "tags",
-        ],
+        &["name", "title", "summary", "description", "contentType", "correlationId", "payload", "examples", "tags"],
     )?;
     let payload = node.required("payload")?;
     let resolved = payload.resolve()?;
@@ -652,23 +587,15 @@ fn request_route(
             )
             .hint("add `channel: {type: string, const: group/action}` and list it in `required`")
         })?;
-    let Some((group, action)) = channel
-        .split_once('/')
-        .filter(|(g, a)| is_identifier(g) && is_identifier(a))
-    else {
-        return Err(
-            frame_error(&request, format!("route `{channel}` must look like `group/action`"))
-                .hint("name routes `group/action` with letters and digits, e.g. `user/read`"),
-        );
+    let Some((group, action)) = channel.split_once('/').filter(|(g, a)| is_identifier(g) && is_identifier(a)) else {
+        return Err(frame_error(&request, format!("route `{channel}` must look like `group/action`"))
+            .hint("name routes `group/action` with letters and digits, e.g. `user/read`"));
     };
     let payload = prop(&request, PAYLOAD)
         .filter(|p| p.required)
         .ok_or_else(|| frame_error(&request, "a request frame needs a required `payload` property".into()))?;
     if !matches!(ctx.deref(&payload.schema).kind, Kind::Object(_)) {
-        return Err(SpecError::new(
-            payload.schema.path.clone(),
-            "a request `payload` must be an object schema",
-        ));
+        return Err(SpecError::new(payload.schema.path.clone(), "a request `payload` must be an object schema"));
     }
     for p in &request.frame.properties {
         if ![CHANNEL, REQUEST_ID, API_TOKEN, PAYLOAD].contains(&p.name.as_str()) {
@@ -697,10 +624,7 @@ fn request_route(
         None => false,
         Some(p) if ctx.const_value(&p.schema) == Some(&Value::Bool(true)) => true,
         Some(p) => {
-            return Err(SpecError::new(
-                p.schema.path.clone(),
-                "`success` in a success reply must be `const: true`",
-            ));
+            return Err(SpecError::new(p.schema.path.clone(), "`success` in a success reply must be `const: true`"));
         }
     };
     let body = ObjectRules {

@@ -42,11 +42,7 @@ pub fn api_module(api: &Api) -> Result<String> {
         routes,
         groups,
     };
-    format(
-        &template
-            .render()
-            .map_err(|e| SpecError::new("", format!("template error: {e}")))?,
-    )
+    format(&template.render().map_err(|e| SpecError::new("", format!("template error: {e}")))?)
 }
 
 /// Rust types for a set of component schemas alone (golden tests of type mapping).
@@ -57,12 +53,7 @@ pub fn types_module(schemas: &[(String, Schema)]) -> Result<String> {
             continue;
         }
         space.rust_type(
-            &Schema {
-                kind: Kind::Ref(name.clone()),
-                description: None,
-                nullable: false,
-                path: schema.path.clone(),
-            },
+            &Schema { kind: Kind::Ref(name.clone()), description: None, nullable: false, path: schema.path.clone() },
             name,
         )?;
     }
@@ -71,9 +62,7 @@ pub fn types_module(schemas: &[(String, Schema)]) -> Result<String> {
 
 fn render_types(types: &[TypeDef]) -> Result<String> {
     let views = types.iter().map(type_view).collect();
-    TypesTemplate { types: views }
-        .render()
-        .map_err(|e| SpecError::new("", format!("template error: {e}")))
+    TypesTemplate { types: views }.render().map_err(|e| SpecError::new("", format!("template error: {e}")))
 }
 
 /// Parses and pretty-prints generated source; a parse failure is a codegen bug.
@@ -122,16 +111,9 @@ fn error_aliases(api: &Api, error_type: &str) -> Result<Vec<String>> {
         aliases.extend(named("ErrorCode", lookup(&code.schema), "ErrorBodyCode".into()));
     }
     if let Some(details) = field("details")
-        && let Some(Schema {
-            kind: Kind::Array(array),
-            ..
-        }) = deref(&details.schema)
+        && let Some(Schema { kind: Kind::Array(array), .. }) = deref(&details.schema)
     {
-        aliases.extend(named(
-            "ErrorDetail",
-            lookup(&array.items),
-            "ErrorBodyDetailsItem".into(),
-        ));
+        aliases.extend(named("ErrorDetail", lookup(&array.items), "ErrorBodyDetailsItem".into()));
     }
     Ok(aliases)
 }
@@ -260,11 +242,7 @@ fn type_view(def: &TypeDef) -> TypeView {
 }
 
 fn route_view(space: &mut TypeSpace<'_>, route: &Route) -> Result<RouteView> {
-    let variant = format!(
-        "{}{}",
-        route.group.to_upper_camel_case(),
-        route.action.to_upper_camel_case()
-    );
+    let variant = format!("{}{}", route.group.to_upper_camel_case(), route.action.to_upper_camel_case());
     let request_type = space.rust_type(&route.payload, &format!("{variant}Request"))?;
     let reply_type = space.define_struct(
         &format!("{variant}Reply"),
@@ -282,11 +260,7 @@ fn route_view(space: &mut TypeSpace<'_>, route: &Route) -> Result<RouteView> {
         "Route `{}` (operation `{}`){}.",
         route.channel,
         route.operation,
-        if route.security.is_some() {
-            ", needs a token"
-        } else {
-            ""
-        }
+        if route.security.is_some() { ", needs a token" } else { "" }
     ));
     Ok(RouteView {
         doc_attrs: doc_attrs(&doc),
@@ -315,10 +289,7 @@ pub fn trait_name(group: &str) -> String {
 }
 
 fn doc_attrs(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|line| format!("#[doc = {}]\n", lit(format!(" {line}").trim_end())))
-        .collect()
+    lines.iter().map(|line| format!("#[doc = {}]\n", lit(format!(" {line}").trim_end()))).collect()
 }
 
 /// A Rust string literal for `s`.

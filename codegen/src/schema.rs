@@ -138,28 +138,10 @@ pub struct Variant {
 }
 
 /// String formats we accept (and validate, since validators run with formats on).
-pub const FORMATS: &[&str] = &[
-    "email",
-    "date-time",
-    "date",
-    "time",
-    "uuid",
-    "uri",
-    "ipv4",
-    "ipv6",
-    "hostname",
-];
+pub const FORMATS: &[&str] = &["email", "date-time", "date", "time", "uuid", "uri", "ipv4", "ipv6", "hostname"];
 
-const ANNOTATIONS: &[&str] = &[
-    "description",
-    "title",
-    "examples",
-    "default",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "$comment",
-];
+const ANNOTATIONS: &[&str] =
+    &["description", "title", "examples", "default", "deprecated", "readOnly", "writeOnly", "$comment"];
 
 impl Schema {
     /// Parses the schema at `node` (which may itself be a `$ref`).
@@ -176,33 +158,17 @@ impl Schema {
                     .hint("move the schema under components.schemas and reference it there"));
             };
             node.resolve()?; // the target must exist
-            return Ok(Schema {
-                kind: Kind::Ref(name.to_owned()),
-                description,
-                nullable: false,
-                path,
-            });
+            return Ok(Schema { kind: Kind::Ref(name.to_owned()), description, nullable: false, path });
         }
-        if object
-            .keys()
-            .all(|k| ANNOTATIONS.contains(&k.as_str()) || k.starts_with("x-"))
-        {
-            return Ok(Schema {
-                kind: Kind::Any,
-                description,
-                nullable: false,
-                path,
-            });
+        if object.keys().all(|k| ANNOTATIONS.contains(&k.as_str()) || k.starts_with("x-")) {
+            return Ok(Schema { kind: Kind::Any, description, nullable: false, path });
         }
         let (ty, nullable) = schema_type(node)?;
         let kind = if node.child("const").is_some() {
             node.check_keys("a `const` schema", &with_annotations(&["type", "const"]))?;
             Kind::Const(node.value()["const"].clone())
         } else if let Some(alternatives) = node.child("oneOf").or_else(|| node.child("anyOf")) {
-            node.check_keys(
-                "a `oneOf`/`anyOf` schema",
-                &with_annotations(&["type", "oneOf", "anyOf"]),
-            )?;
+            node.check_keys("a `oneOf`/`anyOf` schema", &with_annotations(&["type", "oneOf", "anyOf"]))?;
             Kind::Tagged(parse_tagged(&alternatives)?)
         } else {
             match ty.as_deref() {
@@ -211,10 +177,7 @@ impl Schema {
                     Kind::Boolean
                 }
                 Some("integer") => {
-                    node.check_keys(
-                        "an integer schema",
-                        &with_annotations(&["type", "format", "minimum", "maximum"]),
-                    )?;
+                    node.check_keys("an integer schema", &with_annotations(&["type", "format", "minimum", "maximum"]))?;
                     let format = node.opt_str("format")?.map(str::to_owned);
                     if let Some(f) = &format
                         && f != "int32"
@@ -231,14 +194,8 @@ impl Schema {
                     })
                 }
                 Some("number") => {
-                    node.check_keys(
-                        "a number schema",
-                        &with_annotations(&["type", "format", "minimum", "maximum"]),
-                    )?;
-                    Kind::Number(NumberRules {
-                        minimum: float(node, "minimum")?,
-                        maximum: float(node, "maximum")?,
-                    })
+                    node.check_keys("a number schema", &with_annotations(&["type", "format", "minimum", "maximum"]))?;
+                    Kind::Number(NumberRules { minimum: float(node, "minimum")?, maximum: float(node, "maximum")? })
                 }
                 Some("string") if node.child("enum").is_some() => {
                     node.check_keys("a string enum", &with_annotations(&["type", "enum"]))?;
@@ -265,13 +222,8 @@ impl Schema {
                     })
                 }
                 Some("array") => {
-                    node.check_keys(
-                        "an array schema",
-                        &with_annotations(&["type", "items", "minItems", "maxItems"]),
-                    )?;
-                    let items = node
-                        .required("items")
-                        .map_err(|e| e.hint("give the array an `items` schema"))?;
+                    node.check_keys("an array schema", &with_annotations(&["type", "items", "minItems", "maxItems"]))?;
+                    let items = node.required("items").map_err(|e| e.hint("give the array an `items` schema"))?;
                     Kind::Array(ArrayRules {
                         items: Box::new(Schema::parse(&items)?),
                         min_items: uint(node, "minItems")?,
@@ -280,30 +232,20 @@ impl Schema {
                 }
                 Some("object") => Kind::Object(parse_object(node)?),
                 None if node.child("enum").is_some() => {
-                    return Err(node
-                        .error("an `enum` needs `type: string`")
-                        .hint("only string enums are supported"));
+                    return Err(node.error("an `enum` needs `type: string`").hint("only string enums are supported"));
                 }
                 None if node.child("properties").is_some() => {
                     return Err(node.error("an object schema needs `type: object`"));
                 }
                 None => {
-                    let key = object
-                        .keys()
-                        .find(|k| !ANNOTATIONS.contains(&k.as_str()))
-                        .map_or("", String::as_str);
+                    let key = object.keys().find(|k| !ANNOTATIONS.contains(&k.as_str())).map_or("", String::as_str);
                     return Err(SpecError::new(format!("{path}.{key}"), format!("`{key}` is not supported in a schema"))
                         .hint("specserve supports type, properties, required, additionalProperties: false, items, enum, const, oneOf/anyOf of tagged objects and $ref"));
                 }
                 Some(other) => return Err(node.error(format!("`type: {other}` is not supported"))),
             }
         };
-        Ok(Schema {
-            kind,
-            description,
-            nullable,
-            path,
-        })
+        Ok(Schema { kind, description, nullable, path })
     }
 }
 
@@ -373,11 +315,7 @@ fn parse_enum(node: &Node<'_>) -> Result<Vec<String>> {
     let values = node
         .items()?
         .iter()
-        .map(|item| {
-            item.str()
-                .map(str::to_owned)
-                .map_err(|e| e.hint("only string enums are supported"))
-        })
+        .map(|item| item.str().map(str::to_owned).map_err(|e| e.hint("only string enums are supported")))
         .collect::<Result<Vec<_>>>()?;
     if values.is_empty() {
         return Err(node.error("an `enum` needs at least one value"));
@@ -395,9 +333,8 @@ fn parse_tagged(node: &Node<'_>) -> Result<TaggedRules> {
     let mut variants = Vec::new();
     let mut tag: Option<String> = None;
     for alternative in node.items()? {
-        let component = alternative
-            .ref_target()?
-            .map(|target| target.strip_prefix(COMPONENT_SCHEMAS).unwrap_or(target).to_owned());
+        let component =
+            alternative.ref_target()?.map(|target| target.strip_prefix(COMPONENT_SCHEMAS).unwrap_or(target).to_owned());
         let resolved = alternative.resolve()?;
         let Kind::Object(mut object) = Schema::parse(&resolved)?.kind else {
             return Err(unsupported("an alternative is not an object"));
@@ -412,13 +349,9 @@ fn parse_tagged(node: &Node<'_>) -> Result<TaggedRules> {
             None => candidates.first().copied(),
         };
         let Some(chosen) = chosen else {
-            return Err(unsupported(
-                "an alternative has no required string `const` property to tag it",
-            ));
+            return Err(unsupported("an alternative has no required string `const` property to tag it"));
         };
-        let Kind::Const(Value::String(value)) = &chosen.schema.kind else {
-            unreachable!("filtered above")
-        };
+        let Kind::Const(Value::String(value)) = &chosen.schema.kind else { unreachable!("filtered above") };
         let (name, value) = (chosen.name.clone(), value.clone());
         if variants.iter().any(|v: &Variant| v.value == value) {
             return Err(unsupported(&format!("two alternatives share the tag value `{value}`")));
@@ -426,12 +359,7 @@ fn parse_tagged(node: &Node<'_>) -> Result<TaggedRules> {
         object.properties.retain(|p| p.name != name);
         tag = Some(name);
         let description = resolved.opt_str("description")?.map(str::to_owned);
-        variants.push(Variant {
-            value,
-            component,
-            description,
-            object,
-        });
+        variants.push(Variant { value, component, description, object });
     }
     let Some(tag) = tag else {
         return Err(unsupported("it has no alternatives"));
@@ -440,25 +368,15 @@ fn parse_tagged(node: &Node<'_>) -> Result<TaggedRules> {
 }
 
 fn int(node: &Node<'_>, key: &str) -> Result<Option<i64>> {
-    node.child(key)
-        .map(|n| n.value().as_i64().ok_or_else(|| n.error("expected an integer")))
-        .transpose()
+    node.child(key).map(|n| n.value().as_i64().ok_or_else(|| n.error("expected an integer"))).transpose()
 }
 
 fn uint(node: &Node<'_>, key: &str) -> Result<Option<u64>> {
-    node.child(key)
-        .map(|n| {
-            n.value()
-                .as_u64()
-                .ok_or_else(|| n.error("expected a non-negative integer"))
-        })
-        .transpose()
+    node.child(key).map(|n| n.value().as_u64().ok_or_else(|| n.error("expected a non-negative integer"))).transpose()
 }
 
 fn float(node: &Node<'_>, key: &str) -> Result<Option<f64>> {
-    node.child(key)
-        .map(|n| n.value().as_f64().ok_or_else(|| n.error("expected a number")))
-        .transpose()
+    node.child(key).map(|n| n.value().as_f64().ok_or_else(|| n.error("expected a number"))).transpose()
 }
 
 /// Follows component references from `schema` to the schema that says what a
@@ -480,9 +398,5 @@ pub fn components(doc: &crate::spec::Document) -> Result<Vec<(String, Schema)>> 
     let Some(schemas) = doc.root().child("components").and_then(|c| c.child("schemas")) else {
         return Ok(Vec::new());
     };
-    schemas
-        .entries()?
-        .into_iter()
-        .map(|(name, node)| Ok((name.to_owned(), Schema::parse(&node)?)))
-        .collect()
+    schemas.entries()?.into_iter().map(|(name, node)| Ok((name.to_owned(), Schema::parse(&node)?))).collect()
 }

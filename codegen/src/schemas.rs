@@ -7,14 +7,8 @@ use crate::model::Api;
 pub fn files(api: &Api) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for route in &api.routes {
-        files.push((
-            format!("schemas/{}.request.json", route.channel),
-            pretty(&route.request.json_schema),
-        ));
-        files.push((
-            format!("schemas/{}.reply.json", route.channel),
-            pretty(&route.reply.json_schema),
-        ));
+        files.push((format!("schemas/{}.request.json", route.channel), pretty(&route.request.json_schema)));
+        files.push((format!("schemas/{}.reply.json", route.channel), pretty(&route.reply.json_schema)));
     }
     files.push(("schemas/error.json".to_owned(), pretty(&api.error.message.json_schema)));
     files

@@ -32,11 +32,7 @@ impl Document {
 
     /// The document root.
     pub fn root(&self) -> Node<'_> {
-        Node {
-            doc: self,
-            value: &self.root,
-            path: String::new(),
-        }
+        Node { doc: self, value: &self.root, path: String::new() }
     }
 
     /// Follows `node` if it is a `{"$ref": "#/..."}` (transitively), else returns it.
@@ -99,11 +95,7 @@ impl<'a> Node<'a> {
     }
 
     fn display_path(&self) -> &str {
-        if self.path.is_empty() {
-            "(document root)"
-        } else {
-            &self.path
-        }
+        if self.path.is_empty() { "(document root)" } else { &self.path }
     }
 
     /// The last segment of the path: the key this node is stored under.
@@ -138,17 +130,12 @@ impl<'a> Node<'a> {
     /// The child under `key`, if this is a mapping that has it.
     pub fn child(&self, key: &str) -> Option<Node<'a>> {
         let value = self.value.as_object()?.get(key)?;
-        Some(Node {
-            doc: self.doc,
-            value,
-            path: join(&self.path, key),
-        })
+        Some(Node { doc: self.doc, value, path: join(&self.path, key) })
     }
 
     /// The child under `key`, or an error naming it.
     pub fn required(&self, key: &str) -> Result<Node<'a>> {
-        self.child(key)
-            .ok_or_else(|| self.error(format!("`{key}` is required here")))
+        self.child(key).ok_or_else(|| self.error(format!("`{key}` is required here")))
     }
 
     /// This node as a mapping.
@@ -161,16 +148,7 @@ impl<'a> Node<'a> {
         Ok(self
             .object()?
             .iter()
-            .map(|(key, value)| {
-                (
-                    key.as_str(),
-                    Node {
-                        doc: self.doc,
-                        value,
-                        path: join(&self.path, key),
-                    },
-                )
-            })
+            .map(|(key, value)| (key.as_str(), Node { doc: self.doc, value, path: join(&self.path, key) }))
             .collect())
     }
 
@@ -180,11 +158,7 @@ impl<'a> Node<'a> {
         Ok(items
             .iter()
             .enumerate()
-            .map(|(i, value)| Node {
-                doc: self.doc,
-                value,
-                path: format!("{}[{i}]", self.path),
-            })
+            .map(|(i, value)| Node { doc: self.doc, value, path: format!("{}[{i}]", self.path) })
             .collect())
     }
 
@@ -210,12 +184,8 @@ impl<'a> Node<'a> {
             let known = allowed.contains(&key.as_str());
             let foreign_extension = key.starts_with("x-") && !key.starts_with("x-specserve-");
             if !known && !foreign_extension {
-                return Err(
-                    SpecError::new(join(&self.path, key), format!("`{key}` is not supported in {what}")).hint(format!(
-                        "specserve understands {}; remove `{key}` or ask for support",
-                        list(allowed)
-                    )),
-                );
+                return Err(SpecError::new(join(&self.path, key), format!("`{key}` is not supported in {what}"))
+                    .hint(format!("specserve understands {}; remove `{key}` or ask for support", list(allowed))));
             }
         }
         Ok(())
@@ -223,20 +193,12 @@ impl<'a> Node<'a> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    let key = if key.contains('.') || key.contains(' ') {
-        format!("\"{key}\"")
-    } else {
-        key.to_owned()
-    };
+    let key = if key.contains('.') || key.contains(' ') { format!("\"{key}\"") } else { key.to_owned() };
     if path.is_empty() { key } else { format!("{path}.{key}") }
 }
 
 fn list(keys: &[&str]) -> String {
-    keys.iter()
-        .filter(|k| !k.starts_with('$'))
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    keys.iter().filter(|k| !k.starts_with('$')).map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// `info`: the title, version and description of the API.

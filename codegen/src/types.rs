@@ -81,10 +81,7 @@ pub struct TypeSpace<'a> {
 impl<'a> TypeSpace<'a> {
     /// An empty space resolving references against `components`.
     pub fn new(components: &'a [(String, Schema)]) -> Self {
-        Self {
-            components,
-            ..Self::default()
-        }
+        Self { components, ..Self::default() }
     }
 
     /// The Rust type for `schema`, defining what it needs; `context` names inline types.
@@ -93,12 +90,7 @@ impl<'a> TypeSpace<'a> {
             Kind::Ref(name) => self.component(name, &schema.path)?,
             Kind::Any => "serde_json::Value".to_owned(),
             Kind::Boolean => "bool".to_owned(),
-            Kind::Integer(rules) => if rules.format.as_deref() == Some("int32") {
-                "i32"
-            } else {
-                "i64"
-            }
-            .to_owned(),
+            Kind::Integer(rules) => if rules.format.as_deref() == Some("int32") { "i32" } else { "i64" }.to_owned(),
             Kind::Number(_) => "f64".to_owned(),
             Kind::String(_) => "String".to_owned(),
             Kind::Const(value) => match value {
@@ -142,10 +134,7 @@ impl<'a> TypeSpace<'a> {
         self.claim(name, path)?;
         let mut fields = Vec::new();
         for property in &object.properties {
-            let ty = self.rust_type(
-                &property.schema,
-                &format!("{name}{}", property.name.to_upper_camel_case()),
-            )?;
+            let ty = self.rust_type(&property.schema, &format!("{name}{}", property.name.to_upper_camel_case()))?;
             let optional = !property.required;
             let mut doc = lines(self.describe(&property.schema));
             if let Some(rules) = self.constraints(&property.schema) {
@@ -158,11 +147,7 @@ impl<'a> TypeSpace<'a> {
                 ident: ident(&property.name.to_snake_case()),
                 json: property.name.clone(),
                 // Absent and null read the same for an optional nullable field: one Option.
-                ty: if optional && !property.schema.nullable {
-                    format!("Option<{ty}>")
-                } else {
-                    ty
-                },
+                ty: if optional && !property.schema.nullable { format!("Option<{ty}>") } else { ty },
                 doc,
                 optional,
             });
@@ -170,10 +155,7 @@ impl<'a> TypeSpace<'a> {
         self.types.push(TypeDef {
             name: name.to_owned(),
             doc: lines(description),
-            body: TypeBody::Struct {
-                fields,
-                closed: object.closed,
-            },
+            body: TypeBody::Struct { fields, closed: object.closed },
         });
         Ok(name.to_owned())
     }
@@ -235,9 +217,8 @@ impl<'a> TypeSpace<'a> {
         if !self.done.insert(name.to_owned()) {
             return Ok(rust);
         }
-        let schema = self
-            .lookup(name)
-            .ok_or_else(|| SpecError::new(from, format!("`{name}` is not in components.schemas")))?;
+        let schema =
+            self.lookup(name).ok_or_else(|| SpecError::new(from, format!("`{name}` is not in components.schemas")))?;
         match &schema.kind {
             Kind::Object(_) | Kind::Enum(_) | Kind::Tagged(_) if !schema.nullable => {
                 self.rust_type(schema, &rust)?;
@@ -252,11 +233,7 @@ impl<'a> TypeSpace<'a> {
                     }
                     doc.push(rules);
                 }
-                self.types.push(TypeDef {
-                    name: rust.clone(),
-                    doc,
-                    body: TypeBody::Alias { target },
-                });
+                self.types.push(TypeDef { name: rust.clone(), doc, body: TypeBody::Alias { target } });
             }
         }
         Ok(rust)
@@ -303,21 +280,13 @@ impl<'a> TypeSpace<'a> {
                 }
                 None => format!("{name}{rust_variant}"),
             };
-            self.define_struct(
-                &struct_name,
-                variant.description.as_deref(),
-                &variant.object,
-                &schema.path,
-            )?;
+            self.define_struct(&struct_name, variant.description.as_deref(), &variant.object, &schema.path)?;
             variants.push((rust_variant, variant.value.clone(), struct_name));
         }
         self.types.push(TypeDef {
             name: name.to_owned(),
             doc: lines(schema.description.as_deref()),
-            body: TypeBody::Tagged {
-                tag: tagged.tag.clone(),
-                variants,
-            },
+            body: TypeBody::Tagged { tag: tagged.tag.clone(), variants },
         });
         Ok(name.to_owned())
     }
@@ -344,8 +313,7 @@ fn push_bounds<T: std::fmt::Display>(parts: &mut Vec<String>, min: Option<T>, ma
 
 /// Splits a description into doc lines, trimming the trailing newline YAML leaves.
 pub fn lines(text: Option<&str>) -> Vec<String> {
-    text.map(|t| t.trim_end().lines().map(str::to_owned).collect())
-        .unwrap_or_default()
+    text.map(|t| t.trim_end().lines().map(str::to_owned).collect()).unwrap_or_default()
 }
 
 /// A Rust identifier for `name`, raw when it is a keyword.

@@ -31,20 +31,9 @@ fn the_fixtures_themselves_are_valid() {
 
 #[test]
 fn missing_ref_target() {
-    let error = error_after(
-        MINIMAL,
-        "$ref: '#/components/schemas/ItemRef'",
-        "$ref: '#/components/schemas/ItemRefs'",
-    );
-    assert_error(
-        &error,
-        "components.schemas.ItemGetFrame.properties.payload",
-        "points at nothing",
-    );
-    assert!(
-        error.message.contains("`components.schemas` has no `ItemRefs`"),
-        "{error}"
-    );
+    let error = error_after(MINIMAL, "$ref: '#/components/schemas/ItemRef'", "$ref: '#/components/schemas/ItemRefs'");
+    assert_error(&error, "components.schemas.ItemGetFrame.properties.payload", "points at nothing");
+    assert!(error.message.contains("`components.schemas` has no `ItemRefs`"), "{error}");
     assert!(error.to_string().contains("fix: "), "{error}");
 }
 
@@ -55,49 +44,20 @@ fn unsupported_construct() {
         "label: {type: string, description: What the item is called.}",
         "label: {allOf: [{type: string}]}",
     );
-    assert_error(
-        &error,
-        "components.schemas.ItemGetReplyFrame.properties.label.allOf",
-        "`allOf` is not supported",
-    );
-    let error = error_after(
-        MINIMAL,
-        "id: {type: integer, format: int64",
-        "id: {type: integer, format: uint8",
-    );
-    assert_error(
-        &error,
-        "components.schemas.ItemRef.properties.id",
-        "integer format `uint8` is not supported",
-    );
-    let error = error_after(
-        MINIMAL,
-        "      required: [id]\n",
-        "      required: [id]\n      patternProperties: {}\n",
-    );
-    assert_error(
-        &error,
-        "components.schemas.ItemRef.patternProperties",
-        "not supported in an object schema",
-    );
+    assert_error(&error, "components.schemas.ItemGetReplyFrame.properties.label.allOf", "`allOf` is not supported");
+    let error = error_after(MINIMAL, "id: {type: integer, format: int64", "id: {type: integer, format: uint8");
+    assert_error(&error, "components.schemas.ItemRef.properties.id", "integer format `uint8` is not supported");
+    let error = error_after(MINIMAL, "      required: [id]\n", "      required: [id]\n      patternProperties: {}\n");
+    assert_error(&error, "components.schemas.ItemRef.patternProperties", "not supported in an object schema");
     let error = error_after(MINIMAL, "    action: receive", "    action: send");
-    assert_error(
-        &error,
-        "operations.itemGet.action",
-        "`action: send` is not supported yet",
-    );
+    assert_error(&error, "operations.itemGet.action", "`action: send` is not supported yet");
 }
 
 #[test]
 fn two_messages_with_the_same_channel_const() {
     // Every mention of the second route, examples included, now says item/get.
     let error = error_of(&EXTRA_ROUTE.replace("item/put", "item/get"));
-    assert!(
-        error
-            .message
-            .contains("two operations route the channel `item/get`: `itemPut` and `itemGet`"),
-        "{error}"
-    );
+    assert!(error.message.contains("two operations route the channel `item/get`: `itemPut` and `itemGet`"), "{error}");
 }
 
 #[test]
@@ -121,11 +81,7 @@ fn reply_naming_a_message_the_channel_lacks() {
         "        - $ref: '#/channels/api/messages/itemGetReply'",
         "        - $ref: '#/components/messages/ItemGetReply'",
     );
-    assert_error(
-        &error,
-        "operations.itemGet.reply.messages[0]",
-        "is not a message of channel `api`",
-    );
+    assert_error(&error, "operations.itemGet.reply.messages[0]", "is not a message of channel `api`");
 }
 
 #[test]
@@ -135,18 +91,8 @@ fn secured_operation_with_unknown_scheme() {
         "- $ref: '#/components/securitySchemes/token'",
         "- $ref: '#/components/securitySchemes/oauth'",
     );
-    assert_error(
-        &error,
-        "operations.itemGet.security[0]",
-        "is not a security scheme in components.securitySchemes",
-    );
-    assert!(
-        error
-            .hint
-            .as_deref()
-            .unwrap_or_default()
-            .contains("#/components/securitySchemes/token")
-    );
+    assert_error(&error, "operations.itemGet.security[0]", "is not a security scheme in components.securitySchemes");
+    assert!(error.hint.as_deref().unwrap_or_default().contains("#/components/securitySchemes/token"));
 }
 
 #[test]
@@ -164,16 +110,9 @@ fn envelope_and_document_rules() {
         "`extra` is not part of the request envelope",
     );
     let error = error_after(MINIMAL, "enum: [bad_request, ", "enum: [");
-    assert_error(
-        &error,
-        "components.schemas.ErrorCode",
-        "the error codes lack `bad_request`",
-    );
+    assert_error(&error, "components.schemas.ErrorCode", "the error codes lack `bad_request`");
     let error = error_of(&MINIMAL.replace("item/get", "item-get"));
-    assert!(
-        error.message.contains("route `item-get` must look like `group/action`"),
-        "{error}"
-    );
+    assert!(error.message.contains("route `item-get` must look like `group/action`"), "{error}");
 }
 
 #[test]
@@ -183,21 +122,13 @@ fn unused_message_and_typo_extension() {
         "      error:\n        $ref: '#/components/messages/Error'\noperations:",
         "      error:\n        $ref: '#/components/messages/Error'\n      orphan:\n        $ref: '#/components/messages/Error'\noperations:",
     );
-    assert_error(
-        &error,
-        "channels.api.messages.orphan",
-        "no operation receives or replies with this message",
-    );
+    assert_error(&error, "channels.api.messages.orphan", "no operation receives or replies with this message");
     let error = error_after(
         MINIMAL,
         "    summary: Fetch one item.",
         "    summary: Fetch one item.\n    x-specserve-ratelimit: auth",
     );
-    assert_error(
-        &error,
-        "operations.itemGet.x-specserve-ratelimit",
-        "not supported in an operation",
-    );
+    assert_error(&error, "operations.itemGet.x-specserve-ratelimit", "not supported in an operation");
 }
 
 #[test]

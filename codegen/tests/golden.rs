@@ -37,18 +37,12 @@ fn check_golden(spec: &Path, actual: &str) {
 #[test]
 fn every_construct_has_golden_output() {
     let files = fixtures("types");
-    let names: Vec<String> = files
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> = files.iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect();
     for construct in [
         "object", "string", "integer", "number", "boolean", "array", "enum", "const", "one_of", "any_of", "nullable",
         "ref",
     ] {
-        assert!(
-            names.iter().any(|n| n == construct),
-            "no golden fixture for {construct}"
-        );
+        assert!(names.iter().any(|n| n == construct), "no golden fixture for {construct}");
     }
     for file in files {
         let doc = Document::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -15,10 +15,7 @@ pub struct RequestContext {
 impl RequestContext {
     /// A context for connection `connection_id`.
     pub fn new(connection_id: u64) -> Self {
-        Self {
-            connection_id,
-            ..Self::default()
-        }
+        Self { connection_id, ..Self::default() }
     }
 
     /// With the client's address (after trusted-proxy resolution).

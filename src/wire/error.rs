@@ -22,12 +22,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `code` and a client-facing `message` (never a secret).
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            source: None,
-        }
+        Self { code, message: message.into(), details: Vec::new(), source: None }
     }
 
     /// The frame is not a JSON object with a channel.
@@ -37,10 +32,7 @@ impl ApiError {
 
     /// The frame breaks its schema; `details` say where.
     pub fn validation_failed(details: Vec<ErrorDetail>) -> Self {
-        Self {
-            details,
-            ..Self::new(ErrorCode::ValidationFailed, "payload is invalid")
-        }
+        Self { details, ..Self::new(ErrorCode::ValidationFailed, "payload is invalid") }
     }
 
     /// No route has the frame's channel.
@@ -75,18 +67,12 @@ impl ApiError {
 
     /// A server fault; `source` is logged, never sent.
     pub fn internal(source: impl Into<Source>) -> Self {
-        Self {
-            source: Some(source.into()),
-            ..Self::new(ErrorCode::Internal, "internal error")
-        }
+        Self { source: Some(source.into()), ..Self::new(ErrorCode::Internal, "internal error") }
     }
 
     /// The database is unreachable; `source` is logged, never sent.
     pub fn unavailable(source: impl Into<Source>) -> Self {
-        Self {
-            source: Some(source.into()),
-            ..Self::new(ErrorCode::Unavailable, "service unavailable; retry later")
-        }
+        Self { source: Some(source.into()), ..Self::new(ErrorCode::Unavailable, "service unavailable; retry later") }
     }
 
     /// The code.

@@ -65,11 +65,7 @@ impl Frame {
                 message: error.masked().to_string(),
             })
             .collect();
-        if details.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation_failed(details))
-        }
+        if details.is_empty() { Ok(()) } else { Err(ApiError::validation_failed(details)) }
     }
 
     /// Moves the payload into the route's request type. After [`Frame::validate`]
@@ -88,11 +84,7 @@ impl Frame {
 
     /// Checks the frame's `apiToken`, else the connection's bearer token.
     pub async fn authenticate<A: Authenticate>(&self, auth: &A, ctx: &RequestContext) -> Result<Identity, ApiError> {
-        let token = self
-            .value
-            .get("apiToken")
-            .and_then(Value::as_str)
-            .or(ctx.bearer_token());
+        let token = self.value.get("apiToken").and_then(Value::as_str).or(ctx.bearer_token());
         match token {
             Some(token) => auth.authenticate(token, ctx).await,
             None => Err(ApiError::unauthorized()),

@@ -12,13 +12,13 @@ pub use encode::{encode_error, encode_success};
 pub use error::ApiError;
 pub use frame::Frame;
 
-use crate::api::ErrorCode;
+use crate::api::{ErrorCode, Route};
 
 /// The outcome of one frame: the reply text and what the server needs to count it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispatched {
     /// The route, when the frame named a known one.
-    pub channel: Option<&'static str>,
+    pub route: Option<Route>,
     /// The error code, when the reply is an error.
     pub error: Option<ErrorCode>,
     /// The reply frame.
@@ -27,22 +27,14 @@ pub struct Dispatched {
 
 impl Dispatched {
     /// A success reply.
-    pub fn success(channel: &'static str, text: String) -> Self {
-        Self {
-            channel: Some(channel),
-            error: None,
-            text,
-        }
+    pub fn success(route: Route, text: String) -> Self {
+        Self { route: Some(route), error: None, text }
     }
 
     /// An error reply for `error`.
-    pub fn failure(channel: Option<&'static str>, request_id: Option<&str>, error: ApiError) -> Self {
-        let text = encode_error(channel, request_id, &error);
-        Self {
-            channel,
-            error: Some(error.code()),
-            text,
-        }
+    pub fn failure(route: Option<Route>, request_id: Option<&str>, error: ApiError) -> Self {
+        let text = encode_error(route.map(Route::channel), request_id, &error);
+        Self { route, error: Some(error.code()), text }
     }
 }
 
@@ -54,8 +46,5 @@ impl Dispatched {
 /// [`crate::api::compile_validators`].
 pub fn compile_schema(schema: &str) -> jsonschema::Validator {
     let value: serde_json::Value = serde_json::from_str(schema).expect("embedded schema is JSON");
-    jsonschema::draft7::options()
-        .should_validate_formats(true)
-        .build(&value)
-        .expect("embedded schema compiles")
+    jsonschema::draft7::options().should_validate_formats(true).build(&value).expect("embedded schema compiles")
 }

@@ -28,13 +28,7 @@ impl Default for Memory {
         let mut users = HashMap::new();
         users.insert(1, ("Root".to_owned(), "root@example.com".to_owned(), Role::Admin));
         let tokens = HashMap::from([(ADMIN_TOKEN.to_owned(), 1)]);
-        Memory {
-            state: Mutex::new(State {
-                users,
-                tokens,
-                next_id: 2,
-            }),
-        }
+        Memory { state: Mutex::new(State { users, tokens, next_id: 2 }) }
     }
 }
 
@@ -48,16 +42,8 @@ impl Authenticate for Memory {
     async fn authenticate(&self, token: &str, _ctx: &RequestContext) -> Result<Identity, ApiError> {
         let state = self.state();
         let user_id = *state.tokens.get(token).ok_or_else(ApiError::unauthorized)?;
-        let role = state
-            .users
-            .get(&user_id)
-            .map(|u| u.2)
-            .ok_or_else(ApiError::unauthorized)?;
-        Ok(Identity {
-            user_id,
-            role,
-            token_id: 0,
-        })
+        let role = state.users.get(&user_id).map(|u| u.2).ok_or_else(ApiError::unauthorized)?;
+        Ok(Identity { user_id, role, token_id: 0 })
     }
 }
 
@@ -83,18 +69,11 @@ impl AuthApi for Memory {
         request: AuthGenerateTokenPayload,
     ) -> Result<AuthGenerateTokenReply, ApiError> {
         let mut state = self.state();
-        let id = state
-            .users
-            .iter()
-            .find(|(_, u)| u.1 == request.email)
-            .map(|(id, _)| *id);
+        let id = state.users.iter().find(|(_, u)| u.1 == request.email).map(|(id, _)| *id);
         let id = id.ok_or_else(ApiError::unauthorized)?;
         let token = format!("token-{id}");
         state.tokens.insert(token.clone(), id);
-        Ok(AuthGenerateTokenReply {
-            token,
-            expires_at: "2030-01-01T00:00:00Z".into(),
-        })
+        Ok(AuthGenerateTokenReply { token, expires_at: "2030-01-01T00:00:00Z".into() })
     }
 
     async fn logout(
@@ -118,9 +97,7 @@ impl UserApi for Memory {
         let mut state = self.state();
         let id = state.next_id;
         state.next_id += 1;
-        state
-            .users
-            .insert(id, (request.name, request.email, request.role.unwrap_or(Role::User)));
+        state.users.insert(id, (request.name, request.email, request.role.unwrap_or(Role::User)));
         Ok(UserCreateReply { user_id: id })
     }
 
@@ -131,18 +108,8 @@ impl UserApi for Memory {
         request: UserRef,
     ) -> Result<UserReadReply, ApiError> {
         let state = self.state();
-        let (name, email, role) = state
-            .users
-            .get(&request.id)
-            .cloned()
-            .ok_or(ApiError::not_found("no such user"))?;
-        Ok(UserReadReply {
-            id: request.id,
-            name,
-            email,
-            role,
-            created_at: "2025-05-15T12:30:00Z".into(),
-        })
+        let (name, email, role) = state.users.get(&request.id).cloned().ok_or(ApiError::not_found("no such user"))?;
+        Ok(UserReadReply { id: request.id, name, email, role, created_at: "2025-05-15T12:30:00Z".into() })
     }
 
     async fn update(
@@ -155,10 +122,7 @@ impl UserApi for Memory {
             return Err(ApiError::forbidden("not allowed on this user"));
         }
         let mut state = self.state();
-        let user = state
-            .users
-            .get_mut(&request.id)
-            .ok_or(ApiError::not_found("no such user"))?;
+        let user = state.users.get_mut(&request.id).ok_or(ApiError::not_found("no such user"))?;
         if let Some(name) = request.name {
             user.0 = name;
         }
@@ -175,14 +139,9 @@ impl UserApi for Memory {
         request: UserRef,
     ) -> Result<UserDeleteReply, ApiError> {
         if request.id == 999 {
-            return Err(ApiError::internal(std::io::Error::other(
-                "disk on fire at /var/lib/secret",
-            )));
+            return Err(ApiError::internal(std::io::Error::other("disk on fire at /var/lib/secret")));
         }
-        self.state()
-            .users
-            .remove(&request.id)
-            .ok_or(ApiError::not_found("no such user"))?;
+        self.state().users.remove(&request.id).ok_or(ApiError::not_found("no such user"))?;
         Ok(UserDeleteReply {})
     }
 }
