@@ -9,6 +9,7 @@
 pub mod api;
 pub mod client;
 pub mod security;
+pub mod server;
 pub mod wire;
 
 /// The spec this binary was built from, served at `/asyncapi.yaml`.

@@ -2,6 +2,10 @@
 //! one WebSocket, requests tagged with a fresh `requestId`, replies matched back
 //! by it, so many calls can be in flight at once (pipelining).
 
+mod pinning;
+
+pub use pinning::pinned_config;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +56,14 @@ pub struct ClientOptions {
     pub bearer_token: Option<String>,
     /// Per-request reply timeout; none by default.
     pub timeout: Option<Duration>,
+}
+
+impl ClientOptions {
+    /// Options that trust only the server certificate with this SHA-256
+    /// fingerprint, as `specserve serve` logs it for its self-signed certificate.
+    pub fn pinned(fingerprint: &str) -> Self {
+        ClientOptions { tls: Some(pinned_config(fingerprint)), ..ClientOptions::default() }
+    }
 }
 
 /// A connection to a specserve server. Cheap to share: every method takes `&self`.

@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
 
 use specserve::api::*;
 use specserve::security::{Authenticate, Identity};
@@ -12,9 +15,18 @@ use specserve::wire::{ApiError, RequestContext};
 /// The token of the admin every [`Memory`] starts with (user 1).
 pub const ADMIN_TOKEN: &str = "admin-token";
 
+/// `user/read` of this id waits until [`Memory::release`] is called: a request
+/// that is still in flight when a test wants it to be.
+pub const SLOW_USER: i64 = 777;
+
 /// Users and tokens in a mutex: just enough behaviour to exercise every path.
 pub struct Memory {
     state: Mutex<State>,
+    /// What `/readyz` reports.
+    pub ready: AtomicBool,
+    /// Signalled when a slow read has started.
+    pub slow_started: Notify,
+    slow_release: Notify,
 }
 
 struct State {
@@ -28,11 +40,21 @@ impl Default for Memory {
         let mut users = HashMap::new();
         users.insert(1, ("Root".to_owned(), "root@example.com".to_owned(), Role::Admin));
         let tokens = HashMap::from([(ADMIN_TOKEN.to_owned(), 1)]);
-        Memory { state: Mutex::new(State { users, tokens, next_id: 2 }) }
+        Memory {
+            state: Mutex::new(State { users, tokens, next_id: 2 }),
+            ready: AtomicBool::new(true),
+            slow_started: Notify::new(),
+            slow_release: Notify::new(),
+        }
     }
 }
 
 impl Memory {
+    /// Lets the pending slow read finish.
+    pub fn release(&self) {
+        self.slow_release.notify_one();
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("test state lock")
     }
@@ -44,6 +66,12 @@ impl Authenticate for Memory {
         let user_id = *state.tokens.get(token).ok_or_else(ApiError::unauthorized)?;
         let role = state.users.get(&user_id).map(|u| u.2).ok_or_else(ApiError::unauthorized)?;
         Ok(Identity { user_id, role, token_id: 0 })
+    }
+}
+
+impl specserve::server::Readiness for Memory {
+    async fn ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
     }
 }
 
@@ -107,6 +135,11 @@ impl UserApi for Memory {
         _principal: &Principal,
         request: UserRef,
     ) -> Result<UserReadReply, ApiError> {
+        if request.id == SLOW_USER {
+            self.slow_started.notify_one();
+            self.slow_release.notified().await;
+            return Err(ApiError::not_found("no such user"));
+        }
         let state = self.state();
         let (name, email, role) = state.users.get(&request.id).cloned().ok_or(ApiError::not_found("no such user"))?;
         Ok(UserReadReply { id: request.id, name, email, role, created_at: "2025-05-15T12:30:00Z".into() })
@@ -143,5 +176,93 @@ impl UserApi for Memory {
         }
         self.state().users.remove(&request.id).ok_or(ApiError::not_found("no such user"))?;
         Ok(UserDeleteReply {})
+    }
+}
+
+/// Starting a real server over real TLS, and talking to it.
+pub mod net {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use specserve::client::{Client, ClientOptions, pinned_config};
+    use specserve::server::{Limits, Server, ServerConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+    use super::Memory;
+
+    /// A raw WebSocket client connection.
+    pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+    /// A TLS server on an ephemeral port with `limits`, and its handlers.
+    pub async fn start(limits: Limits) -> (Server, Arc<Memory>) {
+        start_with(limits, |_| {}).await
+    }
+
+    /// Like [`start`], with a chance to adjust the configuration.
+    pub async fn start_with(limits: Limits, adjust: impl FnOnce(&mut ServerConfig)) -> (Server, Arc<Memory>) {
+        let handlers = Arc::new(Memory::default());
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        config.limits = limits;
+        adjust(&mut config);
+        let server = Server::start(config, Arc::clone(&handlers)).await.expect("server starts");
+        (server, handlers)
+    }
+
+    /// The generated client, trusting the server's self-signed certificate by fingerprint.
+    pub async fn client(server: &Server) -> Client {
+        let options = ClientOptions::pinned(&server.fingerprint().expect("TLS server"));
+        Client::connect_with(&server.url(), options).await.expect("client connects")
+    }
+
+    /// A raw WebSocket over TLS to `path`, with extra headers.
+    pub async fn raw(
+        server: &Server,
+        path: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("wss://{}{path}", server.local_addr());
+        let mut request = url.into_client_request()?;
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let connector = Connector::Rustls(pinned_config(&server.fingerprint().unwrap()));
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector)).await.map(|(s, _)| s)
+    }
+
+    /// `GET path` over TLS: (status, body).
+    pub async fn get(server: &Server, path: &str) -> (u16, String) {
+        let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(pinned_config(&server.fingerprint().unwrap()));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        let _ = tls.read_to_end(&mut response).await;
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// Waits (up to 10 s, checking every 10 ms) until `condition` holds.
+    pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The value of one series in `/metrics` text, or 0.
+    pub fn metric(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 }

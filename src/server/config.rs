@@ -1,0 +1,101 @@
+//! Server settings: where to listen, how to do TLS, and every limit, with the
+//! defaults an internet-facing deployment should start from.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the listener speaks TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSetup {
+    /// A self-signed certificate made at start-up; its SHA-256 fingerprint is logged.
+    SelfSigned,
+    /// PEM certificate chain and private key files.
+    Files {
+        /// Certificate chain (PEM).
+        cert: PathBuf,
+        /// Private key (PEM).
+        key: PathBuf,
+    },
+    /// Plain `ws://`, for use behind a TLS-terminating proxy only.
+    Plaintext,
+}
+
+/// Per-connection and global limits. Every one is enforced and tested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest WebSocket message or frame; larger closes with 1009.
+    pub max_message_bytes: usize,
+    /// Deadline for the TLS handshake after TCP accept.
+    pub tls_handshake_timeout: Duration,
+    /// Deadline for the HTTP request (upgrade or probe) after the TLS handshake.
+    pub upgrade_timeout: Duration,
+    /// How often the server pings an open socket.
+    pub ping_interval: Duration,
+    /// How long after a ping a silent client is closed (1001).
+    pub pong_timeout: Duration,
+    /// Replies waiting to be written per connection; a client that lets it fill is closed.
+    pub outbound_queue: usize,
+    /// Frames dispatched concurrently per connection (replies still go out in order).
+    pub max_in_flight: usize,
+    /// Open WebSocket connections in all; more get 503 at upgrade.
+    pub max_connections: usize,
+    /// Open WebSocket connections per client IP; more get 503 at upgrade.
+    pub max_connections_per_ip: usize,
+    /// Sustained frames per second per connection (token bucket refill rate).
+    pub frames_per_second: f64,
+    /// Frames a connection may send in a burst.
+    pub frame_burst: f64,
+    /// Consecutive rate-limited frames after which the connection is closed (1008).
+    pub rate_limit_strikes: u32,
+    /// How long graceful shutdown may take before connections are dropped.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 * 1024,
+            tls_handshake_timeout: Duration::from_secs(10),
+            upgrade_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(10),
+            outbound_queue: 64,
+            max_in_flight: 16,
+            max_connections: 10_000,
+            max_connections_per_ip: 100,
+            frames_per_second: 50.0,
+            frame_burst: 100.0,
+            rate_limit_strikes: 50,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// TLS mode.
+    pub tls: TlsSetup,
+    /// Limits and timeouts.
+    pub limits: Limits,
+    /// Browser origins allowed to upgrade (exact match); empty allows any.
+    pub allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl ServerConfig {
+    /// Defaults for `listen`: self-signed TLS, default limits, any origin.
+    pub fn new(listen: SocketAddr) -> Self {
+        ServerConfig {
+            listen,
+            tls: TlsSetup::SelfSigned,
+            limits: Limits::default(),
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP side of the one port: probes, metrics, the spec, docs, and the
+//! WebSocket upgrade (at the spec's channel address and at `/`), where Origin,
+//! connection limits and the client's address are settled.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::sync::CancellationToken;
+
+use super::limits::Refusal;
+use super::metrics::Rejection;
+use super::{Readiness, Shared, connection};
+use crate::api::Handlers;
+use crate::wire::RequestContext;
+
+type Reply = Response<Full<Bytes>>;
+
+/// The WebSocket path from the spec's channel address.
+pub const WS_PATH: &str = "/ws";
+
+/// Answers one HTTP request on a connection from `peer`.
+pub async fn route<H>(
+    request: Request<Incoming>,
+    shared: Arc<Shared<H>>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<Reply, Infallible>
+where
+    H: Handlers + Readiness + 'static,
+{
+    let path = request.uri().path();
+    let reply = match (request.method(), path) {
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
+        (&Method::GET, "/readyz") => {
+            if shared.handlers.ready().await {
+                text(StatusCode::OK, "text/plain", "ready\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "database unreachable\n")
+            }
+        }
+        (&Method::GET, "/metrics") => text(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render()),
+        (&Method::GET, "/asyncapi.yaml") => text(StatusCode::OK, "application/yaml", crate::ASYNCAPI_YAML),
+        (&Method::GET, "/docs") => text(StatusCode::OK, "text/html; charset=utf-8", DOCS_PLACEHOLDER),
+        (&Method::GET, WS_PATH | "/") if is_upgrade(request.headers()) => upgrade(request, shared, peer, shutdown),
+        (&Method::GET, WS_PATH) => text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket upgrade required\n"),
+        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
+    };
+    Ok(reply)
+}
+
+const DOCS_PLACEHOLDER: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>specserve</title></head>\
+<body><h1>specserve</h1><p>The API is described by <a href=\"/asyncapi.yaml\">asyncapi.yaml</a>. \
+Rendered documentation is not built yet.</p></body></html>\n";
+
+fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut reply = Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+    };
+    has_token(header::CONNECTION, "upgrade") && has_token(header::UPGRADE, "websocket")
+}
+
+fn upgrade<H>(
+    request: Request<Incoming>,
+    shared: Arc<Shared<H>>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) -> Reply
+where
+    H: Handlers + Readiness + 'static,
+{
+    let headers = request.headers();
+    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| version_ok) else {
+        shared.metrics.rejected(Rejection::BadUpgrade);
+        return text(StatusCode::BAD_REQUEST, "text/plain", "invalid WebSocket upgrade\n");
+    };
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !shared.allowed_origins.is_empty()
+        && !shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes())
+    {
+        shared.metrics.rejected(Rejection::Origin);
+        tracing::info!(ip = %peer.ip(), origin = ?origin, "upgrade refused: origin not allowed");
+        return text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n");
+    }
+    let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
+    let permit = match shared.limiter.admit(client_ip) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            let (why, message) = match refusal {
+                Refusal::ServerFull => (Rejection::ServerFull, "server at connection limit\n"),
+                Refusal::IpFull => (Rejection::IpFull, "too many connections from this address\n"),
+            };
+            shared.metrics.rejected(why);
+            tracing::info!(ip = %client_ip, reason = why.label(), "upgrade refused: connection limit");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", message);
+        }
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+    let mut ctx = RequestContext::new(id).with_client_ip(client_ip);
+    if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        ctx = ctx.with_user_agent(agent);
+    }
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+    {
+        ctx = ctx.with_bearer_token(token.trim());
+    }
+
+    let tracker = shared.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match hyper::upgrade::on(request).await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "upgrade failed after 101");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(shared.limits.max_message_bytes))
+            .max_frame_size(Some(shared.limits.max_message_bytes))
+            .read_buffer_size(4096)
+            .write_buffer_size(0)
+            .max_write_buffer_size(shared.limits.max_message_bytes * 2);
+        let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        shared.metrics.connection_opened();
+        let opened = std::time::Instant::now();
+        tracing::info!(conn = id, ip = %client_ip, "connection opened");
+        let reason = connection::run(socket, Arc::clone(&shared), ctx, shutdown).await;
+        shared.metrics.connection_closed(u16::from(reason.code()));
+        tracing::info!(
+            conn = id,
+            ip = %client_ip,
+            code = u16::from(reason.code()),
+            reason = reason.text(),
+            seconds = opened.elapsed().as_secs_f64(),
+            "connection closed"
+        );
+        drop(permit);
+    });
+
+    let mut reply = Response::new(Full::new(Bytes::new()));
+    *reply.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = reply.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    reply
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.7, 10.0.0.9"));
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), "203.0.113.7".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
+    }
+}

@@ -1,0 +1,186 @@
+//! Prometheus metrics in plain atomics: routes and error codes are known at
+//! compile time, so every series is a fixed slot and recording never locks.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::api::{ErrorCode, Route};
+use crate::wire::Dispatched;
+
+/// Handler latency bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+/// Series slot for frames whose channel named no route.
+const UNKNOWN: usize = Route::ALL.len();
+
+/// Why an upgrade (or the connection before it) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// `max_connections` reached.
+    ServerFull,
+    /// `max_connections_per_ip` reached.
+    IpFull,
+    /// Browser `Origin` not on the allowlist.
+    Origin,
+    /// Not a valid WebSocket upgrade request.
+    BadUpgrade,
+    /// TLS handshake failed or timed out.
+    Tls,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 5] =
+        [Rejection::ServerFull, Rejection::IpFull, Rejection::Origin, Rejection::BadUpgrade, Rejection::Tls];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejection::ServerFull => "server_full",
+            Rejection::IpFull => "ip_full",
+            Rejection::Origin => "origin",
+            Rejection::BadUpgrade => "bad_upgrade",
+            Rejection::Tls => "tls",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+/// Every counter the server exports at `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
+    frames_in: [AtomicU64; UNKNOWN + 1],
+    frames_out: [AtomicU64; UNKNOWN + 1],
+    replies_ok: AtomicU64,
+    replies_error: [AtomicU64; ErrorCode::ALL.len()],
+    auth_failures: AtomicU64,
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    closes_by_code: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+    latency: [Histogram; UNKNOWN + 1],
+}
+
+impl Metrics {
+    /// A connection was upgraded.
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Relaxed);
+        self.connections_total.fetch_add(1, Relaxed);
+    }
+
+    /// A connection ended, with the close code the server sent (or 1006 for none).
+    pub fn connection_closed(&self, code: u16) {
+        self.connections_open.fetch_sub(1, Relaxed);
+        *self.closes_by_code.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(code).or_default() += 1;
+    }
+
+    /// An upgrade or TLS handshake was refused.
+    pub fn rejected(&self, why: Rejection) {
+        self.rejected[why as usize].fetch_add(1, Relaxed);
+    }
+
+    /// One frame was answered.
+    pub fn dispatched(&self, outcome: &Dispatched, elapsed: Duration) {
+        let slot = outcome.route.map_or(UNKNOWN, |r| r as usize);
+        self.frames_in[slot].fetch_add(1, Relaxed);
+        match outcome.error {
+            None => self.replies_ok.fetch_add(1, Relaxed),
+            Some(code) => self.replies_error[code as usize].fetch_add(1, Relaxed),
+        };
+        if outcome.error == Some(ErrorCode::Unauthorized) {
+            self.auth_failures.fetch_add(1, Relaxed);
+        }
+        let histogram = &self.latency[slot];
+        let seconds = elapsed.as_secs_f64();
+        for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Relaxed);
+            }
+        }
+        histogram.count.fetch_add(1, Relaxed);
+        histogram.sum_micros.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// One reply was queued for the client.
+    pub fn frame_out(&self, route: Option<Route>) {
+        self.frames_out[route.map_or(UNKNOWN, |r| r as usize)].fetch_add(1, Relaxed);
+    }
+
+    /// Open connections now.
+    pub fn open_connections(&self) -> u64 {
+        self.connections_open.load(Relaxed)
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let channel = |slot: usize| if slot == UNKNOWN { "unknown" } else { Route::ALL[slot].channel() };
+        let _ = writeln!(out, "# HELP specserve_connections_open Open WebSocket connections.");
+        let _ = writeln!(out, "# TYPE specserve_connections_open gauge");
+        let _ = writeln!(out, "specserve_connections_open {}", self.connections_open.load(Relaxed));
+        let _ = writeln!(out, "# HELP specserve_connections_total WebSocket connections accepted since start.");
+        let _ = writeln!(out, "# TYPE specserve_connections_total counter");
+        let _ = writeln!(out, "specserve_connections_total {}", self.connections_total.load(Relaxed));
+        for (name, help, series) in [
+            ("specserve_frames_in_total", "Text frames received, by route.", &self.frames_in),
+            ("specserve_frames_out_total", "Reply frames sent, by route.", &self.frames_out),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (slot, value) in series.iter().enumerate() {
+                let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", channel(slot), value.load(Relaxed));
+            }
+        }
+        let _ = writeln!(out, "# HELP specserve_replies_total Replies by outcome: ok or the error code.");
+        let _ = writeln!(out, "# TYPE specserve_replies_total counter");
+        let _ = writeln!(out, "specserve_replies_total{{code=\"ok\"}} {}", self.replies_ok.load(Relaxed));
+        for code in ErrorCode::ALL {
+            let _ = writeln!(
+                out,
+                "specserve_replies_total{{code=\"{code}\"}} {}",
+                self.replies_error[code as usize].load(Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP specserve_auth_failures_total Secured frames refused as unauthorized.");
+        let _ = writeln!(out, "# TYPE specserve_auth_failures_total counter");
+        let _ = writeln!(out, "specserve_auth_failures_total {}", self.auth_failures.load(Relaxed));
+        let _ = writeln!(out, "# HELP specserve_rejected_total Connections refused before or at upgrade, by reason.");
+        let _ = writeln!(out, "# TYPE specserve_rejected_total counter");
+        for why in Rejection::ALL {
+            let _ = writeln!(
+                out,
+                "specserve_rejected_total{{reason=\"{}\"}} {}",
+                why.label(),
+                self.rejected[why as usize].load(Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP specserve_closes_total Connections closed, by the close code the server sent.");
+        let _ = writeln!(out, "# TYPE specserve_closes_total counter");
+        for (code, count) in self.closes_by_code.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "specserve_closes_total{{code=\"{code}\"}} {count}");
+        }
+        let _ = writeln!(out, "# HELP specserve_dispatch_seconds Time from frame to reply, by route.");
+        let _ = writeln!(out, "# TYPE specserve_dispatch_seconds histogram");
+        for (slot, histogram) in self.latency.iter().enumerate() {
+            let channel = channel(slot);
+            for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
+                let _ = writeln!(
+                    out,
+                    "specserve_dispatch_seconds_bucket{{channel=\"{channel}\",le=\"{bound}\"}} {}",
+                    bucket.load(Relaxed)
+                );
+            }
+            let count = histogram.count.load(Relaxed);
+            let _ = writeln!(out, "specserve_dispatch_seconds_bucket{{channel=\"{channel}\",le=\"+Inf\"}} {count}");
+            let sum = histogram.sum_micros.load(Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, "specserve_dispatch_seconds_sum{{channel=\"{channel}\"}} {sum}");
+            let _ = writeln!(out, "specserve_dispatch_seconds_count{{channel=\"{channel}\"}} {count}");
+        }
+        out
+    }
+}

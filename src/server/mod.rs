@@ -1,0 +1,243 @@
+//! The WSS server runtime: one port for HTTP probes and the WebSocket upgrade,
+//! TLS by default, every limit enforced, graceful shutdown. It runs the
+//! generated [`dispatch`](crate::api::dispatch) over any [`Handlers`]; it has no
+//! handler or database code of its own.
+//!
+//! - [`config`]  settings and limits
+//! - [`tls`]  certificates (PEM or self-signed)
+//! - `listener` (here)  accept, TLS handshake deadline, HTTP/1.1 with upgrades
+//! - [`http`]  probes, metrics, spec, docs, upgrade admission
+//! - [`connection`]  the per-socket loop
+//! - [`limits`], [`metrics`], [`shutdown`]
+
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod limits;
+pub mod metrics;
+pub mod shutdown;
+pub mod tls;
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Limits, ServerConfig, TlsSetup};
+use limits::ConnectionLimiter;
+pub use metrics::Metrics;
+use tls::ServerTls;
+
+use crate::api::Handlers;
+
+/// Whether the server can do its work (the database answers): `/readyz`.
+pub trait Readiness: Send + Sync {
+    /// `true` when requests can be served.
+    fn ready(&self) -> impl Future<Output = bool> + Send;
+}
+
+/// State every connection shares.
+pub struct Shared<H> {
+    /// The route handlers and token check.
+    pub handlers: Arc<H>,
+    /// Limits and timeouts.
+    pub limits: Limits,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    limiter: Arc<ConnectionLimiter>,
+    allowed_origins: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
+    next_connection_id: AtomicU64,
+    tracker: TaskTracker,
+}
+
+/// A running server.
+pub struct Server {
+    local_addr: SocketAddr,
+    tls: Option<ServerTls>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    accept_loop: tokio::task::JoinHandle<bool>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// Binding the port failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl Server {
+    /// Binds, sets up TLS and starts accepting. Returns once the port is open.
+    pub async fn start<H>(config: ServerConfig, handlers: Arc<H>) -> Result<Server, StartError>
+    where
+        H: Handlers + Readiness + 'static,
+    {
+        crate::api::compile_validators();
+        let tls = ServerTls::from_setup(&config.tls)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let metrics = Arc::new(Metrics::default());
+        let shared = Arc::new(Shared {
+            handlers,
+            limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
+            limits: config.limits,
+            metrics: Arc::clone(&metrics),
+            allowed_origins: config.allowed_origins,
+            trusted_proxies: config.trusted_proxies,
+            next_connection_id: AtomicU64::new(1),
+            tracker: TaskTracker::new(),
+        });
+        let shutdown = CancellationToken::new();
+        let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
+        let accept_loop = tokio::spawn(accept_loop(listener, acceptor, shared, shutdown.clone()));
+        Ok(Server { local_addr, tls, metrics, shutdown, accept_loop })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `wss://127.0.0.1:PORT/ws` (or `ws://` in plaintext mode).
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.local_addr, http::WS_PATH)
+    }
+
+    /// The TLS leaf certificate, DER (None in plaintext mode).
+    pub fn certificate(&self) -> Option<&[u8]> {
+        self.tls.as_ref().map(|t| t.certificate.as_ref())
+    }
+
+    /// The TLS certificate's SHA-256 fingerprint.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.tls.as_ref().map(ServerTls::fingerprint)
+    }
+
+    /// The live counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// A token that starts graceful shutdown when cancelled (signals use it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight frames finish and closes sockets with 1001.
+    /// Returns `true` if everything finished within `shutdown_timeout`.
+    pub async fn shutdown(self) -> bool {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped (after the shutdown token fires).
+    pub async fn wait(self) -> bool {
+        self.accept_loop.await.unwrap_or(false)
+    }
+}
+
+/// Accepts until shutdown, then waits for connections to drain. Returns whether
+/// they drained within the deadline.
+async fn accept_loop<H>(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared<H>>,
+    shutdown: CancellationToken,
+) -> bool
+where
+    H: Handlers + Readiness + 'static,
+{
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let (shared_for_conn, acceptor, shutdown) = (Arc::clone(&shared), acceptor.clone(), shutdown.clone());
+        shared.tracker.spawn(async move {
+            match acceptor {
+                None => serve_http(tcp, peer, shared_for_conn, shutdown).await,
+                Some(acceptor) => {
+                    let deadline = shared_for_conn.limits.tls_handshake_timeout;
+                    match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve_http(stream, peer, shared_for_conn, shutdown).await,
+                        Ok(Err(error)) => {
+                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
+                            tracing::debug!(ip = %peer.ip(), %error, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
+                            tracing::debug!(ip = %peer.ip(), "TLS handshake timed out");
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    shared.tracker.close();
+    let drained = tokio::time::timeout(shared.limits.shutdown_timeout, shared.tracker.wait()).await.is_ok();
+    if !drained {
+        tracing::warn!("shutdown deadline passed with connections still open");
+    }
+    drained
+}
+
+/// HTTP/1.1 on one (TLS or plain) stream, with a deadline for the request head.
+async fn serve_http<H, S>(stream: S, peer: SocketAddr, shared: Arc<Shared<H>>, shutdown: CancellationToken)
+where
+    H: Handlers + Readiness + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = {
+        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
+        service_fn(move |request| http::route(request, Arc::clone(&shared), peer, shutdown.clone()))
+    };
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(shared.limits.upgrade_timeout).max_buf_size(16 * 1024);
+    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(ip = %peer.ip(), %error, "http connection ended");
+            }
+        }
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}

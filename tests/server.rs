@@ -1,0 +1,377 @@
+//! The server end to end: a real listener over real TLS (self-signed, trusted by
+//! fingerprint), real clients, every limit and timeout, probes, metrics and
+//! graceful shutdown.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::net::{self, eventually, metric};
+use common::{ADMIN_TOKEN, SLOW_USER};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use specserve::api::*;
+use specserve::client::ClientError;
+use specserve::server::Limits;
+use tokio::io::AsyncReadExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+
+/// Reads until a text reply or a close frame; pings and pongs are skipped.
+async fn next_reply(socket: &mut net::Socket) -> Message {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => return message,
+            other => panic!("socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+async fn text_reply(socket: &mut net::Socket) -> Value {
+    match next_reply(socket).await {
+        Message::Text(text) => serde_json::from_str(&text).expect("reply is JSON"),
+        other => panic!("expected a text reply, got {other:?}"),
+    }
+}
+
+async fn close_code(socket: &mut net::Socket) -> CloseCode {
+    match next_reply(socket).await {
+        Message::Close(Some(frame)) => frame.code,
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+const READ_ADMIN: &str = r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#;
+
+#[tokio::test]
+async fn seed_flow_over_wss_with_the_typed_client() {
+    let (server, _) = net::start(Limits::default()).await;
+    let client = net::client(&server).await;
+    let alice = client
+        .auth_register(&AuthRegisterPayload {
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            password: "SecretPass123".into(),
+        })
+        .await
+        .unwrap();
+    let login = client
+        .auth_generate_token(&AuthGenerateTokenPayload {
+            email: "alice@example.com".into(),
+            password: "SecretPass123".into(),
+        })
+        .await
+        .unwrap();
+    client.set_token(Some(login.token));
+    let bob = client
+        .user_create(&UserCreatePayload {
+            name: "Bob".into(),
+            email: "bob@example.com".into(),
+            password: None,
+            role: None,
+        })
+        .await
+        .unwrap();
+    assert!(bob.user_id > alice.user_id);
+    assert_eq!(client.user_read(&UserRef { id: bob.user_id }).await.unwrap().name, "Bob");
+    assert!(server.shutdown().await);
+}
+
+#[tokio::test]
+async fn seed_clients_connect_at_the_root_path_and_get_seed_bodies() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/", &[]).await.unwrap();
+    let register = r#"{"channel":"auth/register","payload":{"name":"Alice","email":"alice@example.com","password":"SecretPass123"}}"#;
+    socket.send(Message::text(register)).await.unwrap();
+    assert_eq!(text_reply(&mut socket).await, json!({"success": true, "channel": "auth/register", "userId": 2}));
+}
+
+#[tokio::test]
+async fn bearer_token_at_upgrade_authenticates_every_frame() {
+    let (server, _) = net::start(Limits::default()).await;
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let mut socket = net::raw(&server, "/ws", &[("authorization", &bearer)]).await.unwrap();
+    socket.send(Message::text(r#"{"channel":"user/read","payload":{"id":1}}"#)).await.unwrap();
+    assert_eq!(text_reply(&mut socket).await["email"], "root@example.com");
+}
+
+#[tokio::test]
+async fn oversize_message_closes_1009_and_the_server_keeps_serving() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let huge = format!(r#"{{"channel":"user/read","payload":{{"pad":"{}"}}}}"#, "x".repeat(100 * 1024));
+    socket.send(Message::text(huge)).await.unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Size);
+    let mut other = net::raw(&server, "/ws", &[]).await.unwrap();
+    other.send(Message::text(READ_ADMIN)).await.unwrap();
+    assert_eq!(text_reply(&mut other).await["id"], 1);
+}
+
+#[tokio::test]
+async fn two_mebibyte_frame_is_refused_without_harm() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let huge = "y".repeat(2 * 1024 * 1024);
+    // The server may close before the client finishes writing: either way, no reply.
+    let _ = socket.send(Message::text(huge)).await;
+    match socket.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Size),
+        Some(Ok(other)) => panic!("unexpected {other:?}"),
+        _ => {} // connection reset while we were still sending
+    }
+    let client = net::client(&server).await;
+    client.set_token(Some(ADMIN_TOKEN.into()));
+    assert_eq!(client.user_read(&UserRef { id: 1 }).await.unwrap().id, 1);
+}
+
+#[tokio::test]
+async fn invalid_utf8_text_closes_1007() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let header = FrameHeader { is_final: true, opcode: OpCode::Data(Data::Text), ..FrameHeader::default() };
+    let frame = Frame::from_payload(header, vec![b'{', 0xff, 0xfe, b'}'].into());
+    socket.send(Message::Frame(frame)).await.unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Invalid);
+}
+
+#[tokio::test]
+async fn binary_frame_gets_an_error_reply_and_the_connection_stays() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    socket.send(Message::binary(READ_ADMIN.as_bytes().to_vec())).await.unwrap();
+    let reply = text_reply(&mut socket).await;
+    assert_eq!(reply["error"]["code"], "bad_request");
+    assert_eq!(reply["error"]["message"], "binary frames are not supported; send JSON text");
+    socket.send(Message::text(READ_ADMIN)).await.unwrap();
+    assert_eq!(text_reply(&mut socket).await["id"], 1);
+}
+
+#[tokio::test]
+async fn silent_client_is_closed_after_ping_and_pong_timeout() {
+    let limits = Limits {
+        ping_interval: Duration::from_millis(100),
+        pong_timeout: Duration::from_millis(100),
+        ..Limits::default()
+    };
+    let (server, _) = net::start(limits).await;
+    // Never read: the client library only answers pings while it reads.
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let metrics = server.metrics().clone();
+    eventually("the server closes the silent connection", || metrics.open_connections() == 0).await;
+    assert_eq!(close_code(&mut socket).await, CloseCode::Away);
+    assert!(metrics.render().contains("specserve_closes_total{code=\"1001\"} 1"));
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let limits = Limits {
+        ping_interval: Duration::from_millis(50),
+        pong_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    // Reading answers pings; after several ping rounds the socket still works.
+    let mut pings = 0;
+    while pings < 5 {
+        if let Some(Ok(Message::Ping(_))) = socket.next().await {
+            pings += 1;
+        }
+    }
+    socket.send(Message::text(READ_ADMIN)).await.unwrap();
+    assert_eq!(text_reply(&mut socket).await["id"], 1);
+}
+
+#[tokio::test]
+async fn tcp_client_that_never_sends_a_client_hello_is_cut_at_the_deadline() {
+    let limits = Limits { tls_handshake_timeout: Duration::from_millis(200), ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut buffer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buffer)).await.expect("server cuts it");
+    assert!(matches!(read, Ok(0) | Err(_)), "expected EOF, got {read:?}");
+    assert_eq!(metric(&server.metrics().render(), "specserve_rejected_total{reason=\"tls\"}"), 1.0);
+}
+
+#[tokio::test]
+async fn slowloris_sockets_do_not_stop_a_new_client() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(tokio::net::TcpStream::connect(server.local_addr()).await.unwrap());
+    }
+    let client = net::client(&server).await;
+    client.set_token(Some(ADMIN_TOKEN.into()));
+    assert_eq!(client.user_read(&UserRef { id: 1 }).await.unwrap().id, 1);
+    drop(idle);
+}
+
+#[tokio::test]
+async fn slow_consumer_is_closed_instead_of_buffered() {
+    let limits = Limits { outbound_queue: 4, frames_per_second: 1e9, frame_burst: 1e9, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let metrics = server.metrics().clone();
+    // Keep sending, never read: replies pile up in the kernel buffers, then in
+    // the bounded queue, and the server gives up on the connection.
+    let frame = format!(
+        r#"{{"channel":"user/read","requestId":"{}","apiToken":"admin-token","payload":{{"id":1}}}}"#,
+        "r".repeat(64)
+    );
+    let flood = async {
+        while metrics.open_connections() > 0 {
+            if socket.send(Message::text(frame.clone())).await.is_err() {
+                break;
+            }
+        }
+    };
+    // A server that buffered without bound would never close; one that blocked
+    // on the socket would stop reading and leave this send hanging.
+    tokio::time::timeout(Duration::from_secs(60), flood).await.expect("the server closes a client that does not read");
+    eventually("the slow consumer is closed", || metrics.open_connections() == 0).await;
+    assert!(metrics.render().contains("specserve_closes_total{code=\"1008\"} 1"), "{}", metrics.render());
+}
+
+#[tokio::test]
+async fn connections_per_ip_are_capped_at_upgrade_with_503() {
+    let limits = Limits { max_connections_per_ip: 2, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let first = net::raw(&server, "/ws", &[]).await.unwrap();
+    let _second = net::raw(&server, "/ws", &[]).await.unwrap();
+    match net::raw(&server, "/ws", &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("expected 503, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(metric(&server.metrics().render(), "specserve_rejected_total{reason=\"ip_full\"}"), 1.0);
+    drop(first);
+    let metrics = server.metrics().clone();
+    eventually("the first connection is released", || metrics.open_connections() == 1).await;
+    assert!(net::raw(&server, "/ws", &[]).await.is_ok());
+}
+
+#[tokio::test]
+async fn total_connections_are_capped_at_upgrade_with_503() {
+    let limits = Limits { max_connections: 1, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let _only = net::raw(&server, "/ws", &[]).await.unwrap();
+    match net::raw(&server, "/ws", &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("expected 503, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(metric(&server.metrics().render(), "specserve_rejected_total{reason=\"server_full\"}"), 1.0);
+}
+
+#[tokio::test]
+async fn browser_origin_not_on_the_allowlist_gets_403() {
+    let (server, _) =
+        net::start_with(Limits::default(), |c| c.allowed_origins = vec!["https://app.example".into()]).await;
+    match net::raw(&server, "/ws", &[("origin", "https://evil.example")]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    assert!(net::raw(&server, "/ws", &[("origin", "https://app.example")]).await.is_ok());
+    assert!(net::raw(&server, "/ws", &[]).await.is_ok(), "non-browser clients send no Origin");
+    assert_eq!(metric(&server.metrics().render(), "specserve_rejected_total{reason=\"origin\"}"), 1.0);
+}
+
+#[tokio::test]
+async fn rate_limit_replies_then_closes_1008() {
+    let limits = Limits { frames_per_second: 0.0, frame_burst: 3.0, rate_limit_strikes: 4, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    for i in 0..10 {
+        let frame =
+            format!(r#"{{"channel":"user/read","requestId":"q{i}","apiToken":"admin-token","payload":{{"id":1}}}}"#);
+        if socket.send(Message::text(frame)).await.is_err() {
+            break;
+        }
+    }
+    for i in 0..3 {
+        let reply = text_reply(&mut socket).await;
+        assert_eq!((reply["requestId"].as_str(), reply["id"].as_i64()), (Some(format!("q{i}").as_str()), Some(1)));
+    }
+    for i in 3..7 {
+        let reply = text_reply(&mut socket).await;
+        assert_eq!(reply["error"]["code"], "rate_limited");
+        assert_eq!(reply["requestId"], format!("q{i}"));
+    }
+    assert_eq!(close_code(&mut socket).await, CloseCode::Policy);
+}
+
+#[tokio::test]
+async fn probes_spec_and_docs_are_served_on_the_same_port() {
+    let (server, handlers) = net::start(Limits::default()).await;
+    assert_eq!(net::get(&server, "/healthz").await, (200, "ok\n".into()));
+    assert_eq!(net::get(&server, "/readyz").await.0, 200);
+    handlers.ready.store(false, Ordering::SeqCst);
+    assert_eq!(net::get(&server, "/readyz").await, (503, "database unreachable\n".into()));
+    handlers.ready.store(true, Ordering::SeqCst);
+    assert_eq!(net::get(&server, "/readyz").await.0, 200);
+    assert_eq!(net::get(&server, "/asyncapi.yaml").await, (200, specserve::ASYNCAPI_YAML.into()));
+    assert_eq!(net::get(&server, "/docs").await.0, 200);
+    assert_eq!(net::get(&server, "/nope").await.0, 404);
+    assert_eq!(net::get(&server, "/ws").await.0, 426);
+}
+
+#[tokio::test]
+async fn metrics_reflect_the_traffic_just_sent() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    for frame in [READ_ADMIN, READ_ADMIN, r#"{"channel":"user/read","payload":{"id":1}}"#, r#"{"channel":"nope"}"#] {
+        socket.send(Message::text(frame)).await.unwrap();
+        text_reply(&mut socket).await;
+    }
+    let (status, text) = net::get(&server, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(metric(&text, "specserve_connections_open"), 1.0);
+    assert_eq!(metric(&text, "specserve_frames_in_total{channel=\"user/read\"}"), 3.0);
+    assert_eq!(metric(&text, "specserve_frames_in_total{channel=\"unknown\"}"), 1.0);
+    assert_eq!(metric(&text, "specserve_frames_out_total{channel=\"user/read\"}"), 3.0);
+    assert_eq!(metric(&text, "specserve_replies_total{code=\"ok\"}"), 2.0);
+    assert_eq!(metric(&text, "specserve_replies_total{code=\"unauthorized\"}"), 1.0);
+    assert_eq!(metric(&text, "specserve_replies_total{code=\"unknown_channel\"}"), 1.0);
+    assert_eq!(metric(&text, "specserve_auth_failures_total"), 1.0);
+    assert_eq!(metric(&text, "specserve_dispatch_seconds_count{channel=\"user/read\"}"), 3.0);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
+    let (server, handlers) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let slow = format!(
+        r#"{{"channel":"user/read","requestId":"slow","apiToken":"admin-token","payload":{{"id":{SLOW_USER}}}}}"#
+    );
+    socket.send(Message::text(slow)).await.unwrap();
+    handlers.slow_started.notified().await;
+    let token = server.shutdown_token();
+    token.cancel();
+    // New connections are refused once shutdown starts.
+    let addr = server.local_addr();
+    let stopped = tokio::spawn(server.wait());
+    eventually("the listener is closed", || std::net::TcpStream::connect(addr).is_err()).await;
+    handlers.release();
+    let reply = text_reply(&mut socket).await;
+    assert_eq!((reply["requestId"].as_str(), reply["error"]["code"].as_str()), (Some("slow"), Some("not_found")));
+    assert_eq!(close_code(&mut socket).await, CloseCode::Away);
+    assert!(stopped.await.unwrap(), "the server drained before its deadline");
+}
+
+#[tokio::test]
+async fn typed_client_sees_typed_errors_over_wss() {
+    let (server, _) = net::start(Limits::default()).await;
+    let client = net::client(&server).await;
+    match client.user_read(&UserRef { id: 1 }).await {
+        Err(ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::Unauthorized),
+        other => panic!("expected unauthorized, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_certificate_fingerprint_is_refused_by_the_client() {
+    let (server, _) = net::start(Limits::default()).await;
+    let options = specserve::client::ClientOptions::pinned(&"00:".repeat(32));
+    assert!(specserve::client::Client::connect_with(&server.url(), options).await.is_err());
+}
