@@ -8,8 +8,10 @@
 
 pub mod api;
 pub mod client;
+pub mod handlers;
 pub mod security;
 pub mod server;
+pub mod store;
 pub mod wire;
 
 /// The spec this binary was built from, served at `/asyncapi.yaml`.

@@ -1,4 +1,11 @@
-//! Who is calling: the token check behind every secured route.
+//! Who is calling and what they may do: passwords, tokens and their cache, rate
+//! limits, live sessions and the audit log.
+
+pub mod audit;
+pub mod passwords;
+pub mod rate_limit;
+pub mod sessions;
+pub mod tokens;
 
 use std::future::Future;
 

@@ -8,7 +8,7 @@
 //! | 1001 | server shutdown, or no pong within `pong_timeout` of a ping |
 //! | 1002 | WebSocket protocol error |
 //! | 1007 | a text frame that is not UTF-8 |
-//! | 1008 | sustained rate-limit abuse; a slow consumer (its queue is full, so the frame rarely arrives) |
+//! | 1008 | sustained rate-limit abuse; the user was deleted; a slow consumer (its queue is full, so the frame rarely arrives) |
 //! | 1009 | a message or frame over `max_message_bytes` |
 //!
 //! Binary frames are answered with a `bad_request` error reply; the connection stays open.
@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::limits::TokenBucket;
 use crate::api::{Handlers, dispatch};
+use crate::security::rate_limit::TokenBucket;
 use crate::wire::{ApiError, Dispatched, Frame, RequestContext};
 
 /// Why a connection ended.
@@ -48,6 +48,8 @@ pub enum CloseReason {
     RateLimited,
     /// The client does not read its replies.
     SlowConsumer,
+    /// The connection's user was deleted.
+    Revoked,
     /// Any other WebSocket protocol error.
     ProtocolError,
 }
@@ -60,7 +62,7 @@ impl CloseReason {
             CloseReason::Shutdown | CloseReason::PingTimeout => CloseCode::Away,
             CloseReason::TooLarge => CloseCode::Size,
             CloseReason::InvalidUtf8 => CloseCode::Invalid,
-            CloseReason::RateLimited | CloseReason::SlowConsumer => CloseCode::Policy,
+            CloseReason::RateLimited | CloseReason::SlowConsumer | CloseReason::Revoked => CloseCode::Policy,
             CloseReason::ProtocolError => CloseCode::Protocol,
         }
     }
@@ -75,6 +77,7 @@ impl CloseReason {
             CloseReason::InvalidUtf8 => "invalid UTF-8",
             CloseReason::RateLimited => "rate limit exceeded",
             CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::Revoked => "credentials revoked",
             CloseReason::ProtocolError => "protocol error",
         }
     }
@@ -114,6 +117,8 @@ where
                 }
                 shared.metrics.frame_out(outcome.route);
             }
+            // After replies, so the frame that deleted a user is answered first.
+            () = ctx.close_signal().cancelled() => break CloseReason::Revoked,
             () = sleep_until(pong_deadline), if pong_deadline.is_some() => break CloseReason::PingTimeout,
             _ = ping.tick() => {
                 if pong_deadline.is_none() {
@@ -181,6 +186,7 @@ where
         drop(outbound);
         let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     }
+    ctx.close_signal().cancel();
     reason
 }
 

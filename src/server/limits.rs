@@ -1,10 +1,8 @@
-//! Admission and pacing: connection counts (global and per IP) held by RAII
-//! permits, and the per-connection token bucket for frames.
+//! Admission: connection counts (global and per IP) held by RAII permits.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 /// Why an upgrade was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,35 +68,6 @@ impl Drop for Permit {
     }
 }
 
-/// A token bucket: `rate` tokens per second up to `burst`.
-#[derive(Debug)]
-pub struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    /// A full bucket.
-    pub fn new(rate: f64, burst: f64) -> Self {
-        TokenBucket { rate, burst, tokens: burst, last: Instant::now() }
-    }
-
-    /// Takes one token if there is one.
-    pub fn try_take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,11 +85,5 @@ mod tests {
         drop(first);
         assert_eq!(limiter.open(), 2);
         assert!(limiter.admit(a).is_ok());
-    }
-
-    #[test]
-    fn bucket_allows_the_burst_then_refuses() {
-        let mut bucket = TokenBucket::new(0.0, 3.0);
-        assert_eq!((0..5).filter(|_| bucket.try_take()).count(), 3);
     }
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use tokio_util::sync::CancellationToken;
+
 /// Per-connection facts handed to every handler call.
 #[derive(Clone, Default)]
 pub struct RequestContext {
@@ -10,6 +12,7 @@ pub struct RequestContext {
     client_ip: Option<IpAddr>,
     user_agent: Option<String>,
     bearer_token: Option<String>,
+    close_signal: CancellationToken,
 }
 
 impl RequestContext {
@@ -53,6 +56,12 @@ impl RequestContext {
     /// The client's `User-Agent`, if sent.
     pub fn user_agent(&self) -> Option<&str> {
         self.user_agent.as_deref()
+    }
+
+    /// Cancelled to close this connection (its user was deleted); the
+    /// connection loop watches it.
+    pub fn close_signal(&self) -> &CancellationToken {
+        &self.close_signal
     }
 
     /// The connection-wide token, if the upgrade carried one.

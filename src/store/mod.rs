@@ -1,0 +1,252 @@
+//! Persistence of users and API tokens behind one [`Store`] trait, with a
+//! MySQL/MariaDB implementation (production) and an SQLite one (the embedded,
+//! zero-setup default). Handlers see only the trait; the store never sees frames.
+
+#[macro_use]
+mod sql;
+mod mysql;
+mod sqlite;
+
+use std::future::Future;
+
+use time::PrimitiveDateTime;
+
+pub use mysql::MySqlStore;
+pub use sqlite::SqliteStore;
+
+use crate::api::Role;
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Email, unique regardless of case.
+    pub email: String,
+    /// argon2id PHC string; `None` means the account cannot log in.
+    pub password_hash: Option<String>,
+    /// What the user may do.
+    pub role: Role,
+    /// The manager: the user who created this one.
+    pub created_by: Option<i64>,
+    /// When created (UTC).
+    pub created_at: PrimitiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// A user to insert.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// argon2id PHC string, if the account may log in.
+    pub password_hash: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// The creating user.
+    pub created_by: Option<i64>,
+    /// Creation time (UTC).
+    pub now: PrimitiveDateTime,
+}
+
+/// A partial update: `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+}
+
+/// A token to insert (its SHA-256 only).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// Owner.
+    pub user_id: i64,
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// Client address at login.
+    pub client_ip: Option<String>,
+    /// Client `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// Issue time (UTC).
+    pub created_at: PrimitiveDateTime,
+    /// Expiry (UTC).
+    pub expires_at: PrimitiveDateTime,
+}
+
+/// A token found by its hash, with what the token check needs about its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Token id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's role now.
+    pub role: Role,
+    /// Expiry (UTC).
+    pub expires_at: PrimitiveDateTime,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<PrimitiveDateTime>,
+}
+
+/// What can go wrong in the store, as handlers need to tell it apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key (the email) is taken: the driver's unique-violation code.
+    #[error("unique constraint violated")]
+    Conflict,
+    /// The database cannot be reached (or the pool timed out waiting for it).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else.
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(error)
+            }
+            _ => StoreError::Other(error),
+        }
+    }
+}
+
+/// Store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Users and tokens. Every query is parameterized; implementations differ only
+/// in their driver.
+pub trait Store: Send + Sync + 'static {
+    /// Creates the tables if they do not exist.
+    fn init_schema(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Whether the database answers.
+    fn ping(&self) -> impl Future<Output = bool> + Send;
+    /// Inserts a user; `Conflict` if the email is taken.
+    fn create_user(&self, user: NewUser) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// A user by id.
+    fn user_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// A user by email, regardless of case.
+    fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// All users, by id.
+    fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Applies `changes`; `false` if there is no such user; `Conflict` on a taken email.
+    fn update_user(
+        &self,
+        id: i64,
+        changes: UserChanges,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Deletes a user (its tokens go with it; users it managed become unmanaged).
+    fn delete_user(&self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Stores a token's hash.
+    fn insert_token(&self, token: NewToken) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// A token by hash, with its owner's current role.
+    fn token_by_hash(&self, hash: [u8; 32]) -> impl Future<Output = StoreResult<Option<TokenRecord>>> + Send;
+    /// Records that a token was just used.
+    fn touch_token(&self, id: i64, now: PrimitiveDateTime) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Revokes one token; `false` if it was already revoked or does not exist.
+    fn revoke_token(&self, id: i64, now: PrimitiveDateTime) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Revokes every live token of a user except `keep`; returns how many.
+    fn revoke_user_tokens(
+        &self,
+        user_id: i64,
+        keep: Option<i64>,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
+/// The store chosen at start-up from `DATABASE_URL`.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// `mysql://...` or `mariadb://...`.
+    MySql(MySqlStore),
+    /// `sqlite:...` (the default when no URL is given).
+    Sqlite(SqliteStore),
+}
+
+/// The embedded default: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://specserve.db";
+
+impl Database {
+    /// Connects to `url` (MySQL/MariaDB or SQLite). SQLite gets its schema applied.
+    pub async fn connect(url: &str) -> StoreResult<Database> {
+        if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            Ok(Database::MySql(MySqlStore::connect(&url.replacen("mariadb:", "mysql:", 1)).await?))
+        } else {
+            let store = SqliteStore::connect(url).await?;
+            store.init_schema().await?;
+            Ok(Database::Sqlite(store))
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Database::MySql($store) => $call.await,
+            Database::Sqlite($store) => $call.await,
+        }
+    };
+}
+
+impl Store for Database {
+    async fn init_schema(&self) -> StoreResult<()> {
+        delegate!(self, s => s.init_schema())
+    }
+    async fn ping(&self) -> bool {
+        delegate!(self, s => s.ping())
+    }
+    async fn create_user(&self, user: NewUser) -> StoreResult<i64> {
+        delegate!(self, s => s.create_user(user))
+    }
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        delegate!(self, s => s.user_by_id(id))
+    }
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        delegate!(self, s => s.user_by_email(email))
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        delegate!(self, s => s.list_users())
+    }
+    async fn update_user(&self, id: i64, changes: UserChanges, now: PrimitiveDateTime) -> StoreResult<bool> {
+        delegate!(self, s => s.update_user(id, changes, now))
+    }
+    async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.delete_user(id))
+    }
+    async fn insert_token(&self, token: NewToken) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_token(token))
+    }
+    async fn token_by_hash(&self, hash: [u8; 32]) -> StoreResult<Option<TokenRecord>> {
+        delegate!(self, s => s.token_by_hash(hash))
+    }
+    async fn touch_token(&self, id: i64, now: PrimitiveDateTime) -> StoreResult<()> {
+        delegate!(self, s => s.touch_token(id, now))
+    }
+    async fn revoke_token(&self, id: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
+        delegate!(self, s => s.revoke_token(id, now))
+    }
+    async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>, now: PrimitiveDateTime) -> StoreResult<u64> {
+        delegate!(self, s => s.revoke_user_tokens(user_id, keep, now))
+    }
+}
+
+/// Now, in UTC, as the stores keep times.
+pub fn now_utc() -> PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(now.date(), now.time())
+}

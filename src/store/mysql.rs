@@ -1,0 +1,29 @@
+//! The production store: MySQL 8 / MariaDB 10.11 through sqlx.
+
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlQueryResult};
+
+use super::StoreResult;
+
+/// How long a request waits for a pooled connection before `unavailable`:
+/// short, so a database outage fails requests fast instead of hanging them.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Users and tokens in MySQL/MariaDB (schema: `schema.sql`).
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+    schema: &'static str,
+}
+
+impl MySqlStore {
+    /// Connects lazily: the server starts even while the database is down, and
+    /// `/readyz` says so.
+    pub async fn connect(url: &str) -> StoreResult<MySqlStore> {
+        let pool = MySqlPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy(url)?;
+        Ok(MySqlStore { pool, schema: include_str!("../../schema.sql") })
+    }
+}
+
+sql_store!(MySqlStore, sqlx::MySql, |r: &MySqlQueryResult| i64::try_from(r.last_insert_id()).unwrap_or(i64::MAX));
