@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the WSS server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Database administration.
     #[command(subcommand)]
     Db(DbCommand),
@@ -180,7 +180,7 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         None => runtime.block_on(serve(cli.serve)),
-        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Serve(args)) => runtime.block_on(serve(*args)),
         Some(Command::Db(DbCommand::Init(database))) => runtime.block_on(db_init(&database)),
         Some(Command::User(UserCommand::Create { database, email, name, admin })) => {
             let password = read_password()?;
