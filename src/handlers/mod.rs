@@ -23,7 +23,7 @@ use crate::security::sessions::Sessions;
 use crate::security::tokens::{self, TokenCache};
 use crate::security::{Authenticate, Identity};
 use crate::server::Readiness;
-use crate::store::{Store, StoreError, User, now_utc};
+use crate::store::{Store, StoreError, User, now_utc, to_stored};
 use crate::wire::{ApiError, RequestContext};
 
 /// Tunables of the auth and user routes.
@@ -183,6 +183,5 @@ fn wire_time(at: PrimitiveDateTime) -> String {
 
 /// `now + ttl`, in the stores' UTC representation.
 fn expiry(ttl: Duration) -> PrimitiveDateTime {
-    let at = OffsetDateTime::now_utc() + ttl;
-    PrimitiveDateTime::new(at.date(), at.time())
+    to_stored(OffsetDateTime::now_utc() + ttl)
 }

@@ -245,8 +245,16 @@ impl Store for Database {
     }
 }
 
-/// Now, in UTC, as the stores keep times.
+/// Now, in UTC, to the microsecond: what both stores keep (DATETIME(6)).
 pub fn now_utc() -> PrimitiveDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    PrimitiveDateTime::new(now.date(), now.time())
+    to_stored(time::OffsetDateTime::now_utc())
+}
+
+/// An instant as the stores keep it: UTC, microsecond precision.
+pub fn to_stored(at: time::OffsetDateTime) -> PrimitiveDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let micros = at.microsecond();
+    PrimitiveDateTime::new(at.date(), at.time())
+        .replace_microsecond(micros)
+        .unwrap_or(PrimitiveDateTime::new(at.date(), at.time()))
 }

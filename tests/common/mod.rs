@@ -266,3 +266,168 @@ pub mod net {
             .unwrap_or(0.0)
     }
 }
+
+/// Fresh databases for tests: an SQLite file each, or a MySQL schema each.
+pub mod db {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use specserve::store::{Database, Store};
+    use sqlx::Connection;
+
+    /// The variable naming the MySQL/MariaDB server for tests (a URL whose user
+    /// may create databases), e.g. `mysql://root@127.0.0.1:3306/test`.
+    pub const MYSQL_URL_VAR: &str = "SPECSERVE_TEST_MYSQL_URL";
+
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    fn unique_name() -> String {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        format!("specserve_t_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A database that exists for one test.
+    pub struct TestDb {
+        store: Database,
+        url: String,
+        cleanup: Cleanup,
+    }
+
+    enum Cleanup {
+        File(std::path::PathBuf),
+        Schema { admin_url: String, name: String },
+    }
+
+    impl TestDb {
+        /// The store.
+        pub fn store(&self) -> &Database {
+            &self.store
+        }
+
+        /// The URL a separate process (the binary) can open.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+
+        /// Removes the database.
+        pub async fn drop(self) {
+            match self.cleanup {
+                Cleanup::File(path) => {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                    }
+                }
+                Cleanup::Schema { admin_url, name } => {
+                    if let Ok(mut conn) = sqlx::MySqlConnection::connect(&admin_url).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fresh SQLite file with the schema applied.
+    pub async fn sqlite() -> TestDb {
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+        let url = format!("sqlite://{}", path.display());
+        let store = Database::connect(&url).await.expect("sqlite opens");
+        TestDb { store, url, cleanup: Cleanup::File(path) }
+    }
+
+    /// A fresh MySQL/MariaDB database with the schema applied, when the
+    /// environment names a server; `None` (the test is skipped) otherwise.
+    pub async fn mysql() -> Option<TestDb> {
+        let admin_url = std::env::var(MYSQL_URL_VAR).ok()?;
+        let name = unique_name();
+        let mut conn = sqlx::MySqlConnection::connect(&admin_url).await.expect("the test MySQL server answers");
+        // The name is ours (digits and underscores), never input.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        let store = Database::connect(&url).await.expect("mysql pool");
+        store.init_schema().await.expect("schema.sql applies");
+        Some(TestDb { store, url, cleanup: Cleanup::Schema { admin_url, name } })
+    }
+}
+
+/// The real application (store-backed handlers) behind a real TLS server.
+pub mod app {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use specserve::handlers::{App, AppConfig};
+    use specserve::security::audit::AuditLog;
+    use specserve::server::{Limits, Server, ServerConfig};
+    use specserve::store::Database;
+
+    use super::db::TestDb;
+
+    /// Everything written to the audit log, for inspection.
+    #[derive(Clone, Default)]
+    pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// The text so far.
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A running server over `db`, its app and its audit log.
+    pub struct Running {
+        /// The server.
+        pub server: Server,
+        /// The app behind it.
+        pub app: Arc<App<Database>>,
+        /// The audit log.
+        pub audit: Captured,
+        /// The database (dropped by [`Running::stop`]).
+        pub db: TestDb,
+    }
+
+    impl Running {
+        /// Shuts down and removes the database.
+        pub async fn stop(self) {
+            self.server.shutdown().await;
+            self.db.drop().await;
+        }
+    }
+
+    /// Config for tests: generous rate limits unless a test tightens them.
+    pub fn test_config() -> AppConfig {
+        AppConfig {
+            hash_concurrency: 2,
+            auth_per_ip_per_minute: 100_000.0,
+            login_per_account_per_minute: 100_000.0,
+            create_per_minute: 100_000.0,
+            ..AppConfig::default()
+        }
+    }
+
+    /// Starts the app over `db`.
+    pub async fn start(db: TestDb, config: AppConfig) -> Running {
+        let audit = Captured::default();
+        let app = Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone())).unwrap());
+        let mut server_config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        server_config.limits = Limits { frames_per_second: 1e6, frame_burst: 1e6, ..Limits::default() };
+        let server = Server::start(server_config, Arc::clone(&app)).await.unwrap();
+        Running { server, app, audit, db }
+    }
+}

@@ -1,0 +1,167 @@
+//! One store conformance suite, run against SQLite always and against MySQL /
+//! MariaDB when `SPECSERVE_TEST_MYSQL_URL` is set (CI sets it and requires it).
+//! Every test gets its own database file or schema: no shared state.
+
+mod common;
+
+use common::db::{self, TestDb};
+use specserve::api::Role;
+use specserve::store::{NewToken, NewUser, Store, StoreError, UserChanges, now_utc};
+
+fn new_user(name: &str, email: &str) -> NewUser {
+    NewUser {
+        name: name.into(),
+        email: email.into(),
+        password_hash: Some("$argon2id$fake".into()),
+        role: Role::User,
+        created_by: None,
+        now: now_utc(),
+    }
+}
+
+fn new_token(user_id: i64, hash: u8) -> NewToken {
+    let now = now_utc();
+    NewToken {
+        user_id,
+        hash: [hash; 32],
+        client_ip: Some("203.0.113.9".into()),
+        user_agent: Some("test-agent/1".into()),
+        created_at: now,
+        expires_at: now + time::Duration::days(7),
+    }
+}
+
+async fn users_round_trip_and_emails_are_unique_regardless_of_case(db: TestDb) {
+    let store = db.store();
+    let now = now_utc();
+    let id = store.create_user(NewUser { now, ..new_user("Alice", "alice@example.com") }).await.unwrap();
+    let alice = store.user_by_id(id).await.unwrap().expect("stored");
+    assert_eq!((alice.name.as_str(), alice.email.as_str(), alice.role), ("Alice", "alice@example.com", Role::User));
+    assert_eq!(alice.created_at, now, "times keep microseconds");
+    assert_eq!(store.user_by_email("ALICE@example.com").await.unwrap().map(|u| u.id), Some(id));
+    let duplicate = store.create_user(new_user("Other", "Alice@Example.com")).await;
+    assert!(matches!(duplicate, Err(StoreError::Conflict)), "{duplicate:?}");
+    assert_eq!(store.user_by_id(id + 1000).await.unwrap(), None);
+    db.drop().await;
+}
+
+async fn partial_updates_change_only_what_is_given(db: TestDb) {
+    let store = db.store();
+    let id = store.create_user(new_user("Bob", "bob@example.com")).await.unwrap();
+    let other = store.create_user(new_user("Carol", "carol@example.com")).await.unwrap();
+    let changes = UserChanges { name: Some("Bobby".into()), ..UserChanges::default() };
+    assert!(store.update_user(id, changes, now_utc()).await.unwrap());
+    let bob = store.user_by_id(id).await.unwrap().unwrap();
+    assert_eq!(
+        (bob.name.as_str(), bob.email.as_str(), bob.password_hash.as_deref()),
+        ("Bobby", "bob@example.com", Some("$argon2id$fake"))
+    );
+    let role = UserChanges { role: Some(Role::Admin), ..UserChanges::default() };
+    assert!(store.update_user(id, role, now_utc()).await.unwrap());
+    assert_eq!(store.user_by_id(id).await.unwrap().unwrap().role, Role::Admin);
+    let taken = UserChanges { email: Some("CAROL@example.com".into()), ..UserChanges::default() };
+    assert!(matches!(store.update_user(id, taken, now_utc()).await, Err(StoreError::Conflict)));
+    assert!(!store.update_user(other + 1000, UserChanges::default(), now_utc()).await.unwrap());
+    db.drop().await;
+}
+
+async fn deleting_a_user_drops_its_tokens_and_unmanages_its_users(db: TestDb) {
+    let store = db.store();
+    let manager = store.create_user(new_user("Manager", "m@example.com")).await.unwrap();
+    let managed =
+        store.create_user(NewUser { created_by: Some(manager), ..new_user("Managed", "x@example.com") }).await.unwrap();
+    store.insert_token(new_token(manager, 1)).await.unwrap();
+    assert!(store.delete_user(manager).await.unwrap());
+    assert_eq!(store.token_by_hash([1; 32]).await.unwrap(), None);
+    assert_eq!(store.user_by_id(managed).await.unwrap().unwrap().created_by, None);
+    assert!(!store.delete_user(manager).await.unwrap());
+    db.drop().await;
+}
+
+async fn tokens_are_found_by_hash_and_revoked(db: TestDb) {
+    let store = db.store();
+    let user = store.create_user(NewUser { role: Role::Admin, ..new_user("T", "t@example.com") }).await.unwrap();
+    let first = store.insert_token(new_token(user, 1)).await.unwrap();
+    let second = store.insert_token(new_token(user, 2)).await.unwrap();
+    let third = store.insert_token(new_token(user, 3)).await.unwrap();
+    let found = store.token_by_hash([1; 32]).await.unwrap().expect("token");
+    assert_eq!((found.id, found.user_id, found.role, found.revoked_at), (first, user, Role::Admin, None));
+    store.touch_token(first, now_utc()).await.unwrap();
+    assert!(store.revoke_token(first, now_utc()).await.unwrap());
+    assert!(!store.revoke_token(first, now_utc()).await.unwrap(), "already revoked");
+    assert!(store.token_by_hash([1; 32]).await.unwrap().unwrap().revoked_at.is_some());
+    assert_eq!(store.revoke_user_tokens(user, Some(third), now_utc()).await.unwrap(), 1);
+    assert!(store.token_by_hash([2; 32]).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.token_by_hash([3; 32]).await.unwrap().unwrap().revoked_at.is_none());
+    let _ = second;
+    assert_eq!(store.token_by_hash([9; 32]).await.unwrap(), None);
+    db.drop().await;
+}
+
+async fn unicode_and_sql_looking_text_round_trips_verbatim(db: TestDb) {
+    let store = db.store();
+    for (i, name) in ["Zoë 😀 🚀", "山田 太郎", "Robert'); DROP TABLE users;--", "a\"b\\c%_"].into_iter().enumerate()
+    {
+        let email = format!("u{i}@example.com");
+        let id = store.create_user(new_user(name, &email)).await.unwrap();
+        assert_eq!(store.user_by_id(id).await.unwrap().unwrap().name, name);
+    }
+    assert_eq!(store.list_users().await.unwrap().len(), 4);
+    db.drop().await;
+}
+
+async fn concurrent_registrations_of_one_email_store_exactly_one(db: TestDb) {
+    let store = std::sync::Arc::new(db.store().clone());
+    let attempts = (0..20).map(|i| {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.create_user(new_user(&format!("racer {i}"), "race@example.com")).await })
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let conflicts = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::Conflict)))).count();
+    assert_eq!((ok, conflicts), (1, 19));
+    db.drop().await;
+}
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::db::sqlite().await).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = super::db::mysql().await {
+                        super::$test(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_round_trip_and_emails_are_unique_regardless_of_case,
+    partial_updates_change_only_what_is_given,
+    deleting_a_user_drops_its_tokens_and_unmanages_its_users,
+    tokens_are_found_by_hash_and_revoked,
+    unicode_and_sql_looking_text_round_trips_verbatim,
+    concurrent_registrations_of_one_email_store_exactly_one,
+);
+
+#[test]
+fn mysql_runs_under_ci() {
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            std::env::var_os(db::MYSQL_URL_VAR).is_some(),
+            "CI must set {} so the MySQL conformance run happens",
+            db::MYSQL_URL_VAR
+        );
+    }
+}
