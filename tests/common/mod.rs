@@ -294,6 +294,7 @@ pub mod db {
     }
 
     enum Cleanup {
+        Nothing,
         File(std::path::PathBuf),
         Schema { admin_url: String, name: String },
     }
@@ -309,9 +310,15 @@ pub mod db {
             &self.url
         }
 
+        /// A database someone else owns and cleans up.
+        pub fn external(store: Database, url: String) -> TestDb {
+            TestDb { store, url, cleanup: Cleanup::Nothing }
+        }
+
         /// Removes the database.
         pub async fn drop(self) {
             match self.cleanup {
+                Cleanup::Nothing => {}
                 Cleanup::File(path) => {
                     for suffix in ["", "-wal", "-shm"] {
                         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

@@ -1,0 +1,189 @@
+//! The `specserve` binary as an operator runs it: zero-configuration TLS on
+//! SQLite, MariaDB via DATABASE_URL, an independent Python client written to the
+//! seed README, SIGTERM shutdown, and logs that never contain a secret.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::db;
+use futures_util::StreamExt;
+use serde_json::Value;
+use specserve::api::*;
+use specserve::client::{Client, ClientOptions};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// A running `specserve serve` and everything it logged.
+struct Running {
+    child: Child,
+    url: String,
+    fingerprint: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    dir: std::path::PathBuf,
+}
+
+impl Running {
+    fn start(database_url: Option<&str>) -> Running {
+        let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
+        command
+            .current_dir(&dir)
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "5s"])
+            .env("RUST_LOG", "debug")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    let fields = &entry["fields"];
+                    if let Some(fingerprint) = fields["fingerprint"].as_str() {
+                        let _ = tx.send(("fingerprint", fingerprint.to_owned()));
+                    }
+                    if fields["message"] == "listening" {
+                        let _ = tx.send(("url", fields["url"].as_str().unwrap_or_default().to_owned()));
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let (mut url, mut fingerprint) = (String::new(), String::new());
+        while url.is_empty() {
+            let (key, value) =
+                rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the server says where it listens");
+            match key {
+                "url" => url = value,
+                _ => fingerprint = value,
+            }
+        }
+        assert!(!fingerprint.is_empty(), "the self-signed certificate's fingerprint is logged");
+        Running { child, url, fingerprint, logs, dir }
+    }
+
+    async fn client(&self) -> Client {
+        Client::connect_with(&self.url, ClientOptions::pinned(&self.fingerprint)).await.expect("client connects")
+    }
+
+    fn sigterm(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        (status, self.logs.lock().unwrap().join("\n"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+}
+
+/// Runs tests/python/seed_client.py (Python `websockets`) against `url`.
+fn python_seed_client(url: &str) {
+    let available = Command::new("python3").args(["-c", "import websockets"]).status().is_ok_and(|s| s.success());
+    if !available {
+        assert!(std::env::var_os("CI").is_none(), "CI needs python3 with websockets (.ci/run installs it)");
+        eprintln!("skipped: python3 with `websockets` is not installed (pip install websockets)");
+        return;
+    }
+    let root_url = url.trim_end_matches("/ws").to_owned() + "/";
+    let output = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/seed_client.py"))
+        .arg(&root_url)
+        .output()
+        .expect("python3 runs (pip install websockets; .ci/run does)");
+    assert!(
+        output.status.success(),
+        "python seed client failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn zero_config_server_on_sqlite_passes_the_python_seed_client() {
+    let running = Running::start(None);
+    python_seed_client(&running.url);
+    assert!(
+        running.dir.join("specserve.db").exists(),
+        "the embedded default is an SQLite file in the working directory"
+    );
+    running.sigterm();
+    let (status, _) = running.wait();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn server_on_mariadb_passes_the_python_seed_client() {
+    let Some(db) = db::mysql().await else { return };
+    let running = Running::start(Some(db.url()));
+    python_seed_client(&running.url);
+    running.sigterm();
+    assert!(running.wait().0.success());
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
+    let running = Running::start(None);
+    let client = running.client().await;
+    let password = "Unguessable-Passw0rd";
+    client
+        .auth_register(&AuthRegisterPayload {
+            name: "Ops".into(),
+            email: "ops@example.com".into(),
+            password: password.into(),
+        })
+        .await
+        .unwrap();
+    let token = client
+        .auth_generate_token(&AuthGenerateTokenPayload { email: "ops@example.com".into(), password: password.into() })
+        .await
+        .unwrap()
+        .token;
+    // A raw socket to watch the close frame, authenticated with the bearer header.
+    let request = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = running.url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+    };
+    let connector = tokio_tungstenite::Connector::Rustls(specserve::client::pinned_config(&running.fingerprint));
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector)).await.unwrap();
+    running.sigterm();
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| f.code),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(CloseCode::Away));
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}");
+    assert!(logs.contains("connection opened") && logs.contains("connection closed"), "{logs}");
+    assert!(logs.contains("server shutting down"), "close reason logged");
+    assert!(!logs.contains(password), "the password is in the logs");
+    assert!(!logs.contains(&token), "the token is in the logs");
+}
