@@ -187,3 +187,57 @@ async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
     assert!(!logs.contains(password), "the password is in the logs");
     assert!(!logs.contains(&token), "the token is in the logs");
 }
+
+#[tokio::test]
+async fn admin_bootstrap_and_token_revocation_from_the_cli() {
+    let dir = std::env::temp_dir().join(format!("specserve-cli-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("cli.db").display());
+    let cli = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, out) = cli(&["db", "init"], "");
+    assert!(ok, "{out}");
+    let (ok, out) =
+        cli(&["user", "create", "--admin", "--email", "root@example.com", "--name", "Root"], "Adm1nPassword\n");
+    assert!(ok && out.contains("created user 1 (admin)"), "{out}");
+    let (ok, out) = cli(&["user", "create", "--email", "weak@example.com", "--name", "W"], "short\n");
+    assert!(!ok && out.contains("8 to 128 characters"), "{out}");
+    let (ok, out) = cli(&["user", "list"], "");
+    assert!(ok && out.contains("root@example.com") && out.contains("admin"), "{out}");
+    assert!(!out.contains("Adm1nPassword") && !out.contains("argon2"), "user list shows no secrets");
+
+    // The admin logs in through the server and may read anyone...
+    let store = specserve::store::Database::connect(&url).await.unwrap();
+    // No token cache, so a revocation made by another process shows on the next frame.
+    let config =
+        specserve::handlers::AppConfig { token_cache_ttl: std::time::Duration::ZERO, ..common::app::test_config() };
+    let running = common::app::start(db::TestDb::external(store, url.clone()), config).await;
+    let client = common::net::client(&running.server).await;
+    let login = AuthGenerateTokenPayload { email: "root@example.com".into(), password: "Adm1nPassword".into() };
+    client.set_token(Some(client.auth_generate_token(&login).await.unwrap().token));
+    assert_eq!(client.user_read(&UserRef { id: 1 }).await.unwrap().role, Role::Admin);
+    // ...until the CLI revokes the token.
+    let (ok, out) = cli(&["token", "revoke", "--user", "1"], "");
+    assert!(ok && out.contains("revoked 1 token(s) of user 1"), "{out}");
+    match client.user_read(&UserRef { id: 1 }).await {
+        Err(specserve::client::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::Unauthorized),
+        other => panic!("expected unauthorized after revocation, got {other:?}"),
+    }
+    running.server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,22 +45,7 @@ async fn serve() -> SocketAddr {
 #[tokio::test]
 async fn seed_readme_flow_through_the_typed_client() {
     let client = Client::connect(&format!("ws://{}/ws", serve().await)).await.unwrap();
-    let alice = client
-        .auth_register(&AuthRegisterPayload {
-            name: "Alice".into(),
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap();
-    let login = client
-        .auth_generate_token(&AuthGenerateTokenPayload {
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap();
-    client.set_token(Some(login.token));
+    let alice = common::register_alice(&client).await;
     let bob = client
         .user_create(&UserCreatePayload {
             name: "Bob".into(),
@@ -70,7 +55,7 @@ async fn seed_readme_flow_through_the_typed_client() {
         })
         .await
         .unwrap();
-    assert_ne!(alice.user_id, bob.user_id);
+    assert_ne!(alice, bob.user_id);
     let read = client.user_read(&UserRef { id: bob.user_id }).await.unwrap();
     assert_eq!((read.name.as_str(), read.email.as_str(), read.role), ("Bob", "bob@example.com", Role::User));
     client.user_delete(&UserRef { id: bob.user_id }).await.unwrap();

@@ -103,26 +103,10 @@ async fn database_outage_fails_fast_and_recovers_without_losing_writes() {
     specserve::store::Store::init_schema(&store).await.unwrap();
     let running = app::start(TestDb::external(store, mariadb.url()), test_config()).await;
     let client = net::client(&running.server).await;
-    let alice = client
-        .auth_register(&AuthRegisterPayload {
-            name: "Alice".into(),
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap();
-    let token = client
-        .auth_generate_token(&AuthGenerateTokenPayload {
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap()
-        .token;
-    client.set_token(Some(token));
+    let alice = common::register_alice(&client).await;
 
     mariadb.stop();
-    let failed = tokio::time::timeout(Duration::from_secs(10), client.user_read(&UserRef { id: alice.user_id }))
+    let failed = tokio::time::timeout(Duration::from_secs(10), client.user_read(&UserRef { id: alice }))
         .await
         .expect("a request during the outage must not hang");
     match failed {
@@ -145,7 +129,7 @@ async fn database_outage_fails_fast_and_recovers_without_losing_writes() {
         assert!(tokio::time::Instant::now() < deadline, "readyz never turned 200 after the database returned");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let read = client.user_read(&UserRef { id: alice.user_id }).await.expect("recovered without a restart");
+    let read = client.user_read(&UserRef { id: alice }).await.expect("recovered without a restart");
     assert_eq!(read.email, "alice@example.com", "the write acknowledged before the outage survived");
     running.server.shutdown().await;
 }

@@ -50,22 +50,7 @@ const READ_ADMIN: &str = r#"{"channel":"user/read","apiToken":"admin-token","pay
 async fn seed_flow_over_wss_with_the_typed_client() {
     let (server, _) = net::start(Limits::default()).await;
     let client = net::client(&server).await;
-    let alice = client
-        .auth_register(&AuthRegisterPayload {
-            name: "Alice".into(),
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap();
-    let login = client
-        .auth_generate_token(&AuthGenerateTokenPayload {
-            email: "alice@example.com".into(),
-            password: "SecretPass123".into(),
-        })
-        .await
-        .unwrap();
-    client.set_token(Some(login.token));
+    let alice = common::register_alice(&client).await;
     let bob = client
         .user_create(&UserCreatePayload {
             name: "Bob".into(),
@@ -75,7 +60,7 @@ async fn seed_flow_over_wss_with_the_typed_client() {
         })
         .await
         .unwrap();
-    assert!(bob.user_id > alice.user_id);
+    assert!(bob.user_id > alice);
     assert_eq!(client.user_read(&UserRef { id: bob.user_id }).await.unwrap().name, "Bob");
     assert!(server.shutdown().await);
 }

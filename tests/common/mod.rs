@@ -438,3 +438,21 @@ pub mod app {
         Running { server, app, audit, db }
     }
 }
+
+/// Registers Alice (the seed README's user) through the typed client, logs her
+/// in and keeps her token on the client. Returns her id.
+pub async fn register_alice(client: &specserve::client::Client) -> i64 {
+    use specserve::api::{AuthGenerateTokenPayload, AuthRegisterPayload};
+    let registered = client
+        .auth_register(&AuthRegisterPayload {
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            password: "SecretPass123".into(),
+        })
+        .await
+        .expect("register Alice");
+    let login = AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into() };
+    let token = client.auth_generate_token(&login).await.expect("log Alice in").token;
+    client.set_token(Some(token));
+    registered.user_id
+}
