@@ -439,3 +439,23 @@ async fn the_audit_log_records_events_without_secrets() {
     }
     running.stop().await;
 }
+
+#[tokio::test]
+async fn registrations_per_ip_and_creations_per_creator_are_rate_limited() {
+    let config =
+        specserve::handlers::AppConfig { auth_per_ip_per_minute: 6.0, create_per_minute: 3.0, ..test_config() };
+    let running = app::start(db::sqlite().await, config).await;
+    let mut conn = Conn::open(&running).await;
+    conn.register("Alice", "alice@example.com", "SecretPass123").await;
+    let token = conn.login("alice@example.com", "SecretPass123").await;
+    // Burst of one third of 6/min = 2 auth requests from this IP: register + login used them.
+    let third = conn
+        .call("auth/register", None, json!({"name": "C", "email": "c@example.com", "password": "SecretPass123"}))
+        .await;
+    assert_eq!(code(&third), "rate_limited");
+    // Burst of one third of 3/min = 1 creation.
+    let first = conn.call("user/create", Some(&token), json!({"name": "B", "email": "b1@example.com"})).await;
+    let second = conn.call("user/create", Some(&token), json!({"name": "B", "email": "b2@example.com"})).await;
+    assert_eq!((code(&first), code(&second)), ("ok", "rate_limited"));
+    running.stop().await;
+}

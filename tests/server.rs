@@ -360,3 +360,18 @@ async fn a_wrong_certificate_fingerprint_is_refused_by_the_client() {
     let options = specserve::client::ClientOptions::pinned(&"00:".repeat(32));
     assert!(specserve::client::Client::connect_with(&server.url(), options).await.is_err());
 }
+
+#[tokio::test]
+async fn tls_client_that_never_sends_its_http_request_is_cut_at_the_upgrade_deadline() {
+    use tokio::io::AsyncReadExt as _;
+    let limits = Limits { upgrade_timeout: Duration::from_millis(200), ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let tcp = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(specserve::client::pinned_config(&server.fingerprint().unwrap()));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("the TLS handshake itself succeeds");
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "the server closed the idle TLS connection");
+    assert!(!String::from_utf8_lossy(&buffer).contains("101"), "no upgrade happened");
+}
