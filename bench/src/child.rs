@@ -1,0 +1,201 @@
+//! The processes under test: specserve itself, or the raw tokio-tungstenite echo
+//! baseline, each in a child process (this binary re-executed with a hidden
+//! subcommand) so their CPU time and memory are read apart from the load
+//! generator's, from /proc.
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use specserve::handlers::{App, AppConfig};
+use specserve::security::audit::AuditLog;
+use specserve::server::{Limits, Server, ServerConfig, TlsSetup};
+use specserve::store::Database;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running child process and where it listens.
+pub struct Process {
+    child: Child,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// TLS certificate fingerprint, when it speaks TLS.
+    pub fingerprint: Option<String>,
+}
+
+/// CPU seconds (user + system) and resident memory of a process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// CPU seconds used so far.
+    pub cpu_seconds: f64,
+    /// Resident set size, KiB.
+    pub rss_kib: u64,
+}
+
+impl Process {
+    /// Starts specserve over `database_url`, TLS or plaintext.
+    pub async fn specserve(database_url: &str, tls: bool) -> Result<Process> {
+        let mut args = vec!["__serve".to_owned(), database_url.to_owned()];
+        if tls {
+            args.push("--tls".into());
+        }
+        Process::spawn(&args).await
+    }
+
+    /// Starts the raw echo baseline.
+    pub async fn echo(tls: bool) -> Result<Process> {
+        let mut args = vec!["__echo".to_owned()];
+        if tls {
+            args.push("--tls".into());
+        }
+        Process::spawn(&args).await
+    }
+
+    async fn spawn(args: &[String]) -> Result<Process> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).await?;
+        // "port <n> [fingerprint <f>]"
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let port = match parts.as_slice() {
+            ["port", port, ..] => port.parse()?,
+            _ => bail!("child did not report its port: {line:?}"),
+        };
+        let fingerprint =
+            parts.iter().position(|p| *p == "fingerprint").and_then(|i| parts.get(i + 1)).map(|f| (*f).to_owned());
+        Ok(Process { child, port, fingerprint })
+    }
+
+    /// CPU and memory now.
+    pub fn usage(&self) -> Usage {
+        let Some(pid) = self.child.id() else { return Usage::default() };
+        usage_of(pid)
+    }
+
+    /// Stops the child (closing its stdin asks it to shut down).
+    pub async fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await;
+        let _ = self.child.kill().await;
+    }
+}
+
+fn usage_of(pid: u32) -> Usage {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
+        // Fields after the parenthesised command name; utime and stime are 14th and 15th overall.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+    });
+    let rss_kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    Usage { cpu_seconds: ticks.unwrap_or(0.0) / clock_ticks(), rss_kib }
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(1 << 20);
+}
+
+/// Waits until the parent closes our stdin.
+async fn until_parent_goes() {
+    let mut sink = Vec::new();
+    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+}
+
+/// The `__serve` child: specserve with limits opened up for load (the per-socket
+/// frame rate limit and the auth rate limits would otherwise be what is measured).
+pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
+    raise_fd_limit();
+    let store = Database::connect(database_url).await?;
+    let config = AppConfig {
+        auth_per_ip_per_minute: 1e12,
+        login_per_account_per_minute: 1e12,
+        create_per_minute: 1e12,
+        ..AppConfig::default()
+    };
+    let app = App::new(store, config, AuditLog::to_writer(std::io::sink())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut server_config = ServerConfig::new("127.0.0.1:0".parse()?);
+    server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
+    server_config.limits = Limits {
+        frames_per_second: 1e12,
+        frame_burst: 1e12,
+        max_connections: 1_000_000,
+        max_connections_per_ip: 1_000_000,
+        ..Limits::default()
+    };
+    let server = Server::start(server_config, Arc::new(app)).await?;
+    match server.fingerprint() {
+        Some(fingerprint) => println!("port {} fingerprint {fingerprint}", server.local_addr().port()),
+        None => println!("port {}", server.local_addr().port()),
+    }
+    until_parent_goes().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The `__echo` child: the least a tokio-tungstenite server can do per frame.
+pub async fn echo(tls: bool) -> Result<()> {
+    raise_fd_limit();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let tls = if tls { specserve::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
+    match &tls {
+        Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
+        None => println!("port {}", listener.local_addr()?.port()),
+    }
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
+    let accept = async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(tcp).await {
+                            echo_socket(stream).await;
+                        }
+                    }
+                    None => echo_socket(tcp).await,
+                }
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = until_parent_goes() => {}
+    }
+    Ok(())
+}
+
+async fn echo_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: S) {
+    let Ok(socket) = tokio_tungstenite::accept_async(stream).await else { return };
+    let (mut sink, mut stream) = socket.split();
+    while let Some(Ok(message)) = stream.next().await {
+        if message.is_text() && sink.send(message).await.is_err() {
+            break;
+        }
+    }
+}

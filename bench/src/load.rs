@@ -1,0 +1,187 @@
+//! Closed-loop load: C connections each send a frame, wait for its reply, and
+//! repeat until the deadline; latencies after the warm-up go into an HDR
+//! histogram. The same driver loads specserve and the echo baseline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+/// One client socket.
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Where and how to connect.
+#[derive(Clone)]
+pub struct Target {
+    /// `ws://` or `wss://` URL.
+    pub url: String,
+    /// Pinned certificate fingerprint for `wss://`.
+    pub fingerprint: Option<String>,
+}
+
+impl Target {
+    /// Opens one WebSocket, optionally with a bearer token.
+    pub async fn connect(&self, bearer: Option<&str>) -> Result<Socket> {
+        let mut request = self.url.as_str().into_client_request()?;
+        if let Some(token) = bearer {
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        }
+        let connector = self.fingerprint.as_deref().map(|f| Connector::Rustls(specserve::client::pinned_config(f)));
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            .await
+            .with_context(|| format!("connecting to {}", self.url))?;
+        Ok(socket)
+    }
+}
+
+/// Latency (µs) and throughput of one run.
+pub struct Stats {
+    /// Operations completed after the warm-up.
+    pub ops: u64,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Latencies in microseconds.
+    pub latency: Histogram<u64>,
+}
+
+impl Stats {
+    fn empty() -> Stats {
+        Stats {
+            ops: 0,
+            seconds: 0.0,
+            latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is valid")),
+        }
+    }
+
+    /// Operations per second.
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 { self.ops as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// A latency percentile in milliseconds.
+    pub fn ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    fn merge(&mut self, other: &Stats) {
+        self.ops += other.ops;
+        let _ = self.latency.add(&other.latency);
+    }
+}
+
+/// Warm-up and measured durations.
+#[derive(Clone, Copy)]
+pub struct Timing {
+    /// Not measured.
+    pub warmup: Duration,
+    /// Measured.
+    pub duration: Duration,
+}
+
+/// Drives `connections` sockets in a closed loop; `frame(i)` is the i-th frame
+/// a connection sends. Every reply must be text.
+pub async fn websocket(
+    target: &Target,
+    connections: usize,
+    timing: Timing,
+    frame: Arc<dyn Fn(u64) -> String + Send + Sync>,
+) -> Result<Stats> {
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        sockets.push(target.connect(None).await?);
+    }
+    let start = Instant::now();
+    let measure_from = start + timing.warmup;
+    let end = measure_from + timing.duration;
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let frame = Arc::clone(&frame);
+            tokio::spawn(async move {
+                let mut stats = Stats::empty();
+                let mut i = 0u64;
+                while Instant::now() < end {
+                    let sent = Instant::now();
+                    socket.send(Message::text(frame(i))).await?;
+                    loop {
+                        match socket.next().await {
+                            Some(Ok(Message::Text(_))) => break,
+                            Some(Ok(_)) => continue,
+                            Some(Err(error)) => return Err(error.into()),
+                            None => anyhow::bail!("server closed the connection"),
+                        }
+                    }
+                    if sent >= measure_from {
+                        stats.ops += 1;
+                        let _ = stats.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    }
+                    i += 1;
+                }
+                let _ = socket.close(None).await;
+                Ok::<_, anyhow::Error>(stats)
+            })
+        })
+        .collect();
+    let mut total = Stats::empty();
+    for task in tasks {
+        total.merge(&task.await??);
+    }
+    total.seconds = timing.duration.as_secs_f64();
+    Ok(total)
+}
+
+/// The `read` baseline: the same point-select by primary key through a raw sqlx
+/// pool of the server's size, at the same concurrency.
+pub async fn sqlx_point_select(database_url: &str, user_id: i64, connections: usize, timing: Timing) -> Result<Stats> {
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(16).connect(database_url).await?;
+    let start = Instant::now();
+    let measure_from = start + timing.warmup;
+    let end = measure_from + timing.duration;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut stats = Stats::empty();
+                while Instant::now() < end {
+                    let sent = Instant::now();
+                    sqlx::query("SELECT id, name, email, role FROM users WHERE id = ?")
+                        .bind(user_id)
+                        .fetch_one(&pool)
+                        .await?;
+                    if sent >= measure_from {
+                        stats.ops += 1;
+                        let _ = stats.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    }
+                }
+                Ok::<_, anyhow::Error>(stats)
+            })
+        })
+        .collect();
+    let mut total = Stats::empty();
+    for task in tasks {
+        total.merge(&task.await??);
+    }
+    total.seconds = timing.duration.as_secs_f64();
+    pool.close().await;
+    Ok(total)
+}
+
+/// The `login` baseline's unit: the median time of one argon2id hash (the
+/// server's parameters) on this machine.
+pub fn argon2_hash_seconds(samples: usize) -> f64 {
+    use argon2::PasswordHasher;
+    let mut times: Vec<f64> = (0..samples.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            let _ = argon2::Argon2::default().hash_password(b"benchmark password");
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}

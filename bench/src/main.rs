@@ -1,0 +1,419 @@
+//! specserve-bench: throughput, latency, CPU and memory of specserve's hot
+//! paths, each reported as a ratio against a baseline measured in the same run
+//! on the same machine (it has 2 shared cores: absolute numbers mean little).
+//!
+//! `cargo run --release -p specserve-bench -- all` prints the table and writes
+//! `bench/results/latest.{json,md}`; `--quick` only proves the harness works.
+
+mod child;
+mod load;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio_tungstenite::tungstenite::Message;
+
+use child::{Process, Usage};
+use load::{Stats, Target, Timing};
+
+#[derive(Parser)]
+#[command(about = "Load harness for specserve, with same-run baselines")]
+struct Cli {
+    /// Which scenario to run.
+    #[arg(value_enum, default_value = "all")]
+    scenario: Scenario,
+    /// A few seconds in all: proves the harness works, measures nothing worth reading.
+    #[arg(long)]
+    quick: bool,
+    /// MySQL/MariaDB server for the `read` scenario (a user that may create databases).
+    #[arg(long, env = "SPECSERVE_TEST_MYSQL_URL", default_value = "mysql://root@127.0.0.1:3306/test")]
+    mysql_url: String,
+    /// Measured seconds per run.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Unmeasured seconds before each run.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Idle connections for the `idle` scenario.
+    #[arg(long, default_value_t = 5000)]
+    idle_connections: usize,
+    /// Where to write results (JSON and Markdown).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    out: std::path::PathBuf,
+    /// (child processes) the database URL of `__serve`.
+    #[arg(hide = true)]
+    child_database: Option<String>,
+    /// (child processes) speak TLS.
+    #[arg(long, hide = true)]
+    tls: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    All,
+    Read,
+    Reject,
+    Login,
+    Mixed,
+    Idle,
+    #[value(name = "__serve", hide = true)]
+    ServeChild,
+    #[value(name = "__echo", hide = true)]
+    EchoChild,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.trim_end_matches('s').parse().map_err(|e| format!("{e}"))?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    scenario: String,
+    store: String,
+    connections: usize,
+    throughput: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    baseline: String,
+    baseline_throughput: f64,
+    ratio: f64,
+    target: String,
+    server_cpu_percent: f64,
+    server_rss_mib: f64,
+}
+
+impl Row {
+    fn new(scenario: &str, store: &str, connections: usize, stats: &Stats, usage: (Usage, Usage), seconds: f64) -> Row {
+        let (before, after) = usage;
+        Row {
+            scenario: scenario.into(),
+            store: store.into(),
+            connections,
+            throughput: stats.rate(),
+            p50_ms: stats.ms(0.5),
+            p90_ms: stats.ms(0.9),
+            p99_ms: stats.ms(0.99),
+            max_ms: stats.ms(1.0),
+            baseline: String::new(),
+            baseline_throughput: 0.0,
+            ratio: 0.0,
+            target: String::new(),
+            server_cpu_percent: 100.0 * (after.cpu_seconds - before.cpu_seconds) / seconds.max(1e-9),
+            server_rss_mib: after.rss_kib as f64 / 1024.0,
+        }
+    }
+
+    fn against(mut self, baseline: &str, throughput: f64, target: &str) -> Row {
+        self.baseline = baseline.into();
+        self.baseline_throughput = throughput;
+        self.ratio = if throughput > 0.0 { self.throughput / throughput } else { 0.0 };
+        self.target = target.into();
+        self
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.scenario {
+        Scenario::ServeChild => {
+            let url = cli.child_database.context("__serve needs a database URL")?;
+            runtime.block_on(child::serve(&url, cli.tls))
+        }
+        Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
+        _ => runtime.block_on(run(cli)),
+    }
+}
+
+struct Setup {
+    timing: Timing,
+    counts: Vec<usize>,
+    idle: usize,
+    mysql: Option<String>,
+    sqlite: String,
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    sqlx::any::install_default_drivers();
+    let _ = rlimit::increase_nofile_limit(1 << 20);
+    let timing = if cli.quick {
+        Timing { warmup: Duration::from_millis(200), duration: Duration::from_millis(800) }
+    } else {
+        Timing { warmup: cli.warmup, duration: cli.duration }
+    };
+    let setup = Setup {
+        timing,
+        counts: if cli.quick { vec![8] } else { vec![32, 256] },
+        idle: if cli.quick { 100 } else { cli.idle_connections },
+        mysql: bench_database(&cli.mysql_url).await,
+        sqlite: format!(
+            "sqlite://{}",
+            std::env::temp_dir().join(format!("specserve-bench-{}.db", std::process::id())).display()
+        ),
+    };
+    if setup.mysql.is_none() {
+        eprintln!("note: no MySQL/MariaDB at {}; the read scenario runs on SQLite only", cli.mysql_url);
+    }
+    let mut rows = Vec::new();
+    let all = cli.scenario == Scenario::All;
+    if all || cli.scenario == Scenario::Read {
+        rows.extend(read(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Reject {
+        rows.extend(reject(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Login || cli.scenario == Scenario::Mixed {
+        rows.extend(login_and_mixed(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Idle {
+        rows.extend(idle(&setup).await?);
+    }
+    let _ = std::fs::remove_file(setup.sqlite.trim_start_matches("sqlite://"));
+    print_table(&rows);
+    let out = if cli.quick { std::env::temp_dir().join("specserve-bench-quick") } else { cli.out };
+    write_results(&out, &rows, cli.quick)?;
+    Ok(())
+}
+
+/// A fresh `specserve_bench` database with the schema, or `None` without a server.
+async fn bench_database(admin_url: &str) -> Option<String> {
+    let mut conn = sqlx::MySqlConnection::connect(admin_url).await.ok()?;
+    sqlx::raw_sql("DROP DATABASE IF EXISTS specserve_bench; CREATE DATABASE specserve_bench")
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+    let url = format!("{base}/specserve_bench");
+    let store = specserve::store::Database::connect(&url).await.ok()?;
+    specserve::store::Store::init_schema(&store).await.ok()?;
+    Some(url)
+}
+
+/// Registers a user through the server and returns (id, token).
+async fn user(target: &Target, email: &str) -> Result<(i64, String)> {
+    let mut socket = target.connect(None).await?;
+    let mut ask = async |frame: Value| -> Result<Value> {
+        socket.send(Message::text(frame.to_string())).await?;
+        loop {
+            if let Some(Message::Text(text)) = socket.next().await.transpose()? {
+                return Ok(serde_json::from_str(&text)?);
+            }
+        }
+    };
+    let password = "bench-password-123";
+    let registered =
+        ask(json!({"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}}))
+            .await?;
+    let id = registered["userId"].as_i64().context("register failed")?;
+    let login =
+        ask(json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}})).await?;
+    Ok((id, login["token"].as_str().context("login failed")?.to_owned()))
+}
+
+fn target_of(process: &Process) -> Target {
+    let scheme = if process.fingerprint.is_some() { "wss" } else { "ws" };
+    Target { url: format!("{scheme}://127.0.0.1:{}/ws", process.port), fingerprint: process.fingerprint.clone() }
+}
+
+async fn read(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let mut stores = vec![("sqlite", setup.sqlite.clone())];
+    if let Some(mysql) = &setup.mysql {
+        stores.insert(0, ("mariadb", mysql.clone()));
+    }
+    for (store, url) in stores {
+        let server = Process::specserve(&url, false).await?;
+        let target = target_of(&server);
+        let (id, token) = user(&target, &format!("read-{store}@example.com")).await?;
+        let frame = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
+        for &connections in &setup.counts {
+            let baseline = load::sqlx_point_select(&url, id, connections, setup.timing).await?;
+            let before = server.usage();
+            let frame = frame.clone();
+            let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
+            let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+            rows.push(Row::new("read", store, connections, &stats, (before, server.usage()), seconds).against(
+                "raw sqlx point-select",
+                baseline.rate(),
+                ">= 0.8",
+            ));
+        }
+        server.stop().await;
+    }
+    Ok(rows)
+}
+
+async fn reject(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let server = Process::specserve(&setup.sqlite, false).await?;
+    let target = target_of(&server);
+    // Fails validation (the id is a string): parse, route, validate, error reply, no database.
+    let frame = r#"{"channel":"user/read","apiToken":"not-checked-before-validation","payload":{"id":"seven"}}"#;
+    let echo = Process::echo(false).await?;
+    for &connections in &setup.counts {
+        let baseline =
+            load::websocket(&target_of(&echo), connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
+        let before = server.usage();
+        let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
+        let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+        rows.push(Row::new("reject", "-", connections, &stats, (before, server.usage()), seconds).against(
+            "raw tokio-tungstenite echo",
+            baseline.rate(),
+            ">= 0.7",
+        ));
+    }
+    echo.stop().await;
+    server.stop().await;
+    Ok(rows)
+}
+
+async fn login_and_mixed(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let server = Process::specserve(&setup.sqlite, false).await?;
+    let target = target_of(&server);
+    let (id, token) = user(&target, "login@example.com").await?;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let hash = load::argon2_hash_seconds(5);
+    let limit = cores as f64 / hash;
+    let login =
+        r#"{"channel":"auth/generateToken","payload":{"email":"login@example.com","password":"bench-password-123"}}"#;
+    let storm = cores * 2;
+    let before = server.usage();
+    let stats = load::websocket(&target, storm, setup.timing, Arc::new(move |_| login.to_owned())).await?;
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    rows.push(Row::new("login", "sqlite", storm, &stats, (before, server.usage()), seconds).against(
+        &format!("{cores} cores / argon2 hash ({:.1} ms)", hash * 1000.0),
+        limit,
+        ">= 0.85",
+    ));
+
+    let read = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
+    let connections = setup.counts[0];
+    let quiet = {
+        let read = read.clone();
+        load::websocket(&target, connections, setup.timing, Arc::new(move |_| read.clone())).await?
+    };
+    let before = server.usage();
+    let (during, _) = tokio::try_join!(
+        load::websocket(&target, connections, setup.timing, Arc::new(move |_| read.clone())),
+        load::websocket(&target, storm, setup.timing, Arc::new(move |_| login.to_owned())),
+    )?;
+    let mut row = Row::new(
+        "mixed: read p99 during login storm",
+        "sqlite",
+        connections,
+        &during,
+        (before, server.usage()),
+        seconds,
+    );
+    // Here the baseline is latency, not throughput: p99 without the storm.
+    row.baseline = format!("read p99 without storm ({:.2} ms)", quiet.ms(0.99));
+    row.baseline_throughput = quiet.rate();
+    row.ratio = if quiet.ms(0.99) > 0.0 { during.ms(0.99) / quiet.ms(0.99) } else { 0.0 };
+    row.target = "p99 ratio <= 3".into();
+    rows.push(row);
+    server.stop().await;
+    Ok(rows)
+}
+
+async fn idle(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for tls in [false, true] {
+        let server = Process::specserve(&setup.sqlite, tls).await?;
+        let target = target_of(&server);
+        let (id, token) = user(&target, &format!("idle-{tls}@example.com")).await?;
+        let frame = format!(r#"{{"channel":"user/read","payload":{{"id":{id}}}}}"#);
+        let before = server.usage();
+        let mut sockets = Vec::with_capacity(setup.idle);
+        for _ in 0..setup.idle {
+            let mut socket = target.connect(Some(&token)).await?;
+            // One authenticated request each, then silence.
+            socket.send(Message::text(frame.clone())).await?;
+            while !matches!(socket.next().await.transpose()?, Some(Message::Text(_))) {}
+            sockets.push(socket);
+        }
+        let after = server.usage();
+        let per_connection_kib = after.rss_kib.saturating_sub(before.rss_kib) as f64 / setup.idle as f64;
+        rows.push(Row {
+            scenario: format!("idle ({})", if tls { "TLS" } else { "plaintext" }),
+            store: "sqlite".into(),
+            connections: setup.idle,
+            throughput: 0.0,
+            p50_ms: 0.0,
+            p90_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            baseline: format!("{per_connection_kib:.1} KiB RSS per connection"),
+            baseline_throughput: 0.0,
+            ratio: per_connection_kib,
+            target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
+            server_cpu_percent: 0.0,
+            server_rss_mib: after.rss_kib as f64 / 1024.0,
+        });
+        drop(sockets);
+        server.stop().await;
+    }
+    Ok(rows)
+}
+
+fn print_table(rows: &[Row]) {
+    println!("{}", markdown(rows));
+}
+
+fn markdown(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| scenario | store | C | ops/s | p50 ms | p90 ms | p99 ms | max ms | baseline | baseline ops/s | ratio | target | server CPU % | server RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} |\n",
+            r.scenario,
+            r.store,
+            r.connections,
+            r.throughput,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.baseline,
+            r.baseline_throughput,
+            r.ratio,
+            r.target,
+            r.server_cpu_percent,
+            r.server_rss_mib
+        ));
+    }
+    out
+}
+
+fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let machine = json!({
+        "cores": std::thread::available_parallelism().map_or(0, usize::from),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "quick": quick,
+    });
+    let json = serde_json::to_string_pretty(&json!({"machine": machine, "rows": rows}))?;
+    std::fs::write(dir.join("latest.json"), json + "\n")?;
+    let md = format!(
+        "# specserve benchmark\n\nMachine: {} cores, {} {}. Ratios compare against baselines run in the same process and run.\n\n{}",
+        machine["cores"],
+        machine["os"],
+        machine["arch"],
+        markdown(rows)
+    );
+    std::fs::write(dir.join("latest.md"), md)?;
+    eprintln!("results written to {}", dir.display());
+    Ok(())
+}
