@@ -5,7 +5,7 @@
 //!
 //! - [`config`]  settings and limits
 //! - [`tls`]  certificates (PEM or self-signed)
-//! - `listener` (here)  accept, TLS handshake deadline, HTTP/1.1 with upgrades
+//! - `listener`  accept, TLS handshake deadline, HTTP/1.1 with upgrades
 //! - [`http`]  probes, metrics, spec, docs, upgrade admission
 //! - [`connection`]  the per-socket loop
 //! - [`limits`], [`metrics`], [`shutdown`]
@@ -14,6 +14,7 @@ pub mod config;
 pub mod connection;
 pub mod http;
 pub mod limits;
+mod listener;
 pub mod metrics;
 pub mod shutdown;
 pub mod tls;
@@ -23,12 +24,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -112,7 +108,7 @@ impl Server {
         });
         let shutdown = CancellationToken::new();
         let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
-        let accept_loop = tokio::spawn(accept_loop(listener, acceptor, shared, shutdown.clone()));
+        let accept_loop = tokio::spawn(listener::accept_loop(listener, acceptor, shared, shutdown.clone()));
         Ok(Server { local_addr, tls, metrics, shutdown, accept_loop })
     }
 
@@ -157,87 +153,5 @@ impl Server {
     /// Waits until the server has stopped (after the shutdown token fires).
     pub async fn wait(self) -> bool {
         self.accept_loop.await.unwrap_or(false)
-    }
-}
-
-/// Accepts until shutdown, then waits for connections to drain. Returns whether
-/// they drained within the deadline.
-async fn accept_loop<H>(
-    listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
-    shared: Arc<Shared<H>>,
-    shutdown: CancellationToken,
-) -> bool
-where
-    H: Handlers + Readiness + 'static,
-{
-    loop {
-        let (tcp, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = tcp.set_nodelay(true);
-        let (shared_for_conn, acceptor, shutdown) = (Arc::clone(&shared), acceptor.clone(), shutdown.clone());
-        shared.tracker.spawn(async move {
-            match acceptor {
-                None => serve_http(tcp, peer, shared_for_conn, shutdown).await,
-                Some(acceptor) => {
-                    let deadline = shared_for_conn.limits.tls_handshake_timeout;
-                    match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => serve_http(stream, peer, shared_for_conn, shutdown).await,
-                        Ok(Err(error)) => {
-                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
-                            tracing::debug!(ip = %peer.ip(), %error, "TLS handshake failed");
-                        }
-                        Err(_) => {
-                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
-                            tracing::debug!(ip = %peer.ip(), "TLS handshake timed out");
-                        }
-                    }
-                }
-            }
-        });
-    }
-    drop(listener);
-    shared.tracker.close();
-    let drained = tokio::time::timeout(shared.limits.shutdown_timeout, shared.tracker.wait()).await.is_ok();
-    if !drained {
-        tracing::warn!("shutdown deadline passed with connections still open");
-    }
-    drained
-}
-
-/// HTTP/1.1 on one (TLS or plain) stream, with a deadline for the request head.
-async fn serve_http<H, S>(stream: S, peer: SocketAddr, shared: Arc<Shared<H>>, shutdown: CancellationToken)
-where
-    H: Handlers + Readiness + 'static,
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = {
-        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
-        service_fn(move |request| http::route(request, Arc::clone(&shared), peer, shutdown.clone()))
-    };
-    let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(shared.limits.upgrade_timeout).max_buf_size(16 * 1024);
-    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
-    tokio::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                tracing::debug!(ip = %peer.ip(), %error, "http connection ended");
-            }
-        }
-        () = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
     }
 }
