@@ -142,7 +142,7 @@ where
         let config = WebSocketConfig::default()
             .max_message_size(Some(shared.limits.max_message_bytes))
             .max_frame_size(Some(shared.limits.max_message_bytes))
-            .read_buffer_size(4096)
+            .read_buffer_size(1024)
             .write_buffer_size(0)
             .max_write_buffer_size(shared.limits.max_message_bytes * 2);
         let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
