@@ -1,10 +1,12 @@
 //! specserve: an AsyncAPI-first WebSocket API server.
 //!
 //! Data flows one way: `asyncapi.yaml` -> `specserve-codegen` (build.rs) ->
-//! [`api`] (generated types, traits, dispatcher) -> handlers -> store. The
-//! hand-written modules here are what the generated code builds on:
-//! [`wire`] (frames and error replies), [`security`] (who is calling) and
-//! [`client`] (the connection behind the generated client methods).
+//! [`api`] (generated types, traits, dispatcher) -> [`server`] -> [`handlers`]
+//! -> [`store`]. What the generated code builds on: [`wire`] (frames and error
+//! replies), [`security`] (who is calling, and what they may do) and [`client`]
+//! (the connection behind the generated client methods).
+
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod client;

@@ -5,6 +5,8 @@
 //! Data flows one way: [`spec`] reads the YAML, [`model`] normalizes and checks
 //! it, the emitters ([`rust`], [`schemas`]) read only the model.
 
+#![warn(missing_docs)]
+
 pub mod bundle;
 pub mod error;
 pub mod model;
