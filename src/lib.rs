@@ -11,6 +11,7 @@
 pub mod api;
 pub mod client;
 pub mod handlers;
+pub mod qa;
 pub mod security;
 pub mod server;
 pub mod store;

@@ -1,7 +1,7 @@
 //! The `specserve` command line: `serve` (the default), `db init`, `user`,
 //! `token`, `gen`. Errors stop here as `anyhow` reports.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,15 @@ enum Command {
     /// Token administration.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Validate payloads, frames or a JSON-lines capture against the spec (for QA).
+    /// Exit 0 when every input is valid, 1 otherwise.
+    Validate(ValidateArgs),
+    /// Check a spec against the AsyncAPI subset specserve supports, examples included.
+    Lint {
+        /// The spec to check.
+        #[arg(default_value = "asyncapi.yaml")]
+        spec: PathBuf,
+    },
     /// Write `generated/`: api.rs (a readable copy of the build output) and one
     /// JSON Schema per message.
     Gen {
@@ -48,6 +57,35 @@ enum Command {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Input files; none or `-` reads stdin. Files ending in `.jsonl` hold one frame per line.
+    files: Vec<PathBuf>,
+    /// The route of the input; an input without `channel` is then its payload.
+    #[arg(long)]
+    route: Option<String>,
+    /// Which message the inputs are.
+    #[arg(long, value_enum, default_value = "auto")]
+    kind: specserve::qa::Kind,
+    /// Treat every input as JSON lines (one frame per line).
+    #[arg(long)]
+    jsonl: bool,
+    /// Validate against this spec instead of the one the binary was built from.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per input, per line (for CI).
+    Json,
 }
 
 #[derive(Args, Clone)]
@@ -191,6 +229,65 @@ fn main() -> Result<()> {
             runtime.block_on(token_revoke(&database, user_id))
         }
         Some(Command::Gen { spec, out }) => generate(&spec, &out),
+        Some(Command::Validate(args)) => validate(&args),
+        Some(Command::Lint { spec }) => lint(&spec),
+    }
+}
+
+fn validate(args: &ValidateArgs) -> Result<()> {
+    let yaml = match &args.spec {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => specserve::ASYNCAPI_YAML.to_owned(),
+    };
+    let checker = specserve::qa::Checker::new(&yaml).map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
+    let stdin = [PathBuf::from("-")];
+    let files = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
+    let mut all_valid = true;
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let text = if file == Path::new("-") {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        } else {
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        };
+        let lines = args.jsonl || file.extension().is_some_and(|e| e == "jsonl");
+        let inputs: Vec<(usize, &str)> = if lines {
+            text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect()
+        } else {
+            vec![(1, text.as_str())]
+        };
+        for (line, input) in inputs {
+            let verdict = checker.check(line, input, args.route.as_deref(), args.kind);
+            all_valid &= verdict.valid;
+            let written = match args.format {
+                OutputFormat::Text => write!(out, "{}", specserve::qa::render_text(&verdict)),
+                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&verdict)?),
+            };
+            if written.is_err() {
+                // The reader went away (`| head`): stop quietly.
+                std::process::exit(if all_valid { 0 } else { 1 });
+            }
+        }
+    }
+    if !all_valid {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn lint(spec: &Path) -> Result<()> {
+    let yaml = std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
+    match specserve_codegen::Api::from_yaml(&yaml) {
+        Ok(api) => {
+            print!("{}", specserve::qa::lint_summary(&api));
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", spec.display());
+            std::process::exit(1);
+        }
     }
 }
 

@@ -1,0 +1,116 @@
+//! `specserve validate` and `specserve lint` as QA runs them: golden outputs for
+//! valid and invalid payloads and for a JSON-lines capture, exit codes, and
+//! `--spec` with a modified spec. `UPDATE_GOLDEN=1` rewrites the outputs.
+
+use std::path::Path;
+use std::process::Command;
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/validate");
+
+fn specserve(args: &[&str]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_specserve")).args(args).current_dir(GOLDEN).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(GOLDEN).join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(expected, actual, "{} differs; rerun with UPDATE_GOLDEN=1 and review", path.display());
+}
+
+#[test]
+fn a_valid_payload_passes_with_exit_0() {
+    let (code, out) = specserve(&["validate", "--route", "user/create", "payload-valid.json"]);
+    assert_eq!(code, 0, "{out}");
+    golden("payload-valid.txt", &out);
+}
+
+#[test]
+fn an_invalid_payload_lists_every_violation_with_exit_1() {
+    let (code, out) = specserve(&["validate", "--route", "user/create", "payload-invalid.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("short\""), "the offending value is masked");
+    golden("payload-invalid.txt", &out);
+}
+
+#[test]
+fn a_capture_gets_one_verdict_per_frame_in_text_and_json() {
+    let (code, text) = specserve(&["validate", "capture.jsonl"]);
+    assert_eq!(code, 1);
+    golden("capture.txt", &text);
+    let (code, json) = specserve(&["validate", "--format", "json", "capture.jsonl"]);
+    assert_eq!(code, 1);
+    let verdicts: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let valid: Vec<bool> = verdicts.iter().map(|v| v["valid"].as_bool().unwrap()).collect();
+    assert_eq!(valid, [true, true, false, true, false, false, false]);
+    golden("capture.json", &json);
+}
+
+#[test]
+fn stdin_is_read_when_no_file_is_given() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .args(["validate", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"{\"channel\":\"user/read\",\"payload\":{\"id\":1}}\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "line 1: user/read request: valid\n");
+}
+
+#[test]
+fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
+    // Tighter: only example.com addresses. The spec's own examples still pass.
+    let tighter = specserve::ASYNCAPI_YAML.replacen(
+        "      format: email\n      maxLength: 254\n",
+        "      format: email\n      maxLength: 254\n      pattern: '@example\\.com$'\n",
+        1,
+    );
+    assert_ne!(tighter, specserve::ASYNCAPI_YAML, "the edit applied");
+    // A new required field the spec's own examples lack: lint must refuse it.
+    let required = specserve::ASYNCAPI_YAML.replacen(
+        "      required: [name, email]\n      description: A new user, managed by its creator.\n      properties:\n",
+        "      required: [name, email, nickname]\n      description: A new user, managed by its creator.\n      properties:\n        nickname: {type: string, description: Required in this variant.}\n",
+        1,
+    );
+    assert_ne!(required, specserve::ASYNCAPI_YAML, "the edit applied");
+    let dir = std::env::temp_dir().join(format!("specserve-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("tighter.yaml");
+    let stale = dir.join("required.yaml");
+    let broken = dir.join("broken.yaml");
+    std::fs::write(&spec, &tighter).unwrap();
+    std::fs::write(&stale, &required).unwrap();
+    std::fs::write(&broken, required.replace("nickname: {type: string", "nickname: {type: strung")).unwrap();
+    let (code, out) = specserve(&["validate", "--route", "user/create", "payload-valid.json"]);
+    assert_eq!(code, 0, "valid against the built-in spec: {out}");
+    let (code, out) =
+        specserve(&["validate", "--spec", spec.to_str().unwrap(), "--route", "user/create", "payload-valid.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("/email [pattern]"), "{out}");
+    let (code, out) = specserve(&["lint", stale.to_str().unwrap()]);
+    assert_eq!(code, 1, "the spec's own examples lack the new required field: {out}");
+    assert!(out.contains("example `bob` does not match"), "{out}");
+    let (code, out) = specserve(&["lint", broken.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("`type: strung` is not supported"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lint_passes_the_shipped_spec() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.yaml");
+    let (code, out) = specserve(&["lint", spec]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok: specserve user API"), "{out}");
+}
