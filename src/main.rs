@@ -41,6 +41,17 @@ enum Command {
     /// Validate payloads, frames or a JSON-lines capture against the spec (for QA).
     /// Exit 0 when every input is valid, 1 otherwise.
     Validate(ValidateArgs),
+    /// Breaking-change report between two specs, classified by who reads each
+    /// message. Exit 1 when anything breaks existing clients.
+    Diff {
+        /// The released spec.
+        old: PathBuf,
+        /// The candidate spec.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
     /// Check a spec against the AsyncAPI subset specserve supports, examples included.
     Lint {
         /// The spec to check.
@@ -231,7 +242,36 @@ fn main() -> Result<()> {
         Some(Command::Gen { spec, out }) => generate(&spec, &out),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Lint { spec }) => lint(&spec),
+        Some(Command::Diff { old, new, format }) => diff(&old, &new, format),
     }
+}
+
+fn diff(old: &Path, new: &Path, format: OutputFormat) -> Result<()> {
+    let load = |path: &Path| specserve_codegen::load(path).map_err(|e| anyhow!("{}: {e}", path.display()));
+    let changes = specserve_codegen::diff::diff(&load(old)?, &load(new)?);
+    let bump = specserve_codegen::diff::suggested_bump(&changes);
+    match format {
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"suggested_bump": bump, "changes": changes}))?
+            )
+        }
+        OutputFormat::Text => {
+            for change in &changes {
+                let verdict = if change.breaking { "BREAKING  " } else { "compatible" };
+                let message = serde_json::to_value(change.message)?;
+                let pointer = if change.pointer.is_empty() { "/" } else { &change.pointer };
+                println!("{verdict}  {} {}  {pointer}  {}", change.route, message.as_str().unwrap_or("?"), change.what);
+            }
+            let breaking = changes.iter().filter(|c| c.breaking).count();
+            println!("{} change(s), {breaking} breaking; suggested SDK version bump: {bump}", changes.len());
+        }
+    }
+    if changes.iter().any(|c| c.breaking) {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn validate(args: &ValidateArgs) -> Result<()> {

@@ -114,3 +114,36 @@ fn lint_passes_the_shipped_spec() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("ok: specserve user API"), "{out}");
 }
+
+#[test]
+fn diff_reports_breaking_changes_with_exit_1_and_a_semver_bump() {
+    let dir = std::env::temp_dir().join(format!("specserve-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.yaml");
+    let tighter = dir.join("tighter.yaml");
+    std::fs::write(
+        &tighter,
+        specserve::ASYNCAPI_YAML.replacen(
+            "      format: email\n      maxLength: 254\n",
+            "      format: email\n      maxLength: 254\n      pattern: '@example\\.com$'\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, out) = specserve(&["diff", old, old]);
+    assert_eq!((code, out.trim()), (0, "0 change(s), 0 breaking; suggested SDK version bump: none"));
+    let (code, out) = specserve(&["diff", old, tighter.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    // Clients send emails in requests (tighter breaks them) and read them in replies (tighter is fine).
+    assert!(
+        out.contains("BREAKING    auth/register request  /payload/email  pattern none -> `@example\\.com$`"),
+        "{out}"
+    );
+    assert!(out.contains("compatible  user/read reply  /email  pattern"), "{out}");
+    assert!(out.ends_with("suggested SDK version bump: major\n"), "{out}");
+    let (code, json) = specserve(&["diff", "--format", "json", old, tighter.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["suggested_bump"], "major");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod diff;
 pub mod error;
 pub mod model;
 pub mod rust;
