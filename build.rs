@@ -1,5 +1,5 @@
 //! Generates the API from `asyncapi.yaml` into `$OUT_DIR/api.rs` (included by
-//! `src/api.rs`). All logic lives in `specserve-codegen`; a spec error fails the
+//! `src/api.rs`) and the HTML docs into `$OUT_DIR/docs.html` (served at `/docs`). All logic lives in `specserve-codegen`; a spec error fails the
 //! build with the YAML path and the fix.
 
 use std::path::Path;
@@ -14,8 +14,13 @@ fn main() {
         Ok(source) => source,
         Err(error) => fail(&error),
     };
-    let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("api.rs");
-    std::fs::write(&out, source).expect("write $OUT_DIR/api.rs");
+    let docs = match specserve_codegen::docs::html(&api) {
+        Ok(docs) => docs,
+        Err(error) => fail(&error),
+    };
+    let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).to_path_buf();
+    std::fs::write(out.join("api.rs"), source).expect("write $OUT_DIR/api.rs");
+    std::fs::write(out.join("docs.html"), docs).expect("write $OUT_DIR/docs.html");
 }
 
 fn fail(error: &specserve_codegen::SpecError) -> ! {

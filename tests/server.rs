@@ -296,7 +296,15 @@ async fn probes_spec_and_docs_are_served_on_the_same_port() {
     handlers.ready.store(true, Ordering::SeqCst);
     assert_eq!(net::get(&server, "/readyz").await.0, 200);
     assert_eq!(net::get(&server, "/asyncapi.yaml").await, (200, specserve::ASYNCAPI_YAML.into()));
-    assert_eq!(net::get(&server, "/docs").await.0, 200);
+    let (status, docs) = net::get(&server, "/docs").await;
+    assert_eq!(status, 200);
+    for route in Route::ALL {
+        assert!(
+            docs.contains(&format!("id=\"{}\"", route.channel().replace('/', "-"))),
+            "no anchor for {}",
+            route.channel()
+        );
+    }
     assert_eq!(net::get(&server, "/nope").await.0, 404);
     assert_eq!(net::get(&server, "/ws").await.0, 426);
 }

@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod diff;
+pub mod docs;
 pub mod error;
 pub mod model;
 pub mod rust;
@@ -31,7 +32,8 @@ pub fn load(path: &Path) -> Result<Api, SpecError> {
 
 /// Every file `specserve gen` writes under `generated/`, as (relative path, contents).
 pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, SpecError> {
-    let mut files = vec![("api.rs".to_owned(), rust::api_module(api)?)];
+    let mut files =
+        vec![("api.rs".to_owned(), rust::api_module(api)?), ("docs/index.html".to_owned(), docs::html(api)?)];
     files.extend(schemas::files(api));
     Ok(files)
 }

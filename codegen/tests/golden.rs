@@ -79,3 +79,23 @@ fn a_route_added_to_the_spec_adds_a_handler_method_and_client_method() {
     assert!(after.contains("pub async fn item_put(\n        &self,\n        request: &ItemPutRequest,"));
     assert!(after.contains("Route::ItemPut"));
 }
+
+#[test]
+fn docs_page_has_an_anchor_per_route_and_fetches_nothing() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml");
+    let api = Api::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let html = specserve_codegen::docs::html(&api).unwrap();
+    for route in &api.routes {
+        let anchor = format!("id=\"{}\"", specserve_codegen::docs::anchor(&route.channel));
+        assert!(html.contains(&anchor), "no {anchor}");
+        assert!(html.contains(&format!("href=\"#{}\"", specserve_codegen::docs::anchor(&route.channel))));
+    }
+    for code in &api.error.codes {
+        assert!(html.contains(&format!("<code>{code}</code>")), "error code {code} undocumented");
+    }
+    assert!(html.contains("<meta name=\"viewport\""), "readable on a phone");
+    for fetch in ["<script src", "<link ", "@import", "url(http"] {
+        assert!(!html.contains(fetch), "the page fetches something: {fetch}");
+    }
+    assert!(html.contains("<td class=\"name\"><code>payload.email</code></td>"), "payload fields are tabled");
+}

@@ -50,7 +50,7 @@ where
         }
         (&Method::GET, "/metrics") => text(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render()),
         (&Method::GET, "/asyncapi.yaml") => text(StatusCode::OK, "application/yaml", crate::ASYNCAPI_YAML),
-        (&Method::GET, "/docs") => text(StatusCode::OK, "text/html; charset=utf-8", DOCS_PLACEHOLDER),
+        (&Method::GET, "/docs") => text(StatusCode::OK, "text/html; charset=utf-8", DOCS_HTML),
         (&Method::GET, WS_PATH | "/") if is_upgrade(request.headers()) => upgrade(request, shared, peer, shutdown),
         (&Method::GET, WS_PATH) => text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket upgrade required\n"),
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
@@ -58,9 +58,8 @@ where
     Ok(reply)
 }
 
-const DOCS_PLACEHOLDER: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>specserve</title></head>\
-<body><h1>specserve</h1><p>The API is described by <a href=\"/asyncapi.yaml\">asyncapi.yaml</a>. \
-Rendered documentation is not built yet.</p></body></html>\n";
+/// The HTML docs rendered from the spec at build time (also `generated/docs/index.html`).
+const DOCS_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/docs.html"));
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
     let mut reply = Response::new(Full::new(body.into()));
