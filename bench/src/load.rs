@@ -68,9 +68,24 @@ impl Stats {
         self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 
-    fn merge(&mut self, other: &Stats) {
-        self.ops += other.ops;
-        let _ = self.latency.add(&other.latency);
+    /// Counts one operation started at `sent`, if it started after the warm-up.
+    fn record(&mut self, sent: Instant, measure_from: Instant) {
+        if sent >= measure_from {
+            self.ops += 1;
+            let _ = self.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Adds up the workers' stats over the measured window.
+    async fn collect(workers: Vec<tokio::task::JoinHandle<Result<Stats>>>, timing: Timing) -> Result<Stats> {
+        let mut total = Stats::empty();
+        for worker in workers {
+            let stats = worker.await??;
+            total.ops += stats.ops;
+            let _ = total.latency.add(&stats.latency);
+        }
+        total.seconds = timing.duration.as_secs_f64();
+        Ok(total)
     }
 }
 
@@ -116,10 +131,7 @@ pub async fn websocket(
                             None => anyhow::bail!("server closed the connection"),
                         }
                     }
-                    if sent >= measure_from {
-                        stats.ops += 1;
-                        let _ = stats.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    }
+                    stats.record(sent, measure_from);
                     i += 1;
                 }
                 let _ = socket.close(None).await;
@@ -127,12 +139,7 @@ pub async fn websocket(
             })
         })
         .collect();
-    let mut total = Stats::empty();
-    for task in tasks {
-        total.merge(&task.await??);
-    }
-    total.seconds = timing.duration.as_secs_f64();
-    Ok(total)
+    Stats::collect(tasks, timing).await
 }
 
 /// The `read` baseline: the same point-select by primary key through a raw sqlx
@@ -153,22 +160,15 @@ pub async fn sqlx_point_select(database_url: &str, user_id: i64, connections: us
                         .bind(user_id)
                         .fetch_one(&pool)
                         .await?;
-                    if sent >= measure_from {
-                        stats.ops += 1;
-                        let _ = stats.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    }
+                    stats.record(sent, measure_from);
                 }
                 Ok::<_, anyhow::Error>(stats)
             })
         })
         .collect();
-    let mut total = Stats::empty();
-    for task in tasks {
-        total.merge(&task.await??);
-    }
-    total.seconds = timing.duration.as_secs_f64();
+    let total = Stats::collect(tasks, timing).await;
     pool.close().await;
-    Ok(total)
+    total
 }
 
 /// The `login` baseline's unit: the median time of one argon2id hash (the
