@@ -99,7 +99,7 @@ where
     let (outbound, queue) = mpsc::channel(limits.outbound_queue);
     let writer = tokio::spawn(write_replies(sink, queue));
     let ctx = Arc::new(ctx);
-    let mut in_flight = FuturesOrdered::new();
+    let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
     let mut bucket = TokenBucket::new(limits.frames_per_second, limits.frame_burst);
     let mut strikes = 0u32;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + limits.ping_interval, limits.ping_interval);
@@ -110,7 +110,6 @@ where
             biased;
             () = shutdown.cancelled() => break CloseReason::Shutdown,
             Some((outcome, elapsed)) = in_flight.next(), if !in_flight.is_empty() => {
-                let outcome: Dispatched = outcome;
                 shared.metrics.dispatched(&outcome, elapsed);
                 if outbound.try_send(Message::text(outcome.text)).is_err() {
                     break CloseReason::SlowConsumer;
