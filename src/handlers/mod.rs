@@ -33,8 +33,8 @@ pub struct AppConfig {
     pub token_ttl: Duration,
     /// How long a checked token is trusted before the store is asked again.
     pub token_cache_ttl: Duration,
-    /// Concurrent password hashes (the cores).
-    pub hash_concurrency: usize,
+    /// Password hashing threads (the cores): concurrent hashes at most.
+    pub hash_threads: usize,
     /// auth/* requests per minute per client IP (sustained; burst is a third of it).
     pub auth_per_ip_per_minute: f64,
     /// auth/generateToken attempts per minute per account.
@@ -48,7 +48,7 @@ impl Default for AppConfig {
         AppConfig {
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             token_cache_ttl: Duration::from_secs(5),
-            hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            hash_threads: std::thread::available_parallelism().map_or(2, usize::from),
             auth_per_ip_per_minute: 60.0,
             login_per_account_per_minute: 10.0,
             create_per_minute: 60.0,
@@ -75,7 +75,7 @@ impl<S: Store> App<S> {
     pub fn new(store: S, config: AppConfig, audit: AuditLog) -> Result<Self, ApiError> {
         let burst = |per_minute: f64| (per_minute / 3.0).max(1.0);
         Ok(App {
-            passwords: Passwords::new(config.hash_concurrency)?,
+            passwords: Passwords::new(config.hash_threads)?,
             tokens: TokenCache::new(config.token_cache_ttl),
             sessions: Sessions::default(),
             per_ip: KeyedLimiter::per_minute(config.auth_per_ip_per_minute, burst(config.auth_per_ip_per_minute)),

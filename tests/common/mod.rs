@@ -420,7 +420,7 @@ pub mod app {
     /// Config for tests: generous rate limits unless a test tightens them.
     pub fn test_config() -> AppConfig {
         AppConfig {
-            hash_concurrency: 2,
+            hash_threads: 2,
             auth_per_ip_per_minute: 100_000.0,
             login_per_account_per_minute: 100_000.0,
             create_per_minute: 100_000.0,
