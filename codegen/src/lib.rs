@@ -1,9 +1,10 @@
 //! specserve-codegen: turns an AsyncAPI 3.0 document into specserve's Rust API
 //! (types, validators, handler traits, dispatcher, client methods) and the other
-//! artefacts built from the same model (standalone JSON Schemas).
+//! artefacts built from the same model (HTML docs, standalone JSON Schemas, the
+//! TypeScript SDK).
 //!
 //! Data flows one way: [`spec`] reads the YAML, [`model`] normalizes and checks
-//! it, the emitters ([`rust`], [`schemas`]) read only the model.
+//! it, the emitters ([`rust`], [`docs`], [`schemas`], [`typescript`]) read only the model.
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod schema;
 pub mod schemas;
 pub mod spec;
 pub mod types;
+pub mod typescript;
 
 use std::path::Path;
 
@@ -35,5 +37,6 @@ pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, SpecError> {
     let mut files =
         vec![("api.rs".to_owned(), rust::api_module(api)?), ("docs/index.html".to_owned(), docs::html(api)?)];
     files.extend(schemas::files(api));
+    files.extend(typescript::files(api)?.into_iter().map(|(name, text)| (format!("sdk/typescript/{name}"), text)));
     Ok(files)
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use heck::ToUpperCamelCase;
 use serde_json::Value;
 
 use crate::bundle;
@@ -116,6 +117,13 @@ pub struct Route {
     pub reply_body: ObjectRules,
     /// Whether the success reply carries `"success": true`.
     pub reply_success: bool,
+}
+
+impl Route {
+    /// `user/read` -> `UserRead`: the stem of the route's type and variant names.
+    pub fn variant(&self) -> String {
+        format!("{}{}", self.group.to_upper_camel_case(), self.action.to_upper_camel_case())
+    }
 }
 
 /// A message and its standalone schema.

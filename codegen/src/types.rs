@@ -1,4 +1,5 @@
-//! From schemas to Rust type definitions: the type space of one API.
+//! From schemas to type definitions: the type space of one API, shared by the
+//! Rust and TypeScript emitters so both SDKs name every type the same way.
 //!
 //! Component schemas keep their names; inline objects and enums are named after
 //! where they appear (`UserCreateRequest` + `role` -> `UserCreateRequestRole`).
@@ -10,7 +11,69 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::Value;
 
 use crate::error::{Result, SpecError};
+use crate::model::Api;
 use crate::schema::{Kind, ObjectRules, Schema, TaggedRules};
+
+/// A type as the emitters see it; each renders it in its own language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    /// A type defined in the space (or a component alias).
+    Named(String),
+    /// `boolean`.
+    Bool,
+    /// `integer` with `format: int32`.
+    I32,
+    /// `integer` (64-bit unless told otherwise).
+    I64,
+    /// `number`.
+    F64,
+    /// `string`.
+    String,
+    /// `{}`: any JSON value.
+    Any,
+    /// An object without declared properties that allows any.
+    OpenObject,
+    /// `array` of the item type.
+    List(Box<Ty>),
+    /// The value may also be `null`.
+    Nullable(Box<Ty>),
+}
+
+impl Ty {
+    /// The Rust spelling.
+    pub fn rust(&self) -> String {
+        match self {
+            Ty::Named(name) => name.clone(),
+            Ty::Bool => "bool".into(),
+            Ty::I32 => "i32".into(),
+            Ty::I64 => "i64".into(),
+            Ty::F64 => "f64".into(),
+            Ty::String => "String".into(),
+            Ty::Any => "serde_json::Value".into(),
+            Ty::OpenObject => "serde_json::Map<String, serde_json::Value>".into(),
+            Ty::List(item) => format!("Vec<{}>", item.rust()),
+            Ty::Nullable(inner) => format!("Option<{}>", inner.rust()),
+        }
+    }
+
+    /// The TypeScript spelling. Integers are `number`: the API's ids stay
+    /// far below 2^53, and JSON.parse yields numbers.
+    pub fn typescript(&self) -> String {
+        match self {
+            Ty::Named(name) => name.clone(),
+            Ty::Bool => "boolean".into(),
+            Ty::I32 | Ty::I64 | Ty::F64 => "number".into(),
+            Ty::String => "string".into(),
+            Ty::Any => "unknown".into(),
+            Ty::OpenObject => "Record<string, unknown>".into(),
+            Ty::List(item) => match **item {
+                Ty::Nullable(_) => format!("Array<{}>", item.typescript()),
+                _ => format!("{}[]", item.typescript()),
+            },
+            Ty::Nullable(inner) => format!("{} | null", inner.typescript()),
+        }
+    }
+}
 
 /// A Rust item to emit.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +110,8 @@ pub enum TypeBody {
     },
     /// `pub type Name = Target;`
     Alias {
-        /// The aliased Rust type.
-        target: String,
+        /// The aliased type.
+        target: Ty,
     },
 }
 
@@ -59,12 +122,57 @@ pub struct Field {
     pub ident: String,
     /// JSON property name.
     pub json: String,
-    /// Rust type, `Option<..>` included.
-    pub ty: String,
+    /// The property's type (`Nullable` if the schema allows `null`).
+    pub ty: Ty,
     /// Doc comment lines.
     pub doc: Vec<String>,
     /// Optional (not in `required`): skipped when `None`.
     pub optional: bool,
+}
+
+impl Field {
+    /// The Rust field type: absent and null read the same for an optional
+    /// nullable field, so it gets one `Option`.
+    pub fn rust_type(&self) -> String {
+        match &self.ty {
+            ty if self.optional && !matches!(ty, Ty::Nullable(_)) => format!("Option<{}>", ty.rust()),
+            ty => ty.rust(),
+        }
+    }
+}
+
+/// One API's type space with the names of each route's request and reply
+/// types: what the Rust and TypeScript emitters both start from.
+#[derive(Debug)]
+pub struct ApiTypes<'a> {
+    /// Every definition, in emission order.
+    pub space: TypeSpace<'a>,
+    /// Per route, in the model's order: (request type, reply type name).
+    pub routes: Vec<(Ty, String)>,
+    /// The error reply's `error` object.
+    pub error: Ty,
+}
+
+impl<'a> ApiTypes<'a> {
+    /// Requests are `{Group}{Action}Request` unless the payload references a
+    /// component; replies are always `{Group}{Action}Reply`.
+    pub fn new(api: &'a Api) -> Result<Self> {
+        let mut space = TypeSpace::new(&api.schemas);
+        let mut routes = Vec::new();
+        for route in &api.routes {
+            let variant = route.variant();
+            let request = space.type_of(&route.payload, &format!("{variant}Request"))?;
+            let reply = space.define_struct(
+                &format!("{variant}Reply"),
+                route.reply.summary.as_deref().or(route.reply.description.as_deref()),
+                &route.reply_body,
+                &route.reply.frame_path,
+            )?;
+            routes.push((request, reply));
+        }
+        let error = space.type_of(&api.error.body, "ErrorBody")?;
+        Ok(ApiTypes { space, routes, error })
+    }
 }
 
 /// Every type an API needs, in emission order.
@@ -84,37 +192,37 @@ impl<'a> TypeSpace<'a> {
         Self { components, ..Self::default() }
     }
 
-    /// The Rust type for `schema`, defining what it needs; `context` names inline types.
-    pub fn rust_type(&mut self, schema: &Schema, context: &str) -> Result<String> {
+    /// The type of `schema`, defining what it needs; `context` names inline types.
+    pub fn type_of(&mut self, schema: &Schema, context: &str) -> Result<Ty> {
         let ty = match &schema.kind {
-            Kind::Ref(name) => self.component(name, &schema.path)?,
-            Kind::Any => "serde_json::Value".to_owned(),
-            Kind::Boolean => "bool".to_owned(),
-            Kind::Integer(rules) => if rules.format.as_deref() == Some("int32") { "i32" } else { "i64" }.to_owned(),
-            Kind::Number(_) => "f64".to_owned(),
-            Kind::String(_) => "String".to_owned(),
+            Kind::Ref(name) => Ty::Named(self.component(name, &schema.path)?),
+            Kind::Any => Ty::Any,
+            Kind::Boolean => Ty::Bool,
+            Kind::Integer(rules) if rules.format.as_deref() == Some("int32") => Ty::I32,
+            Kind::Integer(_) => Ty::I64,
+            Kind::Number(_) => Ty::F64,
+            Kind::String(_) => Ty::String,
             Kind::Const(value) => match value {
-                Value::String(_) => "String",
-                Value::Bool(_) => "bool",
-                Value::Number(n) if n.is_i64() => "i64",
-                Value::Number(_) => "f64",
+                Value::String(_) => Ty::String,
+                Value::Bool(_) => Ty::Bool,
+                Value::Number(n) if n.is_i64() => Ty::I64,
+                Value::Number(_) => Ty::F64,
                 _ => {
                     return Err(SpecError::new(
                         schema.path.clone(),
                         "only string, boolean and number `const` values are supported",
                     ));
                 }
+            },
+            Kind::Enum(values) => Ty::Named(self.define_enum(context, schema, values)?),
+            Kind::Array(array) => Ty::List(Box::new(self.type_of(&array.items, &format!("{context}Item"))?)),
+            Kind::Object(object) if object.properties.is_empty() && !object.closed => Ty::OpenObject,
+            Kind::Object(object) => {
+                Ty::Named(self.define_struct(context, schema.description.as_deref(), object, &schema.path)?)
             }
-            .to_owned(),
-            Kind::Enum(values) => self.define_enum(context, schema, values)?,
-            Kind::Array(array) => format!("Vec<{}>", self.rust_type(&array.items, &format!("{context}Item"))?),
-            Kind::Object(object) if object.properties.is_empty() && !object.closed => {
-                "serde_json::Map<String, serde_json::Value>".to_owned()
-            }
-            Kind::Object(object) => self.define_struct(context, schema.description.as_deref(), object, &schema.path)?,
-            Kind::Tagged(tagged) => self.define_tagged(context, schema, tagged)?,
+            Kind::Tagged(tagged) => Ty::Named(self.define_tagged(context, schema, tagged)?),
         };
-        Ok(if schema.nullable { format!("Option<{ty}>") } else { ty })
+        Ok(if schema.nullable { Ty::Nullable(Box::new(ty)) } else { ty })
     }
 
     /// Whether component `name` already has a type (or is a `oneOf` variant).
@@ -134,7 +242,7 @@ impl<'a> TypeSpace<'a> {
         self.claim(name, path)?;
         let mut fields = Vec::new();
         for property in &object.properties {
-            let ty = self.rust_type(&property.schema, &format!("{name}{}", property.name.to_upper_camel_case()))?;
+            let ty = self.type_of(&property.schema, &format!("{name}{}", property.name.to_upper_camel_case()))?;
             let optional = !property.required;
             let mut doc = lines(self.describe(&property.schema));
             if let Some(rules) = self.constraints(&property.schema) {
@@ -146,8 +254,7 @@ impl<'a> TypeSpace<'a> {
             fields.push(Field {
                 ident: ident(&property.name.to_snake_case()),
                 json: property.name.clone(),
-                // Absent and null read the same for an optional nullable field: one Option.
-                ty: if optional && !property.schema.nullable { format!("Option<{ty}>") } else { ty },
+                ty,
                 doc,
                 optional,
             });
@@ -221,11 +328,11 @@ impl<'a> TypeSpace<'a> {
             self.lookup(name).ok_or_else(|| SpecError::new(from, format!("`{name}` is not in components.schemas")))?;
         match &schema.kind {
             Kind::Object(_) | Kind::Enum(_) | Kind::Tagged(_) if !schema.nullable => {
-                self.rust_type(schema, &rust)?;
+                self.type_of(schema, &rust)?;
             }
             _ => {
                 self.claim(&rust, &schema.path)?;
-                let target = self.rust_type(schema, &format!("{rust}Inner"))?;
+                let target = self.type_of(schema, &format!("{rust}Inner"))?;
                 let mut doc = lines(schema.description.as_deref());
                 if let Some(rules) = self.constraints(schema) {
                     if !doc.is_empty() {

@@ -1,11 +1,11 @@
-//! Golden tests: the Rust emitted for each supported JSON Schema construct
-//! (`tests/types/*.yaml`) and for whole APIs (`tests/apis/*.yaml`) is compared
-//! with the committed `.rs` next to it. `UPDATE_GOLDEN=1 cargo test -p
+//! Golden tests: the Rust and TypeScript emitted for each supported JSON Schema
+//! construct (`tests/types/*.yaml`) and for whole APIs (`tests/apis/*.yaml`) is
+//! compared with the committed `.rs` and `.d.ts` next to it. `UPDATE_GOLDEN=1 cargo test -p
 //! specserve-codegen` rewrites them; review the diff like any code change.
 
 use std::path::{Path, PathBuf};
 
-use specserve_codegen::{Api, rust, schema, spec::Document};
+use specserve_codegen::{Api, rust, schema, spec::Document, typescript};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(dir);
@@ -19,8 +19,9 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
     files
 }
 
-fn check_golden(spec: &Path, actual: &str) {
-    let golden = spec.with_extension("rs");
+/// Compares `actual` with the file beside `spec` ending in `extension`.
+fn check_golden(spec: &Path, extension: &str, actual: &str) {
+    let golden = spec.with_extension(extension);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden, actual).expect("write golden");
         return;
@@ -48,7 +49,9 @@ fn every_construct_has_golden_output() {
         let doc = Document::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let schemas = schema::components(&doc).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let source = rust::types_module(&schemas).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        check_golden(&file, &source);
+        check_golden(&file, "rs", &source);
+        let declarations = typescript::types_module(&schemas).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        check_golden(&file, "d.ts", &declarations);
     }
 }
 
@@ -57,7 +60,10 @@ fn whole_apis_have_golden_output() {
     for file in fixtures("apis") {
         let api = Api::from_yaml(&std::fs::read_to_string(&file).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        check_golden(&file, &rust::api_module(&api).unwrap());
+        check_golden(&file, "rs", &rust::api_module(&api).unwrap());
+        let sdk = typescript::files(&api).unwrap();
+        let declarations = sdk.iter().find(|(name, _)| name == "index.d.ts").map(|(_, text)| text.as_str());
+        check_golden(&file, "d.ts", declarations.unwrap_or_default());
     }
 }
 

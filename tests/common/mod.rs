@@ -430,10 +430,16 @@ pub mod app {
 
     /// Starts the app over `db`.
     pub async fn start(db: TestDb, config: AppConfig) -> Running {
+        start_with(db, config, |_| {}).await
+    }
+
+    /// Starts the app over `db`, with `adjust` applied to the server's config.
+    pub async fn start_with(db: TestDb, config: AppConfig, adjust: impl FnOnce(&mut ServerConfig)) -> Running {
         let audit = Captured::default();
         let app = Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone())).unwrap());
         let mut server_config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
         server_config.limits = Limits { frames_per_second: 1e6, frame_burst: 1e6, ..Limits::default() };
+        adjust(&mut server_config);
         let server = Server::start(server_config, Arc::clone(&app)).await.unwrap();
         Running { server, app, audit, db }
     }

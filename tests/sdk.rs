@@ -1,0 +1,83 @@
+//! The generated TypeScript SDK as a client author uses it: installed from
+//! generated/sdk/typescript into tests/sdk (an npm project), type-checked with
+//! `tsc --strict`, and driven by node:test through the seed flow against this
+//! server over real TLS (tests/sdk/seed.test.mjs).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{app, db};
+use specserve::server::TlsSetup;
+
+const SDK_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
+
+/// Whether node and the test project's packages are there; CI must have them.
+fn node_project_ready() -> bool {
+    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let installed = Path::new(SDK_TESTS).join("node_modules/specserve-user-api").exists();
+    if node && installed {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI needs node and `npm ci` in tests/sdk (.ci/run does both)");
+    eprintln!("skipped: needs node and `npm ci --prefix tests/sdk`");
+    false
+}
+
+/// Runs `program args` in tests/sdk with `envs`, failing the test with its output.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(SDK_TESTS)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_sdk_type_checks_under_tsc_strict() {
+    if !node_project_ready() {
+        return;
+    }
+    // The SDK itself (index.js is checked as JavaScript), then a consumer whose
+    // `@ts-expect-error` lines prove wrong payloads and routes do not compile.
+    run("npm", &["run", "--silent", "typecheck"], &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
+    if !node_project_ready() {
+        return;
+    }
+    // A certificate node can be told to trust (the default self-signed one is pinned by fingerprint).
+    let dir = std::env::temp_dir().join(format!("specserve-sdk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+
+    let tls = TlsSetup::Files { cert: cert.clone(), key };
+    let running = app::start_with(db::sqlite().await, app::test_config(), |config| config.tls = tls).await;
+    let url = running.server.url();
+    let ca = cert.display().to_string();
+    // node runs on a blocking thread so the server keeps serving on this runtime.
+    tokio::task::spawn_blocking(move || {
+        run(
+            "node",
+            &["--test", "--test-timeout=60000", "--test-force-exit", "--test-reporter=spec"],
+            &[("SPECSERVE_URL", &url), ("SPECSERVE_CA", &ca)],
+        )
+    })
+    .await
+    .unwrap();
+    running.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

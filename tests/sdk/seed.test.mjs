@@ -1,0 +1,128 @@
+// The generated TypeScript SDK, installed from generated/sdk/typescript as a
+// user would, drives the seed-000 flow against a real server over TLS.
+// tests/sdk.rs starts the server and runs `node --test` here with
+// SPECSERVE_URL (wss://...) and SPECSERVE_CA (the server's PEM certificate).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { test } from "node:test";
+
+import WebSocket from "ws";
+import { ApiError, Client, ConnectionError, ERROR_CODES, TimeoutError, connect } from "specserve-user-api";
+
+const url = process.env.SPECSERVE_URL;
+const ca = process.env.SPECSERVE_CA ? readFileSync(process.env.SPECSERVE_CA) : undefined;
+assert.ok(url, "SPECSERVE_URL names the server under test");
+
+/** `ws` trusting the test server's certificate: the SDK takes any WebSocket class. */
+class TrustingWebSocket extends WebSocket {
+  /** @param {string} address */
+  constructor(address) {
+    super(address, { ca });
+  }
+}
+
+const unique = `${process.pid}-${Date.now()}`;
+
+/** Registers and logs in a fresh account; returns its id and a client holding its token. */
+async function account(name) {
+  const email = `${name.toLowerCase()}-${unique}@example.com`;
+  const client = await connect(url, { WebSocket: TrustingWebSocket });
+  const { userId } = await client.auth.register({ name, email, password: "SecretPass123" });
+  const { token, expires_at } = await client.auth.generateToken({ email, password: "SecretPass123" });
+  assert.match(expires_at, /^\d{4}-\d{2}-\d{2}T/);
+  client.token = token;
+  return { client, userId, email, token };
+}
+
+test("the seed flow: register, log in, create, read, update, delete, log out", async () => {
+  const { client, userId, email } = await account("Alice");
+  assert.equal(typeof userId, "number");
+
+  const me = await client.user.read({ id: userId });
+  assert.deepEqual({ id: me.id, name: me.name, email: me.email, role: me.role }, { id: userId, name: "Alice", email, role: "user" });
+
+  const { userId: bobId } = await client.user.create({ name: "Bob", email: `bob-${unique}@example.com` });
+  await client.user.update({ id: bobId, name: "Robert" });
+  assert.equal((await client.user.read({ id: bobId })).name, "Robert");
+  await client.user.delete({ id: bobId });
+  // Gone; a non-admin is told `forbidden` rather than `not_found`, so ids cannot be probed.
+  await assert.rejects(client.user.read({ id: bobId }), (error) => error instanceof ApiError && error.code === "forbidden");
+
+  await client.auth.logout({});
+  await assert.rejects(client.user.read({ id: userId }), (error) => error instanceof ApiError && error.code === "unauthorized");
+  client.close();
+});
+
+test("a refused request throws a typed ApiError with code, message, details and requestId", async () => {
+  const { client } = await account("Carol");
+  const error = await client.auth.register({ name: "", email: "not an email", password: "short" }).then(
+    () => assert.fail("an invalid registration must be refused"),
+    (error) => error,
+  );
+  assert.ok(error instanceof ApiError);
+  assert.equal(error.code, "validation_failed");
+  assert.ok(ERROR_CODES.includes(error.code));
+  assert.equal(error.channel, "auth/register");
+  assert.equal(typeof error.requestId, "string");
+  assert.ok(error.details.length >= 2, JSON.stringify(error.details));
+  assert.match(error.message, /auth\/register: validation_failed/);
+
+  // Someone else's account: the fix to the seed's "anyone with a token may edit anyone".
+  const dave = await account("Dave");
+  await assert.rejects(client.user.update({ id: dave.userId, name: "Mallory" }), (e) => e instanceof ApiError && e.code === "forbidden");
+  dave.client.close();
+  client.close();
+});
+
+test("pipelined requests on one socket each get their own reply", async () => {
+  const { client } = await account("Erin");
+  const names = Array.from({ length: 12 }, (_, i) => `Managed ${i}`);
+  const created = await Promise.all(
+    names.map((name, i) => client.user.create({ name, email: `managed-${i}-${unique}@example.com` })),
+  );
+  const ids = created.map((reply) => reply.userId);
+  assert.equal(new Set(ids).size, names.length, "every create got its own id");
+  // All reads in flight at once; each reply must be the user that was asked for.
+  const read = await Promise.all(ids.map((id) => client.user.read({ id })));
+  assert.deepEqual(read.map((user) => user.id), ids);
+  assert.deepEqual(read.map((user) => user.name), names);
+  client.close();
+});
+
+test("a request waiting on a connection that never opens times out with TimeoutError", async () => {
+  // A TCP listener that accepts and never answers: the TLS handshake never ends.
+  const silent = createServer(() => {});
+  await new Promise((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const { port } = /** @type {import("node:net").AddressInfo} */ (silent.address());
+  const client = new Client(`wss://127.0.0.1:${port}/ws`, { WebSocket: TrustingWebSocket, reconnect: false });
+  await assert.rejects(client.user.read({ id: 1 }, { timeoutMs: 50 }), (e) => e instanceof TimeoutError && e.timeoutMs === 50);
+  client.close();
+  silent.close();
+});
+
+test("close() fails what is in flight, and later calls fail at once", async () => {
+  const { client, userId } = await account("Frank");
+  const inFlight = client.user.read({ id: userId });
+  client.close();
+  await assert.rejects(inFlight, ConnectionError);
+  await assert.rejects(client.user.read({ id: userId }), ConnectionError);
+});
+
+test("after the server closes the socket the client reconnects and carries on", async () => {
+  const states = [];
+  const { client, userId } = await account("Grace");
+  client.onStateChange = (state) => states.push(state);
+  // Over the server's message size limit: it closes the connection (1009).
+  const oversized = client.request("user/read", { id: userId, padding: "x".repeat(100 * 1024) });
+  await assert.rejects(oversized, (e) => e instanceof ConnectionError && e.closeCode === 1009);
+  // Made while disconnected: waits for the new connection, then succeeds with the same token.
+  assert.equal((await client.user.read({ id: userId })).id, userId);
+  assert.deepEqual(states, ["reconnecting", "open"]);
+  client.close();
+});
+
+test("connecting to a port nobody listens on rejects with ConnectionError", async () => {
+  const dead = url.replace(/:\d+\//, ":9/");
+  await assert.rejects(connect(dead, { WebSocket: TrustingWebSocket, reconnect: false }), ConnectionError);
+});

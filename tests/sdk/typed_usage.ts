@@ -1,0 +1,46 @@
+// Compiled by `tsc --strict` (npm run typecheck), never run: proves the SDK's
+// declarations give users the types the spec promises, and refuse what it forbids.
+import WebSocket from "ws";
+import {
+  ApiError,
+  connect,
+  type ErrorCode,
+  type Role,
+  type UserReadReply,
+  type UserUpdatePayload,
+} from "specserve-user-api";
+
+export async function usage(url: string, token: string): Promise<void> {
+  const client = await connect(url, { token, WebSocket, timeoutMs: 5000, reconnect: { retries: 3 } });
+
+  const user: UserReadReply = await client.user.read({ id: 1 });
+  const role: Role = user.role;
+  const created: string = user.created_at;
+  const { userId } = await client.user.create({ name: "Bob", email: "bob@example.com" });
+  const change: UserUpdatePayload = { id: userId, name: "Robert" };
+  await client.user.update(change, { timeoutMs: 100 });
+  const sameThing: UserReadReply = await client.request("user/read", { id: userId });
+
+  // @ts-expect-error: ids are numbers
+  await client.user.read({ id: "1" });
+  // @ts-expect-error: a registration needs a password
+  await client.auth.register({ name: "Eve", email: "eve@example.com" });
+  // @ts-expect-error: roles are a closed set
+  await client.user.update({ id: 1, role: "root" });
+  // @ts-expect-error: no such route
+  await client.request("user/list", {});
+  // @ts-expect-error: replies have no undeclared fields
+  void user.password;
+
+  try {
+    await client.user.delete({ id: userId });
+  } catch (error) {
+    if (error instanceof ApiError) {
+      const code: ErrorCode = error.code;
+      const pointers: string[] = error.details.map((detail) => detail.pointer);
+      void [code, pointers];
+    }
+  }
+  void [role, created, sameThing];
+  client.close();
+}
