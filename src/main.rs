@@ -52,6 +52,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
     },
+    /// Contract-test a live server against the spec: every route's request
+    /// examples and generated invalid variants; each reply must echo its
+    /// requestId and match a declared reply or error. Exit 1 on any failure.
+    Conformance(ConformanceArgs),
     /// Check a spec against the AsyncAPI subset specserve supports, examples included.
     Lint {
         /// The spec to check.
@@ -68,6 +72,29 @@ enum Command {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ConformanceArgs {
+    /// The server's WebSocket URL (`wss://host:port/ws`, or `ws://`).
+    #[arg(long)]
+    url: String,
+    /// Trust only the certificate with this SHA-256 fingerprint (what `specserve serve`
+    /// logs for its self-signed certificate). Without it, the public web roots.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// A token for the secured routes; without it they are tested unauthenticated.
+    #[arg(long, env = "SPECSERVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How long to wait for each reply.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Test against this spec instead of the one the binary was built from.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
 }
 
 #[derive(Args)]
@@ -95,7 +122,7 @@ struct ValidateArgs {
 enum OutputFormat {
     /// Human-readable.
     Text,
-    /// One JSON object per input, per line (for CI).
+    /// JSON for CI (validate: one object per input, per line).
     Json,
 }
 
@@ -242,7 +269,36 @@ fn main() -> Result<()> {
         Some(Command::Gen { spec, out }) => generate(&spec, &out),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Lint { spec }) => lint(&spec),
+        Some(Command::Conformance(args)) => runtime.block_on(conformance(&args)),
         Some(Command::Diff { old, new, format }) => diff(&old, &new, format),
+    }
+}
+
+async fn conformance(args: &ConformanceArgs) -> Result<()> {
+    use specserve::qa::conformance;
+    let checker = specserve::qa::Checker::new(&spec_text(args.spec.as_deref())?)
+        .map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
+    let tls = match &args.fingerprint {
+        Some(fingerprint) => specserve::client::pinned_config(fingerprint),
+        None => specserve::client::web_roots_config(),
+    };
+    let target = conformance::Target { url: args.url.clone(), tls, token: args.token.clone(), timeout: args.timeout };
+    let report = conformance::run(&checker, &target).await?;
+    match args.format {
+        OutputFormat::Text => print!("{}", conformance::render_text(&report)),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    if !report.passed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The spec at `path`, or the one the binary was built from.
+fn spec_text(path: Option<&Path>) -> Result<String> {
+    match path {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display())),
+        None => Ok(specserve::ASYNCAPI_YAML.to_owned()),
     }
 }
 
@@ -275,11 +331,8 @@ fn diff(old: &Path, new: &Path, format: OutputFormat) -> Result<()> {
 }
 
 fn validate(args: &ValidateArgs) -> Result<()> {
-    let yaml = match &args.spec {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-        None => specserve::ASYNCAPI_YAML.to_owned(),
-    };
-    let checker = specserve::qa::Checker::new(&yaml).map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
+    let checker = specserve::qa::Checker::new(&spec_text(args.spec.as_deref())?)
+        .map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
     let stdin = [PathBuf::from("-")];
     let files = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
     let mut all_valid = true;

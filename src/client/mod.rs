@@ -4,7 +4,7 @@
 
 mod pinning;
 
-pub use pinning::pinned_config;
+pub use pinning::{pinned_config, web_roots_config};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

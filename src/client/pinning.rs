@@ -31,6 +31,17 @@ pub fn pinned_config(expected: &str) -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
+/// A rustls client config that trusts the public web PKI (Mozilla's roots), for
+/// servers with a certificate from a public CA.
+pub fn web_roots_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|_| unreachable!("ring supports the default protocol versions"));
+    Arc::new(config)
+}
+
 fn normalize(fingerprint: &str) -> String {
     fingerprint.chars().filter(char::is_ascii_hexdigit).map(|c| c.to_ascii_uppercase()).collect()
 }

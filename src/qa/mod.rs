@@ -1,7 +1,10 @@
 //! QA tools over a spec: validating payloads, frames and captures of frames
-//! (`specserve validate`), and checking a spec (`specserve lint`). Both load the
+//! (`specserve validate`), checking a spec (`specserve lint`), and
+//! contract-testing a live server ([`conformance`]). Both load the
 //! spec at run time through the same codegen loader the build uses, so
 //! `--spec other.yaml` is checked exactly as the build would check it.
+
+pub mod conformance;
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -1,0 +1,136 @@
+//! `specserve conformance` run as QA would: against this server (it passes),
+//! and against a server deliberately broken here (it fails, naming the routes).
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{app, db, register_alice};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use specserve::client::{Client, ClientOptions};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Runs `specserve conformance` with `args` on a blocking thread (the servers
+/// under test live on this test's runtime).
+async fn conformance(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_specserve")).arg("conformance").args(args).output().expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn report(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON report ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn route<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["routes"].as_array().unwrap().iter().find(|r| r["route"] == name).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
+    let running = app::start(db::sqlite().await, app::test_config()).await;
+    let url = running.server.url();
+    let fingerprint = running.server.fingerprint().unwrap();
+    let client = Client::connect_with(&url, ClientOptions::pinned(&fingerprint)).await.unwrap();
+    register_alice(&client).await;
+    let login = specserve::api::AuthGenerateTokenPayload {
+        email: "alice@example.com".into(),
+        password: "SecretPass123".into(),
+    };
+    let token = client.auth_generate_token(&login).await.unwrap().token;
+
+    let base = vec!["--url".to_owned(), url.clone(), "--fingerprint".to_owned(), fingerprint.clone()];
+    let with_token = [base.clone(), vec!["--token".into(), token, "--format".into(), "json".into()]].concat();
+    let output = conformance(with_token).await;
+    let json = report(&output);
+    assert!(output.status.success(), "{json:#}");
+    assert_eq!(json["passed"], true);
+    let routes: Vec<&str> = json["routes"].as_array().unwrap().iter().map(|r| r["route"].as_str().unwrap()).collect();
+    let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
+    for declared in &api.routes {
+        assert!(routes.contains(&declared.channel.as_str()), "{} was tested", declared.channel);
+    }
+    assert_eq!(routes.last(), Some(&"auth/logout"), "the route that revokes the token runs last");
+    // With a token the examples really run: Alice's create is answered with the success reply.
+    let create = route(&json, "user/create");
+    assert!(create["cases"].as_array().unwrap().iter().any(|c| c["got"] == "a success reply"), "{create:#}");
+    let invalid =
+        create["cases"].as_array().unwrap().iter().filter(|c| c["case"].as_str().unwrap().starts_with("invalid"));
+    assert!(invalid.clone().count() >= 4 && invalid.clone().all(|c| c["got"] == "error validation_failed"));
+
+    let output = conformance(base).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("secured routes were tested unauthenticated"), "{text}");
+    assert!(text.contains("PASSED: 8 routes"), "{text}");
+    running.stop().await;
+}
+
+/// A server that gets two routes wrong: user/read replies with the wrong shape,
+/// auth/register's errors lack the requestId. Everything else is refused properly.
+async fn broken_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio_tungstenite::accept_async(tcp).await else { return };
+                while let Some(Ok(Message::Text(text))) = socket.next().await {
+                    let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    let (channel, id) = (frame["channel"].clone(), frame["requestId"].clone());
+                    let refuse = |code: &str| json!({"success": false, "channel": channel, "requestId": id, "error": {"code": code, "message": "refused"}});
+                    let reply = match channel.as_str() {
+                        None => json!({"success": false, "error": {"code": "bad_request", "message": "not a frame"}}),
+                        Some("user/read") => json!({"channel": "user/read", "requestId": id, "id": "seven"}),
+                        Some("auth/register") => {
+                            json!({"success": false, "channel": channel, "error": {"code": "validation_failed", "message": "no"}})
+                        }
+                        Some(c) if c.starts_with("auth/") || c.starts_with("user/") => refuse("validation_failed"),
+                        Some(_) => refuse("unknown_channel"),
+                    };
+                    if socket.send(Message::text(reply.to_string())).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("ws://{address}/ws")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
+    let url = broken_server().await;
+    let output = conformance(vec!["--url".into(), url.clone(), "--format".into(), "json".into()]).await;
+    assert_eq!(output.status.code(), Some(1), "exit 1 when anything fails");
+    let json = report(&output);
+    assert_eq!(json["passed"], false);
+
+    let read = route(&json, "user/read");
+    assert_eq!(read["passed"], false);
+    let problems = read["cases"][0]["problems"].to_string();
+    assert!(problems.contains("breaks the reply message at `/id` [type]"), "{read:#}");
+
+    let register = route(&json, "auth/register");
+    assert_eq!(register["passed"], false);
+    assert!(register["cases"][0]["problems"].to_string().contains("has no `requestId`"), "{register:#}");
+
+    for fine in ["user/delete", "auth/generateToken", "(envelope)"] {
+        assert_eq!(route(&json, fine)["passed"], true, "{fine} is answered correctly by the broken server");
+    }
+
+    let output = conformance(vec!["--url".into(), url]).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("FAILED: 2 of 8 routes"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("user/read") && l.ends_with("FAILED")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("auth/register") && l.ends_with("FAILED")), "{text}");
+}
