@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::certs::TestCert;
 use common::{app, db};
-use specserve::server::TlsSetup;
 
 const SDK_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
 
@@ -57,17 +57,10 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
         return;
     }
     // A certificate node can be told to trust (the default self-signed one is pinned by fingerprint).
-    let dir = std::env::temp_dir().join(format!("specserve-sdk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-
-    let tls = TlsSetup::Files { cert: cert.clone(), key };
-    let running = app::start_with(db::sqlite().await, app::test_config(), |config| config.tls = tls).await;
+    let cert = TestCert::new();
+    let running = app::start_with(db::sqlite().await, app::test_config(), |config| config.tls = cert.tls()).await;
     let url = running.server.url();
-    let ca = cert.display().to_string();
+    let ca = cert.cert.display().to_string();
     // node runs on a blocking thread so the server keeps serving on this runtime.
     tokio::task::spawn_blocking(move || {
         run(
@@ -79,5 +72,4 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
     .await
     .unwrap();
     running.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

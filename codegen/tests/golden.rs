@@ -100,8 +100,12 @@ fn docs_page_has_an_anchor_per_route_and_fetches_nothing() {
         assert!(html.contains(&format!("<code>{code}</code>")), "error code {code} undocumented");
     }
     assert!(html.contains("<meta name=\"viewport\""), "readable on a phone");
-    for fetch in ["<script src", "<link ", "@import", "url(http"] {
+    for fetch in ["<script src", "@import", "url(http", "<img src=\"http"] {
         assert!(!html.contains(fetch), "the page fetches something: {fetch}");
+    }
+    // The only link is the inline (empty) icon that stops browsers asking for /favicon.ico.
+    for link in html.match_indices("<link ").map(|(at, _)| &html[at..]) {
+        assert!(link.starts_with("<link rel=\"icon\" href=\"data:,\">"), "the page links out: {}", &link[..60]);
     }
     assert!(html.contains("<td class=\"name\"><code>payload.email</code></td>"), "payload fields are tabled");
 }

@@ -462,3 +462,53 @@ pub async fn register_alice(client: &specserve::client::Client) -> i64 {
     client.set_token(Some(token));
     registered.user_id
 }
+
+/// A self-signed certificate written as PEM files, for clients that take a CA
+/// file or an SPKI pin (node, Chromium) rather than our fingerprint pinning.
+pub mod certs {
+    use std::path::PathBuf;
+
+    use base64::Engine;
+    use rcgen::PublicKeyData;
+    use sha2::{Digest, Sha256};
+    use specserve::server::TlsSetup;
+
+    /// PEM files in a temporary directory (removed on drop).
+    pub struct TestCert {
+        dir: PathBuf,
+        /// The certificate (also its own CA).
+        pub cert: PathBuf,
+        /// The private key.
+        pub key: PathBuf,
+        /// base64 SHA-256 of the SubjectPublicKeyInfo (Chromium's `--ignore-certificate-errors-spki-list`).
+        pub spki_sha256: String,
+    }
+
+    impl TestCert {
+        /// A certificate for 127.0.0.1 and localhost.
+        pub fn new() -> TestCert {
+            static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("specserve-cert-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+            let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+            std::fs::write(&cert, certified.cert.pem()).unwrap();
+            std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+            let spki = Sha256::digest(certified.signing_key.subject_public_key_info());
+            let spki_sha256 = base64::engine::general_purpose::STANDARD.encode(spki);
+            TestCert { dir, cert, key, spki_sha256 }
+        }
+
+        /// The server setting that serves it.
+        pub fn tls(&self) -> TlsSetup {
+            TlsSetup::Files { cert: self.cert.clone(), key: self.key.clone() }
+        }
+    }
+
+    impl Drop for TestCert {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
