@@ -89,6 +89,57 @@ impl Process {
     }
 }
 
+/// CPU seconds used so far by the three parties of a run: this process (the
+/// load generator, and the sqlx baseline), the server child, and the database
+/// server when it is a separate local process.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    load: f64,
+    server: f64,
+    database: Option<f64>,
+}
+
+/// CPU microseconds per operation between two [`Cpu`] snapshots.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct CpuPerOp {
+    /// The load generator (this process).
+    pub load_us: f64,
+    /// The server under test.
+    pub server_us: f64,
+    /// The database server; `None` for SQLite (inside whichever process queries it).
+    pub database_us: Option<f64>,
+}
+
+impl Cpu {
+    /// Now, for `server` (if any) and the database process `database` (if any).
+    pub fn now(server: Option<&Process>, database: Option<u32>) -> Cpu {
+        Cpu {
+            load: usage_of(std::process::id()).cpu_seconds,
+            server: server.map_or(0.0, |s| s.usage().cpu_seconds),
+            database: database.map(|pid| usage_of(pid).cpu_seconds),
+        }
+    }
+
+    /// Per operation since `before`, over `ops` operations.
+    pub fn per_op_since(&self, before: &Cpu, ops: f64) -> CpuPerOp {
+        let per_op = |after: f64, before: f64| 1e6 * (after - before) / ops.max(1.0);
+        CpuPerOp {
+            load_us: per_op(self.load, before.load),
+            server_us: per_op(self.server, before.server),
+            database_us: self.database.zip(before.database).map(|(a, b)| per_op(a, b)),
+        }
+    }
+}
+
+/// The pid of a local MariaDB/MySQL server, to account its CPU.
+pub fn database_pid() -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
+    })
+}
+
 fn usage_of(pid: u32) -> Usage {
     let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
         // Fields after the parenthesised command name; utime and stime are 14th and 15th overall.

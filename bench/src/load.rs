@@ -143,9 +143,10 @@ pub async fn websocket(
 }
 
 /// The `read` baseline: the same point-select by primary key through a raw sqlx
-/// pool of the server's size, at the same concurrency.
+/// pool of the server's size and settings (no ping before checkout), at the same concurrency.
 pub async fn sqlx_point_select(database_url: &str, user_id: i64, connections: usize, timing: Timing) -> Result<Stats> {
-    let pool = sqlx::any::AnyPoolOptions::new().max_connections(16).connect(database_url).await?;
+    let pool =
+        sqlx::any::AnyPoolOptions::new().max_connections(16).test_before_acquire(false).connect(database_url).await?;
     let start = Instant::now();
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
-use child::{Process, Usage};
+use child::{Cpu, CpuPerOp, Process, Usage};
 use load::{Stats, Target, Timing};
 
 #[derive(Parser)]
@@ -90,6 +90,9 @@ struct Row {
     target: String,
     server_cpu_percent: f64,
     server_rss_mib: f64,
+    /// Where the CPU went, per operation (read only): this run, then its baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_per_op: Option<(CpuPerOp, CpuPerOp)>,
 }
 
 impl Row {
@@ -110,6 +113,7 @@ impl Row {
             target: String::new(),
             server_cpu_percent: 100.0 * (after.cpu_seconds - before.cpu_seconds) / seconds.max(1e-9),
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            cpu_per_op: None,
         }
     }
 
@@ -236,17 +240,25 @@ async fn read(setup: &Setup) -> Result<Vec<Row>> {
         let target = target_of(&server);
         let (id, token) = user(&target, &format!("read-{store}@example.com")).await?;
         let frame = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
+        let database = if store == "mariadb" { child::database_pid() } else { None };
+        let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
         for &connections in &setup.counts {
+            let cpu_before = Cpu::now(Some(&server), database);
             let baseline = load::sqlx_point_select(&url, id, connections, setup.timing).await?;
+            // Operations during the warm-up are not counted; assume the same rate.
+            let baseline_cpu = Cpu::now(Some(&server), database).per_op_since(&cpu_before, baseline.rate() * seconds);
             let before = server.usage();
+            let cpu_before = Cpu::now(Some(&server), database);
             let frame = frame.clone();
             let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
-            let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
-            rows.push(Row::new("read", store, connections, &stats, (before, server.usage()), seconds).against(
+            let cpu = Cpu::now(Some(&server), database).per_op_since(&cpu_before, stats.rate() * seconds);
+            let mut row = Row::new("read", store, connections, &stats, (before, server.usage()), seconds).against(
                 "raw sqlx point-select",
                 baseline.rate(),
                 ">= 0.8",
-            ));
+            );
+            row.cpu_per_op = Some((cpu, baseline_cpu));
+            rows.push(row);
         }
         server.stop().await;
     }
@@ -359,6 +371,7 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
             server_cpu_percent: 0.0,
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            cpu_per_op: None,
         });
         drop(sockets);
         server.stop().await;
@@ -368,6 +381,9 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
 
 fn print_table(rows: &[Row]) {
     println!("{}", markdown(rows));
+    if rows.iter().any(|r| r.cpu_per_op.is_some()) {
+        println!("{}", cpu_table(rows));
+    }
 }
 
 fn markdown(rows: &[Row]) -> String {
@@ -396,6 +412,29 @@ fn markdown(rows: &[Row]) -> String {
     out
 }
 
+/// Where the CPU goes in `read`, per operation: with a saturated machine the
+/// throughput ratio is roughly the inverse ratio of the totals.
+fn cpu_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| read | store | C | load generator µs/op | server µs/op | database µs/op | total µs/op |\n|---|---|---|---|---|---|---|\n",
+    );
+    let line = |run: &str, r: &Row, cpu: &CpuPerOp| {
+        let database = cpu.database_us.map_or("in-process".to_owned(), |d| format!("{d:.1}"));
+        let total = cpu.load_us + cpu.server_us + cpu.database_us.unwrap_or(0.0);
+        format!(
+            "| {run} | {} | {} | {:.1} | {:.1} | {database} | {total:.1} |\n",
+            r.store, r.connections, cpu.load_us, cpu.server_us
+        )
+    };
+    for r in rows {
+        if let Some((run, baseline)) = &r.cpu_per_op {
+            out.push_str(&line("specserve", r, run));
+            out.push_str(&line("raw sqlx", r, baseline));
+        }
+    }
+    out
+}
+
 fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let machine = json!({
@@ -406,13 +445,19 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
     });
     let json = serde_json::to_string_pretty(&json!({"machine": machine, "rows": rows}))?;
     std::fs::write(dir.join("latest.json"), json + "\n")?;
-    let md = format!(
+    let mut md = format!(
         "# specserve benchmark\n\nMachine: {} cores, {} {}. Ratios compare against baselines run in the same process and run.\n\n{}",
         machine["cores"],
         machine["os"],
         machine["arch"],
         markdown(rows)
     );
+    if rows.iter().any(|r| r.cpu_per_op.is_some()) {
+        md.push_str(&format!(
+            "\nCPU per operation in `read` (the machine is saturated, so throughput follows the totals):\n\n{}",
+            cpu_table(rows)
+        ));
+    }
     std::fs::write(dir.join("latest.md"), md)?;
     eprintln!("results written to {}", dir.display());
     Ok(())
