@@ -49,7 +49,6 @@ pub type UserId = i64;
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct AuthRegisterReply {
     /// A user's id.
     ///
@@ -94,7 +93,6 @@ pub type Timestamp = String;
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct AuthGenerateTokenReply {
     /// An API token from `auth/generateToken`.
     ///
@@ -125,7 +123,6 @@ pub struct AuthLogoutPayload {}
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct AuthLogoutReply {}
 /// What a user may do. An `admin` may read, update and delete anyone.
 #[derive(
@@ -204,7 +201,6 @@ pub struct UserCreatePayload {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct UserCreateReply {
     /// A user's id.
     ///
@@ -237,7 +233,6 @@ pub struct UserRef {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct UserReadReply {
     /// A user's id.
     ///
@@ -301,7 +296,6 @@ pub struct UserUpdatePayload {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct UserUpdateReply {}
 /// The user is gone.
 #[derive(
@@ -312,7 +306,6 @@ pub struct UserUpdateReply {}
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct UserDeleteReply {}
 /// The closed set of error codes:
 /// `bad_request` (not a JSON object, or no channel),

@@ -162,10 +162,14 @@ impl<'a> ApiTypes<'a> {
         for route in &api.routes {
             let variant = route.variant();
             let request = space.type_of(&route.payload, &format!("{variant}Request"))?;
+            // Reply types read what a server sends, so they are tolerant readers:
+            // a field added to a reply (compatible, says `diff`) must not break
+            // clients built from the older spec. The server's validators still
+            // hold replies to the closed schema.
             let reply = space.define_struct(
                 &format!("{variant}Reply"),
                 route.reply.summary.as_deref().or(route.reply.description.as_deref()),
-                &route.reply_body,
+                &ObjectRules { closed: false, ..route.reply_body.clone() },
                 &route.reply.frame_path,
             )?;
             routes.push((request, reply));

@@ -21,7 +21,6 @@ pub struct ItemPutRequest {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ItemPutReply {
     pub id: i64,
 }
@@ -49,7 +48,6 @@ pub struct ItemRef {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ItemGetReply {
     pub id: i64,
     /// What the item is called.

@@ -24,7 +24,6 @@ pub struct ItemRef {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ItemGetReply {
     pub id: i64,
     /// What the item is called.
