@@ -460,6 +460,22 @@ pub struct ApiErrorBody {
 pub type ErrorBody = ApiErrorBody;
 /// Longest `requestId` that is echoed back (from the spec's `RequestId` schema).
 pub const REQUEST_ID_MAX_LENGTH: usize = 64;
+/// Every WebSocket close code the server sends, and when (the channel's
+/// `x-specserve-close-codes`).
+pub const CLOSE_CODES: &[(u16, &str)] = &[
+    (1000, "The client closed."),
+    (
+        1001,
+        "Server shutdown (after in-flight frames are answered), or no pong after a ping.",
+    ),
+    (1002, "A WebSocket protocol error."),
+    (1007, "A text frame that is not UTF-8."),
+    (
+        1008,
+        "Sustained rate-limit abuse, the user was deleted, or the client does not read its replies.",
+    ),
+    (1009, "A message or frame over the size limit (64 KiB by default)."),
+];
 /// Every route of the contract: one per `receive` operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {

@@ -33,6 +33,7 @@ pub fn html(api: &Api) -> Result<String> {
         error_codes_description: prose(code_schema.and_then(|s| s.description.as_deref()).unwrap_or_default()),
         error_fields: fields(api, &space, &api.error.message.frame, ""),
         error_examples: examples(&api.error.message),
+        close_codes: api.channel.close_codes.clone(),
     };
     page.render().map_err(|e| SpecError::new("", format!("docs template error: {e}")))
 }
@@ -51,6 +52,7 @@ struct DocsPage {
     error_codes_description: String,
     error_fields: Vec<FieldRow>,
     error_examples: Vec<ExampleView>,
+    close_codes: Vec<crate::model::CloseCode>,
 }
 
 struct RouteView {

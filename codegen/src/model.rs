@@ -48,6 +48,9 @@ pub const RUNTIME_ERROR_CODES: &[&str] = &[
 /// Extension keys an operation may carry.
 pub const OPERATION_EXTENSIONS: &[&str] = &["x-specserve-rate-limit"];
 
+/// Extension keys the channel may carry.
+pub const CHANNEL_EXTENSIONS: &[&str] = &["x-specserve-close-codes"];
+
 /// A whole API, normalized.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -82,6 +85,20 @@ pub struct Channel {
     pub title: Option<String>,
     /// `description`.
     pub description: Option<String>,
+    /// `x-specserve-close-codes`: every WebSocket close code the server sends,
+    /// and when. Docs and both SDKs publish them; the server's tests check
+    /// that every code it can send is listed.
+    pub close_codes: Vec<CloseCode>,
+}
+
+/// A WebSocket close code and when the server sends it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseCode {
+    /// 1000-4999.
+    pub code: u16,
+    /// When it is sent, one sentence.
+    pub when: String,
 }
 
 /// One request/reply route: a `receive` operation.
@@ -325,12 +342,15 @@ fn parse_channel<'a>(root: &Node<'a>) -> Result<(Channel, Vec<(String, Node<'a>)
             .hint("put every message in one channel whose address is the WebSocket path"));
     };
     let node = node.resolve()?;
-    node.check_keys("a channel", &["address", "title", "summary", "description", "messages"])?;
+    let mut allowed = vec!["address", "title", "summary", "description", "messages"];
+    allowed.extend(CHANNEL_EXTENSIONS);
+    node.check_keys("a channel", &allowed)?;
     let channel = Channel {
         key: (*key).to_owned(),
         address: node.required("address")?.str()?.to_owned(),
         title: node.opt_str("title")?.map(str::to_owned),
         description: node.opt_str("description")?.map(str::to_owned),
+        close_codes: parse_close_codes(node.child("x-specserve-close-codes"))?,
     };
     let messages = node
         .required("messages")?
@@ -339,6 +359,25 @@ fn parse_channel<'a>(root: &Node<'a>) -> Result<(Channel, Vec<(String, Node<'a>)
         .map(|(k, n)| Ok((k.to_owned(), n.resolve()?)))
         .collect::<Result<_>>()?;
     Ok((channel, messages))
+}
+
+/// `x-specserve-close-codes`: a list of `{code, when}`, codes valid and distinct.
+fn parse_close_codes(node: Option<Node<'_>>) -> Result<Vec<CloseCode>> {
+    let Some(node) = node else { return Ok(Vec::new()) };
+    let mut codes: Vec<CloseCode> = Vec::new();
+    for item in node.items()? {
+        let code: CloseCode = item.parse()?;
+        if !(1000..=4999).contains(&code.code) || [1004, 1005, 1006, 1015].contains(&code.code) {
+            return Err(item
+                .error(format!("{} is not a close code a server can send", code.code))
+                .hint("use 1000-1003, 1007-1014 or an application code 3000-4999"));
+        }
+        if codes.iter().any(|c| c.code == code.code) {
+            return Err(item.error(format!("close code {} is listed twice", code.code)));
+        }
+        codes.push(code);
+    }
+    Ok(codes)
 }
 
 /// Read-only lookups shared while building the model.

@@ -39,6 +39,12 @@ pub fn api_module(api: &Api) -> Result<String> {
         types,
         aliases,
         request_id_max_length: api.request_id_max_length,
+        close_codes: api
+            .channel
+            .close_codes
+            .iter()
+            .map(|c| CloseCodeView { code: c.code, when_lit: lit(&c.when) })
+            .collect(),
         error_schema: raw_string(&compact(&api.error.message.json_schema)),
         routes,
         groups,
@@ -131,9 +137,15 @@ struct ApiTemplate {
     types: String,
     aliases: Vec<String>,
     request_id_max_length: u64,
+    close_codes: Vec<CloseCodeView>,
     error_schema: String,
     routes: Vec<RouteView>,
     groups: Vec<GroupView>,
+}
+
+struct CloseCodeView {
+    code: u16,
+    when_lit: String,
 }
 
 struct TypeView {

@@ -73,6 +73,10 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>> {
         routes: &routes,
         groups: &groups,
         error_codes_json: serde_json::to_string(&api.error.codes).unwrap_or_default(),
+        close_codes_json: serde_json::Value::Object(
+            api.channel.close_codes.iter().map(|c| (c.code.to_string(), c.when.clone().into())).collect(),
+        )
+        .to_string(),
         request_id_max_length: api.request_id_max_length,
         channel_key: model::CHANNEL,
         request_id_key: model::REQUEST_ID,
@@ -184,6 +188,7 @@ struct RuntimeTemplate<'a> {
     routes: &'a [RouteView],
     groups: &'a [GroupView],
     error_codes_json: String,
+    close_codes_json: String,
     request_id_max_length: u64,
     channel_key: &'a str,
     request_id_key: &'a str,

@@ -137,3 +137,19 @@ fn yaml_syntax_errors_say_where() {
     assert!(error.message.contains("not a valid YAML document"), "{error}");
     assert!(error.message.contains("line"), "{error}");
 }
+
+#[test]
+fn close_codes_must_be_sendable_and_distinct() {
+    let listed = |codes: &str| format!("    address: /ws\n    x-specserve-close-codes:\n{codes}");
+    let reserved = listed("      - code: 1006\n        when: Abnormal.\n");
+    let error = error_after(MINIMAL, "    address: /ws\n", &reserved);
+    assert_error(&error, "channels.api.x-specserve-close-codes[0]", "1006 is not a close code a server can send");
+
+    let twice = listed("      - code: 1000\n        when: Closed.\n      - code: 1000\n        when: Again.\n");
+    let error = error_after(MINIMAL, "    address: /ws\n", &twice);
+    assert_error(&error, "channels.api.x-specserve-close-codes[1]", "listed twice");
+
+    let typo = listed("      - code: 1000\n        why: Closed.\n");
+    let error = error_after(MINIMAL, "    address: /ws\n", &typo);
+    assert!(error.path.starts_with("channels.api.x-specserve-close-codes[0]"), "{error}");
+}

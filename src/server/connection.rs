@@ -1,15 +1,8 @@
 //! One WebSocket connection: frames are read and dispatched pipelined (up to
 //! `max_in_flight` at once), replies are written in request order through a
-//! bounded queue, and every way a connection can end has its close code:
-//!
-//! | code | when |
-//! |---|---|
-//! | 1000 | the client closed |
-//! | 1001 | server shutdown, or no pong within `pong_timeout` of a ping |
-//! | 1002 | WebSocket protocol error |
-//! | 1007 | a text frame that is not UTF-8 |
-//! | 1008 | sustained rate-limit abuse; the user was deleted; a slow consumer (its queue is full, so the frame rarely arrives) |
-//! | 1009 | a message or frame over `max_message_bytes` |
+//! bounded queue, and every way a connection can end has its [`CloseReason`].
+//! The close codes those map to are published in the spec (the channel's
+//! `x-specserve-close-codes`, as `api::CLOSE_CODES`); a test holds the two equal.
 //!
 //! Binary frames are answered with a `bad_request` error reply; the connection stays open.
 
@@ -215,4 +208,40 @@ where
         }
     }
     let _ = sink.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::CloseReason::{self, *};
+
+    /// Every reason, by an exhaustive match: a new variant fails to compile here.
+    fn every_reason() -> Vec<CloseReason> {
+        let all = vec![
+            ClientClosed,
+            Shutdown,
+            PingTimeout,
+            TooLarge,
+            InvalidUtf8,
+            RateLimited,
+            SlowConsumer,
+            Revoked,
+            ProtocolError,
+        ];
+        for reason in &all {
+            match reason {
+                ClientClosed | Shutdown | PingTimeout | TooLarge | InvalidUtf8 | RateLimited | SlowConsumer
+                | Revoked | ProtocolError => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_close_codes_sent_are_exactly_those_the_spec_publishes() {
+        let sent: BTreeSet<u16> = every_reason().into_iter().map(|r| u16::from(r.code())).collect();
+        let published: BTreeSet<u16> = crate::api::CLOSE_CODES.iter().map(|(code, _)| *code).collect();
+        assert_eq!(sent, published, "update x-specserve-close-codes in asyncapi.yaml");
+    }
 }

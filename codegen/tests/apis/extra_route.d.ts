@@ -60,6 +60,9 @@ export declare const ROUTES: Readonly<Record<Channel, { readonly secured: boolea
 /** Every error code the server may send. */
 export declare const ERROR_CODES: readonly ErrorBody["code"][];
 
+/** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
+export declare const CLOSE_CODES: Readonly<Record<number, string>>;
+
 /** The server answered with an error reply. */
 export declare class ApiError extends Error {
   readonly name: "ApiError";

@@ -173,6 +173,9 @@ pub struct ErrorBody {
 pub type ErrorDetail = ErrorBodyDetailsItem;
 /// Longest `requestId` that is echoed back (from the spec's `RequestId` schema).
 pub const REQUEST_ID_MAX_LENGTH: usize = 32;
+/// Every WebSocket close code the server sends, and when (the channel's
+/// `x-specserve-close-codes`).
+pub const CLOSE_CODES: &[(u16, &str)] = &[];
 /// Every route of the contract: one per `receive` operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {

@@ -17,6 +17,9 @@ export const ROUTES = Object.freeze({
 /** Every error code the server may send (`ApiError.code`). */
 export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unknown_channel","unauthorized","forbidden","not_found","conflict","rate_limited","too_large","internal","unavailable"]);
 
+/** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
+export const CLOSE_CODES = Object.freeze({"1000":"The client closed.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse, the user was deleted, or the client does not read its replies.","1009":"A message or frame over the size limit (64 KiB by default)."});
+
 /** The longest `requestId` the server accepts. */
 const REQUEST_ID_MAX_LENGTH = 64;
 /** Envelope keys, as the spec names them; the rest of a reply is its body. */
