@@ -36,26 +36,6 @@ pub struct AuthRegisterPayload {
     /// Constraints: 8 to 128 characters.
     pub password: Password,
 }
-/// A user's id.
-///
-/// Constraints: at least 1.
-pub type UserId = i64;
-/// The new account's id.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema
-)]
-pub struct AuthRegisterReply {
-    /// A user's id.
-    ///
-    /// Constraints: at least 1.
-    #[serde(rename = "userId")]
-    pub user_id: UserId,
-}
 /// Log-in credentials.
 #[derive(
     Debug,
@@ -76,33 +56,6 @@ pub struct AuthGenerateTokenPayload {
     /// Constraints: 8 to 128 characters.
     pub password: Password,
 }
-/// An API token from `auth/generateToken`.
-///
-/// Constraints: 1 to 256 characters.
-pub type ApiToken = String;
-/// An instant in UTC, ISO-8601.
-///
-/// Constraints: format `date-time`.
-pub type Timestamp = String;
-/// A new API token and when it expires.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema
-)]
-pub struct AuthGenerateTokenReply {
-    /// An API token from `auth/generateToken`.
-    ///
-    /// Constraints: 1 to 256 characters.
-    pub token: ApiToken,
-    /// An instant in UTC, ISO-8601.
-    ///
-    /// Constraints: format `date-time`.
-    pub expires_at: Timestamp,
-}
 /// Empty; the token to revoke is the one the frame is authenticated with.
 #[derive(
     Debug,
@@ -114,16 +67,6 @@ pub struct AuthGenerateTokenReply {
 )]
 #[serde(deny_unknown_fields)]
 pub struct AuthLogoutPayload {}
-/// The token is revoked.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema
-)]
-pub struct AuthLogoutReply {}
 /// What a user may do. An `admin` may read, update and delete anyone.
 #[derive(
     Debug,
@@ -192,22 +135,10 @@ pub struct UserCreatePayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
 }
-/// The new user's id.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema
-)]
-pub struct UserCreateReply {
-    /// A user's id.
-    ///
-    /// Constraints: at least 1.
-    #[serde(rename = "userId")]
-    pub user_id: UserId,
-}
+/// A user's id.
+///
+/// Constraints: at least 1.
+pub type UserId = i64;
 /// Names one user by id.
 #[derive(
     Debug,
@@ -223,35 +154,6 @@ pub struct UserRef {
     ///
     /// Constraints: at least 1.
     pub id: UserId,
-}
-/// The user, as the bare object of the seed README plus its role.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema
-)]
-pub struct UserReadReply {
-    /// A user's id.
-    ///
-    /// Constraints: at least 1.
-    pub id: UserId,
-    /// A display name, 1 to 100 characters.
-    ///
-    /// Constraints: 1 to 100 characters.
-    pub name: UserName,
-    /// An email address, unique per account regardless of case.
-    ///
-    /// Constraints: at most 254 characters, format `email`.
-    pub email: Email,
-    /// What a user may do. An `admin` may read, update and delete anyone.
-    pub role: Role,
-    /// An instant in UTC, ISO-8601.
-    ///
-    /// Constraints: format `date-time`.
-    pub created_at: Timestamp,
 }
 /// The user to change and the fields to change; absent fields stay as they are.
 #[derive(
@@ -286,6 +188,104 @@ pub struct UserUpdatePayload {
     /// What a user may do. An `admin` may read, update and delete anyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+}
+/// The new account's id.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema
+)]
+pub struct AuthRegisterReply {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+}
+/// An API token from `auth/generateToken`.
+///
+/// Constraints: 1 to 256 characters.
+pub type ApiToken = String;
+/// An instant in UTC, ISO-8601.
+///
+/// Constraints: format `date-time`.
+pub type Timestamp = String;
+/// A new API token and when it expires.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema
+)]
+pub struct AuthGenerateTokenReply {
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    pub token: ApiToken,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    pub expires_at: Timestamp,
+}
+/// The token is revoked.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema
+)]
+pub struct AuthLogoutReply {}
+/// The new user's id.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema
+)]
+pub struct UserCreateReply {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+}
+/// The user, as the bare object of the seed README plus its role.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema
+)]
+pub struct UserReadReply {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    pub id: UserId,
+    /// A display name, 1 to 100 characters.
+    ///
+    /// Constraints: 1 to 100 characters.
+    pub name: UserName,
+    /// An email address, unique per account regardless of case.
+    ///
+    /// Constraints: at most 254 characters, format `email`.
+    pub email: Email,
+    /// What a user may do. An `admin` may read, update and delete anyone.
+    pub role: Role,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    pub created_at: Timestamp,
 }
 /// The change is stored.
 #[derive(
@@ -415,7 +415,6 @@ impl std::fmt::Display for ErrorCode {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// JSON pointer to the offending value in the frame, such as `/payload/email`.
     pub pointer: String,
@@ -433,7 +432,6 @@ pub struct ErrorDetail {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ApiErrorBody {
     /// The closed set of error codes:
     /// `bad_request` (not a JSON object, or no channel),

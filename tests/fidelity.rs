@@ -100,17 +100,24 @@ fn validators_reject_what_the_spec_forbids() {
     }
 }
 
-/// Replies are read tolerantly (a field added to a reply is a compatible change
-/// for `specserve diff`, so clients built from the older spec must still decode
-/// it); requests stay closed, as their schemas are.
+/// Replies and the error body are read tolerantly (a field added to what
+/// clients receive is a compatible change for `specserve diff`, so clients built
+/// from the older spec must still decode it); requests stay closed, as their
+/// schemas are.
 #[test]
-fn reply_types_accept_added_fields_and_request_types_do_not() {
+fn received_types_accept_added_fields_and_request_types_do_not() {
     let reply = serde_json::json!({
         "id": 7, "name": "Bob", "email": "bob@example.com", "role": "user",
         "created_at": "2025-05-21T10:00:00.000Z", "nickname": "a field from a newer spec"
     });
     let decoded: specserve::api::UserReadReply = serde_json::from_value(reply).expect("tolerant reader");
     assert_eq!(decoded.name, "Bob");
+    let error = serde_json::json!({
+        "code": "validation_failed", "message": "no", "retryAfter": 3,
+        "details": [{"pointer": "/payload/id", "keyword": "type", "message": "m", "hint": "newer"}]
+    });
+    let decoded: ErrorBody = serde_json::from_value(error).expect("tolerant reader");
+    assert_eq!(decoded.details.map(|d| d.len()), Some(1));
     let request = serde_json::json!({"id": 7, "nickname": "x"});
     assert!(serde_json::from_value::<specserve::api::UserRef>(request).is_err());
 }

@@ -156,20 +156,25 @@ pub struct ApiTypes<'a> {
 impl<'a> ApiTypes<'a> {
     /// Requests are `{Group}{Action}Request` unless the payload references a
     /// component; replies are always `{Group}{Action}Reply`.
+    ///
+    /// Request types are defined first and keep their schemas' closedness. Types
+    /// first needed by replies and the error body are tolerant readers: a field
+    /// added to something clients receive (compatible, says `diff`) must not
+    /// break clients built from the older spec. A type shared with requests
+    /// stays closed; the server's validators hold replies to the closed schemas.
     pub fn new(api: &'a Api) -> Result<Self> {
         let mut space = TypeSpace::new(&api.schemas);
-        let mut routes = Vec::new();
+        let mut requests = Vec::new();
         for route in &api.routes {
-            let variant = route.variant();
-            let request = space.type_of(&route.payload, &format!("{variant}Request"))?;
-            // Reply types read what a server sends, so they are tolerant readers:
-            // a field added to a reply (compatible, says `diff`) must not break
-            // clients built from the older spec. The server's validators still
-            // hold replies to the closed schema.
+            requests.push(space.type_of(&route.payload, &format!("{}Request", route.variant()))?);
+        }
+        space.tolerant = true;
+        let mut routes = Vec::new();
+        for (route, request) in api.routes.iter().zip(requests) {
             let reply = space.define_struct(
-                &format!("{variant}Reply"),
+                &format!("{}Reply", route.variant()),
                 route.reply.summary.as_deref().or(route.reply.description.as_deref()),
-                &ObjectRules { closed: false, ..route.reply_body.clone() },
+                &route.reply_body,
                 &route.reply.frame_path,
             )?;
             routes.push((request, reply));
@@ -188,6 +193,8 @@ pub struct TypeSpace<'a> {
     names: BTreeSet<String>,
     done: BTreeSet<String>,
     variant_components: BTreeSet<String>,
+    /// Structs defined from now on read what a server sends: they accept unknown fields.
+    tolerant: bool,
 }
 
 impl<'a> TypeSpace<'a> {
@@ -266,7 +273,7 @@ impl<'a> TypeSpace<'a> {
         self.types.push(TypeDef {
             name: name.to_owned(),
             doc: lines(description),
-            body: TypeBody::Struct { fields, closed: object.closed },
+            body: TypeBody::Struct { fields, closed: object.closed && !self.tolerant },
         });
         Ok(name.to_owned())
     }

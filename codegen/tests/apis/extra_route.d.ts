@@ -7,16 +7,16 @@ export interface ItemPutRequest {
   label: string;
 }
 
-export interface ItemPutReply {
-  id: number;
-}
-
 export interface ItemRef {
   /**
    * The item's id.
    *
    * Constraints: at least 1.
    */
+  id: number;
+}
+
+export interface ItemPutReply {
   id: number;
 }
 

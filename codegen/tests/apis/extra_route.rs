@@ -21,7 +21,11 @@ pub struct ItemPutRequest {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-pub struct ItemPutReply {
+#[serde(deny_unknown_fields)]
+pub struct ItemRef {
+    /// The item's id.
+    ///
+    /// Constraints: at least 1.
     pub id: i64,
 }
 #[derive(
@@ -32,11 +36,7 @@ pub struct ItemPutReply {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
-pub struct ItemRef {
-    /// The item's id.
-    ///
-    /// Constraints: at least 1.
+pub struct ItemPutReply {
     pub id: i64,
 }
 /// The item.
@@ -148,7 +148,6 @@ impl std::fmt::Display for ErrorCode {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ErrorBodyDetailsItem {
     pub pointer: String,
     pub keyword: String,
@@ -162,7 +161,6 @@ pub struct ErrorBodyDetailsItem {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,

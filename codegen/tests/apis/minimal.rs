@@ -124,7 +124,6 @@ impl std::fmt::Display for ErrorCode {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ErrorBodyDetailsItem {
     pub pointer: String,
     pub keyword: String,
@@ -138,7 +137,6 @@ pub struct ErrorBodyDetailsItem {
     serde::Deserialize,
     schemars::JsonSchema
 )]
-#[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,

@@ -46,25 +46,6 @@ export interface AuthRegisterPayload {
 }
 
 /**
- * A user's id.
- *
- * Constraints: at least 1.
- */
-export type UserId = number;
-
-/**
- * The new account's id.
- */
-export interface AuthRegisterReply {
-  /**
-   * A user's id.
-   *
-   * Constraints: at least 1.
-   */
-  userId: UserId;
-}
-
-/**
  * Log-in credentials.
  */
 export interface AuthGenerateTokenPayload {
@@ -83,47 +64,9 @@ export interface AuthGenerateTokenPayload {
 }
 
 /**
- * An API token from `auth/generateToken`.
- *
- * Constraints: 1 to 256 characters.
- */
-export type ApiToken = string;
-
-/**
- * An instant in UTC, ISO-8601.
- *
- * Constraints: format `date-time`.
- */
-export type Timestamp = string;
-
-/**
- * A new API token and when it expires.
- */
-export interface AuthGenerateTokenReply {
-  /**
-   * An API token from `auth/generateToken`.
-   *
-   * Constraints: 1 to 256 characters.
-   */
-  token: ApiToken;
-  /**
-   * An instant in UTC, ISO-8601.
-   *
-   * Constraints: format `date-time`.
-   */
-  expires_at: Timestamp;
-}
-
-/**
  * Empty; the token to revoke is the one the frame is authenticated with.
  */
 export interface AuthLogoutPayload {
-}
-
-/**
- * The token is revoked.
- */
-export interface AuthLogoutReply {
 }
 
 /**
@@ -160,16 +103,11 @@ export interface UserCreatePayload {
 }
 
 /**
- * The new user's id.
+ * A user's id.
+ *
+ * Constraints: at least 1.
  */
-export interface UserCreateReply {
-  /**
-   * A user's id.
-   *
-   * Constraints: at least 1.
-   */
-  userId: UserId;
-}
+export type UserId = number;
 
 /**
  * Names one user by id.
@@ -181,40 +119,6 @@ export interface UserRef {
    * Constraints: at least 1.
    */
   id: UserId;
-}
-
-/**
- * The user, as the bare object of the seed README plus its role.
- */
-export interface UserReadReply {
-  /**
-   * A user's id.
-   *
-   * Constraints: at least 1.
-   */
-  id: UserId;
-  /**
-   * A display name, 1 to 100 characters.
-   *
-   * Constraints: 1 to 100 characters.
-   */
-  name: UserName;
-  /**
-   * An email address, unique per account regardless of case.
-   *
-   * Constraints: at most 254 characters, format `email`.
-   */
-  email: Email;
-  /**
-   * What a user may do. An `admin` may read, update and delete anyone.
-   */
-  role: Role;
-  /**
-   * An instant in UTC, ISO-8601.
-   *
-   * Constraints: format `date-time`.
-   */
-  created_at: Timestamp;
 }
 
 /**
@@ -249,6 +153,102 @@ export interface UserUpdatePayload {
    * What a user may do. An `admin` may read, update and delete anyone.
    */
   role?: Role;
+}
+
+/**
+ * The new account's id.
+ */
+export interface AuthRegisterReply {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+}
+
+/**
+ * An API token from `auth/generateToken`.
+ *
+ * Constraints: 1 to 256 characters.
+ */
+export type ApiToken = string;
+
+/**
+ * An instant in UTC, ISO-8601.
+ *
+ * Constraints: format `date-time`.
+ */
+export type Timestamp = string;
+
+/**
+ * A new API token and when it expires.
+ */
+export interface AuthGenerateTokenReply {
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  token: ApiToken;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  expires_at: Timestamp;
+}
+
+/**
+ * The token is revoked.
+ */
+export interface AuthLogoutReply {
+}
+
+/**
+ * The new user's id.
+ */
+export interface UserCreateReply {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+}
+
+/**
+ * The user, as the bare object of the seed README plus its role.
+ */
+export interface UserReadReply {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  id: UserId;
+  /**
+   * A display name, 1 to 100 characters.
+   *
+   * Constraints: 1 to 100 characters.
+   */
+  name: UserName;
+  /**
+   * An email address, unique per account regardless of case.
+   *
+   * Constraints: at most 254 characters, format `email`.
+   */
+  email: Email;
+  /**
+   * What a user may do. An `admin` may read, update and delete anyone.
+   */
+  role: Role;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  created_at: Timestamp;
 }
 
 /**
