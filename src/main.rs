@@ -276,8 +276,7 @@ fn main() -> Result<()> {
 
 async fn conformance(args: &ConformanceArgs) -> Result<()> {
     use specserve::qa::conformance;
-    let checker = specserve::qa::Checker::new(&spec_text(args.spec.as_deref())?)
-        .map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
+    let checker = checker(args.spec.as_deref())?;
     let tls = match &args.fingerprint {
         Some(fingerprint) => specserve::client::pinned_config(fingerprint),
         None => specserve::client::web_roots_config(),
@@ -294,12 +293,13 @@ async fn conformance(args: &ConformanceArgs) -> Result<()> {
     Ok(())
 }
 
-/// The spec at `path`, or the one the binary was built from.
-fn spec_text(path: Option<&Path>) -> Result<String> {
-    match path {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display())),
-        None => Ok(specserve::ASYNCAPI_YAML.to_owned()),
-    }
+/// Validators for the spec at `path`, or for the one the binary was built from.
+fn checker(path: Option<&Path>) -> Result<specserve::qa::Checker> {
+    let yaml = match path {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => specserve::ASYNCAPI_YAML.to_owned(),
+    };
+    specserve::qa::Checker::new(&yaml).map_err(|e| anyhow!("the spec does not load:\n  {e}"))
 }
 
 fn diff(old: &Path, new: &Path, format: OutputFormat) -> Result<()> {
@@ -331,8 +331,7 @@ fn diff(old: &Path, new: &Path, format: OutputFormat) -> Result<()> {
 }
 
 fn validate(args: &ValidateArgs) -> Result<()> {
-    let checker = specserve::qa::Checker::new(&spec_text(args.spec.as_deref())?)
-        .map_err(|e| anyhow!("the spec does not load:\n  {e}"))?;
+    let checker = checker(args.spec.as_deref())?;
     let stdin = [PathBuf::from("-")];
     let files = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
     let mut all_valid = true;

@@ -111,11 +111,11 @@ pub struct CpuPerOp {
 }
 
 impl Cpu {
-    /// Now, for `server` (if any) and the database process `database` (if any).
-    pub fn now(server: Option<&Process>, database: Option<u32>) -> Cpu {
+    /// Now, for `server` and the database process `database` (if any).
+    pub fn now(server: &Process, database: Option<u32>) -> Cpu {
         Cpu {
             load: usage_of(std::process::id()).cpu_seconds,
-            server: server.map_or(0.0, |s| s.usage().cpu_seconds),
+            server: server.usage().cpu_seconds,
             database: database.map(|pid| usage_of(pid).cpu_seconds),
         }
     }

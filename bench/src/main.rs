@@ -243,15 +243,15 @@ async fn read(setup: &Setup) -> Result<Vec<Row>> {
         let database = if store == "mariadb" { child::database_pid() } else { None };
         let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
         for &connections in &setup.counts {
-            let cpu_before = Cpu::now(Some(&server), database);
+            let cpu_before = Cpu::now(&server, database);
             let baseline = load::sqlx_point_select(&url, id, connections, setup.timing).await?;
             // Operations during the warm-up are not counted; assume the same rate.
-            let baseline_cpu = Cpu::now(Some(&server), database).per_op_since(&cpu_before, baseline.rate() * seconds);
+            let baseline_cpu = Cpu::now(&server, database).per_op_since(&cpu_before, baseline.rate() * seconds);
             let before = server.usage();
-            let cpu_before = Cpu::now(Some(&server), database);
+            let cpu_before = Cpu::now(&server, database);
             let frame = frame.clone();
             let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
-            let cpu = Cpu::now(Some(&server), database).per_op_since(&cpu_before, stats.rate() * seconds);
+            let cpu = Cpu::now(&server, database).per_op_since(&cpu_before, stats.rate() * seconds);
             let mut row = Row::new("read", store, connections, &stats, (before, server.usage()), seconds).against(
                 "raw sqlx point-select",
                 baseline.rate(),
@@ -381,8 +381,8 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
 
 fn print_table(rows: &[Row]) {
     println!("{}", markdown(rows));
-    if rows.iter().any(|r| r.cpu_per_op.is_some()) {
-        println!("{}", cpu_table(rows));
+    if let Some(table) = cpu_table(rows) {
+        println!("{table}");
     }
 }
 
@@ -413,11 +413,9 @@ fn markdown(rows: &[Row]) -> String {
 }
 
 /// Where the CPU goes in `read`, per operation: with a saturated machine the
-/// throughput ratio is roughly the inverse ratio of the totals.
-fn cpu_table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| read | store | C | load generator µs/op | server µs/op | database µs/op | total µs/op |\n|---|---|---|---|---|---|---|\n",
-    );
+/// throughput ratio is roughly the inverse ratio of the totals. `None` when no
+/// row measured it (no `read` in this run).
+fn cpu_table(rows: &[Row]) -> Option<String> {
     let line = |run: &str, r: &Row, cpu: &CpuPerOp| {
         let database = cpu.database_us.map_or("in-process".to_owned(), |d| format!("{d:.1}"));
         let total = cpu.load_us + cpu.server_us + cpu.database_us.unwrap_or(0.0);
@@ -426,13 +424,17 @@ fn cpu_table(rows: &[Row]) -> String {
             r.store, r.connections, cpu.load_us, cpu.server_us
         )
     };
-    for r in rows {
-        if let Some((run, baseline)) = &r.cpu_per_op {
-            out.push_str(&line("specserve", r, run));
-            out.push_str(&line("raw sqlx", r, baseline));
-        }
-    }
-    out
+    let lines: String = rows
+        .iter()
+        .filter_map(|r| {
+            r.cpu_per_op.as_ref().map(|(run, baseline)| line("specserve", r, run) + &line("raw sqlx", r, baseline))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        "| read | store | C | load generator µs/op | server µs/op | database µs/op | total µs/op |\n|---|---|---|---|---|---|---|\n"
+            .to_owned()
+            + &lines
+    })
 }
 
 fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()> {
@@ -452,10 +454,9 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
         machine["arch"],
         markdown(rows)
     );
-    if rows.iter().any(|r| r.cpu_per_op.is_some()) {
+    if let Some(table) = cpu_table(rows) {
         md.push_str(&format!(
-            "\nCPU per operation in `read` (the machine is saturated, so throughput follows the totals):\n\n{}",
-            cpu_table(rows)
+            "\nCPU per operation in `read` (the machine is saturated, so throughput follows the totals):\n\n{table}"
         ));
     }
     std::fs::write(dir.join("latest.md"), md)?;

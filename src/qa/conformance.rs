@@ -227,7 +227,8 @@ fn judge(checker: &Checker, route: Option<usize>, case: &Case, answer: Result<St
         Ok(text) => text,
         Err(reason) => return report("nothing".into(), vec![reason]),
     };
-    let Ok(Value::Object(frame)) = serde_json::from_str::<Value>(&text) else {
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let Some(frame) = value.as_object() else {
         return report("a frame that is not a JSON object".into(), vec!["the reply is not a JSON object".into()]);
     };
     let mut problems = Vec::new();
@@ -239,13 +240,8 @@ fn judge(checker: &Checker, route: Option<usize>, case: &Case, answer: Result<St
         }
     }
     let is_error = frame.get(SUCCESS) == Some(&Value::Bool(false));
-    let value = Value::Object(frame.clone());
-    let got = if is_error {
-        let code = frame.get(ERROR).and_then(|e| e.get("code")).and_then(Value::as_str).unwrap_or("?");
-        format!("error {code}")
-    } else {
-        "a success reply".to_owned()
-    };
+    let code = frame.get(ERROR).and_then(|e| e.get("code")).and_then(Value::as_str);
+    let got = if is_error { format!("error {}", code.unwrap_or("?")) } else { "a success reply".to_owned() };
     let schema_errors = match (is_error, route) {
         (true, _) => checker.violations(&checker.error, &value, ""),
         (false, Some(index)) => checker.violations(&checker.replies[index], &value, ""),
@@ -256,7 +252,6 @@ fn judge(checker: &Checker, route: Option<usize>, case: &Case, answer: Result<St
         schema_errors.iter().map(|v| format!("breaks the {message} at `{}` [{}]: {}", v.pointer, v.keyword, v.message)),
     );
     if let Expect::Error(codes) = &case.expect {
-        let code = frame.get(ERROR).and_then(|e| e.get("code")).and_then(Value::as_str);
         match code {
             _ if !is_error => problems.push("an invalid request was accepted".into()),
             Some(code) if codes.contains(&code) => {}

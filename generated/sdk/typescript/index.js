@@ -3,7 +3,7 @@
 // Types live in index.d.ts; this file is the runtime, plain ES2022 so it runs
 // unbuilt in browsers and in Node (pass `WebSocket` from the `ws` package on Node 20).
 
-/** Every route: whether it takes the client's token, and whether its reply carries `success`. */
+/** Every route: whether it takes the client's token. */
 export const ROUTES = Object.freeze({
   "auth/register": Object.freeze({ secured: false }),
   "auth/generateToken": Object.freeze({ secured: false }),
