@@ -54,17 +54,7 @@ pub fn api_module(api: &Api) -> Result<String> {
 
 /// Rust types for a set of component schemas alone (golden tests of type mapping).
 pub fn types_module(schemas: &[(String, Schema)]) -> Result<String> {
-    let mut space = TypeSpace::new(schemas);
-    for (name, schema) in schemas {
-        if space.contains(name) {
-            continue;
-        }
-        space.type_of(
-            &Schema { kind: Kind::Ref(name.clone()), description: None, nullable: false, path: schema.path.clone() },
-            name,
-        )?;
-    }
-    format(&render_types(&space.types)?)
+    format(&render_types(&TypeSpace::for_components(schemas)?.types)?)
 }
 
 fn render_types(types: &[TypeDef]) -> Result<String> {

@@ -236,6 +236,24 @@ impl<'a> TypeSpace<'a> {
         Ok(if schema.nullable { Ty::Nullable(Box::new(ty)) } else { ty })
     }
 
+    /// Every component schema's type, in document order (golden tests of the
+    /// type mapping, which have no routes).
+    pub fn for_components(components: &'a [(String, Schema)]) -> Result<Self> {
+        let mut space = TypeSpace::new(components);
+        for (name, schema) in components {
+            if !space.contains(name) {
+                let reference = Schema {
+                    kind: Kind::Ref(name.clone()),
+                    description: None,
+                    nullable: false,
+                    path: schema.path.clone(),
+                };
+                space.type_of(&reference, name)?;
+            }
+        }
+        Ok(space)
+    }
+
     /// Whether component `name` already has a type (or is a `oneOf` variant).
     pub fn contains(&self, name: &str) -> bool {
         self.done.contains(name)
