@@ -18,11 +18,7 @@ pub fn html(api: &Api) -> Result<String> {
         version: api.info.version.clone(),
         description: prose(api.info.description.as_deref().unwrap_or_default()),
         address: api.channel.address.clone(),
-        servers: api
-            .servers
-            .iter()
-            .map(|(name, s)| (name.clone(), format!("{}://{}{}", s.protocol, s.host, api.channel.address)))
-            .collect(),
+        servers: api.server_urls().into_iter().map(|(name, url)| (name.to_owned(), url)).collect(),
         security: api
             .security_schemes
             .iter()

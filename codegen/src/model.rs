@@ -271,6 +271,14 @@ impl Api {
         self.routes.iter().filter(move |r| r.group == group)
     }
 
+    /// Each server's WebSocket URL (`protocol://host` + the channel address), by server name.
+    pub fn server_urls(&self) -> Vec<(&str, String)> {
+        self.servers
+            .iter()
+            .map(|(name, s)| (name.as_str(), format!("{}://{}{}", s.protocol, s.host, self.channel.address)))
+            .collect()
+    }
+
     /// Handler groups in order of first appearance.
     pub fn groups(&self) -> Vec<&str> {
         let mut groups: Vec<&str> = Vec::new();

@@ -51,10 +51,10 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>> {
     let version = api.info.version.clone();
     let package = api.info.title.to_kebab_case();
     let example_url = api
-        .servers
-        .first()
-        .map(|(_, s)| format!("{}://{}{}", s.protocol, s.host, api.channel.address))
-        .unwrap_or_else(|| format!("wss://localhost:8443{}", api.channel.address));
+        .server_urls()
+        .into_iter()
+        .next()
+        .map_or_else(|| format!("wss://localhost:8443{}", api.channel.address), |(_, url)| url);
     let render = |result: std::result::Result<String, askama::Error>| {
         result.map_err(|e| SpecError::new("", format!("TypeScript template error: {e}")))
     };
