@@ -445,6 +445,13 @@ pub mod app {
     }
 }
 
+/// Called when a test's outside tool is missing: the test is skipped, except
+/// under CI (`CI` set), where .ci/run installs `missing` and its absence fails.
+pub fn skip_unless_ci(missing: &str) {
+    assert!(std::env::var_os("CI").is_none(), "CI needs {missing} (.ci/run provides it)");
+    eprintln!("skipped: needs {missing}");
+}
+
 /// Registers Alice (the seed README's user) through the typed client, logs her
 /// in and keeps her token on the client. Returns her id.
 pub async fn register_alice(client: &specserve::client::Client) -> i64 {
