@@ -27,12 +27,18 @@ struct Running {
 
 impl Running {
     fn start(database_url: Option<&str>) -> Running {
+        Running::start_with(database_url, &[])
+    }
+
+    /// The binary with extra flags.
+    fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
         let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
         command
             .current_dir(&dir)
             .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "5s"])
+            .args(flags)
             .env("RUST_LOG", "debug")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
@@ -192,11 +198,13 @@ async fn admin_bootstrap_and_token_revocation_from_the_cli() {
     let dir = std::env::temp_dir().join(format!("specserve-cli-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("cli.db").display());
+    let audit_log = dir.join("audit.jsonl");
     let cli = |args: &[&str], stdin: &str| {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
             .args(args)
             .env("DATABASE_URL", &url)
+            .env("SPECSERVE_AUDIT_LOG", &audit_log)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -214,8 +222,17 @@ async fn admin_bootstrap_and_token_revocation_from_the_cli() {
     let (ok, out) =
         cli(&["user", "create", "--admin", "--email", "root@example.com", "--name", "Root"], "Adm1nPassword\n");
     assert!(ok && out.contains("created user 1 (admin)"), "{out}");
+    // The CLI goes through the API's checks, and is audited like it.
+    let audit = std::fs::read_to_string(&audit_log).unwrap();
+    assert!(audit.contains(r#""event":"user_created","actor":null,"target":1"#), "{audit}");
+    assert!(!audit.contains("Adm1nPassword"), "no secret in the audit log");
     let (ok, out) = cli(&["user", "create", "--email", "weak@example.com", "--name", "W"], "short\n");
-    assert!(!ok && out.contains("8 to 128 characters"), "{out}");
+    assert!(!ok && out.contains("/payload/password [minLength]"), "{out}");
+    let (ok, out) = cli(&["user", "create", "--email", "not-an-email", "--name", "W"], "LongEnough123\n");
+    assert!(!ok && out.contains("/payload/email [format]"), "{out}");
+    let (ok, out) =
+        cli(&["user", "create", "--email", "eve@example.com", "--name", "Eve\n 99 admin"], "LongEnough123\n");
+    assert!(!ok && out.contains("/payload/name [pattern]"), "control characters are refused: {out}");
     let (ok, out) = cli(&["user", "list"], "");
     assert!(ok && out.contains("root@example.com") && out.contains("admin"), "{out}");
     assert!(!out.contains("Adm1nPassword") && !out.contains("argon2"), "user list shows no secrets");
@@ -239,4 +256,90 @@ async fn admin_bootstrap_and_token_revocation_from_the_cli() {
     }
     running.server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_forged_row_cannot_appear_in_user_list() {
+    let dir = std::env::temp_dir().join(format!("specserve-forge-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("forge.db").display());
+    // A name stored before names were checked (or written by hand into the table).
+    let store = specserve::store::Database::connect(&url).await.unwrap();
+    let forged = "Eve\n    99  admin   -        ceo@example.com                 CEO\u{1b}[2J";
+    let user = specserve::store::NewUser {
+        name: forged.into(),
+        email: "eve@example.com".into(),
+        password_hash: None,
+        role: Role::User,
+        created_by: None,
+        now: specserve::store::now_utc(),
+    };
+    specserve::store::Store::create_user(&store, user).await.unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .args(["user", "list"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert_eq!(out.lines().count(), 2, "a header and one row: {out}");
+    assert!(out.contains("Eve\\u{a}") && out.contains("\\u{1b}[2J") && !out.contains('\u{1b}'), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn database_urls_that_would_lose_data_are_refused_at_start() {
+    for (url, says) in [
+        ("", "DATABASE_URL is empty"),
+        ("postgres://user@localhost/app", "PostgreSQL is not supported"),
+        ("specserve.db", "a file is sqlite://specserve.db"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", url)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{url:?} must stop the server: {stderr}");
+        assert!(stderr.contains(says), "{url:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn db_init_creates_a_missing_mysql_database() {
+    let Some(admin_url) = std::env::var(db::MYSQL_URL_VAR).ok() else { return };
+    let name = format!("specserve_init_{}_{}", std::process::id(), rand_suffix());
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+    let url = format!("{base}/{name}");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("database created") && stdout.contains("schema applied"), "{stdout}");
+    // The server can use it at once, and a second init changes nothing.
+    let store = specserve::store::Database::connect(&url).await.unwrap();
+    assert!(specserve::store::Store::list_users(&store).await.unwrap().is_empty());
+    let again =
+        Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output().unwrap();
+    assert!(again.status.success() && !String::from_utf8_lossy(&again.stdout).contains("database created"));
+    db::TestDb::external(store, url).drop_database(&admin_url, &name).await;
+}
+
+#[tokio::test]
+async fn a_limit_flag_changes_what_the_running_server_does() {
+    let running = Running::start_with(None, &["--auth-per-ip-per-minute", "3"]);
+    let client = running.client().await;
+    let register = |n: u32| AuthRegisterPayload {
+        name: format!("U{n}"),
+        email: format!("u{n}@example.com"),
+        password: "SecretPass123".into(),
+    };
+    client.auth_register(&register(1)).await.expect("the burst of 3/min is one request");
+    match client.auth_register(&register(2)).await {
+        Err(specserve::client::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::RateLimited),
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    running.sigterm();
+    assert!(running.wait().0.success());
 }

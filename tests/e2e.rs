@@ -6,63 +6,13 @@ mod common;
 
 use common::app::{self, Running, test_config};
 use common::db;
-use common::net;
-use futures_util::{SinkExt, StreamExt};
+use common::frames::{Conn, code, seeded_user};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use specserve::api::Role;
-use specserve::store::{NewToken, NewUser, Store, now_utc};
+use specserve::store::{NewToken, Store, now_utc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// A raw connection that sends one frame and reads its reply.
-struct Conn(net::Socket);
-
-impl Conn {
-    async fn open(running: &Running) -> Conn {
-        Conn(net::raw(&running.server, "/", &[]).await.expect("upgrade"))
-    }
-
-    async fn send(&mut self, frame: Value) -> Value {
-        self.send_text(frame.to_string()).await
-    }
-
-    async fn send_text(&mut self, text: String) -> Value {
-        self.0.send(Message::text(text)).await.unwrap();
-        loop {
-            match self.0.next().await {
-                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("expected a reply, got {other:?}"),
-            }
-        }
-    }
-
-    async fn register(&mut self, name: &str, email: &str, password: &str) -> i64 {
-        let reply = self
-            .send(json!({"channel": "auth/register", "payload": {"name": name, "email": email, "password": password}}))
-            .await;
-        reply["userId"].as_i64().unwrap_or_else(|| panic!("register failed: {reply}"))
-    }
-
-    async fn login(&mut self, email: &str, password: &str) -> String {
-        let reply = self
-            .send(json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}}))
-            .await;
-        reply["token"].as_str().unwrap_or_else(|| panic!("login failed: {reply}")).to_owned()
-    }
-
-    async fn call(&mut self, channel: &str, token: Option<&str>, payload: Value) -> Value {
-        let mut frame = json!({"channel": channel, "payload": payload});
-        if let Some(token) = token {
-            frame["apiToken"] = json!(token);
-        }
-        self.send(frame).await
-    }
-}
-
-fn code(reply: &Value) -> &str {
-    if reply["success"] == json!(false) { reply["error"]["code"].as_str().unwrap_or("?") } else { "ok" }
-}
 
 /// A reply carries exactly the seed README's body plus at most `channel` and `requestId`.
 fn assert_seed_body(reply: &Value, seed: Value) {
@@ -73,27 +23,6 @@ fn assert_seed_body(reply: &Value, seed: Value) {
     for key in reply.keys() {
         assert!(seed.get(key).is_some() || key == "channel" || key == "requestId", "unexpected {key} in {reply:?}");
     }
-}
-
-/// Makes a user with a password directly in the store, and logs it in.
-async fn seeded_user(
-    running: &Running,
-    conn: &mut Conn,
-    email: &str,
-    role: Role,
-    manager: Option<i64>,
-) -> (i64, String) {
-    let hash = specserve::security::passwords::Passwords::new(1).unwrap().hash("Password123".into()).await.unwrap();
-    let user = NewUser {
-        name: email.into(),
-        email: email.into(),
-        password_hash: Some(hash),
-        role,
-        created_by: manager,
-        now: now_utc(),
-    };
-    let id = running.db.store().create_user(user).await.unwrap();
-    (id, conn.login(email, "Password123").await)
 }
 
 async fn seed_readme_flow_works_unchanged(running: Running) {
@@ -399,8 +328,8 @@ async fn users_created_without_a_password_cannot_log_in() {
 }
 
 #[tokio::test]
-async fn login_storms_are_rate_limited_per_account() {
-    let config = specserve::handlers::AppConfig { login_per_account_per_minute: 3.0, ..test_config() };
+async fn failed_logins_are_rate_limited_per_account_and_address() {
+    let config = specserve::handlers::AppConfig { login_failures_per_minute: 3.0, ..test_config() };
     let running = app::start(db::sqlite().await, config).await;
     let mut conn = Conn::open(&running).await;
     conn.register("Alice", "alice@example.com", "SecretPass123").await;
@@ -443,7 +372,7 @@ async fn the_audit_log_records_events_without_secrets() {
 #[tokio::test]
 async fn registrations_per_ip_and_creations_per_creator_are_rate_limited() {
     let config =
-        specserve::handlers::AppConfig { auth_per_ip_per_minute: 6.0, create_per_minute: 3.0, ..test_config() };
+        specserve::handlers::AppConfig { auth_per_ip_per_minute: 6.0, creates_per_minute: 3.0, ..test_config() };
     let running = app::start(db::sqlite().await, config).await;
     let mut conn = Conn::open(&running).await;
     conn.register("Alice", "alice@example.com", "SecretPass123").await;

@@ -147,7 +147,7 @@ async fn silent_client_is_closed_after_ping_and_pong_timeout() {
     let metrics = server.metrics().clone();
     eventually("the server closes the silent connection", || metrics.open_connections() == 0).await;
     assert_eq!(close_code(&mut socket).await, CloseCode::Away);
-    assert!(metrics.render().contains("specserve_closes_total{code=\"1001\"} 1"));
+    assert!(metrics.render().contains("specserve_closes_total{by=\"server\",code=\"1001\"} 1"));
 }
 
 #[tokio::test]
@@ -194,30 +194,226 @@ async fn slowloris_sockets_do_not_stop_a_new_client() {
     drop(idle);
 }
 
+/// `n` frames written back to back without reading, each with requestId `r{i}`.
+async fn pipeline(socket: &mut net::Socket, frames: impl Iterator<Item = String>) {
+    for frame in frames {
+        socket.feed(Message::text(frame)).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+}
+
 #[tokio::test]
-async fn slow_consumer_is_closed_instead_of_buffered() {
-    let limits = Limits { outbound_queue: 4, frames_per_second: 1e9, frame_burst: 1e9, ..Limits::default() };
+async fn a_pipelined_burst_within_the_limits_is_answered_completely_and_in_order() {
+    // The README invites pipelining; 100 frames is the default burst. A queue of
+    // 4 replies makes the server push back long before the burst is read.
+    let limits = Limits { outbound_queue: 4, max_in_flight: 2, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let frames = (0..100).map(|i| match i % 3 {
+        0 => format!(r#"{{"channel":"nope/{i}","requestId":"r{i}"}}"#),
+        1 => format!(r#"{{"channel":"user/read","requestId":"r{i}","payload":{{"id":1}}}}"#),
+        _ => format!(r#"{{"channel":"user/read","requestId":"r{i}","apiToken":"admin-token","payload":{{"id":1}}}}"#),
+    });
+    // Everything is written before a single reply is read.
+    pipeline(&mut socket, frames).await;
+    for i in 0..100 {
+        let reply = text_reply(&mut socket).await;
+        assert_eq!(reply["requestId"], format!("r{i}"), "in order: {reply}");
+        let expected = ["unknown_channel", "unauthorized", "ok"][i % 3];
+        let got = reply["error"]["code"].as_str().unwrap_or("ok");
+        assert_eq!(got, expected, "frame {i}: {reply}");
+    }
+    // One frame past the burst is refused, and the connection stays.
+    socket.send(Message::text(READ_ADMIN)).await.unwrap();
+    assert_eq!(text_reply(&mut socket).await["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_gets_a_1008_close_frame_once_it_reads_again() {
+    let limits = Limits {
+        outbound_queue: 4,
+        send_timeout: Duration::from_millis(300),
+        close_timeout: Duration::from_secs(30),
+        frames_per_second: 1e9,
+        frame_burst: 1e9,
+        ..Limits::default()
+    };
     let (server, _) = net::start(limits).await;
     let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
     let metrics = server.metrics().clone();
-    // Keep sending, never read: replies pile up in the kernel buffers, then in
-    // the bounded queue, and the server gives up on the connection.
     let frame = format!(
         r#"{{"channel":"user/read","requestId":"{}","apiToken":"admin-token","payload":{{"id":1}}}}"#,
         "r".repeat(64)
     );
+    // Write without reading until the server gives up on us: its queue fills,
+    // the kernel buffers fill, it stops reading (so our writes stall too), and
+    // after send_timeout without progress it decides to close.
+    let decided = || metric(&metrics.render(), "specserve_closes_total{by=\"server\",code=\"1008\"}") == 1.0;
     let flood = async {
-        while metrics.open_connections() > 0 {
+        loop {
             if socket.send(Message::text(frame.clone())).await.is_err() {
                 break;
             }
         }
     };
-    // A server that buffered without bound would never close; one that blocked
-    // on the socket would stop reading and leave this send hanging.
-    tokio::time::timeout(Duration::from_secs(60), flood).await.expect("the server closes a client that does not read");
-    eventually("the slow consumer is closed", || metrics.open_connections() == 0).await;
-    assert!(metrics.render().contains("specserve_closes_total{code=\"1008\"} 1"), "{}", metrics.render());
+    tokio::select! {
+        () = flood => panic!("the server dropped the socket without waiting for the close frame to go out"),
+        () = eventually("the server decides the client is a slow consumer", decided) => {}
+    }
+    // Reading again drains the replies that were already on the wire, then the close frame.
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(_) | Message::Ping(_))) => continue,
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::Policy);
+                break;
+            }
+            other => panic!("expected the 1008 close frame, got {other:?}"),
+        }
+    }
+    // Reading on sends our close reply; then the server lets the socket go.
+    while socket.next().await.is_some() {}
+    eventually("the connection is gone", || metrics.open_connections() == 0).await;
+}
+
+#[tokio::test]
+async fn a_flood_of_binary_frames_is_rate_limited_then_closed_1008() {
+    let limits = Limits { frames_per_second: 0.0, frame_burst: 3.0, rate_limit_strikes: 4, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    for _ in 0..10 {
+        if socket.send(Message::binary(READ_ADMIN.as_bytes().to_vec())).await.is_err() {
+            break;
+        }
+    }
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        codes.push(text_reply(&mut socket).await["error"]["code"].as_str().unwrap_or("?").to_owned());
+    }
+    assert_eq!(
+        codes,
+        ["bad_request", "bad_request", "bad_request", "rate_limited", "rate_limited", "rate_limited", "rate_limited"]
+    );
+    assert_eq!(close_code(&mut socket).await, CloseCode::Policy);
+}
+
+#[tokio::test]
+async fn sustained_over_rate_traffic_is_closed_1008_even_with_tokens_trickling_in() {
+    // 50 frames/s sustained: a client sending as fast as it can gets some
+    // frames through every second, which must not reset its strikes.
+    let limits = Limits { frames_per_second: 50.0, frame_burst: 10.0, rate_limit_strikes: 100, ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let (mut sink, mut stream) = socket.split();
+    let writer = tokio::spawn(async move {
+        let mut sent = 0u64;
+        while sink.send(Message::text(READ_ADMIN)).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let (mut answered, mut refused) = (0u64, 0u64);
+    let close = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let reply: Value = serde_json::from_str(&text).unwrap();
+                if reply["error"]["code"] == "rate_limited" {
+                    refused += 1;
+                } else {
+                    answered += 1;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::Policy));
+    assert!(refused >= 100 && answered >= 10, "answered {answered}, refused {refused}");
+    writer.abort();
+}
+
+#[tokio::test]
+async fn a_ping_flood_is_rate_limited_like_any_frame_and_closed_1008() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let metrics = server.metrics().clone();
+    let flood = async {
+        for _ in 0..5000 {
+            if socket.send(Message::Ping(b"are you there".to_vec().into())).await.is_err() {
+                break;
+            }
+        }
+    };
+    flood.await;
+    eventually("the flood is closed as rate-limit abuse", || {
+        metric(&metrics.render(), "specserve_closes_total{by=\"server\",code=\"1008\"}") == 1.0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_close_frame_is_not_lost_behind_a_full_reply_queue() {
+    let limits = Limits {
+        outbound_queue: 1,
+        frames_per_second: 0.0,
+        frame_burst: 2.0,
+        rate_limit_strikes: 3,
+        ..Limits::default()
+    };
+    let (server, _) = net::start(limits).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    pipeline(&mut socket, (0..6).map(|i| format!(r#"{{"channel":"nope","requestId":"q{i}"}}"#))).await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(text_reply(&mut socket).await["error"]["code"].as_str().unwrap_or("?").to_owned());
+    }
+    assert_eq!(codes, ["unknown_channel", "unknown_channel", "rate_limited", "rate_limited", "rate_limited"]);
+    assert_eq!(close_code(&mut socket).await, CloseCode::Policy);
+}
+
+#[tokio::test]
+async fn a_clients_close_code_is_echoed_and_counted_without_growing_the_series() {
+    let (server, _) = net::start(Limits::default()).await;
+    let metrics = server.metrics().clone();
+    for code in [CloseCode::Normal, CloseCode::Library(4321)] {
+        let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame { code, reason: "bye".into() };
+        socket.send(Message::Close(Some(frame))).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, code, "RFC 6455 5.5.1: the code is echoed");
+    }
+    eventually("both connections are gone", || metrics.open_connections() == 0).await;
+    let text = metrics.render();
+    assert_eq!(metric(&text, "specserve_closes_total{by=\"client\",code=\"1000\"}"), 1.0, "{text}");
+    assert_eq!(metric(&text, "specserve_closes_total{by=\"client\",code=\"other\"}"), 1.0, "{text}");
+    assert!(!text.contains("4321"), "a client's own code is not a series: {text}");
+}
+
+#[tokio::test]
+async fn upgrades_that_break_rfc_6455_are_refused() {
+    let (server, _) = net::start(Limits::default()).await;
+    let upgrade = |version: &str, key: &str, ws_version: &str| {
+        format!(
+            "GET /ws {version}\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {ws_version}\r\n\r\n"
+        )
+    };
+    let good_key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let (status, _, _) = net::http(&server, &upgrade("HTTP/1.1", good_key, "13")).await;
+    assert_eq!(status, 101, "the RFC's own example key upgrades");
+    for (why, request) in [
+        ("HTTP/1.0", upgrade("HTTP/1.0", good_key, "13")),
+        ("an empty key", upgrade("HTTP/1.1", "", "13")),
+        ("a key that is not base64", upgrade("HTTP/1.1", "not base64 at all!", "13")),
+        ("a key of 15 bytes", upgrade("HTTP/1.1", "AAAAAAAAAAAAAAAAAAAA", "13")),
+    ] {
+        let (status, _, _) = net::http(&server, &request).await;
+        assert_eq!(status, 400, "{why}");
+    }
+    let (status, head, _) = net::http(&server, &upgrade("HTTP/1.1", good_key, "8")).await;
+    assert_eq!(status, 426);
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{head}");
+    assert_eq!(metric(&server.metrics().render(), "specserve_rejected_total{reason=\"bad_upgrade\"}"), 5.0);
 }
 
 #[tokio::test]

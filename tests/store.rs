@@ -6,7 +6,7 @@ mod common;
 
 use common::db::{self, TestDb};
 use specserve::api::Role;
-use specserve::store::{NewToken, NewUser, Store, StoreError, UserChanges, now_utc};
+use specserve::store::{Database, NewToken, NewUser, RevokeTokens, Store, StoreError, UserChanges, now_utc};
 
 fn new_user(name: &str, email: &str) -> NewUser {
     NewUser {
@@ -50,18 +50,18 @@ async fn partial_updates_change_only_what_is_given(db: TestDb) {
     let id = store.create_user(new_user("Bob", "bob@example.com")).await.unwrap();
     let other = store.create_user(new_user("Carol", "carol@example.com")).await.unwrap();
     let changes = UserChanges { name: Some("Bobby".into()), ..UserChanges::default() };
-    assert!(store.update_user(id, changes, now_utc()).await.unwrap());
+    assert_eq!(store.update_user(id, changes, None, now_utc()).await.unwrap(), Some(0));
     let bob = store.user_by_id(id).await.unwrap().unwrap();
     assert_eq!(
         (bob.name.as_str(), bob.email.as_str(), bob.password_hash.as_deref()),
         ("Bobby", "bob@example.com", Some("$argon2id$fake"))
     );
     let role = UserChanges { role: Some(Role::Admin), ..UserChanges::default() };
-    assert!(store.update_user(id, role, now_utc()).await.unwrap());
+    assert_eq!(store.update_user(id, role, None, now_utc()).await.unwrap(), Some(0));
     assert_eq!(store.user_by_id(id).await.unwrap().unwrap().role, Role::Admin);
     let taken = UserChanges { email: Some("CAROL@example.com".into()), ..UserChanges::default() };
-    assert!(matches!(store.update_user(id, taken, now_utc()).await, Err(StoreError::Conflict)));
-    assert!(!store.update_user(other + 1000, UserChanges::default(), now_utc()).await.unwrap());
+    assert!(matches!(store.update_user(id, taken, None, now_utc()).await, Err(StoreError::Conflict)));
+    assert_eq!(store.update_user(other + 1000, UserChanges::default(), None, now_utc()).await.unwrap(), None);
     db.drop().await;
 }
 
@@ -95,6 +95,38 @@ async fn tokens_are_found_by_hash_and_revoked(db: TestDb) {
     assert!(store.token_by_hash([3; 32]).await.unwrap().unwrap().revoked_at.is_none());
     let _ = second;
     assert_eq!(store.token_by_hash([9; 32]).await.unwrap(), None);
+    db.drop().await;
+}
+
+fn new_password() -> UserChanges {
+    UserChanges { password_hash: Some("$argon2id$changed".into()), ..UserChanges::default() }
+}
+
+async fn a_password_change_revokes_the_other_tokens_in_the_same_write(db: TestDb) {
+    let store = db.store();
+    let user = store.create_user(new_user("P", "p@example.com")).await.unwrap();
+    let kept = store.insert_token(new_token(user, 1)).await.unwrap();
+    store.insert_token(new_token(user, 2)).await.unwrap();
+    store.insert_token(new_token(user, 3)).await.unwrap();
+    let revoke = Some(RevokeTokens { keep: Some(kept) });
+    assert_eq!(store.update_user(user, new_password(), revoke, now_utc()).await.unwrap(), Some(2));
+    assert_eq!(store.user_by_id(user).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$changed"));
+    assert!(store.token_by_hash([1; 32]).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(store.token_by_hash([2; 32]).await.unwrap().unwrap().revoked_at.is_some());
+    db.drop().await;
+}
+
+async fn a_failed_revocation_rolls_back_the_password_change(db: TestDb) {
+    let store = db.store();
+    let user = store.create_user(new_user("P", "p@example.com")).await.unwrap();
+    store.insert_token(new_token(user, 1)).await.unwrap();
+    // Make the revocation itself fail, as a lost connection or a full disk would.
+    db.execute(db.fail_token_updates()).await;
+    let result = store.update_user(user, new_password(), Some(RevokeTokens { keep: None }), now_utc()).await;
+    assert!(result.is_err(), "{result:?}");
+    let stored = store.user_by_id(user).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$fake"), "the password change was rolled back");
+    assert!(store.token_by_hash([1; 32]).await.unwrap().unwrap().revoked_at.is_none());
     db.drop().await;
 }
 
@@ -149,11 +181,45 @@ macro_rules! conformance {
 conformance!(
     users_round_trip_and_emails_are_unique_regardless_of_case,
     partial_updates_change_only_what_is_given,
+    a_password_change_revokes_the_other_tokens_in_the_same_write,
+    a_failed_revocation_rolls_back_the_password_change,
     deleting_a_user_drops_its_tokens_and_unmanages_its_users,
     tokens_are_found_by_hash_and_revoked,
     unicode_and_sql_looking_text_round_trips_verbatim,
     concurrent_registrations_of_one_email_store_exactly_one,
 );
+
+#[tokio::test]
+async fn an_in_memory_database_is_one_database_for_every_connection() {
+    let store = Database::connect("sqlite::memory:").await.unwrap();
+    let id = store.create_user(new_user("M", "m@example.com")).await.unwrap();
+    // Concurrent readers would each get their own empty database if the pool
+    // opened one connection per `:memory:`.
+    let reads = (0..16).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.user_by_id(id).await.map(|u| u.map(|u| u.name)) })
+    });
+    for read in futures_util::future::join_all(reads).await {
+        assert_eq!(read.unwrap().unwrap().as_deref(), Some("M"));
+    }
+}
+
+#[tokio::test]
+async fn database_urls_that_would_lose_data_are_refused_with_the_reason() {
+    for (url, says) in [
+        ("", "DATABASE_URL is empty"),
+        ("   ", "DATABASE_URL is empty"),
+        ("postgres://u@localhost/db", "PostgreSQL is not supported"),
+        ("redis://localhost", "`redis:` is not a supported database"),
+        ("specserve.db", "a file is sqlite://specserve.db"),
+        ("sqlite://", "names no SQLite file"),
+    ] {
+        match Database::connect(url).await {
+            Err(StoreError::InvalidUrl(message)) => assert!(message.contains(says), "{url:?}: {message}"),
+            other => panic!("{url:?} must be refused, got {other:?}"),
+        }
+    }
+}
 
 #[test]
 fn mysql_runs_under_ci() {

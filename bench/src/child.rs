@@ -185,8 +185,10 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
     let store = Database::connect(database_url).await?;
     let config = AppConfig {
         auth_per_ip_per_minute: 1e12,
-        login_per_account_per_minute: 1e12,
-        create_per_minute: 1e12,
+        login_failures_per_minute: 1e12,
+        login_failures_per_account_per_minute: 1e12,
+        creates_per_minute: 1e12,
+        password_changes_per_minute: 1e12,
         ..AppConfig::default()
     };
     let app = App::new(store, config, AuditLog::to_writer(std::io::sink())).map_err(|e| anyhow::anyhow!("{e}"))?;

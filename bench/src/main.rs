@@ -44,7 +44,7 @@ struct Cli {
     #[arg(long, default_value_t = 5000)]
     idle_connections: usize,
     /// Where to write results (JSON and Markdown).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    #[arg(long, default_value = "bench/results")]
     out: std::path::PathBuf,
     /// (child processes) the database URL of `__serve`.
     #[arg(hide = true)]

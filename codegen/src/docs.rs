@@ -59,6 +59,7 @@ struct RouteView {
     description: String,
     secured: bool,
     rate_limit: String,
+    exclusive: bool,
     request_fields: Vec<FieldRow>,
     reply_fields: Vec<FieldRow>,
     request_examples: Vec<ExampleView>,
@@ -87,6 +88,7 @@ fn route_view(api: &Api, space: &TypeSpace<'_>, route: &Route) -> RouteView {
         description: prose(route.description.as_deref().unwrap_or_default()),
         secured: route.security.is_some(),
         rate_limit: route.rate_limit.clone().unwrap_or_default(),
+        exclusive: route.exclusive,
         request_fields: fields(api, space, &route.request.frame, ""),
         reply_fields: fields(api, space, &route.reply.frame, ""),
         request_examples: examples(&route.request),
@@ -116,11 +118,9 @@ fn fields(api: &Api, space: &TypeSpace<'_>, object: &ObjectRules, prefix: &str) 
             name: name.clone(),
             ty: type_name(target),
             required: property.required,
-            constraints: space
-                .constraints(&property.schema)
-                .unwrap_or_default()
-                .trim_start_matches("Constraints: ")
-                .to_owned(),
+            constraints: prose(
+                space.constraints(&property.schema).unwrap_or_default().trim_start_matches("Constraints: "),
+            ),
             description: prose(&description),
         });
         let nested = match &target.kind {

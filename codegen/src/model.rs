@@ -46,7 +46,7 @@ pub const RUNTIME_ERROR_CODES: &[&str] = &[
 ];
 
 /// Extension keys an operation may carry.
-pub const OPERATION_EXTENSIONS: &[&str] = &["x-specserve-rate-limit"];
+pub const OPERATION_EXTENSIONS: &[&str] = &["x-specserve-rate-limit", "x-specserve-exclusive"];
 
 /// Extension keys the channel may carry.
 pub const CHANNEL_EXTENSIONS: &[&str] = &["x-specserve-close-codes"];
@@ -122,6 +122,11 @@ pub struct Route {
     pub security: Option<String>,
     /// `x-specserve-rate-limit`: the rate-limit class, if any.
     pub rate_limit: Option<String>,
+    /// `x-specserve-exclusive: true`: the frame runs alone on its connection.
+    /// Frames read before it are answered first and frames after it start after
+    /// its reply, so a route that revokes credentials (logout) takes effect for
+    /// every frame pipelined behind it.
+    pub exclusive: bool,
     /// The request message.
     pub request: Message,
     /// The request's `payload` schema.
@@ -551,8 +556,15 @@ fn parse_operation(
         }
     };
     let rate_limit = op.opt_str("x-specserve-rate-limit")?.map(str::to_owned);
+    let exclusive = match op.child("x-specserve-exclusive") {
+        None => false,
+        Some(flag) => {
+            flag.value().as_bool().ok_or_else(|| flag.error("`x-specserve-exclusive` must be true or false"))?
+        }
+    };
 
-    let route = request_route(ctx, name, op, request, reply_message, security, rate_limit)?;
+    let mut route = request_route(ctx, name, op, request, reply_message, security, rate_limit)?;
+    route.exclusive = exclusive;
     Ok((route, error_message))
 }
 
@@ -702,6 +714,7 @@ fn request_route(
         description: op.opt_str("description")?.map(str::to_owned),
         security,
         rate_limit,
+        exclusive: false,
         payload: payload.schema,
         accepts_token,
         request,

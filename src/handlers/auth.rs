@@ -1,5 +1,7 @@
 //! auth/register, auth/generateToken, auth/logout.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use super::{App, expiry, store_error, wire_time};
 use crate::api::*;
 use crate::security::audit::AuditEvent;
@@ -41,8 +43,10 @@ impl<S: Store> AuthApi for App<S> {
         request: AuthGenerateTokenPayload,
     ) -> Result<AuthGenerateTokenReply, ApiError> {
         self.limit_ip(ctx)?;
-        if !self.per_account.try_take(&request.email.to_lowercase()) {
-            self.audit(AuditEvent::RateLimited, None, None, ctx, "per_account");
+        let account = request.email.to_lowercase();
+        let ip = ctx.client_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if !self.logins.may_attempt(&account, ip) {
+            self.audit(AuditEvent::RateLimited, None, None, ctx, "login_failures");
             return Err(ApiError::rate_limited());
         }
         let user = self.store.user_by_email(&request.email).await.map_err(store_error)?;
@@ -50,9 +54,11 @@ impl<S: Store> AuthApi for App<S> {
         // Same work and the same reply for an unknown email and a wrong password.
         let valid = self.passwords.verify(request.password, hash).await?;
         let Some(user) = user.filter(|_| valid) else {
+            self.logins.failed(&account, ip);
             self.audit(AuditEvent::LoginFailure, None, None, ctx, "failure");
             return Err(ApiError::new(ErrorCode::Unauthorized, "invalid email or password"));
         };
+        self.logins.succeeded(&account, ip);
         let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
         let expires_at = expiry(self.config.token_ttl);
         let record = NewToken {
@@ -75,8 +81,9 @@ impl<S: Store> AuthApi for App<S> {
         principal: &Principal,
         _request: AuthLogoutPayload,
     ) -> Result<AuthLogoutReply, ApiError> {
-        self.tokens.forget_token(principal.token_id);
         self.store.revoke_token(principal.token_id, now_utc()).await.map_err(store_error)?;
+        // After the write commits, so no concurrent load can cache the token again.
+        self.tokens.revoke_token(principal.token_id);
         self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(principal.user_id), ctx, "logout");
         Ok(AuthLogoutReply {})
     }

@@ -3,7 +3,8 @@
 //!
 //! Who may touch whom: any authenticated user may create users, who are then
 //! managed by their creator; read, update and delete are allowed on yourself, on
-//! users you manage, and on anyone for an admin; everything else is `forbidden`.
+//! users you manage whose role is not above yours, and on anyone for an admin;
+//! everything else is `forbidden`.
 
 mod auth;
 mod users;
@@ -17,6 +18,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::api::Role;
 use crate::security::audit::{AuditEvent, AuditLog};
+use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
 use crate::security::rate_limit::KeyedLimiter;
 use crate::security::sessions::Sessions;
@@ -26,21 +28,27 @@ use crate::server::Readiness;
 use crate::store::{Store, StoreError, User, now_utc, to_stored};
 use crate::wire::{ApiError, RequestContext};
 
-/// Tunables of the auth and user routes.
+/// Tunables of the auth and user routes. Every per-key limit is sustained per
+/// minute, with bursts of a third of it (at least one).
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// How long a new token lives.
     pub token_ttl: Duration,
-    /// How long a checked token is trusted before the store is asked again.
+    /// How long a checked token is trusted before the store is asked again
+    /// (what revocations from another process, such as the CLI, may take).
     pub token_cache_ttl: Duration,
     /// Password hashing threads (the cores): concurrent hashes at most.
     pub hash_threads: usize,
-    /// auth/* requests per minute per client IP (sustained; burst is a third of it).
+    /// auth/* requests per minute per client IP.
     pub auth_per_ip_per_minute: f64,
-    /// auth/generateToken attempts per minute per account.
-    pub login_per_account_per_minute: f64,
+    /// Failed log-ins per minute per account and client IP.
+    pub login_failures_per_minute: f64,
+    /// Failed log-ins per minute per account from addresses that never logged into it.
+    pub login_failures_per_account_per_minute: f64,
     /// user/create per minute per creator.
-    pub create_per_minute: f64,
+    pub creates_per_minute: f64,
+    /// Password changes (user/update with `password`) per minute per caller.
+    pub password_changes_per_minute: f64,
 }
 
 impl Default for AppConfig {
@@ -50,8 +58,10 @@ impl Default for AppConfig {
             token_cache_ttl: Duration::from_secs(5),
             hash_threads: std::thread::available_parallelism().map_or(2, usize::from),
             auth_per_ip_per_minute: 60.0,
-            login_per_account_per_minute: 10.0,
-            create_per_minute: 60.0,
+            login_failures_per_minute: 10.0,
+            login_failures_per_account_per_minute: 60.0,
+            creates_per_minute: 60.0,
+            password_changes_per_minute: 6.0,
         }
     }
 }
@@ -66,24 +76,22 @@ pub struct App<S> {
     sessions: Sessions,
     audit: AuditLog,
     per_ip: KeyedLimiter<IpAddr>,
-    per_account: KeyedLimiter<String>,
+    logins: LoginThrottle,
     per_creator: KeyedLimiter<i64>,
+    password_changes: KeyedLimiter<i64>,
 }
 
 impl<S: Store> App<S> {
     /// An app over `store`, auditing to `audit`.
     pub fn new(store: S, config: AppConfig, audit: AuditLog) -> Result<Self, ApiError> {
-        let burst = |per_minute: f64| (per_minute / 3.0).max(1.0);
         Ok(App {
             passwords: Passwords::new(config.hash_threads)?,
             tokens: TokenCache::new(config.token_cache_ttl),
             sessions: Sessions::default(),
-            per_ip: KeyedLimiter::per_minute(config.auth_per_ip_per_minute, burst(config.auth_per_ip_per_minute)),
-            per_account: KeyedLimiter::per_minute(
-                config.login_per_account_per_minute,
-                burst(config.login_per_account_per_minute),
-            ),
-            per_creator: KeyedLimiter::per_minute(config.create_per_minute, burst(config.create_per_minute)),
+            per_ip: KeyedLimiter::per_minute_with_third_burst(config.auth_per_ip_per_minute),
+            logins: LoginThrottle::new(config.login_failures_per_minute, config.login_failures_per_account_per_minute),
+            per_creator: KeyedLimiter::per_minute_with_third_burst(config.creates_per_minute),
+            password_changes: KeyedLimiter::per_minute_with_third_burst(config.password_changes_per_minute),
             store,
             config,
             audit,
@@ -110,22 +118,35 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// Loads `target` if `caller` may act on it: itself, a user it manages, or
-    /// anyone for an admin. Non-admins get `forbidden` for ids that do not exist
-    /// too, so ids cannot be probed.
+    /// Loads `target` if `caller` may act on it (see [`may_act_on`]). Non-admins
+    /// get `forbidden` for ids that do not exist too, so ids cannot be probed.
     async fn authorized_target(&self, caller: &Identity, target: i64, ctx: &RequestContext) -> Result<User, ApiError> {
         let user = self.store.user_by_id(target).await.map_err(store_error)?;
-        let allowed = |user: &User| {
-            caller.role == Role::Admin || caller.user_id == user.id || user.created_by == Some(caller.user_id)
-        };
         match user {
-            Some(user) if allowed(&user) => Ok(user),
+            Some(user) if may_act_on(caller, &user) => Ok(user),
             None if caller.role == Role::Admin => Err(ApiError::not_found("no such user")),
             _ => {
                 self.audit(AuditEvent::AuthorizationDenied, Some(caller.user_id), Some(target), ctx, "forbidden");
                 Err(ApiError::forbidden("not allowed on this user"))
             }
         }
+    }
+}
+
+/// Whether `caller` may read, update or delete `target`: itself, anyone for an
+/// admin, and the users it manages (created) unless their role is above its own:
+/// a manager never reaches an account promoted past it.
+fn may_act_on(caller: &Identity, target: &User) -> bool {
+    caller.user_id == target.id
+        || caller.role == Role::Admin
+        || (target.created_by == Some(caller.user_id) && rank(target.role) <= rank(caller.role))
+}
+
+/// How far a role reaches; a role added to the spec must be ranked here.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::User => 0,
+        Role::Admin => 1,
     }
 }
 
@@ -137,12 +158,15 @@ impl<S: Store> Authenticate for App<S> {
             self.sessions.register(identity.user_id, ctx);
             return Ok(identity);
         }
+        // Taken before the read: a revocation committing meanwhile keeps this
+        // (possibly stale) row out of the cache.
+        let ticket = self.tokens.begin_load();
         let record = self.store.token_by_hash(hash).await.map_err(store_error)?;
         let Some(record) = record.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
             return Err(ApiError::unauthorized());
         };
         let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id };
-        self.tokens.insert(hash, identity.clone(), record.expires_at);
+        self.tokens.insert(ticket, hash, identity.clone(), record.expires_at);
         self.sessions.register(identity.user_id, ctx);
         // Best effort: a failed bookkeeping write must not fail the request.
         if let Err(error) = self.store.touch_token(record.id, now).await {
@@ -170,6 +194,7 @@ fn store_error(error: StoreError) -> ApiError {
             tracing::error!(error = %source, "database error");
             ApiError::internal(source)
         }
+        StoreError::InvalidUrl(message) => ApiError::internal(message),
     }
 }
 

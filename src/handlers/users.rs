@@ -3,8 +3,39 @@
 use super::{App, store_error, wire_time};
 use crate::api::*;
 use crate::security::audit::AuditEvent;
-use crate::store::{NewUser, Store, UserChanges, now_utc};
+use crate::store::{NewUser, RevokeTokens, Store, UserChanges, now_utc};
 use crate::wire::{ApiError, RequestContext};
+
+impl<S: Store> App<S> {
+    /// Creates a user on the operator's behalf (`specserve user create`), through
+    /// the same checks as `user/create`: the request schema (email format, name
+    /// rules, password length), hashing and an audit line (`actor: null`).
+    pub async fn create_user_as_operator(&self, request: UserCreatePayload) -> Result<i64, ApiError> {
+        let payload = serde_json::to_value(&request).map_err(ApiError::internal)?;
+        let frame = serde_json::json!({ "channel": Route::UserCreate.channel(), "payload": payload });
+        crate::wire::Frame::from_value(frame)?.validate(Route::UserCreate.request_validator())?;
+        let id = self.insert_user(request, None).await?;
+        self.audit.record(AuditEvent::UserCreated, None, Some(id), None, "operator");
+        Ok(id)
+    }
+
+    /// Hashes the password, if any, and stores the user.
+    async fn insert_user(&self, request: UserCreatePayload, created_by: Option<i64>) -> Result<i64, ApiError> {
+        let password_hash = match request.password {
+            Some(password) => Some(self.passwords.hash(password).await?),
+            None => None,
+        };
+        let user = NewUser {
+            name: request.name,
+            email: request.email,
+            password_hash,
+            role: request.role.unwrap_or(Role::User),
+            created_by,
+            now: now_utc(),
+        };
+        self.store.create_user(user).await.map_err(store_error)
+    }
+}
 
 impl<S: Store> UserApi for App<S> {
     async fn create(
@@ -21,19 +52,7 @@ impl<S: Store> UserApi for App<S> {
             self.audit(AuditEvent::AuthorizationDenied, Some(principal.user_id), None, ctx, "role requires admin");
             return Err(ApiError::forbidden("only an admin may set a role"));
         }
-        let password_hash = match request.password {
-            Some(password) => Some(self.passwords.hash(password).await?),
-            None => None,
-        };
-        let user = NewUser {
-            name: request.name,
-            email: request.email,
-            password_hash,
-            role: request.role.unwrap_or(Role::User),
-            created_by: Some(principal.user_id),
-            now: now_utc(),
-        };
-        let id = self.store.create_user(user).await.map_err(store_error)?;
+        let id = self.insert_user(request, Some(principal.user_id)).await?;
         self.audit(AuditEvent::UserCreated, Some(principal.user_id), Some(id), ctx, "success");
         Ok(UserCreateReply { user_id: id })
     }
@@ -72,26 +91,32 @@ impl<S: Store> UserApi for App<S> {
             return Err(ApiError::forbidden("only an admin may change a role"));
         }
         let password_changed = request.password.is_some();
+        if password_changed && !self.password_changes.try_take(&principal.user_id) {
+            self.audit(AuditEvent::RateLimited, Some(principal.user_id), Some(target.id), ctx, "password_changes");
+            return Err(ApiError::rate_limited());
+        }
         let password_hash = match request.password {
             Some(password) => Some(self.passwords.hash(password).await?),
             None => None,
         };
+        // A password change ends every other session of that user, in the same
+        // transaction; the caller's own token survives when it changed its own password.
+        let keep = (principal.user_id == target.id).then_some(principal.token_id);
+        let revoke = password_changed.then_some(RevokeTokens { keep });
+        let role_changed = request.role.is_some_and(|role| role != target.role);
         let changes = UserChanges { name: request.name, email: request.email, password_hash, role: request.role };
-        if !self.store.update_user(target.id, changes, now_utc()).await.map_err(store_error)? {
+        let Some(revoked) = self.store.update_user(target.id, changes, revoke, now_utc()).await.map_err(store_error)?
+        else {
             return Err(ApiError::not_found("no such user"));
-        }
-        if let Some(role) = request.role {
-            self.tokens.set_role(target.id, role);
-        }
+        };
+        // After the commit: cached identities of that user are stale (tokens or role).
         if password_changed {
-            // Every other session of that user ends; the caller's own token survives
-            // when it changed its own password.
-            let keep = (principal.user_id == target.id).then_some(principal.token_id);
-            self.tokens.forget_user(target.id, keep);
-            let revoked = self.store.revoke_user_tokens(target.id, keep, now_utc()).await.map_err(store_error)?;
-            if revoked > 0 {
-                self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(target.id), ctx, "password change");
-            }
+            self.tokens.revoke_user(target.id, keep);
+        } else if role_changed {
+            self.tokens.revoke_user(target.id, None);
+        }
+        if revoked > 0 {
+            self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(target.id), ctx, "password change");
         }
         self.audit(AuditEvent::UserUpdated, Some(principal.user_id), Some(target.id), ctx, "success");
         Ok(UserUpdateReply {})
@@ -104,10 +129,10 @@ impl<S: Store> UserApi for App<S> {
         request: UserRef,
     ) -> Result<UserDeleteReply, ApiError> {
         let target = self.authorized_target(principal, request.id, ctx).await?;
-        self.tokens.forget_user(target.id, None);
         if !self.store.delete_user(target.id).await.map_err(store_error)? {
             return Err(ApiError::not_found("no such user"));
         }
+        self.tokens.revoke_user(target.id, None);
         let closed = self.sessions.close_user(target.id);
         tracing::info!(user = target.id, connections = closed, "user deleted; its connections closed");
         self.audit(AuditEvent::UserDeleted, Some(principal.user_id), Some(target.id), ctx, "success");

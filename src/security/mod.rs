@@ -2,6 +2,7 @@
 //! limits, live sessions and the audit log.
 
 pub mod audit;
+pub mod login_throttle;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sessions;

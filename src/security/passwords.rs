@@ -2,7 +2,7 @@
 //! 19 MiB, 2 passes, 1 lane) on a small pool of dedicated threads, one per
 //! core, so a login storm queues instead of starving the connections' tasks.
 //!
-//! Two choices, both measured with `specserve-bench login`/`mixed`:
+//! Three choices, the first two measured with `specserve-bench login`/`mixed`:
 //! - Each hashing thread keeps its 19 MiB working area. The argon2 crate's own
 //!   `hash_password` allocates (and the kernel faults in) a fresh one per hash;
 //!   reuse makes a hash about 20% cheaper and holds memory at threads x 19 MiB
@@ -11,9 +11,12 @@
 //!   use every idle cycle, but a core is handed back to the request path as
 //!   soon as it has work, so reads keep their latency during a login storm. The price:
 //!   on a machine saturated by other requests, logins slow down first.
+//! - Verifying (a log-in) goes before hashing (registration, a new or changed
+//!   password): a log-in waits at most for the hashes already running, one per
+//!   thread, however many password changes are queued.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -24,12 +27,81 @@ use crate::wire::ApiError;
 /// A unit of hashing work, given the thread's working area.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
+/// Which queue a job waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    /// Log-ins: someone is waiting at a prompt.
+    Verify,
+    /// Everything that makes a new hash.
+    Hash,
+}
+
+/// Jobs waiting for a hashing thread, log-ins first.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    verify: VecDeque<Job>,
+    hash: VecDeque<Job>,
+    /// Set when the last [`Passwords`] is dropped: threads finish and exit.
+    closed: bool,
+}
+
+impl Queue {
+    fn push(&self, priority: Priority, job: Job) {
+        let mut waiting = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match priority {
+            Priority::Verify => waiting.verify.push_back(job),
+            Priority::Hash => waiting.hash.push_back(job),
+        }
+        drop(waiting);
+        self.ready.notify_one();
+    }
+
+    /// The next job, or `None` once closed and empty.
+    fn pop(&self) -> Option<Job> {
+        let mut waiting = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(job) = waiting.verify.pop_front().or_else(|| waiting.hash.pop_front()) {
+                return Some(job);
+            }
+            if waiting.closed {
+                return None;
+            }
+            waiting = self.ready.wait(waiting).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the queue when the last [`Passwords`] clone goes away.
+struct Feeder(Arc<Queue>);
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Hashes and verifies passwords off the async threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Passwords {
-    /// Feeds the hashing threads; they exit when the last clone is dropped.
-    jobs: Sender<Job>,
+    feeder: Arc<Feeder>,
     dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passwords")
+    }
 }
 
 impl Passwords {
@@ -37,8 +109,7 @@ impl Passwords {
     pub fn new(threads: usize) -> Result<Self, ApiError> {
         // Verified against when the email is unknown, so both paths cost one hash.
         let dummy_hash = hash_into(&mut Vec::new(), "specserve dummy password, never valid")?;
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        let queue = Arc::new(Queue::default());
         for index in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
@@ -46,12 +117,12 @@ impl Passwords {
                 .spawn(move || hashing_thread(&queue))
                 .map_err(ApiError::internal)?;
         }
-        Ok(Passwords { jobs, dummy_hash: dummy_hash.into() })
+        Ok(Passwords { feeder: Arc::new(Feeder(queue)), dummy_hash: dummy_hash.into() })
     }
 
     /// An argon2id PHC string for `password`.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        self.run(move |area| hash_into(area, &password)).await?
+        self.run(Priority::Hash, move |area| hash_into(area, &password)).await?
     }
 
     /// Whether `password` matches `hash`. With no hash (unknown email, or an
@@ -60,15 +131,16 @@ impl Passwords {
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
-        let matches = self.run(move |area| verify_into(area, &password, &hash)).await?;
+        let matches = self.run(Priority::Verify, move |area| verify_into(area, &password, &hash)).await?;
         Ok(real && matches)
     }
 
-    /// Queues `work` for the hashing threads and waits for its result.
-    async fn run<T: Send + 'static>(
+    /// Queues `work` for the hashing threads now; the future yields its result.
+    fn run<T: Send + 'static>(
         &self,
+        priority: Priority,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static {
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |area| {
             // A request that went away (its connection closed) costs no hash.
@@ -76,21 +148,17 @@ impl Passwords {
                 let _ = reply.send(work(area));
             }
         });
-        self.jobs.send(job).map_err(|_| ApiError::internal("the password hashing threads stopped"))?;
-        result.await.map_err(|_| ApiError::internal("a password hashing thread stopped"))
+        self.feeder.0.push(priority, job);
+        async move { result.await.map_err(|_| ApiError::internal("a password hashing thread stopped")) }
     }
 }
 
 /// Runs jobs until every [`Passwords`] is gone, reusing one working area.
-fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
+fn hashing_thread(queue: &Queue) {
     lower_this_threads_priority();
     let mut area = Vec::new();
-    loop {
-        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        match job {
-            Ok(job) => job(&mut area),
-            Err(_) => return,
-        }
+    while let Some(job) = queue.pop() {
+        job(&mut area);
     }
 }
 
@@ -185,6 +253,32 @@ mod tests {
             .to_string();
         assert!(passwords.verify("battery staple".into(), Some(theirs.clone())).await.unwrap());
         assert!(!passwords.verify("battery stable".into(), Some(theirs)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_login_waits_only_for_the_hash_already_running() {
+        let passwords = Passwords::new(1).unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        // Occupy the one thread until released, then queue twenty password changes and a login.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let running = passwords.run(Priority::Hash, move |_| {
+            let _ = gate.recv();
+        });
+        let mut queued = Vec::new();
+        for n in 0..20 {
+            let order = Arc::clone(&order);
+            queued.push(passwords.run(Priority::Hash, move |_| order.lock().unwrap().push(format!("change {n}"))));
+        }
+        let login = {
+            let order = Arc::clone(&order);
+            passwords.run(Priority::Verify, move |_| order.lock().unwrap().push("login".to_owned()))
+        };
+        release.send(()).unwrap();
+        let (running, login, queued) = tokio::join!(running, login, futures_util::future::join_all(queued));
+        assert!(running.is_ok() && login.is_ok() && queued.iter().all(Result::is_ok));
+        let order = order.lock().unwrap();
+        assert_eq!(order.first().map(String::as_str), Some("login"), "{order:?}");
+        assert_eq!(order.len(), 21);
     }
 
     #[tokio::test]

@@ -33,6 +33,12 @@ impl TokenBucket {
         self.last = now;
     }
 
+    /// Whether a token is available, without taking it.
+    pub fn has_token(&mut self) -> bool {
+        self.refill();
+        self.tokens >= 1.0
+    }
+
     /// Takes one token if there is one.
     pub fn try_take(&mut self) -> bool {
         self.refill();
@@ -62,13 +68,33 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         KeyedLimiter { rate: per_minute / 60.0, burst, buckets: Mutex::default() }
     }
 
+    /// `per_minute` sustained with bursts of a third of it (at least one): the
+    /// shape of every per-key limit the server configures.
+    pub fn per_minute_with_third_burst(per_minute: f64) -> Self {
+        Self::per_minute(per_minute, (per_minute / 3.0).max(1.0))
+    }
+
     /// Takes one token from `key`'s bucket.
     pub fn try_take(&self, key: &K) -> bool {
+        self.with_bucket(key, TokenBucket::try_take)
+    }
+
+    /// Whether `key`'s bucket has a token, without taking it.
+    pub fn has_token(&self, key: &K) -> bool {
+        self.with_bucket(key, TokenBucket::has_token)
+    }
+
+    /// Forgets `key`: its next request starts from a full bucket.
+    pub fn reset(&self, key: &K) {
+        self.buckets.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    fn with_bucket(&self, key: &K, f: impl FnOnce(&mut TokenBucket) -> bool) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             buckets.retain(|_, bucket| !bucket.is_full());
         }
-        buckets.entry(key.clone()).or_insert_with(|| TokenBucket::new(self.rate, self.burst)).try_take()
+        f(buckets.entry(key.clone()).or_insert_with(|| TokenBucket::new(self.rate, self.burst)))
     }
 }
 

@@ -1,9 +1,10 @@
 //! API tokens: 32 random bytes from the OS, base64url; the store keeps only their
 //! SHA-256. Checked tokens are cached so steady traffic costs no database round
-//! trip, while every revocation made through this process (logout, password
-//! change, deletion) drops the cache entry at once, and expiry is checked on
-//! every frame. Changes made by another process (the CLI) are seen within the
-//! cache's time to live.
+//! trip, while every revocation made through this process (logout, password or
+//! role change, deletion) drops the cache entries once the store write has
+//! committed, and no load that raced with it can put them back. Expiry is
+//! checked on every frame. Changes made by another process (the CLI) are seen
+//! within the cache's time to live.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -16,7 +17,6 @@ use sha2::{Digest, Sha256};
 use time::PrimitiveDateTime;
 
 use super::Identity;
-use crate::api::Role;
 
 /// A new token and its hash.
 pub fn generate() -> Result<(String, [u8; 32]), rand::rngs::SysError> {
@@ -40,11 +40,28 @@ struct Cached {
 }
 
 /// Valid tokens recently checked against the store.
+///
+/// Revocations race with loads: a frame may read a token's row just before a
+/// logout commits and cache it just after. Every revocation therefore bumps an
+/// epoch, and a load may only cache what it read if no revocation happened
+/// since it started ([`TokenCache::begin_load`] then [`TokenCache::insert`]).
+/// Revokers call the `revoke_*` methods after their store write commits.
 #[derive(Debug)]
 pub struct TokenCache {
     ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], Cached>>,
+    state: Mutex<State>,
 }
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<[u8; 32], Cached>,
+    /// Revocations so far; a load started at an older epoch caches nothing.
+    epoch: u64,
+}
+
+/// Proof of when a store read started, for [`TokenCache::insert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadTicket(u64);
 
 /// Entries kept at most; past it the cache starts over.
 const MAX_ENTRIES: usize = 100_000;
@@ -52,54 +69,64 @@ const MAX_ENTRIES: usize = 100_000;
 impl TokenCache {
     /// A cache whose entries are re-checked against the store after `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        TokenCache { ttl, entries: Mutex::default() }
+        TokenCache { ttl, state: Mutex::default() }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The identity for `hash`, if cached, fresh and unexpired at `now`.
     pub fn get(&self, hash: &[u8; 32], now: PrimitiveDateTime) -> Option<Identity> {
-        let mut entries = self.entries();
-        let entry = entries.get(hash)?;
+        let mut state = self.state();
+        let entry = state.entries.get(hash)?;
         if entry.expires_at <= now || entry.loaded.elapsed() > self.ttl {
-            entries.remove(hash);
+            state.entries.remove(hash);
             return None;
         }
         Some(entry.identity.clone())
     }
 
-    /// Remembers a token just checked against the store.
-    pub fn insert(&self, hash: [u8; 32], identity: Identity, expires_at: PrimitiveDateTime) {
-        let mut entries = self.entries();
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+    /// Call before reading a token from the store.
+    pub fn begin_load(&self) -> LoadTicket {
+        LoadTicket(self.state().epoch)
+    }
+
+    /// Remembers a token read from the store since `ticket`, unless a
+    /// revocation happened meanwhile (then the next frame reads the store again).
+    pub fn insert(&self, ticket: LoadTicket, hash: [u8; 32], identity: Identity, expires_at: PrimitiveDateTime) {
+        let mut state = self.state();
+        if state.epoch != ticket.0 {
+            return;
         }
-        entries.insert(hash, Cached { identity, expires_at, loaded: Instant::now() });
-    }
-
-    /// Forgets one token (logout).
-    pub fn forget_token(&self, token_id: i64) {
-        self.entries().retain(|_, e| e.identity.token_id != token_id);
-    }
-
-    /// Forgets every token of a user, optionally keeping one.
-    pub fn forget_user(&self, user_id: i64, keep: Option<i64>) {
-        self.entries().retain(|_, e| e.identity.user_id != user_id || Some(e.identity.token_id) == keep);
-    }
-
-    /// Updates a user's role in cached identities.
-    pub fn set_role(&self, user_id: i64, role: Role) {
-        for entry in self.entries().values_mut().filter(|e| e.identity.user_id == user_id) {
-            entry.identity.role = role;
+        if state.entries.len() >= MAX_ENTRIES {
+            state.entries.clear();
         }
+        state.entries.insert(hash, Cached { identity, expires_at, loaded: Instant::now() });
+    }
+
+    /// A token was revoked (logout).
+    pub fn revoke_token(&self, token_id: i64) {
+        self.revoke(|identity| identity.token_id == token_id);
+    }
+
+    /// A user's tokens were revoked or changed (password or role change, deletion),
+    /// optionally except one.
+    pub fn revoke_user(&self, user_id: i64, keep: Option<i64>) {
+        self.revoke(|identity| identity.user_id == user_id && Some(identity.token_id) != keep);
+    }
+
+    fn revoke(&self, affected: impl Fn(&Identity) -> bool) {
+        let mut state = self.state();
+        state.epoch += 1;
+        state.entries.retain(|_, e| !affected(&e.identity));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Role;
 
     #[test]
     fn tokens_are_32_random_bytes_base64url_and_hash_deterministically() {
@@ -116,11 +143,28 @@ mod tests {
         let cache = TokenCache::new(Duration::from_secs(60));
         let now = crate::store::now_utc();
         let identity = Identity { user_id: 7, role: Role::User, token_id: 1 };
-        cache.insert([1; 32], identity.clone(), now + time::Duration::hours(1));
-        cache.insert([2; 32], Identity { token_id: 2, ..identity.clone() }, now - time::Duration::seconds(1));
+        let ticket = cache.begin_load();
+        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
+        cache.insert(ticket, [2; 32], Identity { token_id: 2, ..identity.clone() }, now - time::Duration::seconds(1));
         assert_eq!(cache.get(&[1; 32], now), Some(identity));
         assert_eq!(cache.get(&[2; 32], now), None, "expired");
-        cache.forget_user(7, None);
+        cache.revoke_user(7, None);
         assert_eq!(cache.get(&[1; 32], now), None);
+    }
+
+    #[test]
+    fn a_load_that_started_before_a_revocation_caches_nothing() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        let now = crate::store::now_utc();
+        let identity = Identity { user_id: 7, role: Role::User, token_id: 1 };
+        // A frame reads the still-valid row; meanwhile a logout commits and revokes.
+        let ticket = cache.begin_load();
+        cache.revoke_token(1);
+        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
+        assert_eq!(cache.get(&[1; 32], now), None, "the stale read must not be cached");
+        // A load that starts after the revocation caches as usual.
+        let ticket = cache.begin_load();
+        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
+        assert_eq!(cache.get(&[1; 32], now), Some(identity));
     }
 }

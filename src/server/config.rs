@@ -34,8 +34,12 @@ pub struct Limits {
     pub ping_interval: Duration,
     /// How long after a ping a silent client is closed (1001).
     pub pong_timeout: Duration,
-    /// Replies waiting to be written per connection; a client that lets it fill is closed.
+    /// Replies waiting to be written per connection; while it is full the
+    /// connection stops reading (back-pressure).
     pub outbound_queue: usize,
+    /// How long a socket may accept nothing while replies wait before the
+    /// client is closed as a slow consumer (1008).
+    pub send_timeout: Duration,
     /// Frames dispatched concurrently per connection (replies still go out in order).
     pub max_in_flight: usize,
     /// Open WebSocket connections in all; more get 503 at upgrade.
@@ -46,10 +50,17 @@ pub struct Limits {
     pub frames_per_second: f64,
     /// Frames a connection may send in a burst.
     pub frame_burst: f64,
-    /// Consecutive rate-limited frames after which the connection is closed (1008).
+    /// Refused (rate-limited) frames within `rate_limit_window` after which the
+    /// connection is closed (1008).
     pub rate_limit_strikes: u32,
+    /// The window of `rate_limit_strikes`.
+    pub rate_limit_window: Duration,
     /// How long graceful shutdown may take before connections are dropped.
     pub shutdown_timeout: Duration,
+    /// After the server sends a close frame, how long it waits for the client's
+    /// close reply before dropping the socket (waiting lets the client read the
+    /// close frame before the TCP connection goes).
+    pub close_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -61,13 +72,16 @@ impl Default for Limits {
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(10),
             outbound_queue: 64,
+            send_timeout: Duration::from_secs(10),
             max_in_flight: 16,
             max_connections: 10_000,
             max_connections_per_ip: 100,
             frames_per_second: 50.0,
             frame_burst: 100.0,
             rate_limit_strikes: 50,
+            rate_limit_window: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(2),
         }
     }
 }

@@ -89,10 +89,12 @@ where
     H: Handlers + Readiness + 'static,
 {
     let headers = request.headers();
-    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| version_ok) else {
-        shared.metrics.rejected(Rejection::BadUpgrade);
-        return text(StatusCode::BAD_REQUEST, "text/plain", "invalid WebSocket upgrade\n");
+    let key = match check_handshake(request.version(), headers) {
+        Ok(key) => key,
+        Err(bad) => {
+            shared.metrics.rejected(Rejection::BadUpgrade);
+            return bad.reply();
+        }
     };
     if let Some(origin) = headers.get(header::ORIGIN)
         && !shared.allowed_origins.is_empty()
@@ -149,11 +151,11 @@ where
         let opened = std::time::Instant::now();
         tracing::info!(conn = id, ip = %client_ip, "connection opened");
         let reason = connection::run(socket, Arc::clone(&shared), ctx, shutdown).await;
-        shared.metrics.connection_closed(u16::from(reason.code()));
+        shared.metrics.connection_closed();
         tracing::info!(
             conn = id,
             ip = %client_ip,
-            code = u16::from(reason.code()),
+            code = reason.code_on_the_wire(),
             reason = reason.text(),
             seconds = opened.elapsed().as_secs_f64(),
             "connection closed"
@@ -170,6 +172,52 @@ where
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     reply
+}
+
+/// Why an opening handshake is refused (RFC 6455 section 4.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadHandshake {
+    /// HTTP/1.0 or older.
+    OldHttp,
+    /// A `Sec-WebSocket-Version` other than 13, or none.
+    Version,
+    /// A `Sec-WebSocket-Key` that is not the base64 of 16 bytes.
+    Key,
+}
+
+impl BadHandshake {
+    /// 400, or 426 naming the version we speak (section 4.2.2).
+    fn reply(self) -> Reply {
+        match self {
+            BadHandshake::OldHttp => {
+                text(StatusCode::BAD_REQUEST, "text/plain", "a WebSocket upgrade needs HTTP/1.1\n")
+            }
+            BadHandshake::Version => {
+                let mut refused = text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket version 13 only\n");
+                refused.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                refused
+            }
+            BadHandshake::Key => {
+                text(StatusCode::BAD_REQUEST, "text/plain", "Sec-WebSocket-Key must be base64 of 16 bytes\n")
+            }
+        }
+    }
+}
+
+/// The opening handshake's requirements: HTTP/1.1 or later, version 13 and a
+/// `Sec-WebSocket-Key` that is the base64 of 16 bytes. Returns the key.
+fn check_handshake(version: hyper::Version, headers: &HeaderMap) -> Result<&HeaderValue, BadHandshake> {
+    use base64::Engine;
+    if version < hyper::Version::HTTP_11 {
+        return Err(BadHandshake::OldHttp);
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        return Err(BadHandshake::Version);
+    }
+    let decodes_to_16_bytes = |key: &&HeaderValue| {
+        base64::engine::general_purpose::STANDARD.decode(key.as_bytes()).is_ok_and(|b| b.len() == 16)
+    };
+    headers.get(header::SEC_WEBSOCKET_KEY).filter(decodes_to_16_bytes).ok_or(BadHandshake::Key)
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which

@@ -1,11 +1,13 @@
 //! Prometheus metrics in plain atomics: routes and error codes are known at
-//! compile time, so every series is a fixed slot and recording never locks.
+//! compile time, so every series is a fixed slot and recording a frame never
+//! locks (only a connection's close does).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::api::{ErrorCode, Route};
+use super::connection::CloseReason;
+use crate::api::{CLOSE_CODES, ErrorCode, Route};
 use crate::wire::Dispatched;
 
 /// Handler latency bucket bounds, in seconds.
@@ -62,7 +64,8 @@ pub struct Metrics {
     replies_error: [AtomicU64; ErrorCode::ALL.len()],
     auth_failures: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
-    closes_by_code: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// By who started the close and the code on the wire.
+    closes: std::sync::Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
     latency: [Histogram; UNKNOWN + 1],
 }
 
@@ -73,10 +76,24 @@ impl Metrics {
         self.connections_total.fetch_add(1, Relaxed);
     }
 
-    /// A connection ended, with the close code the server sent (or 1006 for none).
-    pub fn connection_closed(&self, code: u16) {
+    /// A connection is closing (counted when the close is decided, before the
+    /// close handshake). Counted by who started it and the code on the wire; a
+    /// client's own code (which the server echoes) counts as `other` unless the
+    /// spec publishes it, so clients cannot grow the series set.
+    pub fn connection_closing(&self, reason: CloseReason) {
+        let by = if matches!(reason, CloseReason::ClientClosed(_)) { "client" } else { "server" };
+        let code = match reason.code_on_the_wire() {
+            None => "none".to_owned(),
+            Some(code) if by == "server" || CLOSE_CODES.iter().any(|(c, _)| *c == code) => code.to_string(),
+            Some(_) => "other".to_owned(),
+        };
+        let mut closes = self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *closes.entry((by, code)).or_default() += 1;
+    }
+
+    /// A connection's socket is gone.
+    pub fn connection_closed(&self) {
         self.connections_open.fetch_sub(1, Relaxed);
-        *self.closes_by_code.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(code).or_default() += 1;
     }
 
     /// An upgrade or TLS handshake was refused.
@@ -159,10 +176,13 @@ impl Metrics {
                 self.rejected[why as usize].load(Relaxed)
             );
         }
-        let _ = writeln!(out, "# HELP specserve_closes_total Connections closed, by the close code the server sent.");
+        let _ = writeln!(
+            out,
+            "# HELP specserve_closes_total Connections closed, by who closed and the close code on the wire."
+        );
         let _ = writeln!(out, "# TYPE specserve_closes_total counter");
-        for (code, count) in self.closes_by_code.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "specserve_closes_total{{code=\"{code}\"}} {count}");
+        for ((by, code), count) in self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "specserve_closes_total{{by=\"{by}\",code=\"{code}\"}} {count}");
         }
         let _ = writeln!(out, "# HELP specserve_dispatch_seconds Time from frame to reply, by route.");
         let _ = writeln!(out, "# TYPE specserve_dispatch_seconds histogram");

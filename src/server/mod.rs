@@ -123,6 +123,12 @@ impl Server {
         format!("{scheme}://{}{}", self.local_addr, http::WS_PATH)
     }
 
+    /// `https://127.0.0.1:PORT/docs` (or `http://` in plaintext mode).
+    pub fn docs_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/docs", self.local_addr)
+    }
+
     /// The TLS leaf certificate, DER (None in plaintext mode).
     pub fn certificate(&self) -> Option<&[u8]> {
         self.tls.as_ref().map(|t| t.certificate.as_ref())

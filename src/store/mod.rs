@@ -54,6 +54,14 @@ pub struct NewUser {
     pub now: PrimitiveDateTime,
 }
 
+/// With a user update: revoke the user's live tokens in the same transaction,
+/// except `keep` (the caller's own token when it changed its own password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokeTokens {
+    /// The token that survives, if any.
+    pub keep: Option<i64>,
+}
+
 /// A partial update: `None` fields stay as they are.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
@@ -111,6 +119,9 @@ pub enum StoreError {
     /// Anything else.
     #[error("database error: {0}")]
     Other(#[source] sqlx::Error),
+    /// `DATABASE_URL` names nothing specserve can store to.
+    #[error("{0}")]
+    InvalidUrl(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -143,13 +154,16 @@ pub trait Store: Send + Sync + 'static {
     fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// All users, by id.
     fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
-    /// Applies `changes`; `false` if there is no such user; `Conflict` on a taken email.
+    /// Applies `changes` and, with `revoke`, revokes the user's tokens, in one
+    /// transaction: either both happen or neither. `None` if there is no such
+    /// user, else how many tokens were revoked; `Conflict` on a taken email.
     fn update_user(
         &self,
         id: i64,
         changes: UserChanges,
+        revoke: Option<RevokeTokens>,
         now: PrimitiveDateTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
     /// Deletes a user (its tokens go with it; users it managed become unmanaged).
     fn delete_user(&self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Stores a token's hash.
@@ -181,15 +195,74 @@ pub enum Database {
 /// The embedded default: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://specserve.db";
 
+/// What a database URL names, checked before anything is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `mysql://...` or `mariadb://...` (as `mysql://`).
+    MySql(String),
+    /// `sqlite://file.db` or `sqlite:file.db`.
+    SqliteFile(String),
+    /// `sqlite::memory:`: one database in this process, gone at exit.
+    SqliteMemory,
+}
+
+impl DatabaseUrl {
+    /// Parses `url`, refusing what would silently lose data: an empty URL (as
+    /// env files leave it) is not the in-memory database, and a scheme we do not
+    /// support is not SQLite.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+        let url = url.trim();
+        let supported =
+            "use mysql://user:pass@host:3306/db (MySQL 8, MariaDB 10.11), sqlite://file.db, or sqlite::memory:";
+        if url.is_empty() {
+            return Err(StoreError::InvalidUrl(format!(
+                "DATABASE_URL is empty: {supported}; unset it for the embedded default {DEFAULT_DATABASE_URL}"
+            )));
+        }
+        let Some((scheme, rest)) = url.split_once(':') else {
+            return Err(StoreError::InvalidUrl(format!(
+                "`{url}` is not a database URL: {supported} (a file is sqlite://{url})"
+            )));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "mysql" | "mariadb" => Ok(DatabaseUrl::MySql(format!("mysql:{rest}"))),
+            "sqlite" => {
+                let path = rest.trim_start_matches("//");
+                let memory = path == ":memory:" || rest.contains("mode=memory");
+                if path.is_empty() {
+                    return Err(StoreError::InvalidUrl(format!("`{url}` names no SQLite file: {supported}")));
+                }
+                Ok(if memory { DatabaseUrl::SqliteMemory } else { DatabaseUrl::SqliteFile(url.to_owned()) })
+            }
+            "postgres" | "postgresql" => {
+                Err(StoreError::InvalidUrl(format!("PostgreSQL is not supported: {supported}")))
+            }
+            other => Err(StoreError::InvalidUrl(format!("`{other}:` is not a supported database: {supported}"))),
+        }
+    }
+}
+
 impl Database {
     /// Connects to `url` (MySQL/MariaDB or SQLite). SQLite gets its schema applied.
     pub async fn connect(url: &str) -> StoreResult<Database> {
-        if url.starts_with("mysql:") || url.starts_with("mariadb:") {
-            Ok(Database::MySql(MySqlStore::connect(&url.replacen("mariadb:", "mysql:", 1)).await?))
-        } else {
-            let store = SqliteStore::connect(url).await?;
-            store.init_schema().await?;
-            Ok(Database::Sqlite(store))
+        match DatabaseUrl::parse(url)? {
+            DatabaseUrl::MySql(url) => Ok(Database::MySql(MySqlStore::connect(&url).await?)),
+            DatabaseUrl::SqliteFile(url) => Database::sqlite(SqliteStore::connect(&url).await?).await,
+            DatabaseUrl::SqliteMemory => Database::sqlite(SqliteStore::in_memory().await?).await,
+        }
+    }
+
+    async fn sqlite(store: SqliteStore) -> StoreResult<Database> {
+        store.init_schema().await?;
+        Ok(Database::Sqlite(store))
+    }
+
+    /// Creates the database `url` names if it does not exist yet (MySQL/MariaDB;
+    /// SQLite creates its file by itself). Returns whether it was created.
+    pub async fn create_if_missing(url: &str) -> StoreResult<bool> {
+        match DatabaseUrl::parse(url)? {
+            DatabaseUrl::MySql(url) => MySqlStore::create_database_if_missing(&url).await,
+            DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => Ok(false),
         }
     }
 }
@@ -222,8 +295,14 @@ impl Store for Database {
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         delegate!(self, s => s.list_users())
     }
-    async fn update_user(&self, id: i64, changes: UserChanges, now: PrimitiveDateTime) -> StoreResult<bool> {
-        delegate!(self, s => s.update_user(id, changes, now))
+    async fn update_user(
+        &self,
+        id: i64,
+        changes: UserChanges,
+        revoke: Option<RevokeTokens>,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<Option<u64>> {
+        delegate!(self, s => s.update_user(id, changes, revoke, now))
     }
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
         delegate!(self, s => s.delete_user(id))

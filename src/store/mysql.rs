@@ -32,6 +32,16 @@ impl MySqlStore {
             .connect_lazy(url)?;
         Ok(MySqlStore { pool, schema: include_str!("../../schema.sql") })
     }
+
+    /// Creates the database `url` names unless it exists (`db init` on a new server).
+    pub async fn create_database_if_missing(url: &str) -> StoreResult<bool> {
+        use sqlx::migrate::MigrateDatabase;
+        if sqlx::MySql::database_exists(url).await? {
+            return Ok(false);
+        }
+        sqlx::MySql::create_database(url).await?;
+        Ok(true)
+    }
 }
 
 sql_store!(MySqlStore, sqlx::MySql, |r: &MySqlQueryResult| i64::try_from(r.last_insert_id()).unwrap_or(i64::MAX));

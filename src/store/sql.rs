@@ -68,8 +68,12 @@ macro_rules! sql_store {
                 &self,
                 id: i64,
                 changes: $crate::store::UserChanges,
+                revoke: Option<$crate::store::RevokeTokens>,
                 now: time::PrimitiveDateTime,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<Option<u64>> {
+                // Dropping `tx` without commit rolls back: an error in either
+                // statement leaves the password and the tokens as they were.
+                let mut tx = self.pool.begin().await?;
                 let result = sqlx::query(
                     "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email),
                      password_hash = COALESCE(?, password_hash), role = COALESCE(?, role), updated_at = ?
@@ -81,9 +85,17 @@ macro_rules! sql_store {
                 .bind(changes.role.map(|r| r.as_str()))
                 .bind(now)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(result.rows_affected() > 0)
+                if result.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let revoked = match revoke {
+                    Some(revoke) => revoke_user_tokens(&mut *tx, id, revoke.keep, now).await?,
+                    None => 0,
+                };
+                tx.commit().await?;
+                Ok(Some(revoked))
             }
 
             async fn delete_user(&self, id: i64) -> $crate::store::StoreResult<bool> {
@@ -153,17 +165,30 @@ macro_rules! sql_store {
                 keep: Option<i64>,
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<u64> {
-                let result = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = ?
-                     WHERE user_id = ? AND revoked_at IS NULL AND id <> COALESCE(?, -1)",
-                )
-                .bind(now)
-                .bind(user_id)
-                .bind(keep)
-                .execute(&self.pool)
-                .await?;
-                Ok(result.rows_affected())
+                revoke_user_tokens(&self.pool, user_id, keep, now).await
             }
+        }
+
+        /// Revokes a user's live tokens except `keep`, on a pool or inside a transaction.
+        async fn revoke_user_tokens<'e, E>(
+            executor: E,
+            user_id: i64,
+            keep: Option<i64>,
+            now: time::PrimitiveDateTime,
+        ) -> $crate::store::StoreResult<u64>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let result = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = ?
+                 WHERE user_id = ? AND revoked_at IS NULL AND id <> COALESCE(?, -1)",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(keep)
+            .execute(executor)
+            .await?;
+            Ok(result.rows_affected())
         }
 
         fn user_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::User> {

@@ -23,6 +23,11 @@ impl Frame {
     /// Parses text into a JSON object; anything else is `bad_request`.
     pub fn parse(text: &str) -> Result<Frame, ApiError> {
         let value: Value = serde_json::from_str(text).map_err(|_| ApiError::bad_request("frame is not valid JSON"))?;
+        Frame::from_value(value)
+    }
+
+    /// A frame from a JSON value built in process (the CLI builds requests so).
+    pub fn from_value(value: Value) -> Result<Frame, ApiError> {
         if !value.is_object() {
             return Err(ApiError::bad_request("frame is not a JSON object"));
         }

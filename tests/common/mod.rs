@@ -235,18 +235,43 @@ pub mod net {
 
     /// `GET path` over TLS: (status, body).
     pub async fn get(server: &Server, path: &str) -> (u16, String) {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let (status, _, body) = http(server, &request).await;
+        (status, body)
+    }
+
+    /// Sends `request` (a whole HTTP request head) over TLS and reads until the
+    /// server closes or answers: (status, head, body).
+    pub async fn http(server: &Server, request: &str) -> (u16, String, String) {
         let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
         let connector = tokio_rustls::TlsConnector::from(pinned_config(&server.fingerprint().unwrap()));
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let mut tls = connector.connect(name, tcp).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         tls.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
-        let _ = tls.read_to_end(&mut response).await;
+        let mut buffer = [0u8; 4096];
+        // Up to the end of the head and the body its Content-Length announces.
+        loop {
+            let text = String::from_utf8_lossy(&response).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            match tls.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buffer[..n]),
+            }
+        }
         let response = String::from_utf8_lossy(&response).into_owned();
         let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        (status, body)
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        (status, head.to_owned(), body.to_owned())
     }
 
     /// Waits (up to 10 s, checking every 10 ms) until `condition` holds.
@@ -310,9 +335,44 @@ pub mod db {
             &self.url
         }
 
+        /// Runs raw SQL on a connection of its own (to set up a failure, say).
+        pub async fn execute(&self, sql: &str) {
+            let statement = sqlx::AssertSqlSafe(sql.to_owned());
+            match self.store {
+                Database::MySql(_) => {
+                    let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("mysql connects");
+                    sqlx::raw_sql(statement).execute(&mut conn).await.expect("SQL runs");
+                }
+                Database::Sqlite(_) => {
+                    let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("sqlite opens");
+                    sqlx::raw_sql(statement).execute(&mut conn).await.expect("SQL runs");
+                }
+            }
+        }
+
+        /// A trigger that makes every update of `api_tokens` fail.
+        pub fn fail_token_updates(&self) -> &'static str {
+            match self.store {
+                Database::MySql(_) => {
+                    "CREATE TRIGGER fail_token_updates BEFORE UPDATE ON api_tokens FOR EACH ROW
+                     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
+                }
+                Database::Sqlite(_) => {
+                    "CREATE TRIGGER fail_token_updates BEFORE UPDATE ON api_tokens
+                     BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                }
+            }
+        }
+
         /// A database someone else owns and cleans up.
         pub fn external(store: Database, url: String) -> TestDb {
             TestDb { store, url, cleanup: Cleanup::Nothing }
+        }
+
+        /// Drops the MySQL database `name` made outside this helper.
+        pub async fn drop_database(self, admin_url: &str, name: &str) {
+            let cleanup = Cleanup::Schema { admin_url: admin_url.to_owned(), name: name.to_owned() };
+            TestDb { cleanup, ..self }.drop().await;
         }
 
         /// Removes the database.
@@ -422,8 +482,10 @@ pub mod app {
         AppConfig {
             hash_threads: 2,
             auth_per_ip_per_minute: 100_000.0,
-            login_per_account_per_minute: 100_000.0,
-            create_per_minute: 100_000.0,
+            login_failures_per_minute: 100_000.0,
+            login_failures_per_account_per_minute: 100_000.0,
+            creates_per_minute: 100_000.0,
+            password_changes_per_minute: 100_000.0,
             ..AppConfig::default()
         }
     }
@@ -438,7 +500,14 @@ pub mod app {
         let audit = Captured::default();
         let app = Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone())).unwrap());
         let mut server_config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
-        server_config.limits = Limits { frames_per_second: 1e6, frame_burst: 1e6, ..Limits::default() };
+        // Test clients rarely answer the server's close frame; waiting for them is
+        // not what these tests check.
+        server_config.limits = Limits {
+            frames_per_second: 1e6,
+            frame_burst: 1e6,
+            close_timeout: std::time::Duration::from_millis(200),
+            ..Limits::default()
+        };
         adjust(&mut server_config);
         let server = Server::start(server_config, Arc::clone(&app)).await.unwrap();
         Running { server, app, audit, db }
@@ -517,5 +586,118 @@ pub mod certs {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// Raw JSON frames the way a seed-000 client sends them, one at a time.
+pub mod frames {
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use specserve::api::Role;
+    use specserve::store::{NewUser, Store, now_utc};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::app::Running;
+    use super::net;
+
+    /// A raw connection that sends one frame and reads its reply.
+    pub struct Conn(pub net::Socket);
+
+    impl Conn {
+        /// A connection at `/`, the seed clients' path.
+        pub async fn open(running: &Running) -> Conn {
+            Conn::open_with(running, &[]).await
+        }
+
+        /// A connection with extra upgrade headers (`x-forwarded-for`, say).
+        pub async fn open_with(running: &Running, headers: &[(&'static str, &str)]) -> Conn {
+            Conn(net::raw(&running.server, "/", headers).await.expect("upgrade"))
+        }
+
+        /// Sends `frame` and returns its reply.
+        pub async fn send(&mut self, frame: Value) -> Value {
+            self.send_text(frame.to_string()).await
+        }
+
+        /// Sends text and returns the reply.
+        pub async fn send_text(&mut self, text: String) -> Value {
+            self.0.send(Message::text(text)).await.unwrap();
+            self.reply().await
+        }
+
+        /// Reads the next reply (pings and pongs skipped).
+        pub async fn reply(&mut self) -> Value {
+            loop {
+                match self.0.next().await {
+                    Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    other => panic!("expected a reply, got {other:?}"),
+                }
+            }
+        }
+
+        /// Writes every frame before reading anything (pipelining).
+        pub async fn pipeline(&mut self, frames: &[Value]) {
+            for frame in frames {
+                self.0.feed(Message::text(frame.to_string())).await.unwrap();
+            }
+            self.0.flush().await.unwrap();
+        }
+
+        /// auth/register; returns the new id.
+        pub async fn register(&mut self, name: &str, email: &str, password: &str) -> i64 {
+            let reply = self
+                .send(json!({"channel": "auth/register", "payload": {"name": name, "email": email, "password": password}}))
+                .await;
+            reply["userId"].as_i64().unwrap_or_else(|| panic!("register failed: {reply}"))
+        }
+
+        /// auth/generateToken; returns the token.
+        pub async fn login(&mut self, email: &str, password: &str) -> String {
+            let reply = self
+                .send(json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}}))
+                .await;
+            reply["token"].as_str().unwrap_or_else(|| panic!("login failed: {reply}")).to_owned()
+        }
+
+        /// A route with an optional token.
+        pub async fn call(&mut self, channel: &str, token: Option<&str>, payload: Value) -> Value {
+            self.send(frame(channel, token, payload)).await
+        }
+    }
+
+    /// A request frame.
+    pub fn frame(channel: &str, token: Option<&str>, payload: Value) -> Value {
+        let mut frame = json!({"channel": channel, "payload": payload});
+        if let Some(token) = token {
+            frame["apiToken"] = json!(token);
+        }
+        frame
+    }
+
+    /// `ok`, or the error code of a reply.
+    pub fn code(reply: &Value) -> &str {
+        if reply["success"] == json!(false) { reply["error"]["code"].as_str().unwrap_or("?") } else { "ok" }
+    }
+
+    /// Makes a user with the password `Password123` directly in the store, and logs it in.
+    pub async fn seeded_user(
+        running: &Running,
+        conn: &mut Conn,
+        email: &str,
+        role: Role,
+        manager: Option<i64>,
+    ) -> (i64, String) {
+        let hash = specserve::security::passwords::Passwords::new(1).unwrap().hash("Password123".into()).await.unwrap();
+        let user = NewUser {
+            name: email.into(),
+            email: email.into(),
+            password_hash: Some(hash),
+            role,
+            created_by: manager,
+            now: now_utc(),
+        };
+        let id = running.db.store().create_user(user).await.unwrap();
+        (id, conn.login(email, "Password123").await)
     }
 }

@@ -122,6 +122,30 @@ test("after the server closes the socket the client reconnects and carries on", 
   client.close();
 });
 
+test("a WebSocket constructor that throws during a reconnect is retried", async () => {
+  let constructed = 0;
+  class FlakyWebSocket extends TrustingWebSocket {
+    /** @param {string} address */
+    constructor(address) {
+      constructed += 1;
+      // The first reconnect finds no network (a browser offline, say).
+      if (constructed === 2) throw new Error("network is unreachable");
+      super(address);
+    }
+  }
+  const states = [];
+  const email = `henry-${unique}@example.com`;
+  const client = await connect(url, { WebSocket: FlakyWebSocket, onStateChange: (state) => states.push(state) });
+  const { userId } = await client.auth.register({ name: "Henry", email, password: "SecretPass123" });
+  client.token = (await client.auth.generateToken({ email, password: "SecretPass123" })).token;
+  const oversized = client.request("user/read", { id: userId, padding: "x".repeat(100 * 1024) });
+  await assert.rejects(oversized, (e) => e instanceof ConnectionError && e.closeCode === 1009);
+  assert.equal((await client.user.read({ id: userId })).id, userId);
+  assert.equal(constructed, 3, "the failed attempt was retried");
+  assert.equal(states.at(-1), "open");
+  client.close();
+});
+
 test("connecting to a port nobody listens on rejects with ConnectionError", async () => {
   const dead = url.replace(/:\d+\//, ":9/");
   await assert.rejects(connect(dead, { WebSocket: TrustingWebSocket, reconnect: false }), ConnectionError);

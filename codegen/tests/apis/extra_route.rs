@@ -218,6 +218,15 @@ impl Route {
             Route::ItemGet => None,
         }
     }
+    /// Whether the route runs alone on its connection (the operation's
+    /// `x-specserve-exclusive`): earlier frames finish first, later frames start
+    /// after its reply.
+    pub const fn is_exclusive(self) -> bool {
+        match self {
+            Route::ItemPut => false,
+            Route::ItemGet => false,
+        }
+    }
     /// The bundled JSON Schema (draft-07) of the request frame.
     pub const fn request_schema(self) -> &'static str {
         match self {
@@ -438,20 +447,67 @@ pub async fn dispatch<H: Handlers>(
     ctx: &crate::wire::RequestContext,
     text: &str,
 ) -> crate::wire::Dispatched {
-    let mut frame = match crate::wire::Frame::parse(text) {
+    match prepare(text) {
+        Ok(prepared) => prepared.run(handlers, ctx).await,
+        Err(outcome) => outcome,
+    }
+}
+/// A frame parsed and routed but not yet run: the connection looks at its
+/// route (exclusive routes run alone) before running it.
+#[derive(Debug)]
+pub struct Prepared {
+    frame: crate::wire::Frame,
+    route: Route,
+}
+/// Parses a text frame and finds its route; a frame that names none is
+/// answered at once (`bad_request` or `unknown_channel`).
+pub fn prepare(text: &str) -> Result<Prepared, crate::wire::Dispatched> {
+    let frame = match crate::wire::Frame::parse(text) {
         Ok(frame) => frame,
-        Err(error) => return crate::wire::Dispatched::failure(None, None, error),
+        Err(error) => return Err(crate::wire::Dispatched::failure(None, None, error)),
     };
-    let Some(route) = frame.channel().and_then(Route::from_channel) else {
-        let error = frame.channel_error();
-        return crate::wire::Dispatched::failure(None, frame.request_id(), error);
-    };
-    match call(handlers, ctx, route, &mut frame).await {
-        Ok(reply) => {
-            crate::wire::Dispatched::success(route, reply.encode(frame.request_id()))
+    match frame.channel().and_then(Route::from_channel) {
+        Some(route) => Ok(Prepared { frame, route }),
+        None => {
+            let error = frame.channel_error();
+            Err(crate::wire::Dispatched::failure(None, frame.request_id(), error))
         }
-        Err(error) => {
-            crate::wire::Dispatched::failure(Some(route), frame.request_id(), error)
+    }
+}
+impl Prepared {
+    /// The route the frame names.
+    pub fn route(&self) -> Route {
+        self.route
+    }
+    /// Answers the frame with `error` without running it (rate limiting).
+    pub fn refuse(self, error: crate::wire::ApiError) -> crate::wire::Dispatched {
+        crate::wire::Dispatched::failure(
+            Some(self.route),
+            self.frame.request_id(),
+            error,
+        )
+    }
+    /// Validates, authenticates, calls the handler and encodes the reply.
+    pub async fn run<H: Handlers>(
+        mut self,
+        handlers: &H,
+        ctx: &crate::wire::RequestContext,
+    ) -> crate::wire::Dispatched {
+        let route = self.route;
+        match call(handlers, ctx, route, &mut self.frame).await {
+            Ok(reply) => {
+                crate::wire::Dispatched::success(
+                    route,
+                    reply.encode(self.frame.request_id()),
+                )
+            }
+            Err(error) => {
+                crate::wire::Dispatched::failure(
+                    Some(route),
+                    self.frame.request_id(),
+                    error,
+                )
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ export const ROUTES = Object.freeze({
 export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unknown_channel","unauthorized","forbidden","not_found","conflict","rate_limited","too_large","internal","unavailable"]);
 
 /** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
-export const CLOSE_CODES = Object.freeze({"1000":"The client closed.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse, the user was deleted, or the client does not read its replies.","1009":"A message or frame over the size limit (64 KiB by default)."});
+export const CLOSE_CODES = Object.freeze({"1000":"The client closed. The server answers a client's close frame with the client's own code (RFC 6455 section 5.5.1), so a client closing with its own code gets that code back.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up.","1009":"A message or frame over the size limit (64 KiB by default)."});
 
 /** The longest `requestId` the server accepts. */
 const REQUEST_ID_MAX_LENGTH = 64;
@@ -205,7 +205,12 @@ export class Client {
     try {
       socket = new this.WebSocket(this.url);
     } catch (error) {
-      rejected?.(new ConnectionError(`cannot connect to ${this.url}: ${error}`, undefined));
+      if (rejected !== undefined) {
+        rejected(new ConnectionError(`cannot connect to ${this.url}: ${error}`, undefined));
+      } else if (!this.closedByUser) {
+        // A reconnect attempt: try again later, like a connection that closed.
+        this.retry();
+      }
       return;
     }
     this.socket = socket;

@@ -1,0 +1,183 @@
+//! Operator commands: `db init`, `user create|list`, `token revoke`.
+
+use std::borrow::Cow;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand};
+use specserve::api::{Role, UserCreatePayload};
+use specserve::handlers::{App, AppConfig};
+use specserve::security::audit::AuditLog;
+use specserve::store::{DEFAULT_DATABASE_URL, Database, DatabaseUrl, Store, now_utc};
+
+use crate::Outcome;
+
+/// Which database to use.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// mysql://user:pass@host/db (MySQL 8, MariaDB 10.11), sqlite://file.db, or sqlite::memory:.
+    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub url: String,
+}
+
+impl DatabaseArgs {
+    /// Opens the database; a URL that names nothing usable is refused with the reason.
+    pub async fn connect(&self) -> anyhow::Result<Database> {
+        Database::connect(&self.url).await.context("opening the database")
+    }
+}
+
+/// `specserve db ...`.
+#[derive(Subcommand)]
+pub enum DbCommand {
+    /// Create the database if it does not exist (MySQL/MariaDB), then its tables
+    /// (schema.sql, or schema.sqlite.sql for SQLite) if missing.
+    Init(DatabaseArgs),
+}
+
+/// `specserve user ...`.
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user through the same checks as user/create, audited. The
+    /// password is read from stdin, or prompted for on a terminal; never a flag.
+    Create {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Make the user an admin (how the first admin is made).
+        #[arg(long)]
+        admin: bool,
+        /// Audit log file (JSON lines), or `-` for stdout.
+        #[arg(long, env = "SPECSERVE_AUDIT_LOG", default_value = "specserve-audit.jsonl")]
+        audit_log: PathBuf,
+    },
+    /// List users (control characters in names and emails are shown escaped).
+    List(DatabaseArgs),
+}
+
+/// `specserve token ...`.
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Revoke every live token of a user (a running server notices within --token-cache-ttl).
+    Revoke {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The user's id.
+        #[arg(long = "user")]
+        user_id: i64,
+    },
+}
+
+/// Runs a `db` command.
+pub async fn db(command: DbCommand) -> anyhow::Result<Outcome> {
+    let DbCommand::Init(database) = command;
+    match Database::create_if_missing(&database.url).await {
+        Ok(true) => println!("database created"),
+        Ok(false) => {}
+        Err(error) => {
+            let name = match DatabaseUrl::parse(&database.url) {
+                Ok(DatabaseUrl::MySql(url)) => {
+                    url.rsplit('/').next().unwrap_or_default().split('?').next().map(str::to_owned)
+                }
+                _ => None,
+            };
+            let fix = name.map_or_else(String::new, |name| {
+                format!(
+                    "\nask an administrator to run: CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; then run `specserve db init` again"
+                )
+            });
+            bail!("the database does not exist and cannot be created: {error}{fix}");
+        }
+    }
+    database.connect().await?.init_schema().await.context("applying the schema")?;
+    println!("schema applied");
+    Ok(Outcome::Passed)
+}
+
+/// Runs a `user` command (password prompts happen before the runtime starts work).
+pub fn user(command: UserCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Outcome> {
+    match command {
+        UserCommand::Create { database, email, name, admin, audit_log } => {
+            let password = read_password()?;
+            runtime.block_on(async {
+                let store = database.connect().await?;
+                let audit = AuditLog::open(&audit_log).with_context(|| format!("opening {}", audit_log.display()))?;
+                let config = AppConfig { hash_threads: 1, ..AppConfig::default() };
+                let app = App::new(store, config, audit).map_err(|e| anyhow!("{e}"))?;
+                let role = if admin { Role::Admin } else { Role::User };
+                let request = UserCreatePayload { name, email, password: Some(password), role: Some(role) };
+                let id = app.create_user_as_operator(request).await.map_err(|error| {
+                    let details: Vec<String> = error
+                        .details()
+                        .iter()
+                        .map(|d| format!("\n  {} [{}] {}", d.pointer, d.keyword, d.message))
+                        .collect();
+                    anyhow!("{}{}", error.message(), details.concat())
+                })?;
+                println!("created user {id} ({role})");
+                Ok(Outcome::Passed)
+            })
+        }
+        UserCommand::List(database) => runtime.block_on(async {
+            let users = database.connect().await?.list_users().await.context("listing users")?;
+            println!("{:>6}  {:<6}  {:<8}  {:<30}  name", "id", "role", "manager", "email");
+            for user in users {
+                let manager = user.created_by.map_or_else(|| "-".to_owned(), |id| id.to_string());
+                let (email, name) = (for_terminal(&user.email), for_terminal(&user.name));
+                println!("{:>6}  {:<6}  {:<8}  {email:<30}  {name}", user.id, user.role, manager);
+            }
+            Ok(Outcome::Passed)
+        }),
+    }
+}
+
+/// Runs a `token` command.
+pub async fn token(command: TokenCommand) -> anyhow::Result<Outcome> {
+    let TokenCommand::Revoke { database, user_id } = command;
+    let revoked = database.connect().await?.revoke_user_tokens(user_id, None, now_utc()).await?;
+    println!("revoked {revoked} token(s) of user {user_id}");
+    Ok(Outcome::Passed)
+}
+
+/// The password from stdin (piped) or a no-echo prompt (terminal).
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password("password: ")?);
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// Text stored by users, made safe for an operator's terminal: control
+/// characters (newlines that forge rows, ANSI and OSC escapes) and bidirectional
+/// overrides are shown as `\u{..}` escapes.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars().map(|c| if unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_terminal;
+
+    #[test]
+    fn control_characters_cannot_forge_rows_or_drive_the_terminal() {
+        let forged = "Eve\n    99  admin   -   ceo@example.com   CEO";
+        assert_eq!(for_terminal(forged), "Eve\\u{a}    99  admin   -   ceo@example.com   CEO");
+        assert_eq!(for_terminal("\u{1b}]0;owned\u{7}x\u{1b}[2J"), "\\u{1b}]0;owned\\u{7}x\\u{1b}[2J");
+        assert_eq!(for_terminal("abc\u{202E}gpj.exe"), "abc\\u{202e}gpj.exe");
+        assert_eq!(for_terminal("Zoë O'Brien"), "Zoë O'Brien");
+    }
+}

@@ -1,0 +1,193 @@
+//! QA commands: `validate`, `lint`, `diff`, `conformance`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, ValueEnum};
+
+use crate::Outcome;
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable.
+    Text,
+    /// JSON for CI (validate: one object per input, per line).
+    Json,
+}
+
+/// `specserve validate`.
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Input files; none or `-` reads stdin. Files ending in `.jsonl` hold one frame per line.
+    files: Vec<PathBuf>,
+    /// The route of the input; an input without `channel` is then its payload.
+    #[arg(long)]
+    route: Option<String>,
+    /// Which message the inputs are.
+    #[arg(long, value_enum, default_value = "auto")]
+    kind: specserve::qa::Kind,
+    /// Treat every input as JSON lines (one frame per line).
+    #[arg(long)]
+    jsonl: bool,
+    /// Validate against this spec instead of the one the binary was built from.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+}
+
+/// `specserve lint`.
+#[derive(Args)]
+pub struct LintArgs {
+    /// The spec to check.
+    #[arg(default_value = "asyncapi.yaml")]
+    spec: PathBuf,
+}
+
+/// `specserve diff`.
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The released spec.
+    old: PathBuf,
+    /// The candidate spec.
+    new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+}
+
+/// `specserve conformance`.
+#[derive(Args)]
+pub struct ConformanceArgs {
+    /// The server's WebSocket URL (`wss://host:port/ws`, or `ws://`).
+    #[arg(long)]
+    url: String,
+    /// Trust only the certificate with this SHA-256 fingerprint (what `specserve serve`
+    /// logs for its self-signed certificate). Without it, the public web roots.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// A token for the secured routes; without it they are tested unauthenticated.
+    #[arg(long, env = "SPECSERVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How long to wait for each reply.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Test against this spec instead of the one the binary was built from.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+}
+
+fn verdict(passed: bool) -> Outcome {
+    if passed { Outcome::Passed } else { Outcome::Failed }
+}
+
+/// Validators for the spec at `path`, or for the one the binary was built from.
+fn checker(path: Option<&Path>) -> anyhow::Result<specserve::qa::Checker> {
+    let yaml = match path {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => specserve::ASYNCAPI_YAML.to_owned(),
+    };
+    specserve::qa::Checker::new(&yaml).map_err(|e| anyhow!("the spec does not load:\n  {e}"))
+}
+
+/// Runs `validate`: one verdict per input.
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    let checker = checker(args.spec.as_deref())?;
+    let stdin = [PathBuf::from("-")];
+    let files = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
+    let mut all_valid = true;
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let text = if file == Path::new("-") {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        } else {
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        };
+        let lines = args.jsonl || file.extension().is_some_and(|e| e == "jsonl");
+        let inputs: Vec<(usize, &str)> = if lines {
+            text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect()
+        } else {
+            vec![(1, text.as_str())]
+        };
+        for (line, input) in inputs {
+            let verdict = checker.check(line, input, args.route.as_deref(), args.kind);
+            all_valid &= verdict.valid;
+            let written = match args.format {
+                OutputFormat::Text => write!(out, "{}", specserve::qa::render_text(&verdict)),
+                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&verdict)?),
+            };
+            if written.is_err() {
+                // The reader went away (`| head`): stop quietly.
+                return Ok(self::verdict(all_valid));
+            }
+        }
+    }
+    Ok(verdict(all_valid))
+}
+
+/// Runs `lint`: the spec loads, or the reason it does not.
+pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
+    let yaml = std::fs::read_to_string(&args.spec).with_context(|| format!("reading {}", args.spec.display()))?;
+    match specserve_codegen::Api::from_yaml(&yaml) {
+        Ok(api) => {
+            print!("{}", specserve::qa::lint_summary(&api));
+            Ok(Outcome::Passed)
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", args.spec.display());
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// Runs `diff`: one line per change and the SDK version bump it needs.
+pub fn diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
+    let load = |path: &Path| specserve_codegen::load(path).map_err(|e| anyhow!("{}: {e}", path.display()));
+    let changes = specserve_codegen::diff::diff(&load(&args.old)?, &load(&args.new)?);
+    let bump = specserve_codegen::diff::suggested_bump(&changes);
+    match args.format {
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"suggested_bump": bump, "changes": changes}))?
+            )
+        }
+        OutputFormat::Text => {
+            for change in &changes {
+                let verdict = if change.breaking { "BREAKING  " } else { "compatible" };
+                let message = serde_json::to_value(change.message)?;
+                let pointer = if change.pointer.is_empty() { "/" } else { &change.pointer };
+                println!("{verdict}  {} {}  {pointer}  {}", change.route, message.as_str().unwrap_or("?"), change.what);
+            }
+            let breaking = changes.iter().filter(|c| c.breaking).count();
+            println!("{} change(s), {breaking} breaking; suggested SDK version bump: {bump}", changes.len());
+        }
+    }
+    Ok(verdict(!changes.iter().any(|c| c.breaking)))
+}
+
+/// Runs `conformance` against a live server.
+pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
+    use specserve::qa::conformance;
+    let checker = checker(args.spec.as_deref())?;
+    let tls = match &args.fingerprint {
+        Some(fingerprint) => specserve::client::pinned_config(fingerprint),
+        None => specserve::client::web_roots_config(),
+    };
+    let target = conformance::Target { url: args.url.clone(), tls, token: args.token.clone(), timeout: args.timeout };
+    let report = conformance::run(&checker, &target).await?;
+    match args.format {
+        OutputFormat::Text => print!("{}", conformance::render_text(&report)),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(verdict(report.passed))
+}
