@@ -109,3 +109,12 @@ fn docs_page_has_an_anchor_per_route_and_fetches_nothing() {
     }
     assert!(html.contains("<td class=\"name\"><code>payload.email</code></td>"), "payload fields are tabled");
 }
+
+#[test]
+fn docs_render_code_spans_in_constraint_cells_not_backticks() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml");
+    let api = specserve_codegen::load(&spec).expect("the project's spec loads");
+    let html = specserve_codegen::docs::html(&api).expect("docs render");
+    assert!(html.contains("format <code>email</code>"), "constraint cells render code spans");
+    assert!(!html.contains("format `email`"), "no literal backticks left in the page");
+}
