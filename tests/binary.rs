@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use common::db;
 use futures_util::StreamExt;
 use serde_json::Value;
+use specserve::api::Client;
 use specserve::api::*;
-use specserve::client::{Client, ClientOptions};
+use specserve_runtime::client::ClientOptions;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -32,6 +33,11 @@ impl Running {
 
     /// The binary with extra flags.
     fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
+        Running::start_reading_logs(database_url, flags, true)
+    }
+
+    /// The binary; with `keep_reading` false its log pipe is closed once it listens.
+    fn start_reading_logs(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Running {
         let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
@@ -60,6 +66,9 @@ impl Running {
                     }
                     if fields["message"] == "listening" {
                         let _ = tx.send(("url", fields["url"].as_str().unwrap_or_default().to_owned()));
+                        if !keep_reading {
+                            return;
+                        }
                     }
                 }
                 sink.lock().unwrap().push(line);
@@ -173,7 +182,8 @@ async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         request
     };
-    let connector = tokio_tungstenite::Connector::Rustls(specserve::client::pinned_config(&running.fingerprint));
+    let connector =
+        tokio_tungstenite::Connector::Rustls(specserve_runtime::client::pinned_config(&running.fingerprint));
     let (mut socket, _) =
         tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector)).await.unwrap();
     running.sigterm();
@@ -251,7 +261,7 @@ async fn admin_bootstrap_and_token_revocation_from_the_cli() {
     let (ok, out) = cli(&["token", "revoke", "--user", "1"], "");
     assert!(ok && out.contains("revoked 1 token(s) of user 1"), "{out}");
     match client.user_read(&UserRef { id: 1 }).await {
-        Err(specserve::client::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::Unauthorized),
+        Err(specserve::api::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::Unauthorized),
         other => panic!("expected unauthorized after revocation, got {other:?}"),
     }
     running.server.shutdown().await;
@@ -337,9 +347,26 @@ async fn a_limit_flag_changes_what_the_running_server_does() {
     };
     client.auth_register(&register(1)).await.expect("the burst of 3/min is one request");
     match client.auth_register(&register(2)).await {
-        Err(specserve::client::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::RateLimited),
+        Err(specserve::api::ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::RateLimited),
         other => panic!("expected rate_limited, got {other:?}"),
     }
     running.sigterm();
     assert!(running.wait().0.success());
+}
+
+#[tokio::test]
+async fn a_log_reader_that_goes_away_does_not_take_connections_down() {
+    // The log collector dies: every later log line fails to write.
+    let running = Running::start_reading_logs(None, &[], false);
+    for _ in 0..3 {
+        let client = running.client().await;
+        let registered = client
+            .auth_register(&specserve::api::AuthRegisterPayload {
+                name: "Lena".into(),
+                email: format!("lena-{}@example.com", rand_suffix()),
+                password: "SecretPass123".into(),
+            })
+            .await;
+        assert!(registered.is_ok(), "the request is still answered: {registered:?}");
+    }
 }

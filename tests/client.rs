@@ -10,29 +10,32 @@ use std::sync::Arc;
 use common::Memory;
 use futures_util::{StreamExt, TryStreamExt};
 use specserve::api::*;
-use specserve::client::{Client, ClientError};
-use specserve::wire::RequestContext;
+use specserve::api::{Client, ClientError};
+use specserve_runtime::ConnectionInfo;
+use specserve_runtime::service::{Service as _, handle};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Accepts WebSocket connections and answers frames in order, many in flight.
 async fn serve() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let handlers = Arc::new(Memory::default());
+    let service = Arc::new(Service::<Memory>::new(Arc::new(Memory::default())));
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let handlers = Arc::clone(&handlers);
+            let service = Arc::clone(&service);
             tokio::spawn(async move {
                 let Ok(socket) = tokio_tungstenite::accept_async(tcp).await else {
                     return;
                 };
                 let (sink, stream) = socket.split();
-                let ctx = RequestContext::new(1);
+                let binding = Arc::new(service.bind("/ws", None).expect("/ws is a path of the spec"));
+                let connection = Arc::new(ConnectionInfo::new(1, "/ws"));
                 let replies = stream
                     .try_filter_map(|m| async move { Ok(m.into_text().ok().map(|t| t.to_string())) })
                     .map_ok(|text| {
-                        let (handlers, ctx) = (Arc::clone(&handlers), ctx.clone());
-                        async move { Ok(Message::text(dispatch(handlers.as_ref(), &ctx, &text).await.text)) }
+                        let (service, binding, connection) =
+                            (Arc::clone(&service), Arc::clone(&binding), Arc::clone(&connection));
+                        async move { Ok(Message::text(handle(&service, &binding, &connection, &text).await.text)) }
                     })
                     .try_buffered(16);
                 let _ = replies.forward(sink).await;
@@ -102,7 +105,9 @@ async fn many_calls_in_flight_on_one_socket_each_get_their_own_reply() {
 #[tokio::test]
 async fn raw_frames_get_raw_replies_with_the_request_id() {
     let client = Client::connect(&format!("ws://{}/ws", serve().await)).await.unwrap();
-    let reply = client.call_raw("raw-1", r#"{"channel":"nope","requestId":"raw-1"}"#.into()).await.unwrap();
+    let id = serde_json::json!("raw-1");
+    let text = r#"{"channel":"nope","requestId":"raw-1"}"#.to_owned();
+    let reply = client.connection().call::<ApiErrorBody>(Some(&id), text).await.unwrap();
     assert_eq!(reply["error"]["code"], "unknown_channel");
     assert_eq!(reply["requestId"], "raw-1");
 }

@@ -1,6 +1,6 @@
-//! What must not compile: a handler missing a route's method (the error names
-//! the method), calling a secured method without a `Principal`, and making a
-//! `Principal` without the token check.
+//! What must not compile: a handler group missing an operation's method (the
+//! error names the method), calling a secured handler with an anonymous request
+//! context, and making an authenticated one without the credential check.
 
 #[test]
 fn contract_violations_do_not_compile() {

@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 use common::{app, db, register_alice};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use specserve::client::{Client, ClientOptions};
+use specserve::api::Client;
+use specserve_runtime::client::ClientOptions;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Runs `specserve conformance` with `args` on a blocking thread (the servers
@@ -31,8 +32,9 @@ fn report(output: &Output) -> Value {
     })
 }
 
-fn route<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["routes"].as_array().unwrap().iter().find(|r| r["route"] == name).unwrap_or_else(|| panic!("no {name}"))
+fn operation<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let operations = report["operations"].as_array().unwrap();
+    operations.iter().find(|r| r["operation"] == name).unwrap_or_else(|| panic!("no {name}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,24 +56,28 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     let json = report(&output);
     assert!(output.status.success(), "{json:#}");
     assert_eq!(json["passed"], true);
-    let routes: Vec<&str> = json["routes"].as_array().unwrap().iter().map(|r| r["route"].as_str().unwrap()).collect();
+    let tested: Vec<&str> =
+        json["operations"].as_array().unwrap().iter().map(|r| r["operation"].as_str().unwrap()).collect();
     let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
-    for declared in &api.routes {
-        assert!(routes.contains(&declared.channel.as_str()), "{} was tested", declared.channel);
+    for declared in &api.operations {
+        assert!(tested.contains(&declared.key.as_str()), "{} was tested", declared.key);
     }
-    assert_eq!(routes.last(), Some(&"auth/logout"), "the route that revokes the token runs last");
+    assert_eq!(tested.last(), Some(&"authLogout"), "the operation that revokes the token runs last");
     // With a token the examples really run: Alice's create is answered with the success reply.
-    let create = route(&json, "user/create");
-    assert!(create["cases"].as_array().unwrap().iter().any(|c| c["got"] == "a success reply"), "{create:#}");
+    let create = operation(&json, "userCreate");
+    assert!(create["cases"].as_array().unwrap().iter().any(|c| c["got"] == "UserCreateReply"), "{create:#}");
     let invalid =
         create["cases"].as_array().unwrap().iter().filter(|c| c["case"].as_str().unwrap().starts_with("invalid"));
-    assert!(invalid.clone().count() >= 4 && invalid.clone().all(|c| c["got"] == "error validation_failed"));
+    assert!(
+        invalid.clone().count() >= 4 && invalid.clone().all(|c| c["got"] == "Error validation_failed"),
+        "{create:#}"
+    );
 
     let output = conformance(base).await;
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");
-    assert!(text.contains("secured routes were tested unauthenticated"), "{text}");
-    assert!(text.contains("PASSED: 8 routes"), "{text}");
+    assert!(text.contains("secured operations were tested unauthenticated"), "{text}");
+    assert!(text.contains("PASSED: 8 operations"), "{text}");
     running.stop().await;
 }
 
@@ -115,22 +121,22 @@ async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
     let json = report(&output);
     assert_eq!(json["passed"], false);
 
-    let read = route(&json, "user/read");
-    assert_eq!(read["passed"], false);
+    let read = operation(&json, "userRead");
+    assert_eq!(read["status"], "failed");
     let problems = read["cases"][0]["problems"].to_string();
-    assert!(problems.contains("breaks the reply message at `/id` [type]"), "{read:#}");
+    assert!(problems.contains("breaks UserReadReply at `/id` [type]"), "{read:#}");
 
-    let register = route(&json, "auth/register");
-    assert_eq!(register["passed"], false);
-    assert!(register["cases"][0]["problems"].to_string().contains("has no `requestId`"), "{register:#}");
+    let register = operation(&json, "authRegister");
+    assert_eq!(register["status"], "failed");
+    assert!(register["cases"][0]["problems"].to_string().contains("has no `/requestId`"), "{register:#}");
 
-    for fine in ["user/delete", "auth/generateToken", "(envelope)"] {
-        assert_eq!(route(&json, fine)["passed"], true, "{fine} is answered correctly by the broken server");
+    for fine in ["userDelete", "authGenerateToken", "(frames at /ws)"] {
+        assert_eq!(operation(&json, fine)["status"], "passed", "{fine} is answered correctly by the broken server");
     }
 
     let output = conformance(vec!["--url".into(), url]).await;
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("FAILED: 2 of 8 routes"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("user/read") && l.ends_with("FAILED")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("auth/register") && l.ends_with("FAILED")), "{text}");
+    assert!(text.contains("FAILED: 2 of 8 operations"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("userRead ") && l.contains(" FAILED ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("authRegister ") && l.contains(" FAILED ")), "{text}");
 }

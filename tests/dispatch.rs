@@ -4,22 +4,52 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{ADMIN_TOKEN, Memory};
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use specserve::api::{ErrorCode, Route, dispatch};
-use specserve::wire::RequestContext;
+use specserve::api::{OPERATIONS, Service};
+use specserve_runtime::context::CredentialSource;
+use specserve_runtime::service::{Outcome, Service as _, handle};
+use specserve_runtime::{Code, ConnectionInfo};
 
-async fn send(handlers: &Memory, frame: &str) -> Value {
-    let reply = dispatch(handlers, &RequestContext::new(1), frame).await;
+/// The generated service over `handlers`, bound to the seed clients' path `/`.
+struct Dispatcher {
+    service: Arc<Service<Memory>>,
+    binding: Arc<specserve::api::Binding>,
+}
+
+impl Dispatcher {
+    fn new(handlers: Memory) -> Dispatcher {
+        let service = Arc::new(Service::new(Arc::new(handlers)));
+        let binding = Arc::new(service.bind("/", None).expect("`/` is a path of the spec"));
+        Dispatcher { service, binding }
+    }
+
+    async fn dispatch(&self, connection: ConnectionInfo, frame: &str) -> Outcome {
+        handle(&self.service, &self.binding, &Arc::new(connection), frame).await
+    }
+}
+
+fn connection() -> ConnectionInfo {
+    ConnectionInfo::new(1, "/")
+}
+
+async fn dispatch(handlers: Memory, frame: &str) -> Outcome {
+    Dispatcher::new(handlers).dispatch(connection(), frame).await
+}
+
+async fn send(handlers: &Dispatcher, frame: &str) -> Value {
+    let reply = handlers.dispatch(connection(), frame).await;
     serde_json::from_str(&reply.text).expect("every reply is JSON")
 }
 
 #[tokio::test]
 async fn seed_register_reply_keeps_the_seed_body() {
     let reply = send(
-        &Memory::default(),
+        &Dispatcher::new(Memory::default()),
         r#"{"channel":"auth/register","payload":{"name":"Alice","email":"alice@example.com","password":"SecretPass123"}}"#,
     )
     .await;
@@ -28,7 +58,7 @@ async fn seed_register_reply_keeps_the_seed_body() {
 
 #[tokio::test]
 async fn request_id_is_echoed_on_success_and_error() {
-    let handlers = Memory::default();
+    let handlers = Dispatcher::new(Memory::default());
     let ok =
         send(&handlers, r#"{"channel":"user/read","requestId":"r-1","apiToken":"admin-token","payload":{"id":1}}"#)
             .await;
@@ -41,8 +71,11 @@ async fn request_id_is_echoed_on_success_and_error() {
 
 #[tokio::test]
 async fn user_read_reply_is_the_bare_user_plus_envelope() {
-    let reply =
-        send(&Memory::default(), r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#).await;
+    let reply = send(
+        &Dispatcher::new(Memory::default()),
+        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#,
+    )
+    .await;
     assert_eq!(
         reply,
         json!({"channel": "user/read", "id": 1, "name": "Root", "email": "root@example.com", "role": "admin",
@@ -52,7 +85,7 @@ async fn user_read_reply_is_the_bare_user_plus_envelope() {
 
 #[tokio::test]
 async fn not_json_is_bad_request_without_channel() {
-    let reply = send(&Memory::default(), "{not json").await;
+    let reply = send(&Dispatcher::new(Memory::default()), "{not json").await;
     assert_eq!(
         reply,
         json!({"success": false, "error": {"code": "bad_request", "message": "frame is not valid JSON"}})
@@ -62,7 +95,7 @@ async fn not_json_is_bad_request_without_channel() {
 #[tokio::test]
 async fn json_that_is_not_an_object_is_bad_request() {
     for frame in ["[1,2]", "\"user/read\"", "42", "null"] {
-        let reply = send(&Memory::default(), frame).await;
+        let reply = send(&Dispatcher::new(Memory::default()), frame).await;
         assert_eq!(reply["error"]["code"], "bad_request", "{frame}");
         assert_eq!(reply["error"]["message"], "frame is not a JSON object", "{frame}");
     }
@@ -71,7 +104,7 @@ async fn json_that_is_not_an_object_is_bad_request() {
 #[tokio::test]
 async fn missing_or_non_string_channel_is_bad_request() {
     for frame in [r#"{"payload":{}}"#, r#"{"channel":7,"requestId":"x"}"#] {
-        let reply = send(&Memory::default(), frame).await;
+        let reply = send(&Dispatcher::new(Memory::default()), frame).await;
         assert_eq!(reply["error"]["code"], "bad_request", "{frame}");
         assert_eq!(reply["error"]["message"], "frame has no channel");
     }
@@ -79,7 +112,8 @@ async fn missing_or_non_string_channel_is_bad_request() {
 
 #[tokio::test]
 async fn unknown_channel_echoes_request_id_but_not_the_channel() {
-    let reply = send(&Memory::default(), r#"{"channel":"user/explode","requestId":"q","payload":{}}"#).await;
+    let reply =
+        send(&Dispatcher::new(Memory::default()), r#"{"channel":"user/explode","requestId":"q","payload":{}}"#).await;
     assert_eq!(
         reply,
         json!({"success": false, "requestId": "q",
@@ -90,7 +124,7 @@ async fn unknown_channel_echoes_request_id_but_not_the_channel() {
 #[tokio::test]
 async fn validation_failure_points_at_the_field_and_masks_the_value() {
     let reply = send(
-        &Memory::default(),
+        &Dispatcher::new(Memory::default()),
         r#"{"channel":"auth/register","requestId":"v","payload":{"name":"A","email":"not-an-email","password":"hunter2"}}"#,
     )
     .await;
@@ -106,7 +140,7 @@ async fn validation_failure_points_at_the_field_and_masks_the_value() {
 
 #[tokio::test]
 async fn unknown_fields_and_wrong_types_are_rejected() {
-    let handlers = Memory::default();
+    let handlers = Dispatcher::new(Memory::default());
     let extra =
         send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1,"admin":true}}"#).await;
     assert_eq!(extra["error"]["code"], "validation_failed");
@@ -122,7 +156,7 @@ async fn unknown_fields_and_wrong_types_are_rejected() {
 
 #[tokio::test]
 async fn secured_route_without_token_is_unauthorized_not_invalid() {
-    let reply = send(&Memory::default(), r#"{"channel":"user/read","payload":{"id":1}}"#).await;
+    let reply = send(&Dispatcher::new(Memory::default()), r#"{"channel":"user/read","payload":{"id":1}}"#).await;
     assert_eq!(
         reply,
         json!({"success": false, "channel": "user/read",
@@ -132,23 +166,26 @@ async fn secured_route_without_token_is_unauthorized_not_invalid() {
 
 #[tokio::test]
 async fn garbage_token_is_unauthorized() {
-    let reply = send(&Memory::default(), r#"{"channel":"user/read","apiToken":"garbage","payload":{"id":1}}"#).await;
+    let reply =
+        send(&Dispatcher::new(Memory::default()), r#"{"channel":"user/read","apiToken":"garbage","payload":{"id":1}}"#)
+            .await;
     assert_eq!(reply["error"]["code"], "unauthorized");
 }
 
 #[tokio::test]
 async fn bearer_token_from_the_upgrade_authenticates_and_the_frame_token_wins() {
-    let handlers = Memory::default();
-    let ctx = RequestContext::new(1).with_bearer_token(ADMIN_TOKEN);
-    let via_bearer = dispatch(&handlers, &ctx, r#"{"channel":"user/read","payload":{"id":1}}"#).await;
+    let handlers = Dispatcher::new(Memory::default());
+    let bearer = || connection().with_credential(CredentialSource::Bearer, ADMIN_TOKEN);
+    let via_bearer = handlers.dispatch(bearer(), r#"{"channel":"user/read","payload":{"id":1}}"#).await;
     assert_eq!(via_bearer.error, None, "{}", via_bearer.text);
-    let frame_wins = dispatch(&handlers, &ctx, r#"{"channel":"user/read","apiToken":"bad","payload":{"id":1}}"#).await;
-    assert_eq!(frame_wins.error, Some(ErrorCode::Unauthorized));
+    let frame_wins =
+        handlers.dispatch(bearer(), r#"{"channel":"user/read","apiToken":"bad","payload":{"id":1}}"#).await;
+    assert_eq!(frame_wins.error, Some(Code::UNAUTHORIZED));
 }
 
 #[tokio::test]
 async fn handler_errors_become_error_replies() {
-    let handlers = Memory::default();
+    let handlers = Dispatcher::new(Memory::default());
     let missing = send(&handlers, r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":42}}"#).await;
     assert_eq!(missing["error"], json!({"code": "not_found", "message": "no such user"}));
     let taken = send(
@@ -161,8 +198,11 @@ async fn handler_errors_become_error_replies() {
 
 #[tokio::test]
 async fn internal_errors_disclose_nothing() {
-    let reply =
-        send(&Memory::default(), r#"{"channel":"user/delete","apiToken":"admin-token","payload":{"id":999}}"#).await;
+    let reply = send(
+        &Dispatcher::new(Memory::default()),
+        r#"{"channel":"user/delete","apiToken":"admin-token","payload":{"id":999}}"#,
+    )
+    .await;
     assert_eq!(reply["error"], json!({"code": "internal", "message": "internal error"}));
     assert!(!reply.to_string().contains("/var/lib"));
 }
@@ -172,29 +212,24 @@ async fn overlong_request_id_is_not_echoed() {
     let id = "x".repeat(65);
     let frame =
         format!(r#"{{"channel":"user/read","requestId":"{id}","apiToken":"admin-token","payload":{{"id":1}}}}"#);
-    let reply = send(&Memory::default(), &frame).await;
+    let reply = send(&Dispatcher::new(Memory::default()), &frame).await;
     assert_eq!(reply.get("requestId"), None);
     assert_eq!(reply["error"]["details"][0]["pointer"], "/requestId");
 }
 
 #[tokio::test]
-async fn dispatched_reports_channel_and_code_for_metrics() {
-    let handlers = Memory::default();
-    let ok = dispatch(
-        &handlers,
-        &RequestContext::new(1),
-        r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#,
-    )
-    .await;
-    assert_eq!((ok.route, ok.error), (Some(Route::UserRead), None));
-    let bad = dispatch(&handlers, &RequestContext::new(1), "nope").await;
-    assert_eq!((bad.route, bad.error), (None, Some(ErrorCode::BadRequest)));
+async fn dispatched_reports_operation_and_code_for_metrics() {
+    let handlers = Dispatcher::new(Memory::default());
+    let ok =
+        handlers.dispatch(connection(), r#"{"channel":"user/read","apiToken":"admin-token","payload":{"id":1}}"#).await;
+    assert_eq!((ok.operation.map(|o| OPERATIONS[o]), ok.error), (Some("userRead"), None));
+    let bad = handlers.dispatch(connection(), "nope").await;
+    assert_eq!((bad.operation, bad.error), (None, Some(Code::BAD_REQUEST)));
 }
 
 #[tokio::test]
 async fn pipelined_frames_are_answered_in_order() {
-    let handlers = Memory::default();
-    let ctx = RequestContext::new(1);
+    let handlers = Dispatcher::new(Memory::default());
     let frames: Vec<String> = (0..50)
         .map(|i| match i % 3 {
             0 => format!(
@@ -205,8 +240,11 @@ async fn pipelined_frames_are_answered_in_order() {
         })
         .collect();
     // The same shape the server's connection loop uses: many in flight, replies in order.
-    let replies: Vec<_> =
-        futures_util::stream::iter(frames.iter()).map(|f| dispatch(&handlers, &ctx, f)).buffered(16).collect().await;
+    let replies: Vec<_> = futures_util::stream::iter(frames.iter())
+        .map(|f| handlers.dispatch(connection(), f))
+        .buffered(16)
+        .collect()
+        .await;
     for (i, reply) in replies.iter().enumerate() {
         let value: Value = serde_json::from_str(&reply.text).unwrap();
         assert_eq!(value["requestId"], format!("p-{i}"));
@@ -219,9 +257,9 @@ proptest! {
     #[test]
     fn arbitrary_json_never_panics_and_always_gets_a_reply(value in arbitrary_json(), channel in prop::sample::select(vec!["user/read", "auth/register", "user/update", "x"])) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let handlers = Memory::default();
+        let handlers = Dispatcher::new(Memory::default());
         for frame in [value.to_string(), json!({"channel": channel, "apiToken": ADMIN_TOKEN, "payload": value}).to_string()] {
-            let reply = runtime.block_on(dispatch(&handlers, &RequestContext::new(1), &frame));
+            let reply = runtime.block_on(handlers.dispatch(connection(), &frame));
             let parsed: Value = serde_json::from_str(&reply.text).unwrap();
             prop_assert!(parsed.is_object());
             prop_assert_eq!(parsed.get("success") == Some(&Value::Bool(false)), reply.error.is_some());
@@ -231,7 +269,7 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let reply = runtime.block_on(dispatch(&Memory::default(), &RequestContext::new(1), &text));
+        let reply = runtime.block_on(dispatch(Memory::default(), &text));
         prop_assert!(serde_json::from_str::<Value>(&reply.text).is_ok());
     }
 }

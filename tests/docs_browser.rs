@@ -13,7 +13,7 @@ use common::certs::TestCert;
 use common::net;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use specserve::server::Limits;
+use specserve_runtime::server::Limits;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -164,9 +164,9 @@ async fn docs_render_in_headless_chromium_with_every_anchor_and_no_console_error
     let ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)").await;
     let ids: Vec<&str> = ids.as_array().unwrap().iter().filter_map(Value::as_str).collect();
     let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
-    for route in &api.routes {
-        let anchor = specserve_codegen::docs::anchor(&route.channel);
-        assert!(ids.contains(&anchor.as_str()), "no anchor #{anchor} for {}; ids: {ids:?}", route.channel);
+    for operation in &api.operations {
+        let anchor = specserve_codegen::emit::docs::anchor(&operation.key);
+        assert!(ids.contains(&anchor.as_str()), "no anchor #{anchor} for {}; ids: {ids:?}", operation.key);
         let linked = page.evaluate(&format!("!!document.querySelector('a[href=\"#{anchor}\"]')")).await;
         assert_eq!(linked, true, "the page links to #{anchor}");
     }

@@ -1,103 +1,105 @@
-//! Fidelity between the spec and the generated code: every example in
-//! asyncapi.yaml validates against its message schema, deserializes into the
-//! generated type, re-serializes to the same JSON, and is accepted by the
-//! schemars schema of the generated type.
+//! Fidelity between the spec and the generated code: every operation of
+//! asyncapi.yaml is generated, and every message example validates against its
+//! schema, deserializes into the generated type (without the properties the
+//! runtime writes: `channel`, `requestId`, `success`, `apiToken`) and
+//! re-serializes to the same JSON.
 
-use serde_json::{Map, Value};
-use specserve::api::{ErrorBody, Reply, Request, Route, error_validator};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use specserve::api::*;
 use specserve_codegen::Api;
+use specserve_codegen::model::binding::Body;
+use specserve_codegen::schema::bundle;
 
 fn spec() -> Api {
-    specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).expect("the shipped spec loads")
+    Api::from_yaml(specserve::ASYNCAPI_YAML).expect("the shipped spec loads")
 }
 
-fn without(frame: &Value, keys: &[&str]) -> Value {
-    let mut map: Map<String, Value> = frame.as_object().expect("frames are objects").clone();
-    for key in keys {
-        map.remove(*key);
+/// `value` deserialized into `T` and serialized back.
+fn round_trip<T: Serialize + DeserializeOwned>(value: &Value, what: &str) -> Value {
+    let typed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    serde_json::to_value(&typed).expect("serializes")
+}
+
+/// The generated type of each message, by message key (what a handler takes or returns).
+fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
+    match message {
+        "AuthRegisterRequest" => round_trip::<AuthRegisterRequest>(body, what),
+        "AuthRegisterReply" => round_trip::<AuthRegisterReply>(body, what),
+        "AuthGenerateTokenRequest" => round_trip::<AuthGenerateTokenRequest>(body, what),
+        "AuthGenerateTokenReply" => round_trip::<AuthGenerateTokenReply>(body, what),
+        "AuthLogoutRequest" => round_trip::<AuthLogoutRequest>(body, what),
+        "UserCreateRequest" => round_trip::<UserCreateRequest>(body, what),
+        "UserCreateReply" => round_trip::<UserCreateReply>(body, what),
+        "UserReadRequest" => round_trip::<UserReadRequest>(body, what),
+        "UserReadReply" => round_trip::<UserReadReply>(body, what),
+        "UserUpdateRequest" => round_trip::<UserUpdateRequest>(body, what),
+        "UserDeleteRequest" => round_trip::<UserDeleteRequest>(body, what),
+        "Error" => round_trip::<ApiErrorBody>(body, what),
+        // Replies without fields: the handler returns `()`.
+        "AuthLogoutReply" | "UserUpdateReply" | "UserDeleteReply" => {
+            assert_eq!(body, &json!({}), "{what}: a reply without fields");
+            json!({})
+        }
+        other => panic!("message `{other}` has no generated type listed in this test"),
     }
-    Value::Object(map)
-}
-
-fn assert_accepted_by(schema: &schemars::Schema, instance: &Value, what: &str) {
-    let validator = jsonschema::validator_for(schema.as_value()).expect("schemars output compiles");
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{what}: the generated type's schema rejects the example: {errors:?}");
 }
 
 #[test]
-fn every_route_in_the_spec_is_a_generated_route() {
-    let api = spec();
-    let spec_channels: Vec<&str> = api.routes.iter().map(|r| r.channel.as_str()).collect();
-    let generated: Vec<&str> = Route::ALL.iter().map(|r| r.channel()).collect();
-    assert_eq!(spec_channels, generated);
+fn every_operation_in_the_spec_is_generated() {
+    let keys: Vec<String> = spec().operations.iter().map(|op| op.key.clone()).collect();
+    assert_eq!(keys, OPERATIONS);
 }
 
 #[test]
-fn request_examples_round_trip_through_the_generated_types() {
+fn every_example_validates_and_round_trips_through_its_generated_type() {
     let api = spec();
     let mut checked = 0;
-    for route in &api.routes {
-        let generated = Route::from_channel(&route.channel).expect("generated route");
-        assert!(!route.request.examples.is_empty(), "{} has no request example", route.channel);
-        for example in &route.request.examples {
-            let name = format!("{} example {:?}", route.channel, example.name);
-            assert!(generated.request_validator().is_valid(&example.payload), "{name}: rejected by the validator");
-            let envelope_free = without(&example.payload, &["requestId", "apiToken"]);
-            let typed: Request = serde_json::from_value(envelope_free.clone()).expect(&name);
-            assert_eq!(typed.route(), generated);
-            assert_eq!(serde_json::to_value(&typed).unwrap(), envelope_free, "{name}: re-serialized differently");
-            assert_accepted_by(&generated.request_type_schema(), &example.payload["payload"], &name);
+    for (id, message) in api.messages.iter().enumerate() {
+        assert!(!message.examples.is_empty(), "{} has no example", message.key);
+        let validator = bundle::validator(message.payload_json.as_ref().expect("payload schema")).unwrap();
+        let credential = api
+            .operations
+            .iter()
+            .enumerate()
+            .find_map(|(op, o)| o.messages.contains(&id).then(|| api.credential_property(op)).flatten());
+        let layout = api.layout(id, Some("channel"), credential);
+        for example in &message.examples {
+            let what = format!("{} example {:?}", message.key, example.name);
+            let payload = example.payload.as_ref().expect("example payload");
+            let errors: Vec<String> = validator.iter_errors(payload).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{what}: rejected by its schema: {errors:?}");
+            let body = match &layout.body {
+                Body::Under(field) => payload[field.as_str()].clone(),
+                _ => {
+                    let mut map: Map<String, Value> = payload.as_object().expect("frames are objects").clone();
+                    for (name, _) in &layout.leading {
+                        map.remove(name);
+                    }
+                    Value::Object(map)
+                }
+            };
+            assert_eq!(through_generated_type(&message.key, &body, &what), body, "{what}: re-serialized differently");
             checked += 1;
         }
     }
-    assert!(checked >= api.routes.len());
-}
-
-#[test]
-fn reply_examples_round_trip_through_the_generated_types() {
-    let api = spec();
-    for route in &api.routes {
-        let generated = Route::from_channel(&route.channel).expect("generated route");
-        assert!(!route.reply.examples.is_empty(), "{} has no reply example", route.channel);
-        for example in &route.reply.examples {
-            let name = format!("{} reply example {:?}", route.channel, example.name);
-            assert!(generated.reply_validator().is_valid(&example.payload), "{name}: rejected by the validator");
-            let body = without(&example.payload, &["success", "channel", "requestId"]);
-            let typed = Reply::from_body(generated, body.clone()).expect(&name);
-            let request_id = example.payload.get("requestId").and_then(Value::as_str);
-            let encoded: Value = serde_json::from_str(&typed.encode(request_id)).unwrap();
-            assert_eq!(encoded, example.payload, "{name}: re-encoded differently");
-            assert_accepted_by(&generated.reply_type_schema(), &body, &name);
-        }
-    }
-}
-
-#[test]
-fn error_examples_round_trip_through_the_generated_error_body() {
-    let api = spec();
-    assert!(api.error.message.examples.len() >= 5, "error examples cover the common codes");
-    for example in &api.error.message.examples {
-        let name = format!("error example {:?}", example.name);
-        assert!(error_validator().is_valid(&example.payload), "{name}: rejected by the validator");
-        let body: ErrorBody = serde_json::from_value(example.payload["error"].clone()).expect(&name);
-        assert_eq!(serde_json::to_value(&body).unwrap(), example.payload["error"], "{name}");
-        assert_accepted_by(&schemars::schema_for!(ErrorBody), &example.payload["error"], &name);
-    }
+    assert!(checked >= api.messages.len());
 }
 
 #[test]
 fn validators_reject_what_the_spec_forbids() {
-    let read = Route::UserRead.request_validator();
-    assert!(read.is_valid(&serde_json::json!({"channel": "user/read", "payload": {"id": 1}})));
+    let read = message_validator("UserReadRequest").expect("a received message");
+    assert!(read.is_valid(&json!({"channel": "user/read", "payload": {"id": 1}})));
     for bad in [
-        serde_json::json!({"channel": "user/read", "payload": {"id": -1}}),
-        serde_json::json!({"channel": "user/read", "payload": {}}),
-        serde_json::json!({"channel": "user/create", "payload": {"id": 1}}),
-        serde_json::json!({"channel": "user/read", "payload": {"id": 1}, "extra": true}),
+        json!({"channel": "user/read", "payload": {"id": -1}}),
+        json!({"channel": "user/read", "payload": {}}),
+        json!({"channel": "user/create", "payload": {"id": 1}}),
+        json!({"channel": "user/read", "payload": {"id": 1}, "extra": true}),
     ] {
         assert!(!read.is_valid(&bad), "accepted {bad}");
     }
+    assert!(message_validator("UserReadReply").is_none(), "the server validates what it receives");
 }
 
 /// Replies and the error body are read tolerantly (a field added to what
@@ -106,18 +108,18 @@ fn validators_reject_what_the_spec_forbids() {
 /// schemas are.
 #[test]
 fn received_types_accept_added_fields_and_request_types_do_not() {
-    let reply = serde_json::json!({
+    let reply = json!({
         "id": 7, "name": "Bob", "email": "bob@example.com", "role": "user",
         "created_at": "2025-05-21T10:00:00.000Z", "nickname": "a field from a newer spec"
     });
-    let decoded: specserve::api::UserReadReply = serde_json::from_value(reply).expect("tolerant reader");
+    let decoded: UserReadReply = serde_json::from_value(reply).expect("tolerant reader");
     assert_eq!(decoded.name, "Bob");
-    let error = serde_json::json!({
+    let error = json!({
         "code": "validation_failed", "message": "no", "retryAfter": 3,
         "details": [{"pointer": "/payload/id", "keyword": "type", "message": "m", "hint": "newer"}]
     });
-    let decoded: ErrorBody = serde_json::from_value(error).expect("tolerant reader");
+    let decoded: ApiErrorBody = serde_json::from_value(error).expect("tolerant reader");
     assert_eq!(decoded.details.map(|d| d.len()), Some(1));
-    let request = serde_json::json!({"id": 7, "nickname": "x"});
-    assert!(serde_json::from_value::<specserve::api::UserRef>(request).is_err());
+    let request = json!({"id": 7, "nickname": "x"});
+    assert!(serde_json::from_value::<UserRef>(request).is_err());
 }

@@ -101,7 +101,7 @@ async fn hammer(running: &Running, frame: Value, stop: Arc<AtomicBool>) -> tokio
     let fingerprint = running.server.fingerprint().expect("TLS");
     let task = tokio::spawn(async move {
         let url = format!("wss://{server}/");
-        let connector = tokio_tungstenite::Connector::Rustls(specserve::client::pinned_config(&fingerprint));
+        let connector = tokio_tungstenite::Connector::Rustls(specserve_runtime::client::pinned_config(&fingerprint));
         let (socket, _) =
             tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector)).await.expect("upgrade");
         let mut conn = Conn(socket);

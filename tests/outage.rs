@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::app::{self, test_config};
 use common::db::TestDb;
 use common::net;
+use specserve::api::ClientError;
 use specserve::api::*;
-use specserve::client::ClientError;
 
 const MARIADBD: &str = "/usr/sbin/mariadbd";
 

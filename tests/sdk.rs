@@ -72,3 +72,50 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
     .unwrap();
     running.stop().await;
 }
+
+/// The SDK generated for every public corpus document (tests/corpus) and every
+/// codegen API fixture type-checks under `tsc --strict`, runtime and
+/// declarations alike, in one compiler run.
+#[test]
+fn every_corpus_sdk_type_checks_under_tsc_strict() {
+    if !node_project_ready() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/corpus/manifest.json")).unwrap()).unwrap();
+    let mut specs: Vec<std::path::PathBuf> = manifest["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["official"] == "valid")
+        .map(|d| root.join("tests/corpus").join(d["path"].as_str().unwrap()))
+        .collect();
+    for fixture in ["minimal", "extra_route", "kraken", "gemini"] {
+        specs.push(root.join(format!("codegen/tests/apis/{fixture}.yaml")));
+    }
+    let out = std::env::temp_dir().join(format!("specserve-corpus-sdks-{}", std::process::id()));
+    let mut files = Vec::new();
+    for (n, spec) in specs.iter().enumerate() {
+        let api = specserve_codegen::load(spec).unwrap_or_else(|e| panic!("{}: {e}", spec.display()));
+        for (name, contents) in specserve_codegen::emit::typescript::files(&api).unwrap() {
+            let path = out.join(format!("sdk{n}")).join(&name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, contents).unwrap();
+            if name.ends_with(".js") || name.ends_with(".d.ts") {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    let tsconfig = serde_json::json!({
+        "compilerOptions": {
+            "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "lib": ["ES2022", "DOM"],
+            "strict": true, "allowJs": true, "checkJs": true, "noEmit": true, "skipLibCheck": false
+        },
+        "files": files,
+    });
+    std::fs::write(out.join("tsconfig.json"), tsconfig.to_string()).unwrap();
+    let tsc = Path::new(SDK_TESTS).join("node_modules/typescript/bin/tsc");
+    run("node", &[tsc.to_str().unwrap(), "-p", out.join("tsconfig.json").to_str().unwrap()], &[]);
+    let _ = std::fs::remove_dir_all(&out);
+}

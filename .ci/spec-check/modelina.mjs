@@ -9,12 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { TypeScriptFileGenerator } from '@asyncapi/modelina';
 
 const path = process.argv[2] ?? 'asyncapi.yaml';
-const spec = await readFile(path, 'utf8');
+// modelina 5.10 reads AsyncAPI 3.0 only: a 3.1 document (3.1 adds nothing
+// asyncapi.yaml uses) is handed over as 3.0, else it yields one empty `Root`.
+const spec = (await readFile(path, 'utf8')).replace(/^asyncapi: ['"]?3\.1\.\d+['"]?$/m, 'asyncapi: 3.0.0');
 const out = await mkdtemp(join(tmpdir(), 'specserve-modelina-'));
 try {
   const generator = new TypeScriptFileGenerator({ modelType: 'interface', enumType: 'union' });
   const models = await generator.generateToFiles(spec, out, { exportType: 'named' }, true);
-  if (models.length === 0) throw new Error('modelina generated no models');
+  if (models.length < 2) throw new Error(`modelina modelled nothing of ${path} (${models.map((m) => m.modelName).join(', ')})`);
   const files = models.map((model) => join(out, `${model.modelName}.ts`));
   await writeFile(join(out, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'ES2022', moduleResolution: 'Bundler' },

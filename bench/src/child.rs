@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
-use specserve::server::{Limits, Server, ServerConfig, TlsSetup};
 use specserve::store::Database;
+use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -201,7 +201,8 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
         max_connections_per_ip: 1_000_000,
         ..Limits::default()
     };
-    let server = Server::start(server_config, Arc::new(app)).await?;
+    let server =
+        Server::start(server_config, Arc::new(specserve::api::Service::<App<Database>>::new(Arc::new(app)))).await?;
     match server.fingerprint() {
         Some(fingerprint) => println!("port {} fingerprint {fingerprint}", server.local_addr().port()),
         None => println!("port {}", server.local_addr().port()),
@@ -215,7 +216,7 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
 pub async fn echo(tls: bool) -> Result<()> {
     raise_fd_limit();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let tls = if tls { specserve::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
+    let tls = if tls { specserve_runtime::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
     match &tls {
         Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
         None => println!("port {}", listener.local_addr()?.port()),

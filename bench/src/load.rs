@@ -31,7 +31,8 @@ impl Target {
         if let Some(token) = bearer {
             request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
         }
-        let connector = self.fingerprint.as_deref().map(|f| Connector::Rustls(specserve::client::pinned_config(f)));
+        let connector =
+            self.fingerprint.as_deref().map(|f| Connector::Rustls(specserve_runtime::client::pinned_config(f)));
         let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
             .await
             .with_context(|| format!("connecting to {}", self.url))?;

@@ -1,42 +1,42 @@
-//! specserve-codegen: turns an AsyncAPI 3.0 document into specserve's Rust API
-//! (types, validators, handler traits, dispatcher, client methods) and the other
-//! artefacts built from the same model (HTML docs, standalone JSON Schemas, the
-//! TypeScript SDK).
+//! specserve-codegen: reads an AsyncAPI 3.0 / 3.1 document and generates what
+//! specserve serves and ships from it: the Rust API over `specserve-runtime`
+//! (types, validators, handler traits, dispatcher, publisher, client), the
+//! TypeScript SDK, HTML docs, standalone JSON Schemas, and scaffolds.
 //!
-//! Data flows one way: [`spec`] reads the YAML, [`model`] normalizes and checks
-//! it, the emitters ([`rust`], [`docs`], [`schemas`], [`typescript`]) read only the model.
+//! Data flows one way: [`spec`] reads the files, [`schema`] and [`model`]
+//! resolve them into ids once, [`types`] names every type, and the emitters
+//! read only the model.
 
 #![warn(missing_docs)]
 
-pub mod bundle;
+pub mod diagnostics;
 pub mod diff;
-pub mod docs;
-pub mod error;
+pub mod emit;
 pub mod model;
-pub mod rust;
 pub mod schema;
-pub mod schemas;
 pub mod spec;
 pub mod types;
-pub mod typescript;
+
+pub use diagnostics::{Diagnostics, Severity, SpecError};
+pub use model::Api;
 
 use std::path::Path;
 
-pub use error::SpecError;
-pub use model::Api;
-
-/// Reads and checks the spec at `path`.
-pub fn load(path: &Path) -> Result<Api, SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SpecError::new("", format!("cannot read {}: {e}", path.display())))?;
-    Api::from_yaml(&text)
+/// Reads and checks the document at `path` (and every file it references).
+/// Warnings are in [`Api::warnings`]; errors are the `Err`.
+pub fn load(path: &Path) -> Result<Api, Diagnostics> {
+    Api::load(path)
 }
 
 /// Every file `specserve gen` writes under `generated/`, as (relative path, contents).
-pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, SpecError> {
-    let mut files =
-        vec![("api.rs".to_owned(), rust::api_module(api)?), ("docs/index.html".to_owned(), docs::html(api)?)];
-    files.extend(schemas::files(api));
-    files.extend(typescript::files(api)?.into_iter().map(|(name, text)| (format!("sdk/typescript/{name}"), text)));
+pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
+    let mut files = vec![
+        ("api.rs".to_owned(), emit::rust::api_module(api)?),
+        ("docs/index.html".to_owned(), emit::docs::html(api)?),
+    ];
+    files.extend(emit::schemas::files(api));
+    for (path, contents) in emit::typescript::files(api)? {
+        files.push((format!("sdk/typescript/{path}"), contents));
+    }
     Ok(files)
 }

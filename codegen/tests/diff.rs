@@ -1,11 +1,13 @@
 //! The breaking-change report, direction by direction: each change kind is a
-//! fixture pair (an edit of tests/apis/minimal.yaml) checked both ways.
+//! fixture pair (an edit of tests/apis/minimal.yaml) checked both ways, and
+//! the pushed events of tests/apis/kraken.yaml read like replies.
 
 use specserve_codegen::Api;
 use specserve_codegen::diff::{Change, Direction, diff, suggested_bump};
 
 const MINIMAL: &str = include_str!("apis/minimal.yaml");
 const EXTRA_ROUTE: &str = include_str!("apis/extra_route.yaml");
+const KRAKEN: &str = include_str!("apis/kraken.yaml");
 
 fn edit(edits: &[(&str, &str)]) -> String {
     let mut text = MINIMAL.to_owned();
@@ -21,10 +23,14 @@ fn changes(old: &str, new: &str) -> Vec<Change> {
 }
 
 /// Asserts exactly one change, with these properties.
-fn only(changes: &[Change], message: Direction, pointer: &str, what: &str, breaking: bool) {
+fn only(changes: &[Change], direction: Direction, pointer: &str, what: &str, breaking: bool) {
     assert_eq!(changes.len(), 1, "{changes:#?}");
     let change = &changes[0];
-    assert_eq!((change.message, change.pointer.as_str(), change.breaking), (message, pointer, breaking), "{change:#?}");
+    assert_eq!(
+        (change.direction, change.pointer.as_str(), change.breaking),
+        (direction, pointer, breaking),
+        "{change:#?}"
+    );
     assert!(change.what.contains(what), "{change:#?}");
 }
 
@@ -104,16 +110,60 @@ fn reply_type_widened_breaks_narrowed_is_compatible() {
 #[test]
 fn error_code_added_breaks_receivers_removed_is_compatible() {
     let more = edit(&[("internal, unavailable]", "internal, unavailable, teapot]")]);
-    only(&changes(MINIMAL, &more), Direction::Error, "/error/code", "enum value `teapot` added", true);
-    only(&changes(&more, MINIMAL), Direction::Error, "/error/code", "enum value `teapot` removed", false);
+    let found = changes(MINIMAL, &more);
+    only(&found, Direction::Reply, "/error/code", "enum value `teapot` added", true);
+    assert_eq!(found[0].message, "Error");
+    only(&changes(&more, MINIMAL), Direction::Reply, "/error/code", "enum value `teapot` removed", false);
 }
 
 #[test]
-fn routes_removed_break_and_added_are_compatible() {
+fn operations_removed_break_and_added_are_compatible() {
     let removed = changes(EXTRA_ROUTE, MINIMAL);
-    assert!(removed.iter().any(|c| c.route == "item/put" && c.what == "route removed" && c.breaking), "{removed:#?}");
+    let gone = |c: &Change| c.operation == "itemPut" && c.what == "operation removed" && c.breaking;
+    assert!(removed.iter().any(gone), "{removed:#?}");
     let added = changes(MINIMAL, EXTRA_ROUTE);
     assert!(added.iter().all(|c| !c.breaking), "{added:#?}");
-    assert!(added.iter().any(|c| c.route == "item/put" && c.what == "route added"));
+    assert!(added.iter().any(|c| c.operation == "itemPut" && c.what == "operation added"));
     assert_eq!(suggested_bump(&added), "minor");
+}
+
+#[test]
+fn securing_an_operation_breaks_its_clients_and_opening_it_does_not() {
+    let open = edit(&[(
+        "    security:
+      - $ref: '#/components/securitySchemes/token'
+",
+        "",
+    )]);
+    only(&changes(MINIMAL, &open), Direction::Request, "", "no longer needs a credential", false);
+    only(&changes(&open, MINIMAL), Direction::Request, "", "now needs a credential", true);
+}
+
+#[test]
+fn a_moved_channel_address_breaks() {
+    let moved = edit(&[("    address: /ws\n", "    address: /api\n")]);
+    only(&changes(MINIMAL, &moved), Direction::Request, "", "address /ws -> /api", true);
+}
+
+#[test]
+fn pushed_events_read_like_replies() {
+    let richer = KRAKEN.replacen(
+        "          type: {type: string, enum: [snapshot, update]}",
+        "          type: {type: string, enum: [snapshot, update, delta]}",
+        1,
+    );
+    assert_ne!(richer, KRAKEN);
+    let found = changes(KRAKEN, &richer);
+    only(&found, Direction::Event, "/type", "enum value `delta` added", true);
+    assert_eq!((found[0].operation.as_str(), found[0].message.as_str()), ("ticker", "Ticker"));
+    only(&changes(&richer, KRAKEN), Direction::Event, "/type", "enum value `delta` removed", false);
+}
+
+#[test]
+fn close_codes_are_listed_and_never_breaking() {
+    let closing = edit(&[(
+        "    address: /ws\n",
+        "    address: /ws\n    x-specserve-close-codes:\n      - code: 4000\n        when: Idle.\n",
+    )]);
+    only(&changes(MINIMAL, &closing), Direction::Event, "", "close code 4000 now sent", false);
 }

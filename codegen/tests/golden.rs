@@ -1,11 +1,13 @@
 //! Golden tests: the Rust and TypeScript emitted for each supported JSON Schema
-//! construct (`tests/types/*.yaml`) and for whole APIs (`tests/apis/*.yaml`) is
-//! compared with the committed `.rs` and `.d.ts` next to it. `UPDATE_GOLDEN=1 cargo test -p
-//! specserve-codegen` rewrites them; review the diff like any code change.
+//! construct (`tests/types/*.yaml`) and for whole APIs (`tests/apis/*.yaml`)
+//! are compared with the committed `.rs` and `.d.ts` next to them.
+//! `UPDATE_GOLDEN=1 cargo test -p specserve-codegen` rewrites them; review the
+//! diff like any code change.
 
 use std::path::{Path, PathBuf};
 
-use specserve_codegen::{Api, rust, schema, spec::Document, typescript};
+use specserve_codegen::Api;
+use specserve_codegen::emit::{docs, rust, typescript};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(dir);
@@ -17,6 +19,12 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+fn load(path: &Path) -> Api {
+    let api = specserve_codegen::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(api.warnings.is_empty(), "{}: {}", path.display(), api.warnings);
+    api
 }
 
 /// Compares `actual` with the file beside `spec` ending in `extension`.
@@ -40,17 +48,30 @@ fn every_construct_has_golden_output() {
     let files = fixtures("types");
     let names: Vec<String> = files.iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect();
     for construct in [
-        "object", "string", "integer", "number", "boolean", "array", "enum", "const", "one_of", "any_of", "nullable",
+        "object",
+        "string",
+        "integer",
+        "number",
+        "boolean",
+        "array",
+        "enum",
+        "const",
+        "one_of",
+        "any_of",
+        "all_of",
+        "discriminator",
+        "untagged",
+        "nullable",
+        "map",
+        "recursive",
         "ref",
     ] {
         assert!(names.iter().any(|n| n == construct), "no golden fixture for {construct}");
     }
     for file in files {
-        let doc = Document::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let schemas = schema::components(&doc).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let source = rust::types_module(&schemas).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        check_golden(&file, "rs", &source);
-        let declarations = typescript::types_module(&schemas).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let api = load(&file);
+        check_golden(&file, "rs", &rust::types_module(&api).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+        let declarations = typescript::types_module(&api).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         check_golden(&file, "d.ts", &declarations);
     }
 }
@@ -58,8 +79,7 @@ fn every_construct_has_golden_output() {
 #[test]
 fn whole_apis_have_golden_output() {
     for file in fixtures("apis") {
-        let api = Api::from_yaml(&std::fs::read_to_string(&file).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let api = load(&file);
         check_golden(&file, "rs", &rust::api_module(&api).unwrap());
         let sdk = typescript::files(&api).unwrap();
         let declarations = sdk.iter().find(|(name, _)| name == "index.d.ts").map(|(_, text)| text.as_str());
@@ -68,35 +88,30 @@ fn whole_apis_have_golden_output() {
 }
 
 #[test]
-fn a_route_added_to_the_spec_adds_a_handler_method_and_client_method() {
-    let load = |name: &str| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apis").join(name);
-        rust::api_module(&Api::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap()).unwrap()
-    };
-    let before = load("minimal.yaml");
-    let after = load("extra_route.yaml");
-    assert!(!before.contains("fn put("));
+fn an_operation_added_to_the_spec_adds_a_handler_method_and_a_client_method() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apis");
+    let before = rust::api_module(&load(&dir.join("minimal.yaml"))).unwrap();
+    let after = rust::api_module(&load(&dir.join("extra_route.yaml"))).unwrap();
+    let handler = "fn item_put(\n        rq: specserve_runtime::Open<'_, Self::Context, ()>,\n        message: ItemPutRequestPayload,";
+    assert!(!before.contains("fn item_put("), "{before}");
+    assert!(after.contains(handler), "{after}");
     assert!(
-        after.contains(
-            "fn put(\n        &self,\n        ctx: &crate::wire::RequestContext,\n        request: ItemPutRequest,"
-        ),
+        after.contains("pub async fn item_put(\n        &self,\n        request: &ItemPutRequestPayload,"),
         "{after}"
     );
-    assert!(after.contains("pub async fn item_put(\n        &self,\n        request: &ItemPutRequest,"));
-    assert!(after.contains("Route::ItemPut"));
+    assert!(after.contains("\"itemPut\""), "the operation is listed");
 }
 
 #[test]
-fn docs_page_has_an_anchor_per_route_and_fetches_nothing() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml");
-    let api = Api::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let html = specserve_codegen::docs::html(&api).unwrap();
-    for route in &api.routes {
-        let anchor = format!("id=\"{}\"", specserve_codegen::docs::anchor(&route.channel));
-        assert!(html.contains(&anchor), "no {anchor}");
-        assert!(html.contains(&format!("href=\"#{}\"", specserve_codegen::docs::anchor(&route.channel))));
+fn docs_page_has_an_anchor_per_operation_and_fetches_nothing() {
+    let api = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml"));
+    let html = docs::html(&api).unwrap();
+    for operation in &api.operations {
+        let anchor = docs::anchor(&operation.key);
+        assert!(html.contains(&format!("id=\"{anchor}\"")), "no anchor for {}", operation.key);
+        assert!(html.contains(&format!("href=\"#{anchor}\"")), "no link to {}", operation.key);
     }
-    for code in &api.error.codes {
+    for code in api.error_codes() {
         assert!(html.contains(&format!("<code>{code}</code>")), "error code {code} undocumented");
     }
     assert!(html.contains("<meta name=\"viewport\""), "readable on a phone");
@@ -107,14 +122,21 @@ fn docs_page_has_an_anchor_per_route_and_fetches_nothing() {
     for link in html.match_indices("<link ").map(|(at, _)| &html[at..]) {
         assert!(link.starts_with("<link rel=\"icon\" href=\"data:,\">"), "the page links out: {}", &link[..60]);
     }
-    assert!(html.contains("<td class=\"name\"><code>payload.email</code></td>"), "payload fields are tabled");
 }
 
 #[test]
 fn docs_render_code_spans_in_constraint_cells_not_backticks() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml");
-    let api = specserve_codegen::load(&spec).expect("the project's spec loads");
-    let html = specserve_codegen::docs::html(&api).expect("docs render");
+    let api = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml"));
+    let html = docs::html(&api).expect("docs render");
     assert!(html.contains("format <code>email</code>"), "constraint cells render code spans");
     assert!(!html.contains("format `email`"), "no literal backticks left in the page");
+}
+
+#[test]
+fn docs_show_paths_parameters_query_and_pushed_events() {
+    let api = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apis/gemini.yaml"));
+    let html = docs::html(&api).unwrap();
+    for expected in ["/v1/marketdata/{symbol}", "symbol", "heartbeat", "marketUpdate", "marketHeartbeat"] {
+        assert!(html.contains(expected), "the docs do not mention {expected}");
+    }
 }

@@ -2,21 +2,19 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use specserve_runtime::{ApiError, Open, Secured};
+
 use super::{App, expiry, store_error, wire_time};
 use crate::api::*;
-use crate::security::audit::AuditEvent;
 use crate::security::tokens;
 use crate::store::{NewToken, NewUser, Store, now_utc};
-use crate::wire::{ApiError, RequestContext};
 
 impl<S: Store> AuthApi for App<S> {
-    async fn register(
-        &self,
-        ctx: &RequestContext,
-        request: AuthRegisterPayload,
-    ) -> Result<AuthRegisterReply, ApiError> {
-        self.limit_ip(ctx)?;
-        let password_hash = self.passwords.hash(request.password).await?;
+    type Context = Self;
+
+    async fn register(rq: Open<'_, Self>, request: AuthRegisterPayload) -> Result<AuthRegisterReply, ApiError> {
+        let app = rq.context();
+        let password_hash = app.passwords.hash(request.password).await?;
         let user = NewUser {
             name: request.name,
             email: request.email,
@@ -25,66 +23,50 @@ impl<S: Store> AuthApi for App<S> {
             created_by: None,
             now: now_utc(),
         };
-        match self.store.create_user(user).await {
-            Ok(id) => {
-                self.audit(AuditEvent::Register, Some(id), Some(id), ctx, "success");
-                Ok(AuthRegisterReply { user_id: id })
-            }
-            Err(error) => {
-                self.audit(AuditEvent::Register, None, None, ctx, "failure");
-                Err(store_error(error))
-            }
-        }
+        let id = app.store.create_user(user).await.map_err(store_error)?;
+        Ok(AuthRegisterReply { user_id: id })
     }
 
     async fn generate_token(
-        &self,
-        ctx: &RequestContext,
+        rq: Open<'_, Self>,
         request: AuthGenerateTokenPayload,
     ) -> Result<AuthGenerateTokenReply, ApiError> {
-        self.limit_ip(ctx)?;
+        let (app, connection) = (rq.context(), rq.connection());
         let account = request.email.to_lowercase();
-        let ip = ctx.client_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        if !self.logins.may_attempt(&account, ip) {
-            self.audit(AuditEvent::RateLimited, None, None, ctx, "login_failures");
+        let ip = connection.client_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if !app.logins.may_attempt(&account, ip) {
+            app.audit("rate_limited", None, None, connection, "login_failures");
             return Err(ApiError::rate_limited());
         }
-        let user = self.store.user_by_email(&request.email).await.map_err(store_error)?;
+        let user = app.store.user_by_email(&request.email).await.map_err(store_error)?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         // Same work and the same reply for an unknown email and a wrong password.
-        let valid = self.passwords.verify(request.password, hash).await?;
+        let valid = app.passwords.verify(request.password, hash).await?;
         let Some(user) = user.filter(|_| valid) else {
-            self.logins.failed(&account, ip);
-            self.audit(AuditEvent::LoginFailure, None, None, ctx, "failure");
+            app.logins.failed(&account, ip);
             return Err(ApiError::new(ErrorCode::Unauthorized, "invalid email or password"));
         };
-        self.logins.succeeded(&account, ip);
+        app.logins.succeeded(&account, ip);
         let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
-        let expires_at = expiry(self.config.token_ttl);
+        let expires_at = expiry(app.config.token_ttl);
         let record = NewToken {
             user_id: user.id,
             hash,
-            client_ip: ctx.client_ip().map(|ip| ip.to_string()),
-            user_agent: ctx.user_agent().map(|ua| ua.chars().take(512).collect()),
+            client_ip: connection.client_ip().map(|ip| ip.to_string()),
+            user_agent: connection.user_agent().map(|ua| ua.chars().take(512).collect()),
             created_at: now_utc(),
             expires_at,
         };
-        self.store.insert_token(record).await.map_err(store_error)?;
-        self.audit(AuditEvent::LoginSuccess, Some(user.id), Some(user.id), ctx, "success");
-        self.audit(AuditEvent::TokenIssued, Some(user.id), Some(user.id), ctx, "success");
+        app.store.insert_token(record).await.map_err(store_error)?;
+        app.audit("token_issued", Some(user.id), Some(user.id), connection, "success");
         Ok(AuthGenerateTokenReply { token, expires_at: wire_time(expires_at) })
     }
 
-    async fn logout(
-        &self,
-        ctx: &RequestContext,
-        principal: &Principal,
-        _request: AuthLogoutPayload,
-    ) -> Result<AuthLogoutReply, ApiError> {
-        self.store.revoke_token(principal.token_id, now_utc()).await.map_err(store_error)?;
+    async fn logout(rq: Secured<'_, Self>, _request: AuthLogoutPayload) -> Result<(), ApiError> {
+        let (app, principal) = (rq.context(), rq.principal());
+        app.store.revoke_token(principal.token_id, now_utc()).await.map_err(store_error)?;
         // After the write commits, so no concurrent load can cache the token again.
-        self.tokens.revoke_token(principal.token_id);
-        self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(principal.user_id), ctx, "logout");
-        Ok(AuthLogoutReply {})
+        app.tokens.revoke_token(principal.token_id);
+        Ok(())
     }
 }

@@ -1,5 +1,7 @@
-//! The hand-written side of the contract: [`App`] implements the generated
-//! `AuthApi` and `UserApi` traits (and the token check) over a [`Store`].
+//! The hand-written side of the contract: [`App`] is the context of the
+//! generated API (`specserve_runtime::Context`: the token check, the spec's
+//! rate-limit classes and audit lines) and implements its `AuthApi` and
+//! `UserApi` groups over a [`Store`].
 //!
 //! Who may touch whom: any authenticated user may create users, who are then
 //! managed by their creator; read, update and delete are allowed on yourself, on
@@ -16,17 +18,17 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::api::Role;
-use crate::security::audit::{AuditEvent, AuditLog};
+use specserve_runtime::rate_limit::KeyedLimiter;
+use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
+
+use crate::api::{ErrorCode, Handlers, Role};
+use crate::security::Identity;
+use crate::security::audit::AuditLog;
 use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
-use crate::security::rate_limit::KeyedLimiter;
 use crate::security::sessions::Sessions;
 use crate::security::tokens::{self, TokenCache};
-use crate::security::{Authenticate, Identity};
-use crate::server::Readiness;
 use crate::store::{Store, StoreError, User, now_utc, to_stored};
-use crate::wire::{ApiError, RequestContext};
 
 /// Tunables of the auth and user routes. Every per-key limit is sustained per
 /// minute, with bursts of a third of it (at least one).
@@ -103,31 +105,27 @@ impl<S: Store> App<S> {
         &self.store
     }
 
-    fn audit(&self, event: AuditEvent, actor: Option<i64>, target: Option<i64>, ctx: &RequestContext, outcome: &str) {
-        self.audit.record(event, actor, target, ctx.client_ip(), outcome);
-    }
-
-    /// Per-IP limit of the `auth` rate-limit class.
-    fn limit_ip(&self, ctx: &RequestContext) -> Result<(), ApiError> {
-        match ctx.client_ip() {
-            Some(ip) if !self.per_ip.try_take(&ip) => {
-                self.audit(AuditEvent::RateLimited, None, None, ctx, "per_ip");
-                Err(ApiError::rate_limited())
-            }
-            _ => Ok(()),
-        }
+    /// Records an event a handler knows of (beyond its operation's outcome,
+    /// which the dispatcher records from the spec's `x-specserve-audit`).
+    fn audit(&self, event: &str, actor: Option<i64>, target: Option<i64>, connection: &ConnectionInfo, outcome: &str) {
+        self.audit.record(event, actor, target, connection.client_ip(), outcome);
     }
 
     /// Loads `target` if `caller` may act on it (see [`may_act_on`]). Non-admins
     /// get `forbidden` for ids that do not exist too, so ids cannot be probed.
-    async fn authorized_target(&self, caller: &Identity, target: i64, ctx: &RequestContext) -> Result<User, ApiError> {
+    async fn authorized_target(
+        &self,
+        caller: &Identity,
+        target: i64,
+        connection: &ConnectionInfo,
+    ) -> Result<User, ApiError> {
         let user = self.store.user_by_id(target).await.map_err(store_error)?;
         match user {
             Some(user) if may_act_on(caller, &user) => Ok(user),
-            None if caller.role == Role::Admin => Err(ApiError::not_found("no such user")),
+            None if caller.role == Role::Admin => Err(not_found("no such user")),
             _ => {
-                self.audit(AuditEvent::AuthorizationDenied, Some(caller.user_id), Some(target), ctx, "forbidden");
-                Err(ApiError::forbidden("not allowed on this user"))
+                self.audit("authorization_denied", Some(caller.user_id), Some(target), connection, "forbidden");
+                Err(forbidden("not allowed on this user"))
             }
         }
     }
@@ -150,12 +148,19 @@ fn rank(role: Role) -> u8 {
     }
 }
 
-impl<S: Store> Authenticate for App<S> {
-    async fn authenticate(&self, token: &str, ctx: &RequestContext) -> Result<Identity, ApiError> {
-        let hash = tokens::hash(token);
+/// The generated API's context: the token check and the policy the spec asks for.
+impl<S: Store> specserve_runtime::Context for App<S> {
+    type Principal = Identity;
+
+    async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        connection: &ConnectionInfo,
+    ) -> Result<Identity, ApiError> {
+        let hash = tokens::hash(credential.value);
         let now = now_utc();
         if let Some(identity) = self.tokens.get(&hash, now) {
-            self.sessions.register(identity.user_id, ctx);
+            self.sessions.register(identity.user_id, connection);
             return Ok(identity);
         }
         // Taken before the read: a revocation committing meanwhile keeps this
@@ -167,25 +172,69 @@ impl<S: Store> Authenticate for App<S> {
         };
         let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id };
         self.tokens.insert(ticket, hash, identity.clone(), record.expires_at);
-        self.sessions.register(identity.user_id, ctx);
+        self.sessions.register(identity.user_id, connection);
         // Best effort: a failed bookkeeping write must not fail the request.
         if let Err(error) = self.store.touch_token(record.id, now).await {
             tracing::debug!(%error, "could not record token use");
         }
         Ok(identity)
     }
-}
 
-impl<S: Store> Readiness for App<S> {
+    /// The spec's classes: `auth` per client IP, `create` per creator.
+    fn rate_limit(
+        &self,
+        class: &'static str,
+        connection: &ConnectionInfo,
+        principal: Option<&Identity>,
+    ) -> Result<(), ApiError> {
+        let allowed = match (class, connection.client_ip(), principal) {
+            ("auth", Some(ip), _) => self.per_ip.try_take(&ip),
+            ("create", _, Some(caller)) => self.per_creator.try_take(&caller.user_id),
+            _ => true,
+        };
+        if allowed {
+            return Ok(());
+        }
+        self.audit("rate_limited", principal.map(|p| p.user_id), None, connection, class);
+        Err(ApiError::rate_limited())
+    }
+
+    fn audit(&self, record: &AuditRecord<'_, Identity>) {
+        let outcome = match record.outcome {
+            Ok(()) => "success",
+            Err(code) => code.as_str(),
+        };
+        let target = record.target.as_ref().and_then(serde_json::Value::as_i64);
+        let actor = record.principal.map(|p| p.user_id);
+        self.audit.record(record.event, actor, target, record.connection.client_ip(), outcome);
+    }
+
     async fn ready(&self) -> bool {
         self.store.ping().await
     }
 }
 
+/// One type implements both groups, over itself as the context.
+impl<S: Store> Handlers for App<S> {
+    type Context = Self;
+    type Auth = Self;
+    type User = Self;
+}
+
+/// `forbidden`, with a fixed message.
+fn forbidden(message: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, message)
+}
+
+/// `not_found`, with a fixed message.
+fn not_found(message: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, message)
+}
+
 /// A store failure as the client sees it: `conflict`, `unavailable` or `internal`.
 fn store_error(error: StoreError) -> ApiError {
     match error {
-        StoreError::Conflict => ApiError::conflict("email is already registered"),
+        StoreError::Conflict => ApiError::new(ErrorCode::Conflict, "email is already registered"),
         StoreError::Unavailable(source) => {
             tracing::warn!(error = %source, "database unavailable");
             ApiError::unavailable(source)

@@ -1,10 +1,10 @@
 //! user/create, user/read, user/update, user/delete.
 
-use super::{App, store_error, wire_time};
+use specserve_runtime::{ApiError, Secured};
+
+use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
-use crate::security::audit::AuditEvent;
 use crate::store::{NewUser, RevokeTokens, Store, UserChanges, now_utc};
-use crate::wire::{ApiError, RequestContext};
 
 impl<S: Store> App<S> {
     /// Creates a user on the operator's behalf (`specserve user create`), through
@@ -12,10 +12,12 @@ impl<S: Store> App<S> {
     /// rules, password length), hashing and an audit line (`actor: null`).
     pub async fn create_user_as_operator(&self, request: UserCreatePayload) -> Result<i64, ApiError> {
         let payload = serde_json::to_value(&request).map_err(ApiError::internal)?;
-        let frame = serde_json::json!({ "channel": Route::UserCreate.channel(), "payload": payload });
-        crate::wire::Frame::from_value(frame)?.validate(Route::UserCreate.request_validator())?;
+        let frame = serde_json::json!({ "channel": "user/create", "payload": payload });
+        let frame = specserve_runtime::frame::Frame::from_value(frame, false)?;
+        let validator = message_validator("UserCreateRequest").ok_or_else(|| ApiError::internal("no validator"))?;
+        frame.validate(validator, None)?;
         let id = self.insert_user(request, None).await?;
-        self.audit.record(AuditEvent::UserCreated, None, Some(id), None, "operator");
+        self.audit.record("user_created", None, Some(id), None, "operator");
         Ok(id)
     }
 
@@ -38,32 +40,21 @@ impl<S: Store> App<S> {
 }
 
 impl<S: Store> UserApi for App<S> {
-    async fn create(
-        &self,
-        ctx: &RequestContext,
-        principal: &Principal,
-        request: UserCreatePayload,
-    ) -> Result<UserCreateReply, ApiError> {
-        if !self.per_creator.try_take(&principal.user_id) {
-            self.audit(AuditEvent::RateLimited, Some(principal.user_id), None, ctx, "per_creator");
-            return Err(ApiError::rate_limited());
-        }
+    type Context = Self;
+
+    async fn create(rq: Secured<'_, Self>, request: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
+        let (app, principal) = (rq.context(), rq.principal());
         if request.role.is_some() && principal.role != Role::Admin {
-            self.audit(AuditEvent::AuthorizationDenied, Some(principal.user_id), None, ctx, "role requires admin");
-            return Err(ApiError::forbidden("only an admin may set a role"));
+            app.audit("authorization_denied", Some(principal.user_id), None, rq.connection(), "role requires admin");
+            return Err(forbidden("only an admin may set a role"));
         }
-        let id = self.insert_user(request, Some(principal.user_id)).await?;
-        self.audit(AuditEvent::UserCreated, Some(principal.user_id), Some(id), ctx, "success");
+        let id = app.insert_user(request, Some(principal.user_id)).await?;
         Ok(UserCreateReply { user_id: id })
     }
 
-    async fn read(
-        &self,
-        ctx: &RequestContext,
-        principal: &Principal,
-        request: UserRef,
-    ) -> Result<UserReadReply, ApiError> {
-        let user = self.authorized_target(principal, request.id, ctx).await?;
+    async fn read(rq: Secured<'_, Self>, request: UserRef) -> Result<UserReadReply, ApiError> {
+        let (app, principal) = (rq.context(), rq.principal());
+        let user = app.authorized_target(principal, request.id, rq.connection()).await?;
         Ok(UserReadReply {
             id: user.id,
             name: user.name,
@@ -73,30 +64,26 @@ impl<S: Store> UserApi for App<S> {
         })
     }
 
-    async fn update(
-        &self,
-        ctx: &RequestContext,
-        principal: &Principal,
-        request: UserUpdatePayload,
-    ) -> Result<UserUpdateReply, ApiError> {
-        let target = self.authorized_target(principal, request.id, ctx).await?;
+    async fn update(rq: Secured<'_, Self>, request: UserUpdatePayload) -> Result<(), ApiError> {
+        let (app, principal, connection) = (rq.context(), rq.principal(), rq.connection());
+        let target = app.authorized_target(principal, request.id, connection).await?;
         if request.role.is_some_and(|role| role != target.role) && principal.role != Role::Admin {
-            self.audit(
-                AuditEvent::AuthorizationDenied,
+            app.audit(
+                "authorization_denied",
                 Some(principal.user_id),
                 Some(target.id),
-                ctx,
+                connection,
                 "role requires admin",
             );
-            return Err(ApiError::forbidden("only an admin may change a role"));
+            return Err(forbidden("only an admin may change a role"));
         }
         let password_changed = request.password.is_some();
-        if password_changed && !self.password_changes.try_take(&principal.user_id) {
-            self.audit(AuditEvent::RateLimited, Some(principal.user_id), Some(target.id), ctx, "password_changes");
+        if password_changed && !app.password_changes.try_take(&principal.user_id) {
+            app.audit("rate_limited", Some(principal.user_id), Some(target.id), connection, "password_changes");
             return Err(ApiError::rate_limited());
         }
         let password_hash = match request.password {
-            Some(password) => Some(self.passwords.hash(password).await?),
+            Some(password) => Some(app.passwords.hash(password).await?),
             None => None,
         };
         // A password change ends every other session of that user, in the same
@@ -105,38 +92,31 @@ impl<S: Store> UserApi for App<S> {
         let revoke = password_changed.then_some(RevokeTokens { keep });
         let role_changed = request.role.is_some_and(|role| role != target.role);
         let changes = UserChanges { name: request.name, email: request.email, password_hash, role: request.role };
-        let Some(revoked) = self.store.update_user(target.id, changes, revoke, now_utc()).await.map_err(store_error)?
+        let Some(revoked) = app.store.update_user(target.id, changes, revoke, now_utc()).await.map_err(store_error)?
         else {
-            return Err(ApiError::not_found("no such user"));
+            return Err(not_found("no such user"));
         };
         // After the commit: cached identities of that user are stale (tokens or role).
         if password_changed {
-            self.tokens.revoke_user(target.id, keep);
+            app.tokens.revoke_user(target.id, keep);
         } else if role_changed {
-            self.tokens.revoke_user(target.id, None);
+            app.tokens.revoke_user(target.id, None);
         }
         if revoked > 0 {
-            self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(target.id), ctx, "password change");
+            app.audit("token_revoked", Some(principal.user_id), Some(target.id), connection, "password change");
         }
-        self.audit(AuditEvent::UserUpdated, Some(principal.user_id), Some(target.id), ctx, "success");
-        Ok(UserUpdateReply {})
+        Ok(())
     }
 
-    async fn delete(
-        &self,
-        ctx: &RequestContext,
-        principal: &Principal,
-        request: UserRef,
-    ) -> Result<UserDeleteReply, ApiError> {
-        let target = self.authorized_target(principal, request.id, ctx).await?;
-        if !self.store.delete_user(target.id).await.map_err(store_error)? {
-            return Err(ApiError::not_found("no such user"));
+    async fn delete(rq: Secured<'_, Self>, request: UserRef) -> Result<(), ApiError> {
+        let (app, principal) = (rq.context(), rq.principal());
+        let target = app.authorized_target(principal, request.id, rq.connection()).await?;
+        if !app.store.delete_user(target.id).await.map_err(store_error)? {
+            return Err(not_found("no such user"));
         }
-        self.tokens.revoke_user(target.id, None);
-        let closed = self.sessions.close_user(target.id);
+        app.tokens.revoke_user(target.id, None);
+        let closed = app.sessions.close_user(target.id);
         tracing::info!(user = target.id, connections = closed, "user deleted; its connections closed");
-        self.audit(AuditEvent::UserDeleted, Some(principal.user_id), Some(target.id), ctx, "success");
-        self.audit(AuditEvent::TokenRevoked, Some(principal.user_id), Some(target.id), ctx, "user deleted");
-        Ok(UserDeleteReply {})
+        Ok(())
     }
 }

@@ -1,25 +1,50 @@
-//! QA tools over a spec: validating payloads, frames and captures of frames
+//! QA tools over any spec: validating payloads, frames and captures of frames
 //! (`specserve validate`), checking a spec (`specserve lint`), and
-//! contract-testing a live server ([`conformance`]). Both load the
-//! spec at run time through the same codegen loader the build uses, so
-//! `--spec other.yaml` is checked exactly as the build would check it.
+//! contract-testing a live server ([`conformance`]). They load the spec at run
+//! time through the same codegen loader the build uses, so `--spec other.yaml`
+//! is checked exactly as the build would check it.
+//!
+//! An input is matched to the spec's messages the way the server matches
+//! frames: by the path's discriminator property when it has one (`channel` in
+//! specserve's own API), otherwise by validating against every candidate.
 
 pub mod conformance;
 
-use serde::Serialize;
-use serde_json::{Value, json};
-use specserve_codegen::{Api, SpecError, bundle};
+use std::path::Path;
 
-/// Which message of a route an input is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+use serde::Serialize;
+use serde_json::{Map, Value};
+use specserve_codegen::model::{Action, MessageId, OperationId};
+use specserve_codegen::schema::bundle;
+use specserve_codegen::{Api, Diagnostics};
+
+/// Which way an input travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// Decide from the input: a frame with `payload` is a request, else a reply.
+    /// Decide from the input: whichever message it matches.
+    #[default]
     Auto,
-    /// What clients send.
+    /// What clients send (the messages of `receive` operations).
     Request,
-    /// What the server answers (the error reply when `success` is false).
+    /// What the server sends: replies and pushed events (`send` operations).
     Reply,
+}
+
+/// What an input may be; empty means anything the spec declares.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    /// Only messages of this operation (its key under `operations`).
+    pub operation: Option<String>,
+    /// Only this message (its key under `components/messages`).
+    pub message: Option<String>,
+    /// Only messages whose discriminator property (`channel`, `event` ...) has
+    /// this value. An input without that property is then taken as the
+    /// message's application part, as a handler sees it (the request's,
+    /// unless `kind` is `Reply`).
+    pub route: Option<String>,
+    /// Only this direction.
+    pub kind: Kind,
 }
 
 /// One schema violation, pointer-precise.
@@ -38,33 +63,123 @@ pub struct Violation {
 pub struct Verdict {
     /// 1-based line of a JSON-lines capture, or 1 for a single document.
     pub line: usize,
-    /// The route, when known.
-    pub route: Option<String>,
-    /// Request, reply or error.
-    pub message: String,
+    /// The operation the input belongs to, when known.
+    pub operation: Option<String>,
+    /// `request`, `reply` or `event`; `unknown` when no message is near.
+    pub direction: String,
+    /// The message key it was checked against (the closest one when invalid).
+    pub message: Option<String>,
     /// Whether the input matches.
     pub valid: bool,
     /// Why not.
     pub errors: Vec<Violation>,
 }
 
+/// A message as one direction of one operation.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    operation: OperationId,
+    message: MessageId,
+    direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Reply,
+    Event,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Request => "request",
+            Direction::Reply => "reply",
+            Direction::Event => "event",
+        }
+    }
+}
+
 /// Compiled validators for every message of a spec.
 pub struct Checker {
     api: Api,
-    requests: Vec<jsonschema::Validator>,
-    replies: Vec<jsonschema::Validator>,
-    error: jsonschema::Validator,
+    /// Per message: its payload and headers validators.
+    validators: Vec<(Option<jsonschema::Validator>, Option<jsonschema::Validator>)>,
+    /// Every (operation, message, direction) in spec order.
+    candidates: Vec<Candidate>,
+    /// The discriminator properties of the spec's paths.
+    discriminators: Vec<String>,
+}
+
+/// Why a spec cannot be checked against.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The spec has errors.
+    #[error("the spec does not load:\n{0}")]
+    Spec(Diagnostics),
+    /// A message schema does not compile.
+    #[error("the schema of message `{message}` does not compile: {reason}")]
+    Schema {
+        /// The message key.
+        message: String,
+        /// The compiler's words.
+        reason: String,
+    },
 }
 
 impl Checker {
-    /// Loads and checks `yaml`, compiling one validator per message.
-    pub fn new(yaml: &str) -> Result<Checker, SpecError> {
-        let api = Api::from_yaml(yaml)?;
-        let compile = |schema: &Value| bundle::validator(schema).map_err(|e| SpecError::new("", e));
-        let requests = api.routes.iter().map(|r| compile(&r.request.json_schema)).collect::<Result<_, _>>()?;
-        let replies = api.routes.iter().map(|r| compile(&r.reply.json_schema)).collect::<Result<_, _>>()?;
-        let error = compile(&api.error.message.json_schema)?;
-        Ok(Checker { api, requests, replies, error })
+    /// Loads the spec at `path` (and every file it references).
+    pub fn load(path: &Path) -> Result<Checker, LoadError> {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(LoadError::Read { path: path.display().to_string(), source });
+        }
+        Checker::new(Api::load(path).map_err(LoadError::Spec)?)
+    }
+
+    /// Loads a single-file spec from text (the one a binary was built from).
+    pub fn from_yaml(yaml: &str) -> Result<Checker, LoadError> {
+        Checker::new(Api::from_yaml(yaml).map_err(LoadError::Spec)?)
+    }
+
+    /// Compiles one validator per message part.
+    pub fn new(api: Api) -> Result<Checker, LoadError> {
+        let compile = |message: &specserve_codegen::model::Message, schema: &Option<Value>| {
+            schema
+                .as_ref()
+                .map(|schema| {
+                    bundle::validator(schema)
+                        .map_err(|reason| LoadError::Schema { message: message.key.clone(), reason })
+                })
+                .transpose()
+        };
+        let validators = api
+            .messages
+            .iter()
+            .map(|m| Ok((compile(m, &m.payload_json)?, compile(m, &m.headers_json)?)))
+            .collect::<Result<_, LoadError>>()?;
+        let mut candidates = Vec::new();
+        for (operation, op) in api.operations.iter().enumerate() {
+            let direction = if op.action == Action::Receive { Direction::Request } else { Direction::Event };
+            candidates.extend(op.messages.iter().map(|&message| Candidate { operation, message, direction }));
+            for &message in op.reply.iter().flat_map(|r| &r.messages) {
+                candidates.push(Candidate { operation, message, direction: Direction::Reply });
+            }
+        }
+        let mut discriminators: Vec<String> = Vec::new();
+        for endpoint in api.endpoints() {
+            if let Some(property) = endpoint.discriminator.filter(|p| !discriminators.contains(p)) {
+                discriminators.push(property);
+            }
+        }
+        Ok(Checker { api, validators, candidates, discriminators })
     }
 
     /// The loaded API.
@@ -72,65 +187,183 @@ impl Checker {
         &self.api
     }
 
-    /// Checks one JSON text. With `route`, an input without `channel` is taken
-    /// as that route's payload (pointers are then relative to the payload).
-    pub fn check(&self, line: usize, text: &str, route: Option<&str>, kind: Kind) -> Verdict {
-        let verdict = |route: Option<&str>, message: &str, errors: Vec<Violation>| Verdict {
+    /// Checks one JSON text against the messages `selector` allows.
+    pub fn check(&self, line: usize, text: &str, selector: &Selector) -> Verdict {
+        let unknown = |errors: Vec<Violation>| Verdict {
             line,
-            route: route.map(str::to_owned),
-            message: message.to_owned(),
-            valid: errors.is_empty(),
+            operation: selector.operation.clone(),
+            direction: "unknown".into(),
+            message: selector.message.clone(),
+            valid: false,
             errors,
         };
         let value: Value = match serde_json::from_str(text) {
             Ok(value) => value,
-            Err(e) => return verdict(route, "unknown", vec![violation("", "json", format!("not JSON: {e}"))]),
+            Err(e) => return unknown(vec![violation("", "json", format!("not JSON: {e}"))]),
         };
-        let channel = value.get("channel").and_then(Value::as_str).map(str::to_owned);
-        let is_payload = route.is_some() && channel.is_none() && value.get("payload").is_none();
-        let route_name = route.map(str::to_owned).or(channel);
-        let Some(index) = route_name.as_deref().and_then(|r| self.api.routes.iter().position(|x| x.channel == r))
-        else {
-            let known = self.api.routes.iter().map(|r| r.channel.as_str()).collect::<Vec<_>>().join(", ");
-            let what = match &route_name {
-                Some(name) => format!("no route `{name}` (routes: {known})"),
-                None => "no `channel` in the frame; pass --route".to_owned(),
+        let found = self.discriminators.iter().find_map(|p| match value.get(p) {
+            Some(Value::String(v)) => Some((p.as_str(), v.as_str())),
+            _ => None,
+        });
+        let route = selector.route.as_deref().or(found.map(|(_, v)| v));
+        // An input without the discriminator, under a selected route: the
+        // application part, of the request unless `--kind reply` says otherwise.
+        let bare = found.is_none() && selector.route.is_some() && value.is_object();
+        let mut candidates: Vec<Candidate> = self.candidates_for(selector, route);
+        if bare && selector.kind == Kind::Auto {
+            candidates.retain(|c| c.direction == Direction::Request);
+        }
+        if candidates.is_empty() {
+            return unknown(vec![self.nothing_matches(selector, found)]);
+        }
+        let mut best: Option<(Candidate, Vec<Violation>)> = None;
+        for candidate in candidates {
+            let errors = match bare.then(|| self.wrap(candidate, route, &value)).flatten() {
+                Some((frame, under)) => self.violations(candidate.message, &frame, &under),
+                None => self.violations(candidate.message, &value, ""),
             };
-            let is_error = value.get("success") == Some(&Value::Bool(false));
-            if is_error && route.is_none() {
-                return verdict(None, "error", self.violations(&self.error, &value, ""));
+            if best.as_ref().is_none_or(|(_, fewest)| errors.len() < fewest.len()) {
+                let done = errors.is_empty();
+                best = Some((candidate, errors));
+                if done {
+                    break;
+                }
             }
-            return verdict(route_name.as_deref(), "unknown", vec![violation("/channel", "enum", what)]);
-        };
-        let kind = match kind {
-            Kind::Auto if is_payload || value.get("payload").is_some() => Kind::Request,
-            Kind::Auto => Kind::Reply,
-            other => other,
-        };
-        let (message, validator, frame, prefix) = match kind {
-            Kind::Request if is_payload => (
-                "request",
-                &self.requests[index],
-                json!({"channel": self.api.routes[index].channel, "payload": value}),
-                "/payload",
-            ),
-            Kind::Request => ("request", &self.requests[index], value, ""),
-            _ if value.get("success") == Some(&Value::Bool(false)) => ("error", &self.error, value, ""),
-            _ => ("reply", &self.replies[index], value, ""),
-        };
-        verdict(route_name.as_deref(), message, self.violations(validator, &frame, prefix))
+        }
+        let Some((candidate, errors)) = best else { return unknown(Vec::new()) };
+        Verdict {
+            line,
+            operation: Some(self.api.operations[candidate.operation].key.clone()),
+            direction: candidate.direction.as_str().into(),
+            message: Some(self.api.messages[candidate.message].key.clone()),
+            valid: errors.is_empty(),
+            errors,
+        }
     }
 
-    fn violations(&self, validator: &jsonschema::Validator, value: &Value, strip: &str) -> Vec<Violation> {
-        validator
-            .iter_errors(value)
-            .map(|e| {
-                let pointer = e.instance_path().to_string();
-                let pointer = pointer.strip_prefix(strip).map_or(pointer.clone(), str::to_owned);
-                violation(&pointer, e.kind().keyword(), e.masked().to_string())
-            })
-            .collect()
+    /// The candidates `selector` and the input's discriminator value allow,
+    /// each message once per direction.
+    fn candidates_for(&self, selector: &Selector, route: Option<&str>) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        for candidate in &self.candidates {
+            let op = &self.api.operations[candidate.operation];
+            let message = &self.api.messages[candidate.message];
+            let wanted = selector.operation.as_ref().is_none_or(|k| *k == op.key)
+                && selector.message.as_ref().is_none_or(|k| *k == message.key)
+                && match selector.kind {
+                    Kind::Auto => true,
+                    Kind::Request => candidate.direction == Direction::Request,
+                    Kind::Reply => candidate.direction != Direction::Request,
+                }
+                && route.is_none_or(|value| self.routes_to(*candidate, value));
+            let seen = out.iter().any(|c| c.message == candidate.message && c.direction == candidate.direction);
+            if wanted && !seen {
+                out.push(*candidate);
+            }
+        }
+        out
     }
+
+    /// Whether `candidate` carries the discriminator value `value`: its own
+    /// `const`, or (a reply that echoes it) its request's.
+    fn routes_to(&self, candidate: Candidate, value: &str) -> bool {
+        let fixed = |message: MessageId| {
+            self.discriminators.iter().find_map(|p| {
+                self.api.payload_property(message, p).map(|prop| self.api.schemas.fixed_string(prop.schema))
+            })
+        };
+        match fixed(candidate.message) {
+            Some(Some(own)) => own == value,
+            // Declared without a const: the runtime echoes the request's value.
+            Some(None) if candidate.direction == Direction::Reply => {
+                let op = &self.api.operations[candidate.operation];
+                op.messages.iter().any(|m| fixed(*m).flatten().as_deref() == Some(value))
+            }
+            _ => false,
+        }
+    }
+
+    /// The frame a bare application part stands for, and the pointer of the
+    /// part in it: `{<discriminator>: route, <field>: value}` when the message
+    /// wraps one object field (as `payload` in specserve's API), else the
+    /// part with the discriminator added.
+    fn wrap(&self, candidate: Candidate, route: Option<&str>, value: &Value) -> Option<(Value, String)> {
+        let property = self.discriminators.first()?;
+        let mut frame = Map::new();
+        frame.insert(property.clone(), Value::String(route?.to_owned()));
+        let credential = self.api.credential_property(candidate.operation);
+        let layout = self.api.layout(candidate.message, Some(property), credential);
+        if let Some(field) = layout.wrapper(&self.api) {
+            frame.insert(field.name.clone(), value.clone());
+            return Some((Value::Object(frame), format!("/{}", field.name)));
+        }
+        frame.extend(value.as_object()?.clone());
+        Some((Value::Object(frame), String::new()))
+    }
+
+    /// Why no message is a candidate.
+    fn nothing_matches(&self, selector: &Selector, found: Option<(&str, &str)>) -> Violation {
+        if let Some(key) = &selector.operation
+            && !self.api.operations.iter().any(|op| op.key == *key)
+        {
+            let known: Vec<&str> = self.api.operations.iter().map(|op| op.key.as_str()).collect();
+            return violation("", "operation", format!("no operation `{key}` (operations: {})", known.join(", ")));
+        }
+        if let Some(key) = &selector.message
+            && !self.api.messages.iter().any(|m| m.key == *key)
+        {
+            let known: Vec<&str> = self.api.messages.iter().map(|m| m.key.as_str()).collect();
+            return violation("", "message", format!("no message `{key}` (messages: {})", known.join(", ")));
+        }
+        let property = found.map(|(p, _)| p).or(self.discriminators.first().map(String::as_str)).unwrap_or("");
+        let value = selector.route.as_deref().or(found.map(|(_, v)| v)).unwrap_or("");
+        let mut known: Vec<String> = Vec::new();
+        for candidate in &self.candidates {
+            let fixed = self
+                .api
+                .payload_property(candidate.message, property)
+                .and_then(|p| self.api.schemas.fixed_string(p.schema));
+            if let Some(fixed) = fixed.filter(|f| !known.contains(f)) {
+                known.push(fixed);
+            }
+        }
+        violation(
+            &format!("/{property}"),
+            "const",
+            format!("no message has `{property}` `{value}` (known: {})", known.join(", ")),
+        )
+    }
+
+    /// Every violation of `value` against `message`; pointers relative to `under`.
+    fn violations(&self, message: MessageId, value: &Value, under: &str) -> Vec<Violation> {
+        let (payload, headers) = &self.validators[message];
+        let enveloped = headers.is_some() && value.get("payload").is_some();
+        let mut out = Vec::new();
+        match (enveloped, payload) {
+            (true, Some(payload)) => {
+                out.extend(collect(payload, value.get("payload").unwrap_or(&Value::Null), "/payload", ""));
+                if let Some(headers) = headers {
+                    out.extend(collect(headers, value.get("headers").unwrap_or(&Value::Null), "/headers", ""));
+                }
+            }
+            (false, Some(payload)) => out.extend(collect(payload, value, "", under)),
+            (_, None) => {}
+        }
+        out
+    }
+}
+
+/// A validator's errors on `value`, each pointer prefixed by `prefix` and
+/// relative to `strip`.
+fn collect(validator: &jsonschema::Validator, value: &Value, prefix: &str, strip: &str) -> Vec<Violation> {
+    validator
+        .iter_errors(value)
+        .map(|e| {
+            let pointer = format!("{prefix}{}", e.instance_path());
+            let pointer = pointer.strip_prefix(strip).map_or(pointer.clone(), str::to_owned);
+            violation(&pointer, e.kind().keyword(), e.masked().to_string())
+        })
+        .collect()
 }
 
 fn violation(pointer: &str, keyword: &str, message: String) -> Violation {
@@ -139,11 +372,12 @@ fn violation(pointer: &str, keyword: &str, message: String) -> Violation {
 
 /// A verdict as one human-readable block.
 pub fn render_text(verdict: &Verdict) -> String {
-    let route = verdict.route.as_deref().unwrap_or("?");
+    let operation = verdict.operation.as_deref().unwrap_or("?");
+    let message = verdict.message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
     let mut out = format!(
-        "line {}: {route} {}: {}\n",
+        "line {}: {operation} {}{message}: {}\n",
         verdict.line,
-        verdict.message,
+        verdict.direction,
         if verdict.valid { "valid" } else { "INVALID" }
     );
     for error in &verdict.errors {
@@ -153,16 +387,19 @@ pub fn render_text(verdict: &Verdict) -> String {
     out
 }
 
-/// `specserve lint`: a one-paragraph summary of a spec that passes.
+/// `specserve lint`: a one-paragraph summary of a spec that loads.
 pub fn lint_summary(api: &Api) -> String {
-    let examples: usize = api.routes.iter().map(|r| r.request.examples.len() + r.reply.examples.len()).sum::<usize>()
-        + api.error.message.examples.len();
+    let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
+    let paths = api.endpoints().len();
     format!(
-        "ok: {} {} — {} routes, {} messages, {} examples valid against their schemas\n",
+        "ok: {} {} (AsyncAPI {}): {} operations on {paths} WebSocket path{}, {} messages, {examples} examples checked, {} warning{}\n",
         api.info.title,
         api.info.version,
-        api.routes.len(),
-        api.routes.len() * 2 + 1,
-        examples
+        api.asyncapi,
+        api.operations.len(),
+        if paths == 1 { "" } else { "s" },
+        api.messages.len(),
+        api.warnings.len(),
+        if api.warnings.len() == 1 { "" } else { "s" },
     )
 }

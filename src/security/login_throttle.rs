@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
-use super::rate_limit::KeyedLimiter;
+use specserve_runtime::rate_limit::KeyedLimiter;
 
 /// Addresses remembered per account as ones its owner logged in from.
 const TRUSTED_PER_ACCOUNT: usize = 8;

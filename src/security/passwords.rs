@@ -22,7 +22,7 @@ use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::oneshot;
 
-use crate::wire::ApiError;
+use specserve_runtime::ApiError;
 
 /// A unit of hashing work, given the thread's working area.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;

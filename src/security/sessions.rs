@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::wire::RequestContext;
+use specserve_runtime::ConnectionInfo;
 
 /// Which connections have authenticated as which user.
 #[derive(Debug, Default)]
@@ -14,13 +14,13 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Notes that the connection of `ctx` acts as `user_id`.
-    pub fn register(&self, user_id: i64, ctx: &RequestContext) {
+    /// Notes that `connection` acts as `user_id`.
+    pub fn register(&self, user_id: i64, connection: &ConnectionInfo) {
         let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
         let connections = by_user.entry(user_id).or_default();
         connections.retain(|(_, signal)| !signal.is_cancelled());
-        if !connections.iter().any(|(id, _)| *id == ctx.connection_id()) {
-            connections.push((ctx.connection_id(), ctx.close_signal().clone()));
+        if !connections.iter().any(|(id, _)| *id == connection.id()) {
+            connections.push((connection.id(), connection.close_signal().clone()));
         }
     }
 

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 
 use specserve::api::*;
-use specserve::security::{Authenticate, Identity};
-use specserve::wire::{ApiError, RequestContext};
+use specserve::security::Identity;
+use specserve_runtime::{ApiError, ConnectionInfo, Credential, Open, Secured};
 
 /// The token of the admin every [`Memory`] starts with (user 1).
 pub const ADMIN_TOKEN: &str = "admin-token";
@@ -60,30 +60,43 @@ impl Memory {
     }
 }
 
-impl Authenticate for Memory {
-    async fn authenticate(&self, token: &str, _ctx: &RequestContext) -> Result<Identity, ApiError> {
+/// The generated API's context: tokens from the map, readiness from the flag.
+impl specserve_runtime::Context for Memory {
+    type Principal = Identity;
+
+    async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        _connection: &ConnectionInfo,
+    ) -> Result<Identity, ApiError> {
         let state = self.state();
-        let user_id = *state.tokens.get(token).ok_or_else(ApiError::unauthorized)?;
+        let user_id = *state.tokens.get(credential.value).ok_or_else(ApiError::unauthorized)?;
         let role = state.users.get(&user_id).map(|u| u.2).ok_or_else(ApiError::unauthorized)?;
         Ok(Identity { user_id, role, token_id: 0 })
     }
-}
 
-impl specserve::server::Readiness for Memory {
     async fn ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
 }
 
+impl Handlers for Memory {
+    type Context = Self;
+    type Auth = Self;
+    type User = Self;
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such user")
+}
+
 impl AuthApi for Memory {
-    async fn register(
-        &self,
-        _ctx: &RequestContext,
-        request: AuthRegisterPayload,
-    ) -> Result<AuthRegisterReply, ApiError> {
-        let mut state = self.state();
+    type Context = Self;
+
+    async fn register(rq: Open<'_, Self>, request: AuthRegisterPayload) -> Result<AuthRegisterReply, ApiError> {
+        let mut state = rq.context().state();
         if state.users.values().any(|u| u.1.eq_ignore_ascii_case(&request.email)) {
-            return Err(ApiError::conflict("email is already registered"));
+            return Err(ApiError::new(ErrorCode::Conflict, "email is already registered"));
         }
         let id = state.next_id;
         state.next_id += 1;
@@ -92,11 +105,10 @@ impl AuthApi for Memory {
     }
 
     async fn generate_token(
-        &self,
-        _ctx: &RequestContext,
+        rq: Open<'_, Self>,
         request: AuthGenerateTokenPayload,
     ) -> Result<AuthGenerateTokenReply, ApiError> {
-        let mut state = self.state();
+        let mut state = rq.context().state();
         let id = state.users.iter().find(|(_, u)| u.1 == request.email).map(|(id, _)| *id);
         let id = id.ok_or_else(ApiError::unauthorized)?;
         let token = format!("token-{id}");
@@ -104,78 +116,58 @@ impl AuthApi for Memory {
         Ok(AuthGenerateTokenReply { token, expires_at: "2030-01-01T00:00:00Z".into() })
     }
 
-    async fn logout(
-        &self,
-        _ctx: &RequestContext,
-        principal: &Principal,
-        _request: AuthLogoutPayload,
-    ) -> Result<AuthLogoutReply, ApiError> {
-        self.state().tokens.retain(|_, user| *user != principal.user_id);
-        Ok(AuthLogoutReply {})
+    async fn logout(rq: Secured<'_, Self>, _request: AuthLogoutPayload) -> Result<(), ApiError> {
+        let user_id = rq.principal().user_id;
+        rq.context().state().tokens.retain(|_, user| *user != user_id);
+        Ok(())
     }
 }
 
 impl UserApi for Memory {
-    async fn create(
-        &self,
-        _ctx: &RequestContext,
-        _principal: &Principal,
-        request: UserCreatePayload,
-    ) -> Result<UserCreateReply, ApiError> {
-        let mut state = self.state();
+    type Context = Self;
+
+    async fn create(rq: Secured<'_, Self>, request: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
+        let mut state = rq.context().state();
         let id = state.next_id;
         state.next_id += 1;
         state.users.insert(id, (request.name, request.email, request.role.unwrap_or(Role::User)));
         Ok(UserCreateReply { user_id: id })
     }
 
-    async fn read(
-        &self,
-        _ctx: &RequestContext,
-        _principal: &Principal,
-        request: UserRef,
-    ) -> Result<UserReadReply, ApiError> {
+    async fn read(rq: Secured<'_, Self>, request: UserRef) -> Result<UserReadReply, ApiError> {
+        let memory = rq.context();
         if request.id == SLOW_USER {
-            self.slow_started.notify_one();
-            self.slow_release.notified().await;
-            return Err(ApiError::not_found("no such user"));
+            memory.slow_started.notify_one();
+            memory.slow_release.notified().await;
+            return Err(not_found());
         }
-        let state = self.state();
-        let (name, email, role) = state.users.get(&request.id).cloned().ok_or(ApiError::not_found("no such user"))?;
+        let state = memory.state();
+        let (name, email, role) = state.users.get(&request.id).cloned().ok_or_else(not_found)?;
         Ok(UserReadReply { id: request.id, name, email, role, created_at: "2025-05-15T12:30:00Z".into() })
     }
 
-    async fn update(
-        &self,
-        _ctx: &RequestContext,
-        principal: &Principal,
-        request: UserUpdatePayload,
-    ) -> Result<UserUpdateReply, ApiError> {
+    async fn update(rq: Secured<'_, Self>, request: UserUpdatePayload) -> Result<(), ApiError> {
+        let principal = rq.principal();
         if principal.role != Role::Admin && principal.user_id != request.id {
-            return Err(ApiError::forbidden("not allowed on this user"));
+            return Err(ApiError::new(ErrorCode::Forbidden, "not allowed on this user"));
         }
-        let mut state = self.state();
-        let user = state.users.get_mut(&request.id).ok_or(ApiError::not_found("no such user"))?;
+        let mut state = rq.context().state();
+        let user = state.users.get_mut(&request.id).ok_or_else(not_found)?;
         if let Some(name) = request.name {
             user.0 = name;
         }
         if let Some(email) = request.email {
             user.1 = email;
         }
-        Ok(UserUpdateReply {})
+        Ok(())
     }
 
-    async fn delete(
-        &self,
-        _ctx: &RequestContext,
-        _principal: &Principal,
-        request: UserRef,
-    ) -> Result<UserDeleteReply, ApiError> {
+    async fn delete(rq: Secured<'_, Self>, request: UserRef) -> Result<(), ApiError> {
         if request.id == 999 {
             return Err(ApiError::internal(std::io::Error::other("disk on fire at /var/lib/secret")));
         }
-        self.state().users.remove(&request.id).ok_or(ApiError::not_found("no such user"))?;
-        Ok(UserDeleteReply {})
+        rq.context().state().users.remove(&request.id).ok_or_else(not_found)?;
+        Ok(())
     }
 }
 
@@ -184,8 +176,9 @@ pub mod net {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use specserve::client::{Client, ClientOptions, pinned_config};
-    use specserve::server::{Limits, Server, ServerConfig};
+    use specserve::api::{Client, Service};
+    use specserve_runtime::client::{ClientOptions, pinned_config};
+    use specserve_runtime::server::{Limits, Server, ServerConfig};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -207,8 +200,10 @@ pub mod net {
         let handlers = Arc::new(Memory::default());
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
         config.limits = limits;
+        config.assets = specserve::api::assets();
         adjust(&mut config);
-        let server = Server::start(config, Arc::clone(&handlers)).await.expect("server starts");
+        let service = Arc::new(Service::<Memory>::new(Arc::clone(&handlers)));
+        let server = Server::start(config, service).await.expect("server starts");
         (server, handlers)
     }
 
@@ -429,10 +424,11 @@ pub mod app {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
+    use specserve::api::Service;
     use specserve::handlers::{App, AppConfig};
     use specserve::security::audit::AuditLog;
-    use specserve::server::{Limits, Server, ServerConfig};
     use specserve::store::Database;
+    use specserve_runtime::server::{Limits, Server, ServerConfig};
 
     use super::db::TestDb;
 
@@ -500,6 +496,7 @@ pub mod app {
         let audit = Captured::default();
         let app = Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone())).unwrap());
         let mut server_config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        server_config.assets = specserve::api::assets();
         // Test clients rarely answer the server's close frame; waiting for them is
         // not what these tests check.
         server_config.limits = Limits {
@@ -509,7 +506,8 @@ pub mod app {
             ..Limits::default()
         };
         adjust(&mut server_config);
-        let server = Server::start(server_config, Arc::clone(&app)).await.unwrap();
+        let server =
+            Server::start(server_config, Arc::new(Service::<App<Database>>::new(Arc::clone(&app)))).await.unwrap();
         Running { server, app, audit, db }
     }
 }
@@ -523,7 +521,7 @@ pub fn skip_unless_ci(missing: &str) {
 
 /// Registers Alice (the seed README's user) through the typed client, logs her
 /// in and keeps her token on the client. Returns her id.
-pub async fn register_alice(client: &specserve::client::Client) -> i64 {
+pub async fn register_alice(client: &specserve::api::Client) -> i64 {
     use specserve::api::{AuthGenerateTokenPayload, AuthRegisterPayload};
     let registered = client
         .auth_register(&AuthRegisterPayload {
@@ -547,7 +545,7 @@ pub mod certs {
     use base64::Engine;
     use rcgen::PublicKeyData;
     use sha2::{Digest, Sha256};
-    use specserve::server::TlsSetup;
+    use specserve_runtime::server::TlsSetup;
 
     /// PEM files in a temporary directory (removed on drop).
     pub struct TestCert {

@@ -1,18 +1,22 @@
-// A UserApi implementation without `delete`: a route in the spec with no handler.
+// A UserApi implementation without `delete`: an operation in the spec with no handler.
 use specserve::api::*;
-use specserve::wire::{ApiError, RequestContext};
+use specserve::handlers::App;
+use specserve::store::Database;
+use specserve_runtime::{ApiError, Secured};
 
-struct Handlers;
+struct Users;
 
-impl UserApi for Handlers {
-    async fn create(&self, _: &RequestContext, _: &Principal, _: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
-        Err(ApiError::forbidden("no"))
+impl UserApi for Users {
+    type Context = App<Database>;
+
+    async fn create(_: Secured<'_, Self::Context>, _: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
+        Err(ApiError::not_implemented("userCreate"))
     }
-    async fn read(&self, _: &RequestContext, _: &Principal, _: UserRef) -> Result<UserReadReply, ApiError> {
-        Err(ApiError::forbidden("no"))
+    async fn read(_: Secured<'_, Self::Context>, _: UserRef) -> Result<UserReadReply, ApiError> {
+        Err(ApiError::not_implemented("userRead"))
     }
-    async fn update(&self, _: &RequestContext, _: &Principal, _: UserUpdatePayload) -> Result<UserUpdateReply, ApiError> {
-        Err(ApiError::forbidden("no"))
+    async fn update(_: Secured<'_, Self::Context>, _: UserUpdatePayload) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("userUpdate"))
     }
 }
 

@@ -1,9 +1,11 @@
-// Calling a secured route's handler without the Principal only dispatch can make.
+// Calling a secured operation's handler with an anonymous request context.
 use specserve::api::*;
-use specserve::wire::RequestContext;
+use specserve_runtime::context::{Anonymous, RequestContext};
+use specserve_runtime::ConnectionInfo;
 
-async fn bypass<H: UserApi>(handlers: &H) {
-    let _ = handlers.read(&RequestContext::new(1), UserRef { id: 1 }).await;
+async fn bypass<H: UserApi>(context: &H::Context, connection: &ConnectionInfo) {
+    let anonymous = RequestContext::__new(context, connection, &(), &Anonymous);
+    let _ = H::read(anonymous, UserRef { id: 1 }).await;
 }
 
 fn main() {}

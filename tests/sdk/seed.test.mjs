@@ -54,7 +54,7 @@ test("the seed flow: register, log in, create, read, update, delete, log out", a
   client.close();
 });
 
-test("a refused request throws a typed ApiError with code, message, details and requestId", async () => {
+test("a refused request throws a typed ApiError with code, message, details and correlation id", async () => {
   const { client } = await account("Carol");
   const error = await client.auth.register({ name: "", email: "not an email", password: "short" }).then(
     () => assert.fail("an invalid registration must be refused"),
@@ -63,10 +63,10 @@ test("a refused request throws a typed ApiError with code, message, details and 
   assert.ok(error instanceof ApiError);
   assert.equal(error.code, "validation_failed");
   assert.ok(ERROR_CODES.includes(error.code));
-  assert.equal(error.channel, "auth/register");
-  assert.equal(typeof error.requestId, "string");
+  assert.equal(error.operation, "authRegister");
+  assert.equal(typeof error.correlationId, "string");
   assert.ok(error.details.length >= 2, JSON.stringify(error.details));
-  assert.match(error.message, /auth\/register: validation_failed/);
+  assert.match(error.message, /authRegister: validation_failed/);
 
   // Someone else's account: the fix to the seed's "anyone with a token may edit anyone".
   const dave = await account("Dave");
@@ -114,7 +114,7 @@ test("after the server closes the socket the client reconnects and carries on", 
   const { client, userId } = await account("Grace");
   client.onStateChange = (state) => states.push(state);
   // Over the server's message size limit: it closes the connection (1009).
-  const oversized = client.request("user/read", { id: userId, padding: "x".repeat(100 * 1024) });
+  const oversized = client.request("userRead", { id: userId, padding: "x".repeat(100 * 1024) });
   await assert.rejects(oversized, (e) => e instanceof ConnectionError && e.closeCode === 1009);
   // Made while disconnected: waits for the new connection, then succeeds with the same token.
   assert.equal((await client.user.read({ id: userId })).id, userId);
@@ -138,7 +138,7 @@ test("a WebSocket constructor that throws during a reconnect is retried", async 
   const client = await connect(url, { WebSocket: FlakyWebSocket, onStateChange: (state) => states.push(state) });
   const { userId } = await client.auth.register({ name: "Henry", email, password: "SecretPass123" });
   client.token = (await client.auth.generateToken({ email, password: "SecretPass123" })).token;
-  const oversized = client.request("user/read", { id: userId, padding: "x".repeat(100 * 1024) });
+  const oversized = client.request("userRead", { id: userId, padding: "x".repeat(100 * 1024) });
   await assert.rejects(oversized, (e) => e instanceof ConnectionError && e.closeCode === 1009);
   assert.equal((await client.user.read({ id: userId })).id, userId);
   assert.equal(constructed, 3, "the failed attempt was retried");

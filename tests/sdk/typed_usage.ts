@@ -19,7 +19,7 @@ export async function usage(url: string, token: string): Promise<void> {
   const { userId } = await client.user.create({ name: "Bob", email: "bob@example.com" });
   const change: UserUpdatePayload = { id: userId, name: "Robert" };
   await client.user.update(change, { timeoutMs: 100 });
-  const sameThing: UserReadReply = await client.request("user/read", { id: userId });
+  const sameThing: UserReadReply = await client.request("userRead", { id: userId });
 
   // @ts-expect-error: ids are numbers
   await client.user.read({ id: "1" });
@@ -27,8 +27,8 @@ export async function usage(url: string, token: string): Promise<void> {
   await client.auth.register({ name: "Eve", email: "eve@example.com" });
   // @ts-expect-error: roles are a closed set
   await client.user.update({ id: 1, role: "root" });
-  // @ts-expect-error: no such route
-  await client.request("user/list", {});
+  // @ts-expect-error: no such operation
+  await client.request("userList", {});
   // @ts-expect-error: replies have no undeclared fields
   void user.password;
 

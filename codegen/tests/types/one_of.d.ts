@@ -3,7 +3,7 @@
 /**
  * A circle.
  */
-export interface Circle {
+export interface ShapeCircle {
   radius: number;
 }
 
@@ -17,4 +17,17 @@ export interface ShapeSquare {
 /**
  * A drawable shape.
  */
-export type Shape = ({ kind: "circle" } & Circle) | ({ kind: "square" } & ShapeSquare);
+export type Shape = ({ kind: "circle" } & ShapeCircle) | ({ kind: "square" } & ShapeSquare);
+
+export type CircleKind = "circle";
+
+/**
+ * A circle.
+ */
+export interface Circle {
+  /**
+   * Constraints: always `"circle"`.
+   */
+  kind: CircleKind;
+  radius: number;
+}

@@ -1,6 +1,6 @@
 //! The `specserve` command line. With no subcommand it serves; the other
 //! commands are for operators (`db`, `user`, `token`), QA (`validate`, `lint`,
-//! `diff`, `conformance`) and API designers (`gen`). Errors stop here as
+//! `diff`, `conformance`) and API designers (`gen`, `new`). Errors stop here as
 //! `anyhow` reports and a non-zero exit.
 
 mod admin;
@@ -51,6 +51,9 @@ enum Command {
     /// Write `generated/`: api.rs (a readable copy of the build output), the
     /// docs, one JSON Schema per message and the TypeScript SDK.
     Gen(develop::GenArgs),
+    /// Make a Cargo project that serves any AsyncAPI 3.0/3.1 spec: generated
+    /// API, server binary, handler stubs answering `not_implemented`, tests.
+    New(develop::NewArgs),
 }
 
 /// What a command reports when it ran: success, or a verdict of "no" that is
@@ -87,5 +90,6 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::Diff(args)) => qa::diff(&args),
         Some(Command::Conformance(args)) => runtime()?.block_on(qa::conformance(&args)),
         Some(Command::Gen(args)) => develop::generate(&args),
+        Some(Command::New(args)) => develop::new_project(&args),
     }
 }

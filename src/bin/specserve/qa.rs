@@ -23,10 +23,18 @@ pub enum OutputFormat {
 pub struct ValidateArgs {
     /// Input files; none or `-` reads stdin. Files ending in `.jsonl` hold one frame per line.
     files: Vec<PathBuf>,
-    /// The route of the input; an input without `channel` is then its payload.
+    /// Only messages whose discriminator (`channel` in specserve's API) has this
+    /// value; an input without it is then the part a handler sees (the `payload`).
     #[arg(long)]
     route: Option<String>,
-    /// Which message the inputs are.
+    /// Only messages of this operation (its key under `operations`).
+    #[arg(long)]
+    operation: Option<String>,
+    /// Only this message (its key under `components/messages`).
+    #[arg(long)]
+    message: Option<String>,
+    /// Which way the inputs travel: `request` (client to server), `reply`
+    /// (server to client, pushed events included), or `auto`.
     #[arg(long, value_enum, default_value = "auto")]
     kind: specserve::qa::Kind,
     /// Treat every input as JSON lines (one frame per line).
@@ -43,9 +51,12 @@ pub struct ValidateArgs {
 /// `specserve lint`.
 #[derive(Args)]
 pub struct LintArgs {
-    /// The spec to check.
+    /// The spec to check (its referenced files are read too).
     #[arg(default_value = "asyncapi.yaml")]
     spec: PathBuf,
+    /// Fail on warnings too (what the build does for the spec it serves).
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 /// `specserve diff`.
@@ -70,9 +81,12 @@ pub struct ConformanceArgs {
     /// logs for its self-signed certificate). Without it, the public web roots.
     #[arg(long)]
     fingerprint: Option<String>,
-    /// A token for the secured routes; without it they are tested unauthenticated.
+    /// A credential for the secured operations; without it they are tested unauthenticated.
     #[arg(long, env = "SPECSERVE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Only this operation (repeat for several); default: every one the server receives.
+    #[arg(long = "operation")]
+    operations: Vec<String>,
     /// How long to wait for each reply.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -90,16 +104,22 @@ fn verdict(passed: bool) -> Outcome {
 
 /// Validators for the spec at `path`, or for the one the binary was built from.
 fn checker(path: Option<&Path>) -> anyhow::Result<specserve::qa::Checker> {
-    let yaml = match path {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-        None => specserve::ASYNCAPI_YAML.to_owned(),
+    let checker = match path {
+        Some(path) => specserve::qa::Checker::load(path),
+        None => specserve::qa::Checker::from_yaml(specserve::ASYNCAPI_YAML),
     };
-    specserve::qa::Checker::new(&yaml).map_err(|e| anyhow!("the spec does not load:\n  {e}"))
+    Ok(checker?)
 }
 
 /// Runs `validate`: one verdict per input.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     let checker = checker(args.spec.as_deref())?;
+    let selector = specserve::qa::Selector {
+        operation: args.operation.clone(),
+        message: args.message.clone(),
+        route: args.route.clone(),
+        kind: args.kind,
+    };
     let stdin = [PathBuf::from("-")];
     let files = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
     let mut all_valid = true;
@@ -119,7 +139,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
             vec![(1, text.as_str())]
         };
         for (line, input) in inputs {
-            let verdict = checker.check(line, input, args.route.as_deref(), args.kind);
+            let verdict = checker.check(line, input, &selector);
             all_valid &= verdict.valid;
             let written = match args.format {
                 OutputFormat::Text => write!(out, "{}", specserve::qa::render_text(&verdict)),
@@ -134,16 +154,19 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     Ok(verdict(all_valid))
 }
 
-/// Runs `lint`: the spec loads, or the reason it does not.
+/// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
-    let yaml = std::fs::read_to_string(&args.spec).with_context(|| format!("reading {}", args.spec.display()))?;
-    match specserve_codegen::Api::from_yaml(&yaml) {
+    std::fs::metadata(&args.spec).with_context(|| format!("reading {}", args.spec.display()))?;
+    match specserve_codegen::load(&args.spec) {
         Ok(api) => {
+            if !api.warnings.is_empty() {
+                eprintln!("{}", api.warnings);
+            }
             print!("{}", specserve::qa::lint_summary(&api));
-            Ok(Outcome::Passed)
+            Ok(verdict(!args.deny_warnings || api.warnings.is_empty()))
         }
-        Err(error) => {
-            eprintln!("{}: {error}", args.spec.display());
+        Err(problems) => {
+            eprintln!("{}: the spec does not load:\n{problems}", args.spec.display());
             Ok(Outcome::Failed)
         }
     }
@@ -164,9 +187,14 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
         OutputFormat::Text => {
             for change in &changes {
                 let verdict = if change.breaking { "BREAKING  " } else { "compatible" };
-                let message = serde_json::to_value(change.message)?;
+                let message = if change.message.is_empty() { String::new() } else { format!(" {}", change.message) };
                 let pointer = if change.pointer.is_empty() { "/" } else { &change.pointer };
-                println!("{verdict}  {} {}  {pointer}  {}", change.route, message.as_str().unwrap_or("?"), change.what);
+                println!(
+                    "{verdict}  {} {}{message}  {pointer}  {}",
+                    change.operation,
+                    change.direction.as_str(),
+                    change.what
+                );
             }
             let breaking = changes.iter().filter(|c| c.breaking).count();
             println!("{} change(s), {breaking} breaking; suggested SDK version bump: {bump}", changes.len());
@@ -180,10 +208,16 @@ pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
     use specserve::qa::conformance;
     let checker = checker(args.spec.as_deref())?;
     let tls = match &args.fingerprint {
-        Some(fingerprint) => specserve::client::pinned_config(fingerprint),
-        None => specserve::client::web_roots_config(),
+        Some(fingerprint) => specserve_runtime::client::pinned_config(fingerprint),
+        None => specserve_runtime::client::web_roots_config(),
     };
-    let target = conformance::Target { url: args.url.clone(), tls, token: args.token.clone(), timeout: args.timeout };
+    let target = conformance::Target {
+        url: args.url.clone(),
+        tls,
+        token: args.token.clone(),
+        timeout: args.timeout,
+        operations: args.operations.clone(),
+    };
     let report = conformance::run(&checker, &target).await?;
     match args.format {
         OutputFormat::Text => print!("{}", conformance::render_text(&report)),

@@ -1,0 +1,157 @@
+//! Problems found in a document. Every one names where it is (the YAML path,
+//! prefixed with the file when it is not the root document) and, where one is
+//! known, the fix, because designers read these in a failed `cargo build` or
+//! `specserve lint`. Loading collects all of them in one run.
+
+use std::fmt;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The document cannot be served as written.
+    Error,
+    /// Accepted, but something in it is not honoured (or not checked) by specserve.
+    Warning,
+}
+
+/// One problem in an AsyncAPI document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Dotted path from the document root (`channels.api.messages.error`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when there is an obvious fix.
+    pub hint: Option<String>,
+}
+
+impl SpecError {
+    /// An error at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None }
+    }
+
+    /// A warning at `path`.
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::new(path, message) }
+    }
+
+    /// The same problem with a suggested fix.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() { "(document root)" } else { &self.path };
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {path}: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  fix: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Every problem of one document, errors first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    items: Vec<SpecError>,
+}
+
+impl Diagnostics {
+    /// No problems.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one.
+    pub fn push(&mut self, problem: SpecError) {
+        if !self.items.contains(&problem) {
+            self.items.push(problem);
+        }
+    }
+
+    /// Adds the error of `result`, if any, and returns its value.
+    pub fn take<T>(&mut self, result: Result<T, SpecError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.push(error);
+                None
+            }
+        }
+    }
+
+    /// Whether any is an error.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// The errors.
+    pub fn errors(&self) -> impl Iterator<Item = &SpecError> {
+        self.items.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    /// The warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &SpecError> {
+        self.items.iter().filter(|d| d.severity == Severity::Warning)
+    }
+
+    /// All of them, errors first, each kind in the order found.
+    pub fn all(&self) -> Vec<&SpecError> {
+        let mut all: Vec<&SpecError> = self.items.iter().collect();
+        all.sort_by_key(|d| d.severity);
+        all
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Turns every warning into an error (a project's own spec must be clean).
+    pub fn deny_warnings(&mut self) {
+        for item in &mut self.items {
+            item.severity = Severity::Error;
+        }
+    }
+}
+
+impl From<SpecError> for Diagnostics {
+    fn from(error: SpecError) -> Self {
+        Diagnostics { items: vec![error] }
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.all().into_iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// Results of steps that stop at their first problem.
+pub type Result<T, E = SpecError> = std::result::Result<T, E>;

@@ -1,0 +1,491 @@
+//! specserve's WebSocket binding: what a document means on the wire.
+//!
+//! - Each channel address (after a `ws`/`wss` server's `pathname`) is a
+//!   WebSocket path; channels with one address share a socket. Parameters come
+//!   from the path, the `ws` binding's query from the query string.
+//! - A text frame is the message payload; on a path where a message declares
+//!   `headers`, frames are `{"headers": .., "payload": ..}` objects.
+//! - A frame is matched to one of the path's received messages by a
+//!   discriminator: a property every such message fixes to a distinct string
+//!   (`channel` in specserve's own API, `event` in Kraken's). Without one, by
+//!   validating against each: exactly one must match.
+//! - Replies follow each message's `correlationId`; the runtime writes what the
+//!   application does not choose: `const` properties, the correlation id, and
+//!   the request's discriminator value where a reply declares that property
+//!   without a `const`.
+//! - A reply message marked `x-specserve-error: /error` carries errors: the
+//!   runtime's own (validation, authentication ...) and the handler's.
+
+use serde_json::Value;
+
+use super::{Action, Api, ChannelId, Correlation, MessageId, OperationId};
+use crate::diagnostics::{Diagnostics, SpecError};
+use crate::schema::{Additional, Property, SchemaId, Shape};
+
+/// The codes the runtime sends by itself (`specserve_runtime::Code::RUNTIME`):
+/// an error body's `code` enum must hold them.
+pub const RUNTIME_ERROR_CODES: &[&str] =
+    &["bad_request", "validation_failed", "unknown_channel", "unauthorized", "rate_limited", "internal", "unavailable"];
+
+/// One WebSocket path and what it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// The path template (`/room/{roomId}`).
+    pub address: String,
+    /// The channels at it, in document order.
+    pub channels: Vec<ChannelId>,
+    /// The messages received there, each with its operation.
+    pub routes: Vec<Route>,
+    /// The property that tells the received messages apart, if one does.
+    pub discriminator: Option<String>,
+    /// Frames are `{"headers", "payload"}` objects.
+    pub enveloped: bool,
+    /// Where every received message keeps its correlation id, when they agree
+    /// (so even a frame that matches no message gets its id echoed).
+    pub correlation: Option<Correlation>,
+}
+
+/// A message received at an endpoint, and the operation that receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The operation.
+    pub operation: OperationId,
+    /// The message.
+    pub message: MessageId,
+    /// Its discriminator value, when the endpoint has a discriminator.
+    pub value: Option<String>,
+}
+
+/// A property the runtime writes (or reads) itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lead {
+    /// A `const`: its JSON text.
+    Const(String),
+    /// The request's discriminator value, echoed.
+    Discriminator,
+    /// The correlation id.
+    CorrelationId,
+    /// The caller's credential (requests only).
+    Credential,
+}
+
+/// Where the application's value goes in a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// An object: these properties are the application's, the rest are [`Lead`]s.
+    Flat(Vec<Property>),
+    /// The error body, under this property.
+    Under(String),
+    /// The whole payload (not an object with properties).
+    Whole,
+}
+
+/// How a message is laid out between runtime and application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// The properties the runtime handles, in schema order.
+    pub leading: Vec<(String, Lead)>,
+    /// The application's part.
+    pub body: Body,
+}
+
+impl Layout {
+    /// The one field a handler takes instead of the whole message: the only
+    /// application property, when it is a required object (`payload` in
+    /// specserve's own API). Handlers, clients and QA tools all unwrap by this rule.
+    pub fn wrapper<'a>(&'a self, api: &Api) -> Option<&'a Property> {
+        let Body::Flat(fields) = &self.body else { return None };
+        match fields.as_slice() {
+            [field] if field.required => match &api.schemas.get(field.schema).shape {
+                Shape::Object(rules) if !matches!(rules.additional, Additional::Schema(_)) => Some(field),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl Api {
+    /// Every WebSocket path the document serves, in document order.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        endpoints(self)
+    }
+
+    /// How `message` is laid out when the runtime echoes the discriminator
+    /// `discriminator` and reads a credential from `credential`.
+    pub fn layout(&self, message: MessageId, discriminator: Option<&str>, credential: Option<&str>) -> Layout {
+        layout(self, message, discriminator, credential)
+    }
+
+    /// The message property that carries a secured operation's credential, if any.
+    pub fn credential_property(&self, operation: OperationId) -> Option<&str> {
+        self.operations[operation].security.iter().find_map(|s| self.security_schemes[*s].message_property.as_deref())
+    }
+
+    /// The schema of a top-level payload property of `message`.
+    pub fn payload_property(&self, message: MessageId, name: &str) -> Option<&Property> {
+        let payload = self.messages[message].payload?;
+        match &self.schemas.get(payload).shape {
+            Shape::Object(rules) => rules.properties.iter().find(|p| p.name == name),
+            _ => None,
+        }
+    }
+}
+
+/// The prefixes servers put before channel addresses (`pathname`).
+fn prefixes(api: &Api) -> Vec<String> {
+    let mut prefixes: Vec<String> = Vec::new();
+    let ws: Vec<_> = api.servers.iter().filter(|s| s.protocol == "ws" || s.protocol == "wss").collect();
+    for server in ws {
+        let Some(prefix) = server_prefix(server) else { continue };
+        if !prefixes.contains(&prefix) {
+            prefixes.push(prefix);
+        }
+    }
+    if prefixes.is_empty() {
+        prefixes.push(String::new());
+    }
+    prefixes
+}
+
+/// A server's `pathname`, its variables set to their defaults (or first
+/// allowed value); `None` when a variable has neither.
+pub fn server_prefix(server: &super::Server) -> Option<String> {
+    let mut prefix = server.pathname.as_deref().unwrap_or("").trim_end_matches('/').to_owned();
+    for name in super::address_parameters(&prefix.clone()) {
+        let variable = server.variables.iter().find(|v| v.name == name)?;
+        let value = variable.default.clone().or_else(|| variable.allowed.first().cloned())?;
+        prefix = prefix.replace(&format!("{{{name}}}"), &value);
+    }
+    Some(prefix)
+}
+
+/// `/x` for an address `x` that is not a path (a broker topic name, say).
+fn as_path(address: &str) -> String {
+    if address.starts_with('/') { address.to_owned() } else { format!("/{address}") }
+}
+
+fn endpoints(api: &Api) -> Vec<Endpoint> {
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for prefix in prefixes(api) {
+        for (id, channel) in api.channels.iter().enumerate() {
+            let Some(address) = &channel.address else { continue };
+            let mut paths = vec![format!("{prefix}{}", as_path(address))];
+            paths.extend(channel.aliases.iter().cloned());
+            for path in paths {
+                match endpoints.iter_mut().find(|e| e.address == path) {
+                    Some(endpoint) if !endpoint.channels.contains(&id) => endpoint.channels.push(id),
+                    Some(_) => {}
+                    None => endpoints.push(Endpoint {
+                        address: path,
+                        channels: vec![id],
+                        routes: Vec::new(),
+                        discriminator: None,
+                        enveloped: false,
+                        correlation: None,
+                    }),
+                }
+            }
+        }
+    }
+    for endpoint in &mut endpoints {
+        for (op_id, op) in api.operations.iter().enumerate() {
+            if op.action != Action::Receive || !endpoint.channels.contains(&op.channel) {
+                continue;
+            }
+            for message in &op.messages {
+                // Two operations receiving one message: the first gets its frames (`check` warns).
+                if !endpoint.routes.iter().any(|r| r.message == *message) {
+                    endpoint.routes.push(Route { operation: op_id, message: *message, value: None });
+                }
+            }
+        }
+        let all_messages = endpoint
+            .channels
+            .iter()
+            .flat_map(|c| api.channels[*c].messages.iter().map(|(_, m)| *m))
+            .chain(api.operations.iter().filter_map(|op| op.reply.as_ref()).flat_map(|r| r.messages.clone()));
+        endpoint.enveloped =
+            all_messages.into_iter().any(|m| api.messages[m].headers.is_some() && on_endpoint(api, endpoint, m));
+        let messages: Vec<MessageId> = endpoint.routes.iter().map(|r| r.message).collect();
+        endpoint.discriminator = discriminator(api, &messages);
+        if let Some(property) = &endpoint.discriminator {
+            for route in &mut endpoint.routes {
+                route.value =
+                    api.payload_property(route.message, property).and_then(|p| api.schemas.fixed_string(p.schema));
+            }
+        }
+        let mut correlations = endpoint.routes.iter().filter_map(|r| api.messages[r.message].correlation.clone());
+        let first = correlations.next();
+        endpoint.correlation = first.filter(|c| {
+            correlations.all(|other| other == *c)
+                && endpoint.routes.iter().all(|r| api.messages[r.message].correlation.is_some())
+        });
+    }
+    endpoints
+}
+
+/// Whether `message` travels on `endpoint` (one of its channels holds it, or
+/// it replies to an operation there).
+fn on_endpoint(api: &Api, endpoint: &Endpoint, message: MessageId) -> bool {
+    endpoint.channels.iter().any(|c| api.channels[*c].messages.iter().any(|(_, m)| *m == message))
+        || endpoint
+            .routes
+            .iter()
+            .any(|r| api.operations[r.operation].reply.as_ref().is_some_and(|reply| reply.messages.contains(&message)))
+}
+
+/// The property every message fixes to a distinct string, if there is one.
+fn discriminator(api: &Api, messages: &[MessageId]) -> Option<String> {
+    let mut distinct: Vec<MessageId> = Vec::new();
+    for m in messages {
+        if !distinct.contains(m) {
+            distinct.push(*m);
+        }
+    }
+    if distinct.len() < 2 {
+        return None;
+    }
+    let fixed = |m: MessageId| -> Vec<(String, String)> {
+        let Some(payload) = api.messages[m].payload else { return Vec::new() };
+        match &api.schemas.get(payload).shape {
+            Shape::Object(rules) => rules
+                .properties
+                .iter()
+                .filter_map(|p| api.schemas.fixed_string(p.schema).map(|v| (p.name.clone(), v)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    'candidates: for (property, _) in fixed(distinct[0]) {
+        let mut values: Vec<String> = Vec::new();
+        for m in &distinct {
+            let Some((_, value)) = fixed(*m).into_iter().find(|(p, _)| *p == property) else { continue 'candidates };
+            if values.contains(&value) {
+                continue 'candidates;
+            }
+            values.push(value);
+        }
+        return Some(property);
+    }
+    None
+}
+
+fn layout(api: &Api, message: MessageId, discriminator: Option<&str>, credential: Option<&str>) -> Layout {
+    let m = &api.messages[message];
+    let correlation = m.correlation.as_ref().filter(|c| !c.in_headers).and_then(|c| top_level(&c.pointer));
+    let Some(payload) = m.payload else { return Layout { leading: Vec::new(), body: Body::Whole } };
+    let Shape::Object(rules) = &api.schemas.get(payload).shape else {
+        let leading = correlation.map(|c| vec![(c.to_owned(), Lead::CorrelationId)]).unwrap_or_default();
+        return Layout { leading, body: Body::Whole };
+    };
+    if rules.properties.is_empty() {
+        return Layout { leading: Vec::new(), body: Body::Whole };
+    }
+    let mut leading = Vec::new();
+    let mut rest = Vec::new();
+    for property in &rules.properties {
+        let constant = match &api.schemas.get(property.schema).shape {
+            Shape::Const(value) => Some(value.to_string()),
+            _ => None,
+        };
+        let lead = if let Some(json) = constant {
+            Some(Lead::Const(json))
+        } else if Some(property.name.as_str()) == correlation {
+            Some(Lead::CorrelationId)
+        } else if Some(property.name.as_str()) == credential {
+            Some(Lead::Credential)
+        } else if Some(property.name.as_str()) == discriminator {
+            Some(Lead::Discriminator)
+        } else {
+            None
+        };
+        match lead {
+            Some(lead) => leading.push((property.name.clone(), lead)),
+            None => rest.push(property.clone()),
+        }
+    }
+    let body = match m.error_body.as_deref().and_then(top_level) {
+        Some(under) => {
+            rest.retain(|p| p.name != under);
+            Body::Under(under.to_owned())
+        }
+        None => Body::Flat(rest),
+    };
+    Layout { leading, body }
+}
+
+/// `name` for the pointer `/name`; `None` for a deeper one.
+fn top_level(pointer: &str) -> Option<&str> {
+    pointer.strip_prefix('/').filter(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// The `code` values of an error message's body.
+pub fn error_codes(api: &Api, message: &super::Message) -> Vec<String> {
+    let Some(rules) = error_body_rules(api, message) else { return Vec::new() };
+    rules
+        .properties
+        .iter()
+        .find(|p| p.name == "code")
+        .and_then(|p| match &api.schemas.get(p.schema).shape {
+            Shape::Enum(values) => Some(values.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn error_body_rules<'a>(api: &'a Api, message: &super::Message) -> Option<&'a crate::schema::ObjectRules> {
+    let under = message.error_body.as_deref().and_then(top_level)?;
+    let payload = message.payload?;
+    let Shape::Object(rules) = &api.schemas.get(payload).shape else { return None };
+    let body = rules.properties.iter().find(|p| p.name == under)?;
+    match &api.schemas.get(body.schema).shape {
+        Shape::Object(rules) => Some(rules),
+        _ => None,
+    }
+}
+
+/// Checks what the binding needs of the document, recording problems.
+pub fn check(api: &Api, diags: &mut Diagnostics) {
+    let endpoints = endpoints(api);
+    for endpoint in &endpoints {
+        for route in &endpoint.routes {
+            for (other_id, other) in api.operations.iter().enumerate() {
+                if other_id != route.operation
+                    && other.action == Action::Receive
+                    && endpoint.channels.contains(&other.channel)
+                    && other.messages.contains(&route.message)
+                {
+                    diags.push(
+                        SpecError::warning(
+                            other.path.clone(),
+                            format!(
+                                "`{}` also receives message `{}` at `{}`: its frames go to `{}`, and this operation gets none",
+                                other.key,
+                                api.messages[route.message].key,
+                                endpoint.address,
+                                api.operations[route.operation].key
+                            ),
+                        )
+                        .hint("receive each message in one operation"),
+                    );
+                }
+            }
+        }
+        if endpoint.discriminator.is_none() && endpoint.routes.len() > 1 {
+            diags.push(
+                SpecError::warning(
+                    api.channels[endpoint.channels[0]].path.clone(),
+                    format!(
+                        "the messages received at `{}` share no discriminator: frames are matched by validating against each",
+                        endpoint.address
+                    ),
+                )
+                .hint("give every received message a property fixed to a distinct `const`, like `event: {const: ping}`"),
+            );
+        }
+    }
+    for (id, op) in api.operations.iter().enumerate() {
+        if op.action == Action::Send && op.reply.is_some() {
+            diags.push(SpecError::warning(
+                op.path.clone(),
+                "replies to messages the server sends are not awaited: the reply messages are typed and documented only",
+            ));
+        }
+        if op.action == Action::Receive {
+            let errors: Vec<MessageId> = op
+                .reply
+                .iter()
+                .flat_map(|r| &r.messages)
+                .copied()
+                .filter(|m| api.messages[*m].error_body.is_some())
+                .collect();
+            if errors.len() > 1 {
+                diags.push(SpecError::new(op.path.clone(), "a reply lists more than one `x-specserve-error` message"));
+            }
+        }
+        let _ = id;
+        for message in op.messages.iter().chain(op.reply.iter().flat_map(|r| &r.messages)) {
+            let m = &api.messages[*message];
+            if let Some(c) = &m.correlation
+                && !c.in_headers
+                && top_level(&c.pointer).is_none()
+                && op.reply.as_ref().is_some_and(|r| r.messages.contains(message))
+            {
+                diags.push(SpecError::warning(
+                    m.path.clone(),
+                    format!("the correlation id at `{}` is nested: replies echo only top-level ids", c.pointer),
+                ));
+            }
+        }
+    }
+    for message in api.messages.iter().filter(|m| m.error_body.is_some()) {
+        check_error_message(api, message, diags);
+    }
+}
+
+/// An error message must carry the runtime's error body: `code` (an enum with
+/// every runtime code), `message`, and optionally `details`.
+fn check_error_message(api: &Api, message: &super::Message, diags: &mut Diagnostics) {
+    let path = format!("{}.x-specserve-error", message.path);
+    let Some(rules) = error_body_rules(api, message) else {
+        diags.push(
+            SpecError::new(path, "`x-specserve-error` must name an object property of the payload")
+                .hint("point it at `{code, message, details}`, like `/error`"),
+        );
+        return;
+    };
+    let field = |name: &str| rules.properties.iter().find(|p| p.name == name);
+    let is_string = |p: &Property| matches!(api.schemas.get(p.schema).shape, Shape::String(_));
+    let codes = error_codes(api, message);
+    match field("code") {
+        Some(code) if code.required && !codes.is_empty() => {
+            let missing: Vec<&&str> =
+                RUNTIME_ERROR_CODES.iter().filter(|c| !codes.iter().any(|have| have == *c)).collect();
+            if !missing.is_empty() {
+                diags.push(
+                    SpecError::new(
+                        api.schemas.get(code.schema).path.clone(),
+                        format!(
+                            "the error codes lack {}, which the runtime sends",
+                            missing.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .hint(format!("the enum must contain {}", RUNTIME_ERROR_CODES.join(", "))),
+                );
+            }
+        }
+        _ => diags
+            .push(SpecError::new(path.clone(), "the error body needs a required `code`: a string enum of error codes")),
+    }
+    if !field("message").is_some_and(|m| m.required && is_string(m)) {
+        diags.push(SpecError::new(path.clone(), "the error body needs a required string `message`"));
+    }
+    if let Some(details) = field("details") {
+        let ok = match &api.schemas.get(details.schema).shape {
+            Shape::Array(array) => array.items.is_some_and(|item| match &api.schemas.get(item).shape {
+                Shape::Object(item) => ["pointer", "keyword", "message"]
+                    .iter()
+                    .all(|name| item.properties.iter().any(|p| p.name == *name && is_string(p))),
+                _ => false,
+            }),
+            _ => false,
+        };
+        if !ok {
+            diags.push(SpecError::new(
+                path,
+                "`details` must be an array of objects with string `pointer`, `keyword` and `message`",
+            ));
+        }
+    } else if rules.additional == Additional::Closed {
+        diags.push(
+            SpecError::new(path, "the error body is closed and has no `details`: validation errors could not be sent")
+                .hint("add `details: {type: array, items: {pointer, keyword, message}}`"),
+        );
+    }
+}
+
+/// The schema id of a message's payload (helper for emitters).
+pub fn payload(api: &Api, message: MessageId) -> Option<SchemaId> {
+    api.messages[message].payload
+}

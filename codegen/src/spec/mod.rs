@@ -1,0 +1,388 @@
+//! Reading an AsyncAPI document: YAML (or JSON) files into JSON trees, walked
+//! by [`Node`]s that know their file, their JSON pointer and their YAML path.
+//!
+//! `$ref`s are local (`#/components/...`) or relative files
+//! (`common/messages.yaml#/components/messages/x`, resolved against the
+//! referencing file); every file reached is loaded once, up front, so the rest
+//! of the loader works on an immutable set. Remote (`http(s)://`) references
+//! are refused: specserve builds offline and reproducibly.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::diagnostics::{Result, SpecError};
+
+/// Where a value lives: a file of the set and a JSON pointer in it. Two
+/// references to the same place resolve to the same `Loc`, which is how the
+/// model gives one message or schema one id however often it is referenced.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    /// Index of the file in its [`Documents`] (0 is the root document).
+    pub file: usize,
+    /// JSON pointer inside that file.
+    pub pointer: String,
+}
+
+#[derive(Debug)]
+struct File {
+    /// How errors name the file (relative to the root document's folder).
+    name: String,
+    path: Option<PathBuf>,
+    value: Value,
+}
+
+/// The root document and every file its references reach.
+#[derive(Debug)]
+pub struct Documents {
+    files: Vec<File>,
+}
+
+impl Documents {
+    /// Parses one in-memory document. Relative-file references cannot be
+    /// followed from it; use [`Documents::load`] or [`Documents::parse_in`].
+    pub fn parse(text: &str) -> Result<Documents> {
+        Documents::from_root(text, None)
+    }
+
+    /// Reads the document at `path` and every file its `$ref`s reach.
+    pub fn load(path: &Path) -> Result<Documents> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SpecError::new("", format!("cannot read {}: {e}", path.display())))?;
+        Documents::from_root(&text, Some(path.to_owned()))
+    }
+
+    /// Parses `text` as a document in folder `dir`, so relative references
+    /// resolve against it.
+    pub fn parse_in(text: &str, dir: &Path) -> Result<Documents> {
+        Documents::from_root(text, Some(dir.join("asyncapi.yaml")))
+    }
+
+    fn from_root(text: &str, path: Option<PathBuf>) -> Result<Documents> {
+        let value = parse_text(text, "")?;
+        let mut docs = Documents { files: vec![File { name: String::new(), path, value }] };
+        let mut next = 0;
+        while next < docs.files.len() {
+            let base = docs.files[next].path.clone();
+            for target in file_refs(&docs.files[next].value) {
+                docs.file_index(base.as_deref(), &target, docs.files[next].name.clone().as_str())?;
+            }
+            next += 1;
+        }
+        Ok(docs)
+    }
+
+    /// The index of the file `target` names relative to `from`, loading it if new.
+    fn file_index(&mut self, from: Option<&Path>, target: &str, at: &str) -> Result<usize> {
+        if target.contains("://") {
+            return Err(SpecError::new(at, format!("`{target}` is a remote reference"))
+                .hint("download it beside the document and reference it by relative path"));
+        }
+        let Some(from) = from else {
+            return Err(SpecError::new(at, format!("`{target}` is a file reference, but the document has no folder"))
+                .hint("load the document from its file so references resolve against its folder"));
+        };
+        let path = from.parent().unwrap_or(Path::new("")).join(target);
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if let Some(i) = self.files.iter().position(|f| {
+            f.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())) == Some(canonical.clone())
+        }) {
+            return Ok(i);
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| SpecError::new(at, format!("cannot read referenced file {}: {e}", path.display())))?;
+        let root_dir = self.files[0].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
+        let name = path.strip_prefix(root_dir).unwrap_or(&path).display().to_string();
+        let value = parse_text(&text, &name)?;
+        self.files.push(File { name, path: Some(path), value });
+        Ok(self.files.len() - 1)
+    }
+
+    /// The root document.
+    pub fn root(&self) -> Node<'_> {
+        Node { docs: self, file: 0, value: &self.files[0].value, pointer: String::new(), path: String::new() }
+    }
+
+    /// The node at `loc`, if it exists. A pointer that passes through a
+    /// `$ref` (`#/channels/echo/messages/x` where `channels.echo` is a
+    /// reference) continues in the reference's target, as the official
+    /// parser's dereferenced document does.
+    pub fn at(&self, loc: &Loc) -> Option<Node<'_>> {
+        let file = self.files.get(loc.file)?;
+        if let Some(value) = if loc.pointer.is_empty() { Some(&file.value) } else { file.value.pointer(&loc.pointer) } {
+            return Some(Node {
+                docs: self,
+                file: loc.file,
+                value,
+                pointer: loc.pointer.clone(),
+                path: dotted(&file.name, &loc.pointer),
+            });
+        }
+        let mut node =
+            Node { docs: self, file: loc.file, value: &file.value, pointer: String::new(), path: String::new() };
+        for raw in loc.pointer.split('/').skip(1) {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            node = match node.child(&key) {
+                Some(child) => child,
+                None => self.resolve(&node).ok()?.child(&key)?,
+            };
+        }
+        Some(node)
+    }
+
+    /// The file a location is in, as errors name it (empty for the root).
+    pub fn file_name(&self, file: usize) -> &str {
+        self.files.get(file).map_or("", |f| f.name.as_str())
+    }
+
+    /// Follows `$ref` from `node` (transitively) to the node that says what it is.
+    pub fn resolve<'a>(&'a self, node: &Node<'a>) -> Result<Node<'a>> {
+        let mut current = node.clone();
+        for _ in 0..64 {
+            let Some(reference) = current.ref_target()? else { return Ok(current) };
+            current = self.lookup(&current, reference)?;
+        }
+        Err(node.error("`$ref` chain is too long or circular"))
+    }
+
+    /// Resolves `reference` (a `$ref` value written in file `file`) to the node
+    /// that says what it is, following further references.
+    pub fn follow(&self, file: usize, reference: &str) -> Result<Node<'_>> {
+        let from = self
+            .at(&Loc { file, pointer: String::new() })
+            .ok_or_else(|| SpecError::new("", "reference from an unknown file"))?;
+        let target = self.lookup(&from, reference)?;
+        self.resolve(&target)
+    }
+
+    fn lookup<'a>(&'a self, from: &Node<'a>, reference: &str) -> Result<Node<'a>> {
+        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let file = if file_part.is_empty() {
+            from.file
+        } else {
+            if file_part.contains("://") {
+                return Err(from
+                    .error(format!("`$ref: {reference}` is a remote reference"))
+                    .hint("download it beside the document and reference it by relative path"));
+            }
+            let base = self.files[from.file].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
+            let wanted = base.join(file_part);
+            let wanted = wanted.canonicalize().unwrap_or(wanted);
+            self.files
+                .iter()
+                .position(|f| {
+                    f.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())) == Some(wanted.clone())
+                })
+                .ok_or_else(|| from.error(format!("`$ref: {reference}` names a file that was not loaded")))?
+        };
+        let loc = Loc { file, pointer: pointer.to_owned() };
+        self.at(&loc).ok_or_else(|| {
+            from.error(format!("`$ref: {reference}` points at nothing"))
+                .hint("define the target or correct the reference")
+        })
+    }
+}
+
+/// YAML or JSON text to a JSON tree (which must be a mapping).
+fn parse_text(text: &str, file: &str) -> Result<Value> {
+    let value: Value = serde_norway::from_str(text).map_err(|e| {
+        SpecError::new(file, format!("not a valid YAML document: {e}"))
+            .hint("AsyncAPI documents are YAML or JSON objects with string keys")
+    })?;
+    if !value.is_object() {
+        return Err(SpecError::new(file, "the document must be a mapping"));
+    }
+    Ok(value)
+}
+
+/// The distinct file parts of every `$ref` in `value`.
+fn file_refs(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    let file = target.split('#').next().unwrap_or_default();
+                    if !file.is_empty() && !found.iter().any(|f| f == file) {
+                        found.push(file.to_owned());
+                    }
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// `components.schemas.User` from `/components/schemas/User`, prefixed with the
+/// file for files other than the root.
+fn dotted(file: &str, pointer: &str) -> String {
+    let mut path = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let key = segment.replace("~1", "/").replace("~0", "~");
+        if key.chars().all(|c| c.is_ascii_digit()) && !path.is_empty() {
+            path.push_str(&format!("[{key}]"));
+            continue;
+        }
+        if !path.is_empty() {
+            path.push('.');
+        }
+        if key.contains('.') || key.contains(' ') || key.contains('/') {
+            path.push_str(&format!("\"{key}\""));
+        } else {
+            path.push_str(&key);
+        }
+    }
+    if file.is_empty() { path } else { format!("{file}:{path}") }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// A position in the document set: a value and where it is.
+#[derive(Debug, Clone)]
+pub struct Node<'a> {
+    docs: &'a Documents,
+    file: usize,
+    value: &'a Value,
+    pointer: String,
+    path: String,
+}
+
+impl<'a> Node<'a> {
+    /// The JSON value here.
+    pub fn value(&self) -> &'a Value {
+        self.value
+    }
+
+    /// The dotted YAML path of this node, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where this node is.
+    pub fn loc(&self) -> Loc {
+        Loc { file: self.file, pointer: self.pointer.clone() }
+    }
+
+    /// The document set.
+    pub fn documents(&self) -> &'a Documents {
+        self.docs
+    }
+
+    /// The last key of the path: the name this node is stored under.
+    pub fn key(&self) -> String {
+        self.pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~")
+    }
+
+    /// An error located here.
+    pub fn error(&self, message: impl Into<String>) -> SpecError {
+        SpecError::new(self.path.clone(), message)
+    }
+
+    /// A warning located here.
+    pub fn warning(&self, message: impl Into<String>) -> SpecError {
+        SpecError::warning(self.path.clone(), message)
+    }
+
+    /// This node with `$ref`s followed.
+    pub fn resolve(&self) -> Result<Node<'a>> {
+        self.docs.resolve(self)
+    }
+
+    /// The `$ref` string, if this node is a reference.
+    pub fn ref_target(&self) -> Result<Option<&'a str>> {
+        match self.value.get("$ref") {
+            None => Ok(None),
+            Some(Value::String(target)) => Ok(Some(target)),
+            Some(_) => Err(self.error("`$ref` must be a string")),
+        }
+    }
+
+    /// The child under `key`, if this is a mapping that has it.
+    pub fn child(&self, key: &str) -> Option<Node<'a>> {
+        let value = self.value.as_object()?.get(key)?;
+        let pointer = format!("{}/{}", self.pointer, escape(key));
+        let path = dotted(self.docs.file_name(self.file), &pointer);
+        Some(Node { docs: self.docs, file: self.file, value, pointer, path })
+    }
+
+    /// The child under `key`, or an error naming it.
+    pub fn required(&self, key: &str) -> Result<Node<'a>> {
+        self.child(key).ok_or_else(|| self.error(format!("`{key}` is required here")))
+    }
+
+    /// The entries of this mapping, in document order.
+    pub fn entries(&self) -> Result<Vec<(String, Node<'a>)>> {
+        let map = self.value.as_object().ok_or_else(|| self.error("expected a mapping"))?;
+        Ok(map.keys().filter_map(|key| self.child(key).map(|node| (key.clone(), node))).collect())
+    }
+
+    /// The items of this sequence.
+    pub fn items(&self) -> Result<Vec<Node<'a>>> {
+        let items = self.value.as_array().ok_or_else(|| self.error("expected a sequence"))?;
+        Ok((0..items.len())
+            .map(|i| {
+                let pointer = format!("{}/{i}", self.pointer);
+                let path = dotted(self.docs.file_name(self.file), &pointer);
+                Node { docs: self.docs, file: self.file, value: &items[i], pointer, path }
+            })
+            .collect())
+    }
+
+    /// This node as a string.
+    pub fn str(&self) -> Result<&'a str> {
+        self.value.as_str().ok_or_else(|| self.error("expected a string"))
+    }
+
+    /// The string under `key`, if present.
+    pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>> {
+        self.child(key).map(|n| n.str()).transpose()
+    }
+
+    /// The boolean under `key`, if present.
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
+        self.child(key).map(|n| n.value().as_bool().ok_or_else(|| n.error("expected true or false"))).transpose()
+    }
+
+    /// Extension keys (`x-specserve-...`) this node has that are not in `known`:
+    /// typos until proven otherwise. Other `x-` keys belong to other tools and
+    /// are ignored.
+    pub fn unknown_extensions(&self, known: &[&str]) -> Vec<SpecError> {
+        let Some(map) = self.value.as_object() else { return Vec::new() };
+        map.keys()
+            .filter(|k| k.starts_with("x-specserve-") && !known.contains(&k.as_str()))
+            .filter_map(|k| self.child(k))
+            .map(|node| {
+                let hint = if known.is_empty() {
+                    "specserve reads no extension here".to_owned()
+                } else {
+                    format!(
+                        "specserve reads {} here",
+                        known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    )
+                };
+                node.error(format!("`{}` is not a specserve extension", node.key())).hint(hint)
+            })
+            .collect()
+    }
+}
+
+/// The file `path` as the error messages of a loaded set show it.
+pub fn display_path(docs: &Documents, loc: &Loc) -> String {
+    dotted(docs.file_name(loc.file), &loc.pointer)
+}
+
+/// Reads a path relative to a document set's root folder (scaffolds copy files).
+pub fn root_dir(docs: &Documents) -> Option<PathBuf> {
+    docs.files[0].path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
+}
+
+/// Every file of the set but the root, as (name relative to the root's folder, path).
+pub fn referenced_files(docs: &Documents) -> Vec<(String, PathBuf)> {
+    docs.files.iter().skip(1).filter_map(|f| f.path.clone().map(|p| (f.name.clone(), p))).collect()
+}

@@ -1,0 +1,70 @@
+//! Public AsyncAPI documents (tests/corpus, see its README for sources and
+//! licences) load exactly when the official parser accepts them, and every
+//! one that loads generates everything: the Rust API, the TypeScript SDK, the
+//! docs and the JSON Schemas. (Compiling the Rust is the `specserve-fixtures`
+//! crate's job; type-checking the TypeScript is `tests/sdk.rs`'s.)
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
+}
+
+/// (path under tests/corpus, the official parser's verdict) of every document.
+fn manifest() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(corpus().join("manifest.json")).expect("tests/corpus/manifest.json");
+    let manifest: Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    manifest["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap().to_owned(), d["official"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn specserve_agrees_with_the_official_parser_on_every_document() {
+    let documents = manifest();
+    assert!(documents.len() >= 40, "the corpus is all there");
+    let mut disagreements = Vec::new();
+    for (path, official) in &documents {
+        let loaded = specserve_codegen::load(&corpus().join(path));
+        let agrees = match (official.as_str(), &loaded) {
+            ("valid", Ok(_)) | ("invalid", Err(_)) => true,
+            // specserve never fetches: it says so rather than failing somewhere else.
+            ("remote-refs", Err(errors)) => errors.to_string().contains("remote reference"),
+            _ => false,
+        };
+        if !agrees {
+            let ours = match &loaded {
+                Ok(api) => format!("loads ({} warnings)", api.warnings.len()),
+                Err(errors) => format!("is refused:\n{errors}"),
+            };
+            disagreements.push(format!("{path}: official {official}, specserve {ours}"));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+#[test]
+fn every_document_that_loads_generates_every_artefact() {
+    for (path, official) in manifest().into_iter().filter(|(_, o)| o == "valid") {
+        let api = specserve_codegen::load(&corpus().join(&path)).unwrap_or_else(|e| panic!("{path} ({official}): {e}"));
+        let files = specserve_codegen::generated_files(&api).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for expected in ["api.rs", "docs/index.html", "sdk/typescript/index.d.ts", "sdk/typescript/index.js"] {
+            assert!(files.iter().any(|(name, _)| name == expected), "{path}: no {expected}");
+        }
+    }
+}
+
+#[test]
+fn every_warning_names_where_it_is() {
+    for (path, _) in manifest().into_iter().filter(|(_, o)| o == "valid") {
+        let api = specserve_codegen::load(&corpus().join(&path)).unwrap();
+        for warning in api.warnings.all() {
+            assert!(!warning.path.is_empty(), "{path}: {warning}");
+        }
+    }
+}

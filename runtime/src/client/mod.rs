@@ -1,0 +1,260 @@
+//! The connection behind generated client methods: one WebSocket; requests
+//! carry a fresh correlation id and replies are matched back by it, so many
+//! calls can be in flight at once (pipelining). Frames that answer no call
+//! (events, or replies to calls that timed out) go to [`Connection::next_unmatched`].
+//!
+//! Generated code wraps this in a typed `Client` with one method per operation;
+//! the layout of its messages (where correlation ids live) comes from the spec.
+
+mod pinning;
+
+pub use pinning::{pinned_config, web_roots_config};
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::error::ErrorBody;
+use crate::frame::{IdRule, Part};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Frames kept for [`Connection::next_unmatched`] before the oldest are dropped.
+const UNMATCHED_BUFFER: usize = 1024;
+
+/// Why a call failed. `E` is the spec's error body type.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError<E: std::fmt::Debug = ErrorBody> {
+    /// The server answered with an error reply.
+    #[error("server error: {0:?}")]
+    Api(E),
+    /// Connecting or the WebSocket itself failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The connection closed before the reply arrived.
+    #[error("connection closed")]
+    Closed,
+    /// No reply within the configured timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The reply does not match the contract.
+    #[error("unexpected reply: {0}")]
+    Protocol(String),
+}
+
+/// How to connect.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// TLS settings for `wss://` URLs (for example trusting a self-signed certificate).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Sent once as `Authorization: Bearer` on the upgrade.
+    pub bearer_token: Option<String>,
+    /// Per-request reply timeout; none by default.
+    pub timeout: Option<Duration>,
+}
+
+impl ClientOptions {
+    /// Options that trust only the server certificate with this SHA-256
+    /// fingerprint, as `specserve serve` logs it for its self-signed certificate.
+    pub fn pinned(fingerprint: &str) -> Self {
+        ClientOptions { tls: Some(pinned_config(fingerprint)), ..ClientOptions::default() }
+    }
+}
+
+/// Where the replies of a path keep their correlation ids (from the spec).
+#[derive(Debug, Clone, Copy)]
+pub struct Replies {
+    /// The distinct correlation locations of the path's reply messages.
+    pub correlations: &'static [(Part, &'static str)],
+    /// Frames on the path are `{"headers", "payload"}` objects.
+    pub enveloped: bool,
+}
+
+#[derive(Default)]
+struct Waiting {
+    by_id: HashMap<String, oneshot::Sender<Value>>,
+    /// Calls whose messages carry no correlation id: answered in order by
+    /// frames that carry none.
+    in_order: VecDeque<oneshot::Sender<Value>>,
+}
+
+/// A connection to a server. Cheap to share: every method takes `&self`.
+pub struct Connection {
+    sink: tokio::sync::Mutex<SplitSink<Socket, Message>>,
+    waiting: Arc<Mutex<Waiting>>,
+    unmatched: tokio::sync::Mutex<mpsc::Receiver<Value>>,
+    next_id: AtomicU64,
+    token: Mutex<Option<String>>,
+    timeout: Option<Duration>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Connection {
+    /// Connects to `url` (`ws://` or `wss://`).
+    pub async fn connect<E: std::fmt::Debug>(
+        url: &str,
+        options: ClientOptions,
+        replies: Replies,
+    ) -> Result<Connection, ClientError<E>> {
+        let mut request = url.into_client_request()?;
+        if let Some(token) = &options.bearer_token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| ClientError::Protocol("token is not a valid header value".into()))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let connector = options.tls.map(Connector::Rustls);
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector).await?;
+        Ok(Connection::from_socket(socket, options.timeout, replies))
+    }
+
+    fn from_socket(socket: Socket, timeout: Option<Duration>, replies: Replies) -> Connection {
+        let (sink, mut stream) = socket.split();
+        let waiting: Arc<Mutex<Waiting>> = Arc::default();
+        let routing = Arc::clone(&waiting);
+        let (unmatched_tx, unmatched_rx) = mpsc::channel(UNMATCHED_BUFFER);
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(message)) = stream.next().await {
+                let Message::Text(text) = message else { continue };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else { continue };
+                let waiter = {
+                    let mut waiting = lock(&routing);
+                    match correlation_of(&frame, replies) {
+                        Some(id) => waiting.by_id.remove(&id),
+                        None => waiting.in_order.pop_front(),
+                    }
+                };
+                match waiter {
+                    Some(waiter) => {
+                        let _ = waiter.send(frame);
+                    }
+                    // Nobody waits for it: an event. A reader that fell far behind loses the newest.
+                    None => {
+                        let _ = unmatched_tx.try_send(frame);
+                    }
+                }
+            }
+            // Dropping the senders wakes every waiting call with `Closed`.
+            let mut waiting = lock(&routing);
+            waiting.by_id.clear();
+            waiting.in_order.clear();
+        });
+        Connection {
+            sink: tokio::sync::Mutex::new(sink),
+            waiting,
+            unmatched: tokio::sync::Mutex::new(unmatched_rx),
+            next_id: AtomicU64::new(1),
+            token: Mutex::new(None),
+            timeout,
+            reader,
+        }
+    }
+
+    /// Sets (or clears) the credential sent with secured requests.
+    pub fn set_token(&self, token: Option<String>) {
+        *lock(&self.token) = token;
+    }
+
+    /// The credential sent with secured requests.
+    pub fn token(&self) -> Option<String> {
+        lock(&self.token).clone()
+    }
+
+    /// A fresh correlation id of the kind `rule` accepts (`c-17` or 17).
+    pub fn next_correlation_id(&self, rule: IdRule) -> Value {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        match rule {
+            IdRule::Integer => Value::from(n),
+            IdRule::String { .. } | IdRule::Scalar => Value::String(format!("c-{n}")),
+        }
+    }
+
+    /// Sends `text`, whose correlation id is `id` (none: the reply is the next
+    /// frame without one), and waits for the reply.
+    pub async fn call<E: std::fmt::Debug>(&self, id: Option<&Value>, text: String) -> Result<Value, ClientError<E>> {
+        let (tx, rx) = oneshot::channel();
+        let key = id.map(Value::to_string);
+        {
+            let mut waiting = lock(&self.waiting);
+            match &key {
+                Some(key) => {
+                    waiting.by_id.insert(key.clone(), tx);
+                }
+                None => waiting.in_order.push_back(tx),
+            }
+        }
+        if let Err(error) = self.sink.lock().await.send(Message::text(text)).await {
+            if let Some(key) = &key {
+                lock(&self.waiting).by_id.remove(key);
+            }
+            return Err(error.into());
+        }
+        let reply = match self.timeout {
+            Some(limit) => match tokio::time::timeout(limit, rx).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    if let Some(key) = &key {
+                        lock(&self.waiting).by_id.remove(key);
+                    }
+                    return Err(ClientError::Timeout(limit));
+                }
+            },
+            None => rx.await,
+        };
+        reply.map_err(|_| ClientError::Closed)
+    }
+
+    /// Sends `text` and expects no reply (a message whose operation has none).
+    pub async fn send<E: std::fmt::Debug>(&self, text: String) -> Result<(), ClientError<E>> {
+        self.sink.lock().await.send(Message::text(text)).await.map_err(ClientError::from)
+    }
+
+    /// The next frame that answered no call (an event), or `None` once closed.
+    pub async fn next_unmatched(&self) -> Option<Value> {
+        self.unmatched.lock().await.recv().await
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(self) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.sink.lock().await.close().await?;
+        self.reader.abort();
+        Ok(())
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// The correlation id of a received frame, as the waiting table keys it.
+fn correlation_of(frame: &Value, replies: Replies) -> Option<String> {
+    let (payload, headers) = if replies.enveloped {
+        (frame.get("payload").unwrap_or(&Value::Null), frame.get("headers"))
+    } else {
+        (frame, None)
+    };
+    replies.correlations.iter().find_map(|(part, pointer)| {
+        let part = match part {
+            Part::Payload => Some(payload),
+            Part::Headers => headers,
+        };
+        part.and_then(|p| p.pointer(pointer)).map(Value::to_string)
+    })
+}
+
+/// Locks a mutex, recovering the data if another thread panicked holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,222 @@
+//! Outgoing frames: replies, errors and events, in the shape their message's
+//! schema gives. The runtime writes what the application does not choose (the
+//! schema's `const` properties, the request's discriminator where a reply
+//! echoes it, the correlation id) and the handler's value supplies the rest.
+//! The body is serialized once and spliced after those properties, with no
+//! intermediate JSON tree.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A property the runtime writes itself, before the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lead {
+    /// A `const` of the schema (its JSON text).
+    Const(&'static str),
+    /// The request's discriminator value, where a reply declares the same
+    /// property without a `const` (an error reply naming the failed route).
+    Discriminator,
+    /// The request's correlation id.
+    CorrelationId,
+    /// The caller's credential, where a request message carries it
+    /// (`x-specserve-message-property`; written by clients only).
+    Credential,
+}
+
+/// Where the handler's value goes in the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Its fields follow the leading properties (an object body).
+    Flat,
+    /// It is the value of this property (an error body under `error`).
+    Under(&'static str),
+    /// It is the whole payload (a union, an array, a scalar).
+    Whole,
+}
+
+/// How one outgoing message is laid out: generated per message from its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// The properties written first, in schema order, by name.
+    pub leading: &'static [(&'static str, Lead)],
+    /// Where the value goes.
+    pub body: Body,
+    /// The path's frames are `{"headers", "payload"}` objects.
+    pub enveloped: bool,
+}
+
+/// What the runtime fills in: for a reply, what the request gave it to echo;
+/// for a client's request, its correlation id and credential.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo<'a> {
+    /// The request's discriminator value, when it named a known message.
+    pub discriminator: Option<&'a str>,
+    /// The correlation id.
+    pub correlation: Option<&'a Value>,
+    /// The credential.
+    pub credential: Option<&'a str>,
+}
+
+/// The whole frame for `value` laid out as `shape`, echoing `echo`.
+/// A value that cannot be serialized is a codegen bug; it becomes an `internal`
+/// error in the runtime's error frame.
+pub fn encode<T: Serialize + ?Sized>(shape: &Shape, echo: Echo<'_>, value: &T) -> Result<String, ApiError> {
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    let mut out = String::with_capacity(body.len() + 96);
+    if shape.enveloped {
+        out.push_str("{\"payload\":");
+    }
+    match shape.body {
+        Body::Whole if shape.leading.is_empty() => out.push_str(&body),
+        Body::Whole => {
+            // Leading properties go into the value itself, when it is an object.
+            let mut whole: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+            if let Value::Object(map) = &mut whole {
+                for (name, lead) in shape.leading {
+                    if let Some(value) = lead_value(lead, echo) {
+                        map.insert((*name).to_owned(), value);
+                    }
+                }
+            }
+            out.push_str(&whole.to_string());
+        }
+        Body::Flat | Body::Under(_) => {
+            out.push('{');
+            let mut first = true;
+            for (name, lead) in shape.leading {
+                let text = match lead {
+                    Lead::Const(json) => Some((*json).to_owned()),
+                    Lead::Discriminator => echo.discriminator.map(json_string),
+                    Lead::CorrelationId => echo.correlation.map(Value::to_string),
+                    Lead::Credential => echo.credential.map(json_string),
+                };
+                if let Some(text) = text {
+                    push_key(&mut out, &mut first, name);
+                    out.push_str(&text);
+                }
+            }
+            match shape.body {
+                Body::Under(key) => {
+                    push_key(&mut out, &mut first, key);
+                    out.push_str(&body);
+                }
+                _ => {
+                    // An object body: splice its fields after the leading ones.
+                    let inner = body.strip_prefix('{').and_then(|b| b.strip_suffix('}')).unwrap_or_default();
+                    if !inner.is_empty() {
+                        if !first {
+                            out.push(',');
+                        }
+                        out.push_str(inner);
+                    }
+                }
+            }
+            out.push('}');
+        }
+    }
+    if shape.enveloped {
+        out.push('}');
+    }
+    Ok(out)
+}
+
+fn lead_value(lead: &Lead, echo: Echo<'_>) -> Option<Value> {
+    match lead {
+        Lead::Const(json) => serde_json::from_str(json).ok(),
+        Lead::Discriminator => echo.discriminator.map(|d| Value::String(d.to_owned())),
+        Lead::CorrelationId => echo.correlation.cloned(),
+        Lead::Credential => echo.credential.map(|c| Value::String(c.to_owned())),
+    }
+}
+
+fn push_key(out: &mut String, first: &mut bool, key: &str) {
+    if !*first {
+        out.push(',');
+    }
+    *first = false;
+    out.push_str(&json_string(key));
+    out.push(':');
+}
+
+fn json_string(s: &str) -> String {
+    // Serializing a &str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Whether `frame` carries every `const` of `shape` (how a client tells which
+/// of an operation's replies, or which event, a frame is).
+pub fn has_consts(shape: &Shape, frame: &Value) -> bool {
+    let payload = if shape.enveloped { frame.get("payload").unwrap_or(&Value::Null) } else { frame };
+    shape.leading.iter().all(|(name, lead)| match lead {
+        Lead::Const(json) => {
+            serde_json::from_str::<Value>(json).is_ok_and(|expected| payload.get(*name) == Some(&expected))
+        }
+        _ => true,
+    })
+}
+
+/// The runtime's own error frame, for specs that declare no error message:
+/// `{"<correlation>":..,"error":{"code","message","details"?}}`.
+pub const RUNTIME_ERROR: Shape = Shape { leading: &[], body: Body::Under("error"), enveloped: false };
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const REPLY: Shape = Shape {
+        leading: &[
+            ("success", Lead::Const("true")),
+            ("channel", Lead::Const("\"user/create\"")),
+            ("requestId", Lead::CorrelationId),
+        ],
+        body: Body::Flat,
+        enveloped: false,
+    };
+
+    #[test]
+    fn a_flat_reply_keeps_the_seed_protocols_bytes() {
+        let id = json!("c-1");
+        let echo = Echo { discriminator: Some("user/create"), correlation: Some(&id), credential: None };
+        let text = encode(&REPLY, echo, &json!({"userId": 2})).unwrap();
+        assert_eq!(text, r#"{"success":true,"channel":"user/create","requestId":"c-1","userId":2}"#);
+        let text = encode(&REPLY, Echo::default(), &json!({})).unwrap();
+        assert_eq!(text, r#"{"success":true,"channel":"user/create"}"#);
+    }
+
+    #[test]
+    fn an_error_goes_under_its_property_and_echoes_the_route() {
+        const ERROR: Shape = Shape {
+            leading: &[
+                ("success", Lead::Const("false")),
+                ("channel", Lead::Discriminator),
+                ("requestId", Lead::CorrelationId),
+            ],
+            body: Body::Under("error"),
+            enveloped: false,
+        };
+        let text = encode(&ERROR, Echo::default(), &json!({"code": "bad_request"})).unwrap();
+        assert_eq!(text, r#"{"success":false,"error":{"code":"bad_request"}}"#);
+        let id = json!(42);
+        let echo = Echo { discriminator: Some("user/read"), correlation: Some(&id), credential: None };
+        let text = encode(&ERROR, echo, &json!({"code": "forbidden"})).unwrap();
+        assert_eq!(text, r#"{"success":false,"channel":"user/read","requestId":42,"error":{"code":"forbidden"}}"#);
+    }
+
+    #[test]
+    fn a_whole_body_gets_its_leading_properties_inside() {
+        const PONG: Shape = Shape {
+            leading: &[("event", Lead::Const("\"pong\"")), ("reqid", Lead::CorrelationId)],
+            body: Body::Whole,
+            enveloped: true,
+        };
+        let id = json!(42);
+        let echo = Echo { correlation: Some(&id), ..Echo::default() };
+        let text = encode(&PONG, echo, &json!({})).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value, json!({"payload": {"event": "pong", "reqid": 42}}));
+    }
+}

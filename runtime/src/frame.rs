@@ -1,0 +1,195 @@
+//! A received text frame, parsed once into a JSON value: matched to a message,
+//! validated against its schema (so errors carry JSON pointers), then moved
+//! into the operation's typed input.
+//!
+//! specserve's WebSocket binding: a frame is the message's payload; on a path
+//! where some message declares `headers`, every frame is the object
+//! `{"headers": ..., "payload": ...}` instead.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{ApiError, Detail};
+
+/// At most this many validation details are returned for one frame.
+pub const MAX_DETAILS: usize = 32;
+
+/// Which part of a message a location points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `$message.payload#/...`
+    Payload,
+    /// `$message.header#/...`
+    Headers,
+}
+
+/// Which correlation ids are echoed: those the correlation property's schema
+/// accepts in kind and length (an id too long to echo is simply not echoed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdRule {
+    /// A string of `min..=max` characters.
+    String {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters, if bounded.
+        max: Option<usize>,
+    },
+    /// An integer.
+    Integer,
+    /// Any string or number.
+    Scalar,
+}
+
+/// Where a message keeps its correlation id: the spec's `correlationId.location`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Correlation {
+    /// Payload or headers.
+    pub part: Part,
+    /// JSON pointer inside that part.
+    pub pointer: &'static str,
+    /// Which values are echoed.
+    pub rule: IdRule,
+}
+
+impl Correlation {
+    /// Whether `value` is an id this message echoes.
+    pub fn accepts(&self, value: &Value) -> bool {
+        match (self.rule, value) {
+            (IdRule::String { min, max }, Value::String(s)) => {
+                let n = s.chars().count();
+                n >= min && max.is_none_or(|max| n <= max)
+            }
+            (IdRule::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (IdRule::Scalar, Value::String(_) | Value::Number(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A parsed frame: a JSON object.
+#[derive(Debug)]
+pub struct Frame {
+    value: Value,
+    enveloped: bool,
+}
+
+impl Frame {
+    /// Parses text into a JSON object; anything else is `bad_request`.
+    /// `enveloped`: the path's frames are `{"headers", "payload"}` objects.
+    pub fn parse(text: &str, enveloped: bool) -> Result<Frame, ApiError> {
+        let value: Value = serde_json::from_str(text).map_err(|_| ApiError::bad_request("frame is not valid JSON"))?;
+        Frame::from_value(value, enveloped)
+    }
+
+    /// A frame from a JSON value built in process.
+    pub fn from_value(value: Value, enveloped: bool) -> Result<Frame, ApiError> {
+        if !value.is_object() {
+            return Err(ApiError::bad_request("frame is not a JSON object"));
+        }
+        Ok(Frame { value, enveloped })
+    }
+
+    /// The message payload.
+    pub fn payload(&self) -> &Value {
+        if self.enveloped { self.value.get("payload").unwrap_or(&Value::Null) } else { &self.value }
+    }
+
+    /// The message headers, when the path carries them.
+    pub fn headers(&self) -> Option<&Value> {
+        self.value.get("headers").filter(|_| self.enveloped)
+    }
+
+    /// A top-level property of the payload (a discriminator, say).
+    pub fn property(&self, name: &str) -> Option<&Value> {
+        self.payload().get(name)
+    }
+
+    /// The correlation id at `correlation`, if present and echoable.
+    pub fn correlation(&self, correlation: &Correlation) -> Option<Value> {
+        let part = match correlation.part {
+            Part::Payload => self.payload(),
+            Part::Headers => self.headers()?,
+        };
+        part.pointer(correlation.pointer).filter(|v| correlation.accepts(v)).cloned()
+    }
+
+    /// Checks the payload (and headers) against the message's schemas. Pointers
+    /// are relative to the frame: `/payload/...` and `/headers/...` on
+    /// enveloped paths.
+    pub fn validate(
+        &self,
+        payload: &jsonschema::Validator,
+        headers: Option<&jsonschema::Validator>,
+    ) -> Result<(), ApiError> {
+        let payload_ok = payload.is_valid(self.payload());
+        let headers_ok = headers.is_none_or(|h| h.is_valid(self.headers().unwrap_or(&Value::Null)));
+        // The common case first: a yes/no check stops early and builds no errors.
+        if payload_ok && headers_ok {
+            return Ok(());
+        }
+        let mut details = Vec::new();
+        let prefix = |part: &str| if self.enveloped { format!("/{part}") } else { String::new() };
+        if !payload_ok {
+            details.extend(violations(payload, self.payload(), &prefix("payload")));
+        }
+        if let Some(headers) = headers.filter(|_| !headers_ok) {
+            details.extend(violations(headers, self.headers().unwrap_or(&Value::Null), &prefix("headers")));
+        }
+        details.truncate(MAX_DETAILS);
+        if details.is_empty() { Ok(()) } else { Err(ApiError::validation_failed(details)) }
+    }
+
+    /// Moves the value at `pointer` in the payload (`""` for all of it) into `T`.
+    /// After [`Frame::validate`] this fails only if a generated type and its
+    /// schema disagree.
+    pub fn take<T: DeserializeOwned>(&mut self, pointer: &str) -> Result<T, ApiError> {
+        let payload = if self.enveloped { self.value.get_mut("payload") } else { Some(&mut self.value) };
+        let value = payload.and_then(|p| p.pointer_mut(pointer)).map(Value::take).unwrap_or(Value::Null);
+        // serde's message may quote the value, so the client gets a fixed text.
+        serde_json::from_value(value).map_err(|_| {
+            ApiError::validation_failed(vec![Detail {
+                pointer: format!("{}{pointer}", if self.enveloped { "/payload" } else { "" }),
+                keyword: "type".into(),
+                message: "the message does not match the operation's input type".into(),
+            }])
+        })
+    }
+
+    /// Moves the headers into `T`.
+    pub fn take_headers<T: DeserializeOwned>(&mut self) -> Result<T, ApiError> {
+        let value = self.value.get_mut("headers").map(Value::take).unwrap_or(Value::Null);
+        serde_json::from_value(value).map_err(|_| {
+            ApiError::validation_failed(vec![Detail {
+                pointer: "/headers".into(),
+                keyword: "type".into(),
+                message: "the headers do not match the message's header type".into(),
+            }])
+        })
+    }
+}
+
+/// Masked, pointer-precise violations of `value`, pointers prefixed.
+fn violations(validator: &jsonschema::Validator, value: &Value, prefix: &str) -> Vec<Detail> {
+    validator
+        .iter_errors(value)
+        .take(MAX_DETAILS)
+        .map(|error| Detail {
+            pointer: format!("{prefix}{}", error.instance_path()),
+            keyword: error.kind().keyword().to_owned(),
+            // Masked: the offending value (maybe a password) is never echoed.
+            message: error.masked().to_string(),
+        })
+        .collect()
+}
+
+/// Compiles a schema the generated code embeds: draft-07 (AsyncAPI's default
+/// schema dialect), formats validated, unknown formats ignored.
+///
+/// # Panics
+/// If the schema does not compile. The same schema was compiled when the spec
+/// was built, so this is a codegen bug; generated services compile every
+/// validator at start-up so it shows there.
+pub fn compile_schema(schema: &str) -> jsonschema::Validator {
+    let value: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
+    jsonschema::draft7::options().should_validate_formats(true).build(&value).expect("embedded schema compiles")
+}

@@ -1,0 +1,555 @@
+//! One WebSocket connection, driven by one task that owns the socket.
+//!
+//! Frames are read and dispatched pipelined (up to `max_in_flight` at once) and
+//! answered in request order through a bounded queue of replies. The queue
+//! pushes back instead of dropping: while it is full the connection stops
+//! reading, so a client may pipeline any burst and read at its own pace. Only
+//! a client whose socket accepts nothing for `send_timeout` while replies wait
+//! is a slow consumer; it gets a close frame (1008) if its socket still takes
+//! one, written past the queue.
+//!
+//! Every frame the client sends (text, binary, ping) takes a token from the
+//! connection's bucket; a frame without one is refused (`rate_limited`, in
+//! order) and counts as a strike; more than `rate_limit_strikes` strikes within
+//! `rate_limit_window` close the connection with 1008.
+//!
+//! A frame of an exclusive operation (`x-specserve-exclusive`) runs alone: the
+//! frames before it finish first and the frames after it are read after its
+//! reply, so a logout takes effect for everything pipelined behind it.
+//!
+//! Events (server push) arrive through the connection's lane in the hub and
+//! join the same ordered writes as replies; a lane that overflows closes the
+//! connection as a slow consumer.
+//!
+//! Every way a connection ends has its [`CloseReason`]; specs publish the
+//! close codes (`x-specserve-close-codes`), and [`SERVER_CLOSE_CODES`] lists
+//! the ones the server starts, for specs to be checked against.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::FuturesOrdered;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::config::Limits;
+use crate::context::ConnectionInfo;
+use crate::error::ApiError;
+use crate::hub::{Hub, Lane, Registration, Topic};
+use crate::rate_limit::TokenBucket;
+use crate::service::{Outcome, Service};
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent a close frame (with this code, which the server echoes,
+    /// RFC 6455 section 5.5.1) or the socket ended without one (`None`).
+    ClientClosed(Option<u16>),
+    /// The server is shutting down.
+    Shutdown,
+    /// No pong after a ping.
+    PingTimeout,
+    /// A message or frame over the size limit.
+    TooLarge,
+    /// A text frame with invalid UTF-8.
+    InvalidUtf8,
+    /// Too many refused frames within the rate-limit window.
+    RateLimited,
+    /// The client did not read its replies for `send_timeout`.
+    SlowConsumer,
+    /// The connection's user was deleted.
+    Revoked,
+    /// Any other WebSocket protocol error.
+    ProtocolError,
+}
+
+impl CloseReason {
+    /// The close code the server sends for a close it starts; `None` when the
+    /// client started it (the server then echoes the client's code).
+    pub fn server_code(self) -> Option<CloseCode> {
+        Some(match self {
+            CloseReason::ClientClosed(_) => return None,
+            CloseReason::Shutdown | CloseReason::PingTimeout => CloseCode::Away,
+            CloseReason::TooLarge => CloseCode::Size,
+            CloseReason::InvalidUtf8 => CloseCode::Invalid,
+            CloseReason::RateLimited | CloseReason::SlowConsumer | CloseReason::Revoked => CloseCode::Policy,
+            CloseReason::ProtocolError => CloseCode::Protocol,
+        })
+    }
+
+    /// The code on the wire: the server's, or the client's echoed back.
+    pub fn code_on_the_wire(self) -> Option<u16> {
+        match self {
+            CloseReason::ClientClosed(code) => code,
+            other => other.server_code().map(u16::from),
+        }
+    }
+
+    /// The close frame's reason text, also logged.
+    pub fn text(self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed(_) => "client closed",
+            CloseReason::Shutdown => "server shutting down",
+            CloseReason::PingTimeout => "no pong received",
+            CloseReason::TooLarge => "message too large",
+            CloseReason::InvalidUtf8 => "invalid UTF-8",
+            CloseReason::RateLimited => "rate limit exceeded",
+            CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::Revoked => "credentials revoked",
+            CloseReason::ProtocolError => "protocol error",
+        }
+    }
+}
+
+/// Every close code the server starts a close with, and 1000 (the code a
+/// client's own close usually carries and gets back). A spec's
+/// `x-specserve-close-codes` should list exactly these.
+pub const SERVER_CLOSE_CODES: [u16; 6] = [1000, 1001, 1002, 1007, 1008, 1009];
+
+/// Serves one upgraded socket until it closes, then returns why.
+pub(crate) async fn run<Svc, S>(
+    socket: WebSocketStream<S>,
+    shared: Arc<Shared<Svc>>,
+    binding: Svc::Binding,
+    info: ConnectionInfo,
+    membership: Membership,
+    shutdown: CancellationToken,
+) -> CloseReason
+where
+    Svc: Service,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut connection = Connection::new(socket, shared, binding, info, membership);
+    let reason = {
+        let shutdown = shutdown.cancelled();
+        let close_signal = connection.info.close_signal().clone();
+        let revoked = close_signal.cancelled();
+        let overflow = connection.overflow.clone();
+        let overflowed = overflow.cancelled();
+        tokio::pin!(shutdown, revoked, overflowed);
+        std::future::poll_fn(|cx| {
+            if overflowed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(CloseReason::SlowConsumer);
+            }
+            connection.poll_serve(cx, shutdown.as_mut(), revoked.as_mut())
+        })
+        .await
+    };
+    connection.finish(reason).await;
+    connection.info.close_signal().cancel();
+    reason
+}
+
+type Pending = Pin<Box<dyn Future<Output = (Outcome, Duration)> + Send>>;
+
+/// A connection's place in the hub. It is taken before the upgrade is
+/// answered, so a client whose upgrade succeeded receives every event
+/// published from then on (they wait in the lane until the loop runs).
+pub(crate) struct Membership {
+    registration: Registration,
+    events: tokio::sync::mpsc::Receiver<Arc<str>>,
+    overflow: CancellationToken,
+}
+
+impl Membership {
+    /// Registers connection `id` under `topics` with a lane of `capacity` events.
+    pub(crate) fn join(hub: &Hub, topics: Vec<Topic>, id: u64, capacity: usize) -> Membership {
+        let (lane, events, overflow) = Lane::new(id, capacity);
+        Membership { registration: hub.register(topics, lane), events, overflow }
+    }
+}
+
+/// An already-decided reply, queued behind earlier ones to keep the order.
+fn ready(outcome: Outcome) -> Pending {
+    Box::pin(std::future::ready((outcome, Duration::ZERO)))
+}
+
+/// The state of one connection between polls.
+struct Connection<Svc: Service, S> {
+    socket: WebSocketStream<S>,
+    shared: Arc<Shared<Svc>>,
+    binding: Arc<Svc::Binding>,
+    info: Arc<ConnectionInfo>,
+    /// Events published to this connection's topics.
+    events: tokio::sync::mpsc::Receiver<Arc<str>>,
+    /// Cancelled when an event found the lane full.
+    overflow: CancellationToken,
+    /// Keeps the connection in the hub; dropping it leaves.
+    _registration: Registration,
+    /// Replies (and pings) waiting for the socket, in order; at most `outbound_queue`.
+    outgoing: VecDeque<Message>,
+    /// Frames being answered, in the order they were read.
+    in_flight: FuturesOrdered<Pending>,
+    /// An exclusive frame waiting for the frames before it.
+    waiting: Option<Svc::Prepared>,
+    /// An exclusive frame is in `in_flight`: read nothing until it is answered.
+    exclusive_running: bool,
+    /// The user was deleted: read nothing more, close after the replies in flight.
+    revoked: bool,
+    /// Written frames not yet flushed to the socket.
+    unflushed: bool,
+    frames: TokenBucket,
+    strikes: TokenBucket,
+    ping: tokio::time::Interval,
+    pong_deadline: Option<Pin<Box<Sleep>>>,
+    /// Armed while output waits for a socket that accepts nothing.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<Svc, S> Connection<Svc, S>
+where
+    Svc: Service,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn new(
+        socket: WebSocketStream<S>,
+        shared: Arc<Shared<Svc>>,
+        binding: Svc::Binding,
+        info: ConnectionInfo,
+        membership: Membership,
+    ) -> Self {
+        let limits = &shared.limits;
+        let Membership { registration, events, overflow } = membership;
+        let strikes = f64::from(limits.rate_limit_strikes);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + limits.ping_interval, limits.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Connection {
+            socket,
+            binding: Arc::new(binding),
+            info: Arc::new(info),
+            events,
+            overflow,
+            _registration: registration,
+            outgoing: VecDeque::with_capacity(4),
+            in_flight: FuturesOrdered::new(),
+            waiting: None,
+            exclusive_running: false,
+            revoked: false,
+            unflushed: false,
+            frames: TokenBucket::new(limits.frames_per_second, limits.frame_burst),
+            strikes: TokenBucket::new(strikes / limits.rate_limit_window.as_secs_f64().max(0.001), strikes),
+            ping,
+            pong_deadline: None,
+            stalled: None,
+            shared,
+        }
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Serves until the connection must end; returns why.
+    fn poll_serve(
+        &mut self,
+        cx: &mut Context<'_>,
+        shutdown: Pin<&mut impl Future<Output = ()>>,
+        mut revoked: Pin<&mut impl Future<Output = ()>>,
+    ) -> Poll<CloseReason> {
+        if shutdown.poll(cx).is_ready() {
+            return Poll::Ready(CloseReason::Shutdown);
+        }
+        loop {
+            if let Err(reason) = self.poll_write(cx) {
+                return Poll::Ready(reason);
+            }
+            let mut progress = self.collect_replies(cx) | self.collect_events(cx);
+            if !self.revoked && revoked.as_mut().poll(cx).is_ready() {
+                // Read nothing more; close once the frames in flight are answered,
+                // so the frame that deleted the user gets its reply first.
+                self.revoked = true;
+                self.waiting = None;
+            }
+            if self.revoked && self.in_flight.is_empty() {
+                return Poll::Ready(CloseReason::Revoked);
+            }
+            if self.in_flight.is_empty()
+                && let Some(prepared) = self.waiting.take()
+            {
+                self.start(prepared);
+                progress = true;
+            }
+            if self.may_read() {
+                match self.socket.poll_next_unpin(cx) {
+                    Poll::Ready(message) => {
+                        if let Err(reason) = self.receive(message) {
+                            return Poll::Ready(reason);
+                        }
+                        progress = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            match self.poll_timers(cx) {
+                Ok(queued_ping) => progress |= queued_ping,
+                Err(reason) => return Poll::Ready(reason),
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Whether to read the next frame: room for its reply and no exclusive frame pending.
+    fn may_read(&self) -> bool {
+        !self.revoked
+            && self.waiting.is_none()
+            && !self.exclusive_running
+            && self.in_flight.len() < self.limits().max_in_flight
+            && self.outgoing.len() < self.limits().outbound_queue
+    }
+
+    /// Hands queued messages to the socket and flushes. While output waits,
+    /// the stalled-socket deadline runs; every write the socket takes restarts it.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), CloseReason> {
+        let mut wrote = false;
+        while !self.outgoing.is_empty() {
+            match self.socket.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    let message = self.outgoing.pop_front().expect("checked non-empty");
+                    self.socket.start_send_unpin(message).map_err(close_reason)?;
+                    self.unflushed = true;
+                    wrote = true;
+                }
+                Poll::Ready(Err(error)) => return Err(close_reason(error)),
+                Poll::Pending => break,
+            }
+        }
+        if self.unflushed {
+            match self.socket.poll_flush_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.unflushed = false;
+                    wrote = true;
+                }
+                Poll::Ready(Err(error)) => return Err(close_reason(error)),
+                Poll::Pending => {}
+            }
+        }
+        let blocked = self.unflushed || !self.outgoing.is_empty();
+        if !blocked {
+            self.stalled = None;
+        } else if wrote || self.stalled.is_none() {
+            self.stalled = Some(Box::pin(tokio::time::sleep(self.limits().send_timeout)));
+        }
+        Ok(())
+    }
+
+    /// Moves finished replies into the outgoing queue, in order, while it has room.
+    fn collect_replies(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        while self.outgoing.len() < self.limits().outbound_queue {
+            let Poll::Ready(Some((outcome, elapsed))) = self.in_flight.poll_next_unpin(cx) else { break };
+            self.queue_reply(outcome, elapsed);
+            if self.in_flight.is_empty() {
+                self.exclusive_running = false;
+            }
+            progress = true;
+        }
+        progress
+    }
+
+    /// Counts an answered frame and queues its reply (a message without reply has none).
+    fn queue_reply(&mut self, outcome: Outcome, elapsed: Duration) {
+        self.shared.metrics.dispatched(&outcome, elapsed);
+        if !outcome.text.is_empty() {
+            self.shared.metrics.frame_out(outcome.operation);
+            self.outgoing.push_back(Message::text(outcome.text));
+        }
+    }
+
+    /// Moves published events into the outgoing queue while it has room.
+    fn collect_events(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        while self.outgoing.len() < self.limits().outbound_queue {
+            let Poll::Ready(Some(frame)) = self.events.poll_recv(cx) else { break };
+            self.shared.metrics.event_out();
+            self.outgoing.push_back(Message::text(frame.to_string()));
+            progress = true;
+        }
+        progress
+    }
+
+    /// Handles one message read from the client.
+    fn receive(&mut self, message: Option<Result<Message, WsError>>) -> Result<(), CloseReason> {
+        // Any frame shows the peer is alive.
+        self.pong_deadline = None;
+        let message = match message {
+            None => return Err(CloseReason::ClientClosed(None)),
+            Some(Ok(Message::Close(frame))) => return Err(CloseReason::ClientClosed(frame.map(|f| u16::from(f.code)))),
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Err(close_reason(error)),
+        };
+        if matches!(message, Message::Pong(_) | Message::Frame(_)) {
+            return Ok(());
+        }
+        // Text, binary and ping frames all cost a token: a ping flood is a flood.
+        if !self.frames.try_take() {
+            if !self.strikes.try_take() {
+                return Err(CloseReason::RateLimited);
+            }
+            let service = &self.shared.service;
+            let refused = match &message {
+                Message::Text(text) => {
+                    let prepared = service.prepare(&self.binding, text).ok();
+                    Some(service.refuse(&self.binding, prepared, ApiError::rate_limited()))
+                }
+                Message::Binary(_) => Some(service.refuse(&self.binding, None, ApiError::rate_limited())),
+                _ => None, // a refused ping gets no reply of its own
+            };
+            if let Some(refused) = refused {
+                self.in_flight.push_back(ready(refused));
+            }
+            return Ok(());
+        }
+        match message {
+            Message::Text(text) => match self.shared.service.prepare(&self.binding, &text) {
+                Ok(prepared) if self.shared.service.is_exclusive(&prepared) && !self.in_flight.is_empty() => {
+                    self.waiting = Some(prepared);
+                }
+                Ok(prepared) => self.start(prepared),
+                Err(outcome) => self.in_flight.push_back(ready(outcome)),
+            },
+            Message::Binary(_) => {
+                let error = ApiError::bad_request("binary frames are not supported; send JSON text");
+                self.in_flight.push_back(ready(self.shared.service.refuse(&self.binding, None, error)));
+            }
+            _ => {} // pings are answered by the WebSocket layer
+        }
+        Ok(())
+    }
+
+    /// Starts answering a routed frame.
+    fn start(&mut self, prepared: Svc::Prepared) {
+        self.exclusive_running = self.shared.service.is_exclusive(&prepared);
+        let running = self.shared.service.run(&self.binding, &self.info, prepared);
+        self.in_flight.push_back(Box::pin(async move {
+            let started = Instant::now();
+            let outcome = running.await;
+            (outcome, started.elapsed())
+        }));
+    }
+
+    /// Pings, pong deadlines and the stalled-socket deadline; `true` when a ping was queued.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Result<bool, CloseReason> {
+        if let Some(stalled) = &mut self.stalled
+            && stalled.as_mut().poll(cx).is_ready()
+        {
+            return Err(CloseReason::SlowConsumer);
+        }
+        let (reading, pong_timeout) = (self.may_read(), self.limits().pong_timeout);
+        if let Some(deadline) = &mut self.pong_deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            if reading {
+                return Err(CloseReason::PingTimeout);
+            }
+            // We are not reading (the client's replies or ours are backed up), so
+            // its pong may be sitting unread: the stalled-socket deadline decides.
+            deadline.as_mut().reset(tokio::time::Instant::now() + pong_timeout);
+        }
+        if self.ping.poll_tick(cx).is_ready() && self.pong_deadline.is_none() {
+            self.outgoing.push_back(Message::Ping(Default::default()));
+            self.pong_deadline = Some(Box::pin(tokio::time::sleep(self.limits().pong_timeout)));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Ends the connection: on shutdown, answers what was already read; then
+    /// sends the close frame (a slow consumer's past its queue) and drives the
+    /// close handshake for at most `close_timeout`.
+    async fn finish(&mut self, reason: CloseReason) {
+        self.shared.metrics.connection_closing(reason);
+        if reason == CloseReason::Shutdown {
+            if let Some(prepared) = self.waiting.take() {
+                let refused = self.shared.service.refuse(
+                    &self.binding,
+                    Some(prepared),
+                    ApiError::unavailable("server shutting down"),
+                );
+                self.in_flight.push_back(ready(refused));
+            }
+            while let Some((outcome, elapsed)) = self.in_flight.next().await {
+                self.queue_reply(outcome, elapsed);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.limits().close_timeout;
+        let close = async {
+            match reason {
+                // The echo of the client's close frame is already queued by the
+                // WebSocket layer; a socket that just ended takes nothing.
+                CloseReason::ClientClosed(_) => {
+                    let _ = self.socket.flush().await;
+                    return;
+                }
+                // Its queue is what it does not read: skip it, the close frame goes first.
+                CloseReason::SlowConsumer => self.outgoing.clear(),
+                _ => {}
+            }
+            for message in self.outgoing.drain(..) {
+                if self.socket.feed(message).await.is_err() {
+                    return;
+                }
+            }
+            let code = reason.server_code().unwrap_or(CloseCode::Normal);
+            let frame = CloseFrame { code, reason: reason.text().into() };
+            if self.socket.send(Message::Close(Some(frame))).await.is_err() {
+                return;
+            }
+            // Wait for the client's close reply (the WebSocket layer then ends the socket).
+            while self.socket.next().await.is_some() {}
+        };
+        let _ = tokio::time::timeout_at(deadline, close).await;
+    }
+}
+
+/// How a WebSocket error ends the connection.
+fn close_reason(error: WsError) -> CloseReason {
+    match error {
+        WsError::Capacity(_) => CloseReason::TooLarge,
+        WsError::Utf8(_) => CloseReason::InvalidUtf8,
+        WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_) => CloseReason::ClientClosed(None),
+        _ => CloseReason::ProtocolError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::CloseReason::{self, *};
+
+    /// Every reason the server starts, by an exhaustive match: a new variant
+    /// fails to compile here.
+    fn every_server_reason() -> Vec<CloseReason> {
+        let all = vec![Shutdown, PingTimeout, TooLarge, InvalidUtf8, RateLimited, SlowConsumer, Revoked, ProtocolError];
+        for reason in &all {
+            match reason {
+                ClientClosed(_) | Shutdown | PingTimeout | TooLarge | InvalidUtf8 | RateLimited | SlowConsumer
+                | Revoked | ProtocolError => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn server_close_codes_lists_every_code_the_server_starts_a_close_with() {
+        let mut sent: BTreeSet<u16> =
+            every_server_reason().into_iter().filter_map(|r| r.server_code()).map(u16::from).collect();
+        // A client's close is answered with its own code; 1000 is the normal one.
+        sent.insert(1000);
+        assert_eq!(sent, super::SERVER_CLOSE_CODES.into_iter().collect());
+    }
+}

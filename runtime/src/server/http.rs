@@ -1,0 +1,277 @@
+//! The HTTP side of the one port: probes, metrics, the spec, docs, and the
+//! WebSocket upgrade at every channel address of the spec, where the path is
+//! bound to its channels, and Origin, connection limits, credentials and the
+//! client's address are settled.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::sync::CancellationToken;
+
+use super::limits::Refusal;
+use super::metrics::Rejection;
+use super::{Shared, connection};
+use crate::context::{ConnectionInfo, CredentialSource};
+use crate::service::{BindError, Binding as _, Service};
+
+type Reply = Response<Full<Bytes>>;
+
+/// Answers one HTTP request on a connection from `peer`.
+pub async fn route<S: Service>(
+    request: Request<Incoming>,
+    shared: Arc<Shared<S>>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<Reply, Infallible> {
+    let path = request.uri().path();
+    let not_found = || text(StatusCode::NOT_FOUND, "text/plain", "not found\n");
+    let reply = match (request.method(), path) {
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
+        (&Method::GET, "/readyz") => {
+            if shared.service.ready().await {
+                text(StatusCode::OK, "text/plain", "ready\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready: a dependency is unreachable\n")
+            }
+        }
+        (&Method::GET, "/metrics") => text(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render()),
+        (&Method::GET, "/asyncapi.yaml") => match shared.assets.spec_yaml {
+            Some(yaml) => text(StatusCode::OK, "application/yaml", yaml),
+            None => not_found(),
+        },
+        (&Method::GET, "/docs") => match shared.assets.docs_html {
+            Some(html) => text(StatusCode::OK, "text/html; charset=utf-8", html),
+            None => not_found(),
+        },
+        (&Method::GET, _) => match shared.service.bind(path, request.uri().query()) {
+            Ok(binding) if is_upgrade(request.headers()) => upgrade(request, binding, shared, peer, shutdown),
+            Ok(_) => text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket upgrade required\n"),
+            Err(BindError::NotFound) => not_found(),
+            Err(BindError::Invalid(why)) => {
+                shared.metrics.rejected(Rejection::BadUpgrade);
+                text(StatusCode::BAD_REQUEST, "text/plain", format!("{why}\n"))
+            }
+        },
+        _ => not_found(),
+    };
+    Ok(reply)
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut reply = Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+    };
+    has_token(header::CONNECTION, "upgrade") && has_token(header::UPGRADE, "websocket")
+}
+
+fn upgrade<S: Service>(
+    request: Request<Incoming>,
+    binding: S::Binding,
+    shared: Arc<Shared<S>>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) -> Reply {
+    let headers = request.headers();
+    let key = match check_handshake(request.version(), headers) {
+        Ok(key) => key,
+        Err(bad) => {
+            shared.metrics.rejected(Rejection::BadUpgrade);
+            return bad.reply();
+        }
+    };
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !shared.allowed_origins.is_empty()
+        && !shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes())
+    {
+        shared.metrics.rejected(Rejection::Origin);
+        tracing::info!(ip = %peer.ip(), origin = ?origin, "upgrade refused: origin not allowed");
+        return text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n");
+    }
+    let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
+    let permit = match shared.limiter.admit(client_ip) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            let (why, message) = match refusal {
+                Refusal::ServerFull => (Rejection::ServerFull, "server at connection limit\n"),
+                Refusal::IpFull => (Rejection::IpFull, "too many connections from this address\n"),
+            };
+            shared.metrics.rejected(why);
+            tracing::info!(ip = %client_ip, reason = why.label(), "upgrade refused: connection limit");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", message);
+        }
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+    let mut info = ConnectionInfo::new(id, request.uri().path()).with_client_ip(client_ip);
+    if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        info = info.with_user_agent(agent);
+    }
+    for source in shared.service.info().credentials {
+        if let Some(value) = credential(*source, headers, request.uri().query()) {
+            info = info.with_credential(*source, value);
+        }
+    }
+
+    let membership = connection::Membership::join(&shared.hub, binding.topics(), id, shared.limits.event_queue);
+    let tracker = shared.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match hyper::upgrade::on(request).await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "upgrade failed after 101");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(shared.limits.max_message_bytes))
+            .max_frame_size(Some(shared.limits.max_message_bytes))
+            .read_buffer_size(1024)
+            .write_buffer_size(0)
+            .max_write_buffer_size(shared.limits.max_message_bytes * 2);
+        let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        shared.metrics.connection_opened();
+        let opened = std::time::Instant::now();
+        tracing::info!(conn = id, ip = %client_ip, "connection opened");
+        let reason = connection::run(socket, Arc::clone(&shared), binding, info, membership, shutdown).await;
+        shared.metrics.connection_closed();
+        tracing::info!(
+            conn = id,
+            ip = %client_ip,
+            code = reason.code_on_the_wire(),
+            reason = reason.text(),
+            seconds = opened.elapsed().as_secs_f64(),
+            "connection closed"
+        );
+        drop(permit);
+    });
+
+    let mut reply = Response::new(Full::new(Bytes::new()));
+    *reply.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = reply.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    reply
+}
+
+/// The credential the upgrade presents at `source`, if any.
+fn credential(source: CredentialSource, headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let value = match source {
+        CredentialSource::Bearer => header(header::AUTHORIZATION.as_str())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|v| v.trim().to_owned()),
+        CredentialSource::Header(name) => header(name).map(str::to_owned),
+        CredentialSource::Query(name) => {
+            crate::path::query_pairs(query).into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
+        }
+        CredentialSource::Cookie(name) => headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+            .map(str::to_owned),
+    };
+    value.filter(|v| !v.is_empty())
+}
+
+/// Why an opening handshake is refused (RFC 6455 section 4.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadHandshake {
+    /// HTTP/1.0 or older.
+    OldHttp,
+    /// A `Sec-WebSocket-Version` other than 13, or none.
+    Version,
+    /// A `Sec-WebSocket-Key` that is not the base64 of 16 bytes.
+    Key,
+}
+
+impl BadHandshake {
+    /// 400, or 426 naming the version we speak (section 4.2.2).
+    fn reply(self) -> Reply {
+        match self {
+            BadHandshake::OldHttp => {
+                text(StatusCode::BAD_REQUEST, "text/plain", "a WebSocket upgrade needs HTTP/1.1\n")
+            }
+            BadHandshake::Version => {
+                let mut refused = text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket version 13 only\n");
+                refused.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                refused
+            }
+            BadHandshake::Key => {
+                text(StatusCode::BAD_REQUEST, "text/plain", "Sec-WebSocket-Key must be base64 of 16 bytes\n")
+            }
+        }
+    }
+}
+
+/// The opening handshake's requirements: HTTP/1.1 or later, version 13 and a
+/// `Sec-WebSocket-Key` that is the base64 of 16 bytes. Returns the key.
+fn check_handshake(version: hyper::Version, headers: &HeaderMap) -> Result<&HeaderValue, BadHandshake> {
+    use base64::Engine;
+    if version < hyper::Version::HTTP_11 {
+        return Err(BadHandshake::OldHttp);
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        return Err(BadHandshake::Version);
+    }
+    let decodes_to_16_bytes = |key: &&HeaderValue| {
+        base64::engine::general_purpose::STANDARD.decode(key.as_bytes()).is_ok_and(|b| b.len() == 16)
+    };
+    headers.get(header::SEC_WEBSOCKET_KEY).filter(decodes_to_16_bytes).ok_or(BadHandshake::Key)
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.7, 10.0.0.9"));
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), "203.0.113.7".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
+    }
+}

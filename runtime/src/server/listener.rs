@@ -1,0 +1,96 @@
+//! Accepting connections: TCP accept, the TLS handshake under its deadline, then
+//! HTTP/1.1 (with upgrades) under the request-head deadline, until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use super::{Shared, http, metrics};
+use crate::service::Service;
+
+/// Accepts until shutdown, then waits for connections to drain. Returns whether
+/// they drained within the deadline.
+pub(super) async fn accept_loop<Svc: Service>(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared<Svc>>,
+    shutdown: CancellationToken,
+) -> bool {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let (shared_for_conn, acceptor, shutdown) = (Arc::clone(&shared), acceptor.clone(), shutdown.clone());
+        shared.tracker.spawn(async move {
+            match acceptor {
+                None => serve_http(tcp, peer, shared_for_conn, shutdown).await,
+                Some(acceptor) => {
+                    let deadline = shared_for_conn.limits.tls_handshake_timeout;
+                    match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve_http(stream, peer, shared_for_conn, shutdown).await,
+                        Ok(Err(error)) => {
+                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
+                            tracing::debug!(ip = %peer.ip(), %error, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            shared_for_conn.metrics.rejected(metrics::Rejection::Tls);
+                            tracing::debug!(ip = %peer.ip(), "TLS handshake timed out");
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    shared.tracker.close();
+    let drained = tokio::time::timeout(shared.limits.shutdown_timeout, shared.tracker.wait()).await.is_ok();
+    if !drained {
+        tracing::warn!("shutdown deadline passed with connections still open");
+    }
+    drained
+}
+
+/// HTTP/1.1 on one (TLS or plain) stream, with a deadline for the request head.
+async fn serve_http<Svc, S>(stream: S, peer: SocketAddr, shared: Arc<Shared<Svc>>, shutdown: CancellationToken)
+where
+    Svc: Service,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = {
+        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
+        service_fn(move |request| http::route(request, Arc::clone(&shared), peer, shutdown.clone()))
+    };
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(shared.limits.upgrade_timeout).max_buf_size(16 * 1024);
+    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(ip = %peer.ip(), %error, "http connection ended");
+            }
+        }
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The WSS server: one port for HTTP probes and the WebSocket upgrade, TLS by
+//! default, every limit enforced, graceful shutdown. It drives any generated
+//! [`Service`]; it has no handler or database code of its own.
+//!
+//! - [`config`]  settings and limits
+//! - [`tls`]  certificates (PEM or self-signed)
+//! - `listener`  accept, TLS handshake deadline, HTTP/1.1 with upgrades
+//! - [`http`]  probes, metrics, spec, docs, upgrade admission
+//! - [`connection`]  the per-socket loop
+//! - [`limits`], [`metrics`], [`shutdown`]
+
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod limits;
+mod listener;
+pub mod metrics;
+pub mod shutdown;
+pub mod tls;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Assets, Limits, ServerConfig, TlsSetup};
+use limits::ConnectionLimiter;
+pub use metrics::Metrics;
+use tls::ServerTls;
+
+use crate::hub::Hub;
+use crate::service::Service;
+
+/// State every connection shares.
+pub struct Shared<S> {
+    /// The generated API over the application's handlers.
+    pub service: Arc<S>,
+    /// Limits and timeouts.
+    pub limits: Limits,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Connections by channel, for server push.
+    pub hub: Hub,
+    assets: config::Assets,
+    limiter: Arc<ConnectionLimiter>,
+    allowed_origins: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
+    next_connection_id: AtomicU64,
+    tracker: TaskTracker,
+}
+
+/// A running server.
+pub struct Server {
+    local_addr: SocketAddr,
+    tls: Option<ServerTls>,
+    paths: &'static [&'static str],
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    accept_loop: tokio::task::JoinHandle<bool>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// Binding the port failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl Server {
+    /// Binds, sets up TLS and starts accepting. Returns once the port is open.
+    pub async fn start<S: Service>(config: ServerConfig, service: Arc<S>) -> Result<Server, StartError> {
+        let info = service.info();
+        let tls = ServerTls::from_setup(&config.tls)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let metrics = Arc::new(Metrics::new(info));
+        let shared = Arc::new(Shared {
+            service,
+            hub: config.hub,
+            assets: config.assets,
+            limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
+            limits: config.limits,
+            metrics: Arc::clone(&metrics),
+            allowed_origins: config.allowed_origins,
+            trusted_proxies: config.trusted_proxies,
+            next_connection_id: AtomicU64::new(1),
+            tracker: TaskTracker::new(),
+        });
+        let shutdown = CancellationToken::new();
+        let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
+        let accept_loop = tokio::spawn(listener::accept_loop(listener, acceptor, shared, shutdown.clone()));
+        Ok(Server { local_addr, tls, paths: info.paths, metrics, shutdown, accept_loop })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL of the spec's first WebSocket path: `wss://127.0.0.1:PORT/ws`
+    /// (or `ws://` in plaintext mode).
+    pub fn url(&self) -> String {
+        self.url_at(self.paths.first().copied().unwrap_or("/"))
+    }
+
+    /// The WebSocket URL of `path` on this server.
+    pub fn url_at(&self, path: &str) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{path}", self.local_addr)
+    }
+
+    /// `https://127.0.0.1:PORT/docs` (or `http://` in plaintext mode).
+    pub fn docs_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/docs", self.local_addr)
+    }
+
+    /// The TLS leaf certificate, DER (None in plaintext mode).
+    pub fn certificate(&self) -> Option<&[u8]> {
+        self.tls.as_ref().map(|t| t.certificate.as_ref())
+    }
+
+    /// The TLS certificate's SHA-256 fingerprint.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.tls.as_ref().map(ServerTls::fingerprint)
+    }
+
+    /// The live counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// A token that starts graceful shutdown when cancelled (signals use it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight frames finish and closes sockets with 1001.
+    /// Returns `true` if everything finished within `shutdown_timeout`.
+    pub async fn shutdown(self) -> bool {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped (after the shutdown token fires).
+    pub async fn wait(self) -> bool {
+        self.accept_loop.await.unwrap_or(false)
+    }
+}
