@@ -37,3 +37,54 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   KEY api_tokens_user_live (user_id, revoked_at, expires_at),
   CONSTRAINT api_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- The chat. A database made before these tables existed gets them the next
+-- time this file is applied (`specserve db init`, or at start on SQLite):
+-- every statement here is CREATE ... IF NOT EXISTS, so applying it again is
+-- the migration and touches no existing row.
+
+CREATE TABLE IF NOT EXISTS rooms (
+  id          BIGINT        NOT NULL AUTO_INCREMENT,
+  kind        ENUM('direct', 'group') NOT NULL,
+  -- Group rooms only.
+  name        VARCHAR(100)  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  -- Direct rooms only: "<smaller user id>:<larger user id>", unique, so a pair has one room.
+  direct_key  VARCHAR(41)   CHARACTER SET ascii COLLATE ascii_bin NULL,
+  created_by  BIGINT        NULL,
+  created_at  DATETIME(6)   NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY rooms_direct_key (direct_key),
+  CONSTRAINT rooms_created_by_fk FOREIGN KEY (created_by) REFERENCES users (id) ON DELETE SET NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS room_members (
+  room_id              BIGINT       NOT NULL,
+  user_id              BIGINT       NOT NULL,
+  role                 ENUM('owner', 'member') NOT NULL,
+  joined_at            DATETIME(6)  NOT NULL,
+  -- The newest message the member has read (0: none).
+  last_read_message_id BIGINT       NOT NULL DEFAULT 0,
+  PRIMARY KEY (room_id, user_id),
+  -- A user's rooms, and the rooms two users share.
+  KEY room_members_user (user_id),
+  CONSTRAINT room_members_room_fk FOREIGN KEY (room_id) REFERENCES rooms (id) ON DELETE CASCADE,
+  -- A deleted user leaves every room.
+  CONSTRAINT room_members_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS messages (
+  id            BIGINT        NOT NULL AUTO_INCREMENT,
+  room_id       BIGINT        NOT NULL,
+  -- NULL once the author's account is deleted: the message stays, anonymous.
+  author_id     BIGINT        NULL,
+  client_msg_id VARCHAR(64)   CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  text          TEXT          CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  created_at    DATETIME(6)   NOT NULL,
+  PRIMARY KEY (id),
+  -- History pages (newest first, `id < before`) and the unread counts.
+  KEY messages_room (room_id, id),
+  -- Idempotent sends: one message per sender and client id.
+  UNIQUE KEY messages_client_msg_id (author_id, client_msg_id),
+  CONSTRAINT messages_room_fk FOREIGN KEY (room_id) REFERENCES rooms (id) ON DELETE CASCADE,
+  CONSTRAINT messages_author_fk FOREIGN KEY (author_id) REFERENCES users (id) ON DELETE SET NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

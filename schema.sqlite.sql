@@ -28,3 +28,37 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_token_hash ON api_tokens (token_hash);
 CREATE INDEX IF NOT EXISTS api_tokens_user_live ON api_tokens (user_id, revoked_at, expires_at);
+
+-- The chat (see schema.sql). CREATE ... IF NOT EXISTS: opening a database made
+-- before these tables existed adds them and touches no existing row.
+
+CREATE TABLE IF NOT EXISTS rooms (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind        TEXT    NOT NULL CHECK (kind IN ('direct', 'group')),
+  name        TEXT    NULL,
+  direct_key  TEXT    NULL,
+  created_by  INTEGER NULL REFERENCES users (id) ON DELETE SET NULL,
+  created_at  TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rooms_direct_key ON rooms (direct_key);
+
+CREATE TABLE IF NOT EXISTS room_members (
+  room_id              INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  user_id              INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role                 TEXT    NOT NULL CHECK (role IN ('owner', 'member')),
+  joined_at            TEXT    NOT NULL,
+  last_read_message_id INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user_id);
+
+CREATE TABLE IF NOT EXISTS messages (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  room_id       INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  author_id     INTEGER NULL REFERENCES users (id) ON DELETE SET NULL,
+  client_msg_id TEXT    NULL,
+  text          TEXT    NOT NULL,
+  created_at    TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_room ON messages (room_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_msg_id ON messages (author_id, client_msg_id);

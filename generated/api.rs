@@ -282,6 +282,329 @@ pub struct UserDeleteRequest {
     /// Names one user by id.
     pub payload: UserRef,
 }
+/// No fields.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct EmptyPayload {}
+/// Bind this connection to the caller, so the caller's events reach it.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthBindRequest {
+    /// No fields.
+    pub payload: EmptyPayload,
+}
+/// A group room's name, 1 to 100 characters, without control characters.
+///
+/// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+pub type RoomName = String;
+/// `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct RoomCreatePayload {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "otherUserId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_user_id: Option<UserId>,
+    /// A group room's name, 1 to 100 characters, without control characters.
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RoomName>,
+    /// The group room's first members besides the caller.
+    ///
+    /// Constraints: at most 100 items, items unique.
+    #[serde(rename = "memberIds")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_ids: Option<Vec<UserId>>,
+}
+/// Open the direct room with another user, or create a group room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomCreateRequest {
+    /// `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
+    pub payload: RoomCreatePayload,
+}
+/// The caller's rooms, most recently active first, with the last message and the unread count.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomListRequest {
+    /// No fields.
+    pub payload: EmptyPayload,
+}
+/// A room's id.
+///
+/// Constraints: at least 1.
+pub type RoomId = i64;
+/// A room and a user.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct RoomMemberPayload {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+}
+/// Add a user to a group room the caller owns.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomAddMemberRequest {
+    /// A room and a user.
+    pub payload: RoomMemberPayload,
+}
+/// Names one room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct RoomRef {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+}
+/// Leave a group room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomLeaveRequest {
+    /// Names one room.
+    pub payload: RoomRef,
+}
+/// A room's members, their role and whether they are online.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomMembersRequest {
+    /// Names one room.
+    pub payload: RoomRef,
+}
+/// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+///
+/// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+pub type MessageText = String;
+/// Chosen by the sender; the same id from the same sender is the same message.
+///
+/// Constraints: 1 to 64 characters.
+pub type ClientMsgId = String;
+/// The message to send.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct MessageSendPayload {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+    /// Chosen by the sender; the same id from the same sender is the same message.
+    ///
+    /// Constraints: 1 to 64 characters.
+    #[serde(rename = "clientMsgId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<ClientMsgId>,
+}
+/// Store a message in a room and push it to the room's members.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageSendRequest {
+    /// The message to send.
+    pub payload: MessageSendPayload,
+}
+/// A message's id; ids grow with time, in every room.
+///
+/// Constraints: at least 1.
+pub type MessageId = i64;
+/// Which room, and where the page ends.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct MessageHistoryPayload {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<MessageId>,
+    /// How many messages at most.
+    ///
+    /// Constraints: at least 1, at most 100, default `50`.
+    #[serde(default = "default_message_history_payload_limit")]
+    pub limit: i64,
+}
+fn default_message_history_payload_limit() -> i64 {
+    specserve_runtime::service::spec_default("50")
+}
+/// A room's messages, newest first, a page at a time.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageHistoryRequest {
+    /// Which room, and where the page ends.
+    pub payload: MessageHistoryPayload,
+}
+/// The room and the newest message the caller has read.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct MessageMarkReadPayload {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+}
+/// Move the caller's last-read pointer in a room forward.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageMarkReadRequest {
+    /// The room and the newest message the caller has read.
+    pub payload: MessageMarkReadPayload,
+}
+/// The users to ask about.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct PresenceListPayload {
+    /// Constraints: 1 to 100 items, items unique.
+    #[serde(rename = "userIds")]
+    pub user_ids: Vec<UserId>,
+}
+/// Whether users who share a room with the caller are online.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct PresenceListRequest {
+    /// The users to ask about.
+    pub payload: PresenceListPayload,
+}
 /// The new account's id.
 #[derive(
     Debug,
@@ -369,6 +692,407 @@ pub struct UserReadReply {
     ///
     /// Constraints: format `date-time`.
     pub created_at: Timestamp,
+}
+/// Bind reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthBindReply {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+}
+/// A `direct` room is two users' own; a `group` room has a name and an owner.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub enum RoomKind {
+    ///`direct`
+    #[serde(rename = "direct")]
+    Direct,
+    ///`group`
+    #[serde(rename = "group")]
+    Group,
+}
+impl RoomKind {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::Direct, Self::Group];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for RoomKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// A room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct Room {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    pub id: RoomId,
+    /// A `direct` room is two users' own; a `group` room has a name and an owner.
+    pub kind: RoomKind,
+    /// A group room's name, 1 to 100 characters, without control characters.
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RoomName>,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+}
+/// Create a room reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomCreateReply {
+    /// A room.
+    pub room: Room,
+}
+/// A message of a room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct Message {
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    pub id: MessageId,
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// The sender; absent once the sender's account is deleted.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "authorId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<UserId>,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    /// Chosen by the sender; the same id from the same sender is the same message.
+    ///
+    /// Constraints: 1 to 64 characters.
+    #[serde(rename = "clientMsgId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<ClientMsgId>,
+}
+/// One of the caller's rooms, its last message and how many the caller has not read.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomSummary {
+    /// A room.
+    pub room: Room,
+    /// A message of a room.
+    #[serde(rename = "lastMessage")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<Message>,
+    /// Messages after the caller's last-read pointer that others wrote.
+    ///
+    /// Constraints: at least 0.
+    pub unread: i64,
+}
+/// List rooms reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomListReply {
+    /// Constraints: at most 1000 items.
+    pub rooms: Vec<RoomSummary>,
+}
+/// The owner of a group room adds members; direct rooms have two members.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub enum RoomMemberRole {
+    ///`owner`
+    #[serde(rename = "owner")]
+    Owner,
+    ///`member`
+    #[serde(rename = "member")]
+    Member,
+}
+impl RoomMemberRole {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::Owner, Self::Member];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Member => "member",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for RoomMemberRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// A member of a room.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomMember {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    pub name: UserName,
+    /// The owner of a group room adds members; direct rooms have two members.
+    pub role: RoomMemberRole,
+    /// Whether at least one of the user's connections is bound.
+    pub online: bool,
+}
+/// List members reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomMembersReply {
+    /// Constraints: at most 10000 items.
+    pub members: Vec<RoomMember>,
+}
+/// Send a message reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageSendReply {
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+}
+/// Read history reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageHistoryReply {
+    /// Constraints: at most 100 items.
+    pub messages: Vec<Message>,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "nextCursor")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<MessageId>,
+}
+/// Whether a user is online.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct Presence {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// Whether at least one of the user's connections is bound.
+    pub online: bool,
+}
+/// Who is online reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct PresenceListReply {
+    /// Constraints: at most 100 items.
+    pub users: Vec<Presence>,
+}
+/// A message was sent in one of the user's rooms.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageNew {
+    /// A message of a room.
+    pub message: Message,
+}
+/// A message the user sent was handed to another member's connection.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct MessageDelivered {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+}
+/// A member read a room up to a message.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomRead {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+}
+/// A user who shares a room with this one came online or went offline.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct PresenceChanged {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// Whether at least one of the user's connections is bound.
+    pub online: bool,
 }
 /// The closed set of error codes:
 /// `bad_request` (not a JSON object, or no channel),
@@ -538,7 +1262,7 @@ pub const CLOSE_CODES: &[(u16, &str)] = &[
     (1007, "A text frame that is not UTF-8."),
     (
         1008,
-        "Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up.",
+        "Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up, or its events overflow `--event-queue`.",
     ),
     (1009, "A message or frame over the size limit (64 KiB by default)."),
 ];
@@ -565,6 +1289,20 @@ pub const OPERATIONS: &[&str] = &[
     "userRead",
     "userUpdate",
     "userDelete",
+    "authBind",
+    "roomCreate",
+    "roomList",
+    "roomAddMember",
+    "roomLeave",
+    "roomMembers",
+    "messageSend",
+    "messageHistory",
+    "messageMarkRead",
+    "presenceList",
+    "messageNew",
+    "messageDelivered",
+    "roomRead",
+    "presenceChanged",
 ];
 /// Every WebSocket path served (channel addresses after the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/"];
@@ -655,6 +1393,21 @@ pub trait AuthApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<(), specserve_runtime::ApiError>,
     > + Send;
+    /// Bind this connection to the caller, so the caller's events reach it.
+    ///
+    /// A connection is bound to the user of the first token that authenticates on
+    /// it (a secured request, or `Authorization: Bearer` on the upgrade); this
+    /// request binds a connection that has nothing else to send yet. A bound
+    /// connection receives the user's events (`message/new`, `room/read`,
+    /// `presence/changed` ...) and makes the user online. Logging out unbinds it.
+    ///
+    /// Operation `authBind` (receive on channel `api`), needs a credential.
+    fn bind(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: EmptyPayload,
+    ) -> impl std::future::Future<
+        Output = Result<AuthBindReply, specserve_runtime::ApiError>,
+    > + Send;
 }
 /// Handlers of the `user` operations. Implement every method; an operation added to the spec adds one here.
 pub trait UserApi: Send + Sync + 'static {
@@ -711,6 +1464,135 @@ pub trait UserApi: Send + Sync + 'static {
         Output = Result<(), specserve_runtime::ApiError>,
     > + Send;
 }
+/// Handlers of the `room` operations. Implement every method; an operation added to the spec adds one here.
+pub trait RoomApi: Send + Sync + 'static {
+    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+    type Context: specserve_runtime::Context;
+    /// Open the direct room with another user, or create a group room.
+    ///
+    /// With `otherUserId`: the direct room of the caller and that user, created the
+    /// first time and the same room ever after (idempotent). With `name` (and
+    /// optionally `memberIds`): a new group room owned by the caller. Give one of
+    /// the two; unknown users are `not_found`.
+    ///
+    /// Operation `roomCreate` (receive on channel `api`), needs a credential.
+    fn create(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: RoomCreatePayload,
+    ) -> impl std::future::Future<
+        Output = Result<RoomCreateReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// The caller's rooms, most recently active first, with the last message and the unread count.
+    ///
+    /// Unread counts the messages after the caller's last-read pointer
+    /// (`message/markRead`) that others wrote.
+    ///
+    /// Operation `roomList` (receive on channel `api`), needs a credential.
+    fn list(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: EmptyPayload,
+    ) -> impl std::future::Future<
+        Output = Result<RoomListReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Add a user to a group room the caller owns.
+    ///
+    /// Only the owner adds members; direct rooms have exactly their two users
+    /// (`forbidden`). Adding a member twice is not an error.
+    ///
+    /// Operation `roomAddMember` (receive on channel `api`), needs a credential.
+    fn add_member(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: RoomMemberPayload,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
+    > + Send;
+    /// Leave a group room.
+    ///
+    /// A member leaves; when the owner leaves, the longest-standing member becomes
+    /// the owner. Direct rooms cannot be left (`forbidden`).
+    ///
+    /// Operation `roomLeave` (receive on channel `api`), needs a credential.
+    fn leave(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: RoomRef,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
+    > + Send;
+    /// A room's members, their role and whether they are online.
+    ///
+    /// Only members may list a room's members.
+    ///
+    /// Operation `roomMembers` (receive on channel `api`), needs a credential.
+    fn members(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: RoomRef,
+    ) -> impl std::future::Future<
+        Output = Result<RoomMembersReply, specserve_runtime::ApiError>,
+    > + Send;
+}
+/// Handlers of the `message` operations. Implement every method; an operation added to the spec adds one here.
+pub trait MessageApi: Send + Sync + 'static {
+    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+    type Context: specserve_runtime::Context;
+    /// Store a message in a room and push it to the room's members.
+    ///
+    /// The message is stored, then `message/new` goes to every member's bound
+    /// connections except the one that sent it (the sender's other devices get
+    /// it); the sender gets `message/delivered` once another member's connection
+    /// was handed it. A `clientMsgId` makes retries safe: sending it again returns
+    /// the original message and pushes nothing. Only members may send.
+    ///
+    /// Operation `messageSend` (receive on channel `api`), needs a credential.
+    fn send(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: MessageSendPayload,
+    ) -> impl std::future::Future<
+        Output = Result<MessageSendReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// A room's messages, newest first, a page at a time.
+    ///
+    /// Up to `limit` (1 to 100, default 50) messages older than `before` (a message
+    /// id; omit it for the newest). `nextCursor`, when present, is the `before` of
+    /// the next page. Pages are exact while messages arrive: none is skipped or
+    /// repeated. Only members may read.
+    ///
+    /// Operation `messageHistory` (receive on channel `api`), needs a credential.
+    fn history(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: MessageHistoryPayload,
+    ) -> impl std::future::Future<
+        Output = Result<MessageHistoryReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Move the caller's last-read pointer in a room forward.
+    ///
+    /// The pointer only moves forward; the room's other members (and the caller's
+    /// other connections) get `room/read`.
+    ///
+    /// Operation `messageMarkRead` (receive on channel `api`), needs a credential.
+    fn mark_read(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: MessageMarkReadPayload,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
+    > + Send;
+}
+/// Handlers of the `presence` operations. Implement every method; an operation added to the spec adds one here.
+pub trait PresenceApi: Send + Sync + 'static {
+    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+    type Context: specserve_runtime::Context;
+    /// Whether users who share a room with the caller are online.
+    ///
+    /// Users who share no room with the caller are left out of the reply, as if
+    /// unknown.
+    ///
+    /// Operation `presenceList` (receive on channel `api`), needs a credential.
+    fn list(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: PresenceListPayload,
+    ) -> impl std::future::Future<
+        Output = Result<PresenceListReply, specserve_runtime::ApiError>,
+    > + Send;
+}
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {
@@ -720,6 +1602,12 @@ pub trait Handlers: Send + Sync + 'static {
     type Auth: AuthApi<Context = Self::Context>;
     /// Implements the `user` operations.
     type User: UserApi<Context = Self::Context>;
+    /// Implements the `room` operations.
+    type Room: RoomApi<Context = Self::Context>;
+    /// Implements the `message` operations.
+    type Message: MessageApi<Context = Self::Context>;
+    /// Implements the `presence` operations.
+    type Presence: PresenceApi<Context = Self::Context>;
 }
 /// A frame routed to its operation, not yet run.
 #[derive(Debug)]
@@ -820,6 +1708,16 @@ impl<H: Handlers> Service<H> {
             4 => self.route_4(binding, connection, &mut frame).await,
             5 => self.route_5(binding, connection, &mut frame).await,
             6 => self.route_6(binding, connection, &mut frame).await,
+            7 => self.route_7(binding, connection, &mut frame).await,
+            8 => self.route_8(binding, connection, &mut frame).await,
+            9 => self.route_9(binding, connection, &mut frame).await,
+            10 => self.route_10(binding, connection, &mut frame).await,
+            11 => self.route_11(binding, connection, &mut frame).await,
+            12 => self.route_12(binding, connection, &mut frame).await,
+            13 => self.route_13(binding, connection, &mut frame).await,
+            14 => self.route_14(binding, connection, &mut frame).await,
+            15 => self.route_15(binding, connection, &mut frame).await,
+            16 => self.route_16(binding, connection, &mut frame).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,
@@ -1536,6 +2434,921 @@ impl<H: Handlers> Service<H> {
             }
         }
     }
+    async fn route_7(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("auth/bind"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(7), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Auth as AuthApi>::bind(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_8, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(7),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(7),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(7), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_8(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("room/create"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(8), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: RoomCreatePayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Room as RoomApi>::create(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_9, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(8),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(8),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(8), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_9(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("room/list"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(9), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Room as RoomApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_10, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(9),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(9),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(9), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_10(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("room/addMember"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(10), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: RoomMemberPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Room as RoomApi>::add_member(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_11, echo, &()) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(10),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(10),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(10),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_11(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("room/leave"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(11), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: RoomRef = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Room as RoomApi>::leave(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_12, echo, &()) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(11),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(11),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(11),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_12(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("room/members"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(12), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: RoomRef = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Room as RoomApi>::members(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_13, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(12),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(12),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(12),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_13(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("message/send"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(13), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: MessageSendPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Message as MessageApi>::send(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_14, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(13),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(13),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(13),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_14(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("message/history"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(14), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: MessageHistoryPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Message as MessageApi>::history(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_15, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(14),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(14),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(14),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_15(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("message/markRead"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(15), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: MessageMarkReadPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Message as MessageApi>::mark_read(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_16, echo, &()) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(15),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(15),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(15),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_16(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("presence/list"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(16), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: PresenceListPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Presence as PresenceApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_17, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(16),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(16),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(16),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
 }
 #[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> specserve_runtime::Service for Service<H> {
@@ -1576,6 +3389,16 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "user/read" => 4,
                             "user/update" => 5,
                             "user/delete" => 6,
+                            "auth/bind" => 7,
+                            "room/create" => 8,
+                            "room/list" => 9,
+                            "room/addMember" => 10,
+                            "room/leave" => 11,
+                            "room/members" => 12,
+                            "message/send" => 13,
+                            "message/history" => 14,
+                            "message/markRead" => 15,
+                            "presence/list" => 16,
                             _ => {
                                 return Err(
                                     fail(
@@ -1620,6 +3443,16 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "user/read" => 4,
                             "user/update" => 5,
                             "user/delete" => 6,
+                            "auth/bind" => 7,
+                            "room/create" => 8,
+                            "room/list" => 9,
+                            "room/addMember" => 10,
+                            "room/leave" => 11,
+                            "room/members" => 12,
+                            "message/send" => 13,
+                            "message/history" => 14,
+                            "message/markRead" => 15,
+                            "presence/list" => 16,
                             _ => {
                                 return Err(
                                     fail(
@@ -1833,6 +3666,236 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     error,
                 )
             }
+            7 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(7),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("auth/bind"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            8 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(8),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("room/create"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            9 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(9),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("room/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            10 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(10),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("room/addMember"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            11 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(11),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("room/leave"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            12 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(12),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("room/members"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            13 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(13),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("message/send"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            14 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(14),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("message/history"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            15 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(15),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("message/markRead"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            16 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(16),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("presence/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
             _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
         }
     }
@@ -1852,6 +3915,19 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
         specserve_runtime::Context::ready(&*self.context)
     }
+    fn connected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::connected(&*self.context, connection)
+    }
+    fn disconnected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+        offline: &[Box<str>],
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.
@@ -1868,18 +3944,142 @@ impl Publisher {
     pub fn hub(&self) -> &specserve_runtime::hub::Hub {
         &self.hub
     }
+    /// A message was sent in one of the user's rooms.
+    ///
+    /// Operation `messageNew` (send on channel `api`).
+    pub fn message_new(
+        &self,
+        audience: specserve_runtime::hub::Audience<'_>,
+        message: &MessageNew,
+    ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
+        let text = specserve_runtime::encode::encode(
+            &SHAPE_18,
+            specserve_runtime::encode::Echo::default(),
+            message,
+        )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(17), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// A message the user sent was handed to another member's connection.
+    ///
+    /// Operation `messageDelivered` (send on channel `api`).
+    pub fn message_delivered(
+        &self,
+        audience: specserve_runtime::hub::Audience<'_>,
+        message: &MessageDelivered,
+    ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
+        let text = specserve_runtime::encode::encode(
+            &SHAPE_19,
+            specserve_runtime::encode::Echo::default(),
+            message,
+        )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(18), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// A member read a room up to a message.
+    ///
+    /// Operation `roomRead` (send on channel `api`).
+    pub fn room_read(
+        &self,
+        audience: specserve_runtime::hub::Audience<'_>,
+        message: &RoomRead,
+    ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
+        let text = specserve_runtime::encode::encode(
+            &SHAPE_20,
+            specserve_runtime::encode::Echo::default(),
+            message,
+        )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(19), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// A user who shares a room with this one came online or went offline.
+    ///
+    /// Operation `presenceChanged` (send on channel `api`).
+    pub fn presence_changed(
+        &self,
+        audience: specserve_runtime::hub::Audience<'_>,
+        message: &PresenceChanged,
+    ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
+        let text = specserve_runtime::encode::encode(
+            &SHAPE_21,
+            specserve_runtime::encode::Echo::default(),
+            message,
+        )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
 }
 /// What a call can fail with; its `Api` variant holds the spec's error body.
 pub type ClientError = specserve_runtime::client::ClientError<ApiErrorBody>;
 /// A server-pushed message: one variant per message of the spec's `send` operations.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
-pub enum Event {}
+pub enum Event {
+    ///An event of operation `messageNew` (message `MessageNew`).
+    MessageNew(MessageNew),
+    ///An event of operation `messageDelivered` (message `MessageDelivered`).
+    MessageDelivered(MessageDelivered),
+    ///An event of operation `roomRead` (message `RoomRead`).
+    RoomRead(RoomRead),
+    ///An event of operation `presenceChanged` (message `PresenceChanged`).
+    PresenceChanged(PresenceChanged),
+}
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
     pub fn decode(
         frame: specserve_runtime::serde_json::Value,
     ) -> Result<Event, specserve_runtime::serde_json::Value> {
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_18, &frame)
+            .then(|| {
+                specserve_runtime::serde_json::from_value::<MessageNew>(frame.clone())
+                    .ok()
+            })
+            .flatten()
+        {
+            return Ok(Event::MessageNew(value));
+        }
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_19, &frame)
+            .then(|| {
+                specserve_runtime::serde_json::from_value::<
+                    MessageDelivered,
+                >(frame.clone())
+                    .ok()
+            })
+            .flatten()
+        {
+            return Ok(Event::MessageDelivered(value));
+        }
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_20, &frame)
+            .then(|| {
+                specserve_runtime::serde_json::from_value::<RoomRead>(frame.clone()).ok()
+            })
+            .flatten()
+        {
+            return Ok(Event::RoomRead(value));
+        }
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
+            .then(|| {
+                specserve_runtime::serde_json::from_value::<
+                    PresenceChanged,
+                >(frame.clone())
+                    .ok()
+            })
+            .flatten()
+        {
+            return Ok(Event::PresenceChanged(value));
+        }
         Err(frame)
     }
 }
@@ -1927,6 +4127,15 @@ impl Client {
     ) -> Option<Result<Event, specserve_runtime::serde_json::Value>> {
         self.connection.next_unmatched().await.map(Event::decode)
     }
+    /// The pushed events as a stream (`Err` holds a frame that is no known
+    /// event); it ends when the connection closes.
+    pub fn events(
+        &self,
+    ) -> impl specserve_runtime::Stream<
+        Item = Result<Event, specserve_runtime::serde_json::Value>,
+    > + '_ {
+        self.connection.events(Event::decode)
+    }
     /// Create an account with the role `user` and return its id.
     ///
     /// Anyone may register. The email must not belong to another account
@@ -1952,7 +4161,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_8,
+                &SHAPE_22,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2000,7 +4209,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_9,
+                &SHAPE_23,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2046,7 +4255,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_10,
+                &SHAPE_24,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2095,7 +4304,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_11,
+                &SHAPE_25,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2142,7 +4351,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_12,
+                &SHAPE_26,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2189,7 +4398,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_13,
+                &SHAPE_27,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2233,7 +4442,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_14,
+                &SHAPE_28,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -2255,6 +4464,482 @@ impl Client {
         let _ = reply;
         Ok(())
     }
+    /// Bind this connection to the caller, so the caller's events reach it.
+    ///
+    /// A connection is bound to the user of the first token that authenticates on
+    /// it (a secured request, or `Authorization: Bearer` on the upgrade); this
+    /// request binds a connection that has nothing else to send yet. A bound
+    /// connection receives the user's events (`message/new`, `room/read`,
+    /// `presence/changed` ...) and makes the user online. Logging out unbinds it.
+    ///
+    /// Operation `authBind` (receive on channel `api`), needs a credential.
+    pub async fn auth_bind(
+        &self,
+        request: &EmptyPayload,
+    ) -> Result<AuthBindReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_29,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<AuthBindReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Open the direct room with another user, or create a group room.
+    ///
+    /// With `otherUserId`: the direct room of the caller and that user, created the
+    /// first time and the same room ever after (idempotent). With `name` (and
+    /// optionally `memberIds`): a new group room owned by the caller. Give one of
+    /// the two; unknown users are `not_found`.
+    ///
+    /// Operation `roomCreate` (receive on channel `api`), needs a credential.
+    pub async fn room_create(
+        &self,
+        request: &RoomCreatePayload,
+    ) -> Result<RoomCreateReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_30,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<RoomCreateReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// The caller's rooms, most recently active first, with the last message and the unread count.
+    ///
+    /// Unread counts the messages after the caller's last-read pointer
+    /// (`message/markRead`) that others wrote.
+    ///
+    /// Operation `roomList` (receive on channel `api`), needs a credential.
+    pub async fn room_list(
+        &self,
+        request: &EmptyPayload,
+    ) -> Result<RoomListReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_31,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<RoomListReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Add a user to a group room the caller owns.
+    ///
+    /// Only the owner adds members; direct rooms have exactly their two users
+    /// (`forbidden`). Adding a member twice is not an error.
+    ///
+    /// Operation `roomAddMember` (receive on channel `api`), needs a credential.
+    pub async fn room_add_member(
+        &self,
+        request: &RoomMemberPayload,
+    ) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_32,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
+    }
+    /// Leave a group room.
+    ///
+    /// A member leaves; when the owner leaves, the longest-standing member becomes
+    /// the owner. Direct rooms cannot be left (`forbidden`).
+    ///
+    /// Operation `roomLeave` (receive on channel `api`), needs a credential.
+    pub async fn room_leave(&self, request: &RoomRef) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_33,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
+    }
+    /// A room's members, their role and whether they are online.
+    ///
+    /// Only members may list a room's members.
+    ///
+    /// Operation `roomMembers` (receive on channel `api`), needs a credential.
+    pub async fn room_members(
+        &self,
+        request: &RoomRef,
+    ) -> Result<RoomMembersReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_34,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<RoomMembersReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Store a message in a room and push it to the room's members.
+    ///
+    /// The message is stored, then `message/new` goes to every member's bound
+    /// connections except the one that sent it (the sender's other devices get
+    /// it); the sender gets `message/delivered` once another member's connection
+    /// was handed it. A `clientMsgId` makes retries safe: sending it again returns
+    /// the original message and pushes nothing. Only members may send.
+    ///
+    /// Operation `messageSend` (receive on channel `api`), needs a credential.
+    pub async fn message_send(
+        &self,
+        request: &MessageSendPayload,
+    ) -> Result<MessageSendReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_35,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<MessageSendReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// A room's messages, newest first, a page at a time.
+    ///
+    /// Up to `limit` (1 to 100, default 50) messages older than `before` (a message
+    /// id; omit it for the newest). `nextCursor`, when present, is the `before` of
+    /// the next page. Pages are exact while messages arrive: none is skipped or
+    /// repeated. Only members may read.
+    ///
+    /// Operation `messageHistory` (receive on channel `api`), needs a credential.
+    pub async fn message_history(
+        &self,
+        request: &MessageHistoryPayload,
+    ) -> Result<MessageHistoryReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_36,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<MessageHistoryReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Move the caller's last-read pointer in a room forward.
+    ///
+    /// The pointer only moves forward; the room's other members (and the caller's
+    /// other connections) get `room/read`.
+    ///
+    /// Operation `messageMarkRead` (receive on channel `api`), needs a credential.
+    pub async fn message_mark_read(
+        &self,
+        request: &MessageMarkReadPayload,
+    ) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_37,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
+    }
+    /// Whether users who share a room with the caller are online.
+    ///
+    /// Users who share no room with the caller are left out of the reply, as if
+    /// unknown.
+    ///
+    /// Operation `presenceList` (receive on channel `api`), needs a credential.
+    pub async fn presence_list(
+        &self,
+        request: &PresenceListPayload,
+    ) -> Result<PresenceListReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_38,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<PresenceListReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
 pub const SCHEMAS: &[&str] = &[
@@ -2265,6 +4950,20 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/read","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delete-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/delete","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}}}},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Add a member request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/addMember","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomMemberPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomMemberPayload":{"type":"object","additionalProperties":false,"required":["roomId","userId"],"description":"A room and a user.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"}}},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Leave a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/leave","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List members request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/members","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Send a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/send","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageSendPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"MessageSendPayload":{"type":"object","additionalProperties":false,"required":["roomId","text"],"description":"The message to send.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"text":{"$ref":"#/definitions/MessageText"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read history request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageHistoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageHistoryPayload":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Mark read request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/markRead","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageMarkReadPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageMarkReadPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId"],"description":"The room and the newest message the caller has read.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Presence event payload","type":"object","additionalProperties":false,"required":["channel","userId","online"],"properties":{"channel":{"type":"string","const":"presence/changed","description":"The event."},"userId":{"$ref":"#/definitions/UserId"},"online":{"type":"boolean","description":"Whether at least one of the user's connections is bound."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<specserve_runtime::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| specserve_runtime::frame::compile_schema(schema)).collect());
@@ -2285,6 +4984,16 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("UserReadRequest", 4),
     ("UserUpdateRequest", 5),
     ("UserDeleteRequest", 6),
+    ("AuthBindRequest", 7),
+    ("RoomCreateRequest", 8),
+    ("RoomListRequest", 9),
+    ("RoomAddMemberRequest", 10),
+    ("RoomLeaveRequest", 11),
+    ("RoomMembersRequest", 12),
+    ("MessageSendRequest", 13),
+    ("MessageHistoryRequest", 14),
+    ("MessageMarkReadRequest", 15),
+    ("PresenceListRequest", 16),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -2369,7 +5078,8 @@ const SHAPE_7: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -2377,13 +5087,126 @@ const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_9: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/delivered\"")),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"room/read\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/changed\"")),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -2392,7 +5215,7 @@ const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -2401,7 +5224,7 @@ const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -2410,7 +5233,7 @@ const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -2419,9 +5242,99 @@ const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],

@@ -59,9 +59,17 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     let tested: Vec<&str> =
         json["operations"].as_array().unwrap().iter().map(|r| r["operation"].as_str().unwrap()).collect();
     let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
+    let unchecked = json["unchecked"].to_string();
+    let mut requested = 0;
     for declared in &api.operations {
-        assert!(tested.contains(&declared.key.as_str()), "{} was tested", declared.key);
+        if declared.action == specserve_codegen::model::Action::Send {
+            assert!(unchecked.contains(&format!("{}: the server sends it", declared.key)), "{unchecked}");
+        } else {
+            assert!(tested.contains(&declared.key.as_str()), "{} was tested", declared.key);
+            requested += 1;
+        }
     }
+    assert!(requested > 7 && requested < api.operations.len(), "the chat's requests and events are both declared");
     assert_eq!(tested.last(), Some(&"authLogout"), "the operation that revokes the token runs last");
     // With a token the examples really run: Alice's create is answered with the success reply.
     let create = operation(&json, "userCreate");
@@ -77,12 +85,14 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("secured operations were tested unauthenticated"), "{text}");
-    assert!(text.contains("PASSED: 8 operations"), "{text}");
+    // Every operation a client sends, and the envelope checks of /ws.
+    assert!(text.contains(&format!("PASSED: {} operations", requested + 1)), "{text}");
     running.stop().await;
 }
 
 /// A server that gets two routes wrong: user/read replies with the wrong shape,
-/// auth/register's errors lack the requestId. Everything else is refused properly.
+/// auth/register's errors lack the requestId; and it pushes an event that
+/// breaks its schema. Everything else is refused properly.
 async fn broken_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -92,6 +102,10 @@ async fn broken_server() -> String {
                 let Ok(mut socket) = tokio_tungstenite::accept_async(tcp).await else { return };
                 while let Some(Ok(Message::Text(text))) = socket.next().await {
                     let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    let event = json!({"channel": "presence/changed", "userId": 3, "online": "yes"});
+                    if socket.send(Message::text(event.to_string())).await.is_err() {
+                        return;
+                    }
                     let (channel, id) = (frame["channel"].clone(), frame["requestId"].clone());
                     let refuse = |code: &str| json!({"success": false, "channel": channel, "requestId": id, "error": {"code": code, "message": "refused"}});
                     let reply = match channel.as_str() {
@@ -100,7 +114,13 @@ async fn broken_server() -> String {
                         Some("auth/register") => {
                             json!({"success": false, "channel": channel, "error": {"code": "validation_failed", "message": "no"}})
                         }
-                        Some(c) if c.starts_with("auth/") || c.starts_with("user/") => refuse("validation_failed"),
+                        Some(c)
+                            if ["auth/", "user/", "room/", "message/", "presence/"]
+                                .iter()
+                                .any(|p| c.starts_with(p)) =>
+                        {
+                            refuse("validation_failed")
+                        }
                         Some(_) => refuse("unknown_channel"),
                     };
                     if socket.send(Message::text(reply.to_string())).await.is_err() {
@@ -130,13 +150,22 @@ async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
     assert_eq!(register["status"], "failed");
     assert!(register["cases"][0]["problems"].to_string().contains("has no `/requestId`"), "{register:#}");
 
-    for fine in ["userDelete", "authGenerateToken", "(frames at /ws)"] {
+    let events = operation(&json, "(events at /ws)");
+    assert_eq!(events["status"], "failed");
+    let problems = events["cases"][0]["problems"].to_string();
+    assert!(problems.contains("breaks PresenceChanged at `/online` [type]"), "{events:#}");
+
+    for fine in ["userDelete", "authGenerateToken", "messageSend", "(frames at /ws)"] {
         assert_eq!(operation(&json, fine)["status"], "passed", "{fine} is answered correctly by the broken server");
     }
 
     let output = conformance(vec!["--url".into(), url]).await;
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("FAILED: 2 of 8 operations"), "{text}");
+    let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
+    let requested = api.operations.iter().filter(|o| o.action == specserve_codegen::model::Action::Receive).count();
+    // The requests, the envelope checks and the pushed events; three broken.
+    assert!(text.contains(&format!("FAILED: 3 of {} operations", requested + 2)), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("(events at /ws) ") && l.contains(" FAILED ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("userRead ") && l.contains(" FAILED ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("authRegister ") && l.contains(" FAILED ")), "{text}");
 }

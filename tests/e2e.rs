@@ -2,6 +2,7 @@
 //! driven with raw JSON frames the way a seed-000 client sends them. The core
 //! cases run on SQLite always and on MySQL/MariaDB when the test server is set.
 
+#[macro_use]
 mod common;
 
 use common::app::{self, Running, test_config};
@@ -136,29 +137,6 @@ async fn concurrent_registrations_of_one_email_succeed_once(running: Running) {
     assert_eq!(codes.iter().filter(|c| **c == "ok").count(), 1, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == "conflict").count(), 19, "{codes:?}");
     running.stop().await;
-}
-
-macro_rules! on_both_stores {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test(super::app::start(super::db::sqlite().await, super::test_config()).await).await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    if let Some(db) = super::db::mysql().await {
-                        super::$test(super::app::start(db, super::test_config()).await).await;
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_both_stores!(

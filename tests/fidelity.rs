@@ -36,9 +36,36 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         "UserReadReply" => round_trip::<UserReadReply>(body, what),
         "UserUpdateRequest" => round_trip::<UserUpdateRequest>(body, what),
         "UserDeleteRequest" => round_trip::<UserDeleteRequest>(body, what),
+        "AuthBindRequest" => round_trip::<AuthBindRequest>(body, what),
+        "AuthBindReply" => round_trip::<AuthBindReply>(body, what),
+        "RoomCreateRequest" => round_trip::<RoomCreateRequest>(body, what),
+        "RoomCreateReply" => round_trip::<RoomCreateReply>(body, what),
+        "RoomListRequest" => round_trip::<RoomListRequest>(body, what),
+        "RoomListReply" => round_trip::<RoomListReply>(body, what),
+        "RoomAddMemberRequest" => round_trip::<RoomAddMemberRequest>(body, what),
+        "RoomLeaveRequest" => round_trip::<RoomLeaveRequest>(body, what),
+        "RoomMembersRequest" => round_trip::<RoomMembersRequest>(body, what),
+        "RoomMembersReply" => round_trip::<RoomMembersReply>(body, what),
+        "MessageSendRequest" => round_trip::<MessageSendRequest>(body, what),
+        "MessageSendReply" => round_trip::<MessageSendReply>(body, what),
+        "MessageHistoryRequest" => round_trip::<MessageHistoryRequest>(body, what),
+        "MessageHistoryReply" => round_trip::<MessageHistoryReply>(body, what),
+        "MessageMarkReadRequest" => round_trip::<MessageMarkReadRequest>(body, what),
+        "PresenceListRequest" => round_trip::<PresenceListRequest>(body, what),
+        "PresenceListReply" => round_trip::<PresenceListReply>(body, what),
+        // Events: what the publisher takes.
+        "MessageNew" => round_trip::<MessageNew>(body, what),
+        "MessageDelivered" => round_trip::<MessageDelivered>(body, what),
+        "RoomRead" => round_trip::<RoomRead>(body, what),
+        "PresenceChanged" => round_trip::<PresenceChanged>(body, what),
         "Error" => round_trip::<ApiErrorBody>(body, what),
         // Replies without fields: the handler returns `()`.
-        "AuthLogoutReply" | "UserUpdateReply" | "UserDeleteReply" => {
+        "AuthLogoutReply"
+        | "UserUpdateReply"
+        | "UserDeleteReply"
+        | "RoomAddMemberReply"
+        | "RoomLeaveReply"
+        | "MessageMarkReadReply" => {
             assert_eq!(body, &json!({}), "{what}: a reply without fields");
             json!({})
         }

@@ -191,8 +191,11 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
         password_changes_per_minute: 1e12,
         ..AppConfig::default()
     };
-    let app = App::new(store, config, AuditLog::to_writer(std::io::sink())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hub = specserve_runtime::hub::Hub::new();
+    let app = App::new(store, config, AuditLog::to_writer(std::io::sink()), hub.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut server_config = ServerConfig::new("127.0.0.1:0".parse()?);
+    server_config.hub = hub;
     server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
     server_config.limits = Limits {
         frames_per_second: 1e12,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
@@ -51,7 +52,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn empty() -> Stats {
+    pub fn empty() -> Stats {
         Stats {
             ops: 0,
             seconds: 0.0,
@@ -70,23 +71,40 @@ impl Stats {
     }
 
     /// Counts one operation started at `sent`, if it started after the warm-up.
-    fn record(&mut self, sent: Instant, measure_from: Instant) {
+    pub fn record(&mut self, sent: Instant, measure_from: Instant) {
         if sent >= measure_from {
             self.ops += 1;
             let _ = self.latency.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
         }
     }
 
+    /// Adds `other`'s operations and latencies to these.
+    pub fn add(&mut self, other: &Stats) {
+        self.ops += other.ops;
+        let _ = self.latency.add(&other.latency);
+    }
+
     /// Adds up the workers' stats over the measured window.
-    async fn collect(workers: Vec<tokio::task::JoinHandle<Result<Stats>>>, timing: Timing) -> Result<Stats> {
+    pub async fn collect(workers: Vec<tokio::task::JoinHandle<Result<Stats>>>, timing: Timing) -> Result<Stats> {
         let mut total = Stats::empty();
         for worker in workers {
-            let stats = worker.await??;
-            total.ops += stats.ops;
-            let _ = total.latency.add(&stats.latency);
+            total.add(&worker.await??);
         }
         total.seconds = timing.duration.as_secs_f64();
         Ok(total)
+    }
+}
+
+/// Sends one request and returns its reply (pushed events before it are skipped).
+pub async fn ask(socket: &mut Socket, frame: Value) -> Result<Value> {
+    socket.send(Message::text(frame.to_string())).await?;
+    loop {
+        if let Some(Message::Text(text)) = socket.next().await.transpose()? {
+            let value: Value = serde_json::from_str(&text)?;
+            if value.get("requestId") == frame.get("requestId") {
+                return Ok(value);
+            }
+        }
     }
 }
 
@@ -146,22 +164,33 @@ pub async fn websocket(
 /// The `read` baseline: the same point-select by primary key through a raw sqlx
 /// pool of the server's size and settings (no ping before checkout), at the same concurrency.
 pub async fn sqlx_point_select(database_url: &str, user_id: i64, connections: usize, timing: Timing) -> Result<Stats> {
+    sqlx_closed_loop(database_url, connections, timing, move |pool| async move {
+        sqlx::query("SELECT id, name, email, role FROM users WHERE id = ?").bind(user_id).fetch_one(&pool).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `workers` closed loops of `operation` over a raw sqlx pool of the server's
+/// size and settings (no ping before checkout): what a database baseline runs.
+pub async fn sqlx_closed_loop<F, Fut>(database_url: &str, workers: usize, timing: Timing, operation: F) -> Result<Stats>
+where
+    F: Fn(sqlx::AnyPool) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>> + Send,
+{
     let pool =
         sqlx::any::AnyPoolOptions::new().max_connections(16).test_before_acquire(false).connect(database_url).await?;
     let start = Instant::now();
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;
-    let tasks: Vec<_> = (0..connections)
+    let tasks: Vec<_> = (0..workers)
         .map(|_| {
-            let pool = pool.clone();
+            let (pool, operation) = (pool.clone(), operation.clone());
             tokio::spawn(async move {
                 let mut stats = Stats::empty();
                 while Instant::now() < end {
                     let sent = Instant::now();
-                    sqlx::query("SELECT id, name, email, role FROM users WHERE id = ?")
-                        .bind(user_id)
-                        .fetch_one(&pool)
-                        .await?;
+                    operation(pool.clone()).await?;
                     stats.record(sent, measure_from);
                 }
                 Ok::<_, anyhow::Error>(stats)

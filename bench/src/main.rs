@@ -6,6 +6,7 @@
 //! `bench/results/latest.{json,md}`; `--quick` only proves the harness works.
 
 mod child;
+mod fanout;
 mod load;
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -62,6 +63,7 @@ enum Scenario {
     Login,
     Mixed,
     Idle,
+    Fanout,
     #[value(name = "__serve", hide = true)]
     ServeChild,
     #[value(name = "__echo", hide = true)]
@@ -90,6 +92,9 @@ struct Row {
     target: String,
     server_cpu_percent: f64,
     server_rss_mib: f64,
+    /// Pushed events received per second (fanout only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries_per_second: Option<f64>,
     /// Where the CPU went, per operation (read only): this run, then its baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     cpu_per_op: Option<(CpuPerOp, CpuPerOp)>,
@@ -113,6 +118,7 @@ impl Row {
             target: String::new(),
             server_cpu_percent: 100.0 * (after.cpu_seconds - before.cpu_seconds) / seconds.max(1e-9),
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            deliveries_per_second: None,
             cpu_per_op: None,
         }
     }
@@ -142,6 +148,7 @@ fn main() -> Result<()> {
 struct Setup {
     timing: Timing,
     counts: Vec<usize>,
+    room_sizes: Vec<usize>,
     idle: usize,
     mysql: Option<String>,
     sqlite: String,
@@ -158,6 +165,7 @@ async fn run(cli: Cli) -> Result<()> {
     let setup = Setup {
         timing,
         counts: if cli.quick { vec![8] } else { vec![32, 256] },
+        room_sizes: if cli.quick { vec![2, 10] } else { vec![2, 10, 100] },
         idle: if cli.quick { 100 } else { cli.idle_connections },
         mysql: bench_database(&cli.mysql_url).await,
         sqlite: format!(
@@ -181,6 +189,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     if all || cli.scenario == Scenario::Idle {
         rows.extend(idle(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Fanout {
+        rows.extend(fanout(&setup).await?);
     }
     let _ = std::fs::remove_file(setup.sqlite.trim_start_matches("sqlite://"));
     print_table(&rows);
@@ -206,22 +217,23 @@ async fn bench_database(admin_url: &str) -> Option<String> {
 /// Registers a user through the server and returns (id, token).
 async fn user(target: &Target, email: &str) -> Result<(i64, String)> {
     let mut socket = target.connect(None).await?;
-    let mut ask = async |frame: Value| -> Result<Value> {
-        socket.send(Message::text(frame.to_string())).await?;
-        loop {
-            if let Some(Message::Text(text)) = socket.next().await.transpose()? {
-                return Ok(serde_json::from_str(&text)?);
-            }
-        }
-    };
     let password = "bench-password-123";
-    let registered =
-        ask(json!({"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}}))
-            .await?;
+    let register =
+        json!({"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}});
+    let registered = load::ask(&mut socket, register).await?;
     let id = registered["userId"].as_i64().context("register failed")?;
-    let login =
-        ask(json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}})).await?;
+    let login = json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}});
+    let login = load::ask(&mut socket, login).await?;
     Ok((id, login["token"].as_str().context("login failed")?.to_owned()))
+}
+
+/// The stores a database scenario runs on: MariaDB when there is one, and SQLite.
+fn stores(setup: &Setup) -> Vec<(&'static str, String)> {
+    let mut stores = vec![("sqlite", setup.sqlite.clone())];
+    if let Some(mysql) = &setup.mysql {
+        stores.insert(0, ("mariadb", mysql.clone()));
+    }
+    stores
 }
 
 fn target_of(process: &Process) -> Target {
@@ -231,11 +243,7 @@ fn target_of(process: &Process) -> Target {
 
 async fn read(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    let mut stores = vec![("sqlite", setup.sqlite.clone())];
-    if let Some(mysql) = &setup.mysql {
-        stores.insert(0, ("mariadb", mysql.clone()));
-    }
-    for (store, url) in stores {
+    for (store, url) in stores(setup) {
         let server = Process::specserve(&url, false).await?;
         let target = target_of(&server);
         let (id, token) = user(&target, &format!("read-{store}@example.com")).await?;
@@ -371,9 +379,46 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
             server_cpu_percent: 0.0,
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            deliveries_per_second: None,
             cpu_per_op: None,
         });
         drop(sockets);
+        server.stop().await;
+    }
+    Ok(rows)
+}
+
+/// Chat fan-out: rooms of each size, all members connected, up to 8 senders.
+async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);
+    for (store, url) in stores(setup) {
+        let server = Process::specserve(&url, false).await?;
+        let target = target_of(&server);
+        let mut users = Vec::with_capacity(largest);
+        for n in 0..largest {
+            users.push(user(&target, &format!("fanout-{n}-{store}@example.com")).await?);
+        }
+        let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+        for &size in &setup.room_sizes {
+            let (ids, tokens): (Vec<i64>, Vec<String>) = users[..size].iter().cloned().unzip();
+            let room = fanout::room(&target, &tokens[0], &ids[1..], &format!("bench {size}")).await?;
+            let senders = size.min(8);
+            let baseline = fanout::sqlx_insert(&url, room, ids[0], senders, setup.timing).await?;
+            let before = server.usage();
+            let run = fanout::run(&target, &tokens, room, senders, setup.timing).await?;
+            let mut row = Row::new(
+                &format!("fanout: room of {size}, {senders} senders (latency: send -> receive)"),
+                store,
+                size,
+                &run.deliveries,
+                (before, server.usage()),
+                seconds,
+            );
+            row.throughput = run.persisted.rate();
+            row.deliveries_per_second = Some(run.deliveries.rate());
+            rows.push(row.against(&format!("raw sqlx INSERT, {senders} writers"), baseline.rate(), "report"));
+        }
         server.stop().await;
     }
     Ok(rows)
@@ -388,15 +433,16 @@ fn print_table(rows: &[Row]) {
 
 fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | store | C | ops/s | p50 ms | p90 ms | p99 ms | max ms | baseline | baseline ops/s | ratio | target | server CPU % | server RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | store | C | ops/s | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | baseline | baseline ops/s | ratio | target | server CPU % | server RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} |\n",
+            "| {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} |\n",
             r.scenario,
             r.store,
             r.connections,
             r.throughput,
+            r.deliveries_per_second.map_or("-".to_owned(), |d| format!("{d:.0}")),
             r.p50_ms,
             r.p90_ms,
             r.p99_ms,

@@ -182,6 +182,23 @@ fn violations(validator: &jsonschema::Validator, value: &Value, prefix: &str) ->
         .collect()
 }
 
+/// Checks a frame the server is about to send (an event) against its
+/// message's schemas: what the spec promises clients, enforced where it is
+/// cheap to (generated publishers call it in debug builds and tests). A frame
+/// that breaks them is an `internal` error naming the violations in its source.
+pub fn check_outgoing(
+    text: &str,
+    enveloped: bool,
+    payload: &jsonschema::Validator,
+    headers: Option<&jsonschema::Validator>,
+) -> Result<(), ApiError> {
+    let frame = Frame::parse(text, enveloped)?;
+    frame.validate(payload, headers).map_err(|error| {
+        let broken: Vec<String> = error.details().iter().map(|d| format!("{} [{}]", d.pointer, d.keyword)).collect();
+        ApiError::internal(format!("an outgoing event breaks its schema: {}", broken.join(", ")))
+    })
+}
+
 /// Compiles a schema the generated code embeds: draft-07 (AsyncAPI's default
 /// schema dialect), formats validated, unknown formats ignored.
 ///

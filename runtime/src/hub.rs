@@ -1,16 +1,24 @@
-//! Server push: which connections receive the events of which channel.
+//! Server push: which connections receive which events.
 //!
-//! Every connection registers at upgrade under the topics of its binding (a
-//! channel and its parameters, so `/v1/marketdata/btcusd` and `.../ethusd` are
-//! different topics) with its outbound lane: a bounded queue its connection
-//! loop drains into the same ordered writes as replies. Publishing never
-//! waits on a slow member: a lane that is full drops the event and asks its
-//! connection to close as a slow consumer (1008), so a client either sees
-//! every event or reconnects and catches up (from history, where the API keeps
-//! one). That is the documented policy; its size is `--event-queue`.
+//! Every connection registers at upgrade, before its 101 is sent, under the
+//! topics of its binding (a channel and its parameters, so
+//! `/v1/marketdata/btcusd` and `.../ethusd` are different topics) with its
+//! outbound lane: a bounded queue its connection loop drains into the same
+//! ordered writes as replies. The application may then *bind* a connection to
+//! a principal it authenticated (a user id, say): never to an id the client
+//! claims. An event goes to an [`Audience`] (everyone on the topic, a
+//! principal's connections, several principals', one connection), minus one
+//! connection if asked, and only to connections on the event's topic.
+//!
+//! Publishing never waits on a slow member: a lane that is full drops the
+//! event and asks its connection to close as a slow consumer (1008), so a
+//! client either sees every event or reconnects and catches up (from history,
+//! where the API keeps one). That is the documented policy; its size is
+//! `--event-queue`. Presence follows the bindings: a principal is online while
+//! at least one connection is bound to it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -56,10 +64,83 @@ pub struct Delivery {
     pub dropped: usize,
 }
 
-/// Connections by topic. Cheap to clone: clones share the registry.
+/// Who an event is for (always within the event's topic).
+#[derive(Debug, Clone, Copy)]
+pub struct Audience<'a> {
+    who: Who<'a>,
+    except: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Who<'a> {
+    Everyone,
+    Principal(&'a str),
+    Principals(&'a [String]),
+    Connection(u64),
+}
+
+impl<'a> Audience<'a> {
+    /// Every connection on the topic (a market data feed, say).
+    pub fn everyone() -> Self {
+        Audience { who: Who::Everyone, except: None }
+    }
+
+    /// Every connection bound to `principal` (all of a user's devices).
+    pub fn principal(principal: &'a str) -> Self {
+        Audience { who: Who::Principal(principal), except: None }
+    }
+
+    /// Every connection bound to any of `principals` (a room's members), each once.
+    pub fn principals(principals: &'a [String]) -> Self {
+        Audience { who: Who::Principals(principals), except: None }
+    }
+
+    /// One connection.
+    pub fn connection(id: u64) -> Self {
+        Audience { who: Who::Connection(id), except: None }
+    }
+
+    /// The same audience without connection `id` (the sender's own, say).
+    pub fn except(self, id: u64) -> Self {
+        Audience { except: Some(id), ..self }
+    }
+}
+
+/// One registered connection.
+#[derive(Debug)]
+struct Member {
+    lane: Lane,
+    topics: Vec<Topic>,
+    close: CancellationToken,
+    /// (principal, session) pairs it is bound to; a session is what the
+    /// application authenticated it with (a token id), so one can be revoked.
+    bound: Vec<(Box<str>, u64)>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    members: HashMap<u64, Member>,
+    by_topic: HashMap<Topic, Vec<u64>>,
+    by_principal: HashMap<Box<str>, Vec<u64>>,
+}
+
+impl State {
+    /// Removes connection `id` from `principal`'s list; whether that was its last.
+    fn unlist(&mut self, principal: &str, id: u64) -> bool {
+        let Some(ids) = self.by_principal.get_mut(principal) else { return false };
+        ids.retain(|c| *c != id);
+        if ids.is_empty() {
+            self.by_principal.remove(principal);
+            return true;
+        }
+        false
+    }
+}
+
+/// Connections by topic and by principal. Cheap to clone: clones share it.
 #[derive(Debug, Clone, Default)]
 pub struct Hub {
-    topics: Arc<RwLock<HashMap<Topic, Vec<Lane>>>>,
+    state: Arc<RwLock<State>>,
 }
 
 impl Hub {
@@ -68,21 +149,124 @@ impl Hub {
         Hub::default()
     }
 
-    /// Registers `lane` under `topics` until the returned registration drops.
-    pub fn register(&self, topics: Vec<Topic>, lane: Lane) -> Registration {
-        let mut map = self.topics.write().unwrap_or_else(PoisonError::into_inner);
-        for topic in &topics {
-            map.entry(topic.clone()).or_default().push(lane.clone());
-        }
-        Registration { hub: self.clone(), connection: lane.connection, topics }
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands `frame` to every connection on `topic` except `except`.
-    pub fn publish(&self, topic: &Topic, frame: Arc<str>, except: Option<u64>) -> Delivery {
-        let map = self.topics.read().unwrap_or_else(PoisonError::into_inner);
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers `lane`'s connection under `topics` until the registration
+    /// leaves; `close` is its close signal (for [`Hub::close_principal`]).
+    pub fn register(&self, topics: Vec<Topic>, lane: Lane, close: CancellationToken) -> Registration {
+        let id = lane.connection;
+        let mut state = self.write();
+        for topic in &topics {
+            state.by_topic.entry(topic.clone()).or_default().push(id);
+        }
+        state.members.insert(id, Member { lane, topics, close, bound: Vec::new() });
+        Registration { hub: self.clone(), connection: id, left: false }
+    }
+
+    /// Binds connection `id` to `principal`, authenticated through `session`:
+    /// events for the principal reach it from now on. Returns whether the
+    /// principal came online (this is its first bound connection). A
+    /// connection that is not registered (it closed) is not bound.
+    pub fn bind(&self, id: u64, principal: &str, session: u64) -> bool {
+        let mut state = self.write();
+        let Some(member) = state.members.get_mut(&id) else { return false };
+        if member.bound.iter().any(|(p, s)| &**p == principal && *s == session) {
+            return false;
+        }
+        let already = member.bound.iter().any(|(p, _)| &**p == principal);
+        member.bound.push((principal.into(), session));
+        if already {
+            return false;
+        }
+        let ids = state.by_principal.entry(principal.into()).or_default();
+        ids.push(id);
+        ids.len() == 1
+    }
+
+    /// Whether connection `id` is bound to `principal` through `session`
+    /// already (a shared lock only: the check on every authenticated frame).
+    pub fn is_bound(&self, id: u64, principal: &str, session: u64) -> bool {
+        let state = self.read();
+        state.members.get(&id).is_some_and(|m| m.bound.iter().any(|(p, s)| &**p == principal && *s == session))
+    }
+
+    /// Unbinds the connections bound to `principal` through `session` (a
+    /// logout): they stay open but get no more of its events. Returns whether
+    /// the principal went offline.
+    pub fn unbind_session(&self, principal: &str, session: u64) -> bool {
+        self.unbind(principal, |s| s == session)
+    }
+
+    /// Unbinds every session of `principal` but `keep` (a password change
+    /// revoked the others): those connections stay open, answer the revoked
+    /// token `unauthorized`, and get no more of its events. Returns whether the
+    /// principal went offline.
+    pub fn unbind_principal(&self, principal: &str, keep: Option<u64>) -> bool {
+        self.unbind(principal, |s| Some(s) != keep)
+    }
+
+    fn unbind(&self, principal: &str, drop_session: impl Fn(u64) -> bool) -> bool {
+        let mut state = self.write();
+        let ids: Vec<u64> = state.by_principal.get(principal).cloned().unwrap_or_default();
+        let mut offline = false;
+        for id in ids {
+            let Some(member) = state.members.get_mut(&id) else { continue };
+            member.bound.retain(|(p, s)| !(&**p == principal && drop_session(*s)));
+            if !member.bound.iter().any(|(p, _)| &**p == principal) {
+                offline |= state.unlist(principal, id);
+            }
+        }
+        offline
+    }
+
+    /// Closes every connection bound to `principal` (a deleted user), or only
+    /// those bound through another session than `keep` (a password change
+    /// ends the other devices' sessions). Returns how many were asked to close.
+    pub fn close_principal(&self, principal: &str, keep: Option<u64>) -> usize {
+        let state = self.read();
+        let ids = state.by_principal.get(principal).map(Vec::as_slice).unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| state.members.get(id))
+            .filter(|m| m.bound.iter().any(|(p, s)| &**p == principal && Some(*s) != keep))
+            .filter(|m| !m.close.is_cancelled())
+            .map(|m| m.close.cancel())
+            .count()
+    }
+
+    /// Whether any connection is bound to `principal`.
+    pub fn is_online(&self, principal: &str) -> bool {
+        self.read().by_principal.contains_key(principal)
+    }
+
+    /// How many connections are bound to `principal`.
+    pub fn connections_of(&self, principal: &str) -> usize {
+        self.read().by_principal.get(principal).map_or(0, Vec::len)
+    }
+
+    /// Hands `frame` to the connections of `audience` that are on `topic`.
+    pub fn publish(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
+        let state = self.read();
+        let on_topic = |id: &u64| state.members.get(id).is_some_and(|m| m.topics.contains(topic));
+        let mut chosen: Vec<u64> = match audience.who {
+            Who::Everyone => state.by_topic.get(topic).cloned().unwrap_or_default(),
+            Who::Principal(p) => state.by_principal.get(p).cloned().unwrap_or_default(),
+            Who::Principals(ps) => {
+                ps.iter().filter_map(|p| state.by_principal.get(p.as_str())).flatten().copied().collect()
+            }
+            Who::Connection(id) => vec![id],
+        };
+        chosen.sort_unstable();
+        chosen.dedup();
         let mut delivery = Delivery::default();
-        for lane in map.get(topic).into_iter().flatten().filter(|l| Some(l.connection) != except) {
-            if lane.offer(&frame) {
+        for id in chosen.iter().filter(|id| Some(**id) != audience.except && on_topic(id)) {
+            let Some(member) = state.members.get(id) else { continue };
+            if member.lane.offer(&frame) {
                 delivery.delivered += 1;
             } else {
                 delivery.dropped += 1;
@@ -93,29 +277,53 @@ impl Hub {
 
     /// Connections registered under `topic`.
     pub fn subscribers(&self, topic: &Topic) -> usize {
-        self.topics.read().unwrap_or_else(PoisonError::into_inner).get(topic).map_or(0, Vec::len)
+        self.read().by_topic.get(topic).map_or(0, Vec::len)
     }
 }
 
-/// A connection's place in the hub; dropping it removes the connection.
+/// A connection's place in the hub; [`Registration::leave`] (or dropping it)
+/// removes the connection and its bindings.
 #[derive(Debug)]
 pub struct Registration {
     hub: Hub,
     connection: u64,
-    topics: Vec<Topic>,
+    left: bool,
+}
+
+impl Registration {
+    /// Removes the connection; returns the principals it was the last bound
+    /// connection of (they went offline).
+    pub fn leave(mut self) -> Vec<Box<str>> {
+        self.remove()
+    }
+
+    fn remove(&mut self) -> Vec<Box<str>> {
+        if std::mem::replace(&mut self.left, true) {
+            return Vec::new();
+        }
+        let mut state = self.hub.write();
+        let Some(member) = state.members.remove(&self.connection) else { return Vec::new() };
+        for topic in &member.topics {
+            if let Some(ids) = state.by_topic.get_mut(topic) {
+                ids.retain(|id| *id != self.connection);
+                if ids.is_empty() {
+                    state.by_topic.remove(topic);
+                }
+            }
+        }
+        let mut offline: Vec<Box<str>> = Vec::new();
+        for (principal, _) in &member.bound {
+            if !offline.contains(principal) && state.unlist(principal, self.connection) {
+                offline.push(principal.clone());
+            }
+        }
+        offline
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut map = self.hub.topics.write().unwrap_or_else(PoisonError::into_inner);
-        for topic in &self.topics {
-            if let Some(lanes) = map.get_mut(topic) {
-                lanes.retain(|lane| lane.connection != self.connection);
-                if lanes.is_empty() {
-                    map.remove(topic);
-                }
-            }
-        }
+        self.remove();
     }
 }
 
@@ -127,28 +335,69 @@ mod tests {
         (0, params.into())
     }
 
+    fn member(hub: &Hub, id: u64, topics: &[&str]) -> (Registration, mpsc::Receiver<Arc<str>>, CancellationToken) {
+        let (lane, events, _) = Lane::new(id, 4);
+        let close = CancellationToken::new();
+        (hub.register(topics.iter().map(|t| topic(t)).collect(), lane, close.clone()), events, close)
+    }
+
     #[tokio::test]
     async fn events_reach_the_connections_of_their_topic_only() {
         let hub = Hub::new();
-        let (a, mut a_events, _) = Lane::new(1, 4);
-        let (b, mut b_events, _) = Lane::new(2, 4);
-        let _a = hub.register(vec![topic("btcusd")], a);
-        let _b = hub.register(vec![topic("ethusd")], b);
-        let delivery = hub.publish(&topic("btcusd"), "tick".into(), None);
+        let (_a, mut a_events, _) = member(&hub, 1, &["btcusd"]);
+        let (_b, mut b_events, _) = member(&hub, 2, &["ethusd"]);
+        let delivery = hub.publish(&topic("btcusd"), Audience::everyone(), "tick".into());
         assert_eq!(delivery, Delivery { delivered: 1, dropped: 0 });
         assert_eq!(a_events.recv().await.as_deref(), Some("tick"));
         assert!(b_events.try_recv().is_err());
     }
 
     #[test]
+    fn principals_get_their_events_on_every_bound_connection_but_the_excepted_one() {
+        let hub = Hub::new();
+        let (_a1, mut a1, _) = member(&hub, 1, &[""]);
+        let (_a2, mut a2, _) = member(&hub, 2, &[""]);
+        let (_b, mut b, _) = member(&hub, 3, &[""]);
+        let (_unbound, mut unbound, _) = member(&hub, 4, &[""]);
+        assert!(hub.bind(1, "alice", 10), "alice came online");
+        assert!(!hub.bind(2, "alice", 11), "her second device");
+        assert!(hub.bind(3, "bob", 20));
+        let everyone = ["alice".to_owned(), "bob".to_owned()];
+        let delivery = hub.publish(&topic(""), Audience::principals(&everyone).except(1), "m".into());
+        assert_eq!(delivery.delivered, 2);
+        assert!(a1.try_recv().is_err(), "the sender's own connection is skipped");
+        assert_eq!((a2.try_recv().ok().as_deref(), b.try_recv().ok().as_deref()), (Some("m"), Some("m")));
+        assert!(unbound.try_recv().is_err(), "nobody unbound hears a principal's events");
+        assert_eq!(hub.publish(&topic("other"), Audience::principal("bob"), "x".into()).delivered, 0, "topic first");
+    }
+
+    #[test]
+    fn presence_follows_the_last_connection_and_logout_and_close_by_session() {
+        let hub = Hub::new();
+        let (a1, _, close1) = member(&hub, 1, &[""]);
+        let (a2, _, close2) = member(&hub, 2, &[""]);
+        hub.bind(1, "alice", 10);
+        hub.bind(2, "alice", 11);
+        assert_eq!(hub.close_principal("alice", Some(10)), 1, "the other session's connection");
+        assert!(!close1.is_cancelled() && close2.is_cancelled());
+        assert!(a2.leave().is_empty(), "alice is still on connection 1");
+        assert!(hub.is_online("alice"));
+        assert!(hub.unbind_session("alice", 10), "logging out her last session takes her offline");
+        assert!(!hub.is_online("alice"));
+        hub.bind(1, "alice", 12);
+        assert_eq!(a1.leave(), vec![Box::<str>::from("alice")], "closing her last connection too");
+        assert!(!hub.bind(1, "alice", 13), "a closed connection cannot be bound");
+    }
+
+    #[test]
     fn a_full_lane_drops_and_signals_its_connection_and_a_registration_cleans_up() {
         let hub = Hub::new();
         let (lane, _events, overflow) = Lane::new(7, 1);
-        let registration = hub.register(vec![topic("x")], lane);
-        assert_eq!(hub.publish(&topic("x"), "1".into(), None).delivered, 1);
-        assert_eq!(hub.publish(&topic("x"), "2".into(), None).dropped, 1);
+        let registration = hub.register(vec![topic("x")], lane, CancellationToken::new());
+        assert_eq!(hub.publish(&topic("x"), Audience::everyone(), "1".into()).delivered, 1);
+        assert_eq!(hub.publish(&topic("x"), Audience::everyone(), "2".into()).dropped, 1);
         assert!(overflow.is_cancelled());
-        assert_eq!(hub.publish(&topic("x"), "3".into(), Some(7)), Delivery::default(), "except skips it");
+        assert_eq!(hub.publish(&topic("x"), Audience::everyone().except(7), "3".into()), Delivery::default());
         drop(registration);
         assert_eq!(hub.subscribers(&topic("x")), 0);
     }

@@ -35,6 +35,8 @@ pub use context::{Anonymous, Authenticated, ConnectionInfo, Credential, Open, Re
 pub use error::{ApiError, Code, Detail, ErrorBody};
 pub use service::{AuditRecord, Context, Outcome, Service, ServiceInfo};
 
+/// Streams (the typed event streams of generated clients).
+pub use futures_util::Stream;
 /// Re-exported so generated code needs no dependency but this crate.
 pub use jsonschema;
 /// Re-exported so generated code needs no dependency but this crate.

@@ -55,6 +55,22 @@ pub trait Context: Send + Sync + 'static {
     fn ready(&self) -> impl Future<Output = bool> + Send {
         std::future::ready(true)
     }
+
+    /// A connection was upgraded, before its first frame is read: the place
+    /// to authenticate the credentials its upgrade presented and bind it in
+    /// the hub. The default does nothing.
+    fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send {
+        let _ = connection;
+        std::future::ready(())
+    }
+
+    /// A connection ended (closed by either side, or its pongs stopped);
+    /// `offline` holds the principals it was the last bound connection of.
+    /// The default does nothing.
+    fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send {
+        let _ = (connection, offline);
+        std::future::ready(())
+    }
 }
 
 /// One audited operation, as the dispatcher saw it.
@@ -208,6 +224,12 @@ pub trait Service: Send + Sync + 'static {
 
     /// Whether requests can be served (`/readyz`).
     fn ready(&self) -> impl Future<Output = bool> + Send;
+
+    /// A connection was upgraded (the application's [`Context::connected`]).
+    fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send;
+
+    /// A connection ended (the application's [`Context::disconnected`]).
+    fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send;
 }
 
 /// One frame from text to reply, without a connection's scheduling (no

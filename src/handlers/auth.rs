@@ -1,4 +1,4 @@
-//! auth/register, auth/generateToken, auth/logout.
+//! auth/register, auth/generateToken, auth/logout, auth/bind.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -67,6 +67,15 @@ impl<S: Store> AuthApi for App<S> {
         app.store.revoke_token(principal.token_id, now_utc()).await.map_err(store_error)?;
         // After the write commits, so no concurrent load can cache the token again.
         app.tokens.revoke_token(principal.token_id);
+        // Connections bound through this token get no more of the user's events.
+        if app.hub().unbind_session(&principal.user_id.to_string(), principal.token_id.unsigned_abs()) {
+            app.announce_presence(principal.user_id, false).await;
+        }
         Ok(())
+    }
+
+    /// Authenticating bound the connection already (see `App::bind`).
+    async fn bind(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<AuthBindReply, ApiError> {
+        Ok(AuthBindReply { user_id: rq.principal().user_id })
     }
 }

@@ -1,7 +1,8 @@
 //! The hand-written side of the contract: [`App`] is the context of the
-//! generated API (`specserve_runtime::Context`: the token check, the spec's
-//! rate-limit classes and audit lines) and implements its `AuthApi` and
-//! `UserApi` groups over a [`Store`].
+//! generated API (`specserve_runtime::Context`: the token check, binding
+//! connections in the hub, presence, the spec's rate-limit classes and audit
+//! lines) and implements its groups (`AuthApi`, `UserApi`, and the chat's
+//! `RoomApi`, `MessageApi`, `PresenceApi`) over a [`Store`].
 //!
 //! Who may touch whom: any authenticated user may create users, who are then
 //! managed by their creator; read, update and delete are allowed on yourself, on
@@ -9,6 +10,7 @@
 //! everything else is `forbidden`.
 
 mod auth;
+mod chat;
 mod users;
 
 use std::net::IpAddr;
@@ -18,15 +20,16 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use specserve_runtime::context::CredentialSource;
+use specserve_runtime::hub::{Audience, Hub};
 use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
-use crate::api::{ErrorCode, Handlers, Role};
+use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role};
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
 use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
-use crate::security::sessions::Sessions;
 use crate::security::tokens::{self, TokenCache};
 use crate::store::{Store, StoreError, User, now_utc, to_stored};
 
@@ -75,7 +78,10 @@ pub struct App<S> {
     config: AppConfig,
     passwords: Passwords,
     tokens: TokenCache,
-    sessions: Sessions,
+    /// Pushes events through the hub the server was started with.
+    publisher: Publisher,
+    /// Per-room order: a message is stored and pushed under its room's lock.
+    room_locks: chat::RoomLocks,
     audit: AuditLog,
     per_ip: KeyedLimiter<IpAddr>,
     logins: LoginThrottle,
@@ -84,12 +90,14 @@ pub struct App<S> {
 }
 
 impl<S: Store> App<S> {
-    /// An app over `store`, auditing to `audit`.
-    pub fn new(store: S, config: AppConfig, audit: AuditLog) -> Result<Self, ApiError> {
+    /// An app over `store`, auditing to `audit`, pushing events through `hub`
+    /// (give the server the same hub).
+    pub fn new(store: S, config: AppConfig, audit: AuditLog, hub: Hub) -> Result<Self, ApiError> {
         Ok(App {
             passwords: Passwords::new(config.hash_threads)?,
             tokens: TokenCache::new(config.token_cache_ttl),
-            sessions: Sessions::default(),
+            publisher: Publisher::new(hub),
+            room_locks: chat::RoomLocks::default(),
             per_ip: KeyedLimiter::per_minute_with_third_burst(config.auth_per_ip_per_minute),
             logins: LoginThrottle::new(config.login_failures_per_minute, config.login_failures_per_account_per_minute),
             per_creator: KeyedLimiter::per_minute_with_third_burst(config.creates_per_minute),
@@ -103,6 +111,38 @@ impl<S: Store> App<S> {
     /// The store (for the CLI and tests).
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The hub the app binds connections in and pushes events through.
+    pub fn hub(&self) -> &Hub {
+        self.publisher.hub()
+    }
+
+    /// Binds `connection` to the user `identity` authenticated (once per
+    /// token per connection); the user comes online with their first one.
+    async fn bind(&self, connection: &ConnectionInfo, identity: &Identity) {
+        let principal = identity.user_id.to_string();
+        let session = identity.token_id.unsigned_abs();
+        if self.hub().is_bound(connection.id(), &principal, session) {
+            return;
+        }
+        if self.hub().bind(connection.id(), &principal, session) {
+            self.announce_presence(identity.user_id, true).await;
+        }
+    }
+
+    /// Tells the users who share a room with `user` that it came online or went offline.
+    async fn announce_presence(&self, user: i64, online: bool) {
+        match self.store.peers_of(user).await {
+            Ok(peers) => {
+                let peers: Vec<String> = peers.iter().map(i64::to_string).collect();
+                let event = PresenceChanged { user_id: user, online };
+                if let Err(error) = self.publisher.presence_changed(Audience::principals(&peers), &event) {
+                    tracing::error!(%error, "presence event not sent");
+                }
+            }
+            Err(error) => tracing::warn!(%error, user, "presence not announced"),
+        }
     }
 
     /// Records an event a handler knows of (beyond its operation's outcome,
@@ -160,7 +200,7 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         let hash = tokens::hash(credential.value);
         let now = now_utc();
         if let Some(identity) = self.tokens.get(&hash, now) {
-            self.sessions.register(identity.user_id, connection);
+            self.bind(connection, &identity).await;
             return Ok(identity);
         }
         // Taken before the read: a revocation committing meanwhile keeps this
@@ -172,7 +212,7 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         };
         let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id };
         self.tokens.insert(ticket, hash, identity.clone(), record.expires_at);
-        self.sessions.register(identity.user_id, connection);
+        self.bind(connection, &identity).await;
         // Best effort: a failed bookkeeping write must not fail the request.
         if let Err(error) = self.store.touch_token(record.id, now).await {
             tracing::debug!(%error, "could not record token use");
@@ -212,13 +252,34 @@ impl<S: Store> specserve_runtime::Context for App<S> {
     async fn ready(&self) -> bool {
         self.store.ping().await
     }
+
+    /// A bearer token on the upgrade binds the connection at once, so it gets
+    /// the user's events before it sends anything.
+    async fn connected(&self, connection: &ConnectionInfo) {
+        if let Some(token) = connection.credential(CredentialSource::Bearer) {
+            let credential = Credential { scheme: "apiToken", value: token };
+            if let Err(error) = specserve_runtime::Context::authenticate(self, credential, connection).await {
+                tracing::debug!(code = %error.code(), "upgrade token not accepted; frames will say why");
+            }
+        }
+    }
+
+    /// Users whose last connection this was went offline.
+    async fn disconnected(&self, _connection: &ConnectionInfo, offline: &[Box<str>]) {
+        for user in offline.iter().filter_map(|p| p.parse::<i64>().ok()) {
+            self.announce_presence(user, false).await;
+        }
+    }
 }
 
-/// One type implements both groups, over itself as the context.
+/// One type implements every group, over itself as the context.
 impl<S: Store> Handlers for App<S> {
     type Context = Self;
     type Auth = Self;
     type User = Self;
+    type Room = Self;
+    type Message = Self;
+    type Presence = Self;
 }
 
 /// `forbidden`, with a fixed message.

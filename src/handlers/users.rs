@@ -1,5 +1,6 @@
 //! user/create, user/read, user/update, user/delete.
 
+use specserve_runtime::hub::Audience;
 use specserve_runtime::{ApiError, Secured};
 
 use super::{App, forbidden, not_found, store_error, wire_time};
@@ -99,6 +100,10 @@ impl<S: Store> UserApi for App<S> {
         // After the commit: cached identities of that user are stale (tokens or role).
         if password_changed {
             app.tokens.revoke_user(target.id, keep);
+            // The revoked sessions' connections get no more of the user's events.
+            if app.hub().unbind_principal(&target.id.to_string(), keep.map(i64::unsigned_abs)) {
+                app.announce_presence(target.id, false).await;
+            }
         } else if role_changed {
             app.tokens.revoke_user(target.id, None);
         }
@@ -111,12 +116,21 @@ impl<S: Store> UserApi for App<S> {
     async fn delete(rq: Secured<'_, Self>, request: UserRef) -> Result<(), ApiError> {
         let (app, principal) = (rq.context(), rq.principal());
         let target = app.authorized_target(principal, request.id, rq.connection()).await?;
+        // Read before the delete takes the user out of every room.
+        let peers = app.store.peers_of(target.id).await.map_err(store_error)?;
         if !app.store.delete_user(target.id).await.map_err(store_error)? {
             return Err(not_found("no such user"));
         }
         app.tokens.revoke_user(target.id, None);
-        let closed = app.sessions.close_user(target.id);
+        let closed = app.hub().close_principal(&target.id.to_string(), None);
         tracing::info!(user = target.id, connections = closed, "user deleted; its connections closed");
+        if closed > 0 {
+            let peers: Vec<String> = peers.iter().map(i64::to_string).collect();
+            let gone = PresenceChanged { user_id: target.id, online: false };
+            if let Err(error) = app.publisher.presence_changed(Audience::principals(&peers), &gone) {
+                tracing::error!(%error, "presence event not sent");
+            }
+        }
         Ok(())
     }
 }

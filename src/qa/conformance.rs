@@ -9,9 +9,11 @@
 //! may be anyone's. A handler answering `not_implemented` (what a scaffold
 //! starts with) is reported as not implemented rather than as failing.
 //!
-//! What it cannot see is said in the report, not passed silently: operations
-//! the server only sends (pushed events) and fire-and-forget operations
-//! without a reply are listed as unchecked.
+//! Frames the server pushes meanwhile (events, without the correlation id)
+//! are checked against the messages of the spec's `send` operations at that
+//! path. What it cannot see is said in the report, not passed silently:
+//! `send` operations it cannot provoke and fire-and-forget operations without
+//! a reply are listed as unchecked.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +163,8 @@ type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 struct Plan {
     path: String,
     groups: Vec<(String, Option<OperationId>, Vec<Case>)>,
+    /// The messages the server may push at this path (its `send` operations').
+    pushed: Vec<MessageId>,
 }
 
 /// Runs every case against `target`.
@@ -184,7 +188,7 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
         if routes.is_empty() {
             continue;
         }
-        routes.sort_by_key(|r| acts_on_credential(api, r));
+        routes.sort_by_key(|r| run_order(api, r));
         let envelope = envelope_cases(api, &endpoint, &mut ids);
         if target.operations.is_empty() && !envelope.is_empty() {
             groups.push((format!("(frames at {})", endpoint.address), None, envelope));
@@ -197,7 +201,13 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             let cases = operation_cases(api, &endpoint, route, target.token.as_deref(), &mut ids);
             groups.push((api.operations[route.operation].key.clone(), Some(route.operation), cases));
         }
-        plans.push(Plan { path: fill_path(api, &endpoint), groups });
+        let pushed = api
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Send && endpoint.channels.contains(&op.channel))
+            .flat_map(|op| op.messages.iter().copied())
+            .collect();
+        plans.push(Plan { path: fill_path(api, &endpoint), groups, pushed });
     }
     let mut unchecked = Vec::new();
     for (id, op) in api.operations.iter().enumerate().filter(|(id, _)| selected(*id)) {
@@ -215,6 +225,7 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
     for plan in plans {
         let url = format!("{scheme_and_host}{}", plan.path);
         let mut socket: Option<Socket> = None;
+        let mut events = Vec::new();
         for (name, operation, cases) in plan.groups {
             let mut reports = Vec::new();
             for case in cases {
@@ -228,6 +239,7 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
                             &case,
                             operation.is_none_or(|op| api.operations[op].reply.is_some()),
                             target.timeout,
+                            &mut events,
                         )
                         .await
                     }
@@ -249,6 +261,9 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
         }
         if let Some(mut open) = socket {
             let _ = open.close(None).await;
+        }
+        if !events.is_empty() {
+            operations.push(judge_events(checker, &plan.path, &plan.pushed, &events));
         }
     }
     let passed = operations.iter().all(|o| o.status != Status::Failed);
@@ -314,12 +329,16 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
-/// A secured operation whose message carries nothing of the application's can
-/// only act on the credential itself (logging out), which the others need: it runs last.
-fn acts_on_credential(api: &Api, route: &Route) -> bool {
-    let secured = !api.operations[route.operation].security.is_empty();
+/// When a route runs: a secured operation whose message carries nothing of
+/// the application's may act on the credential itself (logging out), which
+/// the others need, so those run last; last of all the ones marked
+/// `x-specserve-exclusive`, the mark of operations that revoke credentials.
+fn run_order(api: &Api, route: &Route) -> (bool, bool) {
+    let operation = &api.operations[route.operation];
     let layout = api.layout(route.message, None, api.credential_property(route.operation));
-    secured && application_fields(api, &layout).is_none_or(|(fields, _)| fields.is_empty())
+    let credential_only =
+        !operation.security.is_empty() && application_fields(api, &layout).is_none_or(|(fields, _)| fields.is_empty());
+    (credential_only && operation.exclusive, credential_only)
 }
 
 /// The application's fields of a message and, when they sit under one
@@ -370,9 +389,15 @@ async fn connect(api: &Api, target: &Target, url: &str) -> Result<Socket, String
 
 /// Sends a case's frame and returns its answer: the next frame carrying the
 /// case's correlation id (frames that do not, such as pushed events, are
-/// skipped), or the next frame at all when there is no correlation.
-/// `Ok(None)` when no reply is declared and none is awaited.
-async fn exchange(socket: &mut Socket, case: &Case, replies: bool, timeout: Duration) -> Result<Option<Value>, String> {
+/// set aside in `events`), or the next frame at all when there is no
+/// correlation. `Ok(None)` when no reply is declared and none is awaited.
+async fn exchange(
+    socket: &mut Socket,
+    case: &Case,
+    replies: bool,
+    timeout: Duration,
+    events: &mut Vec<Value>,
+) -> Result<Option<Value>, String> {
     socket.send(Message::text(case.text.clone())).await.map_err(|e| format!("send failed: {e}"))?;
     if !replies && matches!(case.expect, Expect::Reply) {
         return Ok(None);
@@ -383,9 +408,19 @@ async fn exchange(socket: &mut Socket, case: &Case, replies: bool, timeout: Dura
                 Some(Ok(Message::Text(text))) => {
                     let value: Value =
                         serde_json::from_str(text.as_str()).unwrap_or(Value::String(text.as_str().to_owned()));
-                    let Some((pointer, sent)) = &case.correlation else { return Ok(Some(value)) };
+                    let Some((pointer, sent)) = &case.correlation else {
+                        // Uncorrelated: an error is awaited and anything else is pushed.
+                        if matches!(case.expect, Expect::Error(_)) && !is_error(&value) {
+                            events.push(value);
+                            continue;
+                        }
+                        return Ok(Some(value));
+                    };
                     if value.pointer(pointer) == Some(sent) || value.pointer(pointer).is_none() && is_error(&value) {
                         return Ok(Some(value));
+                    }
+                    if value.pointer(pointer).is_none() {
+                        events.push(value);
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -401,6 +436,47 @@ async fn exchange(socket: &mut Socket, case: &Case, replies: bool, timeout: Dura
         }
     };
     tokio::time::timeout(timeout, next).await.unwrap_or_else(|_| Err(format!("no reply within {timeout:?}")))
+}
+
+/// Judges the frames pushed while the cases ran: each must be one of the
+/// messages the spec's `send` operations declare at this path.
+fn judge_events(checker: &Checker, path: &str, pushed: &[MessageId], events: &[Value]) -> OperationReport {
+    let api = checker.api();
+    let cases: Vec<CaseReport> = events
+        .iter()
+        .enumerate()
+        .map(|(n, event)| {
+            let verdicts: Vec<(MessageId, Vec<super::Violation>)> =
+                pushed.iter().map(|m| (*m, checker.violations(*m, event, ""))).collect();
+            let (got, problems) = match verdicts.iter().find(|(_, v)| v.is_empty()) {
+                Some((m, _)) => (api.messages[*m].key.clone(), Vec::new()),
+                None => {
+                    let problems = match verdicts.iter().min_by_key(|(_, v)| v.len()) {
+                        Some((m, violations)) => violations
+                            .iter()
+                            .map(|v| {
+                                format!(
+                                    "breaks {} at `{}` [{}]: {}",
+                                    api.messages[*m].key, v.pointer, v.keyword, v.message
+                                )
+                            })
+                            .collect(),
+                        None => vec!["the spec declares no message the server sends here".into()],
+                    };
+                    ("a frame no sent message matches".into(), problems)
+                }
+            };
+            CaseReport {
+                case: format!("event {}", n + 1),
+                expected: "a message of a send operation".into(),
+                got,
+                problems,
+                not_implemented: false,
+            }
+        })
+        .collect();
+    let status = if cases.iter().any(|c| !c.problems.is_empty()) { Status::Failed } else { Status::Passed };
+    OperationReport { operation: format!("(events at {path})"), path: path.to_owned(), cases, status }
 }
 
 /// Whether a frame looks like an error (an `error` object), whatever its message.

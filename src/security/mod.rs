@@ -1,10 +1,9 @@
 //! Who is calling and what they may do: passwords, tokens and their cache,
-//! log-in throttling, live sessions and the audit log.
+//! log-in throttling and the audit log.
 
 pub mod audit;
 pub mod login_throttle;
 pub mod passwords;
-pub mod sessions;
 pub mod tokens;
 
 use crate::api::Role;

@@ -1,9 +1,10 @@
-//! Persistence of users and API tokens behind one [`Store`] trait, with a
+//! Persistence of users, API tokens and the chat behind one [`Store`] trait, with a
 //! MySQL/MariaDB implementation (production) and an SQLite one (the embedded,
 //! zero-setup default). Handlers see only the trait; the store never sees frames.
 
 #[macro_use]
 mod sql;
+mod chat;
 mod mysql;
 mod sqlite;
 
@@ -11,6 +12,9 @@ use std::future::Future;
 
 use time::PrimitiveDateTime;
 
+pub use chat::{
+    ChatStore, MemberRecord, MemberRole, MessageRecord, NewMessage, RoomKind, RoomRecord, RoomSummaryRecord,
+};
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 
@@ -139,9 +143,9 @@ impl From<sqlx::Error> for StoreError {
 /// Store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Users and tokens. Every query is parameterized; implementations differ only
-/// in their driver.
-pub trait Store: Send + Sync + 'static {
+/// Users and tokens, and (through [`ChatStore`]) rooms and messages. Every
+/// query is parameterized; implementations differ only in their driver.
+pub trait Store: ChatStore + Send + Sync + 'static {
     /// Creates the tables if they do not exist.
     fn init_schema(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Whether the database answers.
@@ -321,6 +325,54 @@ impl Store for Database {
     }
     async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>, now: PrimitiveDateTime) -> StoreResult<u64> {
         delegate!(self, s => s.revoke_user_tokens(user_id, keep, now))
+    }
+}
+
+impl ChatStore for Database {
+    async fn direct_room(&self, a: i64, b: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)> {
+        delegate!(self, s => s.direct_room(a, b, now))
+    }
+    async fn create_group_room(
+        &self,
+        owner: i64,
+        name: &str,
+        members: &[i64],
+        now: PrimitiveDateTime,
+    ) -> StoreResult<RoomRecord> {
+        delegate!(self, s => s.create_group_room(owner, name, members, now))
+    }
+    async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>> {
+        delegate!(self, s => s.room(id))
+    }
+    async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<MemberRole>> {
+        delegate!(self, s => s.membership(room, user))
+    }
+    async fn add_member(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
+        delegate!(self, s => s.add_member(room, user, now))
+    }
+    async fn leave_room(&self, room: i64, user: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.leave_room(room, user))
+    }
+    async fn members(&self, room: i64) -> StoreResult<Vec<MemberRecord>> {
+        delegate!(self, s => s.members(room))
+    }
+    async fn member_ids(&self, room: i64) -> StoreResult<Vec<i64>> {
+        delegate!(self, s => s.member_ids(room))
+    }
+    async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>> {
+        delegate!(self, s => s.rooms_of(user))
+    }
+    async fn insert_message(&self, message: NewMessage) -> StoreResult<(MessageRecord, bool)> {
+        delegate!(self, s => s.insert_message(message))
+    }
+    async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+        delegate!(self, s => s.history(room, before, limit))
+    }
+    async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.mark_read(room, user, message))
+    }
+    async fn peers_of(&self, user: i64) -> StoreResult<Vec<i64>> {
+        delegate!(self, s => s.peers_of(user))
     }
 }
 

@@ -1,8 +1,10 @@
-//! The SQL both stores run. MySQL and SQLite accept the same parameterized
-//! statements here, so they are written once; a store supplies its pool type and
-//! how its driver reports the inserted id.
+//! The SQL both stores run (users, tokens, and the chat's rooms, members and
+//! messages). MySQL and SQLite accept the same parameterized statements here,
+//! so they are written once; a store supplies its pool type and how its driver
+//! reports the inserted id.
 
-/// Implements [`super::Store`] for `$store` (a struct with `pool` and `schema`).
+/// Implements [`super::Store`] and [`super::ChatStore`] for `$store` (a struct
+/// with `pool` and `schema`).
 macro_rules! sql_store {
     ($store:ty, $db:ty, $insert_id:expr) => {
         impl $crate::store::Store for $store {
@@ -169,6 +171,372 @@ macro_rules! sql_store {
             }
         }
 
+        impl $crate::store::ChatStore for $store {
+            async fn direct_room(
+                &self,
+                a: i64,
+                b: i64,
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<($crate::store::RoomRecord, bool)> {
+                let key = format!("{}:{}", a.min(b), a.max(b));
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO rooms (kind, direct_key, created_by, created_at) VALUES ('direct', ?, ?, ?)",
+                )
+                .bind(&key)
+                .bind(a)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::StoreError::from);
+                match inserted {
+                    Ok(result) => {
+                        let id = $insert_id(&result);
+                        for user in [a, b] {
+                            sqlx::query(
+                                "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)",
+                            )
+                            .bind(id)
+                            .bind(user)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        tx.commit().await?;
+                        let room = $crate::store::RoomRecord {
+                            id,
+                            kind: $crate::store::RoomKind::Direct,
+                            name: None,
+                            created_at: now,
+                        };
+                        Ok((room, true))
+                    }
+                    // The pair has its room already (perhaps made a moment ago by a concurrent call).
+                    Err($crate::store::StoreError::Conflict) => {
+                        drop(tx);
+                        let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE direct_key = ?")
+                            .bind(&key)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        Ok((room_from_row(&row)?, false))
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+
+            async fn create_group_room(
+                &self,
+                owner: i64,
+                name: &str,
+                members: &[i64],
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<$crate::store::RoomRecord> {
+                let mut tx = self.pool.begin().await?;
+                let result = sqlx::query("INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)")
+                    .bind(name)
+                    .bind(owner)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let id = $insert_id(&result);
+                let everyone = std::iter::once((owner, "owner")).chain(members.iter().filter(|m| **m != owner).map(|m| (*m, "member")));
+                for (user, role) in everyone {
+                    sqlx::query("INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)")
+                        .bind(id)
+                        .bind(user)
+                        .bind(role)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok($crate::store::RoomRecord {
+                    id,
+                    kind: $crate::store::RoomKind::Group,
+                    name: Some(name.to_owned()),
+                    created_at: now,
+                })
+            }
+
+            async fn room(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::RoomRecord>> {
+                let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| room_from_row(&row)).transpose()
+            }
+
+            async fn membership(
+                &self,
+                room: i64,
+                user: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::MemberRole>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
+                    .bind(room)
+                    .bind(user)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| member_role(&row.try_get::<String, _>("role")?)).transpose()
+            }
+
+            async fn add_member(
+                &self,
+                room: i64,
+                user: i64,
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)",
+                )
+                .bind(room)
+                .bind(user)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::StoreError::from);
+                match inserted {
+                    Ok(_) => Ok(true),
+                    Err($crate::store::StoreError::Conflict) => Ok(false),
+                    Err(error) => Err(error),
+                }
+            }
+
+            async fn leave_room(&self, room: i64, user: i64) -> $crate::store::StoreResult<bool> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let role = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
+                    .bind(room)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(role) = role else { return Ok(false) };
+                sqlx::query("DELETE FROM room_members WHERE room_id = ? AND user_id = ?")
+                    .bind(room)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                if member_role(&role.try_get::<String, _>("role")?)? == $crate::store::MemberRole::Owner {
+                    let heir = sqlx::query(
+                        "SELECT user_id FROM room_members WHERE room_id = ? ORDER BY joined_at, user_id LIMIT 1",
+                    )
+                    .bind(room)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(heir) = heir {
+                        sqlx::query("UPDATE room_members SET role = 'owner' WHERE room_id = ? AND user_id = ?")
+                            .bind(room)
+                            .bind(heir.try_get::<i64, _>("user_id")?)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn members(&self, room: i64) -> $crate::store::StoreResult<Vec<$crate::store::MemberRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT m.user_id, u.name, m.role FROM room_members m JOIN users u ON u.id = m.user_id
+                     WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
+                )
+                .bind(room)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::MemberRecord {
+                            user_id: row.try_get("user_id")?,
+                            name: row.try_get("name")?,
+                            role: member_role(&row.try_get::<String, _>("role")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn member_ids(&self, room: i64) -> $crate::store::StoreResult<Vec<i64>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT user_id FROM room_members WHERE room_id = ?")
+                    .bind(room)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
+            }
+
+            async fn rooms_of(&self, user: i64) -> $crate::store::StoreResult<Vec<$crate::store::RoomSummaryRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.id, r.kind, r.name, r.created_at,
+                            (SELECT COUNT(*) FROM messages x
+                             WHERE x.room_id = r.id AND x.id > m.last_read_message_id
+                               AND (x.author_id IS NULL OR x.author_id <> ?)) AS unread,
+                            l.id AS last_id, l.author_id AS last_author_id, l.text AS last_text,
+                            l.client_msg_id AS last_client_msg_id, l.created_at AS last_created_at
+                     FROM room_members m
+                     JOIN rooms r ON r.id = m.room_id
+                     LEFT JOIN messages l ON l.id = (SELECT MAX(y.id) FROM messages y WHERE y.room_id = r.id)
+                     WHERE m.user_id = ?
+                     ORDER BY COALESCE(l.id, 0) DESC, r.id DESC",
+                )
+                .bind(user)
+                .bind(user)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let room = room_from_row(row)?;
+                        let last_message = match row.try_get::<Option<i64>, _>("last_id")? {
+                            Some(id) => Some($crate::store::MessageRecord {
+                                id,
+                                room_id: room.id,
+                                author_id: row.try_get("last_author_id")?,
+                                text: row.try_get("last_text")?,
+                                client_msg_id: row.try_get("last_client_msg_id")?,
+                                created_at: row.try_get("last_created_at")?,
+                            }),
+                            None => None,
+                        };
+                        Ok($crate::store::RoomSummaryRecord { room, last_message, unread: row.try_get("unread")? })
+                    })
+                    .collect()
+            }
+
+            async fn insert_message(
+                &self,
+                message: $crate::store::NewMessage,
+            ) -> $crate::store::StoreResult<($crate::store::MessageRecord, bool)> {
+                let inserted = sqlx::query(
+                    "INSERT INTO messages (room_id, author_id, client_msg_id, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(message.room_id)
+                .bind(message.author_id)
+                .bind(&message.client_msg_id)
+                .bind(&message.text)
+                .bind(message.now)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::StoreError::from);
+                match inserted {
+                    Ok(result) => {
+                        let record = $crate::store::MessageRecord {
+                            id: $insert_id(&result),
+                            room_id: message.room_id,
+                            author_id: Some(message.author_id),
+                            text: message.text,
+                            client_msg_id: message.client_msg_id,
+                            created_at: message.now,
+                        };
+                        Ok((record, true))
+                    }
+                    // A retry: the sender used this client_msg_id already.
+                    Err($crate::store::StoreError::Conflict) => {
+                        let row = sqlx::query(
+                            "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
+                             WHERE author_id = ? AND client_msg_id = ?",
+                        )
+                        .bind(message.author_id)
+                        .bind(&message.client_msg_id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                        Ok((message_from_row(&row)?, false))
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+
+            async fn history(
+                &self,
+                room: i64,
+                before: Option<i64>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::MessageRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
+                     WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                )
+                .bind(room)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|row| message_from_row(row)).collect()
+            }
+
+            async fn mark_read(&self, room: i64, user: i64, message: i64) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE room_members SET last_read_message_id = ?
+                     WHERE room_id = ? AND user_id = ? AND last_read_message_id < ?
+                       AND EXISTS (SELECT 1 FROM messages WHERE id = ? AND room_id = ?)",
+                )
+                .bind(message)
+                .bind(room)
+                .bind(user)
+                .bind(message)
+                .bind(message)
+                .bind(room)
+                .execute(&self.pool)
+                .await?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn peers_of(&self, user: i64) -> $crate::store::StoreResult<Vec<i64>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT DISTINCT b.user_id FROM room_members a
+                     JOIN room_members b ON b.room_id = a.room_id
+                     WHERE a.user_id = ? AND b.user_id <> ?",
+                )
+                .bind(user)
+                .bind(user)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
+            }
+        }
+
+        fn room_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::RoomRecord> {
+            use sqlx::Row;
+            let kind = match row.try_get::<String, _>("kind")?.as_str() {
+                "direct" => $crate::store::RoomKind::Direct,
+                "group" => $crate::store::RoomKind::Group,
+                other => return Err(decode_error(format!("unknown room kind `{other}`"))),
+            };
+            Ok($crate::store::RoomRecord {
+                id: row.try_get("id")?,
+                kind,
+                name: row.try_get("name")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn message_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> $crate::store::StoreResult<$crate::store::MessageRecord> {
+            use sqlx::Row;
+            Ok($crate::store::MessageRecord {
+                id: row.try_get("id")?,
+                room_id: row.try_get("room_id")?,
+                author_id: row.try_get("author_id")?,
+                text: row.try_get("text")?,
+                client_msg_id: row.try_get("client_msg_id")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        /// A stored member role; anything else means the table was edited by hand.
+        fn member_role(value: &str) -> $crate::store::StoreResult<$crate::store::MemberRole> {
+            match value {
+                "owner" => Ok($crate::store::MemberRole::Owner),
+                "member" => Ok($crate::store::MemberRole::Member),
+                other => Err(decode_error(format!("unknown member role `{other}`"))),
+            }
+        }
+
+        fn decode_error(message: String) -> $crate::store::StoreError {
+            $crate::store::StoreError::Other(sqlx::Error::Decode(message.into()))
+        }
+
         /// Revokes a user's live tokens except `keep`, on a pool or inside a transaction.
         async fn revoke_user_tokens<'e, E>(
             executor: E,
@@ -207,9 +575,7 @@ macro_rules! sql_store {
 
         /// A stored role; anything else means the table was edited by hand.
         fn role(value: &str) -> $crate::store::StoreResult<$crate::api::Role> {
-            $crate::api::Role::from_wire(value).ok_or_else(|| {
-                $crate::store::StoreError::Other(sqlx::Error::Decode(format!("unknown role `{value}`").into()))
-            })
+            $crate::api::Role::from_wire(value).ok_or_else(|| decode_error(format!("unknown role `{value}`")))
         }
     };
 }

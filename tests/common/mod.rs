@@ -1,6 +1,6 @@
 //! An in-memory implementation of the generated handler traits, so the
 //! generated dispatcher and client can be tested without a database.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +18,33 @@ pub const ADMIN_TOKEN: &str = "admin-token";
 /// `user/read` of this id waits until [`Memory::release`] is called: a request
 /// that is still in flight when a test wants it to be.
 pub const SLOW_USER: i64 = 777;
+
+/// One test module per store: `sqlite::name` always, `mysql::name` when
+/// `SPECSERVE_TEST_MYSQL_URL` names a server. Each test is an
+/// `async fn(Running)` in the including file, started with `test_config()`.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let db = crate::common::db::sqlite().await;
+                    super::$test(crate::common::app::start(db, crate::common::app::test_config()).await).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = crate::common::db::mysql().await {
+                        super::$test(crate::common::app::start(db, crate::common::app::test_config()).await).await;
+                    }
+                }
+            )*
+        }
+    };
+}
 
 /// Users and tokens in a mutex: just enough behaviour to exercise every path.
 pub struct Memory {
@@ -84,6 +111,55 @@ impl Handlers for Memory {
     type Context = Self;
     type Auth = Self;
     type User = Self;
+    type Room = NoChat;
+    type Message = NoChat;
+    type Presence = NoChat;
+}
+
+/// The chat groups, which these tests do not exercise: a separate type (groups
+/// need not be the context's), answering `not_implemented` as a scaffold does.
+pub struct NoChat;
+
+impl RoomApi for NoChat {
+    type Context = Memory;
+
+    async fn create(_: Secured<'_, Memory>, _: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
+        Err(ApiError::not_implemented("roomCreate"))
+    }
+    async fn list(_: Secured<'_, Memory>, _: EmptyPayload) -> Result<RoomListReply, ApiError> {
+        Err(ApiError::not_implemented("roomList"))
+    }
+    async fn add_member(_: Secured<'_, Memory>, _: RoomMemberPayload) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("roomAddMember"))
+    }
+    async fn leave(_: Secured<'_, Memory>, _: RoomRef) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("roomLeave"))
+    }
+    async fn members(_: Secured<'_, Memory>, _: RoomRef) -> Result<RoomMembersReply, ApiError> {
+        Err(ApiError::not_implemented("roomMembers"))
+    }
+}
+
+impl MessageApi for NoChat {
+    type Context = Memory;
+
+    async fn send(_: Secured<'_, Memory>, _: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
+        Err(ApiError::not_implemented("messageSend"))
+    }
+    async fn history(_: Secured<'_, Memory>, _: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
+        Err(ApiError::not_implemented("messageHistory"))
+    }
+    async fn mark_read(_: Secured<'_, Memory>, _: MessageMarkReadPayload) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("messageMarkRead"))
+    }
+}
+
+impl PresenceApi for NoChat {
+    type Context = Memory;
+
+    async fn list(_: Secured<'_, Memory>, _: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
+        Err(ApiError::not_implemented("presenceList"))
+    }
 }
 
 fn not_found() -> ApiError {
@@ -114,6 +190,10 @@ impl AuthApi for Memory {
         let token = format!("token-{id}");
         state.tokens.insert(token.clone(), id);
         Ok(AuthGenerateTokenReply { token, expires_at: "2030-01-01T00:00:00Z".into() })
+    }
+
+    async fn bind(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<AuthBindReply, ApiError> {
+        Ok(AuthBindReply { user_id: rq.principal().user_id })
     }
 
     async fn logout(rq: Secured<'_, Self>, _request: AuthLogoutPayload) -> Result<(), ApiError> {
@@ -219,7 +299,17 @@ pub mod net {
         path: &str,
         headers: &[(&'static str, &str)],
     ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-        let url = format!("wss://{}{path}", server.local_addr());
+        raw_via(server, server.local_addr(), path, headers).await
+    }
+
+    /// Like [`raw`], through `addr` (a proxy in front of `server`).
+    pub async fn raw_via(
+        server: &Server,
+        addr: std::net::SocketAddr,
+        path: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("wss://{addr}{path}");
         let mut request = url.into_client_request()?;
         for (name, value) in headers {
             request.headers_mut().insert(*name, HeaderValue::from_str(value).unwrap());
@@ -494,8 +584,11 @@ pub mod app {
     /// Starts the app over `db`, with `adjust` applied to the server's config.
     pub async fn start_with(db: TestDb, config: AppConfig, adjust: impl FnOnce(&mut ServerConfig)) -> Running {
         let audit = Captured::default();
-        let app = Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone())).unwrap());
+        let hub = specserve_runtime::hub::Hub::new();
+        let app =
+            Arc::new(App::new(db.store().clone(), config, AuditLog::to_writer(audit.clone()), hub.clone()).unwrap());
         let mut server_config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        server_config.hub = hub;
         server_config.assets = specserve::api::assets();
         // Test clients rarely answer the server's close frame; waiting for them is
         // not what these tests check.

@@ -150,3 +150,37 @@ test("connecting to a port nobody listens on rejects with ConnectionError", asyn
   const dead = url.replace(/:\d+\//, ":9/");
   await assert.rejects(connect(dead, { WebSocket: TrustingWebSocket, reconnect: false }), ConnectionError);
 });
+
+test("pushed events arrive typed through on(): a message, its receipt, presence", async () => {
+  const alice = await account("Ivy");
+  const bob = await account("Jack");
+  const { room } = await alice.client.room.create({ otherUserId: bob.userId });
+  const online = new Promise((resolve) => {
+    const stop = alice.client.on("presenceChanged", (event) => {
+      if (event.userId === bob.userId) {
+        stop();
+        resolve(event);
+      }
+    });
+  });
+  assert.equal((await bob.client.auth.bind({})).userId, bob.userId);
+  assert.deepEqual(await online, { userId: bob.userId, online: true });
+
+  const received = new Promise((resolve) => bob.client.on("messageNew", resolve));
+  const delivered = new Promise((resolve) => alice.client.on("messageDelivered", resolve));
+  const sent = await alice.client.message.send({ roomId: room.id, text: "hello from node", clientMsgId: "n-1" });
+  const event = await received;
+  assert.deepEqual(event.message, {
+    id: sent.messageId,
+    roomId: room.id,
+    authorId: alice.userId,
+    text: "hello from node",
+    createdAt: sent.createdAt,
+    clientMsgId: "n-1",
+  });
+  assert.deepEqual(await delivered, { roomId: room.id, messageId: sent.messageId });
+  const page = await bob.client.message.history({ roomId: room.id, limit: 10 });
+  assert.deepEqual(page.messages.map((m) => m.id), [sent.messageId]);
+  alice.client.close();
+  bob.client.close();
+});

@@ -41,6 +41,21 @@ export async function usage(url: string, token: string): Promise<void> {
       void [code, pointers];
     }
   }
+  // Pushed events are typed by the spec's send operations.
+  const stop = client.on("messageNew", (event) => {
+    const text: string = event.message.text;
+    const room: number = event.message.roomId;
+    void [text, room];
+  });
+  stop();
+  // @ts-expect-error: no such event
+  client.on("messageDeleted", () => {});
+  client.on("presenceChanged", (event) => {
+    // @ts-expect-error: presence is a boolean
+    const status: string = event.online;
+    void status;
+  });
+
   void [role, created, sameThing];
   client.close();
 }

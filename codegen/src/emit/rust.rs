@@ -1095,6 +1095,14 @@ impl<H: Handlers> {RT}::Service for Service<H> {{
     fn ready(&self) -> impl std::future::Future<Output = bool> + Send {{
         {RT}::Context::ready(&*self.context)
     }}
+
+    fn connected(&self, connection: &{RT}::ConnectionInfo) -> impl std::future::Future<Output = ()> + Send {{
+        {RT}::Context::connected(&*self.context, connection)
+    }}
+
+    fn disconnected(&self, connection: &{RT}::ConnectionInfo, offline: &[Box<str>]) -> impl std::future::Future<Output = ()> + Send {{
+        {RT}::Context::disconnected(&*self.context, connection, offline)
+    }}
 }}
 "#
         );
@@ -1124,16 +1132,29 @@ impl<H: Handlers> {RT}::Service for Service<H> {{
                 let param: String = names.iter().map(|n| format!("{n}: &str, ")).collect();
                 let key = format!("[{}].join(\"/\")", names.iter().map(String::as_str).collect::<Vec<_>>().join(", "));
                 let key = if names.is_empty() { "String::new()".to_owned() } else { key };
-                let body_arg = if ty == Ty::Unit { String::new() } else { format!("message: &{}", ty.rust()) };
+                let body_arg = if ty == Ty::Unit { String::new() } else { format!(", message: &{}", ty.rust()) };
                 let body = if ty == Ty::Unit { "&()" } else { "message" };
+                let m = &api.messages[*message];
+                let enveloped = self.endpoints.iter().any(|e| e.enveloped && e.channels.contains(&channel));
+                let check = match m.payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j)) {
+                    Some(payload) => {
+                        let headers = m.headers_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
+                        format!(
+                            "if cfg!(debug_assertions) {{ {RT}::frame::check_outgoing(&text, {enveloped}, validator({payload}), {})?; }}",
+                            headers.map_or("None".into(), |h| format!("Some(validator({h}))"))
+                        )
+                    }
+                    None => String::new(),
+                };
                 let _ = write!(
                     methods,
                     r#"
     {doc}
-    pub fn {name}(&self, {param}{body_arg}) -> Result<{RT}::hub::Delivery, {RT}::ApiError> {{
+    pub fn {name}(&self, {param}audience: {RT}::hub::Audience<'_>{body_arg}) -> Result<{RT}::hub::Delivery, {RT}::ApiError> {{
         let text = {RT}::encode::encode(&{shape}, {RT}::encode::Echo::default(), {body})?;
+        {check}
         let key: String = {key};
-        Ok(self.hub.publish(&({channel}, key.into()), text.into(), None))
+        Ok(self.hub.publish(&({channel}, key.into()), audience, text.into()))
     }}
 "#,
                     doc = doc_attrs(&op.doc, "Publishes an event."),
@@ -1379,6 +1400,12 @@ impl Client {{
     /// `None` once the connection is closed.
     pub async fn next_event(&self) -> Option<Result<Event, {RT}::serde_json::Value>> {{
         self.connection.next_unmatched().await.map(Event::decode)
+    }}
+
+    /// The pushed events as a stream (`Err` holds a frame that is no known
+    /// event); it ends when the connection closes.
+    pub fn events(&self) -> impl {RT}::Stream<Item = Result<Event, {RT}::serde_json::Value>> + '_ {{
+        self.connection.events(Event::decode)
     }}
     {methods}
 }}

@@ -540,6 +540,19 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
         specserve_runtime::Context::ready(&*self.context)
     }
+    fn connected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::connected(&*self.context, connection)
+    }
+    fn disconnected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+        offline: &[Box<str>],
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.
@@ -562,6 +575,7 @@ impl Publisher {
     pub fn market_update(
         &self,
         symbol: &str,
+        audience: specserve_runtime::hub::Audience<'_>,
         message: &Update,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
@@ -569,8 +583,11 @@ impl Publisher {
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(1), None)?;
+        }
         let key: String = [symbol].join("/");
-        Ok(self.hub.publish(&(0, key.into()), text.into(), None))
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
     /// Sent when the client asked for heartbeats.
     ///
@@ -578,6 +595,7 @@ impl Publisher {
     pub fn market_heartbeat(
         &self,
         symbol: &str,
+        audience: specserve_runtime::hub::Audience<'_>,
         message: &Heartbeat,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
@@ -585,8 +603,11 @@ impl Publisher {
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(2), None)?;
+        }
         let key: String = [symbol].join("/");
-        Ok(self.hub.publish(&(0, key.into()), text.into(), None))
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
 }
 /// What a call can fail with; its `Api` variant holds the spec's error body.
@@ -671,10 +692,21 @@ impl Client {
     ) -> Option<Result<Event, specserve_runtime::serde_json::Value>> {
         self.connection.next_unmatched().await.map(Event::decode)
     }
+    /// The pushed events as a stream (`Err` holds a frame that is no known
+    /// event); it ends when the connection closes.
+    pub fn events(
+        &self,
+    ) -> impl specserve_runtime::Stream<
+        Item = Result<Event, specserve_runtime::serde_json::Value>,
+    > + '_ {
+        self.connection.events(Event::decode)
+    }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
 pub const SCHEMAS: &[&str] = &[
     r#"{"$schema":"http://json-schema.org/draft-07/schema#","title":"marketData query","type":"object","additionalProperties":false,"properties":{"heartbeat":{"type":"boolean","default":false,"description":"Send a heartbeat every five seconds."},"top_of_book":{"type":"boolean","default":false},"trades":{"type":"boolean","default":true}}}"#,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update payload","type":"object","required":["type","eventId","socket_sequence","events"],"properties":{"type":{"type":"string","const":"update"},"eventId":{"type":"integer"},"socket_sequence":{"type":"integer","minimum":0},"events":{"type":"array","items":{"$ref":"#/definitions/MarketEvent"}}},"definitions":{"Change":{"type":"object","required":["type","price","side","reason","remaining","delta"],"properties":{"type":{"type":"string","const":"change"},"price":{"type":"string"},"side":{"type":"string","enum":["bid","ask"]},"reason":{"type":"string","enum":["place","trade","cancel","initial"]},"remaining":{"type":"string"},"delta":{"type":"string"}}},"MarketEvent":{"oneOf":[{"$ref":"#/definitions/Change"},{"$ref":"#/definitions/Trade"}]},"Trade":{"type":"object","required":["type","tid","price","amount","makerSide"],"properties":{"type":{"type":"string","const":"trade"},"tid":{"type":"integer"},"price":{"type":"string"},"amount":{"type":"string"},"makerSide":{"type":"string","enum":["bid","ask","auction"]}}}}}"##,
+    r#"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Heartbeat payload","type":"object","required":["type","socket_sequence"],"properties":{"type":{"type":"string","const":"heartbeat"},"socket_sequence":{"type":"integer","minimum":0}}}"#,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<specserve_runtime::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| specserve_runtime::frame::compile_schema(schema)).collect());

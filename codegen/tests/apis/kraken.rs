@@ -639,6 +639,19 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
         specserve_runtime::Context::ready(&*self.context)
     }
+    fn connected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::connected(&*self.context, connection)
+    }
+    fn disconnected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+        offline: &[Box<str>],
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.
@@ -660,6 +673,7 @@ impl Publisher {
     /// Operation `heartbeat` (send on channel `v2`).
     pub fn heartbeat(
         &self,
+        audience: specserve_runtime::hub::Audience<'_>,
         message: &Heartbeat,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
@@ -667,14 +681,18 @@ impl Publisher {
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(2), None)?;
+        }
         let key: String = String::new();
-        Ok(self.hub.publish(&(0, key.into()), text.into(), None))
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
     /// Best bid, ask and last trade of a symbol.
     ///
     /// Operation `ticker` (send on channel `v2`).
     pub fn ticker(
         &self,
+        audience: specserve_runtime::hub::Audience<'_>,
         message: &Ticker,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
@@ -682,8 +700,11 @@ impl Publisher {
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
+        if cfg!(debug_assertions) {
+            specserve_runtime::frame::check_outgoing(&text, false, validator(3), None)?;
+        }
         let key: String = String::new();
-        Ok(self.hub.publish(&(0, key.into()), text.into(), None))
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
 }
 /// What a call can fail with; its `Api` variant holds the spec's error body.
@@ -768,6 +789,15 @@ impl Client {
     ) -> Option<Result<Event, specserve_runtime::serde_json::Value>> {
         self.connection.next_unmatched().await.map(Event::decode)
     }
+    /// The pushed events as a stream (`Err` holds a frame that is no known
+    /// event); it ends when the connection closes.
+    pub fn events(
+        &self,
+    ) -> impl specserve_runtime::Stream<
+        Item = Result<Event, specserve_runtime::serde_json::Value>,
+    > + '_ {
+        self.connection.events(Event::decode)
+    }
     /// Check the connection is alive.
     ///
     /// Operation `ping` (receive on channel `v2`).
@@ -840,6 +870,8 @@ impl Client {
 pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Ping payload","type":"object","additionalProperties":false,"required":["method"],"properties":{"method":{"type":"string","const":"ping"},"req_id":{"$ref":"#/definitions/ReqId"}},"definitions":{"ReqId":{"type":"integer","minimum":0,"description":"Chosen by the client, echoed in the reply."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Subscribe payload","type":"object","additionalProperties":false,"required":["method","params"],"properties":{"method":{"type":"string","const":"subscribe"},"req_id":{"$ref":"#/definitions/ReqId"},"params":{"type":"object","additionalProperties":false,"required":["channel","symbol"],"properties":{"channel":{"type":"string","enum":["ticker","heartbeat"]},"symbol":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","pattern":"^[A-Z0-9]+/[A-Z0-9]+$"}}}}},"definitions":{"ReqId":{"type":"integer","minimum":0,"description":"Chosen by the client, echoed in the reply."}}}"##,
+    r#"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Heartbeat payload","type":"object","required":["channel"],"properties":{"channel":{"type":"string","const":"heartbeat"}}}"#,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Ticker payload","type":"object","required":["channel","type","data"],"properties":{"channel":{"type":"string","const":"ticker"},"type":{"type":"string","enum":["snapshot","update"]},"data":{"type":"array","items":{"$ref":"#/definitions/Tick"}}},"definitions":{"Tick":{"type":"object","required":["symbol","bid","ask","last"],"properties":{"symbol":{"type":"string"},"bid":{"type":"number"},"ask":{"type":"number"},"last":{"type":"number"}}}}}"##,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<specserve_runtime::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| specserve_runtime::frame::compile_schema(schema)).collect());

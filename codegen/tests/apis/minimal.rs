@@ -536,6 +536,19 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
         specserve_runtime::Context::ready(&*self.context)
     }
+    fn connected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::connected(&*self.context, connection)
+    }
+    fn disconnected(
+        &self,
+        connection: &specserve_runtime::ConnectionInfo,
+        offline: &[Box<str>],
+    ) -> impl std::future::Future<Output = ()> + Send {
+        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.
@@ -610,6 +623,15 @@ impl Client {
         &self,
     ) -> Option<Result<Event, specserve_runtime::serde_json::Value>> {
         self.connection.next_unmatched().await.map(Event::decode)
+    }
+    /// The pushed events as a stream (`Err` holds a frame that is no known
+    /// event); it ends when the connection closes.
+    pub fn events(
+        &self,
+    ) -> impl specserve_runtime::Stream<
+        Item = Result<Event, specserve_runtime::serde_json::Value>,
+    > + '_ {
+        self.connection.events(Event::decode)
     }
     /// Fetch one item.
     ///

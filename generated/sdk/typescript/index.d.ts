@@ -226,6 +226,277 @@ export interface UserDeleteRequest {
 }
 
 /**
+ * No fields.
+ */
+export interface EmptyPayload {
+}
+
+/**
+ * Bind this connection to the caller, so the caller's events reach it.
+ */
+export interface AuthBindRequest {
+  /**
+   * No fields.
+   */
+  payload: EmptyPayload;
+}
+
+/**
+ * A group room's name, 1 to 100 characters, without control characters.
+ *
+ * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+ */
+export type RoomName = string;
+
+/**
+ * `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
+ */
+export interface RoomCreatePayload {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  otherUserId?: UserId;
+  /**
+   * A group room's name, 1 to 100 characters, without control characters.
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name?: RoomName;
+  /**
+   * The group room's first members besides the caller.
+   *
+   * Constraints: at most 100 items, items unique.
+   */
+  memberIds?: UserId[];
+}
+
+/**
+ * Open the direct room with another user, or create a group room.
+ */
+export interface RoomCreateRequest {
+  /**
+   * `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
+   */
+  payload: RoomCreatePayload;
+}
+
+/**
+ * The caller's rooms, most recently active first, with the last message and the unread count.
+ */
+export interface RoomListRequest {
+  /**
+   * No fields.
+   */
+  payload: EmptyPayload;
+}
+
+/**
+ * A room's id.
+ *
+ * Constraints: at least 1.
+ */
+export type RoomId = number;
+
+/**
+ * A room and a user.
+ */
+export interface RoomMemberPayload {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+}
+
+/**
+ * Add a user to a group room the caller owns.
+ */
+export interface RoomAddMemberRequest {
+  /**
+   * A room and a user.
+   */
+  payload: RoomMemberPayload;
+}
+
+/**
+ * Names one room.
+ */
+export interface RoomRef {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+}
+
+/**
+ * Leave a group room.
+ */
+export interface RoomLeaveRequest {
+  /**
+   * Names one room.
+   */
+  payload: RoomRef;
+}
+
+/**
+ * A room's members, their role and whether they are online.
+ */
+export interface RoomMembersRequest {
+  /**
+   * Names one room.
+   */
+  payload: RoomRef;
+}
+
+/**
+ * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+ *
+ * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+ */
+export type MessageText = string;
+
+/**
+ * Chosen by the sender; the same id from the same sender is the same message.
+ *
+ * Constraints: 1 to 64 characters.
+ */
+export type ClientMsgId = string;
+
+/**
+ * The message to send.
+ */
+export interface MessageSendPayload {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+  /**
+   * Chosen by the sender; the same id from the same sender is the same message.
+   *
+   * Constraints: 1 to 64 characters.
+   */
+  clientMsgId?: ClientMsgId;
+}
+
+/**
+ * Store a message in a room and push it to the room's members.
+ */
+export interface MessageSendRequest {
+  /**
+   * The message to send.
+   */
+  payload: MessageSendPayload;
+}
+
+/**
+ * A message's id; ids grow with time, in every room.
+ *
+ * Constraints: at least 1.
+ */
+export type MessageId = number;
+
+/**
+ * Which room, and where the page ends.
+ */
+export interface MessageHistoryPayload {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  before?: MessageId;
+  /**
+   * How many messages at most.
+   *
+   * Constraints: at least 1, at most 100, default `50`.
+   */
+  limit?: number;
+}
+
+/**
+ * A room's messages, newest first, a page at a time.
+ */
+export interface MessageHistoryRequest {
+  /**
+   * Which room, and where the page ends.
+   */
+  payload: MessageHistoryPayload;
+}
+
+/**
+ * The room and the newest message the caller has read.
+ */
+export interface MessageMarkReadPayload {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+}
+
+/**
+ * Move the caller's last-read pointer in a room forward.
+ */
+export interface MessageMarkReadRequest {
+  /**
+   * The room and the newest message the caller has read.
+   */
+  payload: MessageMarkReadPayload;
+}
+
+/**
+ * The users to ask about.
+ */
+export interface PresenceListPayload {
+  /**
+   * Constraints: 1 to 100 items, items unique.
+   */
+  userIds: UserId[];
+}
+
+/**
+ * Whether users who share a room with the caller are online.
+ */
+export interface PresenceListRequest {
+  /**
+   * The users to ask about.
+   */
+  payload: PresenceListPayload;
+}
+
+/**
  * The new account's id.
  */
 export interface AuthRegisterReply {
@@ -316,6 +587,302 @@ export interface UserReadReply {
 }
 
 /**
+ * Bind reply
+ */
+export interface AuthBindReply {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+}
+
+/**
+ * A `direct` room is two users' own; a `group` room has a name and an owner.
+ */
+export type RoomKind = "direct" | "group";
+
+/**
+ * A room.
+ */
+export interface Room {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  id: RoomId;
+  /**
+   * A `direct` room is two users' own; a `group` room has a name and an owner.
+   */
+  kind: RoomKind;
+  /**
+   * A group room's name, 1 to 100 characters, without control characters.
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name?: RoomName;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+}
+
+/**
+ * Create a room reply
+ */
+export interface RoomCreateReply {
+  /**
+   * A room.
+   */
+  room: Room;
+}
+
+/**
+ * A message of a room.
+ */
+export interface Message {
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  id: MessageId;
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * The sender; absent once the sender's account is deleted.
+   *
+   * Constraints: at least 1.
+   */
+  authorId?: UserId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+  /**
+   * Chosen by the sender; the same id from the same sender is the same message.
+   *
+   * Constraints: 1 to 64 characters.
+   */
+  clientMsgId?: ClientMsgId;
+}
+
+/**
+ * One of the caller's rooms, its last message and how many the caller has not read.
+ */
+export interface RoomSummary {
+  /**
+   * A room.
+   */
+  room: Room;
+  /**
+   * A message of a room.
+   */
+  lastMessage?: Message;
+  /**
+   * Messages after the caller's last-read pointer that others wrote.
+   *
+   * Constraints: at least 0.
+   */
+  unread: number;
+}
+
+/**
+ * List rooms reply
+ */
+export interface RoomListReply {
+  /**
+   * Constraints: at most 1000 items.
+   */
+  rooms: RoomSummary[];
+}
+
+/**
+ * The owner of a group room adds members; direct rooms have two members.
+ */
+export type RoomMemberRole = "owner" | "member";
+
+/**
+ * A member of a room.
+ */
+export interface RoomMember {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name: UserName;
+  /**
+   * The owner of a group room adds members; direct rooms have two members.
+   */
+  role: RoomMemberRole;
+  /**
+   * Whether at least one of the user's connections is bound.
+   */
+  online: boolean;
+}
+
+/**
+ * List members reply
+ */
+export interface RoomMembersReply {
+  /**
+   * Constraints: at most 10000 items.
+   */
+  members: RoomMember[];
+}
+
+/**
+ * Send a message reply
+ */
+export interface MessageSendReply {
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+}
+
+/**
+ * Read history reply
+ */
+export interface MessageHistoryReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  messages: Message[];
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  nextCursor?: MessageId;
+}
+
+/**
+ * Whether a user is online.
+ */
+export interface Presence {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * Whether at least one of the user's connections is bound.
+   */
+  online: boolean;
+}
+
+/**
+ * Who is online reply
+ */
+export interface PresenceListReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  users: Presence[];
+}
+
+/**
+ * A message was sent in one of the user's rooms.
+ */
+export interface MessageNew {
+  /**
+   * A message of a room.
+   */
+  message: Message;
+}
+
+/**
+ * A message the user sent was handed to another member's connection.
+ */
+export interface MessageDelivered {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+}
+
+/**
+ * A member read a room up to a message.
+ */
+export interface RoomRead {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+}
+
+/**
+ * A user who shares a room with this one came online or went offline.
+ */
+export interface PresenceChanged {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * Whether at least one of the user's connections is bound.
+   */
+  online: boolean;
+}
+
+/**
  * The closed set of error codes:
  * `bad_request` (not a JSON object, or no channel),
  * `validation_failed` (the frame breaks its schema),
@@ -389,6 +956,16 @@ export interface Operations {
   "userRead": { request: UserRef; reply: UserReadReply };
   "userUpdate": { request: UserUpdatePayload; reply: void };
   "userDelete": { request: UserRef; reply: void };
+  "authBind": { request: EmptyPayload; reply: AuthBindReply };
+  "roomCreate": { request: RoomCreatePayload; reply: RoomCreateReply };
+  "roomList": { request: EmptyPayload; reply: RoomListReply };
+  "roomAddMember": { request: RoomMemberPayload; reply: void };
+  "roomLeave": { request: RoomRef; reply: void };
+  "roomMembers": { request: RoomRef; reply: RoomMembersReply };
+  "messageSend": { request: MessageSendPayload; reply: MessageSendReply };
+  "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
+  "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
+  "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
 }
 
 /** An operation key. */
@@ -396,6 +973,26 @@ export type OperationKey = keyof Operations;
 
 /** What the server pushes (the messages of the spec's `send` operations), by event name. */
 export interface Events {
+  /**
+   * A message was sent in one of the user's rooms.
+   * Operation `messageNew`.
+   */
+  "messageNew": MessageNew;
+  /**
+   * A message the user sent was handed to another member's connection.
+   * Operation `messageDelivered`.
+   */
+  "messageDelivered": MessageDelivered;
+  /**
+   * A member read a room up to a message.
+   * Operation `roomRead`.
+   */
+  "roomRead": RoomRead;
+  /**
+   * A user who shares a room with this one came online or went offline.
+   * Operation `presenceChanged`.
+   */
+  "presenceChanged": PresenceChanged;
 }
 
 /** How each operation's frames are laid out (from the spec); the client's runtime reads it. */
@@ -503,6 +1100,11 @@ export interface AuthOperations {
    * Operation `authLogout`; sends the client's token.
    */
   logout(payload: AuthLogoutPayload, call?: CallOptions): Promise<void>;
+  /**
+   * Bind this connection to the caller, so the caller's events reach it.
+   * Operation `authBind`; sends the client's token.
+   */
+  bind(payload: EmptyPayload, call?: CallOptions): Promise<AuthBindReply>;
 }
 
 /** The `user` operations. */
@@ -529,6 +1131,63 @@ export interface UserOperations {
   delete(payload: UserRef, call?: CallOptions): Promise<void>;
 }
 
+/** The `room` operations. */
+export interface RoomOperations {
+  /**
+   * Open the direct room with another user, or create a group room.
+   * Operation `roomCreate`; sends the client's token.
+   */
+  create(payload: RoomCreatePayload, call?: CallOptions): Promise<RoomCreateReply>;
+  /**
+   * The caller's rooms, most recently active first, with the last message and the unread count.
+   * Operation `roomList`; sends the client's token.
+   */
+  list(payload: EmptyPayload, call?: CallOptions): Promise<RoomListReply>;
+  /**
+   * Add a user to a group room the caller owns.
+   * Operation `roomAddMember`; sends the client's token.
+   */
+  addMember(payload: RoomMemberPayload, call?: CallOptions): Promise<void>;
+  /**
+   * Leave a group room.
+   * Operation `roomLeave`; sends the client's token.
+   */
+  leave(payload: RoomRef, call?: CallOptions): Promise<void>;
+  /**
+   * A room's members, their role and whether they are online.
+   * Operation `roomMembers`; sends the client's token.
+   */
+  members(payload: RoomRef, call?: CallOptions): Promise<RoomMembersReply>;
+}
+
+/** The `message` operations. */
+export interface MessageOperations {
+  /**
+   * Store a message in a room and push it to the room's members.
+   * Operation `messageSend`; sends the client's token.
+   */
+  send(payload: MessageSendPayload, call?: CallOptions): Promise<MessageSendReply>;
+  /**
+   * A room's messages, newest first, a page at a time.
+   * Operation `messageHistory`; sends the client's token.
+   */
+  history(payload: MessageHistoryPayload, call?: CallOptions): Promise<MessageHistoryReply>;
+  /**
+   * Move the caller's last-read pointer in a room forward.
+   * Operation `messageMarkRead`; sends the client's token.
+   */
+  markRead(payload: MessageMarkReadPayload, call?: CallOptions): Promise<void>;
+}
+
+/** The `presence` operations. */
+export interface PresenceOperations {
+  /**
+   * Whether users who share a room with the caller are online.
+   * Operation `presenceList`; sends the client's token.
+   */
+  list(payload: PresenceListPayload, call?: CallOptions): Promise<PresenceListReply>;
+}
+
 /** One WebSocket to the API; requests are pipelined and matched to replies by correlation id. */
 export declare class Client {
   constructor(url: string, options?: ConnectOptions);
@@ -540,6 +1199,12 @@ export declare class Client {
   readonly auth: AuthOperations;
   /** The `user` operations. */
   readonly user: UserOperations;
+  /** The `room` operations. */
+  readonly room: RoomOperations;
+  /** The `message` operations. */
+  readonly message: MessageOperations;
+  /** The `presence` operations. */
+  readonly presence: PresenceOperations;
   /** Resolves when the first connection is open. */
   opened(): Promise<void>;
   /** Calls any operation; the typed methods above call this. */

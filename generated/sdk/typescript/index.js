@@ -395,6 +395,576 @@ export const OPERATIONS = Object.freeze({
         "unit": true
       }
     ]
+  },
+  "authBind": {
+    "operation": "authBind",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "auth/bind"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/bind"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "roomCreate": {
+    "operation": "roomCreate",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/create"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/create"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "roomList": {
+    "operation": "roomList",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/list"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/list"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "roomAddMember": {
+    "operation": "roomAddMember",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/addMember"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/addMember"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
+  "roomLeave": {
+    "operation": "roomLeave",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/leave"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/leave"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
+  "roomMembers": {
+    "operation": "roomMembers",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/members"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/members"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "messageSend": {
+    "operation": "messageSend",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "message/send"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/send"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "messageHistory": {
+    "operation": "messageHistory",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "message/history"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/history"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "messageMarkRead": {
+    "operation": "messageMarkRead",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "message/markRead"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/markRead"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
+  "presenceList": {
+    "operation": "presenceList",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "presence/list"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "presence/list"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
   }
 });
 
@@ -402,13 +972,62 @@ export const OPERATIONS = Object.freeze({
  * Every event the server pushes, and the `const` properties that tell it apart.
  * @type {Readonly<Record<string, EventSpec>>}
  */
-export const EVENTS = Object.freeze({});
+export const EVENTS = Object.freeze({
+  "messageNew": {
+    "consts": [
+      [
+        "channel",
+        "message/new"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
+  },
+  "messageDelivered": {
+    "consts": [
+      [
+        "channel",
+        "message/delivered"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
+  },
+  "roomRead": {
+    "consts": [
+      [
+        "channel",
+        "room/read"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
+  },
+  "presenceChanged": {
+    "consts": [
+      [
+        "channel",
+        "presence/changed"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
+  }
+});
 
 /** Every error code the server may send (`ApiError.code`). @type {readonly string[]} */
 export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unknown_channel","unauthorized","forbidden","not_found","conflict","rate_limited","too_large","internal","unavailable"]);
 
 /** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
-export const CLOSE_CODES = Object.freeze({"1000":"The client closed. The server answers a client's close frame with the client's own code (RFC 6455 section 5.5.1), so a client closing with its own code gets that code back.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up.","1009":"A message or frame over the size limit (64 KiB by default)."});
+export const CLOSE_CODES = Object.freeze({"1000":"The client closed. The server answers a client's close frame with the client's own code (RFC 6455 section 5.5.1), so a client closing with its own code gets that code back.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up, or its events overflow `--event-queue`.","1009":"A message or frame over the size limit (64 KiB by default)."});
 
 /** Where replies keep their correlation id: `[part, JSON pointer]`. @type {ReadonlyArray<[string, string]>} */
 const CORRELATIONS = Object.freeze([["payload","/requestId"]]);
@@ -519,6 +1138,8 @@ export class Client {
       generateToken: (payload, call) => this.request("authGenerateToken", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       logout: (payload, call) => this.request("authLogout", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      bind: (payload, call) => this.request("authBind", payload, call),
     });
     /** The `user` operations. */
     this.user = Object.freeze({
@@ -530,6 +1151,33 @@ export class Client {
       update: (payload, call) => this.request("userUpdate", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       delete: (payload, call) => this.request("userDelete", payload, call),
+    });
+    /** The `room` operations. */
+    this.room = Object.freeze({
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      create: (payload, call) => this.request("roomCreate", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      list: (payload, call) => this.request("roomList", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      addMember: (payload, call) => this.request("roomAddMember", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      leave: (payload, call) => this.request("roomLeave", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      members: (payload, call) => this.request("roomMembers", payload, call),
+    });
+    /** The `message` operations. */
+    this.message = Object.freeze({
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      send: (payload, call) => this.request("messageSend", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      history: (payload, call) => this.request("messageHistory", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      markRead: (payload, call) => this.request("messageMarkRead", payload, call),
+    });
+    /** The `presence` operations. */
+    this.presence = Object.freeze({
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      list: (payload, call) => this.request("presenceList", payload, call),
     });
   }
 

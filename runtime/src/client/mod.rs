@@ -224,6 +224,15 @@ impl Connection {
         self.unmatched.lock().await.recv().await
     }
 
+    /// Every frame that answers no call (the events), decoded by `decode`, as
+    /// a stream that ends when the connection closes.
+    pub fn events<'a, E>(&'a self, decode: impl Fn(Value) -> E + 'a) -> impl futures_util::Stream<Item = E> + 'a {
+        let frames = futures_util::stream::unfold(self, |connection| async move {
+            connection.next_unmatched().await.map(|frame| (frame, connection))
+        });
+        futures_util::StreamExt::map(frames, decode)
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         self.sink.lock().await.close().await?;

@@ -117,15 +117,16 @@ impl CloseReason {
 /// `x-specserve-close-codes` should list exactly these.
 pub const SERVER_CLOSE_CODES: [u16; 6] = [1000, 1001, 1002, 1007, 1008, 1009];
 
-/// Serves one upgraded socket until it closes, then returns why.
+/// Serves one upgraded socket until it closes, then returns why, and the
+/// principals it was the last bound connection of (they went offline).
 pub(crate) async fn run<Svc, S>(
     socket: WebSocketStream<S>,
     shared: Arc<Shared<Svc>>,
     binding: Svc::Binding,
-    info: ConnectionInfo,
+    info: Arc<ConnectionInfo>,
     membership: Membership,
     shutdown: CancellationToken,
-) -> CloseReason
+) -> (CloseReason, Vec<Box<str>>)
 where
     Svc: Service,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -148,7 +149,8 @@ where
     };
     connection.finish(reason).await;
     connection.info.close_signal().cancel();
-    reason
+    let offline = connection.registration.take().map(Registration::leave).unwrap_or_default();
+    (reason, offline)
 }
 
 type Pending = Pin<Box<dyn Future<Output = (Outcome, Duration)> + Send>>;
@@ -163,10 +165,10 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    /// Registers connection `id` under `topics` with a lane of `capacity` events.
-    pub(crate) fn join(hub: &Hub, topics: Vec<Topic>, id: u64, capacity: usize) -> Membership {
-        let (lane, events, overflow) = Lane::new(id, capacity);
-        Membership { registration: hub.register(topics, lane), events, overflow }
+    /// Registers connection `info` under `topics` with a lane of `capacity` events.
+    pub(crate) fn join(hub: &Hub, topics: Vec<Topic>, info: &ConnectionInfo, capacity: usize) -> Membership {
+        let (lane, events, overflow) = Lane::new(info.id(), capacity);
+        Membership { registration: hub.register(topics, lane, info.close_signal().clone()), events, overflow }
     }
 }
 
@@ -185,8 +187,8 @@ struct Connection<Svc: Service, S> {
     events: tokio::sync::mpsc::Receiver<Arc<str>>,
     /// Cancelled when an event found the lane full.
     overflow: CancellationToken,
-    /// Keeps the connection in the hub; dropping it leaves.
-    _registration: Registration,
+    /// Keeps the connection in the hub until it leaves.
+    registration: Option<Registration>,
     /// Replies (and pings) waiting for the socket, in order; at most `outbound_queue`.
     outgoing: VecDeque<Message>,
     /// Frames being answered, in the order they were read.
@@ -216,7 +218,7 @@ where
         socket: WebSocketStream<S>,
         shared: Arc<Shared<Svc>>,
         binding: Svc::Binding,
-        info: ConnectionInfo,
+        info: Arc<ConnectionInfo>,
         membership: Membership,
     ) -> Self {
         let limits = &shared.limits;
@@ -228,10 +230,10 @@ where
         Connection {
             socket,
             binding: Arc::new(binding),
-            info: Arc::new(info),
+            info,
             events,
             overflow,
-            _registration: registration,
+            registration: Some(registration),
             outgoing: VecDeque::with_capacity(4),
             in_flight: FuturesOrdered::new(),
             waiting: None,

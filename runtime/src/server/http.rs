@@ -133,7 +133,8 @@ fn upgrade<S: Service>(
         }
     }
 
-    let membership = connection::Membership::join(&shared.hub, binding.topics(), id, shared.limits.event_queue);
+    let info = Arc::new(info);
+    let membership = connection::Membership::join(&shared.hub, binding.topics(), &info, shared.limits.event_queue);
     let tracker = shared.tracker.clone();
     tracker.spawn(async move {
         let upgraded = match hyper::upgrade::on(request).await {
@@ -153,7 +154,10 @@ fn upgrade<S: Service>(
         shared.metrics.connection_opened();
         let opened = std::time::Instant::now();
         tracing::info!(conn = id, ip = %client_ip, "connection opened");
-        let reason = connection::run(socket, Arc::clone(&shared), binding, info, membership, shutdown).await;
+        shared.service.connected(&info).await;
+        let (reason, offline) =
+            connection::run(socket, Arc::clone(&shared), binding, Arc::clone(&info), membership, shutdown).await;
+        shared.service.disconnected(&info, &offline).await;
         shared.metrics.connection_closed();
         tracing::info!(
             conn = id,

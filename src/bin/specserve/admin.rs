@@ -109,7 +109,8 @@ pub fn user(command: UserCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 let store = database.connect().await?;
                 let audit = AuditLog::open(&audit_log).with_context(|| format!("opening {}", audit_log.display()))?;
                 let config = AppConfig { hash_threads: 1, ..AppConfig::default() };
-                let app = App::new(store, config, audit).map_err(|e| anyhow!("{e}"))?;
+                let app =
+                    App::new(store, config, audit, specserve_runtime::hub::Hub::new()).map_err(|e| anyhow!("{e}"))?;
                 let role = if admin { Role::Admin } else { Role::User };
                 let request = UserCreatePayload { name, email, password: Some(password), role: Some(role) };
                 let id = app.create_user_as_operator(request).await.map_err(|error| {

@@ -9,6 +9,7 @@ use specserve::api;
 use specserve::handlers::App;
 use specserve::security::audit::AuditLog;
 use specserve_runtime::cli::{ServerArgs, init_logging, serve_until_signal};
+use specserve_runtime::hub::Hub;
 use specserve_runtime::server::Server;
 
 use crate::Outcome;
@@ -34,8 +35,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     init_logging(args.server.log_format);
     let store = args.database.connect().await?;
     let audit = AuditLog::open(&args.audit_log).with_context(|| format!("opening {}", args.audit_log.display()))?;
-    let app = App::new(store, args.account.to_app_config(), audit).map_err(|e| anyhow!("{e}"))?;
-    let config = specserve_runtime::server::ServerConfig { assets: api::assets(), ..args.server.to_config() };
+    let hub = Hub::new();
+    let app = App::new(store, args.account.to_app_config(), audit, hub.clone()).map_err(|e| anyhow!("{e}"))?;
+    let config = specserve_runtime::server::ServerConfig { assets: api::assets(), hub, ..args.server.to_config() };
     let server = Server::start(config, Arc::new(api::Service::<App<_>>::new(Arc::new(app)))).await?;
     serve_until_signal(server).await;
     Ok(Outcome::Passed)

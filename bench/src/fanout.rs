@@ -1,0 +1,125 @@
+//! The `fanout` scenario: chat messages into a group room whose members are all
+//! connected. Senders run closed loops of `message/send` (persist, then push
+//! `message/new` to every other member); every member's connection reads the
+//! pushes. Measured: messages persisted per second, deliveries per second, and
+//! the send -> receive latency of each delivery. The baseline is the part no
+//! chat server avoids: the same number of writers doing a raw sqlx INSERT of a
+//! message row.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::load::{self, Socket, Stats, Target, Timing, ask};
+
+/// What one run measured.
+pub struct Fanout {
+    /// Messages persisted (acknowledged by their reply); latency send -> reply.
+    pub persisted: Stats,
+    /// Messages received by members; latency send -> receipt.
+    pub deliveries: Stats,
+}
+
+/// One member: its connection, and whether it also sends.
+struct Member {
+    socket: Socket,
+    sends: bool,
+}
+
+/// Creates a group room owned by `owner` with the other `members`; its id.
+pub async fn room(target: &Target, owner: &str, members: &[i64], name: &str) -> Result<i64> {
+    let mut socket = target.connect(Some(owner)).await?;
+    let request =
+        json!({"channel": "room/create", "requestId": "room", "payload": {"name": name, "memberIds": members}});
+    let reply = ask(&mut socket, request).await?;
+    let id = reply["room"]["id"].as_i64().with_context(|| format!("room/create failed: {reply}"))?;
+    let _ = socket.close(None).await;
+    Ok(id)
+}
+
+/// Connects every member (bound at the upgrade by its bearer token); the first
+/// `senders` of them send into `room` in closed loops while all read.
+pub async fn run(target: &Target, tokens: &[String], room: i64, senders: usize, timing: Timing) -> Result<Fanout> {
+    let mut members = Vec::with_capacity(tokens.len());
+    for (n, token) in tokens.iter().enumerate() {
+        members.push(Member { socket: target.connect(Some(token)).await?, sends: n < senders });
+    }
+    // Every timestamp is relative to this instant, shared by all tasks.
+    let epoch = Instant::now();
+    let measure_from = epoch + timing.warmup;
+    let end = measure_from + timing.duration;
+    let tasks: Vec<_> =
+        members.into_iter().map(|member| tokio::spawn(member_loop(member, room, epoch, measure_from, end))).collect();
+    let mut persisted = Stats::empty();
+    let mut deliveries = Stats::empty();
+    for task in tasks {
+        let (sent, received) = task.await??;
+        persisted.add(&sent);
+        deliveries.add(&received);
+    }
+    persisted.seconds = timing.duration.as_secs_f64();
+    deliveries.seconds = timing.duration.as_secs_f64();
+    Ok(Fanout { persisted, deliveries })
+}
+
+/// A member until `end`: sends (if it does) one message at a time, each
+/// carrying its send time in µs since `epoch`, and records every push it reads.
+async fn member_loop(
+    mut member: Member,
+    room: i64,
+    epoch: Instant,
+    measure_from: Instant,
+    end: Instant,
+) -> Result<(Stats, Stats)> {
+    let (mut sent, mut received) = (Stats::empty(), Stats::empty());
+    let mut request = 0u64;
+    let mut waiting: Option<Instant> = None;
+    let end = tokio::time::Instant::from_std(end);
+    loop {
+        if member.sends && waiting.is_none() && Instant::now() < end.into_std() {
+            request += 1;
+            let now = Instant::now();
+            let text = now.duration_since(epoch).as_micros().to_string();
+            let frame = json!({"channel": "message/send", "requestId": request.to_string(), "payload": {"roomId": room, "text": text}});
+            member.socket.send(Message::text(frame.to_string())).await?;
+            waiting = Some(now);
+        }
+        let next = match tokio::time::timeout_at(end, member.socket.next()).await {
+            Ok(next) => next,
+            // Past the end: nothing in flight is counted.
+            Err(_) => break,
+        };
+        let Some(Message::Text(text)) = next.transpose()? else { continue };
+        let frame: Value = serde_json::from_str(&text)?;
+        if frame.get("requestId").is_some() {
+            anyhow::ensure!(frame.get("messageId").is_some(), "message/send failed: {frame}");
+            if let Some(started) = waiting.take() {
+                sent.record(started, measure_from);
+            }
+        } else if frame["channel"] == "message/new" {
+            let micros: u64 = frame["message"]["text"].as_str().and_then(|t| t.parse().ok()).context("bench text")?;
+            received.record(epoch + Duration::from_micros(micros), measure_from);
+        }
+    }
+    let _ = member.socket.close(None).await;
+    Ok((sent, received))
+}
+
+/// The baseline: `writers` closed loops of one raw INSERT of a message row
+/// into `room`.
+pub async fn sqlx_insert(database_url: &str, room: i64, author: i64, writers: usize, timing: Timing) -> Result<Stats> {
+    load::sqlx_closed_loop(database_url, writers, timing, move |pool| async move {
+        sqlx::query("INSERT INTO messages (room_id, author_id, text, created_at) VALUES (?, ?, ?, ?)")
+            .bind(room)
+            .bind(author)
+            .bind("baseline")
+            .bind("2025-05-22 10:00:00.000000")
+            .execute(&pool)
+            .await?;
+        Ok(())
+    })
+    .await
+}

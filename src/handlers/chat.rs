@@ -1,0 +1,268 @@
+//! The chat: rooms (room/*), messages (message/*) and presence (presence/*).
+//!
+//! Who may do what: any user opens the direct room with another user (the
+//! pair's one room) or creates a group room, which they then own. Only members
+//! read, write or list a room; non-members get `forbidden` whether the room
+//! exists or not, so room ids cannot be probed. The owner of a group room adds
+//! members; anyone but a direct room's users leaves; when the owner leaves,
+//! the longest-standing member becomes the owner.
+//!
+//! Delivery: a message is stored, then pushed (`message/new`) to every
+//! member's bound connections but the one that sent it, under its room's lock
+//! so that members see a room's messages in the order they were stored. The
+//! sender hears `message/delivered` once another member's connection was handed
+//! the message (queued for it; that client's reading it is not observed).
+//! Members are read just before the message is stored: one who joins while a
+//! message is in flight may not be pushed that message; history has it.
+
+use std::collections::HashSet;
+
+use specserve_runtime::hub::Audience;
+use specserve_runtime::{ApiError, Detail, Secured};
+use tokio::sync::Mutex;
+
+use super::{App, forbidden, not_found, store_error, wire_time};
+use crate::api::*;
+use crate::store::{MemberRole, MessageRecord, NewMessage, RoomKind as StoredKind, RoomRecord, Store, now_utc};
+
+/// Stripes of per-room locks: a room's messages are stored and pushed one at
+/// a time, so every member sees them in id order. Rooms share a stripe when
+/// their ids collide modulo its size, which only serializes them more.
+#[derive(Debug)]
+pub(super) struct RoomLocks([Mutex<()>; 64]);
+
+impl Default for RoomLocks {
+    fn default() -> Self {
+        RoomLocks(std::array::from_fn(|_| Mutex::new(())))
+    }
+}
+
+impl RoomLocks {
+    fn of(&self, room: i64) -> &Mutex<()> {
+        &self.0[room.unsigned_abs() as usize % self.0.len()]
+    }
+}
+
+/// A bad combination of fields the schema cannot express, as a validation error.
+fn invalid(pointer: &str, message: &'static str) -> ApiError {
+    ApiError::validation_failed(vec![Detail {
+        pointer: pointer.into(),
+        keyword: "oneOf".into(),
+        message: message.into(),
+    }])
+}
+
+fn room_view(room: RoomRecord) -> Room {
+    Room {
+        id: room.id,
+        kind: match room.kind {
+            StoredKind::Direct => RoomKind::Direct,
+            StoredKind::Group => RoomKind::Group,
+        },
+        name: room.name,
+        created_at: wire_time(room.created_at),
+    }
+}
+
+fn message_view(message: MessageRecord) -> Message {
+    Message {
+        id: message.id,
+        room_id: message.room_id,
+        author_id: message.author_id,
+        text: message.text,
+        created_at: wire_time(message.created_at),
+        client_msg_id: message.client_msg_id,
+    }
+}
+
+fn principals(users: impl IntoIterator<Item = i64>) -> Vec<String> {
+    users.into_iter().map(|u| u.to_string()).collect()
+}
+
+impl<S: Store> App<S> {
+    /// The caller's role in `room`; `forbidden` for a non-member (or no such room).
+    async fn member_of(&self, room: i64, user: i64) -> Result<MemberRole, ApiError> {
+        self.store
+            .membership(room, user)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| forbidden("not a member of this room"))
+    }
+
+    /// A user that must exist.
+    async fn existing_user(&self, id: i64) -> Result<(), ApiError> {
+        match self.store.user_by_id(id).await.map_err(store_error)? {
+            Some(_) => Ok(()),
+            None => Err(not_found("no such user")),
+        }
+    }
+}
+
+impl<S: Store> RoomApi for App<S> {
+    type Context = Self;
+
+    async fn create(rq: Secured<'_, Self>, request: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        let room = match (request.other_user_id, request.name) {
+            (Some(other), None) => {
+                if request.member_ids.is_some() {
+                    return Err(invalid("/payload/memberIds", "memberIds go with name (a group room)"));
+                }
+                if other == caller {
+                    return Err(invalid("/payload/otherUserId", "a direct room is with another user"));
+                }
+                app.existing_user(other).await?;
+                app.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?.0
+            }
+            (None, Some(name)) => {
+                let members: Vec<i64> = request.member_ids.unwrap_or_default();
+                for member in &members {
+                    app.existing_user(*member).await?;
+                }
+                app.store.create_group_room(caller, &name, &members, now_utc()).await.map_err(store_error)?
+            }
+            _ => return Err(invalid("/payload", "give otherUserId (a direct room) or name (a group room)")),
+        };
+        Ok(RoomCreateReply { room: room_view(room) })
+    }
+
+    async fn list(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<RoomListReply, ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        let rooms = app.store.rooms_of(caller).await.map_err(store_error)?;
+        let rooms = rooms
+            .into_iter()
+            .map(|summary| RoomSummary {
+                room: room_view(summary.room),
+                last_message: summary.last_message.map(message_view),
+                unread: summary.unread,
+            })
+            .collect();
+        Ok(RoomListReply { rooms })
+    }
+
+    async fn add_member(rq: Secured<'_, Self>, request: RoomMemberPayload) -> Result<(), ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        if app.member_of(request.room_id, caller).await? != MemberRole::Owner {
+            return Err(forbidden("only the owner adds members"));
+        }
+        let room =
+            app.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
+        if room.kind == StoredKind::Direct {
+            return Err(forbidden("a direct room has its two users only"));
+        }
+        app.existing_user(request.user_id).await?;
+        app.store.add_member(request.room_id, request.user_id, now_utc()).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn leave(rq: Secured<'_, Self>, request: RoomRef) -> Result<(), ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        app.member_of(request.room_id, caller).await?;
+        let room =
+            app.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
+        if room.kind == StoredKind::Direct {
+            return Err(forbidden("a direct room cannot be left"));
+        }
+        app.store.leave_room(request.room_id, caller).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn members(rq: Secured<'_, Self>, request: RoomRef) -> Result<RoomMembersReply, ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        app.member_of(request.room_id, caller).await?;
+        let members = app.store.members(request.room_id).await.map_err(store_error)?;
+        let members = members
+            .into_iter()
+            .map(|m| RoomMember {
+                online: app.hub().is_online(&m.user_id.to_string()),
+                user_id: m.user_id,
+                name: m.name,
+                role: match m.role {
+                    MemberRole::Owner => RoomMemberRole::Owner,
+                    MemberRole::Member => RoomMemberRole::Member,
+                },
+            })
+            .collect();
+        Ok(RoomMembersReply { members })
+    }
+}
+
+impl<S: Store> MessageApi for App<S> {
+    type Context = Self;
+
+    async fn send(rq: Secured<'_, Self>, request: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
+        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
+        // One read answers both "may the caller write here" and "who hears it",
+        // outside the room's lock (which then covers the insert and the push only).
+        let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+        if !members.contains(&caller) {
+            return Err(forbidden("not a member of this room"));
+        }
+        let _room_order = app.room_locks.of(request.room_id).lock().await;
+        let message = NewMessage {
+            room_id: request.room_id,
+            author_id: caller,
+            text: request.text,
+            client_msg_id: request.client_msg_id,
+            now: now_utc(),
+        };
+        let (stored, new) = app.store.insert_message(message).await.map_err(store_error)?;
+        let reply = MessageSendReply { message_id: stored.id, created_at: wire_time(stored.created_at) };
+        if !new {
+            // A retry of a message already stored, and pushed when it was.
+            return Ok(reply);
+        }
+        let others = principals(members.iter().copied().filter(|m| *m != caller));
+        let event = MessageNew { message: message_view(stored.clone()) };
+        let to_others = app.publisher.message_new(Audience::principals(&others), &event)?;
+        let caller_key = caller.to_string();
+        // The sender's other devices see it too; the sending connection has the reply.
+        app.publisher.message_new(Audience::principal(&caller_key).except(connection.id()), &event)?;
+        if to_others.delivered > 0 {
+            let delivered = MessageDelivered { room_id: stored.room_id, message_id: stored.id };
+            app.publisher.message_delivered(Audience::principal(&caller_key), &delivered)?;
+        }
+        Ok(reply)
+    }
+
+    async fn history(rq: Secured<'_, Self>, request: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        app.member_of(request.room_id, caller).await?;
+        // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
+        let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
+        let mut page = app.store.history(request.room_id, request.before, limit + 1).await.map_err(store_error)?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = if more { page.last().map(|m| m.id) } else { None };
+        Ok(MessageHistoryReply { messages: page.into_iter().map(message_view).collect(), next_cursor })
+    }
+
+    async fn mark_read(rq: Secured<'_, Self>, request: MessageMarkReadPayload) -> Result<(), ApiError> {
+        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
+        app.member_of(request.room_id, caller).await?;
+        let moved = app.store.mark_read(request.room_id, caller, request.message_id).await.map_err(store_error)?;
+        if moved {
+            let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+            let everyone = principals(members);
+            let event = RoomRead { room_id: request.room_id, user_id: caller, message_id: request.message_id };
+            app.publisher.room_read(Audience::principals(&everyone).except(connection.id()), &event)?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> PresenceApi for App<S> {
+    type Context = Self;
+
+    async fn list(rq: Secured<'_, Self>, request: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        let peers: HashSet<i64> = app.store.peers_of(caller).await.map_err(store_error)?.into_iter().collect();
+        let users = request
+            .user_ids
+            .into_iter()
+            .filter(|id| *id == caller || peers.contains(id))
+            .map(|user_id| Presence { user_id, online: app.hub().is_online(&user_id.to_string()) })
+            .collect();
+        Ok(PresenceListReply { users })
+    }
+}

@@ -1,0 +1,168 @@
+//! Rooms, their members and their messages: what the chat operations store.
+//! The SQL is in `sql.rs` beside the users' and tokens', run by both stores.
+
+use std::future::Future;
+
+use time::PrimitiveDateTime;
+
+use super::StoreResult;
+
+/// Whether a room is two users' own or a named group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    /// Two users' room; the pair has exactly one.
+    Direct,
+    /// A named room with an owner.
+    Group,
+}
+
+impl RoomKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::Direct => "direct",
+            RoomKind::Group => "group",
+        }
+    }
+}
+
+/// A member's standing in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRole {
+    /// Adds members (group rooms); passes on when leaving.
+    Owner,
+    /// Reads and writes.
+    Member,
+}
+
+impl MemberRole {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Member => "member",
+        }
+    }
+}
+
+/// A stored room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Primary key.
+    pub id: i64,
+    /// Direct or group.
+    pub kind: RoomKind,
+    /// A group room's name.
+    pub name: Option<String>,
+    /// When created (UTC).
+    pub created_at: PrimitiveDateTime,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Primary key; grows with time.
+    pub id: i64,
+    /// Its room.
+    pub room_id: i64,
+    /// The sender; `None` once the sender's account is deleted.
+    pub author_id: Option<i64>,
+    /// The text.
+    pub text: String,
+    /// The sender's idempotency key.
+    pub client_msg_id: Option<String>,
+    /// When stored (UTC).
+    pub created_at: PrimitiveDateTime,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Its room.
+    pub room_id: i64,
+    /// The sender.
+    pub author_id: i64,
+    /// The text.
+    pub text: String,
+    /// The sender's idempotency key: the same key from the same sender is the same message.
+    pub client_msg_id: Option<String>,
+    /// Now (UTC).
+    pub now: PrimitiveDateTime,
+}
+
+/// One of a user's rooms, as `room/list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSummaryRecord {
+    /// The room.
+    pub room: RoomRecord,
+    /// Its newest message.
+    pub last_message: Option<MessageRecord>,
+    /// Messages after the user's last-read pointer that others wrote.
+    pub unread: i64,
+}
+
+/// A room member, with the name to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The user.
+    pub user_id: i64,
+    /// Their name.
+    pub name: String,
+    /// Owner or member.
+    pub role: MemberRole,
+}
+
+/// Rooms, members and messages. Every query is parameterized.
+pub trait ChatStore: Send + Sync + 'static {
+    /// The direct room of `a` and `b`, created (with both as members) the first
+    /// time; `true` when it was created now. Concurrent calls get one room.
+    fn direct_room(
+        &self,
+        a: i64,
+        b: i64,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<(RoomRecord, bool)>> + Send;
+    /// A new group room owned by `owner`, with `members` besides.
+    fn create_group_room(
+        &self,
+        owner: i64,
+        name: &str,
+        members: &[i64],
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<RoomRecord>> + Send;
+    /// A room by id.
+    fn room(&self, id: i64) -> impl Future<Output = StoreResult<Option<RoomRecord>>> + Send;
+    /// `user`'s role in `room`, if a member.
+    fn membership(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<Option<MemberRole>>> + Send;
+    /// Adds `user` to `room` as a member; `false` if already one.
+    fn add_member(
+        &self,
+        room: i64,
+        user: i64,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Removes `user` from `room`; when the owner leaves, the longest-standing
+    /// member becomes the owner. `false` if not a member.
+    fn leave_room(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// A room's members, oldest first.
+    fn members(&self, room: i64) -> impl Future<Output = StoreResult<Vec<MemberRecord>>> + Send;
+    /// The ids of a room's members.
+    fn member_ids(&self, room: i64) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// `user`'s rooms, most recently active first.
+    fn rooms_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<RoomSummaryRecord>>> + Send;
+    /// Stores a message; with a `client_msg_id` the sender already used, the
+    /// original instead. `true` when it was stored now.
+    fn insert_message(&self, message: NewMessage) -> impl Future<Output = StoreResult<(MessageRecord, bool)>> + Send;
+    /// A room's messages older than `before` (all when `None`), newest first, at most `limit`.
+    fn history(
+        &self,
+        room: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRecord>>> + Send;
+    /// Moves `user`'s last-read pointer in `room` forward to `message` (a
+    /// message of that room); `false` if it did not move.
+    fn mark_read(&self, room: i64, user: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The users who share at least one room with `user`.
+    fn peers_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+}

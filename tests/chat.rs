@@ -1,0 +1,768 @@
+//! The chat end to end: rooms, messages, history, receipts and presence, with
+//! the store-backed app behind the real TLS server and several users, each on
+//! one or more devices (raw sockets that read replies and events as a client
+//! does). Every case runs on SQLite, and on MySQL/MariaDB when the test server
+//! is set.
+//!
+//! "Did not arrive" is never a wait: a later event published to the same
+//! connection is the marker (a connection's events arrive in the order they
+//! were published), so a missing event is an event that the marker overtook.
+
+#[macro_use]
+mod common;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use common::app::{self, Running, test_config};
+use common::db::{self, TestDb};
+use common::frames::{Conn, code, frame, seeded_user};
+use common::net;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use specserve::api::{
+    Client, EmptyPayload, Event, Message as ChatMessage, MessageNew, MessageSendPayload, Publisher, Role,
+    RoomCreatePayload,
+};
+use specserve::store::Store;
+use specserve_runtime::client::ClientOptions;
+use specserve_runtime::hub::Audience;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// A hang guard, not a timing assertion: a frame that should come and does not
+/// fails the test with a message instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What a device's reader saw.
+enum Incoming {
+    Frame(Value),
+    /// The server closed (its close code, if it sent a close frame).
+    Closed(Option<CloseCode>),
+}
+
+/// One of a user's connections, bound to them. A task reads it all the time,
+/// as a real client does (so pings are answered); replies are matched by
+/// `requestId`, events are kept in arrival order.
+struct Device {
+    sink: SplitSink<net::Socket, Message>,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+    reader: tokio::task::JoinHandle<()>,
+    token: String,
+    requests: u64,
+    events: VecDeque<Value>,
+}
+
+impl Drop for Device {
+    /// Drops the socket without a close frame, as a client that goes away does.
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Device {
+    /// A connection for `token`, bound with `auth/bind`.
+    async fn open(running: &Running, token: &str) -> Device {
+        Device::bind(net::raw(&running.server, "/", &[]).await.expect("upgrade"), token).await
+    }
+
+    async fn bind(socket: net::Socket, token: &str) -> Device {
+        let (sink, mut stream) = socket.split();
+        let (sender, incoming) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(message)) = stream.next().await {
+                let seen = match message {
+                    Message::Text(text) => Incoming::Frame(serde_json::from_str(&text).expect("JSON frame")),
+                    Message::Close(frame) => Incoming::Closed(frame.map(|f| f.code)),
+                    _ => continue,
+                };
+                let _ = sender.send(seen);
+            }
+            let _ = sender.send(Incoming::Closed(None));
+        });
+        let mut device =
+            Device { sink, incoming, reader, token: token.to_owned(), requests: 0, events: VecDeque::new() };
+        device.ok("auth/bind", json!({})).await;
+        device
+    }
+
+    /// Sends a request and returns its reply; events read meanwhile are kept.
+    async fn call(&mut self, channel: &str, payload: Value) -> Value {
+        self.requests += 1;
+        let id = format!("q{}", self.requests);
+        let mut request = frame(channel, Some(&self.token), payload);
+        request["requestId"] = json!(id);
+        self.sink.send(Message::text(request.to_string())).await.expect("send");
+        loop {
+            let frame = self.read().await.unwrap_or_else(|| panic!("closed while waiting for the {channel} reply"));
+            if frame["requestId"] == json!(id) {
+                return frame;
+            }
+            assert!(frame.get("requestId").is_none(), "a reply to nothing asked: {frame}");
+            self.events.push_back(frame);
+        }
+    }
+
+    /// A request that must succeed.
+    async fn ok(&mut self, channel: &str, payload: Value) -> Value {
+        let reply = self.call(channel, payload).await;
+        assert_eq!(code(&reply), "ok", "{channel}: {reply}");
+        reply
+    }
+
+    /// Sends `text` to `room`; returns the new message's id.
+    async fn say(&mut self, room: i64, text: &str) -> i64 {
+        let reply = self.ok("message/send", json!({"roomId": room, "text": text})).await;
+        reply["messageId"].as_i64().expect("messageId")
+    }
+
+    async fn incoming(&mut self) -> Incoming {
+        let next = tokio::time::timeout(PATIENCE, self.incoming.recv()).await.expect("a frame in time");
+        next.unwrap_or(Incoming::Closed(None))
+    }
+
+    /// The next text frame, or `None` once the server closed.
+    async fn read(&mut self) -> Option<Value> {
+        match self.incoming().await {
+            Incoming::Frame(frame) => Some(frame),
+            Incoming::Closed(_) => None,
+        }
+    }
+
+    /// The next event, whatever its channel.
+    async fn event(&mut self) -> Value {
+        match self.events.pop_front() {
+            Some(event) => event,
+            None => self.read().await.expect("an event before the connection closed"),
+        }
+    }
+
+    /// The next event on `channel`; events on other channels are skipped.
+    async fn next(&mut self, channel: &str) -> Value {
+        loop {
+            let event = self.event().await;
+            if event["channel"] == channel {
+                return event;
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection; its close code.
+    async fn close_code(&mut self) -> Option<CloseCode> {
+        loop {
+            if let Incoming::Closed(code) = self.incoming().await {
+                return code;
+            }
+        }
+    }
+
+    /// Closes cleanly (a close frame, then the server's answer).
+    async fn close(mut self) {
+        self.sink.send(Message::Close(None)).await.expect("close frame");
+        self.close_code().await;
+    }
+}
+
+/// A user made in the store and logged in: (id, token).
+async fn user(running: &Running, name: &str) -> (i64, String) {
+    let mut conn = Conn::open(running).await;
+    seeded_user(running, &mut conn, &format!("{name}@example.com"), Role::User, None).await
+}
+
+/// `count` users, each with one bound device.
+async fn users(running: &Running, names: &[&str]) -> Vec<(i64, Device)> {
+    let mut made = Vec::new();
+    for name in names {
+        let (id, token) = user(running, name).await;
+        made.push((id, Device::open(running, &token).await));
+    }
+    made
+}
+
+async fn direct_room(device: &mut Device, other: i64) -> i64 {
+    let reply = device.ok("room/create", json!({"otherUserId": other})).await;
+    reply["room"]["id"].as_i64().expect("room id")
+}
+
+async fn group_room(device: &mut Device, name: &str, members: &[i64]) -> i64 {
+    let reply = device.ok("room/create", json!({"name": name, "memberIds": members})).await;
+    assert_eq!(reply["room"]["kind"], "group");
+    reply["room"]["id"].as_i64().expect("room id")
+}
+
+/// A room's whole history, paged newest first with `limit`.
+async fn full_history(device: &mut Device, room: i64, limit: u32) -> Vec<Value> {
+    let mut messages = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let mut request = json!({"roomId": room, "limit": limit});
+        if !before.is_null() {
+            request["before"] = before.clone();
+        }
+        let page = device.ok("message/history", request).await;
+        messages.extend(page["messages"].as_array().expect("messages").iter().cloned());
+        before = page.get("nextCursor").cloned().unwrap_or(Value::Null);
+        if before.is_null() {
+            return messages;
+        }
+    }
+}
+
+fn ids(messages: &[Value]) -> Vec<i64> {
+    messages.iter().map(|m| m["id"].as_i64().expect("id")).collect()
+}
+
+async fn a_direct_room_is_one_per_pair(running: Running) {
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let room = direct_room(&mut alice, bob_id).await;
+    assert_eq!(direct_room(&mut alice, bob_id).await, room, "asking again");
+    assert_eq!(direct_room(&mut bob, alice_id).await, room, "the other way round");
+    // Concurrent first requests from both sides of a new pair still make one room.
+    let (carol_id, carol_token) = user(&running, "carol").await;
+    let mut carols = Vec::new();
+    for _ in 0..6 {
+        carols.push(Device::open(&running, &carol_token).await);
+    }
+    let racing = carols.iter_mut().map(|carol| direct_room(carol, bob_id));
+    let (rooms, bobs) = tokio::join!(futures_util::future::join_all(racing), direct_room(&mut bob, carol_id));
+    assert!(rooms.iter().all(|r| *r == bobs), "{rooms:?} vs {bobs}");
+    assert_ne!(bobs, room);
+
+    let cases = [
+        (json!({"otherUserId": alice_id}), "validation_failed", "with oneself"),
+        (json!({"otherUserId": 999_999}), "not_found", "with nobody"),
+        (json!({"otherUserId": bob_id, "name": "both"}), "validation_failed", "both kinds at once"),
+        (json!({}), "validation_failed", "neither kind"),
+        (json!({"name": ""}), "validation_failed", "an empty name"),
+        (json!({"name": "x", "memberIds": [999_999]}), "not_found", "a member who does not exist"),
+    ];
+    for (payload, expected, what) in cases {
+        let reply = alice.call("room/create", payload).await;
+        assert_eq!(code(&reply), expected, "{what}: {reply}");
+    }
+    running.stop().await;
+}
+
+async fn a_message_reaches_every_device_but_the_sending_one(running: Running) {
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let mut phone = Device::open(&running, &alice_token).await;
+    let mut laptop = Device::open(&running, &alice_token).await;
+    let mut bob = Device::open(&running, &bob_token).await;
+    let room = direct_room(&mut phone, bob_id).await;
+
+    let sent = phone.ok("message/send", json!({"roomId": room, "text": "hi Bob\nhow are you?"})).await;
+    let id = sent["messageId"].as_i64().unwrap();
+    let created_at = sent["createdAt"].as_str().unwrap();
+    let new = json!({
+        "channel": "message/new",
+        "message": {"id": id, "roomId": room, "authorId": alice_id, "text": "hi Bob\nhow are you?", "createdAt": created_at}
+    });
+    assert_eq!(bob.event().await, new);
+    assert_eq!(laptop.event().await, new, "the sender's other device");
+    // Bob's connection was handed it: the sender hears so, on every device.
+    // The sending connection has its reply and no echo: the receipt is its first event.
+    let receipt = json!({"channel": "message/delivered", "roomId": room, "messageId": id});
+    assert_eq!(phone.event().await, receipt);
+    assert_eq!(laptop.event().await, receipt);
+
+    let answer = bob.say(room, "fine").await;
+    assert_eq!(phone.event().await["message"]["id"], answer);
+    assert_eq!(laptop.event().await["message"]["id"], answer);
+    running.stop().await;
+}
+
+async fn a_retried_send_is_stored_and_pushed_once(running: Running) {
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let room = direct_room(&mut alice, bob_id).await;
+    let send = json!({"roomId": room, "text": "pay the rent", "clientMsgId": "m-1"});
+    let first = alice.ok("message/send", send.clone()).await;
+    let retry = alice.ok("message/send", send.clone()).await;
+    assert_eq!((&retry["messageId"], &retry["createdAt"]), (&first["messageId"], &first["createdAt"]));
+    // The same client id with other text is still the original message.
+    let mut changed = send.clone();
+    changed["text"] = json!("changed my mind");
+    assert_eq!(alice.ok("message/send", changed).await["messageId"], first["messageId"]);
+    // Another sender may use the same client id: ids are per sender.
+    let bobs = bob.ok("message/send", send).await;
+    assert_ne!(bobs["messageId"], first["messageId"]);
+
+    let history = full_history(&mut alice, room, 50).await;
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[1]["clientMsgId"], "m-1");
+    assert_eq!(history[1]["text"], "pay the rent");
+    let after = alice.say(room, "after").await;
+    assert_eq!(bob.next("message/new").await["message"]["id"], first["messageId"]);
+    assert_eq!(bob.next("message/new").await["message"]["id"], after, "the retries were not pushed again");
+    running.stop().await;
+}
+
+async fn only_members_read_or_write_a_room(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (carol_id, mut carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let direct = direct_room(&mut alice, bob_id).await;
+    let group = group_room(&mut alice, "plans", &[bob_id]).await;
+    let with_carol = direct_room(&mut alice, carol_id).await;
+    let first = alice.say(direct, "just us").await;
+
+    for room in [direct, group, 999_999] {
+        let attempts = [
+            ("message/send", json!({"roomId": room, "text": "let me in"})),
+            ("message/history", json!({"roomId": room})),
+            ("message/markRead", json!({"roomId": room, "messageId": first})),
+            ("room/members", json!({"roomId": room})),
+            ("room/addMember", json!({"roomId": room, "userId": carol_id})),
+            ("room/leave", json!({"roomId": room})),
+        ];
+        for (channel, payload) in attempts {
+            let reply = carol.call(channel, payload).await;
+            assert_eq!(code(&reply), "forbidden", "carol {channel} in room {room}: {reply}");
+        }
+    }
+    // Only the owner adds members, and nobody joins or leaves a direct room.
+    assert_eq!(code(&bob.call("room/addMember", json!({"roomId": group, "userId": carol_id})).await), "forbidden");
+    assert_eq!(code(&alice.call("room/addMember", json!({"roomId": direct, "userId": carol_id})).await), "forbidden");
+    assert_eq!(code(&alice.call("room/leave", json!({"roomId": direct})).await), "forbidden");
+    // A room Carol is not in never reaches her: her next message/new is from hers.
+    alice.say(group, "carol must not see this").await;
+    let hers = alice.say(with_carol, "hello carol").await;
+    assert_eq!(carol.next("message/new").await["message"]["id"], hers);
+    let rooms = carol.ok("room/list", json!({})).await;
+    let listed: Vec<i64> =
+        rooms["rooms"].as_array().unwrap().iter().map(|r| r["room"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, vec![with_carol]);
+    running.stop().await;
+}
+
+async fn ownership_passes_on_when_the_owner_leaves(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (carol_id, mut carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let group = group_room(&mut alice, "book club", &[bob_id]).await;
+    alice.ok("room/addMember", json!({"roomId": group, "userId": carol_id})).await;
+    let members = bob.ok("room/members", json!({"roomId": group})).await;
+    let roles: Vec<(i64, String)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["userId"].as_i64().unwrap(), m["role"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![(alice_id, "owner".into()), (bob_id, "member".into()), (carol_id, "member".into())],
+        "members in joining order"
+    );
+    alice.ok("room/leave", json!({"roomId": group})).await;
+    assert_eq!(code(&alice.call("message/send", json!({"roomId": group, "text": "still here?"})).await), "forbidden");
+    let members = carol.ok("room/members", json!({"roomId": group})).await;
+    assert_eq!(members["members"][0]["userId"], bob_id, "{members}");
+    assert_eq!(members["members"][0]["role"], "owner", "the longest-standing member owns the room now");
+    // The new owner adds members; Alice can be brought back.
+    bob.ok("room/addMember", json!({"roomId": group, "userId": alice_id})).await;
+    assert_eq!(alice.call("room/members", json!({"roomId": group})).await["members"].as_array().unwrap().len(), 3);
+    running.stop().await;
+}
+
+async fn concurrent_senders_are_seen_in_one_order(running: Running) {
+    const SENDERS: usize = 4;
+    const EACH: usize = 12;
+    let mut made = users(&running, &["watcher", "s0", "s1", "s2", "s3"]).await;
+    let senders: Vec<(i64, Device)> = made.split_off(1);
+    let (_, mut watcher) = made.pop().unwrap();
+    let sender_ids: Vec<i64> = senders.iter().map(|(id, _)| *id).collect();
+    let room = group_room(&mut watcher, "busy", &sender_ids).await;
+    let sending = senders.into_iter().map(|(_, mut device)| async move {
+        for n in 0..EACH {
+            device.say(room, &format!("message {n}")).await;
+        }
+        device
+    });
+    let mut senders = futures_util::future::join_all(sending).await;
+    let mut seen = Vec::new();
+    for _ in 0..SENDERS * EACH {
+        seen.push(watcher.next("message/new").await["message"]["id"].as_i64().unwrap());
+    }
+    let stored: Vec<i64> = ids(&full_history(&mut watcher, room, 7).await).into_iter().rev().collect();
+    assert_eq!(seen, stored, "pushed in the order stored");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    // Each sender sees the others' messages in that same order (minus its own).
+    for device in &mut senders {
+        let mut theirs = Vec::new();
+        for _ in 0..(SENDERS - 1) * EACH {
+            theirs.push(device.next("message/new").await["message"]["id"].as_i64().unwrap());
+        }
+        let expected: Vec<i64> = seen.iter().copied().filter(|id| theirs.contains(id)).collect();
+        assert_eq!(theirs, expected);
+    }
+    running.stop().await;
+}
+
+async fn history_pages_are_exact_while_messages_arrive(running: Running) {
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let room = direct_room(&mut alice, bob_id).await;
+    let mut before = Vec::new();
+    for n in 0..45 {
+        before.push(alice.say(room, &format!("old {n}")).await);
+    }
+    let default_page = bob.ok("message/history", json!({"roomId": room})).await;
+    assert_eq!(default_page["messages"].as_array().unwrap().len(), 45, "limit defaults to 50");
+    assert!(default_page.get("nextCursor").is_none(), "no page after the last: {default_page}");
+
+    // Bob pages back, 7 at a time, while Alice keeps writing.
+    let writing = async {
+        for n in 0..20 {
+            alice.say(room, &format!("new {n}")).await;
+        }
+    };
+    let (paged, ()) = tokio::join!(full_history(&mut bob, room, 7), writing);
+    let paged = ids(&paged);
+    assert!(paged.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {paged:?}");
+    let everything = ids(&full_history(&mut bob, room, 100).await);
+    assert_eq!(everything.len(), 65);
+    let top = everything.iter().position(|id| *id == paged[0]).expect("the first page's newest is stored");
+    assert_eq!(paged, everything[top..], "no gaps below the first page");
+    before.reverse();
+    assert_eq!(paged[paged.len() - 45..], before[..], "every older message exactly once");
+
+    for limit in [0, 101, -1] {
+        let reply = bob.call("message/history", json!({"roomId": room, "limit": limit})).await;
+        assert_eq!(code(&reply), "validation_failed", "limit {limit}: {reply}");
+    }
+    running.stop().await;
+}
+
+async fn unread_counts_and_read_receipts(running: Running) {
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let room = direct_room(&mut alice, bob_id).await;
+    let other_room = group_room(&mut alice, "elsewhere", &[bob_id]).await;
+    let elsewhere = alice.say(other_room, "not in the direct room").await;
+    let sent = [alice.say(room, "one").await, alice.say(room, "two").await, alice.say(room, "three").await];
+
+    let summary = |list: &Value| {
+        let rooms = list["rooms"].as_array().unwrap();
+        let mine = rooms.iter().find(|r| r["room"]["id"] == room).expect("the direct room is listed").clone();
+        (mine["unread"].as_i64().unwrap(), mine["lastMessage"]["text"].clone())
+    };
+    assert_eq!(summary(&bob.ok("room/list", json!({})).await), (3, json!("three")));
+    assert_eq!(summary(&alice.ok("room/list", json!({})).await).0, 0, "one's own messages are read");
+
+    bob.ok("message/markRead", json!({"roomId": room, "messageId": sent[1]})).await;
+    let receipt = json!({"channel": "room/read", "roomId": room, "userId": bob_id, "messageId": sent[1]});
+    assert_eq!(alice.next("room/read").await, receipt);
+    assert_eq!(summary(&bob.ok("room/list", json!({})).await).0, 1);
+    // Backwards, or a message of another room: the pointer stays, nobody is told.
+    bob.ok("message/markRead", json!({"roomId": room, "messageId": sent[0]})).await;
+    bob.ok("message/markRead", json!({"roomId": room, "messageId": elsewhere})).await;
+    assert_eq!(summary(&bob.ok("room/list", json!({})).await).0, 1);
+    bob.ok("message/markRead", json!({"roomId": room, "messageId": sent[2]})).await;
+    assert_eq!(alice.next("room/read").await["messageId"], sent[2], "the earlier marks sent nothing");
+    assert_eq!(summary(&bob.ok("room/list", json!({})).await).0, 0);
+    running.stop().await;
+}
+
+async fn deleting_a_user_closes_its_sockets_and_keeps_its_messages(running: Running) {
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let mut admin_conn = Conn::open(&running).await;
+    let (_, admin_token) = seeded_user(&running, &mut admin_conn, "admin@example.com", Role::Admin, None).await;
+    let mut alice = Device::open(&running, &alice_token).await;
+    let room = direct_room(&mut alice, bob_id).await;
+    let mut bob = Device::open(&running, &bob_token).await;
+    let mut bob_phone = Device::open(&running, &bob_token).await;
+    let said = bob.say(room, "goodbye").await;
+
+    let deleted = admin_conn.call("user/delete", Some(&admin_token), json!({"id": bob_id})).await;
+    assert_eq!(code(&deleted), "ok", "{deleted}");
+    assert_eq!(bob.close_code().await, Some(CloseCode::Policy));
+    assert_eq!(bob_phone.close_code().await, Some(CloseCode::Policy));
+    let came = alice.next("presence/changed").await;
+    assert_eq!(came, json!({"channel": "presence/changed", "userId": bob_id, "online": true}));
+    let gone = alice.next("presence/changed").await;
+    assert_eq!(gone, json!({"channel": "presence/changed", "userId": bob_id, "online": false}));
+    let members = alice.ok("room/members", json!({"roomId": room})).await;
+    assert_eq!(members["members"].as_array().unwrap().len(), 1);
+    assert_eq!(members["members"][0]["userId"], alice_id);
+    let history = full_history(&mut alice, room, 50).await;
+    assert_eq!(history[0]["id"], said);
+    assert!(history[0].get("authorId").is_none(), "the author is gone: {}", history[0]);
+    assert!(!running.app.hub().is_online(&bob_id.to_string()));
+    running.stop().await;
+}
+
+/// A database made by wave 1 (users and tokens only) gets the chat tables
+/// from the same schema file and keeps its rows.
+async fn a_wave_one_database_gains_the_chat(running: Running) {
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let (bob_id, _) = user(&running, "bob").await;
+    running.db.execute("DROP TABLE messages").await;
+    running.db.execute("DROP TABLE room_members").await;
+    running.db.execute("DROP TABLE rooms").await;
+    running.db.store().init_schema().await.expect("the schema applies over wave 1's");
+    running.db.store().init_schema().await.expect("and again");
+    let mut alice = Device::open(&running, &alice_token).await;
+    assert_eq!(alice.ok("auth/bind", json!({})).await["userId"], alice_id, "the old token still works");
+    let room = direct_room(&mut alice, bob_id).await;
+    alice.say(room, "first message after the upgrade").await;
+    assert_eq!(full_history(&mut alice, room, 10).await.len(), 1);
+    running.stop().await;
+}
+
+on_both_stores!(
+    a_direct_room_is_one_per_pair,
+    a_message_reaches_every_device_but_the_sending_one,
+    a_retried_send_is_stored_and_pushed_once,
+    only_members_read_or_write_a_room,
+    ownership_passes_on_when_the_owner_leaves,
+    concurrent_senders_are_seen_in_one_order,
+    history_pages_are_exact_while_messages_arrive,
+    unread_counts_and_read_receipts,
+    deleting_a_user_closes_its_sockets_and_keeps_its_messages,
+    a_wave_one_database_gains_the_chat,
+);
+
+/// Forwards one TCP connection until frozen; then holds both ends open and
+/// silent, as a network that dropped the client without a FIN does.
+struct Blackhole {
+    addr: std::net::SocketAddr,
+    freeze: tokio_util::sync::CancellationToken,
+}
+
+impl Blackhole {
+    async fn to(target: std::net::SocketAddr) -> Blackhole {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let freeze = tokio_util::sync::CancellationToken::new();
+        let frozen = freeze.clone();
+        tokio::spawn(async move {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                () = frozen.cancelled() => {}
+            }
+            // Neither end hears anything again, nor a close.
+            std::future::pending::<()>().await;
+            drop((client, server));
+        });
+        Blackhole { addr, freeze }
+    }
+}
+
+/// Presence: online with the first device, offline after the last, a killed
+/// connection found by the ping timeout; told only to users who share a room.
+async fn presence_follows_the_last_device(db: TestDb) {
+    let running = app::start_with(db, test_config(), |server| {
+        server.limits.ping_interval = Duration::from_millis(100);
+        server.limits.pong_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut made = users(&running, &["alice", "carol"]).await;
+    let (carol_id, mut carol) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    direct_room(&mut alice, bob_id).await;
+    let online = json!({"channel": "presence/changed", "userId": bob_id, "online": true});
+    let offline = json!({"channel": "presence/changed", "userId": bob_id, "online": false});
+
+    let desk = Device::open(&running, &bob_token).await;
+    assert_eq!(alice.next("presence/changed").await, online);
+    let hole = Blackhole::to(running.server.local_addr()).await;
+    let socket = net::raw_via(&running.server, hole.addr, "/", &[]).await.expect("upgrade through the proxy");
+    let phone = Device::bind(socket, &bob_token).await;
+    let listed = alice.ok("presence/list", json!({"userIds": [bob_id, carol_id, alice_id]})).await;
+    assert_eq!(
+        listed["users"],
+        json!([{"userId": bob_id, "online": true}, {"userId": alice_id, "online": true}]),
+        "Carol shares no room with Alice, so her status is not Alice's to see"
+    );
+
+    // The desk closes cleanly; the phone keeps Bob online.
+    desk.close().await;
+    let hub = running.app.hub().clone();
+    let principal = bob_id.to_string();
+    net::eventually("the desk's connection is gone", || hub.connections_of(&principal) == 1).await;
+    assert_eq!(alice.ok("presence/list", json!({"userIds": [bob_id]})).await["users"][0]["online"], true);
+
+    // The phone's network dies: no close, no FIN. The ping timeout finds it.
+    hole.freeze.cancel();
+    assert_eq!(alice.next("presence/changed").await, offline);
+    assert_eq!(alice.ok("presence/list", json!({"userIds": [bob_id]})).await["users"][0]["online"], false);
+    drop(phone);
+    // Back again; had the desk's close said "offline" too, this would be that.
+    let _desk = Device::open(&running, &bob_token).await;
+    assert_eq!(alice.next("presence/changed").await, online);
+    // Carol, who shares no room with Bob, heard none of it: her first
+    // presence event is Alice's, once they share a room and Alice reconnects.
+    direct_room(&mut carol, alice_id).await;
+    let (_, alice_token) = (alice_id, alice.token.clone());
+    drop(alice);
+    let alice_offline = json!({"channel": "presence/changed", "userId": alice_id, "online": false});
+    assert_eq!(carol.next("presence/changed").await, alice_offline);
+    let _alice = Device::open(&running, &alice_token).await;
+    assert_eq!(carol.next("presence/changed").await["userId"], alice_id);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn presence_follows_the_last_device_on_sqlite() {
+    presence_follows_the_last_device(db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn presence_follows_the_last_device_on_mysql() {
+    if let Some(db) = db::mysql().await {
+        presence_follows_the_last_device(db).await;
+    }
+}
+
+/// A member whose client stops reading is closed as a slow consumer (1008,
+/// sent once it reads again); the sender and the server are not held up.
+#[tokio::test]
+async fn a_member_that_stops_reading_is_closed_not_waited_for() {
+    let running = app::start_with(db::sqlite().await, test_config(), |server| {
+        server.limits.event_queue = 4;
+        server.limits.close_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut made = users(&running, &["alice"]).await;
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let mut bob = Conn::open(&running).await;
+    assert_eq!(code(&bob.call("auth/bind", Some(&bob_token), json!({})).await), "ok");
+    let room = direct_room(&mut alice, bob_id).await;
+    let big = MessageNew {
+        message: ChatMessage {
+            id: 1,
+            room_id: room,
+            author_id: Some(alice_id),
+            text: "x".repeat(4000),
+            created_at: "2025-05-22T10:00:00.000Z".into(),
+            client_msg_id: None,
+        },
+    };
+    // Bob reads nothing while far more is pushed than sockets buffer.
+    let publisher = Publisher::new(running.app.hub().clone());
+    let principal = bob_id.to_string();
+    let metrics = running.server.metrics().clone();
+    let closed = || net::metric(&metrics.render(), "specserve_closes_total{by=\"server\",code=\"1008\"}") == 1.0;
+    let mut pushed = 0;
+    while !closed() {
+        publisher.message_new(Audience::principal(&principal), &big).expect("a valid event");
+        pushed += 1;
+        assert!(pushed < 100_000, "Bob was never closed");
+        tokio::task::yield_now().await;
+    }
+    // Alice, on the same server, carries on meanwhile.
+    alice.say(room, "still works").await;
+    // Bob reads again: what was on the wire, then the close frame.
+    loop {
+        match bob.0.next().await {
+            Some(Ok(Message::Text(_) | Message::Ping(_))) => continue,
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| f.code), Some(CloseCode::Policy), "after {pushed} events");
+                break;
+            }
+            other => panic!("expected the 1008 close frame, got {other:?}"),
+        }
+    }
+    running.stop().await;
+}
+
+/// In debug builds (and so in tests) an event that breaks its schema is
+/// refused before it leaves: the publisher cannot send what the spec forbids.
+#[tokio::test]
+async fn an_event_that_breaks_its_schema_is_not_sent() {
+    let running = app::start(db::sqlite().await, test_config()).await;
+    let mut made = users(&running, &["alice"]).await;
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let publisher = Publisher::new(running.app.hub().clone());
+    let broken = MessageNew {
+        message: ChatMessage {
+            id: 1,
+            room_id: 1,
+            author_id: Some(alice_id),
+            text: String::new(),
+            created_at: "2025-05-22T10:00:00.000Z".into(),
+            client_msg_id: None,
+        },
+    };
+    let refused = publisher.message_new(Audience::everyone(), &broken).expect_err("minLength 1");
+    assert_eq!(refused.code().as_str(), "internal", "{refused:?}");
+    // What did go out afterwards is the next thing the client reads.
+    let valid = MessageNew { message: ChatMessage { text: "ok".into(), ..broken.message } };
+    publisher.message_new(Audience::everyone(), &valid).unwrap();
+    assert_eq!(alice.next("message/new").await["message"]["text"], "ok");
+    running.stop().await;
+}
+
+/// The generated Rust client: typed calls, and pushed events as a typed stream.
+#[tokio::test]
+async fn the_typed_client_receives_typed_events() {
+    let running = app::start(db::sqlite().await, test_config()).await;
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let connect = || async {
+        let options = ClientOptions::pinned(&running.server.fingerprint().unwrap());
+        Client::connect_with(&running.server.url(), options).await.expect("client connects")
+    };
+    let (alice, bob) = (connect().await, connect().await);
+    alice.set_token(Some(alice_token));
+    bob.set_token(Some(bob_token));
+    assert_eq!(bob.auth_bind(&EmptyPayload {}).await.unwrap().user_id, bob_id);
+    let room = alice
+        .room_create(&RoomCreatePayload { other_user_id: Some(bob_id), name: None, member_ids: None })
+        .await
+        .unwrap()
+        .room;
+    let sent = alice
+        .message_send(&MessageSendPayload { room_id: room.id, text: "typed".into(), client_msg_id: None })
+        .await
+        .unwrap();
+    let mut events = std::pin::pin!(bob.events());
+    let event = tokio::time::timeout(PATIENCE, events.next()).await.expect("an event in time");
+    match event {
+        Some(Ok(Event::MessageNew(new))) => {
+            assert_eq!(
+                (new.message.id, new.message.author_id, new.message.text.as_str()),
+                (sent.message_id, Some(alice_id), "typed")
+            );
+        }
+        other => panic!("expected message/new, got {other:?}"),
+    }
+    match tokio::time::timeout(PATIENCE, alice.next_event()).await.expect("a receipt in time") {
+        Some(Ok(Event::MessageDelivered(receipt))) => assert_eq!(receipt.message_id, sent.message_id),
+        other => panic!("expected message/delivered, got {other:?}"),
+    }
+    running.stop().await;
+}
+
+/// The hub keeps no entry for a closed connection: members who come and go
+/// leave nothing behind (presence and fan-out stay exact over time).
+#[tokio::test]
+async fn connections_that_close_leave_nothing_in_the_hub() {
+    let running = app::start(db::sqlite().await, test_config()).await;
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let principal = bob_id.to_string();
+    for _ in 0..5 {
+        let device = Device::open(&running, &bob_token).await;
+        assert_eq!(running.app.hub().connections_of(&principal), 1);
+        device.close().await;
+        let hub = running.app.hub().clone();
+        net::eventually("the connection leaves the hub", || !hub.is_online(&principal)).await;
+    }
+    assert_eq!(running.app.hub().connections_of(&principal), 0);
+    running.stop().await;
+}
