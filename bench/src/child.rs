@@ -15,6 +15,8 @@ use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::pin::Layout;
+
 /// A running child process and where it listens.
 pub struct Process {
     child: Child,
@@ -34,28 +36,27 @@ pub struct Usage {
 }
 
 impl Process {
-    /// Starts specserve over `database_url`, TLS or plaintext.
-    pub async fn specserve(database_url: &str, tls: bool) -> Result<Process> {
-        let mut args = vec!["__serve".to_owned(), database_url.to_owned()];
+    /// Starts specserve over `database_url`, TLS or plaintext, on the
+    /// layout's server cores if there is a layout.
+    pub async fn specserve(database_url: &str, tls: bool, layout: Option<&Layout>) -> Result<Process> {
+        Process::spawn(vec!["__serve".to_owned(), database_url.to_owned()], tls, layout).await
+    }
+
+    /// Starts the raw echo baseline, placed as [`Process::specserve`] places the server.
+    pub async fn echo(tls: bool, layout: Option<&Layout>) -> Result<Process> {
+        Process::spawn(vec!["__echo".to_owned()], tls, layout).await
+    }
+
+    async fn spawn(mut args: Vec<String>, tls: bool, layout: Option<&Layout>) -> Result<Process> {
         if tls {
             args.push("--tls".into());
         }
-        Process::spawn(&args).await
-    }
-
-    /// Starts the raw echo baseline.
-    pub async fn echo(tls: bool) -> Result<Process> {
-        let mut args = vec!["__echo".to_owned()];
-        if tls {
-            args.push("--tls".into());
+        if let Some(layout) = layout {
+            args.extend(["--pin".to_owned(), layout.server_arg()]);
         }
-        Process::spawn(&args).await
-    }
-
-    async fn spawn(args: &[String]) -> Result<Process> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .args(args)
+            .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -111,15 +111,14 @@ async fn member_loop(
 /// The baseline: `writers` closed loops of one raw INSERT of a message row
 /// into `room`.
 pub async fn sqlx_insert(database_url: &str, room: i64, author: i64, writers: usize, timing: Timing) -> Result<Stats> {
-    load::sqlx_closed_loop(database_url, writers, timing, move |pool| async move {
+    load::on_native_connection!(database_url, writers, timing, |connection| {
         sqlx::query("INSERT INTO messages (room_id, author_id, text, created_at) VALUES (?, ?, ?, ?)")
             .bind(room)
             .bind(author)
             .bind("baseline")
             .bind("2025-05-22 10:00:00.000000")
-            .execute(&pool)
-            .await?;
-        Ok(())
+            .execute(&mut connection)
+            .await
+            .map(drop)
     })
-    .await
 }

@@ -161,45 +161,100 @@ pub async fn websocket(
     Stats::collect(tasks, timing).await
 }
 
-/// The `read` baseline: the same point-select by primary key through a raw sqlx
-/// pool of the server's size and settings (no ping before checkout), at the same concurrency.
+/// Runs [`sqlx_closed_loop`] on the driver `$url` names (MySQL or SQLite),
+/// each operation `$body` with `$connection` a `&mut`-able native connection
+/// (not sqlx's `Any` driver, whose row conversion the server does not pay).
+macro_rules! on_native_connection {
+    ($url:expr, $workers:expr, $timing:expr, |$connection:ident| $body:block) => {
+        if $url.starts_with("mysql:") {
+            $crate::load::sqlx_closed_loop(
+                $url,
+                $workers,
+                $timing,
+                move |mut $connection: sqlx::MySqlConnection| async move {
+                    let result = $body;
+                    ($connection, result)
+                },
+            )
+            .await
+        } else {
+            $crate::load::sqlx_closed_loop(
+                $url,
+                $workers,
+                $timing,
+                move |mut $connection: sqlx::SqliteConnection| async move {
+                    let result = $body;
+                    ($connection, result)
+                },
+            )
+            .await
+        }
+    };
+}
+pub(crate) use on_native_connection;
+
+/// The `read` baseline: the server's own point-select by primary key, on
+/// raw sqlx connections of the server's number, at the same concurrency.
 pub async fn sqlx_point_select(database_url: &str, user_id: i64, connections: usize, timing: Timing) -> Result<Stats> {
-    sqlx_closed_loop(database_url, connections, timing, move |pool| async move {
-        sqlx::query("SELECT id, name, email, role FROM users WHERE id = ?").bind(user_id).fetch_one(&pool).await?;
-        Ok(())
+    on_native_connection!(database_url, connections, timing, |connection| {
+        sqlx::query(
+            "SELECT id, name, email, password_hash, role, created_by, created_at, updated_at FROM users WHERE id = ?",
+        )
+        .bind(user_id)
+        .fetch_one(&mut connection)
+        .await
+        .map(drop)
     })
-    .await
 }
 
-/// `workers` closed loops of `operation` over a raw sqlx pool of the server's
-/// size and settings (no ping before checkout): what a database baseline runs.
-pub async fn sqlx_closed_loop<F, Fut>(database_url: &str, workers: usize, timing: Timing, operation: F) -> Result<Stats>
+/// `workers` closed loops of `operation` on at most 16 raw sqlx connections
+/// (the server's number), each held by one operation at a time and handed
+/// back directly: the database call with nothing around it. (`sqlx::Pool`
+/// would add a ping per operation on return: a second round trip.)
+pub async fn sqlx_closed_loop<C, F, Fut>(
+    database_url: &str,
+    workers: usize,
+    timing: Timing,
+    operation: F,
+) -> Result<Stats>
 where
-    F: Fn(sqlx::AnyPool) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), sqlx::Error>> + Send,
+    C: sqlx::Connection + 'static,
+    F: Fn(C) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = (C, Result<(), sqlx::Error>)> + Send,
 {
-    let pool =
-        sqlx::any::AnyPoolOptions::new().max_connections(16).test_before_acquire(false).connect(database_url).await?;
+    let options: C::Options = database_url.parse()?;
+    let mut idle = Vec::new();
+    for _ in 0..workers.clamp(1, 16) {
+        idle.push(sqlx::ConnectOptions::connect(&options).await?);
+    }
+    let held = Arc::new(tokio::sync::Semaphore::new(idle.len()));
+    let idle = Arc::new(std::sync::Mutex::new(idle));
     let start = Instant::now();
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;
     let tasks: Vec<_> = (0..workers)
         .map(|_| {
-            let (pool, operation) = (pool.clone(), operation.clone());
+            let (held, idle, operation) = (held.clone(), idle.clone(), operation.clone());
             tokio::spawn(async move {
                 let mut stats = Stats::empty();
                 while Instant::now() < end {
                     let sent = Instant::now();
-                    operation(pool.clone()).await?;
+                    let _permit = held.acquire().await?;
+                    let connection = idle
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("poisoned"))?
+                        .pop()
+                        .context("a connection per permit")?;
+                    let (connection, result) = operation(connection).await;
+                    idle.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(connection);
+                    result?;
                     stats.record(sent, measure_from);
                 }
                 Ok::<_, anyhow::Error>(stats)
             })
         })
         .collect();
-    let total = Stats::collect(tasks, timing).await;
-    pool.close().await;
-    total
+    Stats::collect(tasks, timing).await
 }
 
 /// The `login` baseline's unit: the median time of one argon2id hash (the

@@ -8,6 +8,7 @@
 mod child;
 mod fanout;
 mod load;
+mod pin;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,14 @@ struct Cli {
     /// (child processes) speak TLS.
     #[arg(long, hide = true)]
     tls: bool,
+    /// Put the server child on this many cores and the load generator and the
+    /// local MariaDB on the others (when the machine has others); `scaling`
+    /// tries 1, 2 (and 4) by itself.
+    #[arg(long)]
+    server_cores: Option<usize>,
+    /// (child processes) the cores to run on.
+    #[arg(long, hide = true)]
+    pin: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,6 +73,7 @@ enum Scenario {
     Mixed,
     Idle,
     Fanout,
+    Scaling,
     #[value(name = "__serve", hide = true)]
     ServeChild,
     #[value(name = "__echo", hide = true)]
@@ -92,6 +102,15 @@ struct Row {
     target: String,
     server_cpu_percent: f64,
     server_rss_mib: f64,
+    /// Where the server and the load ran, when placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cores: Option<String>,
+    /// Server CPU µs per operation (read, reject).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_us_per_op: Option<f64>,
+    /// The baseline server's CPU µs per operation (reject: the echo server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_server_us_per_op: Option<f64>,
     /// Pushed events received per second (fanout only).
     #[serde(skip_serializing_if = "Option::is_none")]
     deliveries_per_second: Option<f64>,
@@ -118,6 +137,9 @@ impl Row {
             target: String::new(),
             server_cpu_percent: 100.0 * (after.cpu_seconds - before.cpu_seconds) / seconds.max(1e-9),
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            cores: None,
+            server_us_per_op: None,
+            baseline_server_us_per_op: None,
             deliveries_per_second: None,
             cpu_per_op: None,
         }
@@ -134,6 +156,11 @@ impl Row {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Before the runtime exists: its threads inherit the affinity and it
+    // sizes its worker pool by it.
+    if let Some(cores) = &cli.pin {
+        pin::set(0, &pin::parse(cores).map_err(anyhow::Error::msg)?)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.scenario {
         Scenario::ServeChild => {
@@ -146,6 +173,8 @@ fn main() -> Result<()> {
 }
 
 struct Setup {
+    /// Where the server runs apart from the load, when `--server-cores` says.
+    layout: Option<pin::Layout>,
     timing: Timing,
     counts: Vec<usize>,
     room_sizes: Vec<usize>,
@@ -162,7 +191,11 @@ async fn run(cli: Cli) -> Result<()> {
     } else {
         Timing { warmup: cli.warmup, duration: cli.duration }
     };
+    // Read before anything is placed: the layouts divide these.
+    let all_cores = pin::allowed();
+    let layout = cli.server_cores.map(pin::Layout::server_on);
     let setup = Setup {
+        layout,
         timing,
         counts: if cli.quick { vec![8] } else { vec![32, 256] },
         room_sizes: if cli.quick { vec![2, 10] } else { vec![2, 10, 100] },
@@ -175,6 +208,10 @@ async fn run(cli: Cli) -> Result<()> {
     };
     if setup.mysql.is_none() {
         eprintln!("note: no MySQL/MariaDB at {}; the read scenario runs on SQLite only", cli.mysql_url);
+    }
+    if let Some(layout) = &setup.layout {
+        place_load(layout);
+        eprintln!("cores: {}", layout.describe());
     }
     let mut rows = Vec::new();
     let all = cli.scenario == Scenario::All;
@@ -193,6 +230,11 @@ async fn run(cli: Cli) -> Result<()> {
     if all || cli.scenario == Scenario::Fanout {
         rows.extend(fanout(&setup).await?);
     }
+    if all || cli.scenario == Scenario::Scaling {
+        rows.extend(scaling(&setup).await?);
+    }
+    // Everything back where it was (the database server outlives us).
+    place_load(&pin::Layout { server: Vec::new(), others: all_cores, separated: false });
     let _ = std::fs::remove_file(setup.sqlite.trim_start_matches("sqlite://"));
     print_table(&rows);
     let out = if cli.quick { std::env::temp_dir().join("specserve-bench-quick") } else { cli.out };
@@ -242,15 +284,22 @@ fn target_of(process: &Process) -> Target {
 }
 
 async fn read(setup: &Setup) -> Result<Vec<Row>> {
+    read_on(setup, setup.layout.as_ref(), &setup.counts, "read").await
+}
+
+/// `read` with the server placed by `layout`, at each of `counts`; rows are
+/// named `scenario`.
+async fn read_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], scenario: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
-        let server = Process::specserve(&url, false).await?;
+        let server = Process::specserve(&url, false, layout).await?;
         let target = target_of(&server);
-        let (id, token) = user(&target, &format!("read-{store}@example.com")).await?;
+        let email = format!("{}-{store}@example.com", scenario.replace([' ', ':', ','], "-"));
+        let (id, token) = user(&target, &email).await?;
         let frame = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
         let database = if store == "mariadb" { child::database_pid() } else { None };
         let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
-        for &connections in &setup.counts {
+        for &connections in counts {
             let cpu_before = Cpu::now(&server, database);
             let baseline = load::sqlx_point_select(&url, id, connections, setup.timing).await?;
             // Operations during the warm-up are not counted; assume the same rate.
@@ -260,12 +309,14 @@ async fn read(setup: &Setup) -> Result<Vec<Row>> {
             let frame = frame.clone();
             let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
             let cpu = Cpu::now(&server, database).per_op_since(&cpu_before, stats.rate() * seconds);
-            let mut row = Row::new("read", store, connections, &stats, (before, server.usage()), seconds).against(
+            let mut row = Row::new(scenario, store, connections, &stats, (before, server.usage()), seconds).against(
                 "raw sqlx point-select",
                 baseline.rate(),
                 ">= 0.8",
             );
+            row.server_us_per_op = Some(cpu.server_us);
             row.cpu_per_op = Some((cpu, baseline_cpu));
+            row.cores = layout.map(pin::Layout::describe);
             rows.push(row);
         }
         server.stop().await;
@@ -274,32 +325,76 @@ async fn read(setup: &Setup) -> Result<Vec<Row>> {
 }
 
 async fn reject(setup: &Setup) -> Result<Vec<Row>> {
+    reject_on(setup, setup.layout.as_ref(), &setup.counts, "reject").await
+}
+
+/// `reject` with the server and the echo baseline placed by `layout`.
+async fn reject_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], scenario: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    let server = Process::specserve(&setup.sqlite, false).await?;
+    let server = Process::specserve(&setup.sqlite, false, layout).await?;
     let target = target_of(&server);
     // Fails validation (the id is a string): parse, route, validate, error reply, no database.
     let frame = r#"{"channel":"user/read","apiToken":"not-checked-before-validation","payload":{"id":"seven"}}"#;
-    let echo = Process::echo(false).await?;
-    for &connections in &setup.counts {
+    let echo = Process::echo(false, layout).await?;
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    let per_op = |before: Usage, after: Usage, ops: f64| 1e6 * (after.cpu_seconds - before.cpu_seconds) / ops.max(1.0);
+    for &connections in counts {
+        let echo_before = echo.usage();
         let baseline =
             load::websocket(&target_of(&echo), connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
+        let echo_us = per_op(echo_before, echo.usage(), baseline.rate() * seconds);
         let before = server.usage();
         let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
-        let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
-        rows.push(Row::new("reject", "-", connections, &stats, (before, server.usage()), seconds).against(
+        let after = server.usage();
+        let mut row = Row::new(scenario, "-", connections, &stats, (before, after), seconds).against(
             "raw tokio-tungstenite echo",
             baseline.rate(),
-            ">= 0.7",
-        ));
+            ">= 0.85",
+        );
+        row.server_us_per_op = Some(per_op(before, after, stats.rate() * seconds));
+        row.baseline_server_us_per_op = Some(echo_us);
+        row.cores = layout.map(pin::Layout::describe);
+        rows.push(row);
     }
     echo.stop().await;
     server.stop().await;
     Ok(rows)
 }
 
+/// Read and reject at C = 32 with the server on 1, 2 (and 4) cores: CPU per
+/// operation should not grow with the cores the server has.
+async fn scaling(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let available = pin::allowed().len();
+    for cores in [1, 2, 4].into_iter().filter(|n| *n <= available) {
+        let layout = pin::Layout::server_on(cores);
+        place_load(&layout);
+        let name = |what: &str| format!("scaling: {what}, server on {cores} core{}", if cores == 1 { "" } else { "s" });
+        rows.extend(read_on(setup, Some(&layout), &setup.counts[..1], &name("read")).await?);
+        rows.extend(reject_on(setup, Some(&layout), &setup.counts[..1], &name("reject")).await?);
+    }
+    if let Some(layout) = &setup.layout {
+        place_load(layout);
+    }
+    Ok(rows)
+}
+
+/// Puts this process (the load generator and the sqlx baselines) and the
+/// local MariaDB on the layout's other cores.
+fn place_load(layout: &pin::Layout) {
+    if let Err(error) = pin::set_process(std::process::id(), &layout.others) {
+        eprintln!("note: the load generator stays where it was: {error}");
+    }
+    if let Some(pid) = child::database_pid()
+        && let Err(error) = pin::set_process(pid, &layout.others)
+    {
+        eprintln!("note: MariaDB stays where it was: {error}");
+    }
+}
+
 async fn login_and_mixed(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    let server = Process::specserve(&setup.sqlite, false).await?;
+    let server = Process::specserve(&setup.sqlite, false, setup.layout.as_ref()).await?;
     let target = target_of(&server);
     let (id, token) = user(&target, "login@example.com").await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -349,7 +444,7 @@ async fn login_and_mixed(setup: &Setup) -> Result<Vec<Row>> {
 async fn idle(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for tls in [false, true] {
-        let server = Process::specserve(&setup.sqlite, tls).await?;
+        let server = Process::specserve(&setup.sqlite, tls, setup.layout.as_ref()).await?;
         let target = target_of(&server);
         let (id, token) = user(&target, &format!("idle-{tls}@example.com")).await?;
         let frame = format!(r#"{{"channel":"user/read","payload":{{"id":{id}}}}}"#);
@@ -379,6 +474,9 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
             server_cpu_percent: 0.0,
             server_rss_mib: after.rss_kib as f64 / 1024.0,
+            cores: None,
+            server_us_per_op: None,
+            baseline_server_us_per_op: None,
             deliveries_per_second: None,
             cpu_per_op: None,
         });
@@ -393,7 +491,7 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);
     for (store, url) in stores(setup) {
-        let server = Process::specserve(&url, false).await?;
+        let server = Process::specserve(&url, false, setup.layout.as_ref()).await?;
         let target = target_of(&server);
         let mut users = Vec::with_capacity(largest);
         for n in 0..largest {
@@ -429,6 +527,56 @@ fn print_table(rows: &[Row]) {
     if let Some(table) = cpu_table(rows) {
         println!("{table}");
     }
+    if let Some(table) = targets(rows) {
+        println!("{table}");
+    }
+}
+
+/// #14's CPU targets from the rows of this run: server CPU per read against
+/// 1.2 x (the raw sqlx client's CPU per select + the echo server's CPU per
+/// message, same C), and CPU per read and per reject on 2 cores against 1.
+fn targets(rows: &[Row]) -> Option<String> {
+    let mut lines = String::new();
+    let verdict = |met: bool| if met { "met" } else { "not met" };
+    for read in rows.iter().filter(|r| r.scenario == "read" || r.scenario.starts_with("scaling: read")) {
+        let Some((run, baseline)) = &read.cpu_per_op else { continue };
+        let Some(echo) = rows
+            .iter()
+            .filter(|r| r.connections == read.connections && r.cores == read.cores)
+            .find_map(|r| r.baseline_server_us_per_op)
+        else {
+            continue;
+        };
+        let bound = 1.2 * (baseline.load_us + echo);
+        lines.push_str(&format!(
+            "| server CPU per read <= 1.2 x (sqlx client {:.1} + echo server {echo:.1}) | {} {} C={} {} | {:.1} µs | {bound:.1} µs | {} |\n",
+            baseline.load_us,
+            read.scenario,
+            read.store,
+            read.connections,
+            read.cores.as_deref().unwrap_or("unpinned"),
+            run.server_us,
+            verdict(run.server_us <= bound),
+        ));
+    }
+    for what in ["read", "reject"] {
+        let on = |cores: &str| {
+            rows.iter()
+                .filter(|r| r.scenario == format!("scaling: {what}, server on {cores}"))
+                .map(|r| (r.store.clone(), r.server_us_per_op.unwrap_or(0.0)))
+                .collect::<Vec<_>>()
+        };
+        for ((store, one), (_, two)) in on("1 core").into_iter().zip(on("2 cores")) {
+            let ratio = if one > 0.0 { two / one } else { 0.0 };
+            lines.push_str(&format!(
+                "| server CPU per {what} on 2 cores <= 1.1 x on 1 core | {store} | {two:.1} µs (1 core: {one:.1}) | {:.1} µs | {} (x{ratio:.2}) |\n",
+                1.1 * one,
+                verdict(ratio <= 1.1),
+            ));
+        }
+    }
+    (!lines.is_empty())
+        .then(|| "| target | run | measured | bound | verdict |\n|---|---|---|---|---|\n".to_owned() + &lines)
 }
 
 fn markdown(rows: &[Row]) -> String {
@@ -466,8 +614,8 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
         let database = cpu.database_us.map_or("in-process".to_owned(), |d| format!("{d:.1}"));
         let total = cpu.load_us + cpu.server_us + cpu.database_us.unwrap_or(0.0);
         format!(
-            "| {run} | {} | {} | {:.1} | {:.1} | {database} | {total:.1} |\n",
-            r.store, r.connections, cpu.load_us, cpu.server_us
+            "| {run} ({}) | {} | {} | {:.1} | {:.1} | {database} | {total:.1} |\n",
+            r.scenario, r.store, r.connections, cpu.load_us, cpu.server_us
         )
     };
     let lines: String = rows
@@ -504,6 +652,15 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
         md.push_str(&format!(
             "\nCPU per operation in `read` (the machine is saturated, so throughput follows the totals):\n\n{table}"
         ));
+    }
+    if let Some(table) = targets(rows) {
+        md.push_str(&format!("\nCPU targets (#14), from the rows above:\n\n{table}"));
+    }
+    let layouts: Vec<&str> = rows.iter().filter_map(|r| r.cores.as_deref()).collect();
+    if !layouts.is_empty() {
+        let mut layouts = layouts;
+        layouts.dedup();
+        md.push_str(&format!("\nCore layouts used: {}.\n", layouts.join("; ")));
     }
     std::fs::write(dir.join("latest.md"), md)?;
     eprintln!("results written to {}", dir.display());

@@ -2,35 +2,36 @@
 
 use std::time::Duration;
 
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlQueryResult};
+use std::str::FromStr;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlQueryResult};
 
 use super::StoreResult;
+use super::connections::Connections;
 
-/// How long a request waits for a pooled connection before `unavailable`:
+/// How long a request waits for a connection before `unavailable`:
 /// short, so a database outage fails requests fast instead of hanging them.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Users and tokens in MySQL/MariaDB (schema: `schema.sql`).
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
-    pool: MySqlPool,
+    connections: Connections<MySqlConnection>,
     schema: &'static str,
 }
 
 impl MySqlStore {
     /// Connects lazily: the server starts even while the database is down, and
-    /// `/readyz` says so.
+    /// `/readyz` says so. At most 16 connections.
     ///
-    /// No ping before each checkout (sqlx's default): it doubled the round trips
-    /// of every request. A connection that died while idle fails its next query
-    /// instead (the request gets `unavailable`) and is dropped from the pool.
+    /// No ping before each checkout (sqlx's default) nor after each return
+    /// (what `sqlx::Pool` does): each doubled the round trips of every request.
+    /// A connection that died fails its query (the request gets `unavailable`),
+    /// and every idle one is then verified before reuse (see `connections`).
     pub async fn connect(url: &str) -> StoreResult<MySqlStore> {
-        let pool = MySqlPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
-            .connect_lazy(url)?;
-        Ok(MySqlStore { pool, schema: include_str!("../../schema.sql") })
+        let options = MySqlConnectOptions::from_str(url)?;
+        let connections = Connections::new(options, 16, ACQUIRE_TIMEOUT);
+        Ok(MySqlStore { connections, schema: include_str!("../../schema.sql") })
     }
 
     /// Creates the database `url` names unless it exists (`db init` on a new server).

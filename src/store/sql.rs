@@ -1,20 +1,25 @@
 //! The SQL both stores run (users, tokens, and the chat's rooms, members and
 //! messages). MySQL and SQLite accept the same parameterized statements here,
-//! so they are written once; a store supplies its pool type and how its driver
+//! so they are written once; a store supplies its connection type and how its driver
 //! reports the inserted id.
 
 /// Implements [`super::Store`] and [`super::ChatStore`] for `$store` (a struct
-/// with `pool` and `schema`).
+/// with `connections` and `schema`).
 macro_rules! sql_store {
     ($store:ty, $db:ty, $insert_id:expr) => {
         impl $crate::store::Store for $store {
             async fn init_schema(&self) -> $crate::store::StoreResult<()> {
-                sqlx::raw_sql(self.schema).execute(&self.pool).await?;
+                sqlx::raw_sql(self.schema).execute(&mut *self.connections.acquire().await?).await?;
                 Ok(())
             }
 
             async fn ping(&self) -> bool {
-                sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+                let ping = async {
+                    sqlx::query("SELECT 1").execute(&mut *self.connections.acquire().await?).await?;
+                    Ok::<_, $crate::store::StoreError>(())
+                };
+                // Through `StoreError`, which records a broken connection as one.
+                ping.await.is_ok()
             }
 
             async fn create_user(&self, user: $crate::store::NewUser) -> $crate::store::StoreResult<i64> {
@@ -29,7 +34,7 @@ macro_rules! sql_store {
                 .bind(user.created_by)
                 .bind(user.now)
                 .bind(user.now)
-                .execute(&self.pool)
+                .execute(&mut *self.connections.acquire().await?)
                 .await?;
                 Ok($insert_id(&result))
             }
@@ -40,7 +45,7 @@ macro_rules! sql_store {
                      FROM users WHERE id = ?",
                 )
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.connections.acquire().await?)
                 .await?;
                 row.map(|row| user_from_row(&row)).transpose()
             }
@@ -51,7 +56,7 @@ macro_rules! sql_store {
                      FROM users WHERE email = ?",
                 )
                 .bind(email)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.connections.acquire().await?)
                 .await?;
                 row.map(|row| user_from_row(&row)).transpose()
             }
@@ -61,7 +66,7 @@ macro_rules! sql_store {
                     "SELECT id, name, email, password_hash, role, created_by, created_at, updated_at
                      FROM users ORDER BY id",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.connections.acquire().await?)
                 .await?;
                 rows.iter().map(|row| user_from_row(row)).collect()
             }
@@ -75,7 +80,8 @@ macro_rules! sql_store {
             ) -> $crate::store::StoreResult<Option<u64>> {
                 // Dropping `tx` without commit rolls back: an error in either
                 // statement leaves the password and the tokens as they were.
-                let mut tx = self.pool.begin().await?;
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let result = sqlx::query(
                     "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email),
                      password_hash = COALESCE(?, password_hash), role = COALESCE(?, role), updated_at = ?
@@ -101,7 +107,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_user(&self, id: i64) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&self.pool).await?;
+                let result = sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&mut *self.connections.acquire().await?).await?;
                 Ok(result.rows_affected() > 0)
             }
 
@@ -116,7 +122,7 @@ macro_rules! sql_store {
                 .bind(&token.user_agent)
                 .bind(token.created_at)
                 .bind(token.expires_at)
-                .execute(&self.pool)
+                .execute(&mut *self.connections.acquire().await?)
                 .await?;
                 Ok($insert_id(&result))
             }
@@ -131,7 +137,7 @@ macro_rules! sql_store {
                      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
                 )
                 .bind(&hash[..])
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.connections.acquire().await?)
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 Ok(Some($crate::store::TokenRecord {
@@ -147,7 +153,7 @@ macro_rules! sql_store {
                 sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
                     .bind(now)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.connections.acquire().await?)
                     .await?;
                 Ok(())
             }
@@ -156,7 +162,7 @@ macro_rules! sql_store {
                 let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.connections.acquire().await?)
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -167,7 +173,7 @@ macro_rules! sql_store {
                 keep: Option<i64>,
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<u64> {
-                revoke_user_tokens(&self.pool, user_id, keep, now).await
+                revoke_user_tokens(&mut *self.connections.acquire().await?, user_id, keep, now).await
             }
         }
 
@@ -179,7 +185,8 @@ macro_rules! sql_store {
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<($crate::store::RoomRecord, bool)> {
                 let key = format!("{}:{}", a.min(b), a.max(b));
-                let mut tx = self.pool.begin().await?;
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO rooms (kind, direct_key, created_by, created_at) VALUES ('direct', ?, ?, ?)",
                 )
@@ -216,7 +223,7 @@ macro_rules! sql_store {
                         drop(tx);
                         let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE direct_key = ?")
                             .bind(&key)
-                            .fetch_one(&self.pool)
+                            .fetch_one(&mut *self.connections.acquire().await?)
                             .await?;
                         Ok((room_from_row(&row)?, false))
                     }
@@ -231,7 +238,8 @@ macro_rules! sql_store {
                 members: &[i64],
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<$crate::store::RoomRecord> {
-                let mut tx = self.pool.begin().await?;
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let result = sqlx::query("INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)")
                     .bind(name)
                     .bind(owner)
@@ -261,7 +269,7 @@ macro_rules! sql_store {
             async fn room(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::RoomRecord>> {
                 let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE id = ?")
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.connections.acquire().await?)
                     .await?;
                 row.map(|row| room_from_row(&row)).transpose()
             }
@@ -275,7 +283,7 @@ macro_rules! sql_store {
                 let row = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
                     .bind(room)
                     .bind(user)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.connections.acquire().await?)
                     .await?;
                 row.map(|row| member_role(&row.try_get::<String, _>("role")?)).transpose()
             }
@@ -292,7 +300,7 @@ macro_rules! sql_store {
                 .bind(room)
                 .bind(user)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.connections.acquire().await?)
                 .await
                 .map_err($crate::store::StoreError::from);
                 match inserted {
@@ -304,7 +312,8 @@ macro_rules! sql_store {
 
             async fn leave_room(&self, room: i64, user: i64) -> $crate::store::StoreResult<bool> {
                 use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let role = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
                     .bind(room)
                     .bind(user)
@@ -342,7 +351,7 @@ macro_rules! sql_store {
                      WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
                 )
                 .bind(room)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.connections.acquire().await?)
                 .await?;
                 rows.iter()
                     .map(|row| {
@@ -359,7 +368,7 @@ macro_rules! sql_store {
                 use sqlx::Row;
                 let rows = sqlx::query("SELECT user_id FROM room_members WHERE room_id = ?")
                     .bind(room)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.connections.acquire().await?)
                     .await?;
                 rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
             }
@@ -381,7 +390,7 @@ macro_rules! sql_store {
                 )
                 .bind(user)
                 .bind(user)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.connections.acquire().await?)
                 .await?;
                 rows.iter()
                     .map(|row| {
@@ -414,7 +423,7 @@ macro_rules! sql_store {
                 .bind(&message.client_msg_id)
                 .bind(&message.text)
                 .bind(message.now)
-                .execute(&self.pool)
+                .execute(&mut *self.connections.acquire().await?)
                 .await
                 .map_err($crate::store::StoreError::from);
                 match inserted {
@@ -437,7 +446,7 @@ macro_rules! sql_store {
                         )
                         .bind(message.author_id)
                         .bind(&message.client_msg_id)
-                        .fetch_one(&self.pool)
+                        .fetch_one(&mut *self.connections.acquire().await?)
                         .await?;
                         Ok((message_from_row(&row)?, false))
                     }
@@ -458,7 +467,7 @@ macro_rules! sql_store {
                 .bind(room)
                 .bind(before.unwrap_or(i64::MAX))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.connections.acquire().await?)
                 .await?;
                 rows.iter().map(|row| message_from_row(row)).collect()
             }
@@ -475,7 +484,7 @@ macro_rules! sql_store {
                 .bind(message)
                 .bind(message)
                 .bind(room)
-                .execute(&self.pool)
+                .execute(&mut *self.connections.acquire().await?)
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -489,7 +498,7 @@ macro_rules! sql_store {
                 )
                 .bind(user)
                 .bind(user)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.connections.acquire().await?)
                 .await?;
                 rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
             }
@@ -537,7 +546,7 @@ macro_rules! sql_store {
             $crate::store::StoreError::Other(sqlx::Error::Decode(message.into()))
         }
 
-        /// Revokes a user's live tokens except `keep`, on a pool or inside a transaction.
+        /// Revokes a user's live tokens except `keep`, on a connection or inside a transaction.
         async fn revoke_user_tokens<'e, E>(
             executor: E,
             user_id: i64,

@@ -3,14 +3,15 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult};
 
 use super::StoreResult;
+use super::connections::Connections;
 
 /// Users and tokens in SQLite (schema: `schema.sqlite.sql`).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    connections: Connections<SqliteConnection>,
     schema: &'static str,
 }
 
@@ -21,21 +22,23 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5));
-        SqliteStore::open(SqlitePoolOptions::new().max_connections(8), options).await
+        SqliteStore::open(options, 8).await
     }
 
     /// A database in this process's memory, gone at exit. Every SQLite
-    /// connection to `:memory:` is a database of its own, so the pool holds
+    /// connection to `:memory:` is a database of its own, so the store holds
     /// exactly one connection and never closes it.
     pub async fn in_memory() -> StoreResult<SqliteStore> {
         tracing::warn!("in-memory SQLite database: nothing survives a restart");
-        let pool = SqlitePoolOptions::new().min_connections(1).max_connections(1).idle_timeout(None).max_lifetime(None);
-        SqliteStore::open(pool, SqliteConnectOptions::from_str("sqlite::memory:")?).await
+        SqliteStore::open(SqliteConnectOptions::from_str("sqlite::memory:")?, 1).await
     }
 
-    async fn open(pool: SqlitePoolOptions, options: SqliteConnectOptions) -> StoreResult<SqliteStore> {
-        let pool = pool.acquire_timeout(Duration::from_secs(5)).connect_with(options.foreign_keys(true)).await?;
-        Ok(SqliteStore { pool, schema: include_str!("../../schema.sqlite.sql") })
+    /// Opens one connection now, so a database that cannot be opened is
+    /// refused at start, and up to `max` in all.
+    async fn open(options: SqliteConnectOptions, max: usize) -> StoreResult<SqliteStore> {
+        let connections = Connections::new(options.foreign_keys(true), max, Duration::from_secs(5));
+        drop(connections.acquire().await?);
+        Ok(SqliteStore { connections, schema: include_str!("../../schema.sqlite.sql") })
     }
 }
 

@@ -154,10 +154,13 @@ fn upgrade<S: Service>(
         shared.metrics.connection_opened();
         let opened = std::time::Instant::now();
         tracing::info!(conn = id, ip = %client_ip, "connection opened");
-        shared.service.connected(&info).await;
+        // Boxed: the service's hooks (presence announcements, store calls) are
+        // large futures that would otherwise live in every connection's task
+        // for its whole life; boxed, an idle connection's task is 2.1 KiB, not 5.6.
+        Box::pin(shared.service.connected(&info)).await;
         let (reason, offline) =
             connection::run(socket, Arc::clone(&shared), binding, Arc::clone(&info), membership, shutdown).await;
-        shared.service.disconnected(&info, &offline).await;
+        Box::pin(shared.service.disconnected(&info, &offline)).await;
         shared.metrics.connection_closed();
         tracing::info!(
             conn = id,
