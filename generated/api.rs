@@ -605,6 +605,53 @@ pub struct PresenceListRequest {
     /// The users to ask about.
     pub payload: PresenceListPayload,
 }
+/// No fields; the caller's sessions.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct TokenListRequest {
+    /// No fields.
+    pub payload: EmptyPayload,
+}
+/// A token's id (not the token).
+///
+/// Constraints: at least 1.
+pub type TokenId = i64;
+/// The session to end.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct TokenRevokePayload {
+    /// A token's id (not the token).
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "tokenId")]
+    pub token_id: TokenId,
+}
+/// The id of the token to revoke, from token/list.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct TokenRevokeRequest {
+    /// The session to end.
+    pub payload: TokenRevokePayload,
+}
 /// The new account's id.
 #[derive(
     Debug,
@@ -1016,6 +1063,65 @@ pub struct PresenceListReply {
     /// Constraints: at most 100 items.
     pub users: Vec<Presence>,
 }
+/// One live token of the caller, never its secret.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct Session {
+    /// A token's id (not the token).
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "tokenId")]
+    pub token_id: TokenId,
+    /// Whether this request was authenticated with this token.
+    pub current: bool,
+    /// The client's address at login.
+    ///
+    /// Constraints: at most 45 characters.
+    #[serde(rename = "clientIp")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// The client's `User-Agent` at login.
+    ///
+    /// Constraints: at most 512 characters.
+    #[serde(rename = "userAgent")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "expiresAt")]
+    pub expires_at: Timestamp,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "lastUsedAt")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Timestamp>,
+}
+/// Sessions reply
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct TokenListReply {
+    /// Constraints: at most 100 items.
+    pub sessions: Vec<Session>,
+}
 /// A message was sent in one of the user's rooms.
 #[derive(
     Debug,
@@ -1299,6 +1405,8 @@ pub const OPERATIONS: &[&str] = &[
     "messageHistory",
     "messageMarkRead",
     "presenceList",
+    "tokenList",
+    "tokenRevoke",
     "messageNew",
     "messageDelivered",
     "roomRead",
@@ -1593,6 +1701,40 @@ pub trait PresenceApi: Send + Sync + 'static {
         Output = Result<PresenceListReply, specserve_runtime::ApiError>,
     > + Send;
 }
+/// Handlers of the `token` operations. Implement every method; an operation added to the spec adds one here.
+pub trait TokenApi: Send + Sync + 'static {
+    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+    type Context: specserve_runtime::Context;
+    /// The caller's live tokens, one per login, without their secrets.
+    ///
+    /// Each login (auth/generateToken) is one session: where and when it was
+    /// issued, when it expires and when the server last looked it up (a token is
+    /// re-read at most once a minute, so `lastUsedAt` may lag by that much).
+    /// `current` marks the token this request was authenticated with. The 100
+    /// newest are listed.
+    ///
+    /// Operation `tokenList` (receive on channel `api`), needs a credential.
+    fn list(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: EmptyPayload,
+    ) -> impl std::future::Future<
+        Output = Result<TokenListReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Revoke one of the caller's tokens by id ("log out that device").
+    ///
+    /// The token stops working on the very next frame, on every connection that
+    /// uses it, and those connections get no more of the user's events. Revoking
+    /// the token of this request is auth/logout. A token that is not the
+    /// caller's, or is already revoked or expired, gets `not_found`.
+    ///
+    /// Operation `tokenRevoke` (receive on channel `api`), needs a credential.
+    fn revoke(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: TokenRevokePayload,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
+    > + Send;
+}
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {
@@ -1608,6 +1750,8 @@ pub trait Handlers: Send + Sync + 'static {
     type Message: MessageApi<Context = Self::Context>;
     /// Implements the `presence` operations.
     type Presence: PresenceApi<Context = Self::Context>;
+    /// Implements the `token` operations.
+    type Token: TokenApi<Context = Self::Context>;
 }
 /// A frame routed to its operation, not yet run.
 #[derive(Debug)]
@@ -1718,6 +1862,8 @@ impl<H: Handlers> Service<H> {
             14 => self.route_14(binding, connection, &mut frame).await,
             15 => self.route_15(binding, connection, &mut frame).await,
             16 => self.route_16(binding, connection, &mut frame).await,
+            17 => self.route_17(binding, connection, &mut frame).await,
+            18 => self.route_18(binding, connection, &mut frame).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,
@@ -3349,6 +3495,192 @@ impl<H: Handlers> Service<H> {
             }
         }
     }
+    async fn route_17(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/list"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(17), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_18, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(17),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(17),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(17),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_18(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/revoke"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(18), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: TokenRevokePayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::revoke(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_19, echo, &()) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(18),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(18),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(18),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
 }
 #[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> specserve_runtime::Service for Service<H> {
@@ -3399,6 +3731,8 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "message/history" => 14,
                             "message/markRead" => 15,
                             "presence/list" => 16,
+                            "token/list" => 17,
+                            "token/revoke" => 18,
                             _ => {
                                 return Err(
                                     fail(
@@ -3453,6 +3787,8 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "message/history" => 14,
                             "message/markRead" => 15,
                             "presence/list" => 16,
+                            "token/list" => 17,
+                            "token/revoke" => 18,
                             _ => {
                                 return Err(
                                     fail(
@@ -3492,7 +3828,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     }
     fn is_exclusive(&self, prepared: &Prepared) -> bool {
         let _ = prepared;
-        matches!(prepared.route, 2 | 5 | 6)
+        matches!(prepared.route, 2 | 5 | 6 | 18)
     }
     fn refuse(
         &self,
@@ -3896,6 +4232,52 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     error,
                 )
             }
+            17 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(17),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            18 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(18),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/revoke"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
             _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
         }
     }
@@ -3953,12 +4335,12 @@ impl Publisher {
         message: &MessageNew,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_18,
+            &SHAPE_20,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(17), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(19), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3972,12 +4354,12 @@ impl Publisher {
         message: &MessageDelivered,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_19,
+            &SHAPE_21,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(18), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3991,12 +4373,12 @@ impl Publisher {
         message: &RoomRead,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_20,
+            &SHAPE_22,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(19), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(21), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4010,12 +4392,12 @@ impl Publisher {
         message: &PresenceChanged,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_21,
+            &SHAPE_23,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(22), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4041,7 +4423,7 @@ impl Event {
     pub fn decode(
         frame: specserve_runtime::serde_json::Value,
     ) -> Result<Event, specserve_runtime::serde_json::Value> {
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_18, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_20, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<MessageNew>(frame.clone())
                     .ok()
@@ -4050,7 +4432,7 @@ impl Event {
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_19, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     MessageDelivered,
@@ -4061,7 +4443,7 @@ impl Event {
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_20, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_22, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<RoomRead>(frame.clone()).ok()
             })
@@ -4069,7 +4451,7 @@ impl Event {
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_23, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     PresenceChanged,
@@ -4161,7 +4543,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_22,
+                &SHAPE_24,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4209,7 +4591,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_23,
+                &SHAPE_25,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4255,7 +4637,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_24,
+                &SHAPE_26,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4304,7 +4686,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_25,
+                &SHAPE_27,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4351,7 +4733,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_26,
+                &SHAPE_28,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4398,7 +4780,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_27,
+                &SHAPE_29,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4442,7 +4824,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_28,
+                &SHAPE_30,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4492,7 +4874,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_29,
+                &SHAPE_31,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4541,7 +4923,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_30,
+                &SHAPE_32,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4588,7 +4970,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_31,
+                &SHAPE_33,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4635,7 +5017,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_32,
+                &SHAPE_34,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4679,7 +5061,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_33,
+                &SHAPE_35,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4725,7 +5107,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_34,
+                &SHAPE_36,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4775,7 +5157,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_35,
+                &SHAPE_37,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4824,7 +5206,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_36,
+                &SHAPE_38,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4871,7 +5253,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_37,
+                &SHAPE_39,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4918,7 +5300,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_38,
+                &SHAPE_40,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4940,6 +5322,105 @@ impl Client {
         specserve_runtime::serde_json::from_value::<PresenceListReply>(reply)
             .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
     }
+    /// The caller's live tokens, one per login, without their secrets.
+    ///
+    /// Each login (auth/generateToken) is one session: where and when it was
+    /// issued, when it expires and when the server last looked it up (a token is
+    /// re-read at most once a minute, so `lastUsedAt` may lag by that much).
+    /// `current` marks the token this request was authenticated with. The 100
+    /// newest are listed.
+    ///
+    /// Operation `tokenList` (receive on channel `api`), needs a credential.
+    pub async fn token_list(
+        &self,
+        request: &EmptyPayload,
+    ) -> Result<TokenListReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_41,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<TokenListReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Revoke one of the caller's tokens by id ("log out that device").
+    ///
+    /// The token stops working on the very next frame, on every connection that
+    /// uses it, and those connections get no more of the user's events. Revoking
+    /// the token of this request is auth/logout. A token that is not the
+    /// caller's, or is already revoked or expired, gets `not_found`.
+    ///
+    /// Operation `tokenRevoke` (receive on channel `api`), needs a credential.
+    pub async fn token_revoke(
+        &self,
+        request: &TokenRevokePayload,
+    ) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_42,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
+    }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
 pub const SCHEMAS: &[&str] = &[
@@ -4960,6 +5441,8 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read history request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageHistoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageHistoryPayload":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Mark read request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/markRead","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageMarkReadPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageMarkReadPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId"],"description":"The room and the newest message the caller has read.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
@@ -4994,6 +5477,8 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("MessageHistoryRequest", 14),
     ("MessageMarkReadRequest", 15),
     ("PresenceListRequest", 16),
+    ("TokenListRequest", 17),
+    ("TokenRevokeRequest", 18),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -5167,30 +5652,48 @@ const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     enveloped: false,
 };
 const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
-    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/delivered\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[("channel", specserve_runtime::encode::Lead::Const("\"room/read\""))],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/changed\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5198,7 +5701,7 @@ const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5206,7 +5709,7 @@ const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5215,7 +5718,7 @@ const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5224,7 +5727,7 @@ const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5233,7 +5736,7 @@ const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5242,7 +5745,7 @@ const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5251,7 +5754,7 @@ const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5260,7 +5763,7 @@ const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5269,7 +5772,7 @@ const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5278,7 +5781,7 @@ const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5287,7 +5790,7 @@ const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5296,7 +5799,7 @@ const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5305,7 +5808,7 @@ const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5314,7 +5817,7 @@ const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5323,7 +5826,7 @@ const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5332,9 +5835,27 @@ const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],

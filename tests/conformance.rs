@@ -115,7 +115,7 @@ async fn broken_server() -> String {
                             json!({"success": false, "channel": channel, "error": {"code": "validation_failed", "message": "no"}})
                         }
                         Some(c)
-                            if ["auth/", "user/", "room/", "message/", "presence/"]
+                            if ["auth/", "user/", "room/", "message/", "presence/", "token/"]
                                 .iter()
                                 .any(|p| c.starts_with(p)) =>
                         {

@@ -53,6 +53,9 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         "MessageMarkReadRequest" => round_trip::<MessageMarkReadRequest>(body, what),
         "PresenceListRequest" => round_trip::<PresenceListRequest>(body, what),
         "PresenceListReply" => round_trip::<PresenceListReply>(body, what),
+        "TokenListRequest" => round_trip::<TokenListRequest>(body, what),
+        "TokenListReply" => round_trip::<TokenListReply>(body, what),
+        "TokenRevokeRequest" => round_trip::<TokenRevokeRequest>(body, what),
         // Events: what the publisher takes.
         "MessageNew" => round_trip::<MessageNew>(body, what),
         "MessageDelivered" => round_trip::<MessageDelivered>(body, what),
@@ -65,7 +68,8 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         | "UserDeleteReply"
         | "RoomAddMemberReply"
         | "RoomLeaveReply"
-        | "MessageMarkReadReply" => {
+        | "MessageMarkReadReply"
+        | "TokenRevokeReply" => {
             assert_eq!(body, &json!({}), "{what}: a reply without fields");
             json!({})
         }

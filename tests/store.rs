@@ -142,6 +142,41 @@ async fn unicode_and_sql_looking_text_round_trips_verbatim(db: TestDb) {
     db.drop().await;
 }
 
+async fn live_tokens_list_only_the_owners_unrevoked_unexpired_tokens_newest_first(db: TestDb) {
+    let store = db.store();
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("Bob", "bob@example.com")).await.unwrap();
+    let first = store.insert_token(new_token(alice, 1)).await.unwrap();
+    let second = store.insert_token(new_token(alice, 2)).await.unwrap();
+    let revoked = store.insert_token(new_token(alice, 3)).await.unwrap();
+    let now = now_utc();
+    let expired = NewToken { expires_at: now - time::Duration::seconds(1), ..new_token(alice, 4) };
+    store.insert_token(expired).await.unwrap();
+    let bobs = store.insert_token(new_token(bob, 5)).await.unwrap();
+    assert!(store.revoke_token(revoked, now).await.unwrap());
+    store.touch_token(first, now).await.unwrap();
+
+    let live = store.live_tokens(alice, now_utc()).await.unwrap();
+    assert_eq!(live.iter().map(|t| t.id).collect::<Vec<_>>(), vec![second, first], "newest first, live only");
+    let listed = &live[1];
+    assert_eq!(listed.client_ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(listed.user_agent.as_deref(), Some("test-agent/1"));
+    assert_eq!(listed.last_used_at, Some(now));
+    assert_eq!(live[0].last_used_at, None, "never looked up");
+
+    // Only the owner's live tokens can be revoked through it; the rest stay as they were.
+    assert!(!store.revoke_user_token(alice, bobs, now).await.unwrap(), "Bob's token");
+    assert!(store.token_by_hash([5; 32]).await.unwrap().unwrap().revoked_at.is_none(), "Bob's token untouched");
+    assert!(!store.revoke_user_token(alice, revoked, now).await.unwrap(), "already revoked");
+    assert!(!store.revoke_user_token(alice, i64::MAX, now).await.unwrap(), "no such token");
+    assert!(store.revoke_user_token(alice, first, now).await.unwrap());
+    assert!(!store.revoke_user_token(alice, first, now).await.unwrap(), "only once");
+    assert_eq!(
+        store.live_tokens(alice, now_utc()).await.unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![second]
+    );
+}
+
 async fn concurrent_registrations_of_one_email_store_exactly_one(db: TestDb) {
     let store = std::sync::Arc::new(db.store().clone());
     let attempts = (0..20).map(|i| {
@@ -187,6 +222,7 @@ conformance!(
     tokens_are_found_by_hash_and_revoked,
     unicode_and_sql_looking_text_round_trips_verbatim,
     concurrent_registrations_of_one_email_store_exactly_one,
+    live_tokens_list_only_the_owners_unrevoked_unexpired_tokens_newest_first,
 );
 
 #[tokio::test]

@@ -65,12 +65,7 @@ impl<S: Store> AuthApi for App<S> {
     async fn logout(rq: Secured<'_, Self>, _request: AuthLogoutPayload) -> Result<(), ApiError> {
         let (app, principal) = (rq.context(), rq.principal());
         app.store.revoke_token(principal.token_id, now_utc()).await.map_err(store_error)?;
-        // After the write commits, so no concurrent load can cache the token again.
-        app.tokens.revoke_token(principal.token_id);
-        // Connections bound through this token get no more of the user's events.
-        if app.hub().unbind_session(&principal.user_id.to_string(), principal.token_id.unsigned_abs()) {
-            app.announce_presence(principal.user_id, false).await;
-        }
+        app.end_session(principal.user_id, principal.token_id).await;
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 
 mod auth;
 mod chat;
+mod sessions;
 mod users;
 
 use std::net::IpAddr;
@@ -147,6 +148,16 @@ impl<S: Store> App<S> {
 
     /// Records an event a handler knows of (beyond its operation's outcome,
     /// which the dispatcher records from the spec's `x-specserve-audit`).
+    /// After token `token_id` of `user_id` was revoked in the store: the cache
+    /// forgets it (after the write committed, so no concurrent load can cache it
+    /// again), and connections bound through it get no more of the user's events.
+    async fn end_session(&self, user_id: i64, token_id: i64) {
+        self.tokens.revoke_token(token_id);
+        if self.hub().unbind_session(&user_id.to_string(), token_id.unsigned_abs()) {
+            self.announce_presence(user_id, false).await;
+        }
+    }
+
     fn audit(&self, event: &str, actor: Option<i64>, target: Option<i64>, connection: &ConnectionInfo, outcome: &str) {
         self.audit.record(event, actor, target, connection.client_ip(), outcome);
     }
@@ -280,6 +291,7 @@ impl<S: Store> Handlers for App<S> {
     type Room = Self;
     type Message = Self;
     type Presence = Self;
+    type Token = Self;
 }
 
 /// `forbidden`, with a fixed message.

@@ -112,6 +112,27 @@ pub struct TokenRecord {
     pub revoked_at: Option<PrimitiveDateTime>,
 }
 
+/// A user's live token as its owner may see it: where and when it was
+/// issued and last looked up, never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveToken {
+    /// Token id.
+    pub id: i64,
+    /// Client address at login.
+    pub client_ip: Option<String>,
+    /// Client `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// Issue time (UTC).
+    pub created_at: PrimitiveDateTime,
+    /// Expiry (UTC).
+    pub expires_at: PrimitiveDateTime,
+    /// When the server last read it from the store (UTC), if ever.
+    pub last_used_at: Option<PrimitiveDateTime>,
+}
+
+/// How many of a user's live tokens [`Store::live_tokens`] returns, newest first.
+pub const LIVE_TOKENS_LISTED: u32 = 100;
+
 /// What can go wrong in the store, as handlers need to tell it apart.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -185,6 +206,21 @@ pub trait Store: ChatStore + Send + Sync + 'static {
     fn touch_token(&self, id: i64, now: PrimitiveDateTime) -> impl Future<Output = StoreResult<()>> + Send;
     /// Revokes one token; `false` if it was already revoked or does not exist.
     fn revoke_token(&self, id: i64, now: PrimitiveDateTime) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The user's live (unrevoked, unexpired) tokens, the newest
+    /// [`LIVE_TOKENS_LISTED`] first.
+    fn live_tokens(
+        &self,
+        user_id: i64,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<Vec<LiveToken>>> + Send;
+    /// Revokes token `id` if it is a live token of `user_id`; `false` otherwise
+    /// (someone else's, revoked, expired or unknown: the caller cannot tell which).
+    fn revoke_user_token(
+        &self,
+        user_id: i64,
+        id: i64,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Revokes every live token of a user except `keep`; returns how many.
     fn revoke_user_tokens(
         &self,
@@ -329,6 +365,12 @@ impl Store for Database {
     }
     async fn revoke_token(&self, id: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
         delegate!(self, s => s.revoke_token(id, now))
+    }
+    async fn live_tokens(&self, user_id: i64, now: PrimitiveDateTime) -> StoreResult<Vec<LiveToken>> {
+        delegate!(self, s => s.live_tokens(user_id, now))
+    }
+    async fn revoke_user_token(&self, user_id: i64, id: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
+        delegate!(self, s => s.revoke_user_token(user_id, id, now))
     }
     async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>, now: PrimitiveDateTime) -> StoreResult<u64> {
         delegate!(self, s => s.revoke_user_tokens(user_id, keep, now))

@@ -167,6 +167,55 @@ macro_rules! sql_store {
                 Ok(result.rows_affected() > 0)
             }
 
+            async fn live_tokens(
+                &self,
+                user_id: i64,
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::LiveToken>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, client_ip, user_agent, created_at, expires_at, last_used_at
+                     FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+                     ORDER BY id DESC LIMIT ?",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind($crate::store::LIVE_TOKENS_LISTED)
+                .fetch_all(&mut *self.connections.acquire().await?)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::LiveToken {
+                            id: row.try_get("id")?,
+                            client_ip: row.try_get("client_ip")?,
+                            user_agent: row.try_get("user_agent")?,
+                            created_at: row.try_get("created_at")?,
+                            expires_at: row.try_get("expires_at")?,
+                            last_used_at: row.try_get("last_used_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_user_token(
+                &self,
+                user_id: i64,
+                id: i64,
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = ?
+                     WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *self.connections.acquire().await?)
+                .await?;
+                Ok(result.rows_affected() > 0)
+            }
+
             async fn revoke_user_tokens(
                 &self,
                 user_id: i64,

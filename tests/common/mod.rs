@@ -114,11 +114,23 @@ impl Handlers for Memory {
     type Room = NoChat;
     type Message = NoChat;
     type Presence = NoChat;
+    type Token = NoChat;
 }
 
 /// The chat groups, which these tests do not exercise: a separate type (groups
 /// need not be the context's), answering `not_implemented` as a scaffold does.
 pub struct NoChat;
+
+impl TokenApi for NoChat {
+    type Context = Memory;
+
+    async fn list(_: Secured<'_, Memory>, _: EmptyPayload) -> Result<TokenListReply, ApiError> {
+        Err(ApiError::not_implemented("tokenList"))
+    }
+    async fn revoke(_: Secured<'_, Memory>, _: TokenRevokePayload) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("tokenRevoke"))
+    }
+}
 
 impl RoomApi for NoChat {
     type Context = Memory;

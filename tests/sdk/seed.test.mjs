@@ -184,3 +184,23 @@ test("pushed events arrive typed through on(): a message, its receipt, presence"
   alice.client.close();
   bob.client.close();
 });
+
+test("sessions: list the logins of an account and end one from another", async () => {
+  const laptop = await account("Kim");
+  const phone = await connect(url, { WebSocket: TrustingWebSocket });
+  phone.token = (await phone.auth.generateToken({ email: laptop.email, password: "SecretPass123" })).token;
+
+  const { sessions } = await laptop.client.tokenApi.list({});
+  assert.equal(sessions.length, 2);
+  const current = sessions.find((s) => s.current);
+  const other = sessions.find((s) => !s.current);
+  assert.ok(current && other, "one session is this client's");
+  assert.ok(!JSON.stringify(sessions).includes(laptop.token), "no secret listed");
+
+  await laptop.client.tokenApi.revoke({ tokenId: other.tokenId });
+  await assert.rejects(phone.user.read({ id: laptop.userId }), (error) => error instanceof ApiError && error.code === "unauthorized");
+  await assert.rejects(laptop.client.tokenApi.revoke({ tokenId: other.tokenId }), (error) => error instanceof ApiError && error.code === "not_found");
+  assert.deepEqual((await laptop.client.tokenApi.list({})).sessions.map((s) => s.tokenId), [current.tokenId]);
+  laptop.client.close();
+  phone.close();
+});

@@ -186,7 +186,7 @@ impl Sdk {
                 calls.push(CallView {
                     key_json: json_string(&key),
                     key,
-                    group: op.group.to_lower_camel_case(),
+                    group: group_property(&op.group),
                     method,
                     secured,
                     request: request.typescript(),
@@ -500,4 +500,58 @@ fn property_name(name: &str) -> String {
 
 fn json_string(s: &str) -> String {
     Value::from(s).to_string()
+}
+
+/// The members of the SDK's `Client` (templates/sdk/index.js.askama) that a
+/// group of operations must not overwrite.
+const CLIENT_MEMBERS: &[&str] = &[
+    "WebSocket",
+    "attempt",
+    "close",
+    "closedByUser",
+    "constructor",
+    "failAll",
+    "firstOpen",
+    "inFlight",
+    "inOrder",
+    "listeners",
+    "nextId",
+    "on",
+    "onStateChange",
+    "onUnmatched",
+    "open",
+    "opened",
+    "queued",
+    "receive",
+    "reconnect",
+    "request",
+    "retry",
+    "retryTimer",
+    "setState",
+    "socket",
+    "timeoutMs",
+    "token",
+    "transmit",
+    "url",
+];
+
+/// The `Client` property of the operations tagged `group`: its camel-case
+/// name, with `Api` appended where that is one of the client's own members
+/// (a tag `token` gives `client.tokenApi`, leaving `client.token` the credential).
+fn group_property(group: &str) -> String {
+    let name = group.to_lower_camel_case();
+    if CLIENT_MEMBERS.contains(&name.as_str()) { format!("{name}Api") } else { name }
+}
+
+#[cfg(test)]
+mod group_property_tests {
+    use super::group_property;
+
+    #[test]
+    fn a_group_named_like_a_client_member_gets_a_suffix_and_others_stay() {
+        assert_eq!(group_property("token"), "tokenApi");
+        assert_eq!(group_property("request"), "requestApi");
+        assert_eq!(group_property("user"), "user");
+        assert_eq!(group_property("chat-room"), "chatRoom");
+    }
 }

@@ -497,6 +497,45 @@ export interface PresenceListRequest {
 }
 
 /**
+ * No fields; the caller's sessions.
+ */
+export interface TokenListRequest {
+  /**
+   * No fields.
+   */
+  payload: EmptyPayload;
+}
+
+/**
+ * A token's id (not the token).
+ *
+ * Constraints: at least 1.
+ */
+export type TokenId = number;
+
+/**
+ * The session to end.
+ */
+export interface TokenRevokePayload {
+  /**
+   * A token's id (not the token).
+   *
+   * Constraints: at least 1.
+   */
+  tokenId: TokenId;
+}
+
+/**
+ * The id of the token to revoke, from token/list.
+ */
+export interface TokenRevokeRequest {
+  /**
+   * The session to end.
+   */
+  payload: TokenRevokePayload;
+}
+
+/**
  * The new account's id.
  */
 export interface AuthRegisterReply {
@@ -815,6 +854,62 @@ export interface PresenceListReply {
 }
 
 /**
+ * One live token of the caller, never its secret.
+ */
+export interface Session {
+  /**
+   * A token's id (not the token).
+   *
+   * Constraints: at least 1.
+   */
+  tokenId: TokenId;
+  /**
+   * Whether this request was authenticated with this token.
+   */
+  current: boolean;
+  /**
+   * The client's address at login.
+   *
+   * Constraints: at most 45 characters.
+   */
+  clientIp?: string;
+  /**
+   * The client's `User-Agent` at login.
+   *
+   * Constraints: at most 512 characters.
+   */
+  userAgent?: string;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  expiresAt: Timestamp;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  lastUsedAt?: Timestamp;
+}
+
+/**
+ * Sessions reply
+ */
+export interface TokenListReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  sessions: Session[];
+}
+
+/**
  * A message was sent in one of the user's rooms.
  */
 export interface MessageNew {
@@ -966,6 +1061,8 @@ export interface Operations {
   "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
   "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
   "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
+  "tokenList": { request: EmptyPayload; reply: TokenListReply };
+  "tokenRevoke": { request: TokenRevokePayload; reply: void };
 }
 
 /** An operation key. */
@@ -1188,6 +1285,20 @@ export interface PresenceOperations {
   list(payload: PresenceListPayload, call?: CallOptions): Promise<PresenceListReply>;
 }
 
+/** The `tokenApi` operations. */
+export interface TokenApiOperations {
+  /**
+   * The caller's live tokens, one per login, without their secrets.
+   * Operation `tokenList`; sends the client's token.
+   */
+  list(payload: EmptyPayload, call?: CallOptions): Promise<TokenListReply>;
+  /**
+   * Revoke one of the caller's tokens by id ("log out that device").
+   * Operation `tokenRevoke`; sends the client's token.
+   */
+  revoke(payload: TokenRevokePayload, call?: CallOptions): Promise<void>;
+}
+
 /** One WebSocket to the API; requests are pipelined and matched to replies by correlation id. */
 export declare class Client {
   constructor(url: string, options?: ConnectOptions);
@@ -1205,6 +1316,8 @@ export declare class Client {
   readonly message: MessageOperations;
   /** The `presence` operations. */
   readonly presence: PresenceOperations;
+  /** The `tokenApi` operations. */
+  readonly tokenApi: TokenApiOperations;
   /** Resolves when the first connection is open. */
   opened(): Promise<void>;
   /** Calls any operation; the typed methods above call this. */

@@ -965,6 +965,120 @@ export const OPERATIONS = Object.freeze({
         "unit": false
       }
     ]
+  },
+  "tokenList": {
+    "operation": "tokenList",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "token/list"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "token/list"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "tokenRevoke": {
+    "operation": "tokenRevoke",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "token/revoke"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "token/revoke"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
   }
 });
 
@@ -1178,6 +1292,13 @@ export class Client {
     this.presence = Object.freeze({
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       list: (payload, call) => this.request("presenceList", payload, call),
+    });
+    /** The `tokenApi` operations. */
+    this.tokenApi = Object.freeze({
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      list: (payload, call) => this.request("tokenList", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      revoke: (payload, call) => this.request("tokenRevoke", payload, call),
     });
   }
 
