@@ -38,6 +38,30 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   CONSTRAINT api_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
+-- Refresh tokens (auth/generateToken with `refresh`, auth/refresh). One login is
+-- one family: its first access token's id is `family_id`; each rotation uses one
+-- up (`used_at`) and adds the next. A table of its own, so a database made before
+-- it gets it from CREATE ... IF NOT EXISTS like the chat's below.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id              BIGINT        NOT NULL AUTO_INCREMENT,
+  user_id         BIGINT        NOT NULL,
+  family_id       BIGINT        NOT NULL,
+  -- SHA-256 of the token; the token itself is never stored.
+  token_hash      BINARY(32)    NOT NULL,
+  -- The access token issued with it.
+  access_token_id BIGINT        NOT NULL,
+  created_at      DATETIME(6)   NOT NULL,
+  expires_at      DATETIME(6)   NOT NULL,
+  used_at         DATETIME(6)   NULL,
+  revoked_at      DATETIME(6)   NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY refresh_tokens_token_hash (token_hash),
+  KEY refresh_tokens_family (family_id),
+  KEY refresh_tokens_access (access_token_id),
+  KEY refresh_tokens_user (user_id),
+  CONSTRAINT refresh_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
 -- The chat. A database made before these tables existed gets them the next
 -- time this file is applied (`specserve db init`, or at start on SQLite):
 -- every statement here is CREATE ... IF NOT EXISTS, so applying it again is

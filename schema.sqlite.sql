@@ -29,6 +29,23 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_token_hash ON api_tokens (token_hash);
 CREATE INDEX IF NOT EXISTS api_tokens_user_live ON api_tokens (user_id, revoked_at, expires_at);
 
+-- Refresh tokens (see schema.sql).
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  family_id       INTEGER NOT NULL,
+  token_hash      BLOB    NOT NULL,
+  access_token_id INTEGER NOT NULL,
+  created_at      TEXT    NOT NULL,
+  expires_at      TEXT    NOT NULL,
+  used_at         TEXT    NULL,
+  revoked_at      TEXT    NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS refresh_tokens_token_hash ON refresh_tokens (token_hash);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_access ON refresh_tokens (access_token_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens (user_id);
+
 -- The chat (see schema.sql). CREATE ... IF NOT EXISTS: opening a database made
 -- before these tables existed adds them and touches no existing row.
 

@@ -68,6 +68,9 @@ pub struct AuthGenerateTokenPayload {
     ///
     /// Constraints: 8 to 128 characters.
     pub password: Password,
+    /// A short-lived access token plus a refresh token, instead of one long-lived token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<bool>,
 }
 /// The account's email and password.
 #[derive(
@@ -81,6 +84,40 @@ pub struct AuthGenerateTokenPayload {
 pub struct AuthGenerateTokenRequest {
     /// Log-in credentials.
     pub payload: AuthGenerateTokenPayload,
+}
+/// An API token from `auth/generateToken`.
+///
+/// Constraints: 1 to 256 characters.
+pub type ApiToken = String;
+/// The refresh token to use up.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct AuthRefreshPayload {
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    #[serde(rename = "refreshToken")]
+    pub refresh_token: ApiToken,
+}
+/// The refresh token from auth/generateToken or the last auth/refresh.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthRefreshRequest {
+    /// The refresh token to use up.
+    pub payload: AuthRefreshPayload,
 }
 /// Empty; the token to revoke is the one the frame is authenticated with.
 #[derive(
@@ -668,10 +705,6 @@ pub struct AuthRegisterReply {
     #[serde(rename = "userId")]
     pub user_id: UserId,
 }
-/// An API token from `auth/generateToken`.
-///
-/// Constraints: 1 to 256 characters.
-pub type ApiToken = String;
 /// An instant in UTC, ISO-8601.
 ///
 /// Constraints: format `date-time`.
@@ -694,6 +727,43 @@ pub struct AuthGenerateTokenReply {
     ///
     /// Constraints: format `date-time`.
     pub expires_at: Timestamp,
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<ApiToken>,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<Timestamp>,
+}
+/// A new access token and a new refresh token; the old refresh token is used up.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthRefreshReply {
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    pub token: ApiToken,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    pub expires_at: Timestamp,
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    pub refresh_token: ApiToken,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    pub refresh_expires_at: Timestamp,
 }
 /// The new user's id.
 #[derive(
@@ -1390,6 +1460,7 @@ pub const ERROR_CODES: &[&str] = &[
 pub const OPERATIONS: &[&str] = &[
     "authRegister",
     "authGenerateToken",
+    "authRefresh",
     "authLogout",
     "userCreate",
     "userRead",
@@ -1483,12 +1554,30 @@ pub trait AuthApi: Send + Sync + 'static {
     /// unknown email and a wrong password get the same `unauthorized` reply.
     /// Rate limited per client IP and per account.
     ///
+    /// With `"refresh": true` the token is a short-lived access token (15 minutes
+    /// by default) and the reply adds a refresh token (30 days) for auth/refresh.
+    ///
     /// Operation `authGenerateToken` (receive on channel `api`).
     fn generate_token(
         rq: specserve_runtime::Open<'_, Self::Context, ()>,
         message: AuthGenerateTokenPayload,
     ) -> impl std::future::Future<
         Output = Result<AuthGenerateTokenReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Exchange a refresh token for a new access token and a new refresh token.
+    ///
+    /// The refresh token is used up (rotation). Presenting a used refresh token
+    /// again is taken as theft: every token of that login, access and refresh,
+    /// is revoked, the event is audited, and the reply is `unauthorized`.
+    /// Logging out, ending the session (token/revoke) and a password change
+    /// revoke the login's refresh token too. Rate limited per client IP.
+    ///
+    /// Operation `authRefresh` (receive on channel `api`).
+    fn refresh(
+        rq: specserve_runtime::Open<'_, Self::Context, ()>,
+        message: AuthRefreshPayload,
+    ) -> impl std::future::Future<
+        Output = Result<AuthRefreshReply, specserve_runtime::ApiError>,
     > + Send;
     /// Revoke the token this request was authenticated with.
     ///
@@ -1708,8 +1797,8 @@ pub trait TokenApi: Send + Sync + 'static {
     /// The caller's live tokens, one per login, without their secrets.
     ///
     /// Each login (auth/generateToken) is one session: where and when it was
-    /// issued, when it expires and when the server last looked it up (a token is
-    /// re-read at most once a minute, so `lastUsedAt` may lag by that much).
+    /// issued, when it expires and when the server last looked it up (a checked
+    /// token is trusted for `--token-cache-ttl`, 5 s, so `lastUsedAt` may lag by that much).
     /// `current` marks the token this request was authenticated with. The 100
     /// newest are listed.
     ///
@@ -1864,6 +1953,7 @@ impl<H: Handlers> Service<H> {
             16 => self.route_16(binding, connection, &mut frame).await,
             17 => self.route_17(binding, connection, &mut frame).await,
             18 => self.route_18(binding, connection, &mut frame).await,
+            19 => self.route_19(binding, connection, &mut frame).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,
@@ -2076,6 +2166,83 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("auth/refresh"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth = specserve_runtime::Anonymous;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(2), None) {
+                break 'run Err(error);
+            }
+            if let Err(error) = specserve_runtime::Context::rate_limit(
+                &*self.context,
+                "auth",
+                connection,
+                None,
+            ) {
+                break 'run Err(error);
+            }
+            let params = &();
+            let _ = binding;
+            let message: AuthRefreshPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Auth as AuthApi>::refresh(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_3, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(2),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(2),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(2), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_3(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
             discriminator: Some("auth/logout"),
             correlation: echo_id.as_ref(),
             credential: None,
@@ -2085,7 +2252,7 @@ impl<H: Handlers> Service<H> {
             &<H::Context as specserve_runtime::Context>::Principal,
         > = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(2), None) {
+            if let Err(error) = frame.validate(validator(3), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2139,17 +2306,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_3, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_4, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(2),
+                            operation: Some(3),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(2),
+                            Some(3),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2158,11 +2325,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(2), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(3), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_3(
+    async fn route_4(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2189,7 +2356,7 @@ impl<H: Handlers> Service<H> {
             &<H::Context as specserve_runtime::Context>::Principal,
         > = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(3), None) {
+            if let Err(error) = frame.validate(validator(4), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2257,94 +2424,6 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_4, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(3),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(3),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(3), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_4(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("user/read"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(4), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: UserRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::User as UserApi>::read(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
                 match specserve_runtime::encode::encode(&SHAPE_5, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
@@ -2386,6 +2465,94 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("user/read"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(5), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: UserRef = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::User as UserApi>::read(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_6, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(5),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(5),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(5), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_6(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
             discriminator: Some("user/update"),
             correlation: echo_id.as_ref(),
             credential: None,
@@ -2396,7 +2563,7 @@ impl<H: Handlers> Service<H> {
         > = None;
         let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(5), None) {
+            if let Err(error) = frame.validate(validator(6), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2451,17 +2618,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_6, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_7, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(5),
+                            operation: Some(6),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(5),
+                            Some(6),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2470,11 +2637,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(5), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(6), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_6(
+    async fn route_7(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2502,7 +2669,7 @@ impl<H: Handlers> Service<H> {
         > = None;
         let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(6), None) {
+            if let Err(error) = frame.validate(validator(7), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2557,95 +2724,7 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_7, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(6),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(6),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(6), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_7(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/bind"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(7), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::bind(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_8, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_8, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(7),
@@ -2686,7 +2765,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/create"),
+            discriminator: Some("auth/bind"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -2716,11 +2795,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomCreatePayload = match frame.take("/payload") {
+            let message: EmptyPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::create(
+            <H::Auth as AuthApi>::bind(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -2774,7 +2853,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/list"),
+            discriminator: Some("room/create"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -2804,11 +2883,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
+            let message: RoomCreatePayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::list(
+            <H::Room as RoomApi>::create(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -2862,7 +2941,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/addMember"),
+            discriminator: Some("room/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -2892,11 +2971,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomMemberPayload = match frame.take("/payload") {
+            let message: EmptyPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::add_member(
+            <H::Room as RoomApi>::list(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -2908,8 +2987,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_11, echo, &()) {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_11, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(10),
@@ -2955,7 +3034,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/leave"),
+            discriminator: Some("room/addMember"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -2985,11 +3064,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
+            let message: RoomMemberPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::leave(
+            <H::Room as RoomApi>::add_member(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3048,7 +3127,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/members"),
+            discriminator: Some("room/leave"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3082,7 +3161,7 @@ impl<H: Handlers> Service<H> {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::members(
+            <H::Room as RoomApi>::leave(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3094,8 +3173,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_13, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_13, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(12),
@@ -3141,7 +3220,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/send"),
+            discriminator: Some("room/members"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3171,11 +3250,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageSendPayload = match frame.take("/payload") {
+            let message: RoomRef = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::send(
+            <H::Room as RoomApi>::members(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3234,7 +3313,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/history"),
+            discriminator: Some("message/send"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3264,11 +3343,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageHistoryPayload = match frame.take("/payload") {
+            let message: MessageSendPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::history(
+            <H::Message as MessageApi>::send(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3327,7 +3406,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/markRead"),
+            discriminator: Some("message/history"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3357,11 +3436,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageMarkReadPayload = match frame.take("/payload") {
+            let message: MessageHistoryPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::mark_read(
+            <H::Message as MessageApi>::history(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3373,8 +3452,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_16, echo, &()) {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_16, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(15),
@@ -3420,7 +3499,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("presence/list"),
+            discriminator: Some("message/markRead"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3450,11 +3529,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: PresenceListPayload = match frame.take("/payload") {
+            let message: MessageMarkReadPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Presence as PresenceApi>::list(
+            <H::Message as MessageApi>::mark_read(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3466,8 +3545,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_17, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_17, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(16),
@@ -3513,7 +3592,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/list"),
+            discriminator: Some("presence/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3543,11 +3622,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
+            let message: PresenceListPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Token as TokenApi>::list(
+            <H::Presence as PresenceApi>::list(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3606,13 +3685,106 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/revoke"),
+            discriminator: Some("token/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
         let auth;
         let result = 'run: {
             if let Err(error) = frame.validate(validator(18), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_19, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(18),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(18),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(18),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_19(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/revoke"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(19), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -3653,17 +3825,17 @@ impl<H: Handlers> Service<H> {
         };
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_19, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_20, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(18),
+                            operation: Some(19),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(18),
+                            Some(19),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -3673,7 +3845,7 @@ impl<H: Handlers> Service<H> {
             }
             Err(error) => {
                 specserve_runtime::service::failure(
-                    Some(18),
+                    Some(19),
                     Some(&SHAPE_0),
                     echo,
                     error,
@@ -3716,23 +3888,24 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                         match value.as_str() {
                             "auth/register" => 0,
                             "auth/generateToken" => 1,
-                            "auth/logout" => 2,
-                            "user/create" => 3,
-                            "user/read" => 4,
-                            "user/update" => 5,
-                            "user/delete" => 6,
-                            "auth/bind" => 7,
-                            "room/create" => 8,
-                            "room/list" => 9,
-                            "room/addMember" => 10,
-                            "room/leave" => 11,
-                            "room/members" => 12,
-                            "message/send" => 13,
-                            "message/history" => 14,
-                            "message/markRead" => 15,
-                            "presence/list" => 16,
-                            "token/list" => 17,
-                            "token/revoke" => 18,
+                            "auth/refresh" => 2,
+                            "auth/logout" => 3,
+                            "user/create" => 4,
+                            "user/read" => 5,
+                            "user/update" => 6,
+                            "user/delete" => 7,
+                            "auth/bind" => 8,
+                            "room/create" => 9,
+                            "room/list" => 10,
+                            "room/addMember" => 11,
+                            "room/leave" => 12,
+                            "room/members" => 13,
+                            "message/send" => 14,
+                            "message/history" => 15,
+                            "message/markRead" => 16,
+                            "presence/list" => 17,
+                            "token/list" => 18,
+                            "token/revoke" => 19,
                             _ => {
                                 return Err(
                                     fail(
@@ -3772,23 +3945,24 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                         match value.as_str() {
                             "auth/register" => 0,
                             "auth/generateToken" => 1,
-                            "auth/logout" => 2,
-                            "user/create" => 3,
-                            "user/read" => 4,
-                            "user/update" => 5,
-                            "user/delete" => 6,
-                            "auth/bind" => 7,
-                            "room/create" => 8,
-                            "room/list" => 9,
-                            "room/addMember" => 10,
-                            "room/leave" => 11,
-                            "room/members" => 12,
-                            "message/send" => 13,
-                            "message/history" => 14,
-                            "message/markRead" => 15,
-                            "presence/list" => 16,
-                            "token/list" => 17,
-                            "token/revoke" => 18,
+                            "auth/refresh" => 2,
+                            "auth/logout" => 3,
+                            "user/create" => 4,
+                            "user/read" => 5,
+                            "user/update" => 6,
+                            "user/delete" => 7,
+                            "auth/bind" => 8,
+                            "room/create" => 9,
+                            "room/list" => 10,
+                            "room/addMember" => 11,
+                            "room/leave" => 12,
+                            "room/members" => 13,
+                            "message/send" => 14,
+                            "message/history" => 15,
+                            "message/markRead" => 16,
+                            "presence/list" => 17,
+                            "token/list" => 18,
+                            "token/revoke" => 19,
                             _ => {
                                 return Err(
                                     fail(
@@ -3828,7 +4002,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     }
     fn is_exclusive(&self, prepared: &Prepared) -> bool {
         let _ = prepared;
-        matches!(prepared.route, 2 | 5 | 6 | 18)
+        matches!(prepared.route, 3 | 6 | 7 | 19)
     }
     fn refuse(
         &self,
@@ -3903,7 +4077,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(2),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/logout"),
+                        discriminator: Some("auth/refresh"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -3926,7 +4100,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(3),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/create"),
+                        discriminator: Some("auth/logout"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -3949,7 +4123,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(4),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/read"),
+                        discriminator: Some("user/create"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -3972,7 +4146,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(5),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/update"),
+                        discriminator: Some("user/read"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -3995,7 +4169,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(6),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/delete"),
+                        discriminator: Some("user/update"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4018,7 +4192,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(7),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/bind"),
+                        discriminator: Some("user/delete"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4041,7 +4215,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(8),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/create"),
+                        discriminator: Some("auth/bind"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4064,7 +4238,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(9),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/list"),
+                        discriminator: Some("room/create"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4087,7 +4261,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(10),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/addMember"),
+                        discriminator: Some("room/list"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4110,7 +4284,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(11),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/leave"),
+                        discriminator: Some("room/addMember"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4133,7 +4307,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(12),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/members"),
+                        discriminator: Some("room/leave"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4156,7 +4330,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(13),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/send"),
+                        discriminator: Some("room/members"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4179,7 +4353,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(14),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/history"),
+                        discriminator: Some("message/send"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4202,7 +4376,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(15),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/markRead"),
+                        discriminator: Some("message/history"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4225,7 +4399,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(16),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("presence/list"),
+                        discriminator: Some("message/markRead"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4248,7 +4422,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(17),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("token/list"),
+                        discriminator: Some("presence/list"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4269,6 +4443,29 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     );
                 specserve_runtime::service::failure(
                     Some(18),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            19 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(19),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
                         discriminator: Some("token/revoke"),
@@ -4335,12 +4532,12 @@ impl Publisher {
         message: &MessageNew,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_20,
+            &SHAPE_21,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(19), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4354,12 +4551,12 @@ impl Publisher {
         message: &MessageDelivered,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_21,
+            &SHAPE_22,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(21), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4373,12 +4570,12 @@ impl Publisher {
         message: &RoomRead,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_22,
+            &SHAPE_23,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(21), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(22), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4392,12 +4589,12 @@ impl Publisher {
         message: &PresenceChanged,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_23,
+            &SHAPE_24,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(22), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(23), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4423,7 +4620,7 @@ impl Event {
     pub fn decode(
         frame: specserve_runtime::serde_json::Value,
     ) -> Result<Event, specserve_runtime::serde_json::Value> {
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_20, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<MessageNew>(frame.clone())
                     .ok()
@@ -4432,7 +4629,7 @@ impl Event {
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_22, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     MessageDelivered,
@@ -4443,7 +4640,7 @@ impl Event {
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_22, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_23, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<RoomRead>(frame.clone()).ok()
             })
@@ -4451,7 +4648,7 @@ impl Event {
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_23, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_24, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     PresenceChanged,
@@ -4543,7 +4740,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_24,
+                &SHAPE_25,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4571,6 +4768,9 @@ impl Client {
     /// unknown email and a wrong password get the same `unauthorized` reply.
     /// Rate limited per client IP and per account.
     ///
+    /// With `"refresh": true` the token is a short-lived access token (15 minutes
+    /// by default) and the reply adds a refresh token (30 days) for auth/refresh.
+    ///
     /// Operation `authGenerateToken` (receive on channel `api`).
     pub async fn auth_generate_token(
         &self,
@@ -4591,7 +4791,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_25,
+                &SHAPE_26,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4611,6 +4811,56 @@ impl Client {
             );
         }
         specserve_runtime::serde_json::from_value::<AuthGenerateTokenReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Exchange a refresh token for a new access token and a new refresh token.
+    ///
+    /// The refresh token is used up (rotation). Presenting a used refresh token
+    /// again is taken as theft: every token of that login, access and refresh,
+    /// is revoked, the event is audited, and the reply is `unauthorized`.
+    /// Logging out, ending the session (token/revoke) and a password change
+    /// revoke the login's refresh token too. Rate limited per client IP.
+    ///
+    /// Operation `authRefresh` (receive on channel `api`).
+    pub async fn auth_refresh(
+        &self,
+        request: &AuthRefreshPayload,
+    ) -> Result<AuthRefreshReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = None;
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_27,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<AuthRefreshReply>(reply)
             .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
     }
     /// Revoke the token this request was authenticated with.
@@ -4637,7 +4887,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_26,
+                &SHAPE_28,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4686,7 +4936,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_27,
+                &SHAPE_29,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4733,7 +4983,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_28,
+                &SHAPE_30,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4780,7 +5030,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_29,
+                &SHAPE_31,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4824,7 +5074,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_30,
+                &SHAPE_32,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4874,7 +5124,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_31,
+                &SHAPE_33,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4923,7 +5173,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_32,
+                &SHAPE_34,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4970,7 +5220,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_33,
+                &SHAPE_35,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5017,7 +5267,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_34,
+                &SHAPE_36,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5061,7 +5311,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_35,
+                &SHAPE_37,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5107,7 +5357,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_36,
+                &SHAPE_38,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5157,7 +5407,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_37,
+                &SHAPE_39,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5206,7 +5456,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_38,
+                &SHAPE_40,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5253,7 +5503,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_39,
+                &SHAPE_41,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5300,7 +5550,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_40,
+                &SHAPE_42,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5325,8 +5575,8 @@ impl Client {
     /// The caller's live tokens, one per login, without their secrets.
     ///
     /// Each login (auth/generateToken) is one session: where and when it was
-    /// issued, when it expires and when the server last looked it up (a token is
-    /// re-read at most once a minute, so `lastUsedAt` may lag by that much).
+    /// issued, when it expires and when the server last looked it up (a checked
+    /// token is trusted for `--token-cache-ttl`, 5 s, so `lastUsedAt` may lag by that much).
     /// `current` marks the token this request was authenticated with. The 100
     /// newest are listed.
     ///
@@ -5350,7 +5600,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_41,
+                &SHAPE_43,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5399,7 +5649,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_42,
+                &SHAPE_44,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5425,7 +5675,8 @@ impl Client {
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
 pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Register request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/register","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthRegisterPayload"}},"definitions":{"AuthRegisterPayload":{"type":"object","additionalProperties":false,"required":["name","email","password"],"description":"A new account.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
-    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-in request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/generateToken","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthGenerateTokenPayload"}},"definitions":{"AuthGenerateTokenPayload":{"type":"object","additionalProperties":false,"required":["email","password"],"description":"Log-in credentials.","properties":{"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-in request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/generateToken","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthGenerateTokenPayload"}},"definitions":{"AuthGenerateTokenPayload":{"type":"object","additionalProperties":false,"required":["email","password"],"description":"Log-in credentials.","properties":{"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"refresh":{"type":"boolean","description":"A short-lived access token plus a refresh token, instead of one long-lived token."}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Refresh request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/refresh","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthRefreshPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthRefreshPayload":{"type":"object","additionalProperties":false,"required":["refreshToken"],"description":"The refresh token to use up.","properties":{"refreshToken":{"$ref":"#/definitions/ApiToken"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-out request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/logout","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AuthLogoutPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthLogoutPayload":{"type":"object","additionalProperties":false,"description":"Empty; the token to revoke is the one the frame is authenticated with.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserCreatePayload":{"type":"object","additionalProperties":false,"required":["name","email"],"description":"A new user, managed by its creator.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"}}},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/read","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
@@ -5462,23 +5713,24 @@ pub fn compile_validators() {
 const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("AuthRegisterRequest", 0),
     ("AuthGenerateTokenRequest", 1),
-    ("AuthLogoutRequest", 2),
-    ("UserCreateRequest", 3),
-    ("UserReadRequest", 4),
-    ("UserUpdateRequest", 5),
-    ("UserDeleteRequest", 6),
-    ("AuthBindRequest", 7),
-    ("RoomCreateRequest", 8),
-    ("RoomListRequest", 9),
-    ("RoomAddMemberRequest", 10),
-    ("RoomLeaveRequest", 11),
-    ("RoomMembersRequest", 12),
-    ("MessageSendRequest", 13),
-    ("MessageHistoryRequest", 14),
-    ("MessageMarkReadRequest", 15),
-    ("PresenceListRequest", 16),
-    ("TokenListRequest", 17),
-    ("TokenRevokeRequest", 18),
+    ("AuthRefreshRequest", 2),
+    ("AuthLogoutRequest", 3),
+    ("UserCreateRequest", 4),
+    ("UserReadRequest", 5),
+    ("UserUpdateRequest", 6),
+    ("UserDeleteRequest", 7),
+    ("AuthBindRequest", 8),
+    ("RoomCreateRequest", 9),
+    ("RoomListRequest", 10),
+    ("RoomAddMemberRequest", 11),
+    ("RoomLeaveRequest", 12),
+    ("RoomMembersRequest", 13),
+    ("MessageSendRequest", 14),
+    ("MessageHistoryRequest", 15),
+    ("MessageMarkReadRequest", 16),
+    ("PresenceListRequest", 17),
+    ("TokenListRequest", 18),
+    ("TokenRevokeRequest", 19),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -5520,7 +5772,7 @@ const SHAPE_2: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_3: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5529,7 +5781,7 @@ const SHAPE_3: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_4: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5537,7 +5789,8 @@ const SHAPE_4: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_5: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5545,8 +5798,7 @@ const SHAPE_5: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_6: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5555,7 +5807,7 @@ const SHAPE_6: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_7: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5564,7 +5816,7 @@ const SHAPE_7: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5573,7 +5825,7 @@ const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_9: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5582,7 +5834,7 @@ const SHAPE_9: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5591,7 +5843,7 @@ const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5600,7 +5852,7 @@ const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5609,7 +5861,7 @@ const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5618,7 +5870,7 @@ const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5627,7 +5879,7 @@ const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5636,7 +5888,7 @@ const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5645,7 +5897,7 @@ const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5654,7 +5906,7 @@ const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5663,37 +5915,46 @@ const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
-    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/delivered\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[("channel", specserve_runtime::encode::Lead::Const("\"room/read\""))],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/changed\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5701,7 +5962,7 @@ const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5709,7 +5970,15 @@ const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/refresh\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5718,7 +5987,7 @@ const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5727,7 +5996,7 @@ const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5736,7 +6005,7 @@ const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5745,7 +6014,7 @@ const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5754,7 +6023,7 @@ const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5763,7 +6032,7 @@ const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5772,7 +6041,7 @@ const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5781,7 +6050,7 @@ const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5790,7 +6059,7 @@ const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5799,7 +6068,7 @@ const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5808,7 +6077,7 @@ const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5817,7 +6086,7 @@ const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5826,7 +6095,7 @@ const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5835,7 +6104,7 @@ const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5844,7 +6113,7 @@ const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5853,7 +6122,7 @@ const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_44: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),

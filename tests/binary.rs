@@ -171,7 +171,11 @@ async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
         .await
         .unwrap();
     let token = client
-        .auth_generate_token(&AuthGenerateTokenPayload { email: "ops@example.com".into(), password: password.into() })
+        .auth_generate_token(&AuthGenerateTokenPayload {
+            email: "ops@example.com".into(),
+            password: password.into(),
+            refresh: None,
+        })
         .await
         .unwrap()
         .token;
@@ -254,7 +258,8 @@ async fn admin_bootstrap_and_token_revocation_from_the_cli() {
         specserve::handlers::AppConfig { token_cache_ttl: std::time::Duration::ZERO, ..common::app::test_config() };
     let running = common::app::start(db::TestDb::external(store, url.clone()), config).await;
     let client = common::net::client(&running.server).await;
-    let login = AuthGenerateTokenPayload { email: "root@example.com".into(), password: "Adm1nPassword".into() };
+    let login =
+        AuthGenerateTokenPayload { email: "root@example.com".into(), password: "Adm1nPassword".into(), refresh: None };
     client.set_token(Some(client.auth_generate_token(&login).await.unwrap().token));
     assert_eq!(client.user_read(&UserRef { id: 1 }).await.unwrap().role, Role::Admin);
     // ...until the CLI revokes the token.

@@ -47,6 +47,7 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     let login = specserve::api::AuthGenerateTokenPayload {
         email: "alice@example.com".into(),
         password: "SecretPass123".into(),
+        refresh: None,
     };
     let token = client.auth_generate_token(&login).await.unwrap().token;
 

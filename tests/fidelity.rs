@@ -30,6 +30,8 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         "AuthGenerateTokenRequest" => round_trip::<AuthGenerateTokenRequest>(body, what),
         "AuthGenerateTokenReply" => round_trip::<AuthGenerateTokenReply>(body, what),
         "AuthLogoutRequest" => round_trip::<AuthLogoutRequest>(body, what),
+        "AuthRefreshRequest" => round_trip::<AuthRefreshRequest>(body, what),
+        "AuthRefreshReply" => round_trip::<AuthRefreshReply>(body, what),
         "UserCreateRequest" => round_trip::<UserCreateRequest>(body, what),
         "UserCreateReply" => round_trip::<UserCreateReply>(body, what),
         "UserReadRequest" => round_trip::<UserReadRequest>(body, what),

@@ -1,10 +1,11 @@
-//! token/list and token/revoke end to end: a user sees the sessions of its
-//! logins and ends one from another, over the real TLS server, on both stores.
+//! Sessions end to end, over the real TLS server, on both stores: token/list and
+//! token/revoke (a user sees the sessions of its logins and ends one from
+//! another), and auth/refresh (rotation, reuse detection, expiry mid-connection).
 
 #[macro_use]
 mod common;
 
-use common::app::Running;
+use common::app::{self, Running, test_config};
 use common::frames::{Conn, code, frame};
 use serde_json::{Value, json};
 
@@ -129,4 +130,84 @@ async fn sessions_of_others_cannot_be_seen_or_ended(running: Running) {
     assert_eq!(sessions(&mut conn, &alice_token).await.len(), 1);
 }
 
-on_both_stores!(a_user_sees_its_sessions_and_ends_one_from_another, sessions_of_others_cannot_be_seen_or_ended);
+/// Logs in asking for a refresh token; returns (access token, refresh token).
+async fn login_with_refresh(conn: &mut Conn, email: &str) -> (String, String) {
+    let reply =
+        call(conn, "auth/generateToken", None, json!({"email": email, "password": PASSWORD, "refresh": true})).await;
+    for field in ["expires_at", "refresh_expires_at"] {
+        assert!(reply[field].as_str().is_some_and(|t| t.ends_with('Z')), "{field} in {reply}");
+    }
+    (reply["token"].as_str().unwrap().to_owned(), reply["refresh_token"].as_str().unwrap().to_owned())
+}
+
+/// auth/refresh; the reply.
+async fn refresh(conn: &mut Conn, refresh_token: &str) -> Value {
+    call(conn, "auth/refresh", None, json!({"refreshToken": refresh_token})).await
+}
+
+async fn a_refresh_token_rotates_and_its_replay_ends_the_login(running: Running) {
+    let mut conn = Conn::open(&running).await;
+    let alice = conn.register("Alice", "alice@example.com", PASSWORD).await;
+    let (first_access, first_refresh) = login_with_refresh(&mut conn, "alice@example.com").await;
+    assert_eq!(code(&call(&mut conn, "user/read", Some(&first_access), json!({"id": alice})).await), "ok");
+
+    let rotated = refresh(&mut conn, &first_refresh).await;
+    assert_eq!(code(&rotated), "ok", "{rotated}");
+    let (access, next_refresh) = (rotated["token"].as_str().unwrap(), rotated["refresh_token"].as_str().unwrap());
+    assert!(access != first_access && next_refresh != first_refresh, "a new pair");
+    assert_eq!(code(&call(&mut conn, "user/read", Some(access), json!({"id": alice})).await), "ok");
+
+    // The used refresh token again (a stolen copy): every token of the login dies.
+    assert_eq!(code(&refresh(&mut conn, &first_refresh).await), "unauthorized");
+    for token in [access, first_access.as_str()] {
+        assert_eq!(code(&call(&mut conn, "user/read", Some(token), json!({"id": alice})).await), "unauthorized");
+    }
+    assert_eq!(code(&refresh(&mut conn, next_refresh).await), "unauthorized", "the rotated one went too");
+    assert!(running.audit.text().contains("refresh_token_reused"), "audited");
+    assert!(!running.audit.text().contains(&first_refresh), "no secret in the audit log");
+
+    // A log-in without `refresh` is the seed's: one token, no refresh token.
+    let plain =
+        call(&mut conn, "auth/generateToken", None, json!({"email": "alice@example.com", "password": PASSWORD})).await;
+    assert!(plain.get("refresh_token").is_none() && plain["token"].is_string(), "{plain}");
+    // Unknown and malformed refresh tokens.
+    assert_eq!(code(&refresh(&mut conn, "not-a-refresh-token").await), "unauthorized");
+    assert_eq!(code(&refresh(&mut conn, "").await), "validation_failed");
+    let missing = call(&mut conn, "auth/refresh", None, json!({})).await;
+    assert_eq!(code(&missing), "validation_failed");
+}
+
+async fn logging_out_ends_the_refresh_token_of_that_login_only(running: Running) {
+    let mut conn = Conn::open(&running).await;
+    conn.register("Alice", "alice@example.com", PASSWORD).await;
+    let (laptop_access, laptop_refresh) = login_with_refresh(&mut conn, "alice@example.com").await;
+    let (_, phone_refresh) = login_with_refresh(&mut conn, "alice@example.com").await;
+    assert_eq!(code(&call(&mut conn, "auth/logout", Some(&laptop_access), json!({})).await), "ok");
+    assert_eq!(code(&refresh(&mut conn, &laptop_refresh).await), "unauthorized");
+    assert_eq!(code(&refresh(&mut conn, &phone_refresh).await), "ok");
+}
+
+on_both_stores!(
+    a_user_sees_its_sessions_and_ends_one_from_another,
+    sessions_of_others_cannot_be_seen_or_ended,
+    a_refresh_token_rotates_and_its_replay_ends_the_login,
+    logging_out_ends_the_refresh_token_of_that_login_only,
+);
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused_and_the_same_connection_refreshes() {
+    // Access tokens that are expired as soon as they are issued: the next frame
+    // after any log-in or refresh finds its token expired.
+    let config = specserve::handlers::AppConfig { access_token_ttl: std::time::Duration::ZERO, ..test_config() };
+    let running = app::start(common::db::sqlite().await, config).await;
+    let mut conn = Conn::open(&running).await;
+    let alice = conn.register("Alice", "alice@example.com", PASSWORD).await;
+    let (access, refresh_token) = login_with_refresh(&mut conn, "alice@example.com").await;
+    assert_eq!(code(&call(&mut conn, "user/read", Some(&access), json!({"id": alice})).await), "unauthorized");
+    // The connection is still there, and refreshing on it works.
+    let rotated = refresh(&mut conn, &refresh_token).await;
+    assert_eq!(code(&rotated), "ok", "{rotated}");
+    let again = refresh(&mut conn, rotated["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(code(&again), "ok", "a chain of refreshes");
+    running.stop().await;
+}

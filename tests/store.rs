@@ -6,7 +6,10 @@ mod common;
 
 use common::db::{self, TestDb};
 use specserve::api::Role;
-use specserve::store::{Database, NewToken, NewUser, RevokeTokens, Store, StoreError, UserChanges, now_utc};
+use specserve::store::{
+    Database, NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, RevokeTokens, Store, StoreError,
+    UserChanges, now_utc,
+};
 
 fn new_user(name: &str, email: &str) -> NewUser {
     NewUser {
@@ -177,6 +180,121 @@ async fn live_tokens_list_only_the_owners_unrevoked_unexpired_tokens_newest_firs
     );
 }
 
+/// A login that asked for a refresh token: access token `hash`, refresh token `hash + 100`.
+async fn refresh_login(store: &Database, user_id: i64, hash: u8) -> i64 {
+    let access = store.insert_token(new_token(user_id, hash)).await.unwrap();
+    let now = now_utc();
+    let refresh = NewRefreshToken {
+        user_id,
+        family_id: access,
+        hash: [hash + 100; 32],
+        access_token_id: access,
+        created_at: now,
+        expires_at: now + time::Duration::days(30),
+    };
+    store.insert_refresh_token(refresh).await.unwrap();
+    access
+}
+
+fn next_tokens(hash: u8) -> NextTokens {
+    let now = now_utc();
+    NextTokens {
+        access_hash: [hash; 32],
+        refresh_hash: [hash + 100; 32],
+        client_ip: None,
+        user_agent: None,
+        created_at: now,
+        access_expires_at: now + time::Duration::minutes(15),
+        refresh_expires_at: now + time::Duration::days(30),
+    }
+}
+
+async fn revoked(store: &Database, hash: u8) -> bool {
+    store.token_by_hash([hash; 32]).await.unwrap().expect("stored").revoked_at.is_some()
+}
+
+async fn a_refresh_token_is_used_once_and_its_reuse_ends_the_login(db: TestDb) {
+    let store = db.store();
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    let first = refresh_login(store, alice, 1).await;
+    let other_login = refresh_login(store, alice, 2).await;
+
+    let claim = store.claim_refresh_token([101; 32], next_tokens(3), now_utc()).await.unwrap();
+    let RefreshClaim::Claimed { user_id, access_token_id } = claim else { panic!("{claim:?}") };
+    assert_eq!(user_id, alice);
+    assert_eq!(
+        store.token_by_hash([3; 32]).await.unwrap().map(|t| t.id),
+        Some(access_token_id),
+        "next access token stored"
+    );
+    assert!(!revoked(store, 1).await, "the old access token lives until it expires");
+
+    // The used token again: whoever presents it, the login is over.
+    let reuse = store.claim_refresh_token([101; 32], next_tokens(4), now_utc()).await.unwrap();
+    let RefreshClaim::Reused { user_id, mut revoked_access_tokens } = reuse else { panic!("{reuse:?}") };
+    revoked_access_tokens.sort_unstable();
+    assert_eq!((user_id, revoked_access_tokens), (alice, vec![first, access_token_id]));
+    assert!(revoked(store, 1).await && revoked(store, 3).await);
+    assert!(store.token_by_hash([4; 32]).await.unwrap().is_none(), "nothing issued on reuse");
+    let next = store.claim_refresh_token([103; 32], next_tokens(5), now_utc()).await.unwrap();
+    assert_eq!(next, RefreshClaim::Invalid, "the rotated token went with its login");
+
+    // The other login is untouched; unknown and expired tokens are invalid.
+    assert!(!revoked(store, 2).await);
+    assert!(matches!(
+        store.claim_refresh_token([102; 32], next_tokens(6), now_utc()).await.unwrap(),
+        RefreshClaim::Claimed { .. }
+    ));
+    assert_eq!(store.claim_refresh_token([99; 32], next_tokens(7), now_utc()).await.unwrap(), RefreshClaim::Invalid);
+    let later = now_utc() + time::Duration::days(31);
+    assert_eq!(store.claim_refresh_token([106; 32], next_tokens(8), later).await.unwrap(), RefreshClaim::Invalid);
+    let _ = other_login;
+}
+
+async fn logout_and_password_change_end_the_refresh_tokens_of_their_logins(db: TestDb) {
+    let store = db.store();
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    let laptop = refresh_login(store, alice, 1).await;
+    let phone = refresh_login(store, alice, 2).await;
+    let tablet = refresh_login(store, alice, 3).await;
+
+    // Logging out of the laptop ends its refresh token, not the others'.
+    assert!(store.revoke_token(laptop, now_utc()).await.unwrap());
+    assert_eq!(store.claim_refresh_token([101; 32], next_tokens(4), now_utc()).await.unwrap(), RefreshClaim::Invalid);
+
+    // A password change from the phone keeps the phone's login and ends the tablet's.
+    store.revoke_user_tokens(alice, Some(phone), now_utc()).await.unwrap();
+    assert_eq!(store.claim_refresh_token([103; 32], next_tokens(5), now_utc()).await.unwrap(), RefreshClaim::Invalid);
+    assert!(matches!(
+        store.claim_refresh_token([102; 32], next_tokens(6), now_utc()).await.unwrap(),
+        RefreshClaim::Claimed { .. }
+    ));
+    let _ = tablet;
+}
+
+async fn two_presenters_of_one_refresh_token_leave_no_live_token_behind(db: TestDb) {
+    let store = db.store();
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    refresh_login(store, alice, 1).await;
+    let (a, b) = tokio::join!(
+        store.claim_refresh_token([101; 32], next_tokens(2), now_utc()),
+        store.claim_refresh_token([101; 32], next_tokens(3), now_utc()),
+    );
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|o| matches!(o, RefreshClaim::Reused { .. }));
+    assert!(
+        matches!(outcomes[0], RefreshClaim::Claimed { .. }) && matches!(outcomes[1], RefreshClaim::Reused { .. }),
+        "{outcomes:?}"
+    );
+    // The winner's new tokens went with the login: the race gives no one a session.
+    let winner = if store.token_by_hash([2; 32]).await.unwrap().is_some() { 2 } else { 3 };
+    assert!(revoked(store, winner).await, "the claimer's new access token is revoked");
+    assert_eq!(
+        store.claim_refresh_token([winner + 100; 32], next_tokens(9), now_utc()).await.unwrap(),
+        RefreshClaim::Invalid
+    );
+}
+
 async fn concurrent_registrations_of_one_email_store_exactly_one(db: TestDb) {
     let store = std::sync::Arc::new(db.store().clone());
     let attempts = (0..20).map(|i| {
@@ -223,6 +341,9 @@ conformance!(
     unicode_and_sql_looking_text_round_trips_verbatim,
     concurrent_registrations_of_one_email_store_exactly_one,
     live_tokens_list_only_the_owners_unrevoked_unexpired_tokens_newest_first,
+    a_refresh_token_is_used_once_and_its_reuse_ends_the_login,
+    logout_and_password_change_end_the_refresh_tokens_of_their_logins,
+    two_presenters_of_one_refresh_token_leave_no_live_token_behind,
 );
 
 #[tokio::test]

@@ -40,6 +40,10 @@ use crate::store::{Store, StoreError, User, now_utc, to_stored};
 pub struct AppConfig {
     /// How long a new token lives.
     pub token_ttl: Duration,
+    /// How long an access token lives when the login asked for a refresh token.
+    pub access_token_ttl: Duration,
+    /// How long a refresh token lives (each auth/refresh issues a new one).
+    pub refresh_token_ttl: Duration,
     /// How long a checked token is trusted before the store is asked again
     /// (what revocations from another process, such as the CLI, may take).
     pub token_cache_ttl: Duration,
@@ -61,6 +65,8 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             token_ttl: Duration::from_secs(7 * 24 * 3600),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             token_cache_ttl: Duration::from_secs(5),
             hash_threads: std::thread::available_parallelism().map_or(2, usize::from),
             auth_per_ip_per_minute: 60.0,

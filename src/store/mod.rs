@@ -112,6 +112,65 @@ pub struct TokenRecord {
     pub revoked_at: Option<PrimitiveDateTime>,
 }
 
+/// A refresh token to insert (its SHA-256 only).
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// Owner.
+    pub user_id: i64,
+    /// The login it belongs to: the id of the login's first access token.
+    pub family_id: i64,
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// The access token issued with it.
+    pub access_token_id: i64,
+    /// Issue time (UTC).
+    pub created_at: PrimitiveDateTime,
+    /// Expiry (UTC).
+    pub expires_at: PrimitiveDateTime,
+}
+
+/// The next access and refresh token of a login, issued by
+/// [`Store::claim_refresh_token`] in the transaction that uses up the old one.
+#[derive(Debug, Clone)]
+pub struct NextTokens {
+    /// SHA-256 of the new access token.
+    pub access_hash: [u8; 32],
+    /// SHA-256 of the new refresh token.
+    pub refresh_hash: [u8; 32],
+    /// Client address of the refresh.
+    pub client_ip: Option<String>,
+    /// Client `User-Agent` of the refresh.
+    pub user_agent: Option<String>,
+    /// Issue time (UTC).
+    pub created_at: PrimitiveDateTime,
+    /// The access token's expiry (UTC).
+    pub access_expires_at: PrimitiveDateTime,
+    /// The refresh token's expiry (UTC).
+    pub refresh_expires_at: PrimitiveDateTime,
+}
+
+/// What presenting a refresh token did ([`Store::claim_refresh_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshClaim {
+    /// Used up just now, and the [`NextTokens`] stored in the same transaction.
+    Claimed {
+        /// Owner.
+        user_id: i64,
+        /// The new access token's id.
+        access_token_id: i64,
+    },
+    /// It had been used already (a stolen copy, or the thief's): the whole
+    /// login was revoked, refresh and access tokens alike.
+    Reused {
+        /// Owner.
+        user_id: i64,
+        /// The access tokens revoked with it, for the caches to forget.
+        revoked_access_tokens: Vec<i64>,
+    },
+    /// Unknown, revoked or expired.
+    Invalid,
+}
+
 /// A user's live token as its owner may see it: where and when it was
 /// issued and last looked up, never its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +280,18 @@ pub trait Store: ChatStore + Send + Sync + 'static {
         id: i64,
         now: PrimitiveDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Stores a refresh token's hash.
+    fn insert_refresh_token(&self, token: NewRefreshToken) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Uses up the refresh token with this hash and stores `next` in its place,
+    /// in one transaction; if it was used before, revokes its whole login
+    /// instead (reuse detection). Two presenters of one token: one claims it,
+    /// the other's reuse then revokes the login, the claimer's new tokens included.
+    fn claim_refresh_token(
+        &self,
+        hash: [u8; 32],
+        next: NextTokens,
+        now: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<RefreshClaim>> + Send;
     /// Revokes every live token of a user except `keep`; returns how many.
     fn revoke_user_tokens(
         &self,
@@ -365,6 +436,17 @@ impl Store for Database {
     }
     async fn revoke_token(&self, id: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
         delegate!(self, s => s.revoke_token(id, now))
+    }
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_refresh_token(token))
+    }
+    async fn claim_refresh_token(
+        &self,
+        hash: [u8; 32],
+        next: NextTokens,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<RefreshClaim> {
+        delegate!(self, s => s.claim_refresh_token(hash, next, now))
     }
     async fn live_tokens(&self, user_id: i64, now: PrimitiveDateTime) -> StoreResult<Vec<LiveToken>> {
         delegate!(self, s => s.live_tokens(user_id, now))

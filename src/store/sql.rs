@@ -159,12 +159,122 @@ macro_rules! sql_store {
             }
 
             async fn revoke_token(&self, id: i64, now: time::PrimitiveDateTime) -> $crate::store::StoreResult<bool> {
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id)
-                    .execute(&mut *self.connections.acquire().await?)
+                    .execute(&mut *tx)
                     .await?;
+                revoke_login_refresh_tokens(&mut *tx, id, now).await?;
+                tx.commit().await?;
                 Ok(result.rows_affected() > 0)
+            }
+
+            async fn insert_refresh_token(
+                &self,
+                token: $crate::store::NewRefreshToken,
+            ) -> $crate::store::StoreResult<i64> {
+                let result = sqlx::query(
+                    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, access_token_id, created_at, expires_at)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(token.user_id)
+                .bind(token.family_id)
+                .bind(&token.hash[..])
+                .bind(token.access_token_id)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(&mut *self.connections.acquire().await?)
+                .await?;
+                Ok($insert_id(&result))
+            }
+
+            async fn claim_refresh_token(
+                &self,
+                hash: [u8; 32],
+                next: $crate::store::NextTokens,
+                now: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<$crate::store::RefreshClaim> {
+                use sqlx::Row;
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                // The write first: two presenters of one token are serialized on
+                // it (InnoDB row lock; SQLite's write lock), so only one claims it.
+                let claimed = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = ?
+                     WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+                )
+                .bind(now)
+                .bind(&hash[..])
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query("SELECT user_id, family_id, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ?")
+                    .bind(&hash[..])
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row else { return Ok($crate::store::RefreshClaim::Invalid) };
+                let (user_id, family_id): (i64, i64) = (row.try_get("user_id")?, row.try_get("family_id")?);
+                if claimed {
+                    let access = sqlx::query(
+                        "INSERT INTO api_tokens (user_id, token_hash, client_ip, user_agent, created_at, expires_at)
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(user_id)
+                    .bind(&next.access_hash[..])
+                    .bind(&next.client_ip)
+                    .bind(&next.user_agent)
+                    .bind(next.created_at)
+                    .bind(next.access_expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    let access_token_id = $insert_id(&access);
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (user_id, family_id, token_hash, access_token_id, created_at, expires_at)
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(user_id)
+                    .bind(family_id)
+                    .bind(&next.refresh_hash[..])
+                    .bind(access_token_id)
+                    .bind(next.created_at)
+                    .bind(next.refresh_expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    return Ok($crate::store::RefreshClaim::Claimed { user_id, access_token_id });
+                }
+                let used: Option<time::PrimitiveDateTime> = row.try_get("used_at")?;
+                let revoked: Option<time::PrimitiveDateTime> = row.try_get("revoked_at")?;
+                if used.is_none() || revoked.is_some() {
+                    return Ok($crate::store::RefreshClaim::Invalid);
+                }
+                // Used before: someone holds a copy. End the whole login.
+                let revoked_access_tokens: Vec<i64> = sqlx::query_scalar(
+                    "SELECT t.id FROM api_tokens t JOIN refresh_tokens r ON r.access_token_id = t.id
+                     WHERE r.family_id = ? AND t.revoked_at IS NULL",
+                )
+                .bind(family_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = ? WHERE revoked_at IS NULL
+                     AND id IN (SELECT access_token_id FROM refresh_tokens WHERE family_id = ?)",
+                )
+                .bind(now)
+                .bind(family_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(family_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok($crate::store::RefreshClaim::Reused { user_id, revoked_access_tokens })
             }
 
             async fn live_tokens(
@@ -203,6 +313,8 @@ macro_rules! sql_store {
                 id: i64,
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<bool> {
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let result = sqlx::query(
                     "UPDATE api_tokens SET revoked_at = ?
                      WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
@@ -211,9 +323,14 @@ macro_rules! sql_store {
                 .bind(id)
                 .bind(user_id)
                 .bind(now)
-                .execute(&mut *self.connections.acquire().await?)
+                .execute(&mut *tx)
                 .await?;
-                Ok(result.rows_affected() > 0)
+                if result.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                revoke_login_refresh_tokens(&mut *tx, id, now).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn revoke_user_tokens(
@@ -595,16 +712,14 @@ macro_rules! sql_store {
             $crate::store::StoreError::Other(sqlx::Error::Decode(message.into()))
         }
 
-        /// Revokes a user's live tokens except `keep`, on a connection or inside a transaction.
-        async fn revoke_user_tokens<'e, E>(
-            executor: E,
+        /// Revokes a user's live tokens except `keep`, and the refresh tokens of
+        /// every login but `keep`'s, on a connection or inside a transaction.
+        async fn revoke_user_tokens(
+            connection: &mut <$db as sqlx::Database>::Connection,
             user_id: i64,
             keep: Option<i64>,
             now: time::PrimitiveDateTime,
-        ) -> $crate::store::StoreResult<u64>
-        where
-            E: sqlx::Executor<'e, Database = $db>,
-        {
+        ) -> $crate::store::StoreResult<u64> {
             let result = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = ?
                  WHERE user_id = ? AND revoked_at IS NULL AND id <> COALESCE(?, -1)",
@@ -612,9 +727,38 @@ macro_rules! sql_store {
             .bind(now)
             .bind(user_id)
             .bind(keep)
-            .execute(executor)
+            .execute(&mut *connection)
+            .await?;
+            // The derived table lets MySQL read the table it updates.
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = ?
+                 WHERE user_id = ? AND revoked_at IS NULL AND family_id NOT IN
+                   (SELECT family_id FROM (SELECT family_id FROM refresh_tokens WHERE access_token_id = ?) AS kept)",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut *connection)
             .await?;
             Ok(result.rows_affected())
+        }
+
+        /// Revokes the refresh tokens of the login access token `access_token_id` belongs to.
+        async fn revoke_login_refresh_tokens(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            access_token_id: i64,
+            now: time::PrimitiveDateTime,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = ?
+                 WHERE revoked_at IS NULL AND family_id IN
+                   (SELECT family_id FROM (SELECT family_id FROM refresh_tokens WHERE access_token_id = ?) AS login)",
+            )
+            .bind(now)
+            .bind(access_token_id)
+            .execute(&mut *connection)
+            .await?;
+            Ok(())
         }
 
         fn user_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::User> {

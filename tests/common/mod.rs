@@ -201,11 +201,20 @@ impl AuthApi for Memory {
         let id = id.ok_or_else(ApiError::unauthorized)?;
         let token = format!("token-{id}");
         state.tokens.insert(token.clone(), id);
-        Ok(AuthGenerateTokenReply { token, expires_at: "2030-01-01T00:00:00Z".into() })
+        Ok(AuthGenerateTokenReply {
+            token,
+            expires_at: "2030-01-01T00:00:00Z".into(),
+            refresh_token: None,
+            refresh_expires_at: None,
+        })
     }
 
     async fn bind(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<AuthBindReply, ApiError> {
         Ok(AuthBindReply { user_id: rq.principal().user_id })
+    }
+
+    async fn refresh(_: Open<'_, Self>, _: AuthRefreshPayload) -> Result<AuthRefreshReply, ApiError> {
+        Err(ApiError::not_implemented("authRefresh"))
     }
 
     async fn logout(rq: Secured<'_, Self>, _request: AuthLogoutPayload) -> Result<(), ApiError> {
@@ -636,7 +645,8 @@ pub async fn register_alice(client: &specserve::api::Client) -> i64 {
         })
         .await
         .expect("register Alice");
-    let login = AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into() };
+    let login =
+        AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into(), refresh: None };
     let token = client.auth_generate_token(&login).await.expect("log Alice in").token;
     client.set_token(Some(token));
     registered.user_id

@@ -204,3 +204,15 @@ test("sessions: list the logins of an account and end one from another", async (
   laptop.client.close();
   phone.close();
 });
+
+test("refresh: a log-in with a refresh token rotates it, and a replay ends the login", async () => {
+  const { client, userId, email } = await account("Lee");
+  const login = await client.auth.generateToken({ email, password: "SecretPass123", refresh: true });
+  assert.ok(login.refresh_token && login.refresh_expires_at, "a refresh token with the access token");
+  const next = await client.auth.refresh({ refreshToken: login.refresh_token });
+  client.token = next.token;
+  assert.equal((await client.user.read({ id: userId })).id, userId);
+  await assert.rejects(client.auth.refresh({ refreshToken: login.refresh_token }), (error) => error instanceof ApiError && error.code === "unauthorized");
+  await assert.rejects(client.user.read({ id: userId }), (error) => error instanceof ApiError && error.code === "unauthorized");
+  client.close();
+});

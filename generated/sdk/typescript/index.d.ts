@@ -71,6 +71,10 @@ export interface AuthGenerateTokenPayload {
    * Constraints: 8 to 128 characters.
    */
   password: Password;
+  /**
+   * A short-lived access token plus a refresh token, instead of one long-lived token.
+   */
+  refresh?: boolean;
 }
 
 /**
@@ -81,6 +85,35 @@ export interface AuthGenerateTokenRequest {
    * Log-in credentials.
    */
   payload: AuthGenerateTokenPayload;
+}
+
+/**
+ * An API token from `auth/generateToken`.
+ *
+ * Constraints: 1 to 256 characters.
+ */
+export type ApiToken = string;
+
+/**
+ * The refresh token to use up.
+ */
+export interface AuthRefreshPayload {
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  refreshToken: ApiToken;
+}
+
+/**
+ * The refresh token from auth/generateToken or the last auth/refresh.
+ */
+export interface AuthRefreshRequest {
+  /**
+   * The refresh token to use up.
+   */
+  payload: AuthRefreshPayload;
 }
 
 /**
@@ -548,13 +581,6 @@ export interface AuthRegisterReply {
 }
 
 /**
- * An API token from `auth/generateToken`.
- *
- * Constraints: 1 to 256 characters.
- */
-export type ApiToken = string;
-
-/**
  * An instant in UTC, ISO-8601.
  *
  * Constraints: format `date-time`.
@@ -577,6 +603,48 @@ export interface AuthGenerateTokenReply {
    * Constraints: format `date-time`.
    */
   expires_at: Timestamp;
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  refresh_token?: ApiToken;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  refresh_expires_at?: Timestamp;
+}
+
+/**
+ * A new access token and a new refresh token; the old refresh token is used up.
+ */
+export interface AuthRefreshReply {
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  token: ApiToken;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  expires_at: Timestamp;
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  refresh_token: ApiToken;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  refresh_expires_at: Timestamp;
 }
 
 /**
@@ -1046,6 +1114,7 @@ export interface ApiErrorBody {
 export interface Operations {
   "authRegister": { request: AuthRegisterPayload; reply: AuthRegisterReply };
   "authGenerateToken": { request: AuthGenerateTokenPayload; reply: AuthGenerateTokenReply };
+  "authRefresh": { request: AuthRefreshPayload; reply: AuthRefreshReply };
   "authLogout": { request: AuthLogoutPayload; reply: void };
   "userCreate": { request: UserCreatePayload; reply: UserCreateReply };
   "userRead": { request: UserRef; reply: UserReadReply };
@@ -1192,6 +1261,11 @@ export interface AuthOperations {
    * Operation `authGenerateToken`.
    */
   generateToken(payload: AuthGenerateTokenPayload, call?: CallOptions): Promise<AuthGenerateTokenReply>;
+  /**
+   * Exchange a refresh token for a new access token and a new refresh token.
+   * Operation `authRefresh`.
+   */
+  refresh(payload: AuthRefreshPayload, call?: CallOptions): Promise<AuthRefreshReply>;
   /**
    * Revoke the token this request was authenticated with.
    * Operation `authLogout`; sends the client's token.

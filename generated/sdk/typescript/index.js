@@ -116,6 +116,59 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "authRefresh": {
+    "operation": "authRefresh",
+    "secured": false,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "auth/refresh"
+      ],
+      [
+        "requestId",
+        "id"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/refresh"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "authLogout": {
     "operation": "authLogout",
     "secured": true,
@@ -1250,6 +1303,8 @@ export class Client {
       register: (payload, call) => this.request("authRegister", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       generateToken: (payload, call) => this.request("authGenerateToken", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      refresh: (payload, call) => this.request("authRefresh", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       logout: (payload, call) => this.request("authLogout", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */

@@ -18,6 +18,12 @@ pub struct AccountArgs {
     /// Lifetime of a new API token.
     #[arg(long, env = "SPECSERVE_TOKEN_TTL", default_value_t = HumanDuration(app().token_ttl))]
     pub token_ttl: HumanDuration,
+    /// Lifetime of an access token from a log-in that asked for a refresh token.
+    #[arg(long, env = "SPECSERVE_ACCESS_TOKEN_TTL", default_value_t = HumanDuration(app().access_token_ttl))]
+    pub access_token_ttl: HumanDuration,
+    /// Lifetime of a refresh token (auth/refresh issues a new one each time).
+    #[arg(long, env = "SPECSERVE_REFRESH_TOKEN_TTL", default_value_t = HumanDuration(app().refresh_token_ttl))]
+    pub refresh_token_ttl: HumanDuration,
     /// How long a checked token is trusted before the database is asked again
     /// (how long a revocation from another process, such as `token revoke`, takes).
     #[arg(long, env = "SPECSERVE_TOKEN_CACHE_TTL", default_value_t = HumanDuration(app().token_cache_ttl))]
@@ -47,6 +53,8 @@ impl AccountArgs {
     pub fn to_app_config(&self) -> AppConfig {
         AppConfig {
             token_ttl: self.token_ttl.0,
+            access_token_ttl: self.access_token_ttl.0,
+            refresh_token_ttl: self.refresh_token_ttl.0,
             token_cache_ttl: self.token_cache_ttl.0,
             hash_threads: self.hash_threads,
             auth_per_ip_per_minute: self.auth_per_ip_per_minute,
@@ -85,6 +93,8 @@ mod tests {
     fn every_account_flag_reaches_the_configuration() {
         let flags = parse(&[
             "--token-ttl=15m",
+            "--access-token-ttl=23s",
+            "--refresh-token-ttl=24h",
             "--token-cache-ttl=16s",
             "--hash-threads=17",
             "--auth-per-ip-per-minute=18",
@@ -97,6 +107,8 @@ mod tests {
         // A struct literal: a limit added without a flag fails to compile here.
         let expected = AppConfig {
             token_ttl: secs(15 * 60),
+            access_token_ttl: secs(23),
+            refresh_token_ttl: secs(24 * 3600),
             token_cache_ttl: secs(16),
             hash_threads: 17,
             auth_per_ip_per_minute: 18.0,
