@@ -1794,13 +1794,15 @@ pub trait PresenceApi: Send + Sync + 'static {
 pub trait TokenApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
     type Context: specserve_runtime::Context;
-    /// The caller's live tokens, one per login, without their secrets.
+    /// The caller's live tokens, without their secrets.
     ///
     /// Each login (auth/generateToken) is one session: where and when it was
     /// issued, when it expires and when the server last looked it up (a checked
     /// token is trusted for `--token-cache-ttl`, 5 s, so `lastUsedAt` may lag by that much).
     /// `current` marks the token this request was authenticated with. The 100
-    /// newest are listed.
+    /// newest are listed. A login with a refresh token shows one row per access
+    /// token still alive: those an auth/refresh replaced live until they expire
+    /// (15 minutes at most); ending any of them ends the login's refresh token.
     ///
     /// Operation `tokenList` (receive on channel `api`), needs a credential.
     fn list(
@@ -5572,13 +5574,15 @@ impl Client {
         specserve_runtime::serde_json::from_value::<PresenceListReply>(reply)
             .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
     }
-    /// The caller's live tokens, one per login, without their secrets.
+    /// The caller's live tokens, without their secrets.
     ///
     /// Each login (auth/generateToken) is one session: where and when it was
     /// issued, when it expires and when the server last looked it up (a checked
     /// token is trusted for `--token-cache-ttl`, 5 s, so `lastUsedAt` may lag by that much).
     /// `current` marks the token this request was authenticated with. The 100
-    /// newest are listed.
+    /// newest are listed. A login with a refresh token shows one row per access
+    /// token still alive: those an auth/refresh replaced live until they expire
+    /// (15 minutes at most); ending any of them ends the login's refresh token.
     ///
     /// Operation `tokenList` (receive on channel `api`), needs a credential.
     pub async fn token_list(

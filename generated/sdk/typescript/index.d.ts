@@ -1362,7 +1362,7 @@ export interface PresenceOperations {
 /** The `tokenApi` operations. */
 export interface TokenApiOperations {
   /**
-   * The caller's live tokens, one per login, without their secrets.
+   * The caller's live tokens, without their secrets.
    * Operation `tokenList`; sends the client's token.
    */
   list(payload: EmptyPayload, call?: CallOptions): Promise<TokenListReply>;

@@ -82,7 +82,8 @@ pub struct ConformanceArgs {
     #[arg(long)]
     fingerprint: Option<String>,
     /// A credential for the secured operations; without it they are tested unauthenticated.
-    #[arg(long, env = "SPECSERVE_TOKEN", hide_env_values = true)]
+    /// (A base64url token may start with `-`: taken as the value, not as a flag.)
+    #[arg(long, env = "SPECSERVE_TOKEN", hide_env_values = true, allow_hyphen_values = true)]
     token: Option<String>,
     /// Only this operation (repeat for several); default: every one the server receives.
     #[arg(long = "operation")]
@@ -224,4 +225,23 @@ pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(verdict(report.passed))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ConformanceArgs;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        conformance: ConformanceArgs,
+    }
+
+    #[test]
+    fn a_token_that_starts_with_a_dash_is_a_value() {
+        let flags = Flags::try_parse_from(["conformance", "--url", "ws://127.0.0.1:1/ws", "--token", "-Jq2-7w"]);
+        assert_eq!(flags.expect("parses").conformance.token.as_deref(), Some("-Jq2-7w"));
+    }
 }
