@@ -50,10 +50,7 @@ impl<S: Store> AuthApi for App<S> {
         let refresh = request.refresh == Some(true);
         let ttl = if refresh { app.config.access_token_ttl } else { app.config.token_ttl };
         let access = app.issue_token(user.id, ttl, connection).await?;
-        let refresh = match refresh {
-            true => Some(app.issue_refresh_token(user.id, access.id, access.id).await?),
-            false => None,
-        };
+        let refresh = if refresh { Some(app.issue_refresh_token(user.id, access.id, access.id).await?) } else { None };
         app.audit("token_issued", Some(user.id), Some(user.id), connection, "success");
         Ok(AuthGenerateTokenReply {
             token: access.token,

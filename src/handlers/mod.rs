@@ -1,8 +1,8 @@
 //! The hand-written side of the contract: [`App`] is the context of the
 //! generated API (`specserve_runtime::Context`: the token check, binding
 //! connections in the hub, presence, the spec's rate-limit classes and audit
-//! lines) and implements its groups (`AuthApi`, `UserApi`, and the chat's
-//! `RoomApi`, `MessageApi`, `PresenceApi`) over a [`Store`].
+//! lines) and implements its groups (`AuthApi`, `UserApi`, `TokenApi`, and the
+//! chat's `RoomApi`, `MessageApi`, `PresenceApi`) over a [`Store`].
 //!
 //! Who may touch whom: any authenticated user may create users, who are then
 //! managed by their creator; read, update and delete are allowed on yourself, on

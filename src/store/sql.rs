@@ -112,19 +112,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_token(&self, token: $crate::store::NewToken) -> $crate::store::StoreResult<i64> {
-                let result = sqlx::query(
-                    "INSERT INTO api_tokens (user_id, token_hash, client_ip, user_agent, created_at, expires_at)
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(token.user_id)
-                .bind(&token.hash[..])
-                .bind(&token.client_ip)
-                .bind(&token.user_agent)
-                .bind(token.created_at)
-                .bind(token.expires_at)
-                .execute(&mut *self.connections.acquire().await?)
-                .await?;
-                Ok($insert_id(&result))
+                insert_token(&mut *self.connections.acquire().await?, &token).await
             }
 
             async fn token_by_hash(
@@ -175,19 +163,7 @@ macro_rules! sql_store {
                 &self,
                 token: $crate::store::NewRefreshToken,
             ) -> $crate::store::StoreResult<i64> {
-                let result = sqlx::query(
-                    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, access_token_id, created_at, expires_at)
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(token.user_id)
-                .bind(token.family_id)
-                .bind(&token.hash[..])
-                .bind(token.access_token_id)
-                .bind(token.created_at)
-                .bind(token.expires_at)
-                .execute(&mut *self.connections.acquire().await?)
-                .await?;
-                Ok($insert_id(&result))
+                insert_refresh_token(&mut *self.connections.acquire().await?, &token).await
             }
 
             async fn claim_refresh_token(
@@ -219,31 +195,24 @@ macro_rules! sql_store {
                 let Some(row) = row else { return Ok($crate::store::RefreshClaim::Invalid) };
                 let (user_id, family_id): (i64, i64) = (row.try_get("user_id")?, row.try_get("family_id")?);
                 if claimed {
-                    let access = sqlx::query(
-                        "INSERT INTO api_tokens (user_id, token_hash, client_ip, user_agent, created_at, expires_at)
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(user_id)
-                    .bind(&next.access_hash[..])
-                    .bind(&next.client_ip)
-                    .bind(&next.user_agent)
-                    .bind(next.created_at)
-                    .bind(next.access_expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-                    let access_token_id = $insert_id(&access);
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (user_id, family_id, token_hash, access_token_id, created_at, expires_at)
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(user_id)
-                    .bind(family_id)
-                    .bind(&next.refresh_hash[..])
-                    .bind(access_token_id)
-                    .bind(next.created_at)
-                    .bind(next.refresh_expires_at)
-                    .execute(&mut *tx)
-                    .await?;
+                    let access = $crate::store::NewToken {
+                        user_id,
+                        hash: next.access_hash,
+                        client_ip: next.client_ip,
+                        user_agent: next.user_agent,
+                        created_at: next.created_at,
+                        expires_at: next.access_expires_at,
+                    };
+                    let access_token_id = insert_token(&mut *tx, &access).await?;
+                    let refresh = $crate::store::NewRefreshToken {
+                        user_id,
+                        family_id,
+                        hash: next.refresh_hash,
+                        access_token_id,
+                        created_at: next.created_at,
+                        expires_at: next.refresh_expires_at,
+                    };
+                    insert_refresh_token(&mut *tx, &refresh).await?;
                     tx.commit().await?;
                     return Ok($crate::store::RefreshClaim::Claimed { user_id, access_token_id });
                 }
@@ -741,6 +710,46 @@ macro_rules! sql_store {
             .execute(&mut *connection)
             .await?;
             Ok(result.rows_affected())
+        }
+
+        /// Inserts an access token; its id.
+        async fn insert_token(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            token: &$crate::store::NewToken,
+        ) -> $crate::store::StoreResult<i64> {
+            let result = sqlx::query(
+                "INSERT INTO api_tokens (user_id, token_hash, client_ip, user_agent, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(token.user_id)
+            .bind(&token.hash[..])
+            .bind(&token.client_ip)
+            .bind(&token.user_agent)
+            .bind(token.created_at)
+            .bind(token.expires_at)
+            .execute(&mut *connection)
+            .await?;
+            Ok($insert_id(&result))
+        }
+
+        /// Inserts a refresh token; its id.
+        async fn insert_refresh_token(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            token: &$crate::store::NewRefreshToken,
+        ) -> $crate::store::StoreResult<i64> {
+            let result = sqlx::query(
+                "INSERT INTO refresh_tokens (user_id, family_id, token_hash, access_token_id, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(token.user_id)
+            .bind(token.family_id)
+            .bind(&token.hash[..])
+            .bind(token.access_token_id)
+            .bind(token.created_at)
+            .bind(token.expires_at)
+            .execute(&mut *connection)
+            .await?;
+            Ok($insert_id(&result))
         }
 
         /// Revokes the refresh tokens of the login access token `access_token_id` belongs to.
