@@ -337,21 +337,20 @@ async fn reject_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize]
     let frame = r#"{"channel":"user/read","apiToken":"not-checked-before-validation","payload":{"id":"seven"}}"#;
     let echo = Process::echo(false, layout).await?;
     let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
-    let per_op = |before: Usage, after: Usage, ops: f64| 1e6 * (after.cpu_seconds - before.cpu_seconds) / ops.max(1.0);
     for &connections in counts {
-        let echo_before = echo.usage();
+        let echo_before = Cpu::now(&echo, None);
         let baseline =
             load::websocket(&target_of(&echo), connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
-        let echo_us = per_op(echo_before, echo.usage(), baseline.rate() * seconds);
-        let before = server.usage();
+        let echo_us = Cpu::now(&echo, None).per_op_since(&echo_before, baseline.rate() * seconds).server_us;
+        let (before, cpu_before) = (server.usage(), Cpu::now(&server, None));
         let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.to_owned())).await?;
-        let after = server.usage();
+        let (after, cpu_after) = (server.usage(), Cpu::now(&server, None));
         let mut row = Row::new(scenario, "-", connections, &stats, (before, after), seconds).against(
             "raw tokio-tungstenite echo",
             baseline.rate(),
             ">= 0.85",
         );
-        row.server_us_per_op = Some(per_op(before, after, stats.rate() * seconds));
+        row.server_us_per_op = Some(cpu_after.per_op_since(&cpu_before, stats.rate() * seconds).server_us);
         row.baseline_server_us_per_op = Some(echo_us);
         row.cores = layout.map(pin::Layout::describe);
         rows.push(row);
