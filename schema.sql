@@ -62,6 +62,33 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
   CONSTRAINT refresh_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
+-- Client (service) tokens: an access token of their admin (api_tokens.user_id)
+-- limited to scopes (token/createClient). A row here is what makes a token a
+-- client token; the token's lifetime and revocation are its api_tokens row's.
+CREATE TABLE IF NOT EXISTS client_tokens (
+  token_id BIGINT        NOT NULL,
+  name     VARCHAR(100)  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  -- Space-separated scope names, as the spec spells them.
+  scopes   VARCHAR(255)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  PRIMARY KEY (token_id),
+  CONSTRAINT client_tokens_token_fk FOREIGN KEY (token_id) REFERENCES api_tokens (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Email verification (--require-email-verification): an account with a row
+-- here has not proved its email yet and cannot log in. Only the one-time
+-- code's SHA-256 is kept; the row goes when the code is accepted.
+CREATE TABLE IF NOT EXISTS email_verifications (
+  user_id    BIGINT       NOT NULL,
+  code_hash  BINARY(32)   NOT NULL,
+  expires_at DATETIME(6)  NOT NULL,
+  -- Wrong codes entered against the current code.
+  attempts   INT          NOT NULL DEFAULT 0,
+  -- When the current code was mailed (resends are throttled from it).
+  sent_at    DATETIME(6)  NOT NULL,
+  PRIMARY KEY (user_id),
+  CONSTRAINT email_verifications_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
 -- The chat. A database made before these tables existed gets them the next
 -- time this file is applied (`specserve db init`, or at start on SQLite):
 -- every statement here is CREATE ... IF NOT EXISTS, so applying it again is

@@ -46,6 +46,21 @@ CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_access ON refresh_tokens (access_token_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens (user_id);
 
+-- Client tokens and email verification (see schema.sql).
+CREATE TABLE IF NOT EXISTS client_tokens (
+  token_id INTEGER PRIMARY KEY REFERENCES api_tokens (id) ON DELETE CASCADE,
+  name     TEXT    NOT NULL,
+  scopes   TEXT    NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS email_verifications (
+  user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+  code_hash  BLOB    NOT NULL,
+  expires_at TEXT    NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  sent_at    TEXT    NOT NULL
+);
+
 -- The chat (see schema.sql). CREATE ... IF NOT EXISTS: opening a database made
 -- before these tables existed adds them and touches no existing row.
 

@@ -119,6 +119,72 @@ pub struct AuthRefreshRequest {
     /// The refresh token to use up.
     pub payload: AuthRefreshPayload,
 }
+/// The 6-digit code from the verification mail.
+///
+/// Constraints: matches `^[0-9]{6}$`.
+pub type VerificationCode = String;
+/// The account and its code.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct AuthVerifyEmailPayload {
+    /// An email address, unique per account regardless of case.
+    ///
+    /// Constraints: at most 254 characters, format `email`.
+    pub email: Email,
+    /// The 6-digit code from the verification mail.
+    ///
+    /// Constraints: matches `^[0-9]{6}$`.
+    pub code: VerificationCode,
+}
+/// The account's email and the 6-digit code mailed to it.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthVerifyEmailRequest {
+    /// The account and its code.
+    pub payload: AuthVerifyEmailPayload,
+}
+/// The account to mail a new code to.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct AuthResendVerificationPayload {
+    /// An email address, unique per account regardless of case.
+    ///
+    /// Constraints: at most 254 characters, format `email`.
+    pub email: Email,
+}
+/// The email of the unverified account.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthResendVerificationRequest {
+    /// The account to mail a new code to.
+    pub payload: AuthResendVerificationPayload,
+}
 /// Empty; the token to revoke is the one the frame is authenticated with.
 #[derive(
     Debug,
@@ -689,6 +755,104 @@ pub struct TokenRevokeRequest {
     /// The session to end.
     pub payload: TokenRevokePayload,
 }
+/// What a client token is for, as its admin named it.
+///
+/// Constraints: 1 to 100 characters.
+pub type ClientTokenName = String;
+/// What a client token may do: each scope is required by one security
+/// scheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),
+/// and an operation that lists that scheme accepts the token.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub enum Scope {
+    ///`users:create`
+    #[serde(rename = "users:create")]
+    UsersCreate,
+    ///`users:read`
+    #[serde(rename = "users:read")]
+    UsersRead,
+    ///`users:delete`
+    #[serde(rename = "users:delete")]
+    UsersDelete,
+}
+impl Scope {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 3] = [Self::UsersCreate, Self::UsersRead, Self::UsersDelete];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UsersCreate => "users:create",
+            Self::UsersRead => "users:read",
+            Self::UsersDelete => "users:delete",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// A client token's scopes.
+///
+/// Constraints: 1 to 3 items, items unique.
+pub type Scopes = Vec<Scope>;
+/// A new client token.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreateClientPayload {
+    /// What a client token is for, as its admin named it.
+    ///
+    /// Constraints: 1 to 100 characters.
+    pub name: ClientTokenName,
+    /// A client token's scopes.
+    ///
+    /// Constraints: 1 to 3 items, items unique.
+    pub scopes: Scopes,
+    /// Days until it expires.
+    ///
+    /// Constraints: at least 1, at most 365, default `90`.
+    #[serde(rename = "expiresInDays")]
+    #[serde(default = "default_token_create_client_payload_expires_in_days")]
+    pub expires_in_days: i64,
+}
+fn default_token_create_client_payload_expires_in_days() -> i64 {
+    specserve_runtime::service::spec_default("90")
+}
+/// What the token is for, its scopes and lifetime.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct TokenCreateClientRequest {
+    /// A new client token.
+    pub payload: TokenCreateClientPayload,
+}
 /// The new account's id.
 #[derive(
     Debug,
@@ -704,6 +868,11 @@ pub struct AuthRegisterReply {
     /// Constraints: at least 1.
     #[serde(rename = "userId")]
     pub user_id: UserId,
+    /// Present (true) when the server requires email verification: a code
+    /// was mailed, and log-in waits for auth/verifyEmail.
+    #[serde(rename = "emailVerificationRequired")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verification_required: Option<bool>,
 }
 /// An instant in UTC, ISO-8601.
 ///
@@ -764,6 +933,22 @@ pub struct AuthRefreshReply {
     ///
     /// Constraints: format `date-time`.
     pub refresh_expires_at: Timestamp,
+}
+/// The account is verified and may log in.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct AuthVerifyEmailReply {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
 }
 /// The new user's id.
 #[derive(
@@ -1133,6 +1318,48 @@ pub struct PresenceListReply {
     /// Constraints: at most 100 items.
     pub users: Vec<Presence>,
 }
+/// `user`: a login; `client`: a client token made with token/createClient.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub enum SessionKind {
+    ///`user`
+    #[serde(rename = "user")]
+    User,
+    ///`client`
+    #[serde(rename = "client")]
+    Client,
+}
+impl SessionKind {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::User, Self::Client];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Client => "client",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for SessionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// One live token of the caller, never its secret.
 #[derive(
     Debug,
@@ -1148,6 +1375,18 @@ pub struct Session {
     /// Constraints: at least 1.
     #[serde(rename = "tokenId")]
     pub token_id: TokenId,
+    /// `user`: a login; `client`: a client token made with token/createClient.
+    pub kind: SessionKind,
+    /// What a client token is for, as its admin named it.
+    ///
+    /// Constraints: 1 to 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<ClientTokenName>,
+    /// A client token's scopes.
+    ///
+    /// Constraints: 1 to 3 items, items unique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Scopes>,
     /// Whether this request was authenticated with this token.
     pub current: bool,
     /// The client's address at login.
@@ -1191,6 +1430,35 @@ pub struct Session {
 pub struct TokenListReply {
     /// Constraints: at most 100 items.
     pub sessions: Vec<Session>,
+}
+/// The token (shown once), its id and expiry.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct TokenCreateClientReply {
+    /// A token's id (not the token).
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "tokenId")]
+    pub token_id: TokenId,
+    /// An API token from `auth/generateToken`.
+    ///
+    /// Constraints: 1 to 256 characters.
+    pub token: ApiToken,
+    /// A client token's scopes.
+    ///
+    /// Constraints: 1 to 3 items, items unique.
+    pub scopes: Scopes,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "expiresAt")]
+    pub expires_at: Timestamp,
 }
 /// A message was sent in one of the user's rooms.
 #[derive(
@@ -1274,8 +1542,10 @@ pub struct PresenceChanged {
 /// `bad_request` (not a JSON object, or no channel),
 /// `validation_failed` (the frame breaks its schema),
 /// `unknown_channel` (no route has this channel),
-/// `unauthorized` (missing, invalid, expired or revoked token; failed log-in),
-/// `forbidden` (the caller may not do this),
+/// `unauthorized` (missing, invalid, expired or revoked token; failed log-in;
+/// a wrong or dead verification code),
+/// `email_not_verified` (log-in to an account whose email is not verified yet),
+/// `forbidden` (the caller may not do this, or a client token lacks the scope),
 /// `not_found` (the target does not exist),
 /// `conflict` (for example an email already registered),
 /// `rate_limited` (too many requests; retry later),
@@ -1308,6 +1578,9 @@ pub enum ErrorCode {
     ///`unauthorized`
     #[serde(rename = "unauthorized")]
     Unauthorized,
+    ///`email_not_verified`
+    #[serde(rename = "email_not_verified")]
+    EmailNotVerified,
     ///`forbidden`
     #[serde(rename = "forbidden")]
     Forbidden,
@@ -1332,11 +1605,12 @@ pub enum ErrorCode {
 }
 impl ErrorCode {
     /// Every value, in spec order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::UnknownChannel,
         Self::Unauthorized,
+        Self::EmailNotVerified,
         Self::Forbidden,
         Self::NotFound,
         Self::Conflict,
@@ -1352,6 +1626,7 @@ impl ErrorCode {
             Self::ValidationFailed => "validation_failed",
             Self::UnknownChannel => "unknown_channel",
             Self::Unauthorized => "unauthorized",
+            Self::EmailNotVerified => "email_not_verified",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
@@ -1402,8 +1677,10 @@ pub struct ApiErrorBody {
     /// `bad_request` (not a JSON object, or no channel),
     /// `validation_failed` (the frame breaks its schema),
     /// `unknown_channel` (no route has this channel),
-    /// `unauthorized` (missing, invalid, expired or revoked token; failed log-in),
-    /// `forbidden` (the caller may not do this),
+    /// `unauthorized` (missing, invalid, expired or revoked token; failed log-in;
+    /// a wrong or dead verification code),
+    /// `email_not_verified` (log-in to an account whose email is not verified yet),
+    /// `forbidden` (the caller may not do this, or a client token lacks the scope),
     /// `not_found` (the target does not exist),
     /// `conflict` (for example an email already registered),
     /// `rate_limited` (too many requests; retry later),
@@ -1448,6 +1725,7 @@ pub const ERROR_CODES: &[&str] = &[
     "validation_failed",
     "unknown_channel",
     "unauthorized",
+    "email_not_verified",
     "forbidden",
     "not_found",
     "conflict",
@@ -1461,6 +1739,8 @@ pub const OPERATIONS: &[&str] = &[
     "authRegister",
     "authGenerateToken",
     "authRefresh",
+    "authVerifyEmail",
+    "authResendVerification",
     "authLogout",
     "userCreate",
     "userRead",
@@ -1478,6 +1758,7 @@ pub const OPERATIONS: &[&str] = &[
     "presenceList",
     "tokenList",
     "tokenRevoke",
+    "tokenCreateClient",
     "messageNew",
     "messageDelivered",
     "roomRead",
@@ -1490,7 +1771,10 @@ static INFO: specserve_runtime::ServiceInfo = specserve_runtime::ServiceInfo {
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,
-    credentials: &[specserve_runtime::context::CredentialSource::Bearer],
+    credentials: &[
+        specserve_runtime::context::CredentialSource::Bearer,
+        specserve_runtime::context::CredentialSource::Cookie("__Host-specserve-token"),
+    ],
     paths: PATHS,
 };
 /// The channels a connection is bound to (by its upgrade path) and their typed parameters.
@@ -1541,6 +1825,11 @@ pub trait AuthApi: Send + Sync + 'static {
     /// Anyone may register. The email must not belong to another account
     /// (`conflict` otherwise). Rate limited per client IP.
     ///
+    /// When the server runs with `--require-email-verification`, the account
+    /// starts unverified and a 6-digit code is mailed to it (valid 10 minutes);
+    /// the reply then says `emailVerificationRequired`, and auth/generateToken
+    /// answers `email_not_verified` until auth/verifyEmail accepts the code.
+    ///
     /// Operation `authRegister` (receive on channel `api`).
     fn register(
         rq: specserve_runtime::Open<'_, Self::Context, ()>,
@@ -1556,6 +1845,9 @@ pub trait AuthApi: Send + Sync + 'static {
     ///
     /// With `"refresh": true` the token is a short-lived access token (15 minutes
     /// by default) and the reply adds a refresh token (30 days) for auth/refresh.
+    ///
+    /// An account that has not verified its email (see auth/register) gets
+    /// `email_not_verified`, and only with the right password.
     ///
     /// Operation `authGenerateToken` (receive on channel `api`).
     fn generate_token(
@@ -1578,6 +1870,36 @@ pub trait AuthApi: Send + Sync + 'static {
         message: AuthRefreshPayload,
     ) -> impl std::future::Future<
         Output = Result<AuthRefreshReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Prove the account's email with the code mailed to it; log-in works from then on.
+    ///
+    /// The code is the one in the latest mail (auth/register, or
+    /// auth/resendVerification). A wrong code, an unknown email and an account
+    /// with nothing to verify get the same `unauthorized`. After 5 wrong codes,
+    /// or 10 minutes, the code is dead: `unauthorized` with a message saying to
+    /// ask for a new one. Codes are stored hashed. Rate limited per client IP.
+    ///
+    /// Operation `authVerifyEmail` (receive on channel `api`).
+    fn verify_email(
+        rq: specserve_runtime::Open<'_, Self::Context, ()>,
+        message: AuthVerifyEmailPayload,
+    ) -> impl std::future::Future<
+        Output = Result<AuthVerifyEmailReply, specserve_runtime::ApiError>,
+    > + Send;
+    /// Mail a new code to an unverified account; the old code stops working.
+    ///
+    /// At most one mail per account per minute: a request sooner sends nothing.
+    /// The reply is the same success whether or not the email belongs to an
+    /// unverified account and whether or not a mail went out, so it cannot be
+    /// used to probe accounts. A new code gets 5 fresh attempts. Rate limited
+    /// per client IP.
+    ///
+    /// Operation `authResendVerification` (receive on channel `api`).
+    fn resend_verification(
+        rq: specserve_runtime::Open<'_, Self::Context, ()>,
+        message: AuthResendVerificationPayload,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
     > + Send;
     /// Revoke the token this request was authenticated with.
     ///
@@ -1615,7 +1937,9 @@ pub trait UserApi: Send + Sync + 'static {
     /// Any authenticated user may create users; the new user is managed by its
     /// creator, who may then read, update and delete it. Without a password the new
     /// account cannot log in until one is set. Only an admin may set `role`.
-    /// Rate limited per creator.
+    /// Rate limited per creator. A client token with `users:create` may call it
+    /// too: the user is then managed by the admin who made the token; it may set
+    /// `role: user` but never create an admin (`forbidden`).
     ///
     /// Operation `userCreate` (receive on channel `api`), needs a credential.
     fn create(
@@ -1628,6 +1952,7 @@ pub trait UserApi: Send + Sync + 'static {
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin;
     /// `forbidden` otherwise. The reply never contains a password or its hash.
+    /// A client token with `users:read` reads as the admin who made it.
     ///
     /// Operation `userRead` (receive on channel `api`), needs a credential.
     fn read(
@@ -1651,7 +1976,9 @@ pub trait UserApi: Send + Sync + 'static {
     /// Delete a user, revoke its tokens and close its connections.
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin.
-    /// Users the deleted user managed stay, without a manager.
+    /// Users the deleted user managed stay, without a manager. A client token
+    /// with `users:delete` deletes as the admin who made it, except admins
+    /// (`forbidden`).
     ///
     /// Operation `userDelete` (receive on channel `api`), needs a credential.
     fn delete(
@@ -1825,6 +2152,27 @@ pub trait TokenApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<(), specserve_runtime::ApiError>,
     > + Send;
+    /// An admin makes a token for a service, limited to the scopes it names.
+    ///
+    /// A client (service) token is for a program, not a person (seed 004's
+    /// CLIENT token). It acts for the admin who made it, but only on the
+    /// operations whose security lists a scheme it holds the scopes of
+    /// (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`); every other
+    /// operation answers it `forbidden`. It never binds a connection, so it gets
+    /// no events and puts no one online. Only an admin may create one
+    /// (`forbidden` otherwise). It lives `expiresInDays` (default 90, at most
+    /// 365); the admin's token/list shows it with its name and scopes,
+    /// token/revoke ends it, and so do a password change and the deletion of the
+    /// admin. If the admin stops being one, the token can do no more than the
+    /// user's own rights allow. The secret is in this reply only.
+    ///
+    /// Operation `tokenCreateClient` (receive on channel `api`), needs a credential.
+    fn create_client(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: TokenCreateClientPayload,
+    ) -> impl std::future::Future<
+        Output = Result<TokenCreateClientReply, specserve_runtime::ApiError>,
+    > + Send;
 }
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
@@ -1956,6 +2304,9 @@ impl<H: Handlers> Service<H> {
             17 => self.route_17(binding, connection, &mut frame).await,
             18 => self.route_18(binding, connection, &mut frame).await,
             19 => self.route_19(binding, connection, &mut frame).await,
+            20 => self.route_20(binding, connection, &mut frame).await,
+            21 => self.route_21(binding, connection, &mut frame).await,
+            22 => self.route_22(binding, connection, &mut frame).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,
@@ -2245,6 +2596,178 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("auth/verifyEmail"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth = specserve_runtime::Anonymous;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(3), None) {
+                break 'run Err(error);
+            }
+            if let Err(error) = specserve_runtime::Context::rate_limit(
+                &*self.context,
+                "auth",
+                connection,
+                None,
+            ) {
+                break 'run Err(error);
+            }
+            let params = &();
+            let _ = binding;
+            let message: AuthVerifyEmailPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Auth as AuthApi>::verify_email(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        let principal_seen = None;
+        specserve_runtime::Context::audit(
+            &*self.context,
+            &specserve_runtime::AuditRecord {
+                event: "email_verified",
+                operation: "authVerifyEmail",
+                principal: principal_seen,
+                target: result
+                    .as_ref()
+                    .ok()
+                    .and_then(|reply| {
+                        specserve_runtime::serde_json::to_value(reply).ok()
+                    })
+                    .and_then(|v| v.pointer("/userId").cloned()),
+                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
+                connection,
+            },
+        );
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_4, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(3),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(3),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(3), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_4(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("auth/resendVerification"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth = specserve_runtime::Anonymous;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(4), None) {
+                break 'run Err(error);
+            }
+            if let Err(error) = specserve_runtime::Context::rate_limit(
+                &*self.context,
+                "auth",
+                connection,
+                None,
+            ) {
+                break 'run Err(error);
+            }
+            let params = &();
+            let _ = binding;
+            let message: AuthResendVerificationPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Auth as AuthApi>::resend_verification(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_5, echo, &()) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(4),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(4),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(Some(4), Some(&SHAPE_0), echo, error)
+            }
+        }
+    }
+    async fn route_5(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
             discriminator: Some("auth/logout"),
             correlation: echo_id.as_ref(),
             credential: None,
@@ -2254,7 +2777,7 @@ impl<H: Handlers> Service<H> {
             &<H::Context as specserve_runtime::Context>::Principal,
         > = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(3), None) {
+            if let Err(error) = frame.validate(validator(5), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2266,6 +2789,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -2308,17 +2842,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_4, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_6, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(3),
+                            operation: Some(5),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(3),
+                            Some(5),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2327,11 +2861,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(3), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(5), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_4(
+    async fn route_6(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2358,7 +2892,7 @@ impl<H: Handlers> Service<H> {
             &<H::Context as specserve_runtime::Context>::Principal,
         > = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(4), None) {
+            if let Err(error) = frame.validate(validator(6), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2370,6 +2904,25 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "clientUsersCreate",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &["users:create"],
                         },
                     ],
                     frame,
@@ -2426,17 +2979,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_5, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_7, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(4),
+                            operation: Some(6),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(4),
+                            Some(6),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2445,11 +2998,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(4), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(6), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_5(
+    async fn route_7(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2473,7 +3026,7 @@ impl<H: Handlers> Service<H> {
         };
         let auth;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(5), None) {
+            if let Err(error) = frame.validate(validator(7), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2485,6 +3038,25 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "clientUsersRead",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &["users:read"],
                         },
                     ],
                     frame,
@@ -2514,17 +3086,17 @@ impl<H: Handlers> Service<H> {
         };
         match result {
             Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_6, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_8, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(5),
+                            operation: Some(7),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(5),
+                            Some(7),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2533,11 +3105,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(5), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(7), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_6(
+    async fn route_8(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2565,7 +3137,7 @@ impl<H: Handlers> Service<H> {
         > = None;
         let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(6), None) {
+            if let Err(error) = frame.validate(validator(8), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2577,6 +3149,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -2620,17 +3203,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_7, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_9, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(6),
+                            operation: Some(8),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(6),
+                            Some(8),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -2639,11 +3222,11 @@ impl<H: Handlers> Service<H> {
                 }
             }
             Err(error) => {
-                specserve_runtime::service::failure(Some(6), Some(&SHAPE_0), echo, error)
+                specserve_runtime::service::failure(Some(8), Some(&SHAPE_0), echo, error)
             }
         }
     }
-    async fn route_7(
+    async fn route_9(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -2671,7 +3254,7 @@ impl<H: Handlers> Service<H> {
         > = None;
         let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(7), None) {
+            if let Err(error) = frame.validate(validator(9), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -2683,6 +3266,25 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "clientUsersDelete",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &["users:delete"],
                         },
                     ],
                     frame,
@@ -2726,183 +3328,7 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_8, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(7),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(7),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(7), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_8(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/bind"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(8), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::bind(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_9, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(8),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(8),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(8), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_9(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/create"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(9), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomCreatePayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::create(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_10, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_10, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(9),
@@ -2943,7 +3369,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/list"),
+            discriminator: Some("auth/bind"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -2961,6 +3387,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -2977,7 +3414,7 @@ impl<H: Handlers> Service<H> {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::list(
+            <H::Auth as AuthApi>::bind(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3036,7 +3473,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/addMember"),
+            discriminator: Some("room/create"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3054,6 +3491,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3066,11 +3514,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomMemberPayload = match frame.take("/payload") {
+            let message: RoomCreatePayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::add_member(
+            <H::Room as RoomApi>::create(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3082,8 +3530,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_12, echo, &()) {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_12, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(11),
@@ -3129,7 +3577,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/leave"),
+            discriminator: Some("room/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3147,6 +3595,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3159,11 +3618,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
+            let message: EmptyPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::leave(
+            <H::Room as RoomApi>::list(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3175,8 +3634,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_13, echo, &()) {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_13, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(12),
@@ -3222,7 +3681,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/members"),
+            discriminator: Some("room/addMember"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3240,6 +3699,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3252,11 +3722,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
+            let message: RoomMemberPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::members(
+            <H::Room as RoomApi>::add_member(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3268,8 +3738,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_14, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_14, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(13),
@@ -3315,7 +3785,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/send"),
+            discriminator: Some("room/leave"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3333,6 +3803,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3345,11 +3826,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageSendPayload = match frame.take("/payload") {
+            let message: RoomRef = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::send(
+            <H::Room as RoomApi>::leave(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3361,8 +3842,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_15, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_15, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(14),
@@ -3408,7 +3889,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/history"),
+            discriminator: Some("room/members"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3426,6 +3907,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3438,11 +3930,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageHistoryPayload = match frame.take("/payload") {
+            let message: RoomRef = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::history(
+            <H::Room as RoomApi>::members(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3501,7 +3993,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/markRead"),
+            discriminator: Some("message/send"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3519,6 +4011,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3531,11 +4034,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageMarkReadPayload = match frame.take("/payload") {
+            let message: MessageSendPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::mark_read(
+            <H::Message as MessageApi>::send(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3547,8 +4050,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_17, echo, &()) {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_17, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(16),
@@ -3594,7 +4097,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("presence/list"),
+            discriminator: Some("message/history"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3612,6 +4115,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3624,11 +4138,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: PresenceListPayload = match frame.take("/payload") {
+            let message: MessageHistoryPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Presence as PresenceApi>::list(
+            <H::Message as MessageApi>::history(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3687,7 +4201,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/list"),
+            discriminator: Some("message/markRead"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3705,6 +4219,17 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3717,11 +4242,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
+            let message: MessageMarkReadPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Token as TokenApi>::list(
+            <H::Message as MessageApi>::mark_read(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3733,8 +4258,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_19, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_19, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(18),
@@ -3780,7 +4305,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/revoke"),
+            discriminator: Some("presence/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3798,6 +4323,225 @@ impl<H: Handlers> Service<H> {
                                 specserve_runtime::context::CredentialSource::Bearer,
                             ),
                             message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: PresenceListPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Presence as PresenceApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_20, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(19),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(19),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(19),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_20(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/list"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(20), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_21, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(20),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(20),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(20),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_21(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/revoke"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(21), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
                         },
                     ],
                     frame,
@@ -3827,17 +4571,17 @@ impl<H: Handlers> Service<H> {
         };
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_20, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_22, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(19),
+                            operation: Some(21),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(19),
+                            Some(21),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -3847,7 +4591,133 @@ impl<H: Handlers> Service<H> {
             }
             Err(error) => {
                 specserve_runtime::service::failure(
-                    Some(19),
+                    Some(21),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_22(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/createClient"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let mut principal: Option<
+            &<H::Context as specserve_runtime::Context>::Principal,
+        > = None;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(22), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            principal = Some(specserve_runtime::Authenticated::principal(&auth));
+            let params = &();
+            let _ = binding;
+            let message: TokenCreateClientPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::create_client(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        let principal_seen = principal;
+        specserve_runtime::Context::audit(
+            &*self.context,
+            &specserve_runtime::AuditRecord {
+                event: "client_token_created",
+                operation: "tokenCreateClient",
+                principal: principal_seen,
+                target: result
+                    .as_ref()
+                    .ok()
+                    .and_then(|reply| {
+                        specserve_runtime::serde_json::to_value(reply).ok()
+                    })
+                    .and_then(|v| v.pointer("/tokenId").cloned()),
+                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
+                connection,
+            },
+        );
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_23, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(22),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(22),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(22),
                     Some(&SHAPE_0),
                     echo,
                     error,
@@ -3891,23 +4761,26 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "auth/register" => 0,
                             "auth/generateToken" => 1,
                             "auth/refresh" => 2,
-                            "auth/logout" => 3,
-                            "user/create" => 4,
-                            "user/read" => 5,
-                            "user/update" => 6,
-                            "user/delete" => 7,
-                            "auth/bind" => 8,
-                            "room/create" => 9,
-                            "room/list" => 10,
-                            "room/addMember" => 11,
-                            "room/leave" => 12,
-                            "room/members" => 13,
-                            "message/send" => 14,
-                            "message/history" => 15,
-                            "message/markRead" => 16,
-                            "presence/list" => 17,
-                            "token/list" => 18,
-                            "token/revoke" => 19,
+                            "auth/verifyEmail" => 3,
+                            "auth/resendVerification" => 4,
+                            "auth/logout" => 5,
+                            "user/create" => 6,
+                            "user/read" => 7,
+                            "user/update" => 8,
+                            "user/delete" => 9,
+                            "auth/bind" => 10,
+                            "room/create" => 11,
+                            "room/list" => 12,
+                            "room/addMember" => 13,
+                            "room/leave" => 14,
+                            "room/members" => 15,
+                            "message/send" => 16,
+                            "message/history" => 17,
+                            "message/markRead" => 18,
+                            "presence/list" => 19,
+                            "token/list" => 20,
+                            "token/revoke" => 21,
+                            "token/createClient" => 22,
                             _ => {
                                 return Err(
                                     fail(
@@ -3948,23 +4821,26 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "auth/register" => 0,
                             "auth/generateToken" => 1,
                             "auth/refresh" => 2,
-                            "auth/logout" => 3,
-                            "user/create" => 4,
-                            "user/read" => 5,
-                            "user/update" => 6,
-                            "user/delete" => 7,
-                            "auth/bind" => 8,
-                            "room/create" => 9,
-                            "room/list" => 10,
-                            "room/addMember" => 11,
-                            "room/leave" => 12,
-                            "room/members" => 13,
-                            "message/send" => 14,
-                            "message/history" => 15,
-                            "message/markRead" => 16,
-                            "presence/list" => 17,
-                            "token/list" => 18,
-                            "token/revoke" => 19,
+                            "auth/verifyEmail" => 3,
+                            "auth/resendVerification" => 4,
+                            "auth/logout" => 5,
+                            "user/create" => 6,
+                            "user/read" => 7,
+                            "user/update" => 8,
+                            "user/delete" => 9,
+                            "auth/bind" => 10,
+                            "room/create" => 11,
+                            "room/list" => 12,
+                            "room/addMember" => 13,
+                            "room/leave" => 14,
+                            "room/members" => 15,
+                            "message/send" => 16,
+                            "message/history" => 17,
+                            "message/markRead" => 18,
+                            "presence/list" => 19,
+                            "token/list" => 20,
+                            "token/revoke" => 21,
+                            "token/createClient" => 22,
                             _ => {
                                 return Err(
                                     fail(
@@ -4004,7 +4880,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     }
     fn is_exclusive(&self, prepared: &Prepared) -> bool {
         let _ = prepared;
-        matches!(prepared.route, 3 | 6 | 7 | 19)
+        matches!(prepared.route, 5 | 8 | 9 | 21)
     }
     fn refuse(
         &self,
@@ -4102,7 +4978,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(3),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/logout"),
+                        discriminator: Some("auth/verifyEmail"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4125,7 +5001,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(4),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/create"),
+                        discriminator: Some("auth/resendVerification"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4148,7 +5024,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(5),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/read"),
+                        discriminator: Some("auth/logout"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4171,7 +5047,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(6),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/update"),
+                        discriminator: Some("user/create"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4194,7 +5070,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(7),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("user/delete"),
+                        discriminator: Some("user/read"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4217,7 +5093,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(8),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/bind"),
+                        discriminator: Some("user/update"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4240,7 +5116,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(9),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/create"),
+                        discriminator: Some("user/delete"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4263,7 +5139,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(10),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/list"),
+                        discriminator: Some("auth/bind"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4286,7 +5162,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(11),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/addMember"),
+                        discriminator: Some("room/create"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4309,7 +5185,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(12),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/leave"),
+                        discriminator: Some("room/list"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4332,7 +5208,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(13),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/members"),
+                        discriminator: Some("room/addMember"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4355,7 +5231,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(14),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/send"),
+                        discriminator: Some("room/leave"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4378,7 +5254,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(15),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/history"),
+                        discriminator: Some("room/members"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4401,7 +5277,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(16),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/markRead"),
+                        discriminator: Some("message/send"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4424,7 +5300,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(17),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("presence/list"),
+                        discriminator: Some("message/history"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4447,7 +5323,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(18),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("token/list"),
+                        discriminator: Some("message/markRead"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4470,7 +5346,76 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(19),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
+                        discriminator: Some("presence/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            20 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(20),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/list"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            21 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(21),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
                         discriminator: Some("token/revoke"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            22 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(22),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/createClient"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -4509,6 +5454,12 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     ) -> impl std::future::Future<Output = ()> + Send {
         specserve_runtime::Context::disconnected(&*self.context, connection, offline)
     }
+    fn http_post(
+        &self,
+        request: specserve_runtime::HttpPost<'_>,
+    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
+        specserve_runtime::Context::http_post(&*self.context, request)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.
@@ -4534,12 +5485,12 @@ impl Publisher {
         message: &MessageNew,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_21,
+            &SHAPE_24,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(20), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(23), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4553,12 +5504,12 @@ impl Publisher {
         message: &MessageDelivered,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_22,
+            &SHAPE_25,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(21), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(24), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4572,12 +5523,12 @@ impl Publisher {
         message: &RoomRead,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_23,
+            &SHAPE_26,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(22), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(25), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4591,12 +5542,12 @@ impl Publisher {
         message: &PresenceChanged,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_24,
+            &SHAPE_27,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(23), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(26), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -4622,7 +5573,7 @@ impl Event {
     pub fn decode(
         frame: specserve_runtime::serde_json::Value,
     ) -> Result<Event, specserve_runtime::serde_json::Value> {
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_21, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_24, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<MessageNew>(frame.clone())
                     .ok()
@@ -4631,7 +5582,7 @@ impl Event {
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_22, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_25, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     MessageDelivered,
@@ -4642,7 +5593,7 @@ impl Event {
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_23, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_26, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<RoomRead>(frame.clone()).ok()
             })
@@ -4650,7 +5601,7 @@ impl Event {
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_24, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_27, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     PresenceChanged,
@@ -4722,6 +5673,11 @@ impl Client {
     /// Anyone may register. The email must not belong to another account
     /// (`conflict` otherwise). Rate limited per client IP.
     ///
+    /// When the server runs with `--require-email-verification`, the account
+    /// starts unverified and a 6-digit code is mailed to it (valid 10 minutes);
+    /// the reply then says `emailVerificationRequired`, and auth/generateToken
+    /// answers `email_not_verified` until auth/verifyEmail accepts the code.
+    ///
     /// Operation `authRegister` (receive on channel `api`).
     pub async fn auth_register(
         &self,
@@ -4742,7 +5698,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_25,
+                &SHAPE_28,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4773,6 +5729,9 @@ impl Client {
     /// With `"refresh": true` the token is a short-lived access token (15 minutes
     /// by default) and the reply adds a refresh token (30 days) for auth/refresh.
     ///
+    /// An account that has not verified its email (see auth/register) gets
+    /// `email_not_verified`, and only with the right password.
+    ///
     /// Operation `authGenerateToken` (receive on channel `api`).
     pub async fn auth_generate_token(
         &self,
@@ -4793,7 +5752,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_26,
+                &SHAPE_29,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4843,7 +5802,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_27,
+                &SHAPE_30,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4864,6 +5823,106 @@ impl Client {
         }
         specserve_runtime::serde_json::from_value::<AuthRefreshReply>(reply)
             .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Prove the account's email with the code mailed to it; log-in works from then on.
+    ///
+    /// The code is the one in the latest mail (auth/register, or
+    /// auth/resendVerification). A wrong code, an unknown email and an account
+    /// with nothing to verify get the same `unauthorized`. After 5 wrong codes,
+    /// or 10 minutes, the code is dead: `unauthorized` with a message saying to
+    /// ask for a new one. Codes are stored hashed. Rate limited per client IP.
+    ///
+    /// Operation `authVerifyEmail` (receive on channel `api`).
+    pub async fn auth_verify_email(
+        &self,
+        request: &AuthVerifyEmailPayload,
+    ) -> Result<AuthVerifyEmailReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = None;
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_31,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<AuthVerifyEmailReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
+    /// Mail a new code to an unverified account; the old code stops working.
+    ///
+    /// At most one mail per account per minute: a request sooner sends nothing.
+    /// The reply is the same success whether or not the email belongs to an
+    /// unverified account and whether or not a mail went out, so it cannot be
+    /// used to probe accounts. A new code gets 5 fresh attempts. Rate limited
+    /// per client IP.
+    ///
+    /// Operation `authResendVerification` (receive on channel `api`).
+    pub async fn auth_resend_verification(
+        &self,
+        request: &AuthResendVerificationPayload,
+    ) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = None;
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_32,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
     }
     /// Revoke the token this request was authenticated with.
     ///
@@ -4889,7 +5948,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_28,
+                &SHAPE_33,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4916,7 +5975,9 @@ impl Client {
     /// Any authenticated user may create users; the new user is managed by its
     /// creator, who may then read, update and delete it. Without a password the new
     /// account cannot log in until one is set. Only an admin may set `role`.
-    /// Rate limited per creator.
+    /// Rate limited per creator. A client token with `users:create` may call it
+    /// too: the user is then managed by the admin who made the token; it may set
+    /// `role: user` but never create an admin (`forbidden`).
     ///
     /// Operation `userCreate` (receive on channel `api`), needs a credential.
     pub async fn user_create(
@@ -4938,7 +5999,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_29,
+                &SHAPE_34,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -4964,6 +6025,7 @@ impl Client {
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin;
     /// `forbidden` otherwise. The reply never contains a password or its hash.
+    /// A client token with `users:read` reads as the admin who made it.
     ///
     /// Operation `userRead` (receive on channel `api`), needs a credential.
     pub async fn user_read(
@@ -4985,7 +6047,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_30,
+                &SHAPE_35,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5032,7 +6094,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_31,
+                &SHAPE_36,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5057,7 +6119,9 @@ impl Client {
     /// Delete a user, revoke its tokens and close its connections.
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin.
-    /// Users the deleted user managed stay, without a manager.
+    /// Users the deleted user managed stay, without a manager. A client token
+    /// with `users:delete` deletes as the admin who made it, except admins
+    /// (`forbidden`).
     ///
     /// Operation `userDelete` (receive on channel `api`), needs a credential.
     pub async fn user_delete(&self, request: &UserRef) -> Result<(), ClientError> {
@@ -5076,7 +6140,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_32,
+                &SHAPE_37,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5126,7 +6190,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_33,
+                &SHAPE_38,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5175,7 +6239,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_34,
+                &SHAPE_39,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5222,7 +6286,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_35,
+                &SHAPE_40,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5269,7 +6333,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_36,
+                &SHAPE_41,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5313,7 +6377,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_37,
+                &SHAPE_42,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5359,7 +6423,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_38,
+                &SHAPE_43,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5409,7 +6473,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_39,
+                &SHAPE_44,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5458,7 +6522,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_40,
+                &SHAPE_45,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5505,7 +6569,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_41,
+                &SHAPE_46,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5552,7 +6616,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_42,
+                &SHAPE_47,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5604,7 +6668,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_43,
+                &SHAPE_48,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5653,7 +6717,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_44,
+                &SHAPE_49,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5675,12 +6739,70 @@ impl Client {
         let _ = reply;
         Ok(())
     }
+    /// An admin makes a token for a service, limited to the scopes it names.
+    ///
+    /// A client (service) token is for a program, not a person (seed 004's
+    /// CLIENT token). It acts for the admin who made it, but only on the
+    /// operations whose security lists a scheme it holds the scopes of
+    /// (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`); every other
+    /// operation answers it `forbidden`. It never binds a connection, so it gets
+    /// no events and puts no one online. Only an admin may create one
+    /// (`forbidden` otherwise). It lives `expiresInDays` (default 90, at most
+    /// 365); the admin's token/list shows it with its name and scopes,
+    /// token/revoke ends it, and so do a password change and the deletion of the
+    /// admin. If the admin stops being one, the token can do no more than the
+    /// user's own rights allow. The secret is in this reply only.
+    ///
+    /// Operation `tokenCreateClient` (receive on channel `api`), needs a credential.
+    pub async fn token_create_client(
+        &self,
+        request: &TokenCreateClientPayload,
+    ) -> Result<TokenCreateClientReply, ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_50,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        specserve_runtime::serde_json::from_value::<TokenCreateClientReply>(reply)
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+    }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
 pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Register request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/register","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthRegisterPayload"}},"definitions":{"AuthRegisterPayload":{"type":"object","additionalProperties":false,"required":["name","email","password"],"description":"A new account.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-in request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/generateToken","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthGenerateTokenPayload"}},"definitions":{"AuthGenerateTokenPayload":{"type":"object","additionalProperties":false,"required":["email","password"],"description":"Log-in credentials.","properties":{"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"refresh":{"type":"boolean","description":"A short-lived access token plus a refresh token, instead of one long-lived token."}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Refresh request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/refresh","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthRefreshPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthRefreshPayload":{"type":"object","additionalProperties":false,"required":["refreshToken"],"description":"The refresh token to use up.","properties":{"refreshToken":{"$ref":"#/definitions/ApiToken"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Verify-email request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/verifyEmail","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthVerifyEmailPayload"}},"definitions":{"AuthVerifyEmailPayload":{"type":"object","additionalProperties":false,"required":["email","code"],"description":"The account and its code.","properties":{"email":{"$ref":"#/definitions/Email"},"code":{"$ref":"#/definitions/VerificationCode"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"VerificationCode":{"type":"string","pattern":"^[0-9]{6}$","description":"The 6-digit code from the verification mail."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Resend-code request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/resendVerification","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthResendVerificationPayload"}},"definitions":{"AuthResendVerificationPayload":{"type":"object","additionalProperties":false,"required":["email"],"description":"The account to mail a new code to.","properties":{"email":{"$ref":"#/definitions/Email"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-out request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/logout","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AuthLogoutPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthLogoutPayload":{"type":"object","additionalProperties":false,"description":"Empty; the token to revoke is the one the frame is authenticated with.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserCreatePayload":{"type":"object","additionalProperties":false,"required":["name","email"],"description":"A new user, managed by its creator.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"}}},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/read","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
@@ -5698,6 +6820,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
@@ -5718,23 +6841,26 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("AuthRegisterRequest", 0),
     ("AuthGenerateTokenRequest", 1),
     ("AuthRefreshRequest", 2),
-    ("AuthLogoutRequest", 3),
-    ("UserCreateRequest", 4),
-    ("UserReadRequest", 5),
-    ("UserUpdateRequest", 6),
-    ("UserDeleteRequest", 7),
-    ("AuthBindRequest", 8),
-    ("RoomCreateRequest", 9),
-    ("RoomListRequest", 10),
-    ("RoomAddMemberRequest", 11),
-    ("RoomLeaveRequest", 12),
-    ("RoomMembersRequest", 13),
-    ("MessageSendRequest", 14),
-    ("MessageHistoryRequest", 15),
-    ("MessageMarkReadRequest", 16),
-    ("PresenceListRequest", 17),
-    ("TokenListRequest", 18),
-    ("TokenRevokeRequest", 19),
+    ("AuthVerifyEmailRequest", 3),
+    ("AuthResendVerificationRequest", 4),
+    ("AuthLogoutRequest", 5),
+    ("UserCreateRequest", 6),
+    ("UserReadRequest", 7),
+    ("UserUpdateRequest", 8),
+    ("UserDeleteRequest", 9),
+    ("AuthBindRequest", 10),
+    ("RoomCreateRequest", 11),
+    ("RoomListRequest", 12),
+    ("RoomAddMemberRequest", 13),
+    ("RoomLeaveRequest", 14),
+    ("RoomMembersRequest", 15),
+    ("MessageSendRequest", 16),
+    ("MessageHistoryRequest", 17),
+    ("MessageMarkReadRequest", 18),
+    ("PresenceListRequest", 19),
+    ("TokenListRequest", 20),
+    ("TokenRevokeRequest", 21),
+    ("TokenCreateClientRequest", 22),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -5785,7 +6911,7 @@ const SHAPE_3: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_4: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5794,7 +6920,10 @@ const SHAPE_4: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_5: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
+        (
+            "channel",
+            specserve_runtime::encode::Lead::Const("\"auth/resendVerification\""),
+        ),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5802,7 +6931,8 @@ const SHAPE_5: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_6: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5811,7 +6941,7 @@ const SHAPE_6: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_7: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5819,8 +6949,7 @@ const SHAPE_7: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 };
 const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5829,7 +6958,7 @@ const SHAPE_8: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_9: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5838,7 +6967,7 @@ const SHAPE_9: specserve_runtime::encode::Shape = specserve_runtime::encode::Sha
 const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5847,7 +6976,7 @@ const SHAPE_10: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5856,7 +6985,7 @@ const SHAPE_11: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5865,7 +6994,7 @@ const SHAPE_12: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5874,7 +7003,7 @@ const SHAPE_13: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5883,7 +7012,7 @@ const SHAPE_14: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5892,7 +7021,7 @@ const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5901,7 +7030,7 @@ const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5910,7 +7039,7 @@ const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5919,7 +7048,7 @@ const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -5928,37 +7057,64 @@ const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
-    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/createClient\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/delivered\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[("channel", specserve_runtime::encode::Lead::Const("\"room/read\""))],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/changed\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5966,7 +7122,7 @@ const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5974,7 +7130,7 @@ const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5982,7 +7138,26 @@ const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"auth/verifyEmail\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        (
+            "channel",
+            specserve_runtime::encode::Lead::Const("\"auth/resendVerification\""),
+        ),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -5991,7 +7166,7 @@ const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6000,7 +7175,7 @@ const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6009,7 +7184,7 @@ const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6018,7 +7193,7 @@ const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6027,7 +7202,7 @@ const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6036,7 +7211,7 @@ const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6045,7 +7220,7 @@ const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6054,7 +7229,7 @@ const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6063,7 +7238,7 @@ const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6072,7 +7247,7 @@ const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6081,7 +7256,7 @@ const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_44: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6090,7 +7265,7 @@ const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_45: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6099,7 +7274,7 @@ const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_46: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6108,7 +7283,7 @@ const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_47: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6117,7 +7292,7 @@ const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_48: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -6126,9 +7301,18 @@ const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_44: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_49: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_50: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],

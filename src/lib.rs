@@ -3,14 +3,15 @@
 //! Data flows one way: `asyncapi.yaml` -> `specserve-codegen` (build.rs) ->
 //! [`api`] (generated types, traits, service, client) over `specserve-runtime`
 //! (frames, the WSS server, the hub) -> [`handlers`] -> [`store`]. Beside them:
-//! [`security`] (passwords, tokens, throttles, audit) and [`qa`] (validate,
-//! lint and conformance over any spec).
+//! [`security`] (passwords, tokens, throttles, audit), [`mail`] (verification
+//! codes over SMTP) and [`qa`] (validate, lint and conformance over any spec).
 
 #![warn(missing_docs)]
 
 #[allow(missing_docs)]
 pub mod api;
 pub mod handlers;
+pub mod mail;
 pub mod qa;
 pub mod security;
 pub mod store;

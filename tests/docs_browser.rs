@@ -1,7 +1,8 @@
 //! `/docs` in real headless Chromium over real TLS, driven through the DevTools
 //! protocol: the page loads, every route's anchor is there, nothing is fetched
 //! besides the page, and nothing is logged to the console. With
-//! `UPDATE_SCREENSHOT=1` it also rewrites docs/docs-screenshot.png.
+//! `UPDATE_SCREENSHOT=1` it also rewrites docs/docs-screenshot.png. And a page
+//! of the server's origin logs in by cookie as a browser app would.
 
 mod common;
 
@@ -29,7 +30,10 @@ struct Browser {
 impl Browser {
     /// None when chromium is not installed (CI installs it and must have it).
     fn launch(spki_pin: &str) -> Option<Browser> {
-        let profile = std::env::temp_dir().join(format!("specserve-chromium-{}", std::process::id()));
+        // One profile per browser: two browsers on one profile refuse to start.
+        static LAUNCHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = std::env::temp_dir().join(format!("specserve-chromium-{}-{n}", std::process::id()));
         let spawned = Command::new("chromium")
             .args([
                 "--headless",
@@ -198,4 +202,52 @@ async fn docs_render_in_headless_chromium_with_every_anchor_and_no_console_error
         std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/docs-screenshot.png"), png).unwrap();
     }
     server.shutdown().await;
+}
+
+/// A browser page logs in with the cookie endpoint and talks over the
+/// WebSocket with no token in sight: the page's scripts cannot read the
+/// cookie, and the browser sends it with the upgrade from the allowed origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_logs_in_by_cookie_and_its_scripts_never_see_the_token() {
+    let cert = TestCert::new();
+    let Some(browser) = Browser::launch(&cert.spki_sha256) else { return };
+    // The origin must be known before the server starts: take a free port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let origin = format!("https://127.0.0.1:{port}");
+    let running = common::app::start_with(common::db::sqlite().await, common::app::test_config(), |config| {
+        config.tls = cert.tls();
+        config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        config.allowed_origins = vec![origin.clone()];
+    })
+    .await;
+    let alice =
+        common::frames::Conn::open(&running).await.register("Alice", "alice@example.com", "SecretPass123").await;
+
+    let mut page = Page::open(&browser.endpoint).await;
+    page.command("Page.navigate", json!({"url": format!("{origin}/docs")})).await;
+    page.wait_for("Page.loadEventFired").await;
+    let script = format!(
+        r#"(async () => {{
+            const login = await fetch('/auth/login', {{
+                method: 'POST', headers: {{'Content-Type': 'application/json'}},
+                body: JSON.stringify({{email: 'alice@example.com', password: 'SecretPass123'}})
+            }});
+            const body = await login.json();
+            const ws = new WebSocket(`wss://${{location.host}}/ws`);
+            await new Promise((resolve, reject) => {{ ws.onopen = resolve; ws.onerror = reject; }});
+            ws.send(JSON.stringify({{channel: 'user/read', payload: {{id: {alice}}}}}));
+            const reply = await new Promise(resolve => ws.onmessage = e => resolve(JSON.parse(e.data)));
+            ws.close();
+            return {{status: login.status, body, visible: document.cookie, reply}};
+        }})()"#
+    );
+    let result = page
+        .command("Runtime.evaluate", json!({"expression": script, "awaitPromise": true, "returnByValue": true}))
+        .await;
+    let value = &result["result"]["value"];
+    assert_eq!(value["status"], 200, "{result}");
+    assert_eq!(value["body"]["userId"], alice, "{result}");
+    assert_eq!(value["visible"], "", "httpOnly: scripts see no cookie");
+    assert_eq!(value["reply"]["email"], "alice@example.com", "the cookie authenticated the frame: {result}");
+    running.stop().await;
 }

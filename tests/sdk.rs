@@ -10,6 +10,14 @@ use std::process::Command;
 
 use common::certs::TestCert;
 use common::{app, db};
+use specserve::api::Role;
+use specserve::handlers::AppConfig;
+use specserve::mail::Mailer;
+use specserve::security::passwords::Passwords;
+use specserve::store::{NewUser, Store, now_utc};
+
+const ADMIN_EMAIL: &str = "root@example.com";
+const ADMIN_PASSWORD: &str = "SecretPass123";
 
 const SDK_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
 
@@ -58,19 +66,44 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
     // A certificate node can be told to trust (the default self-signed one is pinned by fingerprint).
     let cert = TestCert::new();
     let running = app::start_with(db::sqlite().await, app::test_config(), |config| config.tls = cert.tls()).await;
-    let url = running.server.url();
+    // An admin, for client tokens.
+    let hash = Passwords::new(1).unwrap().hash(ADMIN_PASSWORD.into()).await.unwrap();
+    let admin = NewUser {
+        name: "Root".into(),
+        email: ADMIN_EMAIL.into(),
+        password_hash: Some(hash),
+        role: Role::Admin,
+        created_by: None,
+        now: now_utc(),
+    };
+    running.db.store().create_user(admin).await.unwrap();
+    // A second server that requires email verification, mailing to an SMTP
+    // listener the node test opens on this port.
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mailer = Mailer::new(&format!("smtp://127.0.0.1:{smtp_port}"), "specserve <no-reply@example.com>").unwrap();
+    let verifying_config = AppConfig { email_verification: Some(mailer), ..app::test_config() };
+    let verifying = app::start_with(db::sqlite().await, verifying_config, |config| config.tls = cert.tls()).await;
+    let (url, verifying_url) = (running.server.url(), verifying.server.url());
     let ca = cert.cert.display().to_string();
-    // node runs on a blocking thread so the server keeps serving on this runtime.
+    // node runs on a blocking thread so the servers keep serving on this runtime.
     tokio::task::spawn_blocking(move || {
         run(
             "node",
             &["--test", "--test-timeout=60000", "--test-force-exit", "--test-reporter=spec"],
-            &[("SPECSERVE_URL", &url), ("SPECSERVE_CA", &ca)],
+            &[
+                ("SPECSERVE_URL", &url),
+                ("SPECSERVE_CA", &ca),
+                ("SPECSERVE_ADMIN_EMAIL", ADMIN_EMAIL),
+                ("SPECSERVE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+                ("SPECSERVE_VERIFYING_URL", &verifying_url),
+                ("SPECSERVE_SMTP_PORT", &smtp_port.to_string()),
+            ],
         )
     })
     .await
     .unwrap();
     running.stop().await;
+    verifying.stop().await;
 }
 
 /// The SDK generated for every public corpus document (tests/corpus) and every

@@ -175,3 +175,41 @@ fn every_problem_is_reported_at_once() {
     let errors = errors_of(&spec);
     assert!(errors.errors().count() >= 2, "both errors are listed: {errors}");
 }
+
+#[test]
+fn scopes_are_read_from_where_asyncapi_puts_them() {
+    let api = |scheme: &str| Api::from_yaml(&edited(MINIMAL, "      name: Authorization\n", scheme));
+    // An http bearer (or API key) scheme states its scopes in the extension...
+    let scoped = api("      name: Authorization\n      x-specserve-scopes: ['items:read']\n").unwrap();
+    assert_eq!(scoped.security_schemes[0].scopes, ["items:read"]);
+    // ...because the standard `scopes` is defined for oauth2 and openIdConnect only.
+    only(
+        &errors_of(&edited(
+            MINIMAL,
+            "      name: Authorization\n",
+            "      name: Authorization\n      scopes: ['items:read']\n",
+        )),
+        "components.securitySchemes.token.scopes",
+        "a `httpApiKey` scheme lists its scopes in `x-specserve-scopes`",
+    );
+    only(
+        &errors_of(&edited(
+            MINIMAL,
+            "      name: Authorization\n",
+            "      name: Authorization\n      x-specserve-scopes: ['items read']\n",
+        )),
+        "components.securitySchemes.token.x-specserve-scopes",
+        "a list of scope names without spaces",
+    );
+    // A spec with scopes must let the runtime say `forbidden`.
+    let without_forbidden = edited(
+        &edited(
+            MINIMAL,
+            "      name: Authorization\n",
+            "      name: Authorization\n      x-specserve-scopes: ['items:read']\n",
+        ),
+        "unauthorized, forbidden, ",
+        "unauthorized, ",
+    );
+    only(&errors_of(&without_forbidden), "components.schemas.ErrorCode", "the error codes lack `forbidden`");
+}

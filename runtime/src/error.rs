@@ -33,6 +33,9 @@ impl Code {
     pub const INTERNAL: Code = Code("internal");
     /// A dependency (the database) is unreachable.
     pub const UNAVAILABLE: Code = Code("unavailable");
+    /// A valid credential without a scope the operation needs. Sent only for
+    /// specs that declare scopes, which must list it among their codes.
+    pub const FORBIDDEN: Code = Code("forbidden");
     /// A handler that a scaffold left to be written.
     pub const NOT_IMPLEMENTED: Code = Code("not_implemented");
 

@@ -33,7 +33,7 @@ pub mod cli;
 
 pub use context::{Anonymous, Authenticated, ConnectionInfo, Credential, Open, RequestContext, Secured};
 pub use error::{ApiError, Code, Detail, ErrorBody};
-pub use service::{AuditRecord, Context, Outcome, Service, ServiceInfo};
+pub use service::{AuditRecord, Context, HttpPost, HttpReply, Outcome, Service, ServiceInfo};
 
 /// Streams (the typed event streams of generated clients).
 pub use futures_util::Stream;

@@ -51,6 +51,16 @@ pub trait Context: Send + Sync + 'static {
         let _ = record;
     }
 
+    /// Whether `principal` satisfies `scheme`, one of the schemes of the
+    /// operation it authenticated for: the spec's scopes (`scopes`, or
+    /// `x-specserve-scopes`) are checked here. The default satisfies only
+    /// schemes that need no scope, so a spec's scopes are never ignored by an
+    /// application that does not know about them.
+    fn grants(&self, principal: &Self::Principal, scheme: &Scheme) -> bool {
+        let _ = principal;
+        scheme.scopes.is_empty()
+    }
+
     /// Whether requests can be served now (`/readyz`).
     fn ready(&self) -> impl Future<Output = bool> + Send {
         std::future::ready(true)
@@ -71,6 +81,44 @@ pub trait Context: Send + Sync + 'static {
         let _ = (connection, offline);
         std::future::ready(())
     }
+
+    /// An HTTP `POST` with a JSON body at a path the server does not answer
+    /// itself: the application's own small HTTP endpoints (a cookie log-in
+    /// for browsers, say). `None` answers 404. The server has already refused
+    /// foreign origins, other content types and oversized bodies. The default
+    /// serves none.
+    fn http_post(&self, request: HttpPost<'_>) -> impl Future<Output = Option<HttpReply>> + Send {
+        let _ = request;
+        std::future::ready(None)
+    }
+}
+
+/// An HTTP `POST` for [`Context::http_post`].
+#[derive(Debug, Clone, Copy)]
+pub struct HttpPost<'a> {
+    /// The request path.
+    pub path: &'a str,
+    /// The body: JSON, at most [`HttpPost::MAX_BODY_BYTES`].
+    pub body: &'a [u8],
+    /// The client: address, user agent, and the credentials of the spec's
+    /// schemes it presented (cookies only from an allowed `Origin`).
+    pub connection: &'a ConnectionInfo,
+}
+
+impl HttpPost<'_> {
+    /// The largest body the server reads (413 beyond it).
+    pub const MAX_BODY_BYTES: usize = 8 * 1024;
+}
+
+/// The answer to an [`HttpPost`]: a status, a JSON body and cookies to set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+    /// `Set-Cookie` values.
+    pub set_cookies: Vec<String>,
 }
 
 /// One audited operation, as the dispatcher saw it.
@@ -100,10 +148,14 @@ pub struct Scheme {
     /// A message property that may carry it instead (`x-specserve-message-property`);
     /// a frame's own credential wins over the connection's.
     pub message_property: Option<&'static str>,
+    /// The scopes a credential needs to satisfy this scheme (all of them).
+    pub scopes: &'static [&'static str],
 }
 
 /// Authenticates a frame for an operation secured by any of `schemes`: the
-/// first credential found (the frame's own, else the connection's) decides.
+/// first credential found (the frame's own, else the connection's) decides who
+/// calls, and that principal must satisfy one of the schemes
+/// ([`Context::grants`]), else the frame is `forbidden`.
 pub async fn authenticate<C: Context>(
     context: &C,
     schemes: &[Scheme],
@@ -115,7 +167,11 @@ pub async fn authenticate<C: Context>(
         let value = from_frame.or_else(|| scheme.source.and_then(|source| connection.credential(source)));
         if let Some(value) = value {
             let credential = Credential { scheme: scheme.name, value };
-            return context.authenticate(credential, connection).await.map(Authenticated::new);
+            let principal = context.authenticate(credential, connection).await?;
+            if !schemes.iter().any(|scheme| context.grants(&principal, scheme)) {
+                return Err(ApiError::new(Code::FORBIDDEN, "this credential lacks the scope this operation needs"));
+            }
+            return Ok(Authenticated::new(principal));
         }
     }
     Err(ApiError::unauthorized())
@@ -230,6 +286,9 @@ pub trait Service: Send + Sync + 'static {
 
     /// A connection ended (the application's [`Context::disconnected`]).
     fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send;
+
+    /// An HTTP `POST` for the application ([`Context::http_post`]).
+    fn http_post(&self, request: HttpPost<'_>) -> impl Future<Output = Option<HttpReply>> + Send;
 }
 
 /// One frame from text to reply, without a connection's scheduling (no

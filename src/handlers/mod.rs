@@ -11,6 +11,7 @@
 
 mod auth;
 mod chat;
+pub mod cookies;
 mod sessions;
 mod users;
 
@@ -26,7 +27,8 @@ use specserve_runtime::hub::{Audience, Hub};
 use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
-use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role};
+use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
+use crate::mail::Mailer;
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
 use crate::security::login_throttle::LoginThrottle;
@@ -59,7 +61,17 @@ pub struct AppConfig {
     pub creates_per_minute: f64,
     /// Password changes (user/update with `password`) per minute per caller.
     pub password_changes_per_minute: f64,
+    /// When set, new accounts must verify their email with a code sent
+    /// through this mailer before they may log in (`--require-email-verification`).
+    pub email_verification: Option<Mailer>,
+    /// How long a verification code is accepted.
+    pub verification_code_ttl: Duration,
+    /// The least time between two verification mails to one account.
+    pub verification_resend_interval: Duration,
 }
+
+/// Wrong codes a verification code survives; then a new one must be asked for.
+pub const VERIFICATION_ATTEMPTS: u32 = 5;
 
 impl Default for AppConfig {
     fn default() -> Self {
@@ -74,6 +86,9 @@ impl Default for AppConfig {
             login_failures_per_account_per_minute: 60.0,
             creates_per_minute: 60.0,
             password_changes_per_minute: 6.0,
+            email_verification: None,
+            verification_code_ttl: Duration::from_secs(10 * 60),
+            verification_resend_interval: Duration::from_secs(60),
         }
     }
 }
@@ -127,7 +142,11 @@ impl<S: Store> App<S> {
 
     /// Binds `connection` to the user `identity` authenticated (once per
     /// token per connection); the user comes online with their first one.
+    /// Client tokens are programs acting for their admin: they bind nothing.
     async fn bind(&self, connection: &ConnectionInfo, identity: &Identity) {
+        if identity.is_client() {
+            return;
+        }
         let principal = identity.user_id.to_string();
         let session = identity.token_id.unsigned_abs();
         if self.hub().is_bound(connection.id(), &principal, session) {
@@ -227,7 +246,9 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         let Some(record) = record.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
             return Err(ApiError::unauthorized());
         };
-        let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id };
+        // Scopes the spec no longer has grant nothing.
+        let scopes = record.scopes.map(|names| names.iter().filter_map(|n| Scope::from_wire(n)).collect());
+        let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id, scopes };
         self.tokens.insert(ticket, hash, identity.clone(), record.expires_at);
         self.bind(connection, &identity).await;
         // Best effort: a failed bookkeeping write must not fail the request.
@@ -235,6 +256,11 @@ impl<S: Store> specserve_runtime::Context for App<S> {
             tracing::debug!(%error, "could not record token use");
         }
         Ok(identity)
+    }
+
+    /// The spec's scopes: see [`Identity::satisfies`].
+    fn grants(&self, principal: &Identity, scheme: &specserve_runtime::service::Scheme) -> bool {
+        principal.satisfies(scheme.scopes)
     }
 
     /// The spec's classes: `auth` per client IP, `create` per creator.
@@ -270,15 +296,23 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         self.store.ping().await
     }
 
-    /// A bearer token on the upgrade binds the connection at once, so it gets
-    /// the user's events before it sends anything.
+    /// A bearer token (or the session cookie) on the upgrade binds the
+    /// connection at once, so it gets the user's events before it sends anything.
     async fn connected(&self, connection: &ConnectionInfo) {
-        if let Some(token) = connection.credential(CredentialSource::Bearer) {
+        let upgrade_token = connection
+            .credential(CredentialSource::Bearer)
+            .or_else(|| connection.credential(CredentialSource::Cookie(cookies::SESSION_COOKIE)));
+        if let Some(token) = upgrade_token {
             let credential = Credential { scheme: "apiToken", value: token };
             if let Err(error) = specserve_runtime::Context::authenticate(self, credential, connection).await {
                 tracing::debug!(code = %error.code(), "upgrade token not accepted; frames will say why");
             }
         }
+    }
+
+    /// The cookie log-in and log-out (see [`cookies`]).
+    async fn http_post(&self, request: specserve_runtime::HttpPost<'_>) -> Option<specserve_runtime::HttpReply> {
+        App::http_post(self, request).await
     }
 
     /// Users whose last connection this was went offline.
@@ -298,6 +332,21 @@ impl<S: Store> Handlers for App<S> {
     type Message = Self;
     type Presence = Self;
     type Token = Self;
+}
+
+/// `payload` checked against the spec's schema for message `message` (a frame
+/// naming `channel`), then typed: how requests that do not arrive as frames
+/// (the CLI, the cookie log-in) get exactly the frames' validation.
+fn validated<T: serde::de::DeserializeOwned>(
+    message: &str,
+    channel: &str,
+    payload: serde_json::Value,
+) -> Result<T, ApiError> {
+    let frame = serde_json::json!({ "channel": channel, "payload": payload });
+    let mut frame = specserve_runtime::frame::Frame::from_value(frame, false)?;
+    let validator = crate::api::message_validator(message).ok_or_else(|| ApiError::internal("no validator"))?;
+    frame.validate(validator, None)?;
+    frame.take("/payload")
 }
 
 /// `forbidden`, with a fixed message.

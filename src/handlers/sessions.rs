@@ -1,11 +1,15 @@
-//! token/list and token/revoke: a user's sessions (one per login), seen and
-//! ended from any of them.
+//! token/list and token/revoke: a user's sessions (one per login, and the
+//! client tokens an admin made), seen and ended from any of them; and
+//! token/createClient.
+
+use std::time::Duration;
 
 use specserve_runtime::{ApiError, Secured};
 
-use super::{App, not_found, store_error, wire_time};
+use super::{App, expiry, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
-use crate::store::{Store, now_utc};
+use crate::security::tokens;
+use crate::store::{ClientToken, NewToken, Store, now_utc};
 
 impl<S: Store> TokenApi for App<S> {
     type Context = Self;
@@ -17,6 +21,12 @@ impl<S: Store> TokenApi for App<S> {
             .into_iter()
             .map(|token| Session {
                 token_id: token.id,
+                kind: if token.client.is_some() { SessionKind::Client } else { SessionKind::User },
+                name: token.client.as_ref().map(|c| c.name.clone()),
+                scopes: token
+                    .client
+                    .map(|c| c.scopes.iter().filter_map(|s| Scope::from_wire(s)).collect::<Vec<_>>())
+                    .filter(|scopes| !scopes.is_empty()),
                 current: token.id == principal.token_id,
                 client_ip: token.client_ip,
                 user_agent: token.user_agent,
@@ -26,6 +36,31 @@ impl<S: Store> TokenApi for App<S> {
             })
             .collect();
         Ok(TokenListReply { sessions })
+    }
+
+    async fn create_client(
+        rq: Secured<'_, Self>,
+        request: TokenCreateClientPayload,
+    ) -> Result<TokenCreateClientReply, ApiError> {
+        let (app, principal, connection) = (rq.context(), rq.principal(), rq.connection());
+        if principal.role != Role::Admin {
+            return Err(forbidden("only an admin may create client tokens"));
+        }
+        let days = u64::try_from(request.expires_in_days).unwrap_or(90);
+        let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
+        let expires_at = expiry(Duration::from_secs(days * 24 * 3600));
+        let record = NewToken {
+            user_id: principal.user_id,
+            hash,
+            client_ip: connection.client_ip().map(|ip| ip.to_string()),
+            user_agent: super::auth::recorded_agent(connection),
+            created_at: now_utc(),
+            expires_at,
+        };
+        let client =
+            ClientToken { name: request.name, scopes: request.scopes.iter().map(|s| s.as_str().to_owned()).collect() };
+        let token_id = app.store.insert_client_token(record, client).await.map_err(store_error)?;
+        Ok(TokenCreateClientReply { token_id, token, scopes: request.scopes, expires_at: wire_time(expires_at) })
     }
 
     async fn revoke(rq: Secured<'_, Self>, request: TokenRevokePayload) -> Result<(), ApiError> {

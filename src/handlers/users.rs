@@ -3,7 +3,7 @@
 use specserve_runtime::hub::Audience;
 use specserve_runtime::{ApiError, Secured};
 
-use super::{App, forbidden, not_found, store_error, wire_time};
+use super::{App, forbidden, not_found, store_error, validated, wire_time};
 use crate::api::*;
 use crate::store::{NewUser, RevokeTokens, Store, UserChanges, now_utc};
 
@@ -13,10 +13,7 @@ impl<S: Store> App<S> {
     /// rules, password length), hashing and an audit line (`actor: null`).
     pub async fn create_user_as_operator(&self, request: UserCreatePayload) -> Result<i64, ApiError> {
         let payload = serde_json::to_value(&request).map_err(ApiError::internal)?;
-        let frame = serde_json::json!({ "channel": "user/create", "payload": payload });
-        let frame = specserve_runtime::frame::Frame::from_value(frame, false)?;
-        let validator = message_validator("UserCreateRequest").ok_or_else(|| ApiError::internal("no validator"))?;
-        frame.validate(validator, None)?;
+        let request: UserCreatePayload = validated("UserCreateRequest", "user/create", payload)?;
         let id = self.insert_user(request, None).await?;
         self.audit.record("user_created", None, Some(id), None, "operator");
         Ok(id)
@@ -48,6 +45,10 @@ impl<S: Store> UserApi for App<S> {
         if request.role.is_some() && principal.role != Role::Admin {
             app.audit("authorization_denied", Some(principal.user_id), None, rq.connection(), "role requires admin");
             return Err(forbidden("only an admin may set a role"));
+        }
+        if request.role == Some(Role::Admin) && principal.is_client() {
+            app.audit("authorization_denied", Some(principal.user_id), None, rq.connection(), "client token");
+            return Err(forbidden("a client token cannot create an admin"));
         }
         let id = app.insert_user(request, Some(principal.user_id)).await?;
         Ok(UserCreateReply { user_id: id })
@@ -116,6 +117,16 @@ impl<S: Store> UserApi for App<S> {
     async fn delete(rq: Secured<'_, Self>, request: UserRef) -> Result<(), ApiError> {
         let (app, principal) = (rq.context(), rq.principal());
         let target = app.authorized_target(principal, request.id, rq.connection()).await?;
+        if target.role == Role::Admin && principal.is_client() {
+            app.audit(
+                "authorization_denied",
+                Some(principal.user_id),
+                Some(target.id),
+                rq.connection(),
+                "client token",
+            );
+            return Err(forbidden("a client token cannot delete an admin"));
+        }
         // Read before the delete takes the user out of every room.
         let peers = app.store.peers_of(target.id).await.map_err(store_error)?;
         if !app.store.delete_user(target.id).await.map_err(store_error)? {

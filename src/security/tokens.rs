@@ -142,7 +142,7 @@ mod tests {
     fn cache_drops_expired_and_forgotten_tokens() {
         let cache = TokenCache::new(Duration::from_secs(60));
         let now = crate::store::now_utc();
-        let identity = Identity { user_id: 7, role: Role::User, token_id: 1 };
+        let identity = Identity { user_id: 7, role: Role::User, token_id: 1, scopes: None };
         let ticket = cache.begin_load();
         cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
         cache.insert(ticket, [2; 32], Identity { token_id: 2, ..identity.clone() }, now - time::Duration::seconds(1));
@@ -156,7 +156,7 @@ mod tests {
     fn a_load_that_started_before_a_revocation_caches_nothing() {
         let cache = TokenCache::new(Duration::from_secs(60));
         let now = crate::store::now_utc();
-        let identity = Identity { user_id: 7, role: Role::User, token_id: 1 };
+        let identity = Identity { user_id: 7, role: Role::User, token_id: 1, scopes: None };
         // A frame reads the still-valid row; meanwhile a logout commits and revokes.
         let ticket = cache.begin_load();
         cache.revoke_token(1);

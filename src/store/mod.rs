@@ -110,6 +110,43 @@ pub struct TokenRecord {
     pub expires_at: PrimitiveDateTime,
     /// Revocation time, if revoked.
     pub revoked_at: Option<PrimitiveDateTime>,
+    /// A client token's scopes; `None` for a user's own (login) token.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// What makes an access token a client token ([`Store::insert_client_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    /// What it is for, as its admin named it.
+    pub name: String,
+    /// The scopes it holds, as the spec spells them.
+    pub scopes: Vec<String>,
+}
+
+/// An email verification code to store (its SHA-256 only).
+#[derive(Debug, Clone)]
+pub struct VerificationCode {
+    /// SHA-256 of the code.
+    pub hash: [u8; 32],
+    /// When it stops being accepted (UTC).
+    pub expires_at: PrimitiveDateTime,
+    /// When it is mailed (UTC): resends are throttled from it.
+    pub sent_at: PrimitiveDateTime,
+}
+
+/// What presenting an email verification code did ([`Store::verify_email`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The code was right: the account is verified now.
+    Verified,
+    /// A wrong code; counted against the attempts.
+    Wrong,
+    /// The code expired: ask for a new one.
+    Expired,
+    /// Too many wrong codes: ask for a new one.
+    Exhausted,
+    /// Nothing to verify: no such user, or already verified.
+    NotPending,
 }
 
 /// A refresh token to insert (its SHA-256 only).
@@ -187,6 +224,8 @@ pub struct LiveToken {
     pub expires_at: PrimitiveDateTime,
     /// When the server last read it from the store (UTC), if ever.
     pub last_used_at: Option<PrimitiveDateTime>,
+    /// Set for a client token.
+    pub client: Option<ClientToken>,
 }
 
 /// How many of a user's live tokens [`Store::live_tokens`] returns, newest first.
@@ -299,6 +338,40 @@ pub trait Store: ChatStore + Send + Sync + 'static {
         keep: Option<i64>,
         now: PrimitiveDateTime,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Stores a client token: an access token of its admin (`token.user_id`)
+    /// limited to `client.scopes`, in one transaction.
+    fn insert_client_token(
+        &self,
+        token: NewToken,
+        client: ClientToken,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Inserts a user who must verify their email before logging in, with the
+    /// first code, in one transaction; `Conflict` if the email is taken.
+    fn create_unverified_user(
+        &self,
+        user: NewUser,
+        code: VerificationCode,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Whether the user has yet to verify their email.
+    fn is_unverified(&self, user_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Checks a verification code: a right one verifies the account (once); a
+    /// wrong one is counted, and none is accepted after `max_attempts` wrong ones.
+    fn verify_email(
+        &self,
+        user_id: i64,
+        hash: [u8; 32],
+        now: PrimitiveDateTime,
+        max_attempts: u32,
+    ) -> impl Future<Output = StoreResult<Verification>> + Send;
+    /// Replaces a pending verification code (attempts start over) unless the
+    /// current one was sent after `sent_before`; whether it did, so the caller
+    /// mails the new code only then.
+    fn renew_verification_code(
+        &self,
+        user_id: i64,
+        code: VerificationCode,
+        sent_before: PrimitiveDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// The store chosen at start-up from `DATABASE_URL`.
@@ -456,6 +529,32 @@ impl Store for Database {
     }
     async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>, now: PrimitiveDateTime) -> StoreResult<u64> {
         delegate!(self, s => s.revoke_user_tokens(user_id, keep, now))
+    }
+    async fn insert_client_token(&self, token: NewToken, client: ClientToken) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_client_token(token, client))
+    }
+    async fn create_unverified_user(&self, user: NewUser, code: VerificationCode) -> StoreResult<i64> {
+        delegate!(self, s => s.create_unverified_user(user, code))
+    }
+    async fn is_unverified(&self, user_id: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.is_unverified(user_id))
+    }
+    async fn verify_email(
+        &self,
+        user_id: i64,
+        hash: [u8; 32],
+        now: PrimitiveDateTime,
+        max_attempts: u32,
+    ) -> StoreResult<Verification> {
+        delegate!(self, s => s.verify_email(user_id, hash, now, max_attempts))
+    }
+    async fn renew_verification_code(
+        &self,
+        user_id: i64,
+        code: VerificationCode,
+        sent_before: PrimitiveDateTime,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.renew_verification_code(user_id, code, sent_before))
     }
 }
 

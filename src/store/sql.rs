@@ -23,20 +23,7 @@ macro_rules! sql_store {
             }
 
             async fn create_user(&self, user: $crate::store::NewUser) -> $crate::store::StoreResult<i64> {
-                let result = sqlx::query(
-                    "INSERT INTO users (name, email, password_hash, role, created_by, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&user.name)
-                .bind(&user.email)
-                .bind(&user.password_hash)
-                .bind(user.role.as_str())
-                .bind(user.created_by)
-                .bind(user.now)
-                .bind(user.now)
-                .execute(&mut *self.connections.acquire().await?)
-                .await?;
-                Ok($insert_id(&result))
+                insert_user(&mut *self.connections.acquire().await?, &user).await
             }
 
             async fn user_by_id(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::User>> {
@@ -121,8 +108,9 @@ macro_rules! sql_store {
             ) -> $crate::store::StoreResult<Option<$crate::store::TokenRecord>> {
                 use sqlx::Row;
                 let row = sqlx::query(
-                    "SELECT t.id, t.user_id, u.role, t.expires_at, t.revoked_at
-                     FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+                    "SELECT t.id, t.user_id, u.role, t.expires_at, t.revoked_at, c.scopes
+                     FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     LEFT JOIN client_tokens c ON c.token_id = t.id WHERE t.token_hash = ?",
                 )
                 .bind(&hash[..])
                 .fetch_optional(&mut *self.connections.acquire().await?)
@@ -134,6 +122,7 @@ macro_rules! sql_store {
                     role: role(&row.try_get::<String, _>("role")?)?,
                     expires_at: row.try_get("expires_at")?,
                     revoked_at: row.try_get("revoked_at")?,
+                    scopes: row.try_get::<Option<String>, _>("scopes")?.map(|s| scope_list(&s)),
                 }))
             }
 
@@ -253,9 +242,11 @@ macro_rules! sql_store {
             ) -> $crate::store::StoreResult<Vec<$crate::store::LiveToken>> {
                 use sqlx::Row;
                 let rows = sqlx::query(
-                    "SELECT id, client_ip, user_agent, created_at, expires_at, last_used_at
-                     FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
-                     ORDER BY id DESC LIMIT ?",
+                    "SELECT t.id, t.client_ip, t.user_agent, t.created_at, t.expires_at, t.last_used_at,
+                            c.name, c.scopes
+                     FROM api_tokens t LEFT JOIN client_tokens c ON c.token_id = t.id
+                     WHERE t.user_id = ? AND t.revoked_at IS NULL AND t.expires_at > ?
+                     ORDER BY t.id DESC LIMIT ?",
                 )
                 .bind(user_id)
                 .bind(now)
@@ -271,6 +262,12 @@ macro_rules! sql_store {
                             created_at: row.try_get("created_at")?,
                             expires_at: row.try_get("expires_at")?,
                             last_used_at: row.try_get("last_used_at")?,
+                            client: match (row.try_get("name")?, row.try_get::<Option<String>, _>("scopes")?) {
+                                (Some(name), Some(scopes)) => {
+                                    Some($crate::store::ClientToken { name, scopes: scope_list(&scopes) })
+                                }
+                                _ => None,
+                            },
                         })
                     })
                     .collect()
@@ -309,6 +306,123 @@ macro_rules! sql_store {
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<u64> {
                 revoke_user_tokens(&mut *self.connections.acquire().await?, user_id, keep, now).await
+            }
+
+            async fn insert_client_token(
+                &self,
+                token: $crate::store::NewToken,
+                client: $crate::store::ClientToken,
+            ) -> $crate::store::StoreResult<i64> {
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                let id = insert_token(&mut *tx, &token).await?;
+                sqlx::query("INSERT INTO client_tokens (token_id, name, scopes) VALUES (?, ?, ?)")
+                    .bind(id)
+                    .bind(&client.name)
+                    .bind(client.scopes.join(" "))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn create_unverified_user(
+                &self,
+                user: $crate::store::NewUser,
+                code: $crate::store::VerificationCode,
+            ) -> $crate::store::StoreResult<i64> {
+                let mut connection = self.connections.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                let id = insert_user(&mut *tx, &user).await?;
+                sqlx::query(
+                    "INSERT INTO email_verifications (user_id, code_hash, expires_at, attempts, sent_at)
+                     VALUES (?, ?, ?, 0, ?)",
+                )
+                .bind(id)
+                .bind(&code.hash[..])
+                .bind(code.expires_at)
+                .bind(code.sent_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn is_unverified(&self, user_id: i64) -> $crate::store::StoreResult<bool> {
+                let row = sqlx::query("SELECT 1 FROM email_verifications WHERE user_id = ?")
+                    .bind(user_id)
+                    .fetch_optional(&mut *self.connections.acquire().await?)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn verify_email(
+                &self,
+                user_id: i64,
+                hash: [u8; 32],
+                now: time::PrimitiveDateTime,
+                max_attempts: u32,
+            ) -> $crate::store::StoreResult<$crate::store::Verification> {
+                use $crate::store::Verification;
+                use sqlx::Row;
+                let mut connection = self.connections.acquire().await?;
+                // Each statement decides atomically: the right code within its
+                // attempts is taken once; a wrong one counts only while attempts
+                // remain. Concurrent guesses cannot exceed `max_attempts`.
+                let verified = sqlx::query(
+                    "DELETE FROM email_verifications
+                     WHERE user_id = ? AND code_hash = ? AND expires_at > ? AND attempts < ?",
+                )
+                .bind(user_id)
+                .bind(&hash[..])
+                .bind(now)
+                .bind(max_attempts)
+                .execute(&mut *connection)
+                .await?;
+                if verified.rows_affected() > 0 {
+                    return Ok(Verification::Verified);
+                }
+                let counted = sqlx::query(
+                    "UPDATE email_verifications SET attempts = attempts + 1
+                     WHERE user_id = ? AND expires_at > ? AND attempts < ?",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(max_attempts)
+                .execute(&mut *connection)
+                .await?;
+                if counted.rows_affected() > 0 {
+                    return Ok(Verification::Wrong);
+                }
+                let row = sqlx::query("SELECT expires_at FROM email_verifications WHERE user_id = ?")
+                    .bind(user_id)
+                    .fetch_optional(&mut *connection)
+                    .await?;
+                Ok(match row {
+                    None => Verification::NotPending,
+                    Some(row) if row.try_get::<time::PrimitiveDateTime, _>("expires_at")? <= now => Verification::Expired,
+                    Some(_) => Verification::Exhausted,
+                })
+            }
+
+            async fn renew_verification_code(
+                &self,
+                user_id: i64,
+                code: $crate::store::VerificationCode,
+                sent_before: time::PrimitiveDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE email_verifications SET code_hash = ?, expires_at = ?, attempts = 0, sent_at = ?
+                     WHERE user_id = ? AND sent_at <= ?",
+                )
+                .bind(&code.hash[..])
+                .bind(code.expires_at)
+                .bind(code.sent_at)
+                .bind(user_id)
+                .bind(sent_before)
+                .execute(&mut *self.connections.acquire().await?)
+                .await?;
+                Ok(result.rows_affected() > 0)
             }
         }
 
@@ -710,6 +824,32 @@ macro_rules! sql_store {
             .execute(&mut *connection)
             .await?;
             Ok(result.rows_affected())
+        }
+
+        /// Inserts a user; its id.
+        async fn insert_user(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            user: &$crate::store::NewUser,
+        ) -> $crate::store::StoreResult<i64> {
+            let result = sqlx::query(
+                "INSERT INTO users (name, email, password_hash, role, created_by, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&user.name)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.role.as_str())
+            .bind(user.created_by)
+            .bind(user.now)
+            .bind(user.now)
+            .execute(&mut *connection)
+            .await?;
+            Ok($insert_id(&result))
+        }
+
+        /// Stored scopes (space-separated) as a list.
+        fn scope_list(stored: &str) -> Vec<String> {
+            stored.split_whitespace().map(str::to_owned).collect()
         }
 
         /// Inserts an access token; its id.

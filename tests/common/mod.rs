@@ -46,6 +46,23 @@ macro_rules! on_both_stores {
     };
 }
 
+/// Like `on_both_stores!`, for tests that start their own server: each gets
+/// the test database only (SQLite, and MySQL when configured).
+#[allow(unused_macros)]
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite_db {
+            $(#[tokio::test] async fn $test() { super::$test(crate::common::db::sqlite().await).await; })*
+        }
+        mod mysql_db {
+            $(#[tokio::test] async fn $test() {
+                let Some(db) = crate::common::db::mysql().await else { return };
+                super::$test(db).await;
+            })*
+        }
+    };
+}
+
 /// Users and tokens in a mutex: just enough behaviour to exercise every path.
 pub struct Memory {
     state: Mutex<State>,
@@ -99,7 +116,7 @@ impl specserve_runtime::Context for Memory {
         let state = self.state();
         let user_id = *state.tokens.get(credential.value).ok_or_else(ApiError::unauthorized)?;
         let role = state.users.get(&user_id).map(|u| u.2).ok_or_else(ApiError::unauthorized)?;
-        Ok(Identity { user_id, role, token_id: 0 })
+        Ok(Identity { user_id, role, token_id: 0, scopes: None })
     }
 
     async fn ready(&self) -> bool {
@@ -129,6 +146,12 @@ impl TokenApi for NoChat {
     }
     async fn revoke(_: Secured<'_, Memory>, _: TokenRevokePayload) -> Result<(), ApiError> {
         Err(ApiError::not_implemented("tokenRevoke"))
+    }
+    async fn create_client(
+        _: Secured<'_, Memory>,
+        _: TokenCreateClientPayload,
+    ) -> Result<TokenCreateClientReply, ApiError> {
+        Err(ApiError::not_implemented("tokenCreateClient"))
     }
 }
 
@@ -189,7 +212,15 @@ impl AuthApi for Memory {
         let id = state.next_id;
         state.next_id += 1;
         state.users.insert(id, (request.name, request.email, Role::User));
-        Ok(AuthRegisterReply { user_id: id })
+        Ok(AuthRegisterReply { user_id: id, email_verification_required: None })
+    }
+
+    async fn verify_email(_: Open<'_, Self>, _: AuthVerifyEmailPayload) -> Result<AuthVerifyEmailReply, ApiError> {
+        Err(ApiError::not_implemented("authVerifyEmail"))
+    }
+
+    async fn resend_verification(_: Open<'_, Self>, _: AuthResendVerificationPayload) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("authResendVerification"))
     }
 
     async fn generate_token(
@@ -812,5 +843,113 @@ pub mod frames {
         };
         let id = running.db.store().create_user(user).await.unwrap();
         (id, conn.login(email, "Password123").await)
+    }
+}
+
+/// A real SMTP listener for tests: it speaks enough of RFC 5321 for a client
+/// to deliver, and hands every delivered mail to the test.
+#[allow(dead_code)]
+pub mod smtp {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    /// One delivered mail.
+    #[derive(Debug, Clone)]
+    pub struct Mail {
+        /// The `RCPT TO` addresses.
+        pub to: Vec<String>,
+        /// The message as sent after `DATA` (headers and body).
+        pub data: String,
+    }
+
+    impl Mail {
+        /// The first run of six digits after "code is " in the body.
+        pub fn code(&self) -> String {
+            let at = self.data.find("code is ").unwrap_or_else(|| panic!("no code in {}", self.data)) + 8;
+            self.data[at..at + 6].to_owned()
+        }
+    }
+
+    /// A listening SMTP server on a free port.
+    pub struct Sink {
+        /// `smtp://127.0.0.1:<port>`.
+        pub url: String,
+        mails: mpsc::UnboundedReceiver<Mail>,
+    }
+
+    impl Sink {
+        /// Starts listening.
+        pub async fn start() -> Sink {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("smtp://{}", listener.local_addr().unwrap());
+            let (sender, mails) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(session(stream, sender.clone()));
+                }
+            });
+            Sink { url, mails }
+        }
+
+        /// The next delivered mail.
+        pub async fn next(&mut self) -> Mail {
+            self.mails.recv().await.expect("the sink is running")
+        }
+
+        /// A mail delivered already and not yet taken, if any. Mail is sent
+        /// before the request that caused it is answered, so after a reply
+        /// this tells whether that request sent one.
+        pub fn try_next(&mut self) -> Option<Mail> {
+            self.mails.try_recv().ok()
+        }
+    }
+
+    async fn session(stream: tokio::net::TcpStream, mails: mpsc::UnboundedSender<Mail>) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read);
+        write.write_all(b"220 sink ESMTP\r\n").await?;
+        let mut to = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let command = line.trim_end().to_ascii_uppercase();
+            let reply: &[u8] = if command.starts_with("EHLO") {
+                b"250-sink\r\n250 8BITMIME\r\n"
+            } else if command.starts_with("RCPT TO:") {
+                to.push(line.trim_end()[8..].trim_matches(['<', '>', ' ']).to_owned());
+                b"250 OK\r\n"
+            } else if command == "DATA" {
+                write.write_all(b"354 end with .\r\n").await?;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                let _ = mails.send(Mail { to: std::mem::take(&mut to), data });
+                b"250 queued\r\n"
+            } else if command == "QUIT" {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else if command.starts_with("HELO")
+                || command.starts_with("MAIL FROM:")
+                || command == "RSET"
+                || command == "NOOP"
+            {
+                b"250 OK\r\n"
+            } else {
+                b"502 not implemented\r\n"
+            };
+            write.write_all(reply).await?;
+        }
     }
 }

@@ -5,6 +5,6 @@ use specserve::security::Identity;
 use specserve_runtime::context::Authenticated;
 
 fn main() {
-    let identity = Identity { user_id: 1, role: Role::Admin, token_id: 1 };
+    let identity = Identity { user_id: 1, role: Role::Admin, token_id: 1, scopes: None };
     let _forged = Authenticated { principal: identity };
 }

@@ -4,5 +4,5 @@ use specserve::security::Identity;
 use specserve_runtime::context::Authenticated;
 
 fn main() {
-    let _forged = Authenticated::new(Identity { user_id: 1, role: Role::Admin, token_id: 1 });
+    let _forged = Authenticated::new(Identity { user_id: 1, role: Role::Admin, token_id: 1, scopes: None });
 }

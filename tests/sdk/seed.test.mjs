@@ -216,3 +216,83 @@ test("refresh: a log-in with a refresh token rotates it, and a replay ends the l
   await assert.rejects(client.user.read({ id: userId }), (error) => error instanceof ApiError && error.code === "unauthorized");
   client.close();
 });
+
+test("client tokens: an admin makes one whose scopes open exactly their operations", async () => {
+  const admin = await connect(url, { WebSocket: TrustingWebSocket });
+  admin.token = (await admin.auth.generateToken({ email: process.env.SPECSERVE_ADMIN_EMAIL, password: process.env.SPECSERVE_ADMIN_PASSWORD })).token;
+  const made = await admin.tokenApi.createClient({ name: "signup service", scopes: ["users:create"] });
+  assert.deepEqual(made.scopes, ["users:create"]);
+  const service = await connect(url, { WebSocket: TrustingWebSocket });
+  service.token = made.token;
+  const { userId } = await service.user.create({ name: "Made", email: `made-${unique}@example.com` });
+  await assert.rejects(service.user.read({ id: userId }), (error) => error instanceof ApiError && error.code === "forbidden");
+  const listed = (await admin.tokenApi.list({})).sessions.find((s) => s.tokenId === made.tokenId);
+  assert.equal(listed?.kind, "client");
+  assert.equal(listed?.name, "signup service");
+  await admin.tokenApi.revoke({ tokenId: made.tokenId });
+  await assert.rejects(service.user.create({ name: "Late", email: `late-${unique}@example.com` }), (error) => error instanceof ApiError && error.code === "unauthorized");
+  admin.close();
+  service.close();
+});
+
+/** An SMTP listener on `port` that resolves each delivered mail's DATA, in order. */
+function smtpSink(port) {
+  const waiting = [];
+  const delivered = [];
+  const server = createServer((socket) => {
+    let buffer = "";
+    let data = null;
+    socket.write("220 sink ESMTP\r\n");
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString("utf8");
+      let end;
+      while ((end = buffer.indexOf("\r\n")) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (data !== null) {
+          if (line === ".") {
+            const next = waiting.shift();
+            if (next) next(data);
+            else delivered.push(data);
+            data = null;
+            socket.write("250 queued\r\n");
+          } else {
+            data += line + "\n";
+          }
+        } else if (/^EHLO/i.test(line)) {
+          socket.write("250-sink\r\n250 8BITMIME\r\n");
+        } else if (/^DATA$/i.test(line)) {
+          data = "";
+          socket.write("354 end with .\r\n");
+        } else if (/^QUIT$/i.test(line)) {
+          socket.end("221 bye\r\n");
+        } else {
+          socket.write("250 OK\r\n");
+        }
+      }
+    });
+  });
+  return {
+    listening: new Promise((resolve) => server.listen(port, "127.0.0.1", resolve)),
+    next: () => (delivered.length ? Promise.resolve(delivered.shift()) : new Promise((resolve) => waiting.push(resolve))),
+    close: () => server.close(),
+  };
+}
+
+test("email verification: the mailed code unlocks log-in", async () => {
+  const sink = smtpSink(Number(process.env.SPECSERVE_SMTP_PORT));
+  await sink.listening;
+  const client = await connect(process.env.SPECSERVE_VERIFYING_URL, { WebSocket: TrustingWebSocket });
+  const email = `otp-${unique}@example.com`;
+  const registered = await client.auth.register({ name: "Otto", email, password: "SecretPass123" });
+  assert.equal(registered.emailVerificationRequired, true);
+  const mail = await sink.next();
+  const code = /code is (\d{6})/.exec(mail)?.[1];
+  assert.ok(code, `a code in the mail: ${mail}`);
+  await assert.rejects(client.auth.generateToken({ email, password: "SecretPass123" }), (error) => error instanceof ApiError && error.code === "email_not_verified");
+  const verified = await client.auth.verifyEmail({ email, code });
+  assert.equal(verified.userId, registered.userId);
+  assert.ok((await client.auth.generateToken({ email, password: "SecretPass123" })).token);
+  client.close();
+  sink.close();
+});

@@ -66,6 +66,12 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
             group: op.group.clone(),
             client_method: format!("{}.{}", op.group.to_lower_camel_case(), op.method.to_lower_camel_case()),
             security: op.security.iter().map(|s| api.security_schemes[*s].key.clone()).collect(),
+            scopes: op
+                .security
+                .iter()
+                .map(|s| api.security_schemes[*s].scopes.join(" + "))
+                .filter(|scopes| !scopes.is_empty())
+                .collect(),
             rate_limit: op.rate_limit.clone().unwrap_or_default(),
             exclusive: op.exclusive,
             audit: op.audit.as_ref().map(|a| a.event.clone()).unwrap_or_default(),
@@ -130,6 +136,10 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
                     Some(p) => format!("{how}, or the `{p}` property of each message (which wins)"),
                     None => how,
                 };
+                let how = match s.scopes.as_slice() {
+                    [] => how,
+                    scopes => format!("{how}; needs the scopes `{}`", scopes.join("`, `")),
+                };
                 (s.key.clone(), prose(&how), prose(s.description.as_deref().unwrap_or_default()))
             })
             .collect(),
@@ -188,6 +198,8 @@ struct OperationView {
     group: String,
     client_method: String,
     security: Vec<String>,
+    /// Per scheme that needs scopes: what a credential must hold for it.
+    scopes: Vec<String>,
     rate_limit: String,
     exclusive: bool,
     audit: String,

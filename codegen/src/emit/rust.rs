@@ -845,9 +845,10 @@ pub trait Handlers: Send + Sync + 'static {{
                         _ => "None".into(),
                     };
                     format!(
-                        "{RT}::service::Scheme {{ name: {}, source: {source}, message_property: {} }}",
+                        "{RT}::service::Scheme {{ name: {}, source: {source}, message_property: {}, scopes: &[{}] }}",
                         lit(&scheme.key),
-                        scheme.message_property.as_ref().map_or("None".into(), |p| format!("Some({})", lit(p)))
+                        scheme.message_property.as_ref().map_or("None".into(), |p| format!("Some({})", lit(p))),
+                        scheme.scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
                     )
                 })
                 .collect();
@@ -1102,6 +1103,10 @@ impl<H: Handlers> {RT}::Service for Service<H> {{
 
     fn disconnected(&self, connection: &{RT}::ConnectionInfo, offline: &[Box<str>]) -> impl std::future::Future<Output = ()> + Send {{
         {RT}::Context::disconnected(&*self.context, connection, offline)
+    }}
+
+    fn http_post(&self, request: {RT}::HttpPost<'_>) -> impl std::future::Future<Output = Option<{RT}::HttpReply>> + Send {{
+        {RT}::Context::http_post(&*self.context, request)
     }}
 }}
 "#

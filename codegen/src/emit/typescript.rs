@@ -323,6 +323,16 @@ fn call_doc(api: &Api, id: OperationId) -> Vec<String> {
         op.key,
         if op.security.is_empty() { "" } else { "; sends the client's token" }
     ));
+    let scopes: Vec<String> = op
+        .security
+        .iter()
+        .map(|s| &api.security_schemes[*s].scopes)
+        .filter(|scopes| !scopes.is_empty())
+        .map(|scopes| format!("`{}`", scopes.join("` + `")))
+        .collect();
+    if !scopes.is_empty() {
+        doc.push(format!("A token with the scope {} is accepted too.", scopes.join(" or ")));
+    }
     doc
 }
 

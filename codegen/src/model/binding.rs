@@ -438,10 +438,12 @@ fn check_error_message(api: &Api, message: &super::Message, diags: &mut Diagnost
     let field = |name: &str| rules.properties.iter().find(|p| p.name == name);
     let is_string = |p: &Property| matches!(api.schemas.get(p.schema).shape, Shape::String(_));
     let codes = error_codes(api, message);
+    // Scopes make the runtime refuse valid credentials too.
+    let scoped = api.security_schemes.iter().any(|s| !s.scopes.is_empty());
+    let required: Vec<&str> = RUNTIME_ERROR_CODES.iter().copied().chain(scoped.then_some("forbidden")).collect();
     match field("code") {
         Some(code) if code.required && !codes.is_empty() => {
-            let missing: Vec<&&str> =
-                RUNTIME_ERROR_CODES.iter().filter(|c| !codes.iter().any(|have| have == *c)).collect();
+            let missing: Vec<&&str> = required.iter().filter(|c| !codes.iter().any(|have| have == *c)).collect();
             if !missing.is_empty() {
                 diags.push(
                     SpecError::new(
@@ -451,7 +453,7 @@ fn check_error_message(api: &Api, message: &super::Message, diags: &mut Diagnost
                             missing.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
                         ),
                     )
-                    .hint(format!("the enum must contain {}", RUNTIME_ERROR_CODES.join(", "))),
+                    .hint(format!("the enum must contain {}", required.join(", "))),
                 );
             }
         }

@@ -37,7 +37,7 @@ pub const OPERATION_EXTENSIONS: &[&str] =
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
 /// Extension keys of a security scheme.
-pub const SCHEME_EXTENSIONS: &[&str] = &["x-specserve-message-property"];
+pub const SCHEME_EXTENSIONS: &[&str] = &["x-specserve-message-property", "x-specserve-scopes"];
 
 /// A whole document.
 #[derive(Debug)]
@@ -340,6 +340,10 @@ pub struct SecurityScheme {
     pub enforcement: Enforcement,
     /// `x-specserve-message-property`: a message property that may carry the credential.
     pub message_property: Option<String>,
+    /// The scopes a credential must hold to satisfy this scheme: `scopes` of an
+    /// `oauth2` or `openIdConnect` scheme, `x-specserve-scopes` of any other
+    /// (the standard field is only defined for those two). Empty: none needed.
+    pub scopes: Vec<String>,
 }
 
 impl Api {
@@ -1045,13 +1049,34 @@ impl<'d> Builder<'d> {
                 ),
             );
         }
+        let scopes = self.scheme_scopes(node, &kind);
         Some(SecurityScheme {
             key: scheme_key(node),
             kind,
             description: text("description"),
             enforcement,
             message_property,
+            scopes,
         })
+    }
+
+    /// The scopes a scheme requires: the standard `scopes` where AsyncAPI
+    /// defines it (oauth2, openIdConnect), `x-specserve-scopes` elsewhere.
+    fn scheme_scopes(&mut self, node: &Node<'d>, kind: &str) -> Vec<String> {
+        let standard = matches!(kind, "oauth2" | "openIdConnect");
+        let (field, misplaced) =
+            if standard { ("scopes", "x-specserve-scopes") } else { ("x-specserve-scopes", "scopes") };
+        if let Some(wrong) = node.child(misplaced) {
+            self.diags.push(wrong.error(format!("a `{kind}` scheme lists its scopes in `{field}`")));
+        }
+        let Some(list) = node.child(field) else { return Vec::new() };
+        let scopes = strings(Some(list.value()));
+        let valid = list.value().as_array().is_some_and(|items| items.iter().all(Value::is_string))
+            && scopes.iter().all(|s| !s.is_empty() && !s.chars().any(char::is_whitespace));
+        if !valid {
+            self.diags.push(list.error(format!("`{field}` must be a list of scope names without spaces")));
+        }
+        scopes
     }
 
     fn operation(&mut self, key: &str, node: &Node<'d>) {

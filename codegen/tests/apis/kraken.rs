@@ -652,6 +652,12 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
     ) -> impl std::future::Future<Output = ()> + Send {
         specserve_runtime::Context::disconnected(&*self.context, connection, offline)
     }
+    fn http_post(
+        &self,
+        request: specserve_runtime::HttpPost<'_>,
+    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
+        specserve_runtime::Context::http_post(&*self.context, request)
+    }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
 /// the server was started with.

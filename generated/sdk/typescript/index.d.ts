@@ -117,6 +117,63 @@ export interface AuthRefreshRequest {
 }
 
 /**
+ * The 6-digit code from the verification mail.
+ *
+ * Constraints: matches `^[0-9]{6}$`.
+ */
+export type VerificationCode = string;
+
+/**
+ * The account and its code.
+ */
+export interface AuthVerifyEmailPayload {
+  /**
+   * An email address, unique per account regardless of case.
+   *
+   * Constraints: at most 254 characters, format `email`.
+   */
+  email: Email;
+  /**
+   * The 6-digit code from the verification mail.
+   *
+   * Constraints: matches `^[0-9]{6}$`.
+   */
+  code: VerificationCode;
+}
+
+/**
+ * The account's email and the 6-digit code mailed to it.
+ */
+export interface AuthVerifyEmailRequest {
+  /**
+   * The account and its code.
+   */
+  payload: AuthVerifyEmailPayload;
+}
+
+/**
+ * The account to mail a new code to.
+ */
+export interface AuthResendVerificationPayload {
+  /**
+   * An email address, unique per account regardless of case.
+   *
+   * Constraints: at most 254 characters, format `email`.
+   */
+  email: Email;
+}
+
+/**
+ * The email of the unverified account.
+ */
+export interface AuthResendVerificationRequest {
+  /**
+   * The account to mail a new code to.
+   */
+  payload: AuthResendVerificationPayload;
+}
+
+/**
  * Empty; the token to revoke is the one the frame is authenticated with.
  */
 export interface AuthLogoutPayload {
@@ -569,6 +626,61 @@ export interface TokenRevokeRequest {
 }
 
 /**
+ * What a client token is for, as its admin named it.
+ *
+ * Constraints: 1 to 100 characters.
+ */
+export type ClientTokenName = string;
+
+/**
+ * What a client token may do: each scope is required by one security
+ * scheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),
+ * and an operation that lists that scheme accepts the token.
+ */
+export type Scope = "users:create" | "users:read" | "users:delete";
+
+/**
+ * A client token's scopes.
+ *
+ * Constraints: 1 to 3 items, items unique.
+ */
+export type Scopes = Scope[];
+
+/**
+ * A new client token.
+ */
+export interface TokenCreateClientPayload {
+  /**
+   * What a client token is for, as its admin named it.
+   *
+   * Constraints: 1 to 100 characters.
+   */
+  name: ClientTokenName;
+  /**
+   * A client token's scopes.
+   *
+   * Constraints: 1 to 3 items, items unique.
+   */
+  scopes: Scopes;
+  /**
+   * Days until it expires.
+   *
+   * Constraints: at least 1, at most 365, default `90`.
+   */
+  expiresInDays?: number;
+}
+
+/**
+ * What the token is for, its scopes and lifetime.
+ */
+export interface TokenCreateClientRequest {
+  /**
+   * A new client token.
+   */
+  payload: TokenCreateClientPayload;
+}
+
+/**
  * The new account's id.
  */
 export interface AuthRegisterReply {
@@ -578,6 +690,11 @@ export interface AuthRegisterReply {
    * Constraints: at least 1.
    */
   userId: UserId;
+  /**
+   * Present (true) when the server requires email verification: a code
+   * was mailed, and log-in waits for auth/verifyEmail.
+   */
+  emailVerificationRequired?: boolean;
 }
 
 /**
@@ -645,6 +762,18 @@ export interface AuthRefreshReply {
    * Constraints: format `date-time`.
    */
   refresh_expires_at: Timestamp;
+}
+
+/**
+ * The account is verified and may log in.
+ */
+export interface AuthVerifyEmailReply {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
 }
 
 /**
@@ -922,6 +1051,11 @@ export interface PresenceListReply {
 }
 
 /**
+ * `user`: a login; `client`: a client token made with token/createClient.
+ */
+export type SessionKind = "user" | "client";
+
+/**
  * One live token of the caller, never its secret.
  */
 export interface Session {
@@ -931,6 +1065,22 @@ export interface Session {
    * Constraints: at least 1.
    */
   tokenId: TokenId;
+  /**
+   * `user`: a login; `client`: a client token made with token/createClient.
+   */
+  kind: SessionKind;
+  /**
+   * What a client token is for, as its admin named it.
+   *
+   * Constraints: 1 to 100 characters.
+   */
+  name?: ClientTokenName;
+  /**
+   * A client token's scopes.
+   *
+   * Constraints: 1 to 3 items, items unique.
+   */
+  scopes?: Scopes;
   /**
    * Whether this request was authenticated with this token.
    */
@@ -975,6 +1125,36 @@ export interface TokenListReply {
    * Constraints: at most 100 items.
    */
   sessions: Session[];
+}
+
+/**
+ * The token (shown once), its id and expiry.
+ */
+export interface TokenCreateClientReply {
+  /**
+   * A token's id (not the token).
+   *
+   * Constraints: at least 1.
+   */
+  tokenId: TokenId;
+  /**
+   * An API token from `auth/generateToken`.
+   *
+   * Constraints: 1 to 256 characters.
+   */
+  token: ApiToken;
+  /**
+   * A client token's scopes.
+   *
+   * Constraints: 1 to 3 items, items unique.
+   */
+  scopes: Scopes;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  expiresAt: Timestamp;
 }
 
 /**
@@ -1050,8 +1230,10 @@ export interface PresenceChanged {
  * `bad_request` (not a JSON object, or no channel),
  * `validation_failed` (the frame breaks its schema),
  * `unknown_channel` (no route has this channel),
- * `unauthorized` (missing, invalid, expired or revoked token; failed log-in),
- * `forbidden` (the caller may not do this),
+ * `unauthorized` (missing, invalid, expired or revoked token; failed log-in;
+ * a wrong or dead verification code),
+ * `email_not_verified` (log-in to an account whose email is not verified yet),
+ * `forbidden` (the caller may not do this, or a client token lacks the scope),
  * `not_found` (the target does not exist),
  * `conflict` (for example an email already registered),
  * `rate_limited` (too many requests; retry later),
@@ -1059,7 +1241,7 @@ export interface PresenceChanged {
  * `internal` (a server fault; nothing about it is disclosed),
  * `unavailable` (the database is unreachable; retry later).
  */
-export type ErrorCode = "bad_request" | "validation_failed" | "unknown_channel" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "rate_limited" | "too_large" | "internal" | "unavailable";
+export type ErrorCode = "bad_request" | "validation_failed" | "unknown_channel" | "unauthorized" | "email_not_verified" | "forbidden" | "not_found" | "conflict" | "rate_limited" | "too_large" | "internal" | "unavailable";
 
 /**
  * One schema violation.
@@ -1088,8 +1270,10 @@ export interface ApiErrorBody {
    * `bad_request` (not a JSON object, or no channel),
    * `validation_failed` (the frame breaks its schema),
    * `unknown_channel` (no route has this channel),
-   * `unauthorized` (missing, invalid, expired or revoked token; failed log-in),
-   * `forbidden` (the caller may not do this),
+   * `unauthorized` (missing, invalid, expired or revoked token; failed log-in;
+   * a wrong or dead verification code),
+   * `email_not_verified` (log-in to an account whose email is not verified yet),
+   * `forbidden` (the caller may not do this, or a client token lacks the scope),
    * `not_found` (the target does not exist),
    * `conflict` (for example an email already registered),
    * `rate_limited` (too many requests; retry later),
@@ -1115,6 +1299,8 @@ export interface Operations {
   "authRegister": { request: AuthRegisterPayload; reply: AuthRegisterReply };
   "authGenerateToken": { request: AuthGenerateTokenPayload; reply: AuthGenerateTokenReply };
   "authRefresh": { request: AuthRefreshPayload; reply: AuthRefreshReply };
+  "authVerifyEmail": { request: AuthVerifyEmailPayload; reply: AuthVerifyEmailReply };
+  "authResendVerification": { request: AuthResendVerificationPayload; reply: void };
   "authLogout": { request: AuthLogoutPayload; reply: void };
   "userCreate": { request: UserCreatePayload; reply: UserCreateReply };
   "userRead": { request: UserRef; reply: UserReadReply };
@@ -1132,6 +1318,7 @@ export interface Operations {
   "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
   "tokenList": { request: EmptyPayload; reply: TokenListReply };
   "tokenRevoke": { request: TokenRevokePayload; reply: void };
+  "tokenCreateClient": { request: TokenCreateClientPayload; reply: TokenCreateClientReply };
 }
 
 /** An operation key. */
@@ -1267,6 +1454,16 @@ export interface AuthOperations {
    */
   refresh(payload: AuthRefreshPayload, call?: CallOptions): Promise<AuthRefreshReply>;
   /**
+   * Prove the account's email with the code mailed to it; log-in works from then on.
+   * Operation `authVerifyEmail`.
+   */
+  verifyEmail(payload: AuthVerifyEmailPayload, call?: CallOptions): Promise<AuthVerifyEmailReply>;
+  /**
+   * Mail a new code to an unverified account; the old code stops working.
+   * Operation `authResendVerification`.
+   */
+  resendVerification(payload: AuthResendVerificationPayload, call?: CallOptions): Promise<void>;
+  /**
    * Revoke the token this request was authenticated with.
    * Operation `authLogout`; sends the client's token.
    */
@@ -1283,11 +1480,13 @@ export interface UserOperations {
   /**
    * Create a user managed by the caller.
    * Operation `userCreate`; sends the client's token.
+   * A token with the scope `users:create` is accepted too.
    */
   create(payload: UserCreatePayload, call?: CallOptions): Promise<UserCreateReply>;
   /**
    * Return one user.
    * Operation `userRead`; sends the client's token.
+   * A token with the scope `users:read` is accepted too.
    */
   read(payload: UserRef, call?: CallOptions): Promise<UserReadReply>;
   /**
@@ -1298,6 +1497,7 @@ export interface UserOperations {
   /**
    * Delete a user, revoke its tokens and close its connections.
    * Operation `userDelete`; sends the client's token.
+   * A token with the scope `users:delete` is accepted too.
    */
   delete(payload: UserRef, call?: CallOptions): Promise<void>;
 }
@@ -1371,6 +1571,11 @@ export interface TokenApiOperations {
    * Operation `tokenRevoke`; sends the client's token.
    */
   revoke(payload: TokenRevokePayload, call?: CallOptions): Promise<void>;
+  /**
+   * An admin makes a token for a service, limited to the scopes it names.
+   * Operation `tokenCreateClient`; sends the client's token.
+   */
+  createClient(payload: TokenCreateClientPayload, call?: CallOptions): Promise<TokenCreateClientReply>;
 }
 
 /** One WebSocket to the API; requests are pipelined and matched to replies by correlation id. */

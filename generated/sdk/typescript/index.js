@@ -169,6 +169,112 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "authVerifyEmail": {
+    "operation": "authVerifyEmail",
+    "secured": false,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "auth/verifyEmail"
+      ],
+      [
+        "requestId",
+        "id"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/verifyEmail"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "authResendVerification": {
+    "operation": "authResendVerification",
+    "secured": false,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "auth/resendVerification"
+      ],
+      [
+        "requestId",
+        "id"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/resendVerification"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
   "authLogout": {
     "operation": "authLogout",
     "secured": true,
@@ -1132,6 +1238,63 @@ export const OPERATIONS = Object.freeze({
         "unit": true
       }
     ]
+  },
+  "tokenCreateClient": {
+    "operation": "tokenCreateClient",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "token/createClient"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "token/createClient"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
   }
 });
 
@@ -1191,7 +1354,7 @@ export const EVENTS = Object.freeze({
 });
 
 /** Every error code the server may send (`ApiError.code`). @type {readonly string[]} */
-export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unknown_channel","unauthorized","forbidden","not_found","conflict","rate_limited","too_large","internal","unavailable"]);
+export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unknown_channel","unauthorized","email_not_verified","forbidden","not_found","conflict","rate_limited","too_large","internal","unavailable"]);
 
 /** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
 export const CLOSE_CODES = Object.freeze({"1000":"The client closed. The server answers a client's close frame with the client's own code (RFC 6455 section 5.5.1), so a client closing with its own code gets that code back.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up, or its events overflow `--event-queue`.","1009":"A message or frame over the size limit (64 KiB by default)."});
@@ -1306,6 +1469,10 @@ export class Client {
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       refresh: (payload, call) => this.request("authRefresh", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      verifyEmail: (payload, call) => this.request("authVerifyEmail", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      resendVerification: (payload, call) => this.request("authResendVerification", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       logout: (payload, call) => this.request("authLogout", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       bind: (payload, call) => this.request("authBind", payload, call),
@@ -1354,6 +1521,8 @@ export class Client {
       list: (payload, call) => this.request("tokenList", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       revoke: (payload, call) => this.request("tokenRevoke", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      createClient: (payload, call) => this.request("tokenCreateClient", payload, call),
     });
   }
 

@@ -1,14 +1,19 @@
-//! The HTTP side of the one port: probes, metrics, the spec, docs, and the
+//! The HTTP side of the one port: probes, metrics, the spec, docs, the
 //! WebSocket upgrade at every channel address of the spec, where the path is
 //! bound to its channels, and Origin, connection limits, credentials and the
-//! client's address are settled.
+//! client's address are settled; and JSON `POST`s for the application's own
+//! endpoints (`Context::http_post`).
+//!
+//! Cookies authenticate only from an allowed `Origin`: a browser sends its
+//! cookies with any site's WebSocket or form request (cross-site WebSocket
+//! hijacking), so without `--allowed-origin` no cookie credential is captured.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -22,7 +27,7 @@ use super::limits::Refusal;
 use super::metrics::Rejection;
 use super::{Shared, connection};
 use crate::context::{ConnectionInfo, CredentialSource};
-use crate::service::{BindError, Binding as _, Service};
+use crate::service::{BindError, Binding as _, HttpPost, Service};
 
 type Reply = Response<Full<Bytes>>;
 
@@ -62,6 +67,7 @@ pub async fn route<S: Service>(
                 text(StatusCode::BAD_REQUEST, "text/plain", format!("{why}\n"))
             }
         },
+        (&Method::POST, _) => post(request, &shared, peer).await,
         _ => not_found(),
     };
     Ok(reply)
@@ -100,13 +106,8 @@ fn upgrade<S: Service>(
             return bad.reply();
         }
     };
-    if let Some(origin) = headers.get(header::ORIGIN)
-        && !shared.allowed_origins.is_empty()
-        && !shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes())
-    {
-        shared.metrics.rejected(Rejection::Origin);
-        tracing::info!(ip = %peer.ip(), origin = ?origin, "upgrade refused: origin not allowed");
-        return text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n");
+    if let Some(refused) = refuse_foreign_origin(&shared, headers, peer) {
+        return refused;
     }
     let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
     let permit = match shared.limiter.admit(client_ip) {
@@ -122,18 +123,8 @@ fn upgrade<S: Service>(
         }
     };
     let accept = derive_accept_key(key.as_bytes());
-    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
-    let mut info = ConnectionInfo::new(id, request.uri().path()).with_client_ip(client_ip);
-    if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
-        info = info.with_user_agent(agent);
-    }
-    for source in shared.service.info().credentials {
-        if let Some(value) = credential(*source, headers, request.uri().query()) {
-            info = info.with_credential(*source, value);
-        }
-    }
-
-    let info = Arc::new(info);
+    let info = Arc::new(connection_info(&shared, &request, client_ip));
+    let id = info.id();
     let membership = connection::Membership::join(&shared.hub, binding.topics(), &info, shared.limits.event_queue);
     let tracker = shared.tracker.clone();
     tracker.spawn(async move {
@@ -182,6 +173,83 @@ fn upgrade<S: Service>(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     reply
+}
+
+/// A `POST` for the application: same-origin (when origins are configured),
+/// JSON, small; 404 when the application serves no such path.
+async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: SocketAddr) -> Reply {
+    let headers = request.headers();
+    if let Some(refused) = refuse_foreign_origin(shared, headers, peer) {
+        return refused;
+    }
+    // Also what keeps other sites out: a cross-site JSON POST needs a CORS
+    // preflight, which this server never grants.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, "text/plain", "Content-Type must be application/json\n");
+    }
+    let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
+    let info = connection_info(shared, &request, client_ip);
+    let path = request.uri().path().to_owned();
+    let body = match Limited::new(request.into_body(), HttpPost::MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "request body too large\n"),
+    };
+    let post = HttpPost { path: &path, body: &body, connection: &info };
+    let Some(answer) = shared.service.http_post(post).await else {
+        return text(StatusCode::NOT_FOUND, "text/plain", "not found\n");
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut reply = text(status, "application/json", answer.body);
+    let headers = reply.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for cookie in answer.set_cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    reply
+}
+
+/// 403 when origins are configured and the request's `Origin` is not one of them.
+fn refuse_foreign_origin<S>(shared: &Shared<S>, headers: &HeaderMap, peer: SocketAddr) -> Option<Reply> {
+    match headers.get(header::ORIGIN) {
+        Some(origin)
+            if !shared.allowed_origins.is_empty()
+                && !shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes()) =>
+        {
+            shared.metrics.rejected(Rejection::Origin);
+            tracing::info!(ip = %peer.ip(), origin = ?origin, "request refused: origin not allowed");
+            Some(text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n"))
+        }
+        _ => None,
+    }
+}
+
+/// The facts of a request for the application: a new connection id, the
+/// client's address and user agent, and the credentials of the spec's schemes
+/// it presents. Cookies count only from an `Origin` on a configured allowlist.
+fn connection_info<S: Service, B>(shared: &Shared<S>, request: &Request<B>, client_ip: IpAddr) -> ConnectionInfo {
+    let headers = request.headers();
+    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+    let mut info = ConnectionInfo::new(id, request.uri().path()).with_client_ip(client_ip);
+    if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        info = info.with_user_agent(agent);
+    }
+    // `refuse_foreign_origin` let only allowed origins this far.
+    let cookies_trusted = !shared.allowed_origins.is_empty() && headers.contains_key(header::ORIGIN);
+    for source in shared.service.info().credentials {
+        if matches!(source, CredentialSource::Cookie(_)) && !cookies_trusted {
+            continue;
+        }
+        if let Some(value) = credential(*source, headers, request.uri().query()) {
+            info = info.with_credential(*source, value);
+        }
+    }
+    info
 }
 
 /// The credential the upgrade presents at `source`, if any.

@@ -90,6 +90,10 @@ impl Server {
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let metrics = Arc::new(Metrics::new(info));
+        let cookies = info.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Cookie(_)));
+        if cookies && config.allowed_origins.is_empty() {
+            tracing::warn!("the spec accepts cookies, but without --allowed-origin they are ignored");
+        }
         let shared = Arc::new(Shared {
             service,
             hub: config.hub,

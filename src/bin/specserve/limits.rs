@@ -2,8 +2,10 @@
 //! server's (`specserve_runtime::cli::LimitArgs`). The defaults live in
 //! [`AppConfig::default`] only; the flags show them and convert once.
 
+use anyhow::{Context, bail};
 use clap::Args;
 use specserve::handlers::AppConfig;
+use specserve::mail::Mailer;
 use specserve_runtime::cli::{HumanDuration, at_least_one};
 
 fn app() -> AppConfig {
@@ -46,12 +48,35 @@ pub struct AccountArgs {
     /// Password changes (user/update with a password) per minute per caller.
     #[arg(long, env = "SPECSERVE_PASSWORD_CHANGES_PER_MINUTE", default_value_t = app().password_changes_per_minute)]
     pub password_changes_per_minute: f64,
+    /// New accounts must verify their email with a 6-digit code mailed to them
+    /// before they may log in (needs --smtp-url). Off: seed 000's flow.
+    #[arg(long, env = "SPECSERVE_REQUIRE_EMAIL_VERIFICATION")]
+    pub require_email_verification: bool,
+    /// SMTP server for verification mail: smtps://user:pass@host:465 (TLS),
+    /// smtp://host:587?tls=required (STARTTLS), or smtp://host:25 (plain, local relays).
+    #[arg(long, env = "SPECSERVE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of verification mail.
+    #[arg(long, env = "SPECSERVE_MAIL_FROM", default_value = "specserve <no-reply@localhost>")]
+    pub mail_from: String,
+    /// How long a verification code is accepted.
+    #[arg(long, env = "SPECSERVE_VERIFICATION_CODE_TTL", default_value_t = HumanDuration(app().verification_code_ttl))]
+    pub verification_code_ttl: HumanDuration,
+    /// The least time between two verification mails to one account.
+    #[arg(long, env = "SPECSERVE_VERIFICATION_RESEND_INTERVAL", default_value_t = HumanDuration(app().verification_resend_interval))]
+    pub verification_resend_interval: HumanDuration,
 }
 
 impl AccountArgs {
-    /// The application's configuration.
-    pub fn to_app_config(&self) -> AppConfig {
-        AppConfig {
+    /// The application's configuration; mail flags that cannot work are refused.
+    pub fn to_app_config(&self) -> anyhow::Result<AppConfig> {
+        let email_verification = match (self.require_email_verification, &self.smtp_url) {
+            (false, None) => None,
+            (true, Some(url)) => Some(Mailer::new(url, &self.mail_from).context("--smtp-url / --mail-from")?),
+            (true, None) => bail!("--require-email-verification needs --smtp-url to send the codes"),
+            (false, Some(_)) => bail!("--smtp-url is only used with --require-email-verification"),
+        };
+        Ok(AppConfig {
             token_ttl: self.token_ttl.0,
             access_token_ttl: self.access_token_ttl.0,
             refresh_token_ttl: self.refresh_token_ttl.0,
@@ -62,7 +87,10 @@ impl AccountArgs {
             login_failures_per_account_per_minute: self.login_failures_per_account_per_minute,
             creates_per_minute: self.creates_per_minute,
             password_changes_per_minute: self.password_changes_per_minute,
-        }
+            email_verification,
+            verification_code_ttl: self.verification_code_ttl.0,
+            verification_resend_interval: self.verification_resend_interval.0,
+        })
     }
 }
 
@@ -86,7 +114,8 @@ mod tests {
 
     #[test]
     fn without_flags_every_account_limit_is_the_documented_default() {
-        assert_eq!(format!("{:?}", parse(&[]).account.to_app_config()), format!("{:?}", AppConfig::default()));
+        let config = parse(&[]).account.to_app_config().unwrap();
+        assert_eq!(format!("{config:?}"), format!("{:?}", AppConfig::default()));
     }
 
     #[test]
@@ -102,6 +131,8 @@ mod tests {
             "--login-failures-per-account-per-minute=20",
             "--creates-per-minute=21",
             "--password-changes-per-minute=22",
+            "--verification-code-ttl=25m",
+            "--verification-resend-interval=26s",
         ]);
         let secs = Duration::from_secs;
         // A struct literal: a limit added without a flag fails to compile here.
@@ -116,8 +147,37 @@ mod tests {
             login_failures_per_account_per_minute: 20.0,
             creates_per_minute: 21.0,
             password_changes_per_minute: 22.0,
+            email_verification: None,
+            verification_code_ttl: secs(25 * 60),
+            verification_resend_interval: secs(26),
         };
-        assert_eq!(format!("{:?}", flags.account.to_app_config()), format!("{expected:?}"));
+        assert_eq!(format!("{:?}", flags.account.to_app_config().unwrap()), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn email_verification_flags_that_cannot_work_are_refused() {
+        let refused = |args: &[&str]| parse(args).account.to_app_config().unwrap_err().to_string();
+        assert!(refused(&["--require-email-verification"]).contains("needs --smtp-url"));
+        assert!(refused(&["--smtp-url=smtp://127.0.0.1:25"]).contains("only used with --require-email-verification"));
+        let bad_url = format!(
+            "{:#}",
+            parse(&["--require-email-verification", "--smtp-url=http://x"]).account.to_app_config().unwrap_err()
+        );
+        assert!(bad_url.contains("invalid SMTP URL"), "{bad_url}");
+        let bad_from = format!(
+            "{:#}",
+            parse(&["--require-email-verification", "--smtp-url=smtp://127.0.0.1:25", "--mail-from=nobody"])
+                .account
+                .to_app_config()
+                .unwrap_err()
+        );
+        assert!(bad_from.contains("invalid mail address `nobody`"), "{bad_from}");
+        let config = parse(&["--require-email-verification", "--smtp-url=smtp://user:secret@127.0.0.1:2525"])
+            .account
+            .to_app_config()
+            .unwrap();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("127.0.0.1:2525") && !shown.contains("secret"), "{shown}");
     }
 
     #[test]

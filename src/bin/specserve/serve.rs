@@ -36,7 +36,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let store = args.database.connect().await?;
     let audit = AuditLog::open(&args.audit_log).with_context(|| format!("opening {}", args.audit_log.display()))?;
     let hub = Hub::new();
-    let app = App::new(store, args.account.to_app_config(), audit, hub.clone()).map_err(|e| anyhow!("{e}"))?;
+    let app = App::new(store, args.account.to_app_config()?, audit, hub.clone()).map_err(|e| anyhow!("{e}"))?;
     let config = specserve_runtime::server::ServerConfig { assets: api::assets(), hub, ..args.server.to_config() };
     let server = Server::start(config, Arc::new(api::Service::<App<_>>::new(Arc::new(app)))).await?;
     serve_until_signal(server).await;

@@ -1,0 +1,196 @@
+//! Cookie auth for browsers, over the real TLS server, on both stores:
+//! `POST /auth/login` sets an httpOnly, Secure, SameSite=Strict cookie; the
+//! WebSocket accepts it only from an allowed `Origin` (cross-site WebSocket
+//! hijacking); `POST /auth/logout` revokes and clears it. Every hostile
+//! request (foreign origin, wrong content type, oversized or malformed body)
+//! is refused with a clear status.
+
+#[macro_use]
+mod common;
+
+use common::app::{self, Running, test_config};
+use common::db::TestDb;
+use common::frames::{Conn, code};
+use common::net;
+use serde_json::{Value, json};
+use specserve::handlers::cookies::SESSION_COOKIE;
+
+const PASSWORD: &str = "SecretPass123";
+const SITE: &str = "https://chat.example.com";
+const FOREIGN: &str = "https://evil.example.net";
+
+/// The app with `SITE` as its one allowed origin.
+async fn with_site(db: TestDb) -> Running {
+    app::start_with(db, test_config(), |c| c.allowed_origins = vec![SITE.to_owned()]).await
+}
+
+/// A JSON `POST` with extra header lines: (status, head, body).
+async fn post(running: &Running, path: &str, headers: &[&str], body: &str) -> (u16, String, String) {
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    net::http(&running.server, &request).await
+}
+
+/// The `Set-Cookie` value for the session cookie in a response head.
+fn set_cookie(head: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, value)| name.eq_ignore_ascii_case("set-cookie") && value.trim().starts_with(SESSION_COOKIE))
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_else(|| panic!("no session cookie set in {head}"))
+}
+
+/// Logs Alice in through the HTTP endpoint from `SITE`; the cookie pair `name=value`.
+async fn cookie_log_in(running: &Running) -> String {
+    let body = json!({"email": "alice@example.com", "password": PASSWORD}).to_string();
+    let origin = format!("Origin: {SITE}");
+    let (status, head, reply) = post(running, "/auth/login", &["Content-Type: application/json", &origin], &body).await;
+    assert_eq!(status, 200, "{head}\n{reply}");
+    set_cookie(&head).split(';').next().unwrap().to_owned()
+}
+
+async fn frame_with_cookie(running: &Running, origin: Option<&str>, cookie: &str, user: i64) -> Value {
+    let mut headers = vec![("cookie", cookie)];
+    if let Some(origin) = origin {
+        headers.push(("origin", origin));
+    }
+    let mut conn = Conn::open_with(running, &headers).await;
+    conn.send(json!({"channel": "user/read", "payload": {"id": user}})).await
+}
+
+async fn the_login_endpoint_sets_a_cookie_scripts_cannot_read(db: TestDb) {
+    let running = with_site(db).await;
+    let alice = Conn::open(&running).await.register("Alice", "alice@example.com", PASSWORD).await;
+    let body = json!({"email": "alice@example.com", "password": PASSWORD}).to_string();
+    let origin = format!("Origin: {SITE}");
+    let (status, head, reply) =
+        post(&running, "/auth/login", &["Content-Type: application/json; charset=utf-8", &origin], &body).await;
+    assert_eq!(status, 200, "{head}");
+    let cookie = set_cookie(&head);
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} in {cookie}");
+    }
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+    assert_eq!(token.len(), 43, "a real token: {cookie}");
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["userId"], alice);
+    assert!(!reply.to_string().contains(token), "the token is only in the cookie");
+    assert!(head.to_ascii_lowercase().contains("cache-control: no-store"), "{head}");
+
+    // The same refusals as auth/generateToken, as HTTP statuses.
+    let wrong = json!({"email": "alice@example.com", "password": "WrongPass123"}).to_string();
+    let (status, head, reply) = post(&running, "/auth/login", &["Content-Type: application/json"], &wrong).await;
+    assert_eq!(status, 401, "{reply}");
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    assert_eq!(serde_json::from_str::<Value>(&reply).unwrap()["error"]["code"], "unauthorized");
+    let invalid = json!({"email": "not-an-email", "password": PASSWORD}).to_string();
+    let (status, _, reply) = post(&running, "/auth/login", &["Content-Type: application/json"], &invalid).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&reply).unwrap()["error"]["code"].clone()),
+        (400, json!("validation_failed"))
+    );
+    assert!(running.audit.text().contains(r#""event":"login""#));
+    assert!(!running.audit.text().contains(token), "no token in the audit log");
+    running.stop().await;
+}
+
+async fn a_cookie_authenticates_only_from_an_allowed_origin(db: TestDb) {
+    let running = with_site(db).await;
+    let alice = Conn::open(&running).await.register("Alice", "alice@example.com", PASSWORD).await;
+    let cookie = cookie_log_in(&running).await;
+    // The matrix: the page's own origin works; a foreign origin is refused at
+    // the upgrade; no origin (not a browser) gets no cookie auth.
+    assert_eq!(code(&frame_with_cookie(&running, Some(SITE), &cookie, alice).await), "ok");
+    let foreign = net::raw(&running.server, "/", &[("cookie", &cookie), ("origin", FOREIGN)]).await;
+    match foreign {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("a foreign origin must be refused: {other:?}"),
+    }
+    assert_eq!(code(&frame_with_cookie(&running, None, &cookie, alice).await), "unauthorized");
+    // Other cookies beside it, and a frame's own token, work as before.
+    let jar = format!("theme=dark; {cookie}; lang=en");
+    assert_eq!(code(&frame_with_cookie(&running, Some(SITE), &jar, alice).await), "ok");
+    assert_eq!(
+        code(&frame_with_cookie(&running, Some(SITE), "__Host-specserve-token=forged", alice).await),
+        "unauthorized"
+    );
+
+    // A foreign site cannot log in or out on the user's behalf either.
+    let body = json!({"email": "alice@example.com", "password": PASSWORD}).to_string();
+    let origin = format!("Origin: {FOREIGN}");
+    let (status, _, _) = post(&running, "/auth/login", &["Content-Type: application/json", &origin], &body).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = post(
+        &running,
+        "/auth/logout",
+        &[&origin, &format!("Cookie: {cookie}"), "Content-Type: application/json"],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(code(&frame_with_cookie(&running, Some(SITE), &cookie, alice).await), "ok", "still logged in");
+
+    // Logging out revokes the token and clears the cookie.
+    let site = format!("Origin: {SITE}");
+    let (status, head, _) =
+        post(&running, "/auth/logout", &[&site, &format!("Cookie: {cookie}"), "Content-Type: application/json"], "{}")
+            .await;
+    assert_eq!(status, 200);
+    assert!(set_cookie(&head).contains("Max-Age=0"), "{head}");
+    assert_eq!(code(&frame_with_cookie(&running, Some(SITE), &cookie, alice).await), "unauthorized");
+    running.stop().await;
+}
+
+async fn hostile_posts_are_refused_and_the_server_stays(db: TestDb) {
+    let running = with_site(db).await;
+    let json_type = "Content-Type: application/json";
+    let cases: [(&str, Vec<&str>, String, u16); 6] = [
+        ("/auth/login", vec!["Content-Type: application/x-www-form-urlencoded"], "email=a&password=b".into(), 415),
+        ("/auth/login", vec![], "{}".into(), 415),
+        ("/auth/login", vec![json_type], "x".repeat(9000), 413),
+        ("/auth/login", vec![json_type], "{not json".into(), 400),
+        (
+            "/auth/login",
+            vec![json_type],
+            json!({"email": "a@example.com", "password": PASSWORD, "refresh": true}).to_string(),
+            400,
+        ),
+        ("/nowhere", vec![json_type], "{}".into(), 404),
+    ];
+    for (path, headers, body, want) in cases {
+        let (status, head, _) = post(&running, path, &headers, &body).await;
+        assert_eq!(status, want, "{path} {headers:?}: {head}");
+    }
+    let (status, _) = net::get(&running.server, "/auth/login").await;
+    assert_eq!(status, 404, "GET is not a log-in");
+    // Logging out without a cookie: unauthorized, and the cookie is cleared anyway.
+    let (status, head, _) = post(&running, "/auth/logout", &[json_type], "{}").await;
+    assert_eq!(status, 401);
+    assert!(set_cookie(&head).contains("Max-Age=0"));
+    let (status, _) = net::get(&running.server, "/healthz").await;
+    assert_eq!(status, 200);
+    running.stop().await;
+}
+
+/// Without an allowlist a server cannot tell its own pages from others, so it
+/// ignores cookies entirely; tokens in frames work as before.
+async fn without_an_origin_allowlist_cookies_are_ignored(db: TestDb) {
+    let running = app::start(db, test_config()).await;
+    let mut conn = Conn::open(&running).await;
+    let alice = conn.register("Alice", "alice@example.com", PASSWORD).await;
+    let token = conn.login("alice@example.com", PASSWORD).await;
+    let cookie = format!("{SESSION_COOKIE}={token}");
+    assert_eq!(code(&frame_with_cookie(&running, Some(SITE), &cookie, alice).await), "unauthorized");
+    assert_eq!(code(&conn.call("user/read", Some(&token), json!({"id": alice})).await), "ok");
+    running.stop().await;
+}
+
+on_both_databases!(
+    the_login_endpoint_sets_a_cookie_scripts_cannot_read,
+    a_cookie_authenticates_only_from_an_allowed_origin,
+    hostile_posts_are_refused_and_the_server_stays,
+    without_an_origin_allowlist_cookies_are_ignored,
+);
