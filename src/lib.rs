@@ -4,12 +4,13 @@
 //! [`api`] (generated types, traits, service, client) over `specserve-runtime`
 //! (frames, the WSS server, the hub) -> [`handlers`] -> [`store`]. Beside them:
 //! [`security`] (passwords, tokens, throttles, audit), [`mail`] (verification
-//! codes over SMTP) and [`qa`] (validate, lint and conformance over any spec).
+//! codes over SMTP), [`cluster`] (several nodes on NATS) and [`qa`] (validate, lint and conformance over any spec).
 
 #![warn(missing_docs)]
 
 #[allow(missing_docs)]
 pub mod api;
+pub mod cluster;
 pub mod handlers;
 pub mod mail;
 pub mod qa;

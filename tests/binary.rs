@@ -4,114 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 
 use common::db;
+use common::process::{Running, rand_suffix};
 use futures_util::StreamExt;
-use serde_json::Value;
-use specserve::api::Client;
 use specserve::api::*;
-use specserve_runtime::client::ClientOptions;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// A running `specserve serve` and everything it logged.
-struct Running {
-    child: Child,
-    url: String,
-    fingerprint: String,
-    logs: Arc<Mutex<Vec<String>>>,
-    dir: std::path::PathBuf,
-}
-
-impl Running {
-    fn start(database_url: Option<&str>) -> Running {
-        Running::start_with(database_url, &[])
-    }
-
-    /// The binary with extra flags.
-    fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
-        Running::start_reading_logs(database_url, flags, true)
-    }
-
-    /// The binary; with `keep_reading` false its log pipe is closed once it listens.
-    fn start_reading_logs(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Running {
-        let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
-        command
-            .current_dir(&dir)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "5s"])
-            .args(flags)
-            .env("RUST_LOG", "debug")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(url) = database_url {
-            command.env("DATABASE_URL", url);
-        }
-        let mut child = command.spawn().expect("the binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                    let fields = &entry["fields"];
-                    if let Some(fingerprint) = fields["fingerprint"].as_str() {
-                        let _ = tx.send(("fingerprint", fingerprint.to_owned()));
-                    }
-                    if fields["message"] == "listening" {
-                        let _ = tx.send(("url", fields["url"].as_str().unwrap_or_default().to_owned()));
-                        if !keep_reading {
-                            return;
-                        }
-                    }
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let (mut url, mut fingerprint) = (String::new(), String::new());
-        while url.is_empty() {
-            let (key, value) =
-                rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the server says where it listens");
-            match key {
-                "url" => url = value,
-                _ => fingerprint = value,
-            }
-        }
-        assert!(!fingerprint.is_empty(), "the self-signed certificate's fingerprint is logged");
-        Running { child, url, fingerprint, logs, dir }
-    }
-
-    async fn client(&self) -> Client {
-        Client::connect_with(&self.url, ClientOptions::pinned(&self.fingerprint)).await.expect("client connects")
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    fn wait(mut self) -> (std::process::ExitStatus, String) {
-        let status = self.child.wait().unwrap();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        (status, self.logs.lock().unwrap().join("\n"))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
-}
 
 /// Runs tests/python/seed_client.py (Python `websockets`) against `url`.
 fn python_seed_client(url: &str) {
@@ -318,6 +218,27 @@ fn database_urls_that_would_lose_data_are_refused_at_start() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{url:?} must stop the server: {stderr}");
         assert!(stderr.contains(says), "{url:?}: {stderr}");
+    }
+}
+
+#[test]
+fn cluster_and_mail_flags_that_cannot_work_are_refused_at_start() {
+    for (flags, says) in [
+        (&["--cluster-url", ""][..], "--cluster-url needs a NATS server"),
+        (&["--cluster-url", "nats://"][..], "--cluster-url needs a NATS server"),
+        (&["--cluster-url", "http://127.0.0.1:4222"][..], "invalid scheme for NATS server URL"),
+        (&["--require-email-verification"][..], "needs --smtp-url"),
+        (&["--smtp-url", "smtp://127.0.0.1:25"][..], "only used with --require-email-verification"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
+            .args(flags)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?} must stop the server: {stderr}");
+        assert!(stderr.contains(says), "{flags:?}: {stderr}");
     }
 }
 

@@ -42,6 +42,13 @@ impl Process {
         Process::spawn(vec!["__serve".to_owned(), database_url.to_owned()], tls, layout).await
     }
 
+    /// Starts specserve over `database_url` as a node of the cluster on `nats_url`.
+    pub async fn specserve_in_cluster(database_url: &str, nats_url: &str, layout: Option<&Layout>) -> Result<Process> {
+        let args =
+            vec!["__serve".to_owned(), database_url.to_owned(), "--child-cluster-url".to_owned(), nats_url.to_owned()];
+        Process::spawn(args, false, layout).await
+    }
+
     /// Starts the raw echo baseline, placed as [`Process::specserve`] places the server.
     pub async fn echo(tls: bool, layout: Option<&Layout>) -> Result<Process> {
         Process::spawn(vec!["__echo".to_owned()], tls, layout).await
@@ -181,7 +188,7 @@ async fn until_parent_goes() {
 
 /// The `__serve` child: specserve with limits opened up for load (the per-socket
 /// frame rate limit and the auth rate limits would otherwise be what is measured).
-pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
+pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>) -> Result<()> {
     raise_fd_limit();
     let store = Database::connect(database_url).await?;
     let config = AppConfig {
@@ -193,8 +200,13 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
         ..AppConfig::default()
     };
     let hub = specserve_runtime::hub::Hub::new();
-    let app = App::new(store, config, AuditLog::to_writer(std::io::sink()), hub.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = Arc::new(
+        App::new(store, config, AuditLog::to_writer(std::io::sink()), hub.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    if let Some(url) = cluster_url {
+        app.join_cluster(url, "specserve-bench").await?;
+    }
     let mut server_config = ServerConfig::new("127.0.0.1:0".parse()?);
     server_config.hub = hub;
     server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
@@ -205,8 +217,7 @@ pub async fn serve(database_url: &str, tls: bool) -> Result<()> {
         max_connections_per_ip: 1_000_000,
         ..Limits::default()
     };
-    let server =
-        Server::start(server_config, Arc::new(specserve::api::Service::<App<Database>>::new(Arc::new(app)))).await?;
+    let server = Server::start(server_config, Arc::new(specserve::api::Service::<App<Database>>::new(app))).await?;
     match server.fingerprint() {
         Some(fingerprint) => println!("port {} fingerprint {fingerprint}", server.local_addr().port()),
         None => println!("port {}", server.local_addr().port()),
@@ -255,5 +266,35 @@ async fn echo_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(st
         if message.is_text() && sink.send(message).await.is_err() {
             break;
         }
+    }
+}
+
+/// A nats-server child on a free port, for the cluster scenario.
+pub struct Nats {
+    _child: Child,
+    /// `nats://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Nats {
+    /// Starts one; `None` when `nats-server` is not installed.
+    pub async fn start() -> Result<Option<Nats>> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let Ok(child) = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+        else {
+            return Ok(None);
+        };
+        for _ in 0..500 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(Some(Nats { _child: child, url: format!("nats://127.0.0.1:{port}") }));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        bail!("nats-server did not listen on {port}")
     }
 }

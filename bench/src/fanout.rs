@@ -40,11 +40,13 @@ pub async fn room(target: &Target, owner: &str, members: &[i64], name: &str) -> 
     Ok(id)
 }
 
-/// Connects every member (bound at the upgrade by its bearer token); the first
+/// Connects every member (bound at the upgrade by its bearer token), member
+/// `n` to `targets[n % targets.len()]` (the nodes of a cluster); the first
 /// `senders` of them send into `room` in closed loops while all read.
-pub async fn run(target: &Target, tokens: &[String], room: i64, senders: usize, timing: Timing) -> Result<Fanout> {
+pub async fn run(targets: &[Target], tokens: &[String], room: i64, senders: usize, timing: Timing) -> Result<Fanout> {
     let mut members = Vec::with_capacity(tokens.len());
     for (n, token) in tokens.iter().enumerate() {
+        let target = &targets[n % targets.len()];
         members.push(Member { socket: target.connect(Some(token)).await?, sends: n < senders });
     }
     // Every timestamp is relative to this instant, shared by all tasks.

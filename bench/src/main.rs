@@ -54,6 +54,9 @@ struct Cli {
     /// (child processes) speak TLS.
     #[arg(long, hide = true)]
     tls: bool,
+    /// (child processes) join the cluster on this NATS server.
+    #[arg(long, hide = true)]
+    child_cluster_url: Option<String>,
     /// Put the server child on this many cores and the load generator and the
     /// local MariaDB on the others (when the machine has others); `scaling`
     /// tries 1, 2 (and 4) by itself.
@@ -74,6 +77,8 @@ enum Scenario {
     Idle,
     Fanout,
     Scaling,
+    /// Fan-out with the room's members on two nodes joined by NATS.
+    Cluster,
     #[value(name = "__serve", hide = true)]
     ServeChild,
     #[value(name = "__echo", hide = true)]
@@ -165,7 +170,7 @@ fn main() -> Result<()> {
     match cli.scenario {
         Scenario::ServeChild => {
             let url = cli.child_database.context("__serve needs a database URL")?;
-            runtime.block_on(child::serve(&url, cli.tls))
+            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref()))
         }
         Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
         _ => runtime.block_on(run(cli)),
@@ -229,6 +234,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     if all || cli.scenario == Scenario::Fanout {
         rows.extend(fanout(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Cluster {
+        rows.extend(cluster(&setup).await?);
     }
     if all || cli.scenario == Scenario::Scaling {
         rows.extend(scaling(&setup).await?);
@@ -503,7 +511,7 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
             let senders = size.min(8);
             let baseline = fanout::sqlx_insert(&url, room, ids[0], senders, setup.timing).await?;
             let before = server.usage();
-            let run = fanout::run(&target, &tokens, room, senders, setup.timing).await?;
+            let run = fanout::run(std::slice::from_ref(&target), &tokens, room, senders, setup.timing).await?;
             let mut row = Row::new(
                 &format!("fanout: room of {size}, {senders} senders (latency: send -> receive)"),
                 store,
@@ -518,6 +526,61 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
         }
         server.stop().await;
     }
+    Ok(rows)
+}
+
+/// Fan-out across two nodes: the same rooms as `fanout` on MariaDB, their
+/// members alternating between two servers joined by a NATS server this run
+/// starts, against the same room served by one of them alone, in this run.
+async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
+    let Some(url) = setup.mysql.clone() else {
+        eprintln!("note: the cluster scenario needs MariaDB (nodes share a database); skipped");
+        return Ok(Vec::new());
+    };
+    let Some(nats) = child::Nats::start().await? else {
+        eprintln!("note: nats-server is not installed; the cluster scenario is skipped");
+        return Ok(Vec::new());
+    };
+    let a = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
+    let b = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
+    let (target_a, target_b) = (target_of(&a), target_of(&b));
+    let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);
+    let mut users = Vec::with_capacity(largest);
+    for n in 0..largest {
+        users.push(user(&target_a, &format!("cluster-{n}@example.com")).await?);
+    }
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    let mut rows = Vec::new();
+    for &size in &setup.room_sizes {
+        let (ids, tokens): (Vec<i64>, Vec<String>) = users[..size].iter().cloned().unzip();
+        let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster {size}")).await?;
+        let senders = size.min(8);
+        let single = fanout::run(std::slice::from_ref(&target_a), &tokens, room, senders, setup.timing).await?;
+        let before = (a.usage(), b.usage());
+        let run = fanout::run(&[target_a.clone(), target_b.clone()], &tokens, room, senders, setup.timing).await?;
+        let after = (a.usage(), b.usage());
+        // Both nodes' CPU and the larger RSS.
+        let usage = (
+            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, rss_kib: 0 },
+            child::Usage {
+                cpu_seconds: after.0.cpu_seconds + after.1.cpu_seconds,
+                rss_kib: after.0.rss_kib.max(after.1.rss_kib),
+            },
+        );
+        let mut row = Row::new(
+            &format!("cluster: room of {size} on 2 nodes, {senders} senders (latency: send -> receive)"),
+            "mariadb",
+            size,
+            &run.deliveries,
+            usage,
+            seconds,
+        );
+        row.throughput = run.deliveries.rate();
+        row.deliveries_per_second = Some(run.deliveries.rate());
+        rows.push(row.against("the same room on 1 node (deliveries/s)", single.deliveries.rate(), "report"));
+    }
+    a.stop().await;
+    b.stop().await;
     Ok(rows)
 }
 

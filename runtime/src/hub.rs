@@ -16,9 +16,14 @@
 //! where the API keeps one). That is the documented policy; its size is
 //! `--event-queue`. Presence follows the bindings: a principal is online while
 //! at least one connection is bound to it.
+//!
+//! Several nodes: with a [`Bus`] attached, every event published here for a
+//! topic's or principals' connections is also forwarded to the other nodes,
+//! whose bus hands it to their hub ([`Hub::deliver_remote`]). Publishers do not
+//! know whether one runs. An event for one connection stays on its node.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -106,6 +111,52 @@ impl<'a> Audience<'a> {
     }
 }
 
+/// An event on its way to other nodes' connections.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteEvent {
+    /// The event's topic.
+    pub topic: (u16, String),
+    /// Who it is for.
+    pub audience: RemoteAudience,
+    /// The frame, encoded once by the publisher.
+    pub frame: String,
+}
+
+/// An [`Audience`] that means the same on every node (connection ids do not).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteAudience {
+    /// Every connection on the topic.
+    Everyone,
+    /// One principal's connections.
+    Principal(String),
+    /// Several principals' connections.
+    Principals(Vec<String>),
+}
+
+/// Carries events between nodes (NATS, say): [`Hub::attach_bus`].
+pub trait Bus: Send + Sync + 'static {
+    /// Sends an event published on this node to the others. Never waits:
+    /// live events are at most once, history is the source of truth.
+    fn forward(&self, event: RemoteEvent);
+
+    /// Whether it reaches the other nodes now, and its counters (`/readyz`, `/metrics`).
+    fn status(&self) -> BusStatus;
+}
+
+/// A bus's health, as `/readyz` and `/metrics` report it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BusStatus {
+    /// Whether the other nodes are reachable now.
+    pub connected: bool,
+    /// Messages handed to the bus.
+    pub sent: u64,
+    /// Messages dropped because the bus's queue was full.
+    pub dropped: u64,
+    /// Events received from other nodes.
+    pub received: u64,
+}
+
 /// One registered connection.
 #[derive(Debug)]
 struct Member {
@@ -138,9 +189,16 @@ impl State {
 }
 
 /// Connections by topic and by principal. Cheap to clone: clones share it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Hub {
     state: Arc<RwLock<State>>,
+    bus: Arc<OnceLock<Arc<dyn Bus>>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("clustered", &self.bus.get().is_some()).finish_non_exhaustive()
+    }
 }
 
 impl Hub {
@@ -244,13 +302,58 @@ impl Hub {
         self.read().by_principal.contains_key(principal)
     }
 
+    /// Every principal with a bound connection here (a cluster's presence heartbeat).
+    pub fn online_principals(&self) -> Vec<Box<str>> {
+        self.read().by_principal.keys().cloned().collect()
+    }
+
     /// How many connections are bound to `principal`.
     pub fn connections_of(&self, principal: &str) -> usize {
         self.read().by_principal.get(principal).map_or(0, Vec::len)
     }
 
-    /// Hands `frame` to the connections of `audience` that are on `topic`.
+    /// Forwards every event published from now on to the other nodes through
+    /// `bus` too. Once per hub: a second bus is refused (returned).
+    pub fn attach_bus(&self, bus: Arc<dyn Bus>) -> Result<(), Arc<dyn Bus>> {
+        self.bus.set(bus)
+    }
+
+    /// Hands `frame` to the connections of `audience` that are on `topic`,
+    /// here and, with a bus attached, on the other nodes (the returned
+    /// [`Delivery`] counts this node's connections only).
     pub fn publish(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
+        if let Some(bus) = self.bus.get() {
+            let remote = match audience.who {
+                Who::Everyone => Some(RemoteAudience::Everyone),
+                Who::Principal(p) => Some(RemoteAudience::Principal(p.to_owned())),
+                Who::Principals(ps) => Some(RemoteAudience::Principals(ps.to_vec())),
+                Who::Connection(_) => None,
+            };
+            if let Some(audience) = remote {
+                let topic = (topic.0, topic.1.to_string());
+                bus.forward(RemoteEvent { topic, audience, frame: frame.to_string() });
+            }
+        }
+        self.publish_here(topic, audience, frame)
+    }
+
+    /// The attached bus's status; `None` on a single node.
+    pub fn bus_status(&self) -> Option<BusStatus> {
+        self.bus.get().map(|bus| bus.status())
+    }
+
+    /// Delivers an event another node published to this node's connections.
+    pub fn deliver_remote(&self, event: RemoteEvent) -> Delivery {
+        let topic: Topic = (event.topic.0, event.topic.1.into());
+        let frame: Arc<str> = event.frame.into();
+        match &event.audience {
+            RemoteAudience::Everyone => self.publish_here(&topic, Audience::everyone(), frame),
+            RemoteAudience::Principal(p) => self.publish_here(&topic, Audience::principal(p), frame),
+            RemoteAudience::Principals(ps) => self.publish_here(&topic, Audience::principals(ps), frame),
+        }
+    }
+
+    fn publish_here(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
         let state = self.read();
         let on_topic = |id: &u64| state.members.get(id).is_some_and(|m| m.topics.contains(topic));
         let mut chosen: Vec<u64> = match audience.who {

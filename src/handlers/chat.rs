@@ -261,7 +261,7 @@ impl<S: Store> PresenceApi for App<S> {
             .user_ids
             .into_iter()
             .filter(|id| *id == caller || peers.contains(id))
-            .map(|user_id| Presence { user_id, online: app.hub().is_online(&user_id.to_string()) })
+            .map(|user_id| Presence { user_id, online: app.is_online(user_id) })
             .collect();
         Ok(PresenceListReply { users })
     }

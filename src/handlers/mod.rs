@@ -16,6 +16,7 @@ mod sessions;
 mod users;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::format_description::BorrowedFormatItem;
@@ -28,6 +29,7 @@ use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
 use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
+use crate::cluster::{Cluster, ClusterError, Notice};
 use crate::mail::Mailer;
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
@@ -109,6 +111,8 @@ pub struct App<S> {
     logins: LoginThrottle,
     per_creator: KeyedLimiter<i64>,
     password_changes: KeyedLimiter<i64>,
+    /// The other nodes, when clustered (`--cluster-url`).
+    cluster: std::sync::OnceLock<Arc<Cluster>>,
 }
 
 impl<S: Store> App<S> {
@@ -127,7 +131,55 @@ impl<S: Store> App<S> {
             store,
             config,
             audit,
+            cluster: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Joins the nodes on the NATS server at `url` that share the subject
+    /// `prefix`: events published through this app's hub reach their
+    /// connections and theirs reach this node's; revocations are announced to
+    /// them and theirs are applied here, for as long as the app lives.
+    pub async fn join_cluster(self: &Arc<Self>, url: &str, prefix: &str) -> Result<Arc<Cluster>, ClusterError> {
+        let (cluster, mut notices) = Cluster::join(url, prefix, self.hub().clone()).await?;
+        if self.cluster.set(Arc::clone(&cluster)).is_err()
+            || self.hub().attach_bus(Arc::clone(&cluster) as Arc<dyn specserve_runtime::hub::Bus>).is_err()
+        {
+            return Err(ClusterError::AlreadyJoined);
+        }
+        let app = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                let Some(app) = app.upgrade() else { return };
+                app.apply(notice);
+            }
+        });
+        Ok(cluster)
+    }
+
+    /// Repeats another node's revocation for this node's cache and connections.
+    fn apply(&self, notice: Notice) {
+        match notice {
+            Notice::SessionEnded { user, token } => {
+                self.tokens.revoke_token(token);
+                self.hub().unbind_session(&user.to_string(), token.unsigned_abs());
+            }
+            Notice::SessionsEnded { user, keep } => {
+                self.tokens.revoke_user(user, keep);
+                self.hub().unbind_principal(&user.to_string(), keep.map(i64::unsigned_abs));
+            }
+            Notice::UserChanged { user } => self.tokens.revoke_user(user, None),
+            Notice::UserDeleted { user } => {
+                self.tokens.revoke_user(user, None);
+                self.hub().close_principal(&user.to_string(), None);
+            }
+        }
+    }
+
+    /// Tells the other nodes, if any.
+    fn announce(&self, notice: Notice) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.announce(notice);
+        }
     }
 
     /// The store (for the CLI and tests).
@@ -157,8 +209,23 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// Tells the users who share a room with `user` that it came online or went offline.
+    /// Whether `user` is online on this node or, in a cluster, on another.
+    fn is_online(&self, user: i64) -> bool {
+        let principal = user.to_string();
+        self.hub().is_online(&principal) || self.cluster.get().is_some_and(|c| c.online_elsewhere(&principal))
+    }
+
+    /// Tells the users who share a room with `user` that it came online or
+    /// went offline here; in a cluster, only when no other node has it online
+    /// (their users already see it so).
     async fn announce_presence(&self, user: i64, online: bool) {
+        if let Some(cluster) = self.cluster.get() {
+            let principal = user.to_string();
+            cluster.presence_changed(&principal, online);
+            if cluster.online_elsewhere(&principal) {
+                return;
+            }
+        }
         match self.store.peers_of(user).await {
             Ok(peers) => {
                 let peers: Vec<String> = peers.iter().map(i64::to_string).collect();
@@ -178,9 +245,34 @@ impl<S: Store> App<S> {
     /// again), and connections bound through it get no more of the user's events.
     async fn end_session(&self, user_id: i64, token_id: i64) {
         self.tokens.revoke_token(token_id);
+        self.announce(Notice::SessionEnded { user: user_id, token: token_id });
         if self.hub().unbind_session(&user_id.to_string(), token_id.unsigned_abs()) {
             self.announce_presence(user_id, false).await;
         }
+    }
+
+    /// After every token of `user_id` but `keep` was revoked in the store (a
+    /// password change): as [`App::end_session`] for each, on every node.
+    async fn end_user_sessions(&self, user_id: i64, keep: Option<i64>) {
+        self.tokens.revoke_user(user_id, keep);
+        self.announce(Notice::SessionsEnded { user: user_id, keep });
+        if self.hub().unbind_principal(&user_id.to_string(), keep.map(i64::unsigned_abs)) {
+            self.announce_presence(user_id, false).await;
+        }
+    }
+
+    /// After a user's role changed: cached identities are stale on every node.
+    fn forget_user(&self, user_id: i64) {
+        self.tokens.revoke_user(user_id, None);
+        self.announce(Notice::UserChanged { user: user_id });
+    }
+
+    /// After a user was deleted: its tokens are forgotten and its connections
+    /// close, on every node; how many closed here.
+    fn remove_user(&self, user_id: i64) -> usize {
+        self.tokens.revoke_user(user_id, None);
+        self.announce(Notice::UserDeleted { user: user_id });
+        self.hub().close_principal(&user_id.to_string(), None)
     }
 
     fn audit(&self, event: &str, actor: Option<i64>, target: Option<i64>, connection: &ConnectionInfo, outcome: &str) {

@@ -100,13 +100,10 @@ impl<S: Store> UserApi for App<S> {
         };
         // After the commit: cached identities of that user are stale (tokens or role).
         if password_changed {
-            app.tokens.revoke_user(target.id, keep);
             // The revoked sessions' connections get no more of the user's events.
-            if app.hub().unbind_principal(&target.id.to_string(), keep.map(i64::unsigned_abs)) {
-                app.announce_presence(target.id, false).await;
-            }
+            app.end_user_sessions(target.id, keep).await;
         } else if role_changed {
-            app.tokens.revoke_user(target.id, None);
+            app.forget_user(target.id);
         }
         if revoked > 0 {
             app.audit("token_revoked", Some(principal.user_id), Some(target.id), connection, "password change");
@@ -132,8 +129,7 @@ impl<S: Store> UserApi for App<S> {
         if !app.store.delete_user(target.id).await.map_err(store_error)? {
             return Err(not_found("no such user"));
         }
-        app.tokens.revoke_user(target.id, None);
-        let closed = app.hub().close_principal(&target.id.to_string(), None);
+        let closed = app.remove_user(target.id);
         tracing::info!(user = target.id, connections = closed, "user deleted; its connections closed");
         if closed > 0 {
             let peers: Vec<String> = peers.iter().map(i64::to_string).collect();

@@ -380,8 +380,13 @@ pub mod net {
     /// Sends `request` (a whole HTTP request head) over TLS and reads until the
     /// server closes or answers: (status, head, body).
     pub async fn http(server: &Server, request: &str) -> (u16, String, String) {
-        let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
-        let connector = tokio_rustls::TlsConnector::from(pinned_config(&server.fingerprint().unwrap()));
+        http_at(server.local_addr(), &server.fingerprint().unwrap(), request).await
+    }
+
+    /// Like [`http`], to the server at `addr` whose certificate has `fingerprint`.
+    pub async fn http_at(addr: std::net::SocketAddr, fingerprint: &str, request: &str) -> (u16, String, String) {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(pinned_config(fingerprint));
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let mut tls = connector.connect(name, tcp).await.unwrap();
         tls.write_all(request.as_bytes()).await.unwrap();
@@ -951,5 +956,126 @@ pub mod smtp {
             };
             write.write_all(reply).await?;
         }
+    }
+}
+
+/// The `specserve` binary as a child process, as operators run it.
+#[allow(dead_code)]
+pub mod process {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+    use specserve::api::Client;
+    use specserve_runtime::client::ClientOptions;
+
+    /// A running `specserve serve` and everything it logged.
+    pub struct Running {
+        child: Child,
+        /// The `wss://` URL it listens at.
+        pub url: String,
+        /// Its self-signed certificate's fingerprint.
+        pub fingerprint: String,
+        logs: Arc<Mutex<Vec<String>>>,
+        /// Its working directory (where the default SQLite file goes).
+        pub dir: std::path::PathBuf,
+    }
+
+    impl Running {
+        pub fn start(database_url: Option<&str>) -> Running {
+            Running::start_with(database_url, &[])
+        }
+
+        /// The binary with extra flags.
+        pub fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
+            Running::start_reading_logs(database_url, flags, true)
+        }
+
+        /// The binary; with `keep_reading` false its log pipe is closed once it listens.
+        pub fn start_reading_logs(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Running {
+            let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
+            command
+                .current_dir(&dir)
+                .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "5s"])
+                .args(flags)
+                .env("RUST_LOG", "debug")
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if let Some(url) = database_url {
+                command.env("DATABASE_URL", url);
+            }
+            let mut child = command.spawn().expect("the binary starts");
+            let stderr = child.stderr.take().unwrap();
+            let logs = Arc::new(Mutex::new(Vec::new()));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let sink = Arc::clone(&logs);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                        let fields = &entry["fields"];
+                        if let Some(fingerprint) = fields["fingerprint"].as_str() {
+                            let _ = tx.send(("fingerprint", fingerprint.to_owned()));
+                        }
+                        if fields["message"] == "listening" {
+                            let _ = tx.send(("url", fields["url"].as_str().unwrap_or_default().to_owned()));
+                            if !keep_reading {
+                                return;
+                            }
+                        }
+                    }
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            let (mut url, mut fingerprint) = (String::new(), String::new());
+            while url.is_empty() {
+                let (key, value) =
+                    rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the server says where it listens");
+                match key {
+                    "url" => url = value,
+                    _ => fingerprint = value,
+                }
+            }
+            assert!(!fingerprint.is_empty(), "the self-signed certificate's fingerprint is logged");
+            Running { child, url, fingerprint, logs, dir }
+        }
+
+        /// The typed client, pinned to its certificate.
+        pub async fn client(&self) -> Client {
+            Client::connect_with(&self.url, ClientOptions::pinned(&self.fingerprint)).await.expect("client connects")
+        }
+
+        /// Kills it without a chance to say goodbye (a crashed node).
+        pub fn kill(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+
+        /// Asks it to shut down.
+        pub fn sigterm(&self) {
+            let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+            assert!(status.success());
+        }
+
+        /// Waits for it to exit: its status and everything it logged.
+        pub fn wait(mut self) -> (std::process::ExitStatus, String) {
+            let status = self.child.wait().unwrap();
+            let _ = std::fs::remove_dir_all(&self.dir);
+            (status, self.logs.lock().unwrap().join("\n"))
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+        }
+    }
+
+    /// A number that differs between calls, for unique names.
+    pub fn rand_suffix() -> u32 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
     }
 }

@@ -43,13 +43,24 @@ pub async fn route<S: Service>(
     let reply = match (request.method(), path) {
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
         (&Method::GET, "/readyz") => {
-            if shared.service.ready().await {
-                text(StatusCode::OK, "text/plain", "ready\n")
-            } else {
+            let bus = shared.hub.bus_status();
+            if !shared.service.ready().await {
                 text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready: a dependency is unreachable\n")
+            } else if bus.is_some_and(|bus| !bus.connected) {
+                // Still serving: this node's connections get every event, the
+                // other nodes' do not until the bus is back.
+                text(StatusCode::OK, "text/plain", "ready, degraded: the cluster bus is unreachable\n")
+            } else {
+                text(StatusCode::OK, "text/plain", "ready\n")
             }
         }
-        (&Method::GET, "/metrics") => text(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render()),
+        (&Method::GET, "/metrics") => {
+            let mut body = shared.metrics.render();
+            if let Some(bus) = shared.hub.bus_status() {
+                body.push_str(&render_bus(bus));
+            }
+            text(StatusCode::OK, "text/plain; version=0.0.4", body)
+        }
         (&Method::GET, "/asyncapi.yaml") => match shared.assets.spec_yaml {
             Some(yaml) => text(StatusCode::OK, "application/yaml", yaml),
             None => not_found(),
@@ -71,6 +82,24 @@ pub async fn route<S: Service>(
         _ => not_found(),
     };
     Ok(reply)
+}
+
+/// The cluster bus as Prometheus text.
+fn render_bus(bus: crate::hub::BusStatus) -> String {
+    format!(
+        "# HELP specserve_cluster_bus_connected Whether the cluster bus reaches the other nodes.\n\
+         # TYPE specserve_cluster_bus_connected gauge\n\
+         specserve_cluster_bus_connected {}\n\
+         # HELP specserve_cluster_messages_total Cluster bus messages: sent, dropped (queue full), received.\n\
+         # TYPE specserve_cluster_messages_total counter\n\
+         specserve_cluster_messages_total{{outcome=\"sent\"}} {}\n\
+         specserve_cluster_messages_total{{outcome=\"dropped\"}} {}\n\
+         specserve_cluster_messages_total{{outcome=\"received\"}} {}\n",
+        u8::from(bus.connected),
+        bus.sent,
+        bus.dropped,
+        bus.received
+    )
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use specserve::api;
 use specserve::handlers::App;
@@ -28,6 +28,13 @@ pub struct ServeArgs {
     pub audit_log: PathBuf,
     #[command(flatten)]
     pub account: AccountArgs,
+    /// NATS server the nodes of a cluster share (nats://host:4222): events and
+    /// revocations cross nodes. Without it this process is the whole cluster.
+    #[arg(long, env = "SPECSERVE_CLUSTER_URL", hide_env_values = true)]
+    pub cluster_url: Option<String>,
+    /// Subject prefix on NATS: nodes with the same prefix are one cluster.
+    #[arg(long, env = "SPECSERVE_CLUSTER_SUBJECT", default_value = "specserve")]
+    pub cluster_subject: String,
 }
 
 /// Serves until SIGTERM or ctrl-c.
@@ -36,9 +43,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let store = args.database.connect().await?;
     let audit = AuditLog::open(&args.audit_log).with_context(|| format!("opening {}", args.audit_log.display()))?;
     let hub = Hub::new();
-    let app = App::new(store, args.account.to_app_config()?, audit, hub.clone()).map_err(|e| anyhow!("{e}"))?;
+    let app = Arc::new(App::new(store, args.account.to_app_config()?, audit, hub.clone()).map_err(|e| anyhow!("{e}"))?);
+    if let Some(url) = &args.cluster_url {
+        let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        if host.trim_matches('/').trim().is_empty() || args.cluster_subject.trim().is_empty() {
+            bail!("--cluster-url needs a NATS server (nats://host:4222) and --cluster-subject a name");
+        }
+        app.join_cluster(url, &args.cluster_subject).await?;
+    }
     let config = specserve_runtime::server::ServerConfig { assets: api::assets(), hub, ..args.server.to_config() };
-    let server = Server::start(config, Arc::new(api::Service::<App<_>>::new(Arc::new(app)))).await?;
+    let server = Server::start(config, Arc::new(api::Service::<App<_>>::new(app))).await?;
     serve_until_signal(server).await;
     Ok(Outcome::Passed)
 }

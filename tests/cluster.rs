@@ -1,0 +1,305 @@
+//! Two `specserve serve` processes sharing MariaDB and a NATS server this test
+//! starts on its own port: a message sent on node A reaches a member on node
+//! B once and in order, a logout or a deletion on A takes effect on B's
+//! connections (B caches tokens for an hour here, so only the cluster notice
+//! can do it), and with NATS stopped A keeps delivering locally, says it is
+//! degraded, and recovers by itself when NATS is back.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use specserve_runtime::client::pinned_config;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use common::process::Running;
+
+const PASSWORD: &str = "SecretPass123";
+
+/// A nats-server of this test's own on a fixed port, so it can be restarted there.
+struct Nats {
+    child: Child,
+    port: u16,
+}
+
+impl Nats {
+    fn start(port: u16) -> Option<Nats> {
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        // Ready when it accepts connections.
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Nats { child, port });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("nats-server did not listen on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw client connection to a node.
+struct Conn(WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl Conn {
+    async fn open(node: &Running) -> Conn {
+        let request = node.url.as_str().into_client_request().unwrap();
+        let connector = Connector::Rustls(pinned_config(&node.fingerprint));
+        let (socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector)).await.unwrap();
+        Conn(socket)
+    }
+
+    /// The next text frame; `None` when the server closed the connection.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            match self.0.next().await? {
+                Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Sends a request and returns its reply, setting aside events that come first.
+    async fn call(&mut self, channel: &str, token: Option<&str>, payload: Value, events: &mut Vec<Value>) -> Value {
+        let mut frame = json!({"channel": channel, "requestId": "r", "payload": payload});
+        if let Some(token) = token {
+            frame["apiToken"] = json!(token);
+        }
+        self.0.send(Message::text(frame.to_string())).await.unwrap();
+        loop {
+            let reply = self.next().await.expect("a reply");
+            if reply["requestId"] == "r" {
+                return reply;
+            }
+            events.push(reply);
+        }
+    }
+
+    /// Registers and logs in a user; its id and token. The connection is bound to it.
+    async fn user(&mut self, name: &str) -> (i64, String) {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let mut ignored = Vec::new();
+        let payload = json!({"name": name, "email": email, "password": PASSWORD});
+        let id = self.call("auth/register", None, payload, &mut ignored).await["userId"].as_i64().unwrap();
+        let login = json!({"email": email, "password": PASSWORD});
+        let token =
+            self.call("auth/generateToken", None, login, &mut ignored).await["token"].as_str().unwrap().to_owned();
+        let bound = self.call("auth/bind", Some(&token), json!({}), &mut ignored).await;
+        assert_eq!(bound["userId"], id, "{bound}");
+        (id, token)
+    }
+
+    /// The next `message/new` event's text, skipping other events.
+    async fn next_message(&mut self) -> String {
+        loop {
+            let event = self.next().await.expect("an event");
+            if event["channel"] == "message/new" {
+                return event["message"]["text"].as_str().unwrap().to_owned();
+            }
+        }
+    }
+}
+
+async fn send(conn: &mut Conn, token: &str, room: &Value, text: &str) {
+    let reply = conn.call("message/send", Some(token), json!({"roomId": room, "text": text}), &mut Vec::new()).await;
+    assert_eq!(reply["success"], true, "{reply}");
+}
+
+async fn readyz(node: &Running) -> String {
+    let addr: SocketAddr = node.url.trim_start_matches("wss://").trim_end_matches("/ws").parse().unwrap();
+    let request = "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    common::net::http_at(addr, &node.fingerprint, request).await.2
+}
+
+/// Polls `check` every 50 ms for up to 20 s (NATS reconnects within about a second).
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_node_failures() {
+    let Some(db) = common::db::mysql().await else {
+        common::skip_unless_ci("SPECSERVE_TEST_MYSQL_URL (a cluster shares MariaDB)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let Some(nats) = Nats::start(port) else {
+        common::skip_unless_ci("nats-server");
+        return;
+    };
+    let url = nats.url();
+    let flags = ["--cluster-url", url.as_str(), "--token-cache-ttl", "1h"];
+    let (a, b) = (Running::start_with(Some(db.url()), &flags), Running::start_with(Some(db.url()), &flags));
+
+    let (mut alice, mut bob) = (Conn::open(&a).await, Conn::open(&b).await);
+    let (_, alice_token) = alice.user("Alice").await;
+    let (bob_id, bob_token) = bob.user("Bob").await;
+    let mut events = Vec::new();
+    let room = alice.call("room/create", Some(&alice_token), json!({"otherUserId": bob_id}), &mut events).await;
+    let room = room["room"]["id"].clone();
+    assert!(room.is_i64(), "{room}");
+
+    // A to B: every message once, in the order sent.
+    let sent: Vec<String> = (0..20).map(|n| format!("hello {n}")).collect();
+    for text in &sent {
+        send(&mut alice, &alice_token, &room, text).await;
+    }
+    let mut received = Vec::new();
+    for _ in &sent {
+        received.push(bob.next_message().await);
+    }
+    assert_eq!(received, sent);
+    // Nothing more is queued for Bob: the next frame is the reply to his request.
+    let read = bob.call("user/read", Some(&bob_token), json!({"id": bob_id}), &mut events).await;
+    assert_eq!(read["id"], bob_id);
+    assert!(events.iter().all(|e| e["channel"] != "message/new"), "a duplicate arrived: {events:?}");
+
+    // A logout on A ends the token on B, whose cache alone would trust it for an hour.
+    let mut bob_on_a = Conn::open(&a).await;
+    let mut second = Conn::open(&b).await;
+    let login = json!({"email": "bob@example.com", "password": PASSWORD});
+    let other = second.call("auth/generateToken", None, login, &mut events).await["token"].as_str().unwrap().to_owned();
+    assert_eq!(second.call("user/read", Some(&other), json!({"id": bob_id}), &mut events).await["id"], bob_id);
+    let logout = bob_on_a.call("auth/logout", Some(&other), json!({}), &mut events).await;
+    assert_eq!(logout["success"], true, "{logout}");
+    let mut checks = 0;
+    while second.call("user/read", Some(&other), json!({"id": bob_id}), &mut events).await["error"]["code"]
+        != "unauthorized"
+    {
+        checks += 1;
+        assert!(checks < 400, "B still accepts the token A revoked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Deleting Bob on A closes his socket on B.
+    let deleted = bob_on_a.call("user/delete", Some(&bob_token), json!({"id": bob_id}), &mut events).await;
+    assert_eq!(deleted["success"], true, "{deleted}");
+    while bob.next().await.is_some() {}
+
+    // Presence: Eve online on B only is online for Frank on A.
+    let mut frank = Conn::open(&a).await;
+    let (_, frank_token) = frank.user("Frank").await;
+    let mut eve_b = Conn::open(&b).await;
+    let (eve_id, eve_b_token) = eve_b.user("Eve").await;
+    let shared = frank.call("room/create", Some(&frank_token), json!({"otherUserId": eve_id}), &mut events).await;
+    assert_eq!(shared["success"], true, "{shared}");
+    let mut frank_events = Vec::new();
+    let eve_online = async |frank: &mut Conn, frank_events: &mut Vec<Value>| {
+        let list = frank.call("presence/list", Some(&frank_token), json!({"userIds": [eve_id]}), frank_events).await;
+        list["users"][0]["online"].as_bool().unwrap_or_else(|| panic!("{list}"))
+    };
+    let mut polls = 0;
+    while !eve_online(&mut frank, &mut frank_events).await {
+        polls += 1;
+        assert!(polls < 400, "A never learned that Eve is online on B");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A device on A too; logging it out leaves her online (through B), and
+    // Frank hears no "offline".
+    let mut eve_a = Conn::open(&a).await;
+    let login = json!({"email": "eve@example.com", "password": PASSWORD});
+    let eve_a_token =
+        eve_a.call("auth/generateToken", None, login, &mut events).await["token"].as_str().unwrap().to_owned();
+    assert_eq!(eve_a.call("auth/bind", Some(&eve_a_token), json!({}), &mut events).await["userId"], eve_id);
+    assert_eq!(eve_a.call("auth/logout", Some(&eve_a_token), json!({}), &mut events).await["success"], true);
+    assert!(eve_online(&mut frank, &mut frank_events).await, "still online on B");
+    let offline = |events: &[Value]| {
+        events.iter().any(|e| e["channel"] == "presence/changed" && e["userId"] == eve_id && e["online"] == false)
+    };
+    assert!(!offline(&frank_events), "no offline while B has her: {frank_events:?}");
+    // Her last device, on B, logs out: offline everywhere, and Frank is told.
+    assert_eq!(eve_b.call("auth/logout", Some(&eve_b_token), json!({}), &mut events).await["success"], true);
+    let mut polls = 0;
+    while eve_online(&mut frank, &mut frank_events).await || !offline(&frank_events) {
+        polls += 1;
+        assert!(polls < 400, "Eve never went offline for Frank: {frank_events:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // NATS goes away: A serves on, says it is degraded, and delivers locally.
+    let (carol_id, mut carol) = {
+        let mut carol = Conn::open(&a).await;
+        (carol.user("Carol").await.0, carol)
+    };
+    let (dave_id, mut dave) = {
+        let mut dave = Conn::open(&b).await;
+        (dave.user("Dave").await.0, dave)
+    };
+    let with = |id: i64| json!({"otherUserId": id});
+    let carol_room =
+        alice.call("room/create", Some(&alice_token), with(carol_id), &mut events).await["room"]["id"].clone();
+    let dave_room =
+        alice.call("room/create", Some(&alice_token), with(dave_id), &mut events).await["room"]["id"].clone();
+    let port = nats.stop();
+    eventually("A reports the bus down", || async { readyz(&a).await.contains("degraded") }).await;
+    send(&mut alice, &alice_token, &carol_room, "local while NATS is down").await;
+    assert_eq!(carol.next_message().await, "local while NATS is down");
+
+    // NATS is back on the same address: both nodes reconnect by themselves.
+    let _nats = Nats::start(port).expect("nats-server restarts");
+    eventually("A reports ready", || async { readyz(&a).await == "ready\n" }).await;
+    eventually("B reports ready", || async { readyz(&b).await == "ready\n" }).await;
+    // Live events are at most once: probe until one crosses, then it is Dave's.
+    let mut probe = 0;
+    let crossed = loop {
+        probe += 1;
+        assert!(probe < 100, "no event crossed after NATS came back");
+        send(&mut alice, &alice_token, &dave_room, &format!("probe {probe}")).await;
+        if let Ok(text) = tokio::time::timeout(Duration::from_millis(500), dave.next_message()).await {
+            break text;
+        }
+    };
+    assert!(crossed.starts_with("probe "), "{crossed}");
+
+    // B dies without a goodbye: once its heartbeats stop for the TTL, Dave,
+    // online only there, is offline for A's users.
+    let dave_online = async |alice: &mut Conn| {
+        let list =
+            alice.call("presence/list", Some(&alice_token), json!({"userIds": [dave_id]}), &mut Vec::new()).await;
+        list["users"][0]["online"] == true
+    };
+    assert!(dave_online(&mut alice).await, "A knows Dave is online on B");
+    let mut b = b;
+    b.kill();
+    let mut polls = 0;
+    while dave_online(&mut alice).await {
+        polls += 1;
+        assert!(polls < 600, "a dead node's users stay online");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    db.drop().await;
+}
