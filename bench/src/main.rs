@@ -531,7 +531,8 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
 
 /// Fan-out across two nodes: the same rooms as `fanout` on MariaDB, their
 /// members alternating between two servers joined by a NATS server this run
-/// starts, against the same room served by one of them alone, in this run.
+/// starts, against the same room on one server without a bus (the
+/// single-node `fanout` figure), in this run.
 async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     let Some(url) = setup.mysql.clone() else {
         eprintln!("note: the cluster scenario needs MariaDB (nodes share a database); skipped");
@@ -543,7 +544,8 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     };
     let a = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
     let b = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
-    let (target_a, target_b) = (target_of(&a), target_of(&b));
+    let single_node = Process::specserve(&url, false, setup.layout.as_ref()).await?;
+    let (target_a, target_b, target_single) = (target_of(&a), target_of(&b), target_of(&single_node));
     let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);
     let mut users = Vec::with_capacity(largest);
     for n in 0..largest {
@@ -555,7 +557,7 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         let (ids, tokens): (Vec<i64>, Vec<String>) = users[..size].iter().cloned().unzip();
         let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster {size}")).await?;
         let senders = size.min(8);
-        let single = fanout::run(std::slice::from_ref(&target_a), &tokens, room, senders, setup.timing).await?;
+        let single = fanout::run(std::slice::from_ref(&target_single), &tokens, room, senders, setup.timing).await?;
         let before = (a.usage(), b.usage());
         let run = fanout::run(&[target_a.clone(), target_b.clone()], &tokens, room, senders, setup.timing).await?;
         let after = (a.usage(), b.usage());
@@ -577,10 +579,15 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         );
         row.throughput = run.deliveries.rate();
         row.deliveries_per_second = Some(run.deliveries.rate());
-        rows.push(row.against("the same room on 1 node (deliveries/s)", single.deliveries.rate(), "report"));
+        rows.push(row.against(
+            "fanout: the same room on one node, no bus (deliveries/s)",
+            single.deliveries.rate(),
+            "report",
+        ));
     }
     a.stop().await;
     b.stop().await;
+    single_node.stop().await;
     Ok(rows)
 }
 
