@@ -111,6 +111,30 @@ async fn five_wrong_codes_kill_the_code_and_a_resend_brings_a_new_one(db: TestDb
     running.stop().await;
 }
 
+async fn parallel_guesses_cannot_exceed_the_attempts(db: TestDb) {
+    let mut sink = Sink::start().await;
+    let running = app::start(db, verifying(&sink, |_| {})).await;
+    let mut conn = Conn::open(&running).await;
+    assert_eq!(code(&register(&mut conn, "alice@example.com").await), "ok");
+    let otp = sink.next().await.code();
+    // Twelve wrong guesses at once, each on its own connection.
+    let mut guessers = Vec::new();
+    for n in 0..12u32 {
+        let mut guesser = Conn::open(&running).await;
+        let wrong = format!("{:06}", (otp.parse::<u32>().unwrap() + 1 + n) % 1_000_000);
+        guessers.push(tokio::spawn(async move {
+            code(&verify(&mut guesser, "alice@example.com", &wrong).await).to_owned()
+        }));
+    }
+    for guesser in guessers {
+        assert_eq!(guesser.await.unwrap(), "unauthorized");
+    }
+    // However they interleaved, the code died after five: the right one is refused.
+    let late = verify(&mut conn, "alice@example.com", &otp).await;
+    assert!(late["error"]["message"].as_str().unwrap_or_default().contains("no longer valid"), "{late}");
+    running.stop().await;
+}
+
 async fn resends_are_throttled_and_reveal_nothing(db: TestDb) {
     let mut sink = Sink::start().await;
     let running = app::start(db, verifying(&sink, |_| {})).await;
@@ -168,6 +192,7 @@ on_both_databases!(
     a_new_account_logs_in_after_verifying_the_mailed_code,
     five_wrong_codes_kill_the_code_and_a_resend_brings_a_new_one,
     resends_are_throttled_and_reveal_nothing,
+    parallel_guesses_cannot_exceed_the_attempts,
     an_expired_code_is_refused,
 );
 
