@@ -139,16 +139,17 @@ async fn readyz(node: &Running) -> String {
     common::net::http_at(addr, &node.fingerprint, request).await.2
 }
 
-/// Polls `check` every 50 ms for up to 20 s (NATS reconnects within about a second).
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
+/// Polls `check` every 50 ms for up to `within` (generous: NATS reconnects
+/// within about a second, a dead node's presence lasts 15 s).
+async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out waiting for: {what}");
 }
+
+const SOON: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_node_failures() {
@@ -196,14 +197,11 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     assert_eq!(second.call("user/read", Some(&other), json!({"id": bob_id}), &mut events).await["id"], bob_id);
     let logout = bob_on_a.call("auth/logout", Some(&other), json!({}), &mut events).await;
     assert_eq!(logout["success"], true, "{logout}");
-    let mut checks = 0;
-    while second.call("user/read", Some(&other), json!({"id": bob_id}), &mut events).await["error"]["code"]
-        != "unauthorized"
-    {
-        checks += 1;
-        assert!(checks < 400, "B still accepts the token A revoked");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("B refuses the token A revoked", SOON, async || {
+        second.call("user/read", Some(&other), json!({"id": bob_id}), &mut events).await["error"]["code"]
+            == "unauthorized"
+    })
+    .await;
 
     // Deleting Bob on A closes his socket on B.
     let deleted = bob_on_a.call("user/delete", Some(&bob_token), json!({"id": bob_id}), &mut events).await;
@@ -222,12 +220,8 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         let list = frank.call("presence/list", Some(&frank_token), json!({"userIds": [eve_id]}), frank_events).await;
         list["users"][0]["online"].as_bool().unwrap_or_else(|| panic!("{list}"))
     };
-    let mut polls = 0;
-    while !eve_online(&mut frank, &mut frank_events).await {
-        polls += 1;
-        assert!(polls < 400, "A never learned that Eve is online on B");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("A learns that Eve is online on B", SOON, async || eve_online(&mut frank, &mut frank_events).await)
+        .await;
     // A device on A too; logging it out leaves her online (through B), and
     // Frank hears no "offline".
     let mut eve_a = Conn::open(&a).await;
@@ -243,12 +237,10 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     assert!(!offline(&frank_events), "no offline while B has her: {frank_events:?}");
     // Her last device, on B, logs out: offline everywhere, and Frank is told.
     assert_eq!(eve_b.call("auth/logout", Some(&eve_b_token), json!({}), &mut events).await["success"], true);
-    let mut polls = 0;
-    while eve_online(&mut frank, &mut frank_events).await || !offline(&frank_events) {
-        polls += 1;
-        assert!(polls < 400, "Eve never went offline for Frank: {frank_events:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("Eve goes offline for Frank, who is told", SOON, async || {
+        !eve_online(&mut frank, &mut frank_events).await && offline(&frank_events)
+    })
+    .await;
 
     // NATS goes away: A serves on, says it is degraded, and delivers locally.
     let (carol_id, mut carol) = {
@@ -265,14 +257,14 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     let dave_room =
         alice.call("room/create", Some(&alice_token), with(dave_id), &mut events).await["room"]["id"].clone();
     let port = nats.stop();
-    eventually("A reports the bus down", || async { readyz(&a).await.contains("degraded") }).await;
+    eventually("A reports the bus down", SOON, async || readyz(&a).await.contains("degraded")).await;
     send(&mut alice, &alice_token, &carol_room, "local while NATS is down").await;
     assert_eq!(carol.next_message().await, "local while NATS is down");
 
     // NATS is back on the same address: both nodes reconnect by themselves.
     let _nats = Nats::start(port).expect("nats-server restarts");
-    eventually("A reports ready", || async { readyz(&a).await == "ready\n" }).await;
-    eventually("B reports ready", || async { readyz(&b).await == "ready\n" }).await;
+    eventually("A reports ready", SOON, async || readyz(&a).await == "ready\n").await;
+    eventually("B reports ready", SOON, async || readyz(&b).await == "ready\n").await;
     // Live events are at most once: probe until one crosses, then it is Dave's.
     let mut probe = 0;
     let crossed = loop {
@@ -295,11 +287,7 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     assert!(dave_online(&mut alice).await, "A knows Dave is online on B");
     let mut b = b;
     b.kill();
-    let mut polls = 0;
-    while dave_online(&mut alice).await {
-        polls += 1;
-        assert!(polls < 600, "a dead node's users stay online");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("a dead node's users go offline", Duration::from_secs(30), async || !dave_online(&mut alice).await)
+        .await;
     db.drop().await;
 }

@@ -213,16 +213,8 @@ impl<S: Store> App<S> {
         ttl: std::time::Duration,
         connection: &specserve_runtime::ConnectionInfo,
     ) -> Result<Issued, ApiError> {
-        let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
-        let expires_at = expiry(ttl);
-        let record = NewToken {
-            user_id,
-            hash,
-            client_ip: connection.client_ip().map(|ip| ip.to_string()),
-            user_agent: recorded_agent(connection),
-            created_at: now_utc(),
-            expires_at,
-        };
+        let (token, record) = new_token(user_id, ttl, connection)?;
+        let expires_at = record.expires_at;
         let id = self.store.insert_token(record).await.map_err(store_error)?;
         Ok(Issued { id, token, expires_at: wire_time(expires_at) })
     }
@@ -242,7 +234,26 @@ impl<S: Store> App<S> {
     }
 }
 
+/// A new access token's secret and the row to store for it: `user_id`'s,
+/// living `ttl`, recorded with where it was asked from.
+pub(super) fn new_token(
+    user_id: i64,
+    ttl: std::time::Duration,
+    connection: &specserve_runtime::ConnectionInfo,
+) -> Result<(String, NewToken), ApiError> {
+    let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
+    let record = NewToken {
+        user_id,
+        hash,
+        client_ip: connection.client_ip().map(|ip| ip.to_string()),
+        user_agent: recorded_agent(connection),
+        created_at: now_utc(),
+        expires_at: expiry(ttl),
+    };
+    Ok((token, record))
+}
+
 /// The client's `User-Agent` as stored with a token: at most 512 characters (the column).
-pub(super) fn recorded_agent(connection: &specserve_runtime::ConnectionInfo) -> Option<String> {
+fn recorded_agent(connection: &specserve_runtime::ConnectionInfo) -> Option<String> {
     connection.user_agent().map(|agent| agent.chars().take(512).collect())
 }

@@ -67,8 +67,8 @@ impl<S: Store> App<S> {
             return error_reply(&ApiError::unauthorized(), cleared);
         };
         let now = now_utc();
-        let record = match self.store.token_by_hash(tokens::hash(token)).await.map_err(store_error) {
-            Ok(record) => record.filter(|r| r.revoked_at.is_none() && r.expires_at > now),
+        let record = match self.live_token(tokens::hash(token), now).await {
+            Ok(record) => record,
             Err(error) => return error_reply(&error, Vec::new()),
         };
         if let Some(record) = record {

@@ -36,7 +36,7 @@ use crate::security::audit::AuditLog;
 use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
 use crate::security::tokens::{self, TokenCache};
-use crate::store::{Store, StoreError, User, now_utc, to_stored};
+use crate::store::{Store, StoreError, TokenRecord, User, now_utc, to_stored};
 
 /// Tunables of the auth and user routes. Every per-key limit is sustained per
 /// minute, with bursts of a third of it (at least one).
@@ -173,6 +173,12 @@ impl<S: Store> App<S> {
                 self.hub().close_principal(&user.to_string(), None);
             }
         }
+    }
+
+    /// The stored token with this hash if it is neither revoked nor expired at `now`.
+    async fn live_token(&self, hash: [u8; 32], now: PrimitiveDateTime) -> Result<Option<TokenRecord>, ApiError> {
+        let record = self.store.token_by_hash(hash).await.map_err(store_error)?;
+        Ok(record.filter(|r| r.revoked_at.is_none() && r.expires_at > now))
     }
 
     /// Tells the other nodes, if any.
@@ -334,8 +340,7 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         // Taken before the read: a revocation committing meanwhile keeps this
         // (possibly stale) row out of the cache.
         let ticket = self.tokens.begin_load();
-        let record = self.store.token_by_hash(hash).await.map_err(store_error)?;
-        let Some(record) = record.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
+        let Some(record) = self.live_token(hash, now).await? else {
             return Err(ApiError::unauthorized());
         };
         // Scopes the spec no longer has grant nothing.

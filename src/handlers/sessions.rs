@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use specserve_runtime::{ApiError, Secured};
 
-use super::{App, expiry, forbidden, not_found, store_error, wire_time};
+use super::auth::new_token;
+use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
-use crate::security::tokens;
-use crate::store::{ClientToken, NewToken, Store, now_utc};
+use crate::store::{ClientToken, Store, now_utc};
 
 impl<S: Store> TokenApi for App<S> {
     type Context = Self;
@@ -47,16 +47,8 @@ impl<S: Store> TokenApi for App<S> {
             return Err(forbidden("only an admin may create client tokens"));
         }
         let days = u64::try_from(request.expires_in_days).unwrap_or(90);
-        let (token, hash) = tokens::generate().map_err(ApiError::internal)?;
-        let expires_at = expiry(Duration::from_secs(days * 24 * 3600));
-        let record = NewToken {
-            user_id: principal.user_id,
-            hash,
-            client_ip: connection.client_ip().map(|ip| ip.to_string()),
-            user_agent: super::auth::recorded_agent(connection),
-            created_at: now_utc(),
-            expires_at,
-        };
+        let (token, record) = new_token(principal.user_id, Duration::from_secs(days * 24 * 3600), connection)?;
+        let expires_at = record.expires_at;
         let client =
             ClientToken { name: request.name, scopes: request.scopes.iter().map(|s| s.as_str().to_owned()).collect() };
         let token_id = app.store.insert_client_token(record, client).await.map_err(store_error)?;
