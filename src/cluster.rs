@@ -14,7 +14,8 @@
 //! Presence: every node says at once when a user comes online or goes offline
 //! on it, and every [`HEARTBEAT`] lists all its online users. Each node keeps
 //! the others' lists; a node not heard from for [`PRESENCE_TTL`] (it died
-//! without saying goodbye, or NATS is gone) counts for no one.
+//! without saying goodbye, or NATS is gone) counts for no one, and the app
+//! hears who it had online ([`ClusterEvent::NodeLost`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +54,19 @@ pub enum Notice {
     UserDeleted {
         /// The user.
         user: i64,
+    },
+}
+
+/// What the app hears from the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// Another node did something this node must repeat.
+    Notice(Notice),
+    /// A node was not heard from for [`PRESENCE_TTL`] (it died without a
+    /// goodbye, or is cut off): the users it had online no longer count there.
+    NodeLost {
+        /// Who was online on it.
+        online: Vec<String>,
     },
 }
 
@@ -131,7 +145,7 @@ impl Cluster {
         url: &str,
         prefix: &str,
         hub: Hub,
-    ) -> Result<(Arc<Cluster>, mpsc::Receiver<Notice>), ClusterError> {
+    ) -> Result<(Arc<Cluster>, mpsc::Receiver<ClusterEvent>), ClusterError> {
         let node = node_id();
         let client = async_nats::ConnectOptions::new()
             .name(format!("specserve {node}"))
@@ -197,12 +211,13 @@ impl Cluster {
             }
         });
         let (notice_sender, notice_receiver) = mpsc::channel(1024);
+        let lost_sender = notice_sender.clone();
         let me = node.clone();
         tokio::spawn(async move {
             while let Some(message) = notices.next().await {
                 match serde_json::from_slice::<Envelope<Notice>>(&message.payload) {
                     Ok(envelope) if envelope.node != me => {
-                        if notice_sender.send(envelope.body).await.is_err() {
+                        if notice_sender.send(ClusterEvent::Notice(envelope.body)).await.is_err() {
                             return;
                         }
                     }
@@ -235,7 +250,7 @@ impl Cluster {
             received,
         };
         let cluster = Arc::new(cluster);
-        // The heartbeat, for as long as the cluster link lives.
+        // The heartbeat, and the check for lost nodes, for as long as the link lives.
         let (link, heartbeat_hub) = (Arc::downgrade(&cluster), hub_for_heartbeat);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(HEARTBEAT);
@@ -244,6 +259,11 @@ impl Cluster {
                 let Some(cluster) = link.upgrade() else { return };
                 let online = heartbeat_hub.online_principals().into_iter().map(String::from).collect();
                 cluster.send(cluster.presence_subject.clone(), &PresenceMessage::Heartbeat { online });
+                for online in cluster.forget_lost_nodes() {
+                    if lost_sender.send(ClusterEvent::NodeLost { online }).await.is_err() {
+                        return;
+                    }
+                }
             }
         });
         Ok((cluster, notice_receiver))
@@ -260,6 +280,14 @@ impl Cluster {
     pub fn online_elsewhere(&self, principal: &str) -> bool {
         let nodes = self.presence.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         nodes.values().any(|node| node.heard.elapsed() < PRESENCE_TTL && node.online.contains(principal))
+    }
+
+    /// Forgets the nodes not heard from for [`PRESENCE_TTL`]; who each had online.
+    fn forget_lost_nodes(&self) -> Vec<Vec<String>> {
+        let mut nodes = self.presence.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lost: Vec<String> =
+            nodes.iter().filter(|(_, node)| node.heard.elapsed() >= PRESENCE_TTL).map(|(id, _)| id.clone()).collect();
+        lost.iter().filter_map(|id| nodes.remove(id)).map(|node| node.online.into_iter().collect()).collect()
     }
 
     /// Tells the other nodes what this one did.
@@ -289,6 +317,8 @@ impl Bus for Cluster {
             sent: self.forwarded.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            // The hub counts its own.
+            late: 0,
         }
     }
 }

@@ -227,6 +227,7 @@ fn cluster_and_mail_flags_that_cannot_work_are_refused_at_start() {
         (&["--cluster-url", ""][..], "--cluster-url needs a NATS server"),
         (&["--cluster-url", "nats://"][..], "--cluster-url needs a NATS server"),
         (&["--cluster-url", "http://127.0.0.1:4222"][..], "invalid scheme for NATS server URL"),
+        (&["--cluster-url", "nats://127.0.0.1:4222"][..], "sqlite::memory: is this process's own"),
         (&["--require-email-verification"][..], "needs --smtp-url"),
         (&["--smtp-url", "smtp://127.0.0.1:25"][..], "only used with --require-email-verification"),
     ] {

@@ -77,9 +77,12 @@ impl Conn {
     }
 
     /// The next text frame; `None` when the server closed the connection.
+    /// Panics after [`SOON`] without one, so a lost event fails the test
+    /// instead of hanging it.
     async fn next(&mut self) -> Option<Value> {
         loop {
-            match self.0.next().await? {
+            let frame = tokio::time::timeout(SOON, self.0.next()).await.expect("a frame within the time allowed");
+            match frame? {
                 Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
@@ -117,26 +120,43 @@ impl Conn {
         (id, token)
     }
 
-    /// The next `message/new` event's text, skipping other events.
-    async fn next_message(&mut self) -> String {
+    /// The next event on `channel`, skipping others.
+    async fn next_on(&mut self, channel: &str) -> Value {
         loop {
             let event = self.next().await.expect("an event");
-            if event["channel"] == "message/new" {
-                return event["message"]["text"].as_str().unwrap().to_owned();
+            if event["channel"] == channel {
+                return event;
             }
         }
     }
+
+    /// The next `message/new` event's text, skipping other events.
+    async fn next_message(&mut self) -> String {
+        self.next_on("message/new").await["message"]["text"].as_str().unwrap().to_owned()
+    }
 }
 
-async fn send(conn: &mut Conn, token: &str, room: &Value, text: &str) {
-    let reply = conn.call("message/send", Some(token), json!({"roomId": room, "text": text}), &mut Vec::new()).await;
+/// Sends a message; its id.
+async fn send(conn: &mut Conn, token: &str, room: &Value, text: &str) -> i64 {
+    send_keeping(conn, token, room, text, &mut Vec::new()).await
+}
+
+/// Sends a message, setting aside the events that come before the reply; its id.
+async fn send_keeping(conn: &mut Conn, token: &str, room: &Value, text: &str, events: &mut Vec<Value>) -> i64 {
+    let reply = conn.call("message/send", Some(token), json!({"roomId": room, "text": text}), events).await;
     assert_eq!(reply["success"], true, "{reply}");
+    reply["messageId"].as_i64().unwrap()
+}
+
+/// The body of a GET of `path` on `node`.
+async fn get(node: &Running, path: &str) -> String {
+    let addr: SocketAddr = node.url.trim_start_matches("wss://").trim_end_matches("/ws").parse().unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    common::net::http_at(addr, &node.fingerprint, &request).await.2
 }
 
 async fn readyz(node: &Running) -> String {
-    let addr: SocketAddr = node.url.trim_start_matches("wss://").trim_end_matches("/ws").parse().unwrap();
-    let request = "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    common::net::http_at(addr, &node.fingerprint, request).await.2
+    get(node, "/readyz").await
 }
 
 /// Polls `check` every 50 ms for up to `within` (generous: NATS reconnects
@@ -165,6 +185,9 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     let url = nats.url();
     let flags = ["--cluster-url", url.as_str(), "--token-cache-ttl", "1h"];
     let (a, b) = (Running::start_with(Some(db.url()), &flags), Running::start_with(Some(db.url()), &flags));
+    // A node serves before it reaches NATS (and says so in /readyz): wait for both.
+    eventually("A reaches NATS", SOON, async || readyz(&a).await == "ready\n").await;
+    eventually("B reaches NATS", SOON, async || readyz(&b).await == "ready\n").await;
 
     let (mut alice, mut bob) = (Conn::open(&a).await, Conn::open(&b).await);
     let (_, alice_token) = alice.user("Alice").await;
@@ -176,8 +199,10 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
 
     // A to B: every message once, in the order sent.
     let sent: Vec<String> = (0..20).map(|n| format!("hello {n}")).collect();
+    let mut alice_events = Vec::new();
+    let mut last = 0;
     for text in &sent {
-        send(&mut alice, &alice_token, &room, text).await;
+        last = send_keeping(&mut alice, &alice_token, &room, text, &mut alice_events).await;
     }
     let mut received = Vec::new();
     for _ in &sent {
@@ -188,6 +213,53 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     let read = bob.call("user/read", Some(&bob_token), json!({"id": bob_id}), &mut events).await;
     assert_eq!(read["id"], bob_id);
     assert!(events.iter().all(|e| e["channel"] != "message/new"), "a duplicate arrived: {events:?}");
+    // B handed them to Bob, and says so to Alice on A.
+    let receipt_for = |event: &Value| event["channel"] == "message/delivered" && event["messageId"] == last;
+    if !alice_events.iter().any(receipt_for) {
+        while !receipt_for(&alice.next_on("message/delivered").await) {}
+    }
+
+    // Per-room order under concurrent senders on different nodes: Alice on A
+    // and Bob on B write to one group room at once; Olga on A and Oscar on B
+    // each see every message in the room's order (its history's).
+    let mut olga = Conn::open(&a).await;
+    let olga_id = olga.user("Olga").await.0;
+    let mut oscar = Conn::open(&b).await;
+    let oscar_id = oscar.user("Oscar").await.0;
+    let group = json!({"name": "both nodes", "memberIds": [bob_id, olga_id, oscar_id]});
+    let group = alice.call("room/create", Some(&alice_token), group, &mut events).await["room"]["id"].clone();
+    let writes = |conn: &'static str| (0..25).map(move |n| format!("{conn} {n}"));
+    let (mut alice_side, mut bob_side) = (Vec::new(), Vec::new());
+    tokio::join!(
+        async {
+            for text in writes("alice") {
+                send_keeping(&mut alice, &alice_token, &group, &text, &mut alice_side).await;
+            }
+        },
+        async {
+            for text in writes("bob") {
+                send_keeping(&mut bob, &bob_token, &group, &text, &mut bob_side).await;
+            }
+        }
+    );
+    let mut seen = Vec::new();
+    for observer in [&mut olga, &mut oscar] {
+        let mut ids = Vec::new();
+        for _ in 0..50 {
+            ids.push(observer.next_on("message/new").await["message"]["id"].as_i64().unwrap());
+        }
+        seen.push(ids);
+    }
+    let history = json!({"roomId": group, "limit": 100});
+    let history = alice.call("message/history", Some(&alice_token), history, &mut alice_side).await;
+    let mut stored: Vec<i64> =
+        history["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    stored.reverse();
+    assert_eq!(stored.len(), 50, "{history}");
+    assert_eq!(seen[0], stored, "Olga on A saw the room out of order");
+    assert_eq!(seen[1], stored, "Oscar on B saw the room out of order");
+    let metrics = get(&a, "/metrics").await;
+    assert!(metrics.contains("specserve_cluster_messages_total{outcome=\"late\"}"), "{metrics}");
 
     // A logout on A ends the token on B, whose cache alone would trust it for an hour.
     let mut bob_on_a = Conn::open(&a).await;
@@ -279,15 +351,20 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
 
     // B dies without a goodbye: once its heartbeats stop for the TTL, Dave,
     // online only there, is offline for A's users.
-    let dave_online = async |alice: &mut Conn| {
-        let list =
-            alice.call("presence/list", Some(&alice_token), json!({"userIds": [dave_id]}), &mut Vec::new()).await;
+    let mut alice_events = Vec::new();
+    let dave_online = async |alice: &mut Conn, alice_events: &mut Vec<Value>| {
+        let list = alice.call("presence/list", Some(&alice_token), json!({"userIds": [dave_id]}), alice_events).await;
         list["users"][0]["online"] == true
     };
-    assert!(dave_online(&mut alice).await, "A knows Dave is online on B");
+    assert!(dave_online(&mut alice, &mut alice_events).await, "A knows Dave is online on B");
     let mut b = b;
     b.kill();
-    eventually("a dead node's users go offline", Duration::from_secs(30), async || !dave_online(&mut alice).await)
-        .await;
+    let told = |events: &[Value]| {
+        events.iter().any(|e| e["channel"] == "presence/changed" && e["userId"] == dave_id && e["online"] == false)
+    };
+    eventually("a dead node's users go offline, and their peers are told", Duration::from_secs(30), async || {
+        !dave_online(&mut alice, &mut alice_events).await && told(&alice_events)
+    })
+    .await;
     db.drop().await;
 }

@@ -7,8 +7,8 @@ mod common;
 use common::db::{self, TestDb};
 use specserve::api::Role;
 use specserve::store::{
-    Database, NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, RevokeTokens, Store, StoreError,
-    UserChanges, now_utc,
+    ChatStore, Database, NewMessage, NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, RevokeTokens, Store,
+    StoreError, UserChanges, now_utc,
 };
 
 fn new_user(name: &str, email: &str) -> NewUser {
@@ -308,6 +308,45 @@ async fn concurrent_registrations_of_one_email_store_exactly_one(db: TestDb) {
     db.drop().await;
 }
 
+fn new_message(room_id: i64, author_id: i64, text: &str, linked: bool) -> NewMessage {
+    NewMessage { room_id, author_id, text: text.into(), client_msg_id: Some(text.into()), now: now_utc(), linked }
+}
+
+/// What a cluster orders a room's events by: each linked insert names the
+/// room's message before it, exactly, however many connections insert at once.
+async fn linked_inserts_chain_a_rooms_messages_even_when_concurrent(db: TestDb) {
+    let store = std::sync::Arc::new(db.store().clone());
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("Bob", "bob@example.com")).await.unwrap();
+    let (room, _) = store.direct_room(alice, bob, now_utc()).await.unwrap();
+    let unlinked = store.insert_message(new_message(room.id, alice, "unlinked", false)).await.unwrap();
+    assert_eq!(unlinked.previous, None, "not asked for");
+    let writers = [alice, bob].map(|author| {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut inserted = Vec::new();
+            for n in 0..15 {
+                let message = new_message(room.id, author, &format!("{author}-{n}"), true);
+                inserted.push(store.insert_message(message).await.unwrap());
+            }
+            inserted
+        })
+    });
+    let mut chain: Vec<_> =
+        futures_util::future::join_all(writers).await.into_iter().flat_map(Result::unwrap).collect();
+    chain.sort_by_key(|m| m.record.id);
+    let mut before = (unlinked.record.id, unlinked.record.created_at);
+    for message in &chain {
+        assert!(message.new);
+        assert_eq!(message.previous, Some(before), "message {}", message.record.id);
+        before = (message.record.id, message.record.created_at);
+    }
+    let retry = store.insert_message(new_message(room.id, alice, &format!("{alice}-0"), true)).await.unwrap();
+    assert!(!retry.new && retry.previous.is_none(), "a retry returns the original: {retry:?}");
+    assert_eq!(store.history(room.id, None, 100).await.unwrap().len(), 31, "the retry stored nothing");
+    db.drop().await;
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -344,6 +383,7 @@ conformance!(
     a_refresh_token_is_used_once_and_its_reuse_ends_the_login,
     logout_and_password_change_end_the_refresh_tokens_of_their_logins,
     two_presenters_of_one_refresh_token_leave_no_live_token_behind,
+    linked_inserts_chain_a_rooms_messages_even_when_concurrent,
 );
 
 #[tokio::test]

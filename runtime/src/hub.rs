@@ -21,9 +21,18 @@
 //! topic's or principals' connections is also forwarded to the other nodes,
 //! whose bus hands it to their hub ([`Hub::deliver_remote`]). Publishers do not
 //! know whether one runs. An event for one connection stays on its node.
+//! Events published [`Audience::in_order`] reach every node's connections in
+//! their stream's order ([`order`]), and may ask for a receipt
+//! ([`Audience::with_receipt`], [`Hub::on_receipt`]).
+
+mod order;
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+pub use order::{Position, WAIT as ORDER_WAIT};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -74,6 +83,9 @@ pub struct Delivery {
 pub struct Audience<'a> {
     who: Who<'a>,
     except: Option<u64>,
+    position: Option<Position>,
+    receipt: Option<&'a str>,
+    here_only: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -87,27 +99,52 @@ enum Who<'a> {
 impl<'a> Audience<'a> {
     /// Every connection on the topic (a market data feed, say).
     pub fn everyone() -> Self {
-        Audience { who: Who::Everyone, except: None }
+        Audience::of(Who::Everyone)
     }
 
     /// Every connection bound to `principal` (all of a user's devices).
     pub fn principal(principal: &'a str) -> Self {
-        Audience { who: Who::Principal(principal), except: None }
+        Audience::of(Who::Principal(principal))
     }
 
     /// Every connection bound to any of `principals` (a room's members), each once.
     pub fn principals(principals: &'a [String]) -> Self {
-        Audience { who: Who::Principals(principals), except: None }
+        Audience::of(Who::Principals(principals))
     }
 
     /// One connection.
     pub fn connection(id: u64) -> Self {
-        Audience { who: Who::Connection(id), except: None }
+        Audience::of(Who::Connection(id))
+    }
+
+    fn of(who: Who<'a>) -> Self {
+        Audience { who, except: None, position: None, receipt: None, here_only: false }
     }
 
     /// The same audience without connection `id` (the sender's own, say).
     pub fn except(self, id: u64) -> Self {
         Audience { except: Some(id), ..self }
+    }
+
+    /// The event is at `position` in its stream: on every node, the stream's
+    /// events reach connections in its order. Within one node the publisher
+    /// keeps the order already (it publishes a stream's events one at a
+    /// time); across nodes the hub does. Not for one connection's events.
+    pub fn in_order(self, position: Position) -> Self {
+        Audience { position: Some(position), ..self }
+    }
+
+    /// Once the event (which must be [`in_order`](Audience::in_order)) is
+    /// handed to a connection not bound to `principal`, the hub's receipt
+    /// hook hears of it ([`Hub::on_receipt`]): once per node that did.
+    pub fn with_receipt(self, principal: &'a str) -> Self {
+        Audience { receipt: Some(principal), ..self }
+    }
+
+    /// This node's connections only, never forwarded: for what every node
+    /// decides for itself (that another node's users went offline, say).
+    pub fn here_only(self) -> Self {
+        Audience { here_only: true, ..self }
     }
 }
 
@@ -120,6 +157,12 @@ pub struct RemoteEvent {
     pub audience: RemoteAudience,
     /// The frame, encoded once by the publisher.
     pub frame: String,
+    /// Its place in its stream, if it has one ([`Audience::in_order`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    /// Whose receipt it asks for ([`Audience::with_receipt`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// An [`Audience`] that means the same on every node (connection ids do not).
@@ -132,6 +175,16 @@ pub enum RemoteAudience {
     Principal(String),
     /// Several principals' connections.
     Principals(Vec<String>),
+}
+
+impl RemoteAudience {
+    fn as_audience(&self) -> Audience<'_> {
+        match self {
+            RemoteAudience::Everyone => Audience::everyone(),
+            RemoteAudience::Principal(p) => Audience::principal(p),
+            RemoteAudience::Principals(ps) => Audience::principals(ps),
+        }
+    }
 }
 
 /// Carries events between nodes (NATS, say): [`Hub::attach_bus`].
@@ -155,6 +208,24 @@ pub struct BusStatus {
     pub dropped: u64,
     /// Events received from other nodes.
     pub received: u64,
+    /// Events dropped because a later event of their stream was handed over
+    /// first (their predecessor was lost, or they came after [`ORDER_WAIT`]).
+    pub late: u64,
+}
+
+/// Hears that an event asking for `principal`'s receipt was handed to another
+/// connection of this hub: [`Hub::on_receipt`].
+pub type ReceiptHook = Arc<dyn Fn(&Hub, &str, Position) + Send + Sync>;
+
+/// An event waiting for its turn in its stream.
+#[derive(Debug)]
+struct Sequenced {
+    topic: Topic,
+    audience: RemoteAudience,
+    except: Option<u64>,
+    frame: Arc<str>,
+    position: Position,
+    receipt: Option<Box<str>>,
 }
 
 /// One registered connection.
@@ -189,10 +260,26 @@ impl State {
 }
 
 /// Connections by topic and by principal. Cheap to clone: clones share it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     state: Arc<RwLock<State>>,
     bus: Arc<OnceLock<Arc<dyn Bus>>>,
+    /// Streams' order across nodes: used only with a bus.
+    order: Arc<Mutex<order::Sequencer<Sequenced>>>,
+    late: Arc<AtomicU64>,
+    receipts: Arc<OnceLock<ReceiptHook>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            state: Arc::default(),
+            bus: Arc::default(),
+            order: Arc::new(Mutex::new(order::Sequencer::new(Instant::now()))),
+            late: Arc::default(),
+            receipts: Arc::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -318,42 +405,153 @@ impl Hub {
         self.bus.set(bus)
     }
 
+    /// Calls `hook` for every receipt an event asks for
+    /// ([`Audience::with_receipt`]). Once per hub: a second is refused (returned).
+    pub fn on_receipt(&self, hook: ReceiptHook) -> Result<(), ReceiptHook> {
+        self.receipts.set(hook)
+    }
+
     /// Hands `frame` to the connections of `audience` that are on `topic`,
-    /// here and, with a bus attached, on the other nodes (the returned
-    /// [`Delivery`] counts this node's connections only).
+    /// here and, with a bus attached, on the other nodes. The returned
+    /// [`Delivery`] counts this node's connections that took it now (an
+    /// event waiting for its turn in its stream counts none).
     pub fn publish(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
-        if let Some(bus) = self.bus.get() {
-            let remote = match audience.who {
-                Who::Everyone => Some(RemoteAudience::Everyone),
-                Who::Principal(p) => Some(RemoteAudience::Principal(p.to_owned())),
-                Who::Principals(ps) => Some(RemoteAudience::Principals(ps.to_vec())),
-                Who::Connection(_) => None,
-            };
-            if let Some(audience) = remote {
-                let topic = (topic.0, topic.1.to_string());
-                bus.forward(RemoteEvent { topic, audience, frame: frame.to_string() });
+        let bus = self.bus.get().filter(|_| !audience.here_only);
+        let remote = match audience.who {
+            Who::Everyone => Some(RemoteAudience::Everyone),
+            Who::Principal(p) => Some(RemoteAudience::Principal(p.to_owned())),
+            Who::Principals(ps) => Some(RemoteAudience::Principals(ps.to_vec())),
+            Who::Connection(_) => None,
+        };
+        let (Some(bus), Some(remote)) = (bus, remote) else {
+            let receipt = audience.position.zip(audience.receipt);
+            let (delivery, receipted) = self.publish_here(topic, audience, frame, receipt.map(|(_, p)| p));
+            if let (true, Some((position, principal))) = (receipted, receipt) {
+                self.receipt(principal, position);
             }
+            return delivery;
+        };
+        bus.forward(RemoteEvent {
+            topic: (topic.0, topic.1.to_string()),
+            audience: remote.clone(),
+            frame: frame.to_string(),
+            position: audience.position,
+            receipt: audience.receipt.map(str::to_owned),
+        });
+        match audience.position {
+            Some(position) => self.sequence(Sequenced {
+                topic: topic.clone(),
+                audience: remote,
+                except: audience.except,
+                frame,
+                position,
+                receipt: audience.receipt.map(Into::into),
+            }),
+            None => self.publish_here(topic, audience, frame, None).0,
         }
-        self.publish_here(topic, audience, frame)
     }
 
     /// The attached bus's status; `None` on a single node.
     pub fn bus_status(&self) -> Option<BusStatus> {
-        self.bus.get().map(|bus| bus.status())
+        let late = self.late.load(Ordering::Relaxed);
+        self.bus.get().map(|bus| BusStatus { late, ..bus.status() })
     }
 
     /// Delivers an event another node published to this node's connections.
     pub fn deliver_remote(&self, event: RemoteEvent) -> Delivery {
         let topic: Topic = (event.topic.0, event.topic.1.into());
         let frame: Arc<str> = event.frame.into();
-        match &event.audience {
-            RemoteAudience::Everyone => self.publish_here(&topic, Audience::everyone(), frame),
-            RemoteAudience::Principal(p) => self.publish_here(&topic, Audience::principal(p), frame),
-            RemoteAudience::Principals(ps) => self.publish_here(&topic, Audience::principals(ps), frame),
+        match event.position {
+            Some(position) => self.sequence(Sequenced {
+                topic,
+                audience: event.audience,
+                except: None,
+                frame,
+                position,
+                receipt: event.receipt.map(Into::into),
+            }),
+            None => self.publish_here(&topic, event.audience.as_audience(), frame, None).0,
         }
     }
 
-    fn publish_here(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
+    /// Hands `event` over in its stream's turn: now, with those that waited
+    /// for it, or once its predecessor came or [`ORDER_WAIT`] passed.
+    fn sequence(&self, event: Sequenced) -> Delivery {
+        let wait = self.bus.get().is_some_and(|bus| bus.status().connected);
+        let (stream, id) = (event.position.stream, event.position.id);
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = order.accept(event.position, event, Instant::now(), wait);
+        if outcome.late {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(at) = outcome.wake_at {
+            self.wake(stream, at);
+        }
+        // Handed over under the lock, so two threads keep the stream's order.
+        let (deliveries, receipts) = self.hand_over(outcome.ready);
+        drop(order);
+        self.receipts_for(receipts);
+        deliveries.into_iter().find(|(position, _)| position.id == id).map(|(_, d)| d).unwrap_or_default()
+    }
+
+    /// Wakes `stream` at `at` to release what waited its time.
+    fn wake(&self, stream: i64, at: Instant) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let hub = self.clone();
+        runtime.spawn(async move {
+            let mut at = at;
+            loop {
+                tokio::time::sleep_until(at.into()).await;
+                let mut order = hub.order.lock().unwrap_or_else(PoisonError::into_inner);
+                let (ready, next) = order.release_due(stream, Instant::now());
+                let (_, receipts) = hub.hand_over(ready);
+                drop(order);
+                hub.receipts_for(receipts);
+                match next {
+                    Some(next) => at = next,
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Delivers sequenced events here; their deliveries and the receipts due.
+    #[allow(clippy::type_complexity)]
+    fn hand_over(&self, ready: Vec<Sequenced>) -> (Vec<(Position, Delivery)>, Vec<(Box<str>, Position)>) {
+        let mut deliveries = Vec::with_capacity(ready.len());
+        let mut receipts = Vec::new();
+        for event in ready {
+            let audience = Audience { except: event.except, ..event.audience.as_audience() };
+            let (delivery, receipted) =
+                self.publish_here(&event.topic, audience, event.frame, event.receipt.as_deref());
+            if let (true, Some(principal)) = (receipted, event.receipt) {
+                receipts.push((principal, event.position));
+            }
+            deliveries.push((event.position, delivery));
+        }
+        (deliveries, receipts)
+    }
+
+    fn receipts_for(&self, receipts: Vec<(Box<str>, Position)>) {
+        for (principal, position) in receipts {
+            self.receipt(&principal, position);
+        }
+    }
+
+    fn receipt(&self, principal: &str, position: Position) {
+        if let Some(hook) = self.receipts.get() {
+            hook(self, principal, position);
+        }
+    }
+
+    /// Delivers here; and whether a connection not bound to `receipt` took it.
+    fn publish_here(
+        &self,
+        topic: &Topic,
+        audience: Audience<'_>,
+        frame: Arc<str>,
+        receipt: Option<&str>,
+    ) -> (Delivery, bool) {
         let state = self.read();
         let on_topic = |id: &u64| state.members.get(id).is_some_and(|m| m.topics.contains(topic));
         let mut chosen: Vec<u64> = match audience.who {
@@ -367,15 +565,17 @@ impl Hub {
         chosen.sort_unstable();
         chosen.dedup();
         let mut delivery = Delivery::default();
+        let mut receipted = false;
         for id in chosen.iter().filter(|id| Some(**id) != audience.except && on_topic(id)) {
             let Some(member) = state.members.get(id) else { continue };
             if member.lane.offer(&frame) {
                 delivery.delivered += 1;
+                receipted |= receipt.is_some_and(|r| !member.bound.iter().any(|(p, _)| &**p == r));
             } else {
                 delivery.dropped += 1;
             }
         }
-        delivery
+        (delivery, receipted)
     }
 
     /// Connections registered under `topic`.
@@ -503,5 +703,86 @@ mod tests {
         assert_eq!(hub.publish(&topic("x"), Audience::everyone().except(7), "3".into()), Delivery::default());
         drop(registration);
         assert_eq!(hub.subscribers(&topic("x")), 0);
+    }
+
+    /// A bus that records what it was given.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<RemoteEvent>>);
+
+    impl Bus for Recorder {
+        fn forward(&self, event: RemoteEvent) {
+            self.0.lock().unwrap().push(event);
+        }
+        fn status(&self) -> BusStatus {
+            BusStatus { connected: true, ..BusStatus::default() }
+        }
+    }
+
+    fn at(id: i64, after: i64) -> Position {
+        Position { stream: 1, id, after: Some(after), after_age_ms: 1 }
+    }
+
+    #[tokio::test]
+    async fn with_a_bus_a_streams_events_wait_for_their_predecessor_from_another_node() {
+        let hub = Hub::new();
+        let bus = Arc::new(Recorder::default());
+        assert!(hub.attach_bus(bus.clone()).is_ok());
+        let (_m, mut events, _) = member(&hub, 1, &[""]);
+        hub.bind(1, "olga", 1);
+        let everyone = ["olga".to_owned()];
+        let local = hub.publish(&topic(""), Audience::principals(&everyone).in_order(at(11, 10)), "11".into());
+        assert_eq!(local.delivered, 0, "10 is still on its way");
+        assert_eq!(bus.0.lock().unwrap()[0].position, Some(at(11, 10)), "forwarded with its position");
+        let remote = |id: i64, after, after_age_ms| RemoteEvent {
+            topic: (0, String::new()),
+            audience: RemoteAudience::Principal("olga".into()),
+            frame: id.to_string(),
+            position: Some(Position { after_age_ms, ..at(id, after) }),
+            receipt: None,
+        };
+        assert_eq!(hub.deliver_remote(remote(10, 9, 60_000)).delivered, 1, "9 is long past");
+        assert_eq!(events.recv().await.as_deref(), Some("10"));
+        assert_eq!(events.recv().await.as_deref(), Some("11"));
+        hub.deliver_remote(remote(9, 8, 1));
+        assert!(events.try_recv().is_err(), "an event behind its stream is dropped");
+        assert_eq!(hub.bus_status().map(|s| s.late), Some(1));
+        // A gap that never fills is skipped after the wait.
+        hub.deliver_remote(remote(13, 12, 1));
+        assert_eq!(events.recv().await.as_deref(), Some("13"), "released by the stream's timer");
+    }
+
+    #[test]
+    fn a_receipt_is_due_when_a_connection_of_someone_else_takes_the_event() {
+        let hub = Hub::new();
+        let receipts = Arc::new(Mutex::new(Vec::new()));
+        let heard = Arc::clone(&receipts);
+        let hook: ReceiptHook =
+            Arc::new(move |_, principal, position| heard.lock().unwrap().push((principal.to_owned(), position.id)));
+        assert!(hub.on_receipt(hook.clone()).is_ok());
+        assert!(hub.on_receipt(hook).is_err(), "one hook per hub");
+        let (_a1, _a1_events, _) = member(&hub, 1, &[""]);
+        let (_a2, _a2_events, _) = member(&hub, 2, &[""]);
+        hub.bind(1, "alice", 1);
+        hub.bind(2, "alice", 2);
+        let everyone = ["alice".to_owned(), "bob".to_owned()];
+        let audience = || Audience::principals(&everyone).except(1).in_order(at(5, 4)).with_receipt("alice");
+        assert_eq!(hub.publish(&topic(""), audience(), "m".into()).delivered, 1);
+        assert!(receipts.lock().unwrap().is_empty(), "only her own other device took it");
+        let (_b, _b_events, _) = member(&hub, 3, &[""]);
+        hub.bind(3, "bob", 3);
+        hub.publish(&topic(""), audience(), "m".into());
+        assert_eq!(*receipts.lock().unwrap(), [("alice".to_owned(), 5)]);
+    }
+
+    #[test]
+    fn here_only_events_are_not_forwarded() {
+        let hub = Hub::new();
+        let bus = Arc::new(Recorder::default());
+        assert!(hub.attach_bus(bus.clone()).is_ok());
+        hub.publish(&topic(""), Audience::everyone().here_only(), "x".into());
+        hub.publish(&topic(""), Audience::connection(1), "y".into());
+        assert!(bus.0.lock().unwrap().is_empty());
+        hub.publish(&topic(""), Audience::everyone(), "z".into());
+        assert_eq!(bus.0.lock().unwrap().len(), 1);
     }
 }

@@ -9,15 +9,19 @@
 //!
 //! Delivery: a message is stored, then pushed (`message/new`) to every
 //! member's bound connections but the one that sent it, under its room's lock
-//! so that members see a room's messages in the order they were stored. The
+//! so that members see a room's messages in the order they were stored. In a
+//! cluster the lock is the room's row in the database, and each event carries
+//! the id of the room's message before it, by which every node hands a room's
+//! messages over in that order ([`specserve_runtime::hub::Position`]). The
 //! sender hears `message/delivered` once another member's connection was handed
-//! the message (queued for it; that client's reading it is not observed).
+//! the message (queued for it; that client's reading it is not observed): once
+//! per node that handed it over ([`deliver_receipt`]).
 //! Members are read just before the message is stored: one who joins while a
 //! message is in flight may not be pushed that message; history has it.
 
 use std::collections::HashSet;
 
-use specserve_runtime::hub::Audience;
+use specserve_runtime::hub::{Audience, Hub, Position};
 use specserve_runtime::{ApiError, Detail, Secured};
 use tokio::sync::Mutex;
 
@@ -40,6 +44,15 @@ impl Default for RoomLocks {
 impl RoomLocks {
     fn of(&self, room: i64) -> &Mutex<()> {
         &self.0[room.unsigned_abs() as usize % self.0.len()]
+    }
+}
+
+/// The hub's receipt hook: tells a message's author it was handed to another
+/// member's connection (on the node that did it).
+pub(super) fn deliver_receipt(hub: &Hub, author: &str, position: Position) {
+    let delivered = MessageDelivered { room_id: position.stream, message_id: position.id };
+    if let Err(error) = Publisher::new(hub.clone()).message_delivered(Audience::principal(author), &delivered) {
+        tracing::error!(%error, "delivery receipt not sent");
     }
 }
 
@@ -205,23 +218,29 @@ impl<S: Store> MessageApi for App<S> {
             text: request.text,
             client_msg_id: request.client_msg_id,
             now: now_utc(),
+            linked: app.is_clustered(),
         };
-        let (stored, new) = app.store.insert_message(message).await.map_err(store_error)?;
+        let inserted = app.store.insert_message(message).await.map_err(store_error)?;
+        let stored = inserted.record;
         let reply = MessageSendReply { message_id: stored.id, created_at: wire_time(stored.created_at) };
-        if !new {
+        if !inserted.new {
             // A retry of a message already stored, and pushed when it was.
             return Ok(reply);
         }
-        let others = principals(members.iter().copied().filter(|m| *m != caller));
-        let event = MessageNew { message: message_view(stored.clone()) };
-        let to_others = app.publisher.message_new(Audience::principals(&others), &event)?;
-        let caller_key = caller.to_string();
-        // The sender's other devices see it too; the sending connection has the reply.
-        app.publisher.message_new(Audience::principal(&caller_key).except(connection.id()), &event)?;
-        if to_others.delivered > 0 {
-            let delivered = MessageDelivered { room_id: stored.room_id, message_id: stored.id };
-            app.publisher.message_delivered(Audience::principal(&caller_key), &delivered)?;
-        }
+        let position = Position {
+            stream: stored.room_id,
+            id: stored.id,
+            after: inserted.previous.map(|(id, _)| id),
+            after_age_ms: inserted
+                .previous
+                .map_or(0, |(_, at)| u64::try_from((stored.created_at - at).whole_milliseconds()).unwrap_or(0)),
+        };
+        // Every member's connections but the sending one, which has the reply;
+        // the author hears `message/delivered` once another member's took it.
+        let everyone = principals(members);
+        let author = caller.to_string();
+        let audience = Audience::principals(&everyone).except(connection.id()).in_order(position).with_receipt(&author);
+        app.publisher.message_new(audience, &MessageNew { message: message_view(stored) })?;
         Ok(reply)
     }
 

@@ -29,7 +29,7 @@ use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
 use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
-use crate::cluster::{Cluster, ClusterError, Notice};
+use crate::cluster::{Cluster, ClusterError, ClusterEvent, Notice};
 use crate::mail::Mailer;
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
@@ -119,6 +119,8 @@ impl<S: Store> App<S> {
     /// An app over `store`, auditing to `audit`, pushing events through `hub`
     /// (give the server the same hub).
     pub fn new(store: S, config: AppConfig, audit: AuditLog, hub: Hub) -> Result<Self, ApiError> {
+        // Another app on the same hub set the same hook already.
+        let _ = hub.on_receipt(Arc::new(chat::deliver_receipt));
         Ok(App {
             passwords: Passwords::new(config.hash_threads)?,
             tokens: TokenCache::new(config.token_cache_ttl),
@@ -140,7 +142,7 @@ impl<S: Store> App<S> {
     /// connections and theirs reach this node's; revocations are announced to
     /// them and theirs are applied here, for as long as the app lives.
     pub async fn join_cluster(self: &Arc<Self>, url: &str, prefix: &str) -> Result<Arc<Cluster>, ClusterError> {
-        let (cluster, mut notices) = Cluster::join(url, prefix, self.hub().clone()).await?;
+        let (cluster, mut events) = Cluster::join(url, prefix, self.hub().clone()).await?;
         if self.cluster.set(Arc::clone(&cluster)).is_err()
             || self.hub().attach_bus(Arc::clone(&cluster) as Arc<dyn specserve_runtime::hub::Bus>).is_err()
         {
@@ -148,12 +150,25 @@ impl<S: Store> App<S> {
         }
         let app = Arc::downgrade(self);
         tokio::spawn(async move {
-            while let Some(notice) = notices.recv().await {
+            while let Some(event) = events.recv().await {
                 let Some(app) = app.upgrade() else { return };
-                app.apply(notice);
+                match event {
+                    ClusterEvent::Notice(notice) => app.apply(notice),
+                    ClusterEvent::NodeLost { online } => app.lost_elsewhere(online).await,
+                }
             }
         });
         Ok(cluster)
+    }
+
+    /// Another node was lost with `online` on it: those no longer online
+    /// anywhere go offline for this node's users (every node tells its own).
+    async fn lost_elsewhere(&self, online: Vec<String>) {
+        for user in online.iter().filter_map(|principal| principal.parse::<i64>().ok()) {
+            if !self.is_online(user) {
+                self.push_presence(user, false, true).await;
+            }
+        }
     }
 
     /// Repeats another node's revocation for this node's cache and connections.
@@ -215,6 +230,11 @@ impl<S: Store> App<S> {
         }
     }
 
+    /// Whether this node is in a cluster.
+    fn is_clustered(&self) -> bool {
+        self.cluster.get().is_some()
+    }
+
     /// Whether `user` is online on this node or, in a cluster, on another.
     fn is_online(&self, user: i64) -> bool {
         let principal = user.to_string();
@@ -232,11 +252,19 @@ impl<S: Store> App<S> {
                 return;
             }
         }
+        self.push_presence(user, online, false).await;
+    }
+
+    /// Pushes `presence/changed` to the users who share a room with `user`:
+    /// on every node, or on this one only (`here_only`).
+    async fn push_presence(&self, user: i64, online: bool, here_only: bool) {
         match self.store.peers_of(user).await {
             Ok(peers) => {
                 let peers: Vec<String> = peers.iter().map(i64::to_string).collect();
                 let event = PresenceChanged { user_id: user, online };
-                if let Err(error) = self.publisher.presence_changed(Audience::principals(&peers), &event) {
+                let audience = Audience::principals(&peers);
+                let audience = if here_only { audience.here_only() } else { audience };
+                if let Err(error) = self.publisher.presence_changed(audience, &event) {
                     tracing::error!(%error, "presence event not sent");
                 }
             }

@@ -88,6 +88,22 @@ pub struct NewMessage {
     pub client_msg_id: Option<String>,
     /// Now (UTC).
     pub now: PrimitiveDateTime,
+    /// Also read the room's previous message, under a lock on the room that
+    /// serializes its inserts in the database (so across nodes): a cluster
+    /// orders a room's events by it. Costs a transaction; one node keeps the
+    /// order with its own lock and does not ask.
+    pub linked: bool,
+}
+
+/// What [`ChatStore::insert_message`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertedMessage {
+    /// The message stored, or the original of a retry.
+    pub record: MessageRecord,
+    /// Whether it was stored now (`false`: a retry).
+    pub new: bool,
+    /// The room's message before it (id and time), when [`NewMessage::linked`] asked.
+    pub previous: Option<(i64, PrimitiveDateTime)>,
 }
 
 /// One of a user's rooms, as `room/list` shows it.
@@ -151,8 +167,8 @@ pub trait ChatStore: Send + Sync + 'static {
     /// `user`'s rooms, most recently active first.
     fn rooms_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<RoomSummaryRecord>>> + Send;
     /// Stores a message; with a `client_msg_id` the sender already used, the
-    /// original instead. `true` when it was stored now.
-    fn insert_message(&self, message: NewMessage) -> impl Future<Output = StoreResult<(MessageRecord, bool)>> + Send;
+    /// original instead.
+    fn insert_message(&self, message: NewMessage) -> impl Future<Output = StoreResult<InsertedMessage>> + Send;
     /// A room's messages older than `before` (all when `None`), newest first, at most `limit`.
     fn history(
         &self,

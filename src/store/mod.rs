@@ -14,7 +14,8 @@ use std::future::Future;
 use time::PrimitiveDateTime;
 
 pub use chat::{
-    ChatStore, MemberRecord, MemberRole, MessageRecord, NewMessage, RoomKind, RoomRecord, RoomSummaryRecord,
+    ChatStore, InsertedMessage, MemberRecord, MemberRole, MessageRecord, NewMessage, RoomKind, RoomRecord,
+    RoomSummaryRecord,
 };
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
@@ -592,7 +593,7 @@ impl ChatStore for Database {
     async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>> {
         delegate!(self, s => s.rooms_of(user))
     }
-    async fn insert_message(&self, message: NewMessage) -> StoreResult<(MessageRecord, bool)> {
+    async fn insert_message(&self, message: NewMessage) -> StoreResult<InsertedMessage> {
         delegate!(self, s => s.insert_message(message))
     }
     async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>> {

@@ -663,18 +663,39 @@ macro_rules! sql_store {
             async fn insert_message(
                 &self,
                 message: $crate::store::NewMessage,
-            ) -> $crate::store::StoreResult<($crate::store::MessageRecord, bool)> {
-                let inserted = sqlx::query(
+            ) -> $crate::store::StoreResult<$crate::store::InsertedMessage> {
+                use sqlx::Row;
+                let insert = sqlx::query(
                     "INSERT INTO messages (room_id, author_id, client_msg_id, text, created_at) VALUES (?, ?, ?, ?, ?)",
                 )
                 .bind(message.room_id)
                 .bind(message.author_id)
                 .bind(&message.client_msg_id)
                 .bind(&message.text)
-                .bind(message.now)
-                .execute(&mut *self.connections.acquire().await?)
-                .await
-                .map_err($crate::store::StoreError::from);
+                .bind(message.now);
+                let mut connection = self.connections.acquire().await?;
+                let (inserted, previous) = if message.linked {
+                    let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                    // Locks the room's row until commit (an update that changes
+                    // nothing still takes the lock, in InnoDB and in SQLite), so
+                    // the room's inserts are serialized and "previous" is exact.
+                    sqlx::query("UPDATE rooms SET id = id WHERE id = ?").bind(message.room_id).execute(&mut *tx).await?;
+                    let previous = sqlx::query(
+                        "SELECT id, created_at FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(message.room_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("created_at")?)))
+                    .transpose()?;
+                    let inserted = insert.execute(&mut *tx).await.map_err($crate::store::StoreError::from);
+                    if inserted.is_ok() {
+                        tx.commit().await?;
+                    }
+                    (inserted, previous)
+                } else {
+                    (insert.execute(&mut *connection).await.map_err($crate::store::StoreError::from), None)
+                };
                 match inserted {
                     Ok(result) => {
                         let record = $crate::store::MessageRecord {
@@ -685,7 +706,7 @@ macro_rules! sql_store {
                             client_msg_id: message.client_msg_id,
                             created_at: message.now,
                         };
-                        Ok((record, true))
+                        Ok($crate::store::InsertedMessage { record, new: true, previous })
                     }
                     // A retry: the sender used this client_msg_id already.
                     Err($crate::store::StoreError::Conflict) => {
@@ -695,9 +716,9 @@ macro_rules! sql_store {
                         )
                         .bind(message.author_id)
                         .bind(&message.client_msg_id)
-                        .fetch_one(&mut *self.connections.acquire().await?)
+                        .fetch_one(&mut *connection)
                         .await?;
-                        Ok((message_from_row(&row)?, false))
+                        Ok($crate::store::InsertedMessage { record: message_from_row(&row)?, new: false, previous: None })
                     }
                     Err(error) => Err(error),
                 }

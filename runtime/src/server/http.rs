@@ -90,15 +90,18 @@ fn render_bus(bus: crate::hub::BusStatus) -> String {
         "# HELP specserve_cluster_bus_connected Whether the cluster bus reaches the other nodes.\n\
          # TYPE specserve_cluster_bus_connected gauge\n\
          specserve_cluster_bus_connected {}\n\
-         # HELP specserve_cluster_messages_total Cluster bus messages: sent, dropped (queue full), received.\n\
+         # HELP specserve_cluster_messages_total Cluster bus messages: sent, dropped (queue full), received, \
+         late (behind their stream, dropped).\n\
          # TYPE specserve_cluster_messages_total counter\n\
          specserve_cluster_messages_total{{outcome=\"sent\"}} {}\n\
          specserve_cluster_messages_total{{outcome=\"dropped\"}} {}\n\
-         specserve_cluster_messages_total{{outcome=\"received\"}} {}\n",
+         specserve_cluster_messages_total{{outcome=\"received\"}} {}\n\
+         specserve_cluster_messages_total{{outcome=\"late\"}} {}\n",
         u8::from(bus.connected),
         bus.sent,
         bus.dropped,
-        bus.received
+        bus.received,
+        bus.late
     )
 }
 

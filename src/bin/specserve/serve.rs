@@ -8,6 +8,7 @@ use clap::Args;
 use specserve::api;
 use specserve::handlers::App;
 use specserve::security::audit::AuditLog;
+use specserve::store::DatabaseUrl;
 use specserve_runtime::cli::{ServerArgs, init_logging, serve_until_signal};
 use specserve_runtime::hub::Hub;
 use specserve_runtime::server::Server;
@@ -37,18 +38,30 @@ pub struct ServeArgs {
     pub cluster_subject: String,
 }
 
+/// Refuses cluster settings that cannot work before anything starts.
+fn check_cluster(url: &str, args: &ServeArgs) -> anyhow::Result<()> {
+    let host = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if host.trim_matches('/').trim().is_empty() || args.cluster_subject.trim().is_empty() {
+        bail!("--cluster-url needs a NATS server (nats://host:4222) and --cluster-subject a name");
+    }
+    url.parse::<async_nats::ServerAddr>().map_err(|e| anyhow!("--cluster-url: {e}"))?;
+    if matches!(DatabaseUrl::parse(&args.database.url), Ok(DatabaseUrl::SqliteMemory)) {
+        bail!("--cluster-url: the nodes of a cluster share one database, and sqlite::memory: is this process's own");
+    }
+    Ok(())
+}
+
 /// Serves until SIGTERM or ctrl-c.
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     init_logging(args.server.log_format);
+    if let Some(url) = &args.cluster_url {
+        check_cluster(url, &args)?;
+    }
     let store = args.database.connect().await?;
     let audit = AuditLog::open(&args.audit_log).with_context(|| format!("opening {}", args.audit_log.display()))?;
     let hub = Hub::new();
     let app = Arc::new(App::new(store, args.account.to_app_config()?, audit, hub.clone()).map_err(|e| anyhow!("{e}"))?);
     if let Some(url) = &args.cluster_url {
-        let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-        if host.trim_matches('/').trim().is_empty() || args.cluster_subject.trim().is_empty() {
-            bail!("--cluster-url needs a NATS server (nats://host:4222) and --cluster-subject a name");
-        }
         app.join_cluster(url, &args.cluster_subject).await?;
     }
     let config = specserve_runtime::server::ServerConfig { assets: api::assets(), hub, ..args.server.to_config() };
