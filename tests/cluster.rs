@@ -1,9 +1,12 @@
 //! Two `specserve serve` processes sharing MariaDB and a NATS server this test
 //! starts on its own port: a message sent on node A reaches a member on node
-//! B once and in order, a logout or a deletion on A takes effect on B's
-//! connections (B caches tokens for an hour here, so only the cluster notice
-//! can do it), and with NATS stopped A keeps delivering locally, says it is
-//! degraded, and recovers by itself when NATS is back.
+//! B once and in order, and B's delivery receipt reaches its author on A;
+//! members on both nodes writing to one room at once are seen in the room's
+//! order on both; a logout, a password change or a deletion on A takes effect
+//! on B's connections (B caches tokens for an hour here, so only the cluster
+//! notice can do it); presence counts devices on both nodes; with NATS stopped
+//! A keeps delivering locally, says it is degraded, and recovers by itself when
+//! NATS is back; and a killed node's users go offline for the others' users.
 
 mod common;
 
@@ -282,7 +285,7 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
 
     // Presence: Eve online on B only is online for Frank on A.
     let mut frank = Conn::open(&a).await;
-    let (_, frank_token) = frank.user("Frank").await;
+    let (frank_id, frank_token) = frank.user("Frank").await;
     let mut eve_b = Conn::open(&b).await;
     let (eve_id, eve_b_token) = eve_b.user("Eve").await;
     let shared = frank.call("room/create", Some(&frank_token), json!({"otherUserId": eve_id}), &mut events).await;
@@ -313,6 +316,24 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         !eve_online(&mut frank, &mut frank_events).await && offline(&frank_events)
     })
     .await;
+
+    // A password change on A ends Frank's other logins, also the one on B.
+    let mut frank_b = Conn::open(&b).await;
+    let login = json!({"email": "frank@example.com", "password": PASSWORD});
+    let frank_b_token =
+        frank_b.call("auth/generateToken", None, login, &mut events).await["token"].as_str().unwrap().to_owned();
+    let read_on_b = json!({"id": frank_id});
+    assert_eq!(frank_b.call("user/read", Some(&frank_b_token), read_on_b.clone(), &mut events).await["id"], frank_id);
+    let change = json!({"id": frank_id, "password": "AnotherPass789"});
+    let changed = frank.call("user/update", Some(&frank_token), change, &mut frank_events).await;
+    assert_eq!(changed["success"], true, "{changed}");
+    eventually("B refuses the login the password change ended", SOON, async || {
+        frank_b.call("user/read", Some(&frank_b_token), read_on_b.clone(), &mut events).await["error"]["code"]
+            == "unauthorized"
+    })
+    .await;
+    let read = frank.call("user/read", Some(&frank_token), json!({"id": frank_id}), &mut frank_events).await;
+    assert_eq!(read["id"], frank_id, "the session that changed it stays");
 
     // NATS goes away: A serves on, says it is degraded, and delivers locally.
     let (carol_id, mut carol) = {

@@ -94,7 +94,10 @@ async fn member_loop(
             // Past the end: nothing in flight is counted.
             Err(_) => break,
         };
-        let Some(Message::Text(text)) = next.transpose()? else { continue };
+        let Some(message) = next.transpose()? else {
+            anyhow::bail!("the server closed a member's connection (a slow consumer?)");
+        };
+        let Message::Text(text) = message else { continue };
         let frame: Value = serde_json::from_str(&text)?;
         if frame.get("requestId").is_some() {
             anyhow::ensure!(frame.get("messageId").is_some(), "message/send failed: {frame}");

@@ -6,8 +6,8 @@
 //! stream's event before it, read by the publisher under the lock that made
 //! the stream's order (a database row lock on the room). An event whose
 //! predecessor was handed over goes at once; one whose predecessor is still on
-//! its way from another node waits for it, at most [`WAIT`]. After that the
-//! gap is skipped, and a predecessor that turns up later is dropped (live
+//! its way from another node waits for it, at most [`WAIT`] and behind at
+//! most [`MAX_HELD`] others. After that the gap is skipped, and a predecessor that turns up later is dropped (live
 //! events are at most once, never out of order; history has it).
 //!
 //! A node that has not seen a stream lately cannot know whether the
@@ -19,6 +19,12 @@ use std::time::{Duration, Instant};
 
 /// How long an event waits for its predecessor from another node.
 pub const WAIT: Duration = Duration::from_millis(500);
+
+/// Events a stream holds at most: past it the gap is skipped at once. A busy
+/// stream behind a lost event would otherwise hand a connection the whole
+/// wait's events at once, more than its queue takes (`--event-queue`, 256 by
+/// default), and close it as a slow consumer.
+pub const MAX_HELD: usize = 64;
 
 /// How long a node remembers a quiet stream's last id.
 const RETAIN: Duration = Duration::from_secs(60);
@@ -101,6 +107,14 @@ impl<T> Sequencer<T> {
         let first_hold = stream.held.is_empty();
         let until = now + WAIT;
         stream.held.insert(position.id, Held { after: position.after, until, event });
+        if stream.held.len() > MAX_HELD {
+            let mut ready = Vec::with_capacity(stream.held.len());
+            for (id, held) in std::mem::take(&mut stream.held) {
+                ready.push(held.event);
+                stream.last = Some(id);
+            }
+            return Outcome { ready, late: false, wake_at: None };
+        }
         Outcome { ready: Vec::new(), late: false, wake_at: first_hold.then_some(until) }
     }
 
@@ -209,6 +223,20 @@ mod tests {
         assert_eq!(next, Some(now + WAIT / 2 + WAIT), "e still waits for 4");
         assert_eq!(order.accept(at(4, Some(3), 1), "d", now + WAIT, true).ready, ["d", "e"]);
         assert!(order.accept(at(2, Some(1), 1), "b", now + WAIT, true).late);
+    }
+
+    #[test]
+    fn a_gap_with_too_many_events_behind_it_is_skipped_at_once() {
+        let now = Instant::now();
+        let mut order = Sequencer::new(now);
+        order.accept(at(1, None, 0), 1, now, true);
+        for id in 3..3 + MAX_HELD as i64 {
+            assert!(order.accept(at(id, Some(id - 1), 1), id, now, true).ready.is_empty());
+        }
+        let next = 3 + MAX_HELD as i64;
+        let released = order.accept(at(next, Some(next - 1), 1), next, now, true).ready;
+        assert_eq!(released, (3..=next).collect::<Vec<_>>(), "in order, without waiting for 2");
+        assert!(order.accept(at(2, Some(1), 1), 2, now, true).late);
     }
 
     #[test]
