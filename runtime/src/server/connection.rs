@@ -522,7 +522,14 @@ fn close_reason(error: WsError) -> CloseReason {
     match error {
         WsError::Capacity(_) => CloseReason::TooLarge,
         WsError::Utf8(_) => CloseReason::InvalidUtf8,
-        WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_) => CloseReason::ClientClosed(None),
+        // A client that dropped the TCP connection without a close frame (a
+        // phone losing its network, a killed tab) went away; it broke no rule.
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Io(_)
+        | WsError::Protocol(tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
+            CloseReason::ClientClosed(None)
+        }
         _ => CloseReason::ProtocolError,
     }
 }
@@ -544,6 +551,13 @@ mod tests {
             }
         }
         all
+    }
+
+    #[test]
+    fn a_client_that_vanishes_closed_its_connection_and_a_broken_frame_is_a_protocol_error() {
+        use tokio_tungstenite::tungstenite::error::{Error, ProtocolError as Broken};
+        assert_eq!(super::close_reason(Error::Protocol(Broken::ResetWithoutClosingHandshake)), ClientClosed(None));
+        assert_eq!(super::close_reason(Error::Protocol(Broken::UnmaskedFrameFromClient)), ProtocolError);
     }
 
     #[test]
