@@ -577,3 +577,22 @@ async fn tls_client_that_never_sends_its_http_request_is_cut_at_the_upgrade_dead
     assert!(read.is_ok(), "the server closed the idle TLS connection");
     assert!(!String::from_utf8_lossy(&buffer).contains("101"), "no upgrade happened");
 }
+
+/// `reuse_port` lets a second server bind the first one's port (share-nothing
+/// processes behind one port); without it the port is refused as taken.
+#[tokio::test]
+async fn a_port_is_shared_only_when_both_servers_ask() {
+    let (first, _) = net::start_with(Limits::default(), |c| c.reuse_port = true).await;
+    let addr = first.local_addr();
+    let (second, _) = net::start_with(Limits::default(), |c| {
+        c.reuse_port = true;
+        c.listen = addr;
+    })
+    .await;
+    assert_eq!(second.local_addr(), addr);
+    let mut config = specserve_runtime::server::ServerConfig::new(addr);
+    config.assets = specserve::api::assets();
+    let service = std::sync::Arc::new(Service::<common::Memory>::new(std::sync::Arc::default()));
+    let refused = specserve_runtime::server::Server::start(config, service).await.err();
+    assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");
+}

@@ -49,6 +49,14 @@ impl Process {
         Process::spawn(args, false, layout).await
     }
 
+    /// Starts specserve over `database_url` on a single-threaded runtime,
+    /// sharing `port` (0: a new one) with the other shards.
+    pub async fn specserve_shard(database_url: &str, port: u16) -> Result<Process> {
+        let args =
+            vec!["__serve".to_owned(), database_url.to_owned(), "--child-shard-port".to_owned(), port.to_string()];
+        Process::spawn(args, false, None).await
+    }
+
     /// Starts the raw echo baseline, placed as [`Process::specserve`] places the server.
     pub async fn echo(tls: bool, layout: Option<&Layout>) -> Result<Process> {
         Process::spawn(vec!["__echo".to_owned()], tls, layout).await
@@ -188,7 +196,7 @@ async fn until_parent_goes() {
 
 /// The `__serve` child: specserve with limits opened up for load (the per-socket
 /// frame rate limit and the auth rate limits would otherwise be what is measured).
-pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>) -> Result<()> {
+pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, shard_port: Option<u16>) -> Result<()> {
     raise_fd_limit();
     let store = Database::connect(database_url).await?;
     let config = AppConfig {
@@ -207,8 +215,9 @@ pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>) -> 
     if let Some(url) = cluster_url {
         app.join_cluster(url, "specserve-bench").await?;
     }
-    let mut server_config = ServerConfig::new("127.0.0.1:0".parse()?);
+    let mut server_config = ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], shard_port.unwrap_or(0))));
     server_config.hub = hub;
+    server_config.reuse_port = shard_port.is_some();
     server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
     server_config.limits = Limits {
         frames_per_second: 1e12,

@@ -57,6 +57,10 @@ struct Cli {
     /// (child processes) join the cluster on this NATS server.
     #[arg(long, hide = true)]
     child_cluster_url: Option<String>,
+    /// (child processes) one of several processes sharing this port
+    /// (`SO_REUSEPORT`; 0: pick one), each on a single-threaded runtime.
+    #[arg(long, hide = true)]
+    child_shard_port: Option<u16>,
     /// Put the server child on this many cores and the load generator and the
     /// local MariaDB on the others (when the machine has others); `scaling`
     /// tries 1, 2 (and 4) by itself.
@@ -79,6 +83,9 @@ enum Scenario {
     Scaling,
     /// Fan-out with the room's members on two nodes joined by NATS.
     Cluster,
+    /// `read` on two single-threaded processes sharing one port against one
+    /// process with two worker threads (the thread-per-core question of #14).
+    Sharded,
     #[value(name = "__serve", hide = true)]
     ServeChild,
     #[value(name = "__echo", hide = true)]
@@ -166,11 +173,14 @@ fn main() -> Result<()> {
     if let Some(cores) = &cli.pin {
         pin::set(0, &pin::parse(cores).map_err(anyhow::Error::msg)?)?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = match cli.child_shard_port {
+        Some(_) => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        None => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
     match cli.scenario {
         Scenario::ServeChild => {
             let url = cli.child_database.context("__serve needs a database URL")?;
-            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref()))
+            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref(), cli.child_shard_port))
         }
         Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
         _ => runtime.block_on(run(cli)),
@@ -240,6 +250,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     if all || cli.scenario == Scenario::Scaling {
         rows.extend(scaling(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Sharded {
+        rows.extend(sharded(&setup).await?);
     }
     // Everything back where it was (the database server outlives us).
     place_load(&pin::Layout { server: Vec::new(), others: all_cores, separated: false });
@@ -328,6 +341,58 @@ async fn read_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], 
             rows.push(row);
         }
         server.stop().await;
+    }
+    Ok(rows)
+}
+
+/// `read` at C = 32 served two ways on the same cores: by one process with a
+/// work-stealing runtime of two worker threads (today's shape), and by two
+/// processes with one single-threaded runtime each, sharing the port through
+/// `SO_REUSEPORT` (share-nothing, as a thread-per-core server would be:
+/// nothing crosses threads). Reported: throughput and the servers' CPU per
+/// read, the second against the first.
+async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
+    let connections = setup.counts[0];
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    let mut rows = Vec::new();
+    for (store, url) in stores(setup) {
+        let one = Process::specserve(&url, false, None).await?;
+        let first = Process::specserve_shard(&url, 0).await?;
+        let second = Process::specserve_shard(&url, first.port).await?;
+        let mut measured = Vec::new();
+        for (name, servers) in [
+            ("one process, 2 worker threads", vec![&one]),
+            ("2 single-threaded processes, one port", vec![&first, &second]),
+        ] {
+            let target = target_of(servers[0]);
+            let email = format!("sharded-{store}-{}@example.com", measured.len());
+            let (id, token) = user(&target, &email).await?;
+            let frame = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
+            let each = |servers: &[&Process]| servers.iter().map(|s| s.usage().cpu_seconds).collect::<Vec<f64>>();
+            let before = each(&servers);
+            let stats = load::websocket(&target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
+            let spent: Vec<f64> = each(&servers).iter().zip(&before).map(|(after, before)| after - before).collect();
+            let total: f64 = spent.iter().sum();
+            let server_us = 1e6 * total / (stats.rate() * seconds).max(1.0);
+            // How evenly the kernel spread the connections, as each process's share of the CPU.
+            let split: Vec<String> = spent.iter().map(|s| format!("{:.0}%", 100.0 * s / total.max(1e-9))).collect();
+            let name =
+                if split.len() > 1 { format!("{name} (CPU split {})", split.join("/")) } else { name.to_owned() };
+            let before: f64 = before.iter().sum();
+            let usage = (Usage { cpu_seconds: before, rss_kib: 0 }, Usage { cpu_seconds: before + total, rss_kib: 0 });
+            let mut row = Row::new(&format!("sharded: read, {name}"), store, connections, &stats, usage, seconds);
+            row.server_us_per_op = Some(server_us);
+            measured.push(row);
+        }
+        let (baseline_rate, baseline_us) = (measured[0].throughput, measured[0].server_us_per_op);
+        let mut sharded = measured.pop().context("the sharded row")?;
+        sharded = sharded.against("one process, 2 worker threads (ops/s)", baseline_rate, "report");
+        sharded.baseline_server_us_per_op = baseline_us;
+        rows.extend(measured);
+        rows.push(sharded);
+        for server in [one, first, second] {
+            server.stop().await;
+        }
     }
     Ok(rows)
 }
@@ -700,6 +765,30 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
     })
 }
 
+/// Server CPU per read in `sharded`: two single-threaded processes against
+/// one process with two worker threads.
+fn sharded_table(rows: &[Row]) -> Option<String> {
+    let lines: String = rows
+        .iter()
+        .filter(|r| r.scenario.starts_with("sharded: read, 2 single"))
+        .filter_map(|r| {
+            let (sharded, one) = (r.server_us_per_op?, r.baseline_server_us_per_op?);
+            Some(format!(
+                "| {} | {} | {one:.1} µs | {sharded:.1} µs | x{:.2} | x{:.2} |\n",
+                r.store,
+                r.connections,
+                sharded / one,
+                r.ratio
+            ))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        "| store | C | server CPU per read: one process, 2 workers | 2 single-threaded processes | CPU ratio | ops/s ratio |\n|---|---|---|---|---|---|\n"
+            .to_owned()
+            + &lines
+    })
+}
+
 fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let machine = json!({
@@ -724,6 +813,9 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
     }
     if let Some(table) = targets(rows) {
         md.push_str(&format!("\nCPU targets (#14), from the rows above:\n\n{table}"));
+    }
+    if let Some(table) = sharded_table(rows) {
+        md.push_str(&format!("\nShare-nothing against work-stealing on the same cores (`sharded`):\n\n{table}"));
     }
     let layouts: Vec<&str> = rows.iter().filter_map(|r| r.cores.as_deref()).collect();
     if !layouts.is_empty() {

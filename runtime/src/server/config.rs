@@ -118,6 +118,11 @@ pub struct ServerConfig {
     /// Where connections register for server push; share it with the
     /// application's publisher.
     pub hub: crate::hub::Hub,
+    /// Bind with `SO_REUSEPORT`, so several processes (or runtimes) share
+    /// the port and the kernel spreads connections over them: share-nothing
+    /// serving, measured by the bench's `sharded` scenario. Events reach
+    /// another process's connections only through a cluster bus.
+    pub reuse_port: bool,
 }
 
 impl ServerConfig {
@@ -131,6 +136,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             assets: Assets::default(),
             hub: crate::hub::Hub::new(),
+            reuse_port: false,
         }
     }
 }

@@ -23,7 +23,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -85,8 +84,7 @@ impl Server {
     pub async fn start<S: Service>(config: ServerConfig, service: Arc<S>) -> Result<Server, StartError> {
         let info = service.info();
         let tls = ServerTls::from_setup(&config.tls)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
+        let listener = listener::bind(config.listen, config.reuse_port)
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let metrics = Arc::new(Metrics::new(info));
