@@ -545,6 +545,31 @@ async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
     assert!(stopped.await.unwrap(), "the server drained before its deadline");
 }
 
+/// A handler dropped mid-way would abandon its database statement
+/// mid-protocol (see the runtime's `connection::start`): requests run to
+/// their end even when their client vanished.
+#[tokio::test]
+async fn a_request_runs_to_its_end_when_its_client_vanishes() {
+    let (server, handlers) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let slow = format!(
+        r#"{{"channel":"user/read","requestId":"slow","apiToken":"admin-token","payload":{{"id":{SLOW_USER}}}}}"#
+    );
+    socket.send(Message::text(slow)).await.unwrap();
+    handlers.slow_started.notified().await;
+    drop(socket);
+    let metrics = || async { net::get(&server, "/metrics").await.1 };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metric(&metrics().await, "specserve_connections_open") != 0.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the server never saw the client go");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handlers.release();
+    tokio::time::timeout(Duration::from_secs(10), handlers.slow_finished.notified())
+        .await
+        .expect("the handler finished after its connection closed");
+}
+
 #[tokio::test]
 async fn typed_client_sees_typed_errors_over_wss() {
     let (server, _) = net::start(Limits::default()).await;

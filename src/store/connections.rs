@@ -8,10 +8,14 @@
 //! CPU each through the pool, 47.8k/s at 17 µs with connections held and
 //! handed back directly. What the ping was for is kept another way:
 //!
-//! - a connection whose query was cancelled mid-way has its unsent bytes and
-//!   unread replies drained by the driver before its next statement, and one
-//!   with bytes still to send is flushed before it is reused
-//!   ([`sqlx::Connection::should_flush`]);
+//! - a statement is not abandoned mid-way: the server runs every request to
+//!   its end, also when its client went away (the runtime's
+//!   `connection::start`). That matters: sqlx reads a reply's header and
+//!   body in two steps, and a connection dropped between them would read the
+//!   rest of an old reply as the next one (seen as a panic and as another
+//!   statement's rows in the cluster bench before handlers became tasks).
+//!   What the driver does track (unread replies, unsent bytes) is still
+//!   drained or flushed before reuse ([`sqlx::Connection::should_flush`]);
 //! - a connection that may have died is verified (pinged) before reuse: one
 //!   idle longer than [`VERIFY_IDLE_AFTER`] (the database may have timed it
 //!   out), or any connection after some request met a connection-level error

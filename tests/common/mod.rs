@@ -71,6 +71,8 @@ pub struct Memory {
     /// Signalled when a slow read has started.
     pub slow_started: Notify,
     slow_release: Notify,
+    /// Notified when a slow `user/read` was released and returned.
+    pub slow_finished: Notify,
 }
 
 struct State {
@@ -89,6 +91,7 @@ impl Default for Memory {
             ready: AtomicBool::new(true),
             slow_started: Notify::new(),
             slow_release: Notify::new(),
+            slow_finished: Notify::new(),
         }
     }
 }
@@ -271,6 +274,7 @@ impl UserApi for Memory {
         if request.id == SLOW_USER {
             memory.slow_started.notify_one();
             memory.slow_release.notified().await;
+            memory.slow_finished.notify_one();
             return Err(not_found());
         }
         let state = memory.state();

@@ -197,8 +197,10 @@ struct Connection<Svc: Service, S> {
     waiting: Option<Svc::Prepared>,
     /// An exclusive frame is in `in_flight`: read nothing until it is answered.
     exclusive_running: bool,
-    /// The user was deleted: read nothing more, close after the replies in flight.
-    revoked: bool,
+    /// Why the connection is closing once the replies in flight are written
+    /// (the user was deleted, or the client exceeded the rate limit): read
+    /// nothing more meanwhile.
+    closing: Option<CloseReason>,
     /// Written frames not yet flushed to the socket.
     unflushed: bool,
     frames: TokenBucket,
@@ -238,7 +240,7 @@ where
             in_flight: FuturesOrdered::new(),
             waiting: None,
             exclusive_running: false,
-            revoked: false,
+            closing: None,
             unflushed: false,
             frames: TokenBucket::new(limits.frames_per_second, limits.frame_burst),
             strikes: TokenBucket::new(strikes / limits.rate_limit_window.as_secs_f64().max(0.001), strikes),
@@ -268,14 +270,16 @@ where
                 return Poll::Ready(reason);
             }
             let mut progress = self.collect_replies(cx) | self.collect_events(cx);
-            if !self.revoked && revoked.as_mut().poll(cx).is_ready() {
+            if self.closing.is_none() && revoked.as_mut().poll(cx).is_ready() {
                 // Read nothing more; close once the frames in flight are answered,
                 // so the frame that deleted the user gets its reply first.
-                self.revoked = true;
+                self.closing = Some(CloseReason::Revoked);
                 self.waiting = None;
             }
-            if self.revoked && self.in_flight.is_empty() {
-                return Poll::Ready(CloseReason::Revoked);
+            if let Some(reason) = self.closing
+                && self.in_flight.is_empty()
+            {
+                return Poll::Ready(reason);
             }
             if self.in_flight.is_empty()
                 && let Some(prepared) = self.waiting.take()
@@ -286,8 +290,14 @@ where
             if self.may_read() {
                 match self.socket.poll_next_unpin(cx) {
                     Poll::Ready(message) => {
-                        if let Err(reason) = self.receive(message) {
-                            return Poll::Ready(reason);
+                        match self.receive(message) {
+                            // The frames before the last strike are answered first.
+                            Err(CloseReason::RateLimited) => {
+                                self.closing = Some(CloseReason::RateLimited);
+                                self.waiting = None;
+                            }
+                            Err(reason) => return Poll::Ready(reason),
+                            Ok(()) => {}
                         }
                         progress = true;
                     }
@@ -306,7 +316,7 @@ where
 
     /// Whether to read the next frame: room for its reply and no exclusive frame pending.
     fn may_read(&self) -> bool {
-        !self.revoked
+        self.closing.is_none()
             && self.waiting.is_none()
             && !self.exclusive_running
             && self.in_flight.len() < self.limits().max_in_flight
@@ -432,14 +442,31 @@ where
         Ok(())
     }
 
-    /// Starts answering a routed frame.
+    /// Starts answering a routed frame, as a task of its own: a request runs
+    /// to its end even when its client goes away (the reply is then
+    /// discarded). Dropped mid-way, a handler would abandon its database
+    /// statement mid-protocol: sqlx reads a reply's header and body in two
+    /// steps, so the connection handed back would read the rest of an old
+    /// reply as the next one (a panic, or another statement's rows). It also
+    /// keeps a write and what the handler does after it together (a message
+    /// stored is also pushed). The server's tracker holds the task, so a
+    /// graceful shutdown waits for it.
     fn start(&mut self, prepared: Svc::Prepared) {
         self.exclusive_running = self.shared.service.is_exclusive(&prepared);
         let running = self.shared.service.run(&self.binding, &self.info, prepared);
-        self.in_flight.push_back(Box::pin(async move {
+        let task = self.shared.tracker.spawn(async move {
             let started = Instant::now();
             let outcome = running.await;
             (outcome, started.elapsed())
+        });
+        self.in_flight.push_back(Box::pin(async move {
+            match task.await {
+                Ok(answered) => answered,
+                // The handler panicked: so does this connection, as before.
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                // The runtime is shutting down: there is no one to answer.
+                Err(_) => std::future::pending().await,
+            }
         }));
     }
 
