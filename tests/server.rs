@@ -546,7 +546,7 @@ async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
 }
 
 /// A handler dropped mid-way would abandon its database statement
-/// mid-protocol (see the runtime's `connection::start`): requests run to
+/// mid-protocol (see the runtime's `connection::run`): requests run to
 /// their end even when their client vanished.
 #[tokio::test]
 async fn a_request_runs_to_its_end_when_its_client_vanishes() {

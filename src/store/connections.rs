@@ -10,10 +10,10 @@
 //!
 //! - a statement is not abandoned mid-way: the server runs every request to
 //!   its end, also when its client went away (the runtime's
-//!   `connection::start`). That matters: sqlx reads a reply's header and
+//!   `connection::run`). That matters: sqlx reads a reply's header and
 //!   body in two steps, and a connection dropped between them would read the
 //!   rest of an old reply as the next one (seen as a panic and as another
-//!   statement's rows in the cluster bench before handlers became tasks).
+//!   statement's rows in the cluster bench before they were).
 //!   What the driver does track (unread replies, unsent bytes) is still
 //!   drained or flushed before reuse ([`sqlx::Connection::should_flush`]);
 //! - a connection that may have died is verified (pinged) before reuse: one

@@ -148,6 +148,18 @@ where
         .await
     };
     connection.finish(reason).await;
+    // Requests still running (a close that does not wait for them) are run to
+    // their end, their replies discarded, never dropped: a handler dropped
+    // mid-way would abandon its database statement mid-protocol (sqlx reads a
+    // reply's header and body in two steps, so the connection handed back
+    // would read the rest of an old reply as the next one: a panic, or another
+    // statement's rows), and would separate a write from what follows it (a
+    // stored message not pushed). The server's tracker holds the task, so a
+    // graceful shutdown waits for it.
+    let unfinished = std::mem::take(&mut connection.in_flight);
+    if !unfinished.is_empty() {
+        connection.shared.tracker.spawn(unfinished.for_each(|_| std::future::ready(())));
+    }
     connection.info.close_signal().cancel();
     let offline = connection.registration.take().map(Registration::leave).unwrap_or_default();
     (reason, offline)
@@ -442,31 +454,14 @@ where
         Ok(())
     }
 
-    /// Starts answering a routed frame, as a task of its own: a request runs
-    /// to its end even when its client goes away (the reply is then
-    /// discarded). Dropped mid-way, a handler would abandon its database
-    /// statement mid-protocol: sqlx reads a reply's header and body in two
-    /// steps, so the connection handed back would read the rest of an old
-    /// reply as the next one (a panic, or another statement's rows). It also
-    /// keeps a write and what the handler does after it together (a message
-    /// stored is also pushed). The server's tracker holds the task, so a
-    /// graceful shutdown waits for it.
+    /// Starts answering a routed frame.
     fn start(&mut self, prepared: Svc::Prepared) {
         self.exclusive_running = self.shared.service.is_exclusive(&prepared);
         let running = self.shared.service.run(&self.binding, &self.info, prepared);
-        let task = self.shared.tracker.spawn(async move {
+        self.in_flight.push_back(Box::pin(async move {
             let started = Instant::now();
             let outcome = running.await;
             (outcome, started.elapsed())
-        });
-        self.in_flight.push_back(Box::pin(async move {
-            match task.await {
-                Ok(answered) => answered,
-                // The handler panicked: so does this connection, as before.
-                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-                // The runtime is shutting down: there is no one to answer.
-                Err(_) => std::future::pending().await,
-            }
         }));
     }
 
