@@ -523,15 +523,22 @@ async fn metrics_reflect_the_traffic_just_sent() {
     assert_eq!(metric(&text, "specserve_dispatch_seconds_count{operation=\"userRead\"}"), 3.0);
 }
 
-#[tokio::test]
-async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
-    let (server, handlers) = net::start(Limits::default()).await;
-    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+/// A socket whose `user/read` of [`SLOW_USER`] (request id `slow`) has reached
+/// its handler, which waits for `handlers.release()`.
+async fn slow_request_in_flight(server: &specserve_runtime::server::Server, handlers: &common::Memory) -> net::Socket {
+    let mut socket = net::raw(server, "/ws", &[]).await.unwrap();
     let slow = format!(
         r#"{{"channel":"user/read","requestId":"slow","apiToken":"admin-token","payload":{{"id":{SLOW_USER}}}}}"#
     );
     socket.send(Message::text(slow)).await.unwrap();
     handlers.slow_started.notified().await;
+    socket
+}
+
+#[tokio::test]
+async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
+    let (server, handlers) = net::start(Limits::default()).await;
+    let mut socket = slow_request_in_flight(&server, &handlers).await;
     let token = server.shutdown_token();
     token.cancel();
     // New connections are refused once shutdown starts.
@@ -551,12 +558,7 @@ async fn graceful_shutdown_answers_the_request_in_flight_then_closes_1001() {
 #[tokio::test]
 async fn a_request_runs_to_its_end_when_its_client_vanishes() {
     let (server, handlers) = net::start(Limits::default()).await;
-    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
-    let slow = format!(
-        r#"{{"channel":"user/read","requestId":"slow","apiToken":"admin-token","payload":{{"id":{SLOW_USER}}}}}"#
-    );
-    socket.send(Message::text(slow)).await.unwrap();
-    handlers.slow_started.notified().await;
+    let socket = slow_request_in_flight(&server, &handlers).await;
     drop(socket);
     let metrics = || async { net::get(&server, "/metrics").await.1 };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
