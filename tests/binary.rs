@@ -57,6 +57,19 @@ async fn server_on_mariadb_passes_the_python_seed_client() {
     db.drop().await;
 }
 
+/// `--workers 2`: two per-core workers, each with its own MariaDB connections.
+#[tokio::test]
+async fn per_core_workers_on_mariadb_pass_the_python_seed_client() {
+    let Some(db) = db::mysql().await else { return };
+    let running = Running::start_with(Some(db.url()), &["--workers", "2"]);
+    python_seed_client(&running.url);
+    running.sigterm();
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}");
+    assert!(logs.contains(r#""workers":2"#), "the listening line says how many workers: {logs}");
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
     let running = Running::start(None);

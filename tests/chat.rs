@@ -533,6 +533,52 @@ on_both_stores!(
     a_wave_one_database_gains_the_chat,
 );
 
+/// TCP connections each worker has accepted, from `/metrics`.
+async fn accepted_per_worker(running: &Running) -> [f64; 2] {
+    let (_, text) = net::get(&running.server, "/metrics").await;
+    [0, 1].map(|worker| net::metric(&text, &format!("specserve_accepted_total{{worker=\"{worker}\"}}")))
+}
+
+/// On a server of per-core workers, an event reaches every member's
+/// connection, whichever worker accepted it. Enough members connect that
+/// both workers hold some (the kernel spreads connections; checked on
+/// `/metrics`), and each hears the message.
+async fn a_message_reaches_members_on_every_worker(running: Running) {
+    const MEMBERS: usize = 24;
+    let mut made = Vec::new();
+    for n in 0..MEMBERS {
+        made.push(user(&running, &format!("member{n}")).await);
+    }
+    let before = accepted_per_worker(&running).await;
+    let mut devices = Vec::new();
+    for (id, token) in &made {
+        devices.push((*id, Device::open(&running, token).await));
+    }
+    let after = accepted_per_worker(&running).await;
+    // Besides the devices, only the second `/metrics` request was accepted.
+    assert!(
+        after.iter().zip(before).all(|(after, before)| after - before >= 2.0),
+        "both workers accepted members' connections: {before:?} -> {after:?}"
+    );
+    let ids: Vec<i64> = made.iter().skip(1).map(|(id, _)| *id).collect();
+    let (_, sender) = &mut devices[0];
+    let room = group_room(sender, "everyone", &ids).await;
+    let sent = sender.say(room, "to every worker").await;
+    for (_, device) in devices.iter_mut().skip(1) {
+        assert_eq!(device.next("message/new").await["message"]["id"], sent);
+    }
+    running.stop().await;
+}
+
+on_per_core_workers!(
+    a_message_reaches_members_on_every_worker,
+    a_message_reaches_every_device_but_the_sending_one,
+    concurrent_senders_are_seen_in_one_order,
+    history_pages_are_exact_while_messages_arrive,
+    unread_counts_and_read_receipts,
+    deleting_a_user_closes_its_sockets_and_keeps_its_messages,
+);
+
 /// Forwards one TCP connection until frozen; then holds both ends open and
 /// silent, as a network that dropped the client without a FIN does.
 struct Blackhole {

@@ -623,3 +623,52 @@ async fn a_port_is_shared_only_when_both_servers_ask() {
     let refused = specserve_runtime::server::Server::start(config, service).await.err();
     assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");
 }
+
+fn two_workers(config: &mut specserve_runtime::server::ServerConfig) {
+    config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
+}
+
+/// `--workers 2`: two threads accept on one port; shutdown closes every
+/// connection with 1001 on both, and the port closes.
+#[tokio::test]
+async fn per_core_workers_serve_one_port_and_shut_down_together() {
+    let (server, _) = net::start_with(Limits::default(), two_workers).await;
+    let mut sockets = Vec::new();
+    for _ in 0..24 {
+        let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+        socket.send(Message::text(READ_ADMIN)).await.unwrap();
+        assert_eq!(text_reply(&mut socket).await["id"], 1);
+        sockets.push(socket);
+    }
+    let (_, text) = net::get(&server, "/metrics").await;
+    let accepted = [0, 1].map(|w| metric(&text, &format!("specserve_accepted_total{{worker=\"{w}\"}}")));
+    assert!(accepted.iter().all(|n| *n > 0.0), "the kernel gave both workers connections: {accepted:?}");
+    let addr = server.local_addr();
+    assert!(server.shutdown().await, "both workers drained before the deadline");
+    for socket in &mut sockets {
+        assert_eq!(close_code(socket).await, CloseCode::Away);
+    }
+    assert!(std::net::TcpStream::connect(addr).is_err(), "no worker listens any more");
+}
+
+/// Worker threads are not tied to the caller's runtime: dropping the server
+/// stops them, as the end of that runtime stops a server on it.
+#[tokio::test]
+async fn a_dropped_per_core_server_stops_listening() {
+    let (server, _) = net::start_with(Limits::default(), two_workers).await;
+    let addr = server.local_addr();
+    drop(server);
+    eventually("the workers stopped", || std::net::TcpStream::connect(addr).is_err()).await;
+}
+
+/// Workers bind with `SO_REUSEPORT`, but a port another server holds without
+/// it is still refused at start.
+#[tokio::test]
+async fn per_core_workers_refuse_a_taken_port() {
+    let (taken, _) = net::start(Limits::default()).await;
+    let mut config = specserve_runtime::server::ServerConfig::new(taken.local_addr());
+    two_workers(&mut config);
+    let service = std::sync::Arc::new(Service::<common::Memory>::new(std::sync::Arc::default()));
+    let refused = specserve_runtime::server::Server::start(config, service).await.err();
+    assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");
+}

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
 use specserve::store::Database;
-use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup};
+use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup, Workers};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -47,6 +47,13 @@ impl Process {
         let args =
             vec!["__serve".to_owned(), database_url.to_owned(), "--child-cluster-url".to_owned(), nats_url.to_owned()];
         Process::spawn(args, false, layout).await
+    }
+
+    /// Starts specserve over `database_url` on `workers` per-core workers (`--workers`).
+    pub async fn specserve_workers(database_url: &str, workers: usize) -> Result<Process> {
+        let args =
+            vec!["__serve".to_owned(), database_url.to_owned(), "--child-workers".to_owned(), workers.to_string()];
+        Process::spawn(args, false, None).await
     }
 
     /// Starts specserve over `database_url` on a single-threaded runtime,
@@ -194,9 +201,18 @@ async fn until_parent_goes() {
     let _ = tokio::io::stdin().read_to_end(&mut sink).await;
 }
 
+/// How a `__serve` child runs besides the default (one work-stealing runtime).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape {
+    /// One of several processes sharing this port (0: pick one).
+    pub shard_port: Option<u16>,
+    /// Per-core workers (`--workers`).
+    pub workers: Option<std::num::NonZeroUsize>,
+}
+
 /// The `__serve` child: specserve with limits opened up for load (the per-socket
 /// frame rate limit and the auth rate limits would otherwise be what is measured).
-pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, shard_port: Option<u16>) -> Result<()> {
+pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, shape: Shape) -> Result<()> {
     raise_fd_limit();
     let store = Database::connect(database_url).await?;
     let config = AppConfig {
@@ -215,9 +231,11 @@ pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, sha
     if let Some(url) = cluster_url {
         app.join_cluster(url, "specserve-bench").await?;
     }
-    let mut server_config = ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], shard_port.unwrap_or(0))));
+    let port = shape.shard_port.unwrap_or(0);
+    let mut server_config = ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     server_config.hub = hub;
-    server_config.reuse_port = shard_port.is_some();
+    server_config.reuse_port = shape.shard_port.is_some();
+    server_config.workers = shape.workers.map_or(Workers::Caller, Workers::PerCore);
     server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
     server_config.limits = Limits {
         frames_per_second: 1e12,

@@ -61,6 +61,9 @@ struct Cli {
     /// (`SO_REUSEPORT`; 0: pick one), each on a single-threaded runtime.
     #[arg(long, hide = true)]
     child_shard_port: Option<u16>,
+    /// (child processes) serve on this many per-core workers (`--workers`).
+    #[arg(long, hide = true)]
+    child_workers: Option<std::num::NonZeroUsize>,
     /// Put the server child on this many cores and the load generator and the
     /// local MariaDB on the others (when the machine has others); `scaling`
     /// tries 1, 2 (and 4) by itself.
@@ -180,7 +183,8 @@ fn main() -> Result<()> {
     match cli.scenario {
         Scenario::ServeChild => {
             let url = cli.child_database.context("__serve needs a database URL")?;
-            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref(), cli.child_shard_port))
+            let shape = child::Shape { shard_port: cli.child_shard_port, workers: cli.child_workers };
+            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref(), shape))
         }
         Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
         _ => runtime.block_on(run(cli)),
@@ -345,23 +349,26 @@ async fn read_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], 
     Ok(rows)
 }
 
-/// `read` at C = 32 served two ways on the same cores: by one process with a
-/// work-stealing runtime of two worker threads (today's shape), and by two
-/// processes with one single-threaded runtime each, sharing the port through
-/// `SO_REUSEPORT` (share-nothing, as a thread-per-core server would be:
-/// nothing crosses threads). Reported: throughput and the servers' CPU per
-/// read, the second against the first.
+/// `read` at C = 32 served three ways on the same cores: by one process with
+/// a work-stealing runtime of two worker threads (the default shape), by one
+/// process with two per-core workers (`--workers 2`: a single-threaded
+/// runtime per thread, each with its listener and its database connections),
+/// and by two processes with one single-threaded runtime each, sharing the
+/// port through `SO_REUSEPORT` (nothing at all shared). Reported: throughput
+/// and the servers' CPU per read, each against the first.
 async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
     let connections = setup.counts[0];
     let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
         let one = Process::specserve(&url, false, None).await?;
+        let workers = Process::specserve_workers(&url, 2).await?;
         let first = Process::specserve_shard(&url, 0).await?;
         let second = Process::specserve_shard(&url, first.port).await?;
-        let mut measured = Vec::new();
+        let mut measured: Vec<Row> = Vec::new();
         for (name, servers) in [
-            ("one process, 2 worker threads", vec![&one]),
+            (WORK_STEALING, vec![&one]),
+            ("one process, 2 per-core workers", vec![&workers]),
             ("2 single-threaded processes, one port", vec![&first, &second]),
         ] {
             let target = target_of(servers[0]);
@@ -382,20 +389,23 @@ async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
             let usage = (Usage { cpu_seconds: before, rss_kib: 0 }, Usage { cpu_seconds: before + total, rss_kib: 0 });
             let mut row = Row::new(&format!("sharded: read, {name}"), store, connections, &stats, usage, seconds);
             row.server_us_per_op = Some(server_us);
+            if let Some(baseline) = measured.first() {
+                let (rate, us) = (baseline.throughput, baseline.server_us_per_op);
+                row = row.against(&format!("{WORK_STEALING} (ops/s)"), rate, "report");
+                row.baseline_server_us_per_op = us;
+            }
             measured.push(row);
         }
-        let (baseline_rate, baseline_us) = (measured[0].throughput, measured[0].server_us_per_op);
-        let mut sharded = measured.pop().context("the sharded row")?;
-        sharded = sharded.against("one process, 2 worker threads (ops/s)", baseline_rate, "report");
-        sharded.baseline_server_us_per_op = baseline_us;
         rows.extend(measured);
-        rows.push(sharded);
-        for server in [one, first, second] {
+        for server in [one, workers, first, second] {
             server.stop().await;
         }
     }
     Ok(rows)
 }
+
+/// The shape the other rows of `sharded` are compared with.
+const WORK_STEALING: &str = "one process, 2 work-stealing threads";
 
 async fn reject(setup: &Setup) -> Result<Vec<Row>> {
     reject_on(setup, setup.layout.as_ref(), &setup.counts, "reject").await
@@ -765,25 +775,26 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
     })
 }
 
-/// Server CPU per read in `sharded`: two single-threaded processes against
-/// one process with two worker threads.
+/// Server CPU per read in `sharded`: each shape against one process with
+/// a work-stealing runtime.
 fn sharded_table(rows: &[Row]) -> Option<String> {
     let lines: String = rows
         .iter()
-        .filter(|r| r.scenario.starts_with("sharded: read, 2 single"))
+        .filter(|r| r.scenario.starts_with("sharded: ") && !r.scenario.contains(WORK_STEALING))
         .filter_map(|r| {
-            let (sharded, one) = (r.server_us_per_op?, r.baseline_server_us_per_op?);
+            let (shape, stealing) = (r.server_us_per_op?, r.baseline_server_us_per_op?);
+            let name = r.scenario.trim_start_matches("sharded: read, ");
             Some(format!(
-                "| {} | {} | {one:.1} µs | {sharded:.1} µs | x{:.2} | x{:.2} |\n",
+                "| {} | {} | {name} | {stealing:.1} µs | {shape:.1} µs | x{:.2} | x{:.2} |\n",
                 r.store,
                 r.connections,
-                sharded / one,
+                shape / stealing,
                 r.ratio
             ))
         })
         .collect();
     (!lines.is_empty()).then(|| {
-        "| store | C | server CPU per read: one process, 2 workers | 2 single-threaded processes | CPU ratio | ops/s ratio |\n|---|---|---|---|---|---|\n"
+        "| store | C | shape | server CPU per read: work-stealing | this shape | CPU ratio | ops/s ratio |\n|---|---|---|---|---|---|---|\n"
             .to_owned()
             + &lines
     })

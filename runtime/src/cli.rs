@@ -5,13 +5,14 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::server::{Assets, Limits, Server, ServerConfig, TlsSetup, shutdown};
+use crate::server::{Assets, Limits, Server, ServerConfig, TlsSetup, Workers, shutdown};
 
 /// A duration written the way operators do (`10s`, `500ms`, `7days`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,12 @@ pub struct ServerArgs {
     /// Log format.
     #[arg(long, env = "SPECSERVE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
+    /// Serve on this many worker threads, each with a single-threaded runtime,
+    /// its own listener on the shared port (SO_REUSEPORT) and its own database
+    /// connections, so a connection stays on one thread (thread-per-core).
+    /// Without it one work-stealing runtime serves on every core. Unix only.
+    #[arg(long, env = "SPECSERVE_WORKERS")]
+    pub workers: Option<NonZeroUsize>,
     /// Every connection limit.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -96,6 +103,7 @@ impl ServerArgs {
             allowed_origins: self.allowed_origins.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             assets: Assets::default(),
+            workers: self.workers.map_or(Workers::Caller, Workers::PerCore),
             ..ServerConfig::new(self.listen)
         }
     }
@@ -129,7 +137,7 @@ pub async fn serve_until_signal(server: Server) -> bool {
     } else if let Some(fingerprint) = server.fingerprint() {
         tracing::info!(%fingerprint, "TLS certificate (SHA-256); pin a self-signed one in clients, or pass --tls-cert/--tls-key");
     }
-    tracing::info!(url = %server.url(), docs = %server.docs_url(), "listening");
+    tracing::info!(url = %server.url(), docs = %server.docs_url(), workers = server.workers(), "listening");
     shutdown::on_signal(server.shutdown_token());
     let drained = server.wait().await;
     if drained {
@@ -288,6 +296,22 @@ mod tests {
                 close_timeout: Duration::from_millis(1500),
             }
         );
+    }
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn workers_choose_per_core_runtimes_and_zero_is_refused() {
+        let serve = |args: &[&str]| Serve::try_parse_from(std::iter::once("specserve").chain(args.iter().copied()));
+        assert_eq!(serve(&[]).expect("no flags").server.to_config().workers, Workers::Caller);
+        let two = serve(&["--workers=2"]).expect("--workers=2").server.to_config().workers;
+        assert_eq!(two, Workers::PerCore(NonZeroUsize::new(2).expect("2 is not zero")));
+        assert!(serve(&["--workers=0"]).is_err(), "zero workers would serve nothing");
+        assert!(serve(&["--workers=many"]).is_err());
     }
 
     #[test]

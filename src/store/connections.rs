@@ -22,9 +22,10 @@
 //!   ([`connection_failed`]: a restarted database breaks them all at once).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use specserve_runtime::server::Worker;
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -62,12 +63,36 @@ impl<C: Connection + 'static> Clone for Connections<C> {
 #[derive(Debug)]
 struct Shared<C: Connection + 'static> {
     options: C::Options,
+    acquire_timeout: Duration,
+    max: usize,
+    /// Whether each per-core worker keeps connections of its own ([`Connections::per_worker`]).
+    per_worker: bool,
+    /// Every connection when there are no per-core workers; otherwise those
+    /// used outside them (start-up, cluster events).
+    outside: Pool<C>,
+    /// One per worker of a per-core server, made at the first request on one.
+    workers: OnceLock<Box<[Pool<C>]>>,
+}
+
+/// Connections that may be handed to the same requests.
+#[derive(Debug)]
+struct Pool<C> {
     /// Connections nobody holds, the most recently returned last.
     idle: Mutex<Vec<Idle<C>>>,
     /// One per connection that may exist: holding one entitles a request to a
     /// connection, idle or new.
     permits: Arc<Semaphore>,
-    acquire_timeout: Duration,
+}
+
+impl<C> Pool<C> {
+    fn new(max: usize) -> Self {
+        Pool { idle: Mutex::new(Vec::with_capacity(max)), permits: Arc::new(Semaphore::new(max)) }
+    }
+
+    fn put_back(&self, connection: C, failures: u64) {
+        let idle = Idle { connection, since: Instant::now(), failures };
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(idle);
+    }
 }
 
 #[derive(Debug)]
@@ -83,14 +108,24 @@ impl<C: Connection + 'static> Connections<C> {
     /// most `acquire_timeout` for one (then `PoolTimedOut`, which the store
     /// reports as `unavailable`). Nothing is opened before the first request.
     pub fn new(options: C::Options, max: usize, acquire_timeout: Duration) -> Self {
-        Connections {
-            shared: Arc::new(Shared {
-                options,
-                idle: Mutex::new(Vec::with_capacity(max)),
-                permits: Arc::new(Semaphore::new(max)),
-                acquire_timeout,
-            }),
-        }
+        Self::with(options, max, acquire_timeout, false)
+    }
+
+    /// As [`new`](Self::new), but each worker of a per-core server
+    /// ([`Worker`]) keeps connections of its own, `max` split between them
+    /// (at least one each), and the threads outside them up to `max` more,
+    /// opened only as they are needed. For drivers whose connections are
+    /// sockets of the runtime that opened them (MySQL): a connection used on
+    /// another worker would wake that worker's thread for every reply, and
+    /// stop working when that worker stops.
+    pub fn per_worker(options: C::Options, max: usize, acquire_timeout: Duration) -> Self {
+        Self::with(options, max, acquire_timeout, true)
+    }
+
+    fn with(options: C::Options, max: usize, acquire_timeout: Duration, per_worker: bool) -> Self {
+        let outside = Pool::new(max);
+        let shared = Shared { options, acquire_timeout, max, per_worker, outside, workers: OnceLock::new() };
+        Connections { shared: Arc::new(shared) }
     }
 
     /// A connection for one request; it goes back when the [`Lease`] is dropped.
@@ -101,10 +136,12 @@ impl<C: Connection + 'static> Connections<C> {
     }
 
     async fn checkout(&self) -> Result<Lease<C>, sqlx::Error> {
-        let permit = self.shared.permits.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
+        let home = self.shared.home();
+        let pool = self.shared.pool(home);
+        let permit = pool.permits.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
         let failures = failures();
         loop {
-            let idle = self.shared.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let connection = match idle {
                 Some(idle) if idle.failures == failures && idle.since.elapsed() < VERIFY_IDLE_AFTER => idle.connection,
                 Some(mut idle) => match idle.connection.ping().await {
@@ -118,6 +155,7 @@ impl<C: Connection + 'static> Connections<C> {
                 connection: Some(connection),
                 failures,
                 shared: self.shared.clone(),
+                home,
                 permit: Some(permit),
             });
         }
@@ -125,9 +163,16 @@ impl<C: Connection + 'static> Connections<C> {
 }
 
 impl<C: Connection + 'static> Shared<C> {
-    fn put_back(&self, connection: C, failures: u64) {
-        let idle = Idle { connection, since: Instant::now(), failures };
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(idle);
+    /// The worker whose connections this thread uses (`None`: the outside pool).
+    fn home(&self) -> Option<usize> {
+        let worker = Worker::current().filter(|_| self.per_worker)?;
+        let each = (self.max / worker.count).max(1);
+        let workers = self.workers.get_or_init(|| (0..worker.count).map(|_| Pool::new(each)).collect());
+        (worker.index < workers.len()).then_some(worker.index)
+    }
+
+    fn pool(&self, home: Option<usize>) -> &Pool<C> {
+        home.and_then(|index| self.workers.get()?.get(index)).unwrap_or(&self.outside)
     }
 }
 
@@ -139,6 +184,8 @@ pub struct Lease<C: Connection + 'static> {
     connection: Option<C>,
     failures: u64,
     shared: Arc<Shared<C>>,
+    /// The pool it goes back to (see [`Shared::home`]).
+    home: Option<usize>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -159,10 +206,10 @@ impl<C: Connection + 'static> std::ops::DerefMut for Lease<C> {
 impl<C: Connection + 'static> Drop for Lease<C> {
     fn drop(&mut self) {
         let (Some(mut connection), Some(permit)) = (self.connection.take(), self.permit.take()) else { return };
-        let (shared, failures) = (self.shared.clone(), self.failures);
+        let (shared, failures, home) = (self.shared.clone(), self.failures, self.home);
         if !connection.should_flush() {
             // Back before the permit, so whoever gets the permit finds it.
-            shared.put_back(connection, failures);
+            shared.pool(home).put_back(connection, failures);
             drop(permit);
             return;
         }
@@ -171,7 +218,7 @@ impl<C: Connection + 'static> Drop for Lease<C> {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if connection.flush().await.is_ok() {
-                    shared.put_back(connection, failures);
+                    shared.pool(home).put_back(connection, failures);
                 }
                 drop(permit);
             });
@@ -195,13 +242,53 @@ mod tests {
     }
 
     /// The CI's MariaDB (`SPECSERVE_TEST_MYSQL_URL`), or `None` off CI without one.
-    fn mariadb(max: usize) -> Option<Connections<MySqlConnection>> {
+    fn mariadb_options() -> Option<MySqlConnectOptions> {
         let Ok(url) = std::env::var("SPECSERVE_TEST_MYSQL_URL") else {
             assert!(std::env::var_os("CI").is_none(), "CI needs SPECSERVE_TEST_MYSQL_URL");
             return None;
         };
-        let options = MySqlConnectOptions::from_str(&url).expect("a valid url");
-        Some(Connections::new(options, max, Duration::from_secs(5)))
+        Some(MySqlConnectOptions::from_str(&url).expect("a valid url"))
+    }
+
+    fn mariadb(max: usize) -> Option<Connections<MySqlConnection>> {
+        Some(Connections::new(mariadb_options()?, max, Duration::from_secs(5)))
+    }
+
+    /// Runs `work` as worker `index` of two would: on a thread of its own
+    /// with a single-threaded runtime.
+    fn on_worker<T: Send>(index: usize, work: impl Future<Output = T> + Send) -> T {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    Worker::set_current(Some(Worker { index, count: 2 }));
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(work)
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn each_worker_of_a_per_core_server_keeps_connections_of_its_own() {
+        let Some(options) = mariadb_options() else { return };
+        // Two in all: one for each of the two workers.
+        let connections = Connections::per_worker(options, 2, Duration::from_millis(300));
+        let first = on_worker(0, async {
+            let held = connections.acquire().await.expect("worker 0's connection");
+            assert!(
+                matches!(connections.acquire().await, Err(sqlx::Error::PoolTimedOut)),
+                "worker 0 has one connection, and does not take worker 1's"
+            );
+            drop(held);
+            let first = connection_id(&connections).await.unwrap();
+            assert_eq!(connection_id(&connections).await.unwrap(), first, "worker 0 reuses its own");
+            first
+        });
+        let second = on_worker(1, async { connection_id(&connections).await.unwrap() });
+        assert_ne!(first, second, "worker 1 opened its own");
+        let outside = tokio::runtime::Runtime::new().unwrap().block_on(connection_id(&connections)).unwrap();
+        assert!(![first, second].contains(&outside), "threads outside the workers use connections of their own");
     }
 
     async fn connection_id(connections: &Connections<MySqlConnection>) -> Result<u64, sqlx::Error> {

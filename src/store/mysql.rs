@@ -22,7 +22,8 @@ pub struct MySqlStore {
 
 impl MySqlStore {
     /// Connects lazily: the server starts even while the database is down, and
-    /// `/readyz` says so. At most 16 connections.
+    /// `/readyz` says so. At most 16 connections, split between the workers
+    /// of a per-core server (`--workers`), so each uses sockets of its own runtime.
     ///
     /// No ping before each checkout (sqlx's default) nor after each return
     /// (what `sqlx::Pool` does): each doubled the round trips of every request.
@@ -30,7 +31,7 @@ impl MySqlStore {
     /// and every idle one is then verified before reuse (see `connections`).
     pub async fn connect(url: &str) -> StoreResult<MySqlStore> {
         let options = MySqlConnectOptions::from_str(url)?;
-        let connections = Connections::new(options, 16, ACQUIRE_TIMEOUT);
+        let connections = Connections::per_worker(options, 16, ACQUIRE_TIMEOUT);
         Ok(MySqlStore { connections, schema: include_str!("../../schema.sql") })
     }
 

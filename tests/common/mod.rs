@@ -24,25 +24,39 @@ pub const SLOW_USER: i64 = 777;
 /// `async fn(Running)` in the including file, started with `test_config()`.
 macro_rules! on_both_stores {
     ($($test:ident),* $(,)?) => {
-        mod sqlite {
+        on_both_stores!(@adjusted |_| {}, sqlite, mysql; $($test),*);
+    };
+    (@adjusted $adjust:expr, $sqlite:ident, $mysql:ident; $($test:ident),*) => {
+        mod $sqlite {
             $(
                 #[tokio::test]
                 async fn $test() {
                     let db = crate::common::db::sqlite().await;
-                    super::$test(crate::common::app::start(db, crate::common::app::test_config()).await).await;
+                    let config = crate::common::app::test_config();
+                    super::$test(crate::common::app::start_with(db, config, $adjust).await).await;
                 }
             )*
         }
-        mod mysql {
+        mod $mysql {
             $(
                 #[tokio::test]
                 async fn $test() {
                     if let Some(db) = crate::common::db::mysql().await {
-                        super::$test(crate::common::app::start(db, crate::common::app::test_config()).await).await;
+                        let config = crate::common::app::test_config();
+                        super::$test(crate::common::app::start_with(db, config, $adjust).await).await;
                     }
                 }
             )*
         }
+    };
+}
+
+/// Like `on_both_stores!`, on a server of two per-core workers (`--workers 2`)
+/// instead of the test's own runtime.
+#[allow(unused_macros)]
+macro_rules! on_per_core_workers {
+    ($($test:ident),* $(,)?) => {
+        on_both_stores!(@adjusted crate::common::app::two_workers, per_core_sqlite, per_core_mysql; $($test),*);
     };
 }
 
@@ -635,6 +649,13 @@ pub mod app {
             password_changes_per_minute: 100_000.0,
             ..AppConfig::default()
         }
+    }
+
+    /// Serves on two per-core workers (`--workers 2`): two threads of their
+    /// own, each with its listener and its database connections.
+    #[allow(dead_code)]
+    pub fn two_workers(config: &mut ServerConfig) {
+        config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
     }
 
     /// Starts the app over `db`.

@@ -5,6 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::Workers;
+
 /// How the listener speaks TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsSetup {
@@ -123,6 +125,9 @@ pub struct ServerConfig {
     /// serving, measured by the bench's `sharded` scenario. Events reach
     /// another process's connections only through a cluster bus.
     pub reuse_port: bool,
+    /// Which threads serve connections: the caller's runtime, or a
+    /// single-threaded runtime per worker thread ([`Workers`]).
+    pub workers: Workers,
 }
 
 impl ServerConfig {
@@ -137,6 +142,7 @@ impl ServerConfig {
             assets: Assets::default(),
             hub: crate::hub::Hub::new(),
             reuse_port: false,
+            workers: Workers::Caller,
         }
     }
 }

@@ -17,12 +17,14 @@ use super::{Shared, http, metrics};
 use crate::service::Service;
 
 /// Accepts until shutdown, then waits for connections to drain. Returns whether
-/// they drained within the deadline.
+/// they drained within the deadline. `worker` is the accepting worker's index
+/// (0 on the caller's runtime), for the per-worker accept counter.
 pub(super) async fn accept_loop<Svc: Service>(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared<Svc>>,
     shutdown: CancellationToken,
+    worker: usize,
 ) -> bool {
     loop {
         let (tcp, peer) = tokio::select! {
@@ -38,6 +40,7 @@ pub(super) async fn accept_loop<Svc: Service>(
             },
         };
         let _ = tcp.set_nodelay(true);
+        shared.metrics.accepted(worker);
         let (shared_for_conn, acceptor, shutdown) = (Arc::clone(&shared), acceptor.clone(), shutdown.clone());
         shared.tracker.spawn(async move {
             match acceptor {

@@ -66,6 +66,8 @@ pub struct Metrics {
     auth_failures: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
     events_out: AtomicU64,
+    /// TCP connections accepted, per worker (one slot without per-core workers).
+    accepted: Vec<AtomicU64>,
     /// By who started the close and the code on the wire.
     closes: std::sync::Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
     latency: Vec<Histogram>,
@@ -76,8 +78,9 @@ fn slots<T: Default>(n: usize) -> Vec<T> {
 }
 
 impl Metrics {
-    /// Zeroed counters for the operations and codes of `info`.
-    pub fn new(info: &'static ServiceInfo) -> Metrics {
+    /// Zeroed counters for the operations and codes of `info`, served by
+    /// `workers` accept loops.
+    pub fn new(info: &'static ServiceInfo, workers: usize) -> Metrics {
         let operations = info.operations.len() + 1;
         Metrics {
             info,
@@ -90,6 +93,7 @@ impl Metrics {
             auth_failures: AtomicU64::default(),
             rejected: Default::default(),
             events_out: AtomicU64::default(),
+            accepted: slots(workers.max(1)),
             closes: std::sync::Mutex::default(),
             latency: slots(operations),
         }
@@ -122,6 +126,13 @@ impl Metrics {
         };
         let mut closes = self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *closes.entry((by, code)).or_default() += 1;
+    }
+
+    /// Worker `worker` accepted a TCP connection.
+    pub fn accepted(&self, worker: usize) {
+        if let Some(count) = self.accepted.get(worker) {
+            count.fetch_add(1, Relaxed);
+        }
     }
 
     /// A connection's socket is gone.
@@ -192,6 +203,14 @@ impl Metrics {
             for (slot, value) in series.iter().enumerate() {
                 let _ = writeln!(out, "{name}{{operation=\"{}\"}} {}", self.label(slot), value.load(Relaxed));
             }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP specserve_accepted_total TCP connections accepted, by worker (0 unless --workers runs several)."
+        );
+        let _ = writeln!(out, "# TYPE specserve_accepted_total counter");
+        for (worker, count) in self.accepted.iter().enumerate() {
+            let _ = writeln!(out, "specserve_accepted_total{{worker=\"{worker}\"}} {}", count.load(Relaxed));
         }
         let _ = writeln!(out, "# HELP specserve_events_out_total Events (server push) queued for clients.");
         let _ = writeln!(out, "# TYPE specserve_events_out_total counter");

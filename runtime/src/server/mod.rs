@@ -7,6 +7,7 @@
 //! - `listener`  accept, TLS handshake deadline, HTTP/1.1 with upgrades
 //! - [`http`]  probes, metrics, spec, docs, upgrade admission
 //! - [`connection`]  the per-socket loop
+//! - [`workers`]  which threads serve: the caller's runtime, or one per core
 //! - [`limits`], [`metrics`], [`shutdown`]
 
 pub mod config;
@@ -17,12 +18,14 @@ mod listener;
 pub mod metrics;
 pub mod shutdown;
 pub mod tls;
+pub mod workers;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -31,6 +34,7 @@ pub use config::{Assets, Limits, ServerConfig, TlsSetup};
 use limits::ConnectionLimiter;
 pub use metrics::Metrics;
 use tls::ServerTls;
+pub use workers::{Worker, Workers};
 
 use crate::hub::Hub;
 use crate::service::Service;
@@ -60,7 +64,11 @@ pub struct Server {
     paths: &'static [&'static str],
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
-    accept_loop: tokio::task::JoinHandle<bool>,
+    /// One per accept loop: whether its connections drained in time.
+    stopped: Vec<oneshot::Receiver<bool>>,
+    /// Per-core worker threads would outlive this value: dropping it stops
+    /// them (an accept loop on the caller's runtime ends with that runtime).
+    worker_threads: bool,
 }
 
 /// Why the server could not start.
@@ -84,10 +92,11 @@ impl Server {
     pub async fn start<S: Service>(config: ServerConfig, service: Arc<S>) -> Result<Server, StartError> {
         let info = service.info();
         let tls = ServerTls::from_setup(&config.tls)?;
-        let listener = listener::bind(config.listen, config.reuse_port)
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let metrics = Arc::new(Metrics::new(info));
+        let workers = match config.workers {
+            Workers::Caller => 1,
+            Workers::PerCore(n) => n.get(),
+        };
+        let metrics = Arc::new(Metrics::new(info, workers));
         let cookies = info.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Cookie(_)));
         if cookies && config.allowed_origins.is_empty() {
             tracing::warn!("the spec accepts cookies, but without --allowed-origin they are ignored");
@@ -106,8 +115,27 @@ impl Server {
         });
         let shutdown = CancellationToken::new();
         let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
-        let accept_loop = tokio::spawn(listener::accept_loop(listener, acceptor, shared, shutdown.clone()));
-        Ok(Server { local_addr, tls, paths: info.paths, metrics, shutdown, accept_loop })
+        let bind_error = |source| StartError::Bind { addr: config.listen, source };
+        let (local_addr, stopped) = match config.workers {
+            Workers::Caller => {
+                let listener = listener::bind(config.listen, config.reuse_port).map_err(bind_error)?;
+                let local_addr = listener.local_addr().map_err(bind_error)?;
+                let (stopped_tx, stopped) = oneshot::channel();
+                let accept_loop = listener::accept_loop(listener, acceptor, shared, shutdown.clone(), 0);
+                tokio::spawn(async move {
+                    let _ = stopped_tx.send(accept_loop.await);
+                });
+                (local_addr, vec![stopped])
+            }
+            Workers::PerCore(count) => {
+                let running =
+                    workers::start(count, config.listen, acceptor, &shared, &shutdown).await.map_err(bind_error)?;
+                let local_addr = running.first().map_or(config.listen, |worker| worker.local_addr);
+                (local_addr, running.into_iter().map(|worker| worker.stopped).collect())
+            }
+        };
+        let worker_threads = matches!(config.workers, Workers::PerCore(_));
+        Ok(Server { local_addr, tls, paths: info.paths, metrics, shutdown, stopped, worker_threads })
     }
 
     /// The bound address (useful with port 0).
@@ -143,6 +171,11 @@ impl Server {
         self.tls.as_ref().map(ServerTls::fingerprint)
     }
 
+    /// How many accept loops serve: the per-core workers, or 1 on the caller's runtime.
+    pub fn workers(&self) -> usize {
+        self.stopped.len()
+    }
+
     /// The live counters.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
@@ -161,7 +194,19 @@ impl Server {
     }
 
     /// Waits until the server has stopped (after the shutdown token fires).
-    pub async fn wait(self) -> bool {
-        self.accept_loop.await.unwrap_or(false)
+    pub async fn wait(mut self) -> bool {
+        let mut drained = true;
+        for stopped in std::mem::take(&mut self.stopped) {
+            drained &= stopped.await.unwrap_or(false);
+        }
+        drained
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.worker_threads {
+            self.shutdown.cancel();
+        }
     }
 }
