@@ -247,7 +247,13 @@ where
                         .context("a connection per permit")?;
                     let (connection, result) = operation(connection).await;
                     idle.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(connection);
-                    result?;
+                    match result {
+                        // SQLite's "database is locked" (a write that waited out its
+                        // busy timeout, or a WAL read that may not wait): tried
+                        // again, as a client would; not an operation.
+                        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("5") => continue,
+                        result => result?,
+                    }
                     stats.record(sent, measure_from);
                 }
                 Ok::<_, anyhow::Error>(stats)
