@@ -533,12 +533,6 @@ on_both_stores!(
     a_wave_one_database_gains_the_chat,
 );
 
-/// TCP connections each worker has accepted, from `/metrics`.
-async fn accepted_per_worker(running: &Running) -> [f64; 2] {
-    let (_, text) = net::get(&running.server, "/metrics").await;
-    [0, 1].map(|worker| net::metric(&text, &format!("specserve_accepted_total{{worker=\"{worker}\"}}")))
-}
-
 /// On a server of per-core workers, an event reaches every member's
 /// connection, whichever worker accepted it. Enough members connect that
 /// both workers hold some (the kernel spreads connections; checked on
@@ -549,12 +543,12 @@ async fn a_message_reaches_members_on_every_worker(running: Running) {
     for n in 0..MEMBERS {
         made.push(user(&running, &format!("member{n}")).await);
     }
-    let before = accepted_per_worker(&running).await;
+    let before = net::accepted_per_worker(&running.server).await;
     let mut devices = Vec::new();
     for (id, token) in &made {
         devices.push((*id, Device::open(&running, token).await));
     }
-    let after = accepted_per_worker(&running).await;
+    let after = net::accepted_per_worker(&running.server).await;
     // Besides the devices, only the second `/metrics` request was accepted.
     assert!(
         after.iter().zip(before).all(|(after, before)| after - before >= 2.0),

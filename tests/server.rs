@@ -624,15 +624,11 @@ async fn a_port_is_shared_only_when_both_servers_ask() {
     assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");
 }
 
-fn two_workers(config: &mut specserve_runtime::server::ServerConfig) {
-    config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
-}
-
 /// `--workers 2`: two threads accept on one port; shutdown closes every
 /// connection with 1001 on both, and the port closes.
 #[tokio::test]
 async fn per_core_workers_serve_one_port_and_shut_down_together() {
-    let (server, _) = net::start_with(Limits::default(), two_workers).await;
+    let (server, _) = net::start_with(Limits::default(), net::two_workers).await;
     let mut sockets = Vec::new();
     for _ in 0..24 {
         let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
@@ -640,8 +636,7 @@ async fn per_core_workers_serve_one_port_and_shut_down_together() {
         assert_eq!(text_reply(&mut socket).await["id"], 1);
         sockets.push(socket);
     }
-    let (_, text) = net::get(&server, "/metrics").await;
-    let accepted = [0, 1].map(|w| metric(&text, &format!("specserve_accepted_total{{worker=\"{w}\"}}")));
+    let accepted = net::accepted_per_worker(&server).await;
     assert!(accepted.iter().all(|n| *n > 0.0), "the kernel gave both workers connections: {accepted:?}");
     let addr = server.local_addr();
     assert!(server.shutdown().await, "both workers drained before the deadline");
@@ -655,7 +650,7 @@ async fn per_core_workers_serve_one_port_and_shut_down_together() {
 /// stops them, as the end of that runtime stops a server on it.
 #[tokio::test]
 async fn a_dropped_per_core_server_stops_listening() {
-    let (server, _) = net::start_with(Limits::default(), two_workers).await;
+    let (server, _) = net::start_with(Limits::default(), net::two_workers).await;
     let addr = server.local_addr();
     drop(server);
     eventually("the workers stopped", || std::net::TcpStream::connect(addr).is_err()).await;
@@ -667,7 +662,7 @@ async fn a_dropped_per_core_server_stops_listening() {
 async fn per_core_workers_refuse_a_taken_port() {
     let (taken, _) = net::start(Limits::default()).await;
     let mut config = specserve_runtime::server::ServerConfig::new(taken.local_addr());
-    two_workers(&mut config);
+    net::two_workers(&mut config);
     let service = std::sync::Arc::new(Service::<common::Memory>::new(std::sync::Arc::default()));
     let refused = specserve_runtime::server::Server::start(config, service).await.err();
     assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");

@@ -44,24 +44,24 @@ impl Process {
 
     /// Starts specserve over `database_url` as a node of the cluster on `nats_url`.
     pub async fn specserve_in_cluster(database_url: &str, nats_url: &str, layout: Option<&Layout>) -> Result<Process> {
-        let args =
-            vec!["__serve".to_owned(), database_url.to_owned(), "--child-cluster-url".to_owned(), nats_url.to_owned()];
-        Process::spawn(args, false, layout).await
+        Process::serve_child(database_url, ["--child-cluster-url", nats_url], layout).await
     }
 
     /// Starts specserve over `database_url` on `workers` per-core workers (`--workers`).
     pub async fn specserve_workers(database_url: &str, workers: usize) -> Result<Process> {
-        let args =
-            vec!["__serve".to_owned(), database_url.to_owned(), "--child-workers".to_owned(), workers.to_string()];
-        Process::spawn(args, false, None).await
+        Process::serve_child(database_url, ["--child-workers", &workers.to_string()], None).await
     }
 
     /// Starts specserve over `database_url` on a single-threaded runtime,
     /// sharing `port` (0: a new one) with the other shards.
     pub async fn specserve_shard(database_url: &str, port: u16) -> Result<Process> {
-        let args =
-            vec!["__serve".to_owned(), database_url.to_owned(), "--child-shard-port".to_owned(), port.to_string()];
-        Process::spawn(args, false, None).await
+        Process::serve_child(database_url, ["--child-shard-port", &port.to_string()], None).await
+    }
+
+    /// A plaintext `__serve` child over `database_url` with one more flag and its value.
+    async fn serve_child(database_url: &str, [flag, value]: [&str; 2], layout: Option<&Layout>) -> Result<Process> {
+        let args = ["__serve", database_url, flag, value].map(str::to_owned).to_vec();
+        Process::spawn(args, false, layout).await
     }
 
     /// Starts the raw echo baseline, placed as [`Process::specserve`] places the server.

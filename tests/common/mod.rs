@@ -56,7 +56,7 @@ macro_rules! on_both_stores {
 #[allow(unused_macros)]
 macro_rules! on_per_core_workers {
     ($($test:ident),* $(,)?) => {
-        on_both_stores!(@adjusted crate::common::app::two_workers, per_core_sqlite, per_core_mysql; $($test),*);
+        on_both_stores!(@adjusted crate::common::net::two_workers, per_core_sqlite, per_core_mysql; $($test),*);
     };
 }
 
@@ -443,6 +443,20 @@ pub mod net {
         }
     }
 
+    /// Serves on two per-core workers (`--workers 2`): two threads of their
+    /// own, each with its listener and its database connections.
+    #[allow(dead_code)]
+    pub fn two_workers(config: &mut ServerConfig) {
+        config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
+    }
+
+    /// TCP connections each of a [`two_workers`] server's workers has accepted, from `/metrics`.
+    #[allow(dead_code)]
+    pub async fn accepted_per_worker(server: &Server) -> [f64; 2] {
+        let (_, text) = get(server, "/metrics").await;
+        [0, 1].map(|worker| metric(&text, &format!("specserve_accepted_total{{worker=\"{worker}\"}}")))
+    }
+
     /// The value of one series in `/metrics` text, or 0.
     pub fn metric(text: &str, series: &str) -> f64 {
         text.lines()
@@ -649,13 +663,6 @@ pub mod app {
             password_changes_per_minute: 100_000.0,
             ..AppConfig::default()
         }
-    }
-
-    /// Serves on two per-core workers (`--workers 2`): two threads of their
-    /// own, each with its listener and its database connections.
-    #[allow(dead_code)]
-    pub fn two_workers(config: &mut ServerConfig) {
-        config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
     }
 
     /// Starts the app over `db`.
