@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use common::app::{self, Running, test_config};
 use common::db;
 use common::frames::{Conn, code, frame, seeded_user};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use specserve::api::Role;
 use specserve::handlers::AppConfig;
@@ -92,8 +92,9 @@ struct Hammered {
 }
 
 /// Sends `frame` pipelined, 16 at a time, until `stop` is set or the server
-/// closes the connection. Returns once the first reply is in (the connection
-/// has authenticated), with the task to await.
+/// closes the connection (then whether it is closing is asked once more).
+/// Returns once the first reply is in (the connection has authenticated),
+/// with the task to await.
 async fn hammer(running: &Running, frame: Value, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Hammered> {
     let (started, first_reply) = tokio::sync::oneshot::channel();
     let mut started = Some(started);
@@ -123,7 +124,24 @@ async fn hammer(running: &Running, frame: Value, stop: Arc<AtomicBool>) -> tokio
                 }
             }
         }
-        Hammered { codes, closed_by_server: false }
+        // The last burst may have been answered in full by a server that is
+        // closing (it answers what it read, then closes): one more frame
+        // tells the two apart. An open connection answers it; a closing one
+        // sends its close frame instead.
+        if conn.0.send(Message::text(burst[0].to_string())).await.is_err() {
+            return Hammered { codes, closed_by_server: true };
+        }
+        loop {
+            match conn.0.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let reply: Value = serde_json::from_str(&text).expect("JSON");
+                    codes.push(code(&reply).to_owned());
+                    return Hammered { codes, closed_by_server: false };
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                _ => return Hammered { codes, closed_by_server: true },
+            }
+        }
     });
     first_reply.await.expect("the hammering connection gets a first reply");
     task
