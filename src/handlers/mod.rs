@@ -214,20 +214,19 @@ impl<S: Store> App<S> {
     }
 
     /// Binds `connection` to the user `identity` authenticated (once per
-    /// token per connection); the user comes online with their first one.
+    /// token per connection); returns whether the user came online with it.
     /// Client tokens are programs acting for their admin: they bind nothing.
-    async fn bind(&self, connection: &ConnectionInfo, identity: &Identity) {
+    /// Called under the token cache's lock (`TokenCache::get`), so a
+    /// revocation (which unbinds or closes the user's connections) is either
+    /// before it and refused it, or after it and undoes it.
+    fn bind(&self, connection: &ConnectionInfo, identity: &Identity) -> bool {
         if identity.is_client() {
-            return;
+            return false;
         }
         let principal = identity.user_id.to_string();
         let session = identity.token_id.unsigned_abs();
-        if self.hub().is_bound(connection.id(), &principal, session) {
-            return;
-        }
-        if self.hub().bind(connection.id(), &principal, session) {
-            self.announce_presence(identity.user_id, true).await;
-        }
+        !self.hub().is_bound(connection.id(), &principal, session)
+            && self.hub().bind(connection.id(), &principal, session)
     }
 
     /// Whether this node is in a cluster.
@@ -361,26 +360,35 @@ impl<S: Store> specserve_runtime::Context for App<S> {
     ) -> Result<Identity, ApiError> {
         let hash = tokens::hash(credential.value);
         let now = now_utc();
-        if let Some(identity) = self.tokens.get(&hash, now) {
-            self.bind(connection, &identity).await;
+        let bind = |identity: &Identity| self.bind(connection, identity);
+        if let Some((identity, came_online)) = self.tokens.get(&hash, now, bind) {
+            if came_online {
+                self.announce_presence(identity.user_id, true).await;
+            }
             return Ok(identity);
         }
-        // Taken before the read: a revocation committing meanwhile keeps this
-        // (possibly stale) row out of the cache.
-        let ticket = self.tokens.begin_load();
-        let Some(record) = self.live_token(hash, now).await? else {
-            return Err(ApiError::unauthorized());
-        };
-        // Scopes the spec no longer has grant nothing.
-        let scopes = record.scopes.map(|names| names.iter().filter_map(|n| Scope::from_wire(n)).collect());
-        let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id, scopes };
-        self.tokens.insert(ticket, hash, identity.clone(), record.expires_at);
-        self.bind(connection, &identity).await;
-        // Best effort: a failed bookkeeping write must not fail the request.
-        if let Err(error) = self.store.touch_token(record.id, now).await {
-            tracing::debug!(%error, "could not record token use");
+        // A revocation committing during the read makes it stale: read again.
+        for _ in 0..STALE_READS {
+            let ticket = self.tokens.begin_load();
+            let Some(record) = self.live_token(hash, now).await? else {
+                return Err(ApiError::unauthorized());
+            };
+            // Scopes the spec no longer has grant nothing.
+            let scopes = record.scopes.map(|names| names.iter().filter_map(|n| Scope::from_wire(n)).collect());
+            let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id, scopes };
+            let Some(came_online) = self.tokens.insert(ticket, hash, identity.clone(), record.expires_at, bind) else {
+                continue;
+            };
+            if came_online {
+                self.announce_presence(identity.user_id, true).await;
+            }
+            // Best effort: a failed bookkeeping write must not fail the request.
+            if let Err(error) = self.store.touch_token(record.id, now).await {
+                tracing::debug!(%error, "could not record token use");
+            }
+            return Ok(identity);
         }
-        Ok(identity)
+        Err(ApiError::unavailable("token reads kept racing revocations"))
     }
 
     /// The spec's scopes: see [`Identity::satisfies`].
@@ -499,6 +507,10 @@ fn store_error(error: StoreError) -> ApiError {
         StoreError::InvalidUrl(message) => ApiError::internal(message),
     }
 }
+
+/// Reads of one token that a revocation may make stale before a frame gives
+/// up (`unavailable`): each is a revocation committing during a round trip.
+const STALE_READS: usize = 3;
 
 const WIRE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");

@@ -76,15 +76,25 @@ impl TokenCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The identity for `hash`, if cached, fresh and unexpired at `now`.
-    pub fn get(&self, hash: &[u8; 32], now: PrimitiveDateTime) -> Option<Identity> {
+    /// The identity for `hash`, if cached, fresh and unexpired at `now`, and
+    /// what `then` made of it. `then` runs under the cache's lock, so no
+    /// revocation comes between the check and what it does (binding the
+    /// connection to the identity's user, which a revocation undoes).
+    pub fn get<T>(
+        &self,
+        hash: &[u8; 32],
+        now: PrimitiveDateTime,
+        then: impl FnOnce(&Identity) -> T,
+    ) -> Option<(Identity, T)> {
         let mut state = self.state();
         let entry = state.entries.get(hash)?;
         if entry.expires_at <= now || entry.loaded.elapsed() > self.ttl {
             state.entries.remove(hash);
             return None;
         }
-        Some(entry.identity.clone())
+        let identity = entry.identity.clone();
+        let made = then(&identity);
+        Some((identity, made))
     }
 
     /// Call before reading a token from the store.
@@ -92,17 +102,28 @@ impl TokenCache {
         LoadTicket(self.state().epoch)
     }
 
-    /// Remembers a token read from the store since `ticket`, unless a
-    /// revocation happened meanwhile (then the next frame reads the store again).
-    pub fn insert(&self, ticket: LoadTicket, hash: [u8; 32], identity: Identity, expires_at: PrimitiveDateTime) {
+    /// Remembers a token read from the store since `ticket` and returns what
+    /// `then` made of it (run under the lock, as in [`get`](Self::get)),
+    /// unless a revocation happened meanwhile: then nothing is cached, `then`
+    /// does not run, and the caller reads the store again.
+    pub fn insert<T>(
+        &self,
+        ticket: LoadTicket,
+        hash: [u8; 32],
+        identity: Identity,
+        expires_at: PrimitiveDateTime,
+        then: impl FnOnce(&Identity) -> T,
+    ) -> Option<T> {
         let mut state = self.state();
         if state.epoch != ticket.0 {
-            return;
+            return None;
         }
         if state.entries.len() >= MAX_ENTRIES {
             state.entries.clear();
         }
+        let made = then(&identity);
         state.entries.insert(hash, Cached { identity, expires_at, loaded: Instant::now() });
+        Some(made)
     }
 
     /// A token was revoked (logout).
@@ -138,18 +159,28 @@ mod tests {
         assert_eq!(hash(&a), hash_a);
     }
 
+    fn cached(cache: &TokenCache, hash: [u8; 32], now: PrimitiveDateTime) -> Option<Identity> {
+        cache.get(&hash, now, |_| ()).map(|(identity, ())| identity)
+    }
+
     #[test]
     fn cache_drops_expired_and_forgotten_tokens() {
         let cache = TokenCache::new(Duration::from_secs(60));
         let now = crate::store::now_utc();
         let identity = Identity { user_id: 7, role: Role::User, token_id: 1, scopes: None };
         let ticket = cache.begin_load();
-        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
-        cache.insert(ticket, [2; 32], Identity { token_id: 2, ..identity.clone() }, now - time::Duration::seconds(1));
-        assert_eq!(cache.get(&[1; 32], now), Some(identity));
-        assert_eq!(cache.get(&[2; 32], now), None, "expired");
+        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1), |_| ());
+        cache.insert(
+            ticket,
+            [2; 32],
+            Identity { token_id: 2, ..identity.clone() },
+            now - time::Duration::seconds(1),
+            |_| (),
+        );
+        assert_eq!(cached(&cache, [1; 32], now), Some(identity));
+        assert_eq!(cached(&cache, [2; 32], now), None, "expired");
         cache.revoke_user(7, None);
-        assert_eq!(cache.get(&[1; 32], now), None);
+        assert_eq!(cached(&cache, [1; 32], now), None);
     }
 
     #[test]
@@ -160,11 +191,13 @@ mod tests {
         // A frame reads the still-valid row; meanwhile a logout commits and revokes.
         let ticket = cache.begin_load();
         cache.revoke_token(1);
-        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
-        assert_eq!(cache.get(&[1; 32], now), None, "the stale read must not be cached");
+        let bound = cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1), |_| "bound");
+        assert_eq!(bound, None, "what follows a stale read (binding its connection) must not run");
+        assert_eq!(cached(&cache, [1; 32], now), None, "the stale read must not be cached");
         // A load that starts after the revocation caches as usual.
         let ticket = cache.begin_load();
-        cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1));
-        assert_eq!(cache.get(&[1; 32], now), Some(identity));
+        let bound = cache.insert(ticket, [1; 32], identity.clone(), now + time::Duration::hours(1), |_| "bound");
+        assert_eq!(bound, Some("bound"));
+        assert_eq!(cached(&cache, [1; 32], now), Some(identity));
     }
 }
