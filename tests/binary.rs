@@ -70,6 +70,89 @@ async fn per_core_workers_on_mariadb_pass_the_python_seed_client() {
     db.drop().await;
 }
 
+/// The cores a thread or process may run on, from `/proc/.../status`
+/// (`Cpus_allowed_list: 0-1,4`).
+fn allowed_cores(status: &str) -> Vec<usize> {
+    let list = status.lines().find_map(|line| line.strip_prefix("Cpus_allowed_list:")).unwrap_or_default();
+    let mut cores = Vec::new();
+    for part in list.trim().split(',').filter(|part| !part.is_empty()) {
+        match part.split_once('-') {
+            Some((from, to)) => cores.extend(from.parse::<usize>().unwrap()..=to.parse().unwrap()),
+            None => cores.push(part.parse().unwrap()),
+        }
+    }
+    cores
+}
+
+/// Every thread of process `pid`: its name (cut to 15 bytes by Linux) and cores.
+fn threads(pid: u32) -> Vec<(String, Vec<usize>)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            Some((name.trim().to_owned(), allowed_cores(&status)))
+        })
+        .collect()
+}
+
+/// `--workers 2 --pin-workers` on the SQLite default: each worker thread runs
+/// on a core of its own, and the SQLite connection threads it opened stay on
+/// its core, so a statement's hand-over to one never crosses cores.
+#[tokio::test]
+async fn pinned_workers_keep_their_sqlite_connections_on_their_cores() {
+    let cores = allowed_cores(&std::fs::read_to_string("/proc/self/status").unwrap());
+    if cores.len() < 2 {
+        common::skip_unless_ci("two cores to pin two workers to");
+        return;
+    }
+    let running = Running::start_with(None, &["--workers", "2", "--pin-workers"]);
+    let alice = running.client().await;
+    let id = common::register_alice(&alice).await;
+    let login =
+        AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into(), refresh: None };
+    let token = alice.auth_generate_token(&login).await.unwrap().token;
+    // Enough connections that the kernel gives both workers some; each reads
+    // from the database once on the worker that accepted it.
+    for _ in 0..24 {
+        let client = running.client().await;
+        client.set_token(Some(token.clone()));
+        assert_eq!(client.user_read(&UserRef { id }).await.unwrap().id, id);
+    }
+    let threads = threads(running.pid());
+    let pinned = |name: &str| {
+        let mut on: Vec<usize> = threads.iter().filter(|(n, c)| n == name && c.len() == 1).map(|(_, c)| c[0]).collect();
+        on.sort_unstable();
+        on.dedup();
+        on
+    };
+    assert_eq!(pinned("specserve-worke"), cores[..2], "worker i runs on the i-th core: {threads:?}");
+    assert_eq!(pinned("sqlx-sqlite-wor"), cores[..2], "each worker's SQLite threads share its core: {threads:?}");
+    let free = threads.iter().filter(|(name, c)| name.starts_with("argon2") && *c == cores).count();
+    assert!(free > 0, "the password hashing threads are not pinned: {threads:?}");
+    running.sigterm();
+    assert!(running.wait().0.success());
+}
+
+/// Pinning asks for a core per worker; more workers than the process's cores
+/// is refused at start with a message, not served on stacked threads.
+#[test]
+fn more_pinned_workers_than_cores_are_refused_at_start() {
+    let cores = allowed_cores(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let too_many = (cores.len() + 1).to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
+        .args(["--workers", &too_many, "--pin-workers"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{too_many} pinned workers must stop the server: {stderr}");
+    let says = format!("{too_many} pinned workers need a core each, but this process may run on {}", cores.len());
+    assert!(stderr.contains(&says), "{stderr}");
+}
+
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
     let running = Running::start(None);

@@ -44,23 +44,35 @@ impl Process {
 
     /// Starts specserve over `database_url` as a node of the cluster on `nats_url`.
     pub async fn specserve_in_cluster(database_url: &str, nats_url: &str, layout: Option<&Layout>) -> Result<Process> {
-        Process::serve_child(database_url, ["--child-cluster-url", nats_url], layout).await
+        Process::serve_child(database_url, &["--child-cluster-url", nats_url], layout).await
     }
 
-    /// Starts specserve over `database_url` on `workers` per-core workers (`--workers`).
-    pub async fn specserve_workers(database_url: &str, workers: usize) -> Result<Process> {
-        Process::serve_child(database_url, ["--child-workers", &workers.to_string()], None).await
+    /// Starts specserve over `database_url` on `workers` per-core workers
+    /// (`--workers`, pinned with `--pin-workers` if `pinned`), placed as
+    /// [`Process::specserve`] places the server.
+    pub async fn specserve_workers(
+        database_url: &str,
+        workers: usize,
+        pinned: bool,
+        layout: Option<&Layout>,
+    ) -> Result<Process> {
+        let workers = workers.to_string();
+        let mut flags = vec!["--child-workers", &workers];
+        if pinned {
+            flags.push("--child-pin-workers");
+        }
+        Process::serve_child(database_url, &flags, layout).await
     }
 
     /// Starts specserve over `database_url` on a single-threaded runtime,
     /// sharing `port` (0: a new one) with the other shards.
     pub async fn specserve_shard(database_url: &str, port: u16) -> Result<Process> {
-        Process::serve_child(database_url, ["--child-shard-port", &port.to_string()], None).await
+        Process::serve_child(database_url, &["--child-shard-port", &port.to_string()], None).await
     }
 
-    /// A plaintext `__serve` child over `database_url` with one more flag and its value.
-    async fn serve_child(database_url: &str, [flag, value]: [&str; 2], layout: Option<&Layout>) -> Result<Process> {
-        let args = ["__serve", database_url, flag, value].map(str::to_owned).to_vec();
+    /// A plaintext `__serve` child over `database_url` with more flags.
+    async fn serve_child(database_url: &str, flags: &[&str], layout: Option<&Layout>) -> Result<Process> {
+        let args = ["__serve", database_url].iter().chain(flags).map(|arg| (*arg).to_owned()).collect();
         Process::spawn(args, false, layout).await
     }
 
@@ -208,6 +220,8 @@ pub struct Shape {
     pub shard_port: Option<u16>,
     /// Per-core workers (`--workers`).
     pub workers: Option<std::num::NonZeroUsize>,
+    /// Each worker on a core of its own (`--pin-workers`).
+    pub pinned: bool,
 }
 
 /// The `__serve` child: specserve with limits opened up for load (the per-socket
@@ -235,7 +249,8 @@ pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, sha
     let mut server_config = ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     server_config.hub = hub;
     server_config.reuse_port = shape.shard_port.is_some();
-    server_config.workers = shape.workers.map_or(Workers::Caller, Workers::PerCore);
+    server_config.workers =
+        shape.workers.map_or(Workers::Caller, |count| Workers::PerCore { count, pinned: shape.pinned });
     server_config.tls = if tls { TlsSetup::SelfSigned } else { TlsSetup::Plaintext };
     server_config.limits = Limits {
         frames_per_second: 1e12,

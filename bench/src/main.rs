@@ -64,6 +64,9 @@ struct Cli {
     /// (child processes) serve on this many per-core workers (`--workers`).
     #[arg(long, hide = true)]
     child_workers: Option<std::num::NonZeroUsize>,
+    /// (child processes) pin the per-core workers (`--pin-workers`).
+    #[arg(long, hide = true)]
+    child_pin_workers: bool,
     /// Put the server child on this many cores and the load generator and the
     /// local MariaDB on the others (when the machine has others); `scaling`
     /// tries 1, 2 (and 4) by itself.
@@ -183,7 +186,11 @@ fn main() -> Result<()> {
     match cli.scenario {
         Scenario::ServeChild => {
             let url = cli.child_database.context("__serve needs a database URL")?;
-            let shape = child::Shape { shard_port: cli.child_shard_port, workers: cli.child_workers };
+            let shape = child::Shape {
+                shard_port: cli.child_shard_port,
+                workers: cli.child_workers,
+                pinned: cli.child_pin_workers,
+            };
             runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref(), shape))
         }
         Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
@@ -288,7 +295,7 @@ async fn user(target: &Target, email: &str) -> Result<(i64, String)> {
     let register =
         json!({"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}});
     let registered = load::ask(&mut socket, register).await?;
-    let id = registered["userId"].as_i64().context("register failed")?;
+    let id = registered["userId"].as_i64().with_context(|| format!("register failed: {registered}"))?;
     let login = json!({"channel": "auth/generateToken", "payload": {"email": email, "password": password}});
     let login = load::ask(&mut socket, login).await?;
     Ok((id, login["token"].as_str().context("login failed")?.to_owned()))
@@ -309,17 +316,29 @@ fn target_of(process: &Process) -> Target {
 }
 
 async fn read(setup: &Setup) -> Result<Vec<Row>> {
-    read_on(setup, setup.layout.as_ref(), &setup.counts, "read").await
+    read_on(setup, setup.layout.as_ref(), None, &setup.counts, "read").await
 }
 
 /// `read` with the server placed by `layout`, at each of `counts`; rows are
 /// named `scenario`.
-async fn read_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], scenario: &str) -> Result<Vec<Row>> {
+/// `read` with the server placed by `layout`, on per-core workers if `workers` says so.
+async fn read_on(
+    setup: &Setup,
+    layout: Option<&pin::Layout>,
+    workers: Option<usize>,
+    counts: &[usize],
+    scenario: &str,
+) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
-        let server = Process::specserve(&url, false, layout).await?;
+        let server = match workers {
+            Some(workers) => Process::specserve_workers(&url, workers, true, layout).await?,
+            None => Process::specserve(&url, false, layout).await?,
+        };
         let target = target_of(&server);
-        let email = format!("{}-{store}@example.com", scenario.replace([' ', ':', ','], "-"));
+        // One user per server: the scenario names are too long for an email's local part.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let email = format!("read-{}-{store}@example.com", SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let (id, token) = user(&target, &email).await?;
         let frame = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
         let database = if store == "mariadb" { child::database_pid() } else { None };
@@ -349,11 +368,11 @@ async fn read_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize], 
     Ok(rows)
 }
 
-/// `read` at C = 32 served three ways on the same cores: by one process with
+/// `read` at C = 32 served four ways on the same cores: by one process with
 /// a work-stealing runtime of two worker threads (the default shape), by one
 /// process with two per-core workers (`--workers 2`: a single-threaded
 /// runtime per thread, each with its listener and its database connections),
-/// and by two processes with one single-threaded runtime each, sharing the
+/// the same with each worker pinned to a core (`--pin-workers`), and by two processes with one single-threaded runtime each, sharing the
 /// port through `SO_REUSEPORT` (nothing at all shared). Reported: throughput
 /// and the servers' CPU per read, each against the first.
 async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
@@ -362,13 +381,15 @@ async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
         let one = Process::specserve(&url, false, None).await?;
-        let workers = Process::specserve_workers(&url, 2).await?;
+        let workers = Process::specserve_workers(&url, 2, false, None).await?;
+        let pinned = Process::specserve_workers(&url, 2, true, None).await?;
         let first = Process::specserve_shard(&url, 0).await?;
         let second = Process::specserve_shard(&url, first.port).await?;
         let mut measured: Vec<Row> = Vec::new();
         for (name, servers) in [
             (WORK_STEALING, vec![&one]),
             ("one process, 2 per-core workers", vec![&workers]),
+            ("one process, 2 pinned per-core workers", vec![&pinned]),
             ("2 single-threaded processes, one port", vec![&first, &second]),
         ] {
             let target = target_of(servers[0]);
@@ -397,7 +418,7 @@ async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
             measured.push(row);
         }
         rows.extend(measured);
-        for server in [one, workers, first, second] {
+        for server in [one, workers, pinned, first, second] {
             server.stop().await;
         }
     }
@@ -443,8 +464,9 @@ async fn reject_on(setup: &Setup, layout: Option<&pin::Layout>, counts: &[usize]
     Ok(rows)
 }
 
-/// Read and reject at C = 32 with the server on 1, 2 (and 4) cores: CPU per
-/// operation should not grow with the cores the server has.
+/// Read and reject at C = 32 with the server on 1, 2 (and 4) cores, and read
+/// again on as many per-core workers as cores: CPU per operation should not
+/// grow with the cores the server has.
 async fn scaling(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let available = pin::allowed().len();
@@ -452,7 +474,9 @@ async fn scaling(setup: &Setup) -> Result<Vec<Row>> {
         let layout = pin::Layout::server_on(cores);
         place_load(&layout);
         let name = |what: &str| format!("scaling: {what}, server on {cores} core{}", if cores == 1 { "" } else { "s" });
-        rows.extend(read_on(setup, Some(&layout), &setup.counts[..1], &name("read")).await?);
+        rows.extend(read_on(setup, Some(&layout), None, &setup.counts[..1], &name("read")).await?);
+        let per_core = name(PER_CORE_READ);
+        rows.extend(read_on(setup, Some(&layout), Some(cores), &setup.counts[..1], &per_core).await?);
         rows.extend(reject_on(setup, Some(&layout), &setup.counts[..1], &name("reject")).await?);
     }
     if let Some(layout) = &setup.layout {
@@ -460,6 +484,10 @@ async fn scaling(setup: &Setup) -> Result<Vec<Row>> {
     }
     Ok(rows)
 }
+
+/// `scaling`'s `read` on as many pinned per-core workers (`--workers N
+/// --pin-workers`) as the server has cores.
+const PER_CORE_READ: &str = "read on pinned per-core workers";
 
 /// Puts this process (the load generator and the sqlx baselines) and the
 /// local MariaDB on the layout's other cores.
@@ -703,7 +731,7 @@ fn targets(rows: &[Row]) -> Option<String> {
             verdict(run.server_us <= bound),
         ));
     }
-    for what in ["read", "reject"] {
+    for what in ["read", PER_CORE_READ, "reject"] {
         let on = |cores: &str| {
             rows.iter()
                 .filter(|r| r.scenario == format!("scaling: {what}, server on {cores}"))

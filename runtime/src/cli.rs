@@ -84,6 +84,12 @@ pub struct ServerArgs {
     /// Without it one work-stealing runtime serves on every core. Unix only.
     #[arg(long, env = "SPECSERVE_WORKERS")]
     pub workers: Option<NonZeroUsize>,
+    /// Keep each worker thread (and the threads it starts, such as SQLite's
+    /// connection threads) on a core of its own, the first cores of those the
+    /// process may use: give two pinned servers on one machine different
+    /// cores with `taskset`. Linux only; needs `--workers`, at most one per core.
+    #[arg(long, env = "SPECSERVE_PIN_WORKERS", requires = "workers")]
+    pub pin_workers: bool,
     /// Every connection limit.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -103,7 +109,7 @@ impl ServerArgs {
             allowed_origins: self.allowed_origins.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             assets: Assets::default(),
-            workers: self.workers.map_or(Workers::Caller, Workers::PerCore),
+            workers: self.workers.map_or(Workers::Caller, |count| Workers::PerCore { count, pinned: self.pin_workers }),
             ..ServerConfig::new(self.listen)
         }
     }
@@ -308,10 +314,14 @@ mod tests {
     fn workers_choose_per_core_runtimes_and_zero_is_refused() {
         let serve = |args: &[&str]| Serve::try_parse_from(std::iter::once("specserve").chain(args.iter().copied()));
         assert_eq!(serve(&[]).expect("no flags").server.to_config().workers, Workers::Caller);
+        let count = NonZeroUsize::new(2).expect("2 is not zero");
         let two = serve(&["--workers=2"]).expect("--workers=2").server.to_config().workers;
-        assert_eq!(two, Workers::PerCore(NonZeroUsize::new(2).expect("2 is not zero")));
+        assert_eq!(two, Workers::PerCore { count, pinned: false });
+        let pinned = serve(&["--workers=2", "--pin-workers"]).expect("--pin-workers").server.to_config().workers;
+        assert_eq!(pinned, Workers::PerCore { count, pinned: true });
         assert!(serve(&["--workers=0"]).is_err(), "zero workers would serve nothing");
         assert!(serve(&["--workers=many"]).is_err());
+        assert!(serve(&["--pin-workers"]).is_err(), "pinning needs per-core workers to pin");
     }
 
     #[test]

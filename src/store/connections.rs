@@ -114,10 +114,13 @@ impl<C: Connection + 'static> Connections<C> {
     /// As [`new`](Self::new), but each worker of a per-core server
     /// ([`Worker`]) keeps connections of its own, `max` split between them
     /// (at least one each), and the threads outside them up to `max` more,
-    /// opened only as they are needed. For drivers whose connections are
-    /// sockets of the runtime that opened them (MySQL): a connection used on
-    /// another worker would wake that worker's thread for every reply, and
-    /// stop working when that worker stops.
+    /// opened only as they are needed. For MySQL, whose connections are
+    /// sockets of the runtime that opened them: a connection used on another
+    /// worker would wake that worker's thread for every reply, and stop
+    /// working when that worker stops. For SQLite, whose connections are
+    /// threads sqlx starts from the opening thread: they then stay beside
+    /// their worker (on its core, if pinned), and a statement's hand-over to
+    /// one and back does not cross cores.
     pub fn per_worker(options: C::Options, max: usize, acquire_timeout: Duration) -> Self {
         Self::with(options, max, acquire_timeout, true)
     }

@@ -8,6 +8,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use super::StoreResult;
 use super::connections::Connections;
 
+/// How long a request waits for a connection before the store reports `unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Users and tokens in SQLite (schema: `schema.sqlite.sql`).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -22,7 +25,9 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5));
-        SqliteStore::open(options, 8).await
+        // Per worker: a SQLite connection is a thread sqlx starts, and one
+        // opened by a per-core worker stays beside it (on its core, if pinned).
+        SqliteStore::open(Connections::per_worker(options.foreign_keys(true), 8, ACQUIRE_TIMEOUT)).await
     }
 
     /// A database in this process's memory, gone at exit. Every SQLite
@@ -30,13 +35,13 @@ impl SqliteStore {
     /// exactly one connection and never closes it.
     pub async fn in_memory() -> StoreResult<SqliteStore> {
         tracing::warn!("in-memory SQLite database: nothing survives a restart");
-        SqliteStore::open(SqliteConnectOptions::from_str("sqlite::memory:")?, 1).await
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        SqliteStore::open(Connections::new(options, 1, ACQUIRE_TIMEOUT)).await
     }
 
     /// Opens one connection now, so a database that cannot be opened is
-    /// refused at start, and up to `max` in all.
-    async fn open(options: SqliteConnectOptions, max: usize) -> StoreResult<SqliteStore> {
-        let connections = Connections::new(options.foreign_keys(true), max, Duration::from_secs(5));
+    /// refused at start.
+    async fn open(connections: Connections<SqliteConnection>) -> StoreResult<SqliteStore> {
         drop(connections.acquire().await?);
         Ok(SqliteStore { connections, schema: include_str!("../../schema.sqlite.sql") })
     }

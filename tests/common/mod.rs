@@ -447,7 +447,8 @@ pub mod net {
     /// own, each with its listener and its database connections.
     #[allow(dead_code)]
     pub fn two_workers(config: &mut ServerConfig) {
-        config.workers = specserve_runtime::server::Workers::PerCore(std::num::NonZeroUsize::MIN.saturating_add(1));
+        let count = std::num::NonZeroUsize::MIN.saturating_add(1);
+        config.workers = specserve_runtime::server::Workers::PerCore { count, pinned: false };
     }
 
     /// TCP connections each of a [`two_workers`] server's workers has accepted, from `/metrics`.
@@ -1078,6 +1079,11 @@ pub mod process {
         /// The typed client, pinned to its certificate.
         pub async fn client(&self) -> Client {
             Client::connect_with(&self.url, ClientOptions::pinned(&self.fingerprint)).await.expect("client connects")
+        }
+
+        /// Its process id.
+        pub fn pid(&self) -> u32 {
+            self.child.id()
         }
 
         /// Kills it without a chance to say goodbye (a crashed node).

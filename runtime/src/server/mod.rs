@@ -85,6 +85,9 @@ pub enum StartError {
         /// The OS error.
         source: io::Error,
     },
+    /// Per-core workers could not be pinned to cores.
+    #[error(transparent)]
+    Pin(#[from] workers::PinError),
 }
 
 impl Server {
@@ -92,11 +95,7 @@ impl Server {
     pub async fn start<S: Service>(config: ServerConfig, service: Arc<S>) -> Result<Server, StartError> {
         let info = service.info();
         let tls = ServerTls::from_setup(&config.tls)?;
-        let workers = match config.workers {
-            Workers::Caller => 1,
-            Workers::PerCore(n) => n.get(),
-        };
-        let metrics = Arc::new(Metrics::new(info, workers));
+        let metrics = Arc::new(Metrics::new(info, config.workers.accept_loops()));
         let cookies = info.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Cookie(_)));
         if cookies && config.allowed_origins.is_empty() {
             tracing::warn!("the spec accepts cookies, but without --allowed-origin they are ignored");
@@ -127,14 +126,18 @@ impl Server {
                 });
                 (local_addr, vec![stopped])
             }
-            Workers::PerCore(count) => {
-                let running =
-                    workers::start(count, config.listen, acceptor, &shared, &shutdown).await.map_err(bind_error)?;
+            Workers::PerCore { count, pinned } => {
+                let running = workers::start(count, pinned, config.listen, acceptor, &shared, &shutdown)
+                    .await
+                    .map_err(|error| match error {
+                        workers::WorkerError::Io(source) => bind_error(source),
+                        workers::WorkerError::Pin(error) => StartError::Pin(error),
+                    })?;
                 let local_addr = running.first().map_or(config.listen, |worker| worker.local_addr);
                 (local_addr, running.into_iter().map(|worker| worker.stopped).collect())
             }
         };
-        let worker_threads = matches!(config.workers, Workers::PerCore(_));
+        let worker_threads = matches!(config.workers, Workers::PerCore { .. });
         Ok(Server { local_addr, tls, paths: info.paths, metrics, shutdown, stopped, worker_threads })
     }
 

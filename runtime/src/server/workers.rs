@@ -13,6 +13,14 @@
 //! by the bench's `sharded` scenario. Server push still reaches every
 //! connection: the hub is shared, and an event for another worker's
 //! connection wakes that worker.
+//!
+//! Pinned ([`Workers::PerCore`] with `pinned`), each worker thread runs on one
+//! core of those the process may use (its affinity mask at start, so
+//! `taskset` and cgroup cpusets choose which), and threads it starts inherit
+//! that core: notably sqlx's SQLite connection threads, so that handing a
+//! statement to one and its rows back stays on the core. Opt-in, because two
+//! pinned servers on one machine would pin to the same cores unless each is
+//! given its own with `taskset`.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -32,9 +40,54 @@ pub enum Workers {
     /// The runtime that starts the server.
     #[default]
     Caller,
-    /// This many threads of their own, each with a single-threaded runtime
-    /// and its own listener on the shared port (Unix only).
-    PerCore(NonZeroUsize),
+    /// `count` threads of their own, each with a single-threaded runtime
+    /// and its own listener on the shared port (Unix only); if `pinned`,
+    /// each on a core of its own (Linux only; at most one worker per core).
+    PerCore {
+        /// How many worker threads.
+        count: NonZeroUsize,
+        /// Whether each stays on one core.
+        pinned: bool,
+    },
+}
+
+impl Workers {
+    /// How many accept loops serve: the per-core workers, or 1 on the caller's runtime.
+    pub fn accept_loops(self) -> usize {
+        match self {
+            Workers::Caller => 1,
+            Workers::PerCore { count, .. } => count.get(),
+        }
+    }
+}
+
+/// Why per-core workers could not be pinned.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    /// More pinned workers than cores the process may run on.
+    #[error("{workers} pinned workers need a core each, but this process may run on {} ({cores:?})", cores.len())]
+    TooFewCores {
+        /// Workers asked for.
+        workers: usize,
+        /// The cores the process may run on.
+        cores: Vec<usize>,
+    },
+    /// The OS would not say which cores the process may run on.
+    #[error("cannot read which cores this process may run on: {0}")]
+    Cores(std::io::Error),
+    /// The OS refused to keep a worker on its core.
+    #[error("cannot pin worker {worker} to core {core}: {source}")]
+    Affinity {
+        /// The worker.
+        worker: usize,
+        /// The core it was to run on.
+        core: usize,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No thread affinity on this OS.
+    #[error("pinning workers to cores is supported on Linux only")]
+    Unsupported,
 }
 
 /// One of a per-core server's worker threads: resources kept per worker (the
@@ -73,22 +126,34 @@ pub(super) struct Running {
     pub stopped: oneshot::Receiver<bool>,
 }
 
+/// Why a worker could not start.
+#[derive(Debug)]
+pub(super) enum WorkerError {
+    /// Its listener (or its thread or runtime).
+    Io(std::io::Error),
+    /// Its core.
+    Pin(PinError),
+}
+
 /// Starts `count` worker threads on `addr` and returns once each one listens.
 /// The first binds `addr` (port 0 picks a port); the others bind the port it
 /// got. If one cannot start, those already started are stopped.
 pub(super) async fn start<S: Service>(
     count: NonZeroUsize,
+    pinned: bool,
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shared: &Arc<Shared<S>>,
     shutdown: &CancellationToken,
-) -> std::io::Result<Vec<Running>> {
+) -> Result<Vec<Running>, WorkerError> {
     let count = count.get();
+    let cores = if pinned { Some(affinity::cores_for(count).map_err(WorkerError::Pin)?) } else { None };
     let mut running: Vec<Running> = Vec::with_capacity(count);
     for index in 0..count {
         let addr = running.first().map_or(addr, |first| first.local_addr);
         let worker = Worker { index, count };
-        match spawn(worker, addr, acceptor.clone(), Arc::clone(shared), shutdown.clone()).await {
+        let core = cores.as_ref().map(|cores| cores[index]);
+        match spawn(worker, core, addr, acceptor.clone(), Arc::clone(shared), shutdown.clone()).await {
             Ok(worker) => running.push(worker),
             Err(error) => {
                 shutdown.cancel();
@@ -102,22 +167,30 @@ pub(super) async fn start<S: Service>(
     Ok(running)
 }
 
-/// One worker thread: a single-threaded runtime that binds, reports its
-/// address, accepts until shutdown and drains.
+/// One worker thread, on `core` if given: a single-threaded runtime that
+/// binds, reports its address, accepts until shutdown and drains.
 async fn spawn<S: Service>(
     worker: Worker,
+    core: Option<usize>,
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared<S>>,
     shutdown: CancellationToken,
-) -> std::io::Result<Running> {
-    let (bound_tx, bound_rx) = oneshot::channel::<std::io::Result<SocketAddr>>();
+) -> Result<Running, WorkerError> {
+    let (bound_tx, bound_rx) = oneshot::channel::<Result<SocketAddr, WorkerError>>();
     let (stopped_tx, stopped) = oneshot::channel();
-    std::thread::Builder::new().name(format!("specserve-worker-{}", worker.index)).spawn(move || {
+    let thread = std::thread::Builder::new().name(format!("specserve-worker-{}", worker.index)).spawn(move || {
+        // First, so that every thread started from here on inherits the core.
+        if let Some(core) = core
+            && let Err(source) = affinity::pin_current_thread(core)
+        {
+            let _ = bound_tx.send(Err(WorkerError::Pin(PinError::Affinity { worker: worker.index, core, source })));
+            return;
+        }
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
             Err(error) => {
-                let _ = bound_tx.send(Err(error));
+                let _ = bound_tx.send(Err(WorkerError::Io(error)));
                 return;
             }
         };
@@ -126,16 +199,65 @@ async fn spawn<S: Service>(
             let listener = match listener::bind(addr, true) {
                 Ok(listener) => listener,
                 Err(error) => {
-                    let _ = bound_tx.send(Err(error));
+                    let _ = bound_tx.send(Err(WorkerError::Io(error)));
                     return;
                 }
             };
-            let _ = bound_tx.send(listener.local_addr());
+            let _ = bound_tx.send(listener.local_addr().map_err(WorkerError::Io));
             let drained = listener::accept_loop(listener, acceptor, shared, shutdown, worker.index).await;
             let _ = stopped_tx.send(drained);
         });
-    })?;
-    let local_addr =
-        bound_rx.await.map_err(|_| std::io::Error::other("a worker thread ended before it listened"))??;
+    });
+    thread.map_err(WorkerError::Io)?;
+    let ended = || WorkerError::Io(std::io::Error::other("a worker thread ended before it listened"));
+    let local_addr = bound_rx.await.map_err(|_| ended())??;
     Ok(Running { local_addr, stopped })
+}
+
+/// Which cores the process may run on, and keeping a thread on one.
+mod affinity {
+    use super::PinError;
+
+    /// The first `count` cores of those this process may run on.
+    pub fn cores_for(count: usize) -> Result<Vec<usize>, PinError> {
+        let cores = allowed()?;
+        if cores.len() < count {
+            return Err(PinError::TooFewCores { workers: count, cores });
+        }
+        Ok(cores[..count].to_vec())
+    }
+
+    #[cfg(target_os = "linux")]
+    fn allowed() -> Result<Vec<usize>, PinError> {
+        // SAFETY: `set` is a plain bitmask that sched_getaffinity fills in.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return Err(PinError::Cores(std::io::Error::last_os_error()));
+            }
+            Ok((0..libc::CPU_SETSIZE as usize).filter(|core| libc::CPU_ISSET(*core, &set)).collect())
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn allowed() -> Result<Vec<usize>, PinError> {
+        Err(PinError::Unsupported)
+    }
+
+    /// Keeps the calling thread (and the threads it starts) on `core`.
+    #[cfg(target_os = "linux")]
+    pub fn pin_current_thread(core: usize) -> std::io::Result<()> {
+        // SAFETY: as above; `core` came from the allowed set, below CPU_SETSIZE.
+        let result = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+        };
+        if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn pin_current_thread(_core: usize) -> std::io::Result<()> {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
 }
