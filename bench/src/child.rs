@@ -126,15 +126,29 @@ impl Process {
 
 /// CPU seconds used so far by the three parties of a run: this process (the
 /// load generator, and the sqlx baseline), the server child, and the database
-/// server when it is a separate local process.
+/// server when it is a separate local process; and how often their threads
+/// went to sleep to wait.
 #[derive(Debug, Clone, Copy)]
 pub struct Cpu {
-    load: f64,
-    server: f64,
-    database: Option<f64>,
+    load: Spent,
+    server: Spent,
+    database: Option<Spent>,
 }
 
-/// CPU microseconds per operation between two [`Cpu`] snapshots.
+/// One party's CPU seconds and voluntary context switches so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spent {
+    cpu_seconds: f64,
+    sleeps: f64,
+}
+
+impl Spent {
+    fn of(pid: u32) -> Spent {
+        Spent { cpu_seconds: usage_of(pid).cpu_seconds, sleeps: sleeps_of(pid) }
+    }
+}
+
+/// CPU microseconds and sleeps per operation between two [`Cpu`] snapshots.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct CpuPerOp {
     /// The load generator (this process).
@@ -143,27 +157,56 @@ pub struct CpuPerOp {
     pub server_us: f64,
     /// The database server; `None` for SQLite (inside whichever process queries it).
     pub database_us: Option<f64>,
+    /// Voluntary context switches of the load generator's threads: each is a
+    /// thread that ran out of work and blocked, to be woken (a futex or an
+    /// `epoll_wait` that slept), the cost that batching avoids.
+    pub load_sleeps: f64,
+    /// The same for the server's threads.
+    pub server_sleeps: f64,
+    /// The same for the database server's threads.
+    pub database_sleeps: Option<f64>,
 }
 
 impl Cpu {
     /// Now, for `server` and the database process `database` (if any).
     pub fn now(server: &Process, database: Option<u32>) -> Cpu {
         Cpu {
-            load: usage_of(std::process::id()).cpu_seconds,
-            server: server.usage().cpu_seconds,
-            database: database.map(|pid| usage_of(pid).cpu_seconds),
+            load: Spent::of(std::process::id()),
+            server: server.child.id().map(Spent::of).unwrap_or_default(),
+            database: database.map(Spent::of),
         }
     }
 
     /// Per operation since `before`, over `ops` operations.
     pub fn per_op_since(&self, before: &Cpu, ops: f64) -> CpuPerOp {
-        let per_op = |after: f64, before: f64| 1e6 * (after - before) / ops.max(1.0);
+        let per_op = |after: f64, before: f64| (after - before) / ops.max(1.0);
+        let us = |after: Spent, before: Spent| 1e6 * per_op(after.cpu_seconds, before.cpu_seconds);
+        let sleeps = |after: Spent, before: Spent| per_op(after.sleeps, before.sleeps);
+        let database = self.database.zip(before.database);
         CpuPerOp {
-            load_us: per_op(self.load, before.load),
-            server_us: per_op(self.server, before.server),
-            database_us: self.database.zip(before.database).map(|(a, b)| per_op(a, b)),
+            load_us: us(self.load, before.load),
+            server_us: us(self.server, before.server),
+            database_us: database.map(|(a, b)| us(a, b)),
+            load_sleeps: sleeps(self.load, before.load),
+            server_sleeps: sleeps(self.server, before.server),
+            database_sleeps: database.map(|(a, b)| sleeps(a, b)),
         }
     }
+}
+
+/// Voluntary context switches of `pid`'s live threads, summed.
+fn sleeps_of(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+        .sum::<f64>()
 }
 
 /// The pid of a local MariaDB/MySQL server, to account its CPU.

@@ -785,9 +785,10 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
     let line = |run: &str, r: &Row, cpu: &CpuPerOp| {
         let database = cpu.database_us.map_or("in-process".to_owned(), |d| format!("{d:.1}"));
         let total = cpu.load_us + cpu.server_us + cpu.database_us.unwrap_or(0.0);
+        let database_sleeps = cpu.database_sleeps.map_or("-".to_owned(), |d| format!("{d:.2}"));
         format!(
-            "| {run} ({}) | {} | {} | {:.1} | {:.1} | {database} | {total:.1} |\n",
-            r.scenario, r.store, r.connections, cpu.load_us, cpu.server_us
+            "| {run} ({}) | {} | {} | {:.1} | {:.1} | {database} | {total:.1} | {:.2} | {:.2} | {database_sleeps} |\n",
+            r.scenario, r.store, r.connections, cpu.load_us, cpu.server_us, cpu.load_sleeps, cpu.server_sleeps
         )
     };
     let lines: String = rows
@@ -797,7 +798,7 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
         })
         .collect();
     (!lines.is_empty()).then(|| {
-        "| read | store | C | load generator µs/op | server µs/op | database µs/op | total µs/op |\n|---|---|---|---|---|---|---|\n"
+        "| read | store | C | load generator µs/op | server µs/op | database µs/op | total µs/op | load sleeps/op | server sleeps/op | database sleeps/op |\n|---|---|---|---|---|---|---|---|---|---|\n"
             .to_owned()
             + &lines
     })
@@ -847,7 +848,7 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
     );
     if let Some(table) = cpu_table(rows) {
         md.push_str(&format!(
-            "\nCPU per operation in `read` (the machine is saturated, so throughput follows the totals):\n\n{table}"
+            "\nCPU and sleeps (voluntary context switches: a thread blocked to wait, later woken) per operation in `read` (the machine is saturated, so throughput follows the CPU totals):\n\n{table}"
         ));
     }
     if let Some(table) = targets(rows) {
