@@ -319,9 +319,8 @@ async fn read(setup: &Setup) -> Result<Vec<Row>> {
     read_on(setup, setup.layout.as_ref(), None, &setup.counts, "read").await
 }
 
-/// `read` with the server placed by `layout`, at each of `counts`; rows are
-/// named `scenario`.
-/// `read` with the server placed by `layout`, on per-core workers if `workers` says so.
+/// `read` with the server placed by `layout` (on that many pinned per-core
+/// workers if `workers` says so), at each of `counts`; rows are named `scenario`.
 async fn read_on(
     setup: &Setup,
     layout: Option<&pin::Layout>,
@@ -372,9 +371,10 @@ async fn read_on(
 /// a work-stealing runtime of two worker threads (the default shape), by one
 /// process with two per-core workers (`--workers 2`: a single-threaded
 /// runtime per thread, each with its listener and its database connections),
-/// the same with each worker pinned to a core (`--pin-workers`), and by two processes with one single-threaded runtime each, sharing the
-/// port through `SO_REUSEPORT` (nothing at all shared). Reported: throughput
-/// and the servers' CPU per read, each against the first.
+/// the same with each worker pinned to a core (`--pin-workers`), and by two
+/// processes with one single-threaded runtime each, sharing the port through
+/// `SO_REUSEPORT` (nothing at all shared). Reported: throughput and the
+/// servers' CPU per read, each against the first.
 async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
     let connections = setup.counts[0];
     let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();

@@ -2,7 +2,8 @@
 //! local database may run on, so that CPU per operation of the server is read
 //! with the server on a known number of cores.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
+use specserve_runtime::server::affinity;
 
 /// The cores this process was allowed when first asked (ask before placing
 /// anything): the machine the layouts divide.
@@ -11,33 +12,15 @@ pub fn allowed() -> Vec<usize> {
     AT_START.get_or_init(current).clone()
 }
 
-/// The cores this process may run on now.
+/// The cores this process may run on now (all of them where that cannot be read).
 fn current() -> Vec<usize> {
-    // SAFETY: `set` is a plain bitmask that sched_getaffinity fills in.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return (0..std::thread::available_parallelism().map_or(1, usize::from)).collect();
-        }
-        (0..libc::CPU_SETSIZE as usize).filter(|core| libc::CPU_ISSET(*core, &set)).collect()
-    }
+    affinity::allowed().unwrap_or_else(|_| (0..std::thread::available_parallelism().map_or(1, usize::from)).collect())
 }
 
 /// Restricts thread or process `tid` (0: the calling thread) to `cores`.
 /// Threads created afterwards inherit it; runtimes size themselves by it.
-pub fn set(tid: libc::pid_t, cores: &[usize]) -> Result<()> {
-    // SAFETY: as above; CPU_SET only writes bits of `set` below CPU_SETSIZE.
-    let result = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for core in cores.iter().filter(|c| **c < libc::CPU_SETSIZE as usize) {
-            libc::CPU_SET(*core, &mut set);
-        }
-        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if result != 0 {
-        bail!("sched_setaffinity({tid}, {cores:?}): {}", std::io::Error::last_os_error());
-    }
-    Ok(())
+pub fn set(tid: i32, cores: &[usize]) -> Result<()> {
+    affinity::restrict(tid, cores).with_context(|| format!("sched_setaffinity({tid}, {cores:?})"))
 }
 
 /// Restricts every thread of process `pid` (a running database server) to `cores`.

@@ -8,8 +8,10 @@
 //! - [`http`]  probes, metrics, spec, docs, upgrade admission
 //! - [`connection`]  the per-socket loop
 //! - [`workers`]  which threads serve: the caller's runtime, or one per core
+//!   (pinned with [`affinity`])
 //! - [`limits`], [`metrics`], [`shutdown`]
 
+pub mod affinity;
 pub mod config;
 pub mod connection;
 pub mod http;

@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, listener};
+use super::{Shared, affinity, listener};
 use crate::service::Service;
 
 /// Which threads serve connections (see the module docs).
@@ -147,7 +147,7 @@ pub(super) async fn start<S: Service>(
     shutdown: &CancellationToken,
 ) -> Result<Vec<Running>, WorkerError> {
     let count = count.get();
-    let cores = if pinned { Some(affinity::cores_for(count).map_err(WorkerError::Pin)?) } else { None };
+    let cores = if pinned { Some(cores_for(count).map_err(WorkerError::Pin)?) } else { None };
     let mut running: Vec<Running> = Vec::with_capacity(count);
     for index in 0..count {
         let addr = running.first().map_or(addr, |first| first.local_addr);
@@ -182,7 +182,7 @@ async fn spawn<S: Service>(
     let thread = std::thread::Builder::new().name(format!("specserve-worker-{}", worker.index)).spawn(move || {
         // First, so that every thread started from here on inherits the core.
         if let Some(core) = core
-            && let Err(source) = affinity::pin_current_thread(core)
+            && let Err(source) = affinity::restrict(0, &[core])
         {
             let _ = bound_tx.send(Err(WorkerError::Pin(PinError::Affinity { worker: worker.index, core, source })));
             return;
@@ -214,50 +214,14 @@ async fn spawn<S: Service>(
     Ok(Running { local_addr, stopped })
 }
 
-/// Which cores the process may run on, and keeping a thread on one.
-mod affinity {
-    use super::PinError;
-
-    /// The first `count` cores of those this process may run on.
-    pub fn cores_for(count: usize) -> Result<Vec<usize>, PinError> {
-        let cores = allowed()?;
-        if cores.len() < count {
-            return Err(PinError::TooFewCores { workers: count, cores });
-        }
-        Ok(cores[..count].to_vec())
+/// The first `count` cores of those this process may run on.
+fn cores_for(count: usize) -> Result<Vec<usize>, PinError> {
+    let cores = affinity::allowed().map_err(|error| match error.kind() {
+        std::io::ErrorKind::Unsupported => PinError::Unsupported,
+        _ => PinError::Cores(error),
+    })?;
+    if cores.len() < count {
+        return Err(PinError::TooFewCores { workers: count, cores });
     }
-
-    #[cfg(target_os = "linux")]
-    fn allowed() -> Result<Vec<usize>, PinError> {
-        // SAFETY: `set` is a plain bitmask that sched_getaffinity fills in.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-                return Err(PinError::Cores(std::io::Error::last_os_error()));
-            }
-            Ok((0..libc::CPU_SETSIZE as usize).filter(|core| libc::CPU_ISSET(*core, &set)).collect())
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn allowed() -> Result<Vec<usize>, PinError> {
-        Err(PinError::Unsupported)
-    }
-
-    /// Keeps the calling thread (and the threads it starts) on `core`.
-    #[cfg(target_os = "linux")]
-    pub fn pin_current_thread(core: usize) -> std::io::Result<()> {
-        // SAFETY: as above; `core` came from the allowed set, below CPU_SETSIZE.
-        let result = unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(core, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-        };
-        if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn pin_current_thread(_core: usize) -> std::io::Result<()> {
-        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
-    }
+    Ok(cores[..count].to_vec())
 }
