@@ -2275,6 +2275,9 @@ impl<H: Handlers> Service<H> {
         };
         specserve_runtime::service::failure(None, shape, echo, error)
     }
+    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
+    /// every frame's future would be as large as the largest route's, and
+    /// would be moved and allocated at that size for every frame.
     async fn answer(
         &self,
         binding: &Binding,
@@ -2284,29 +2287,29 @@ impl<H: Handlers> Service<H> {
         let Prepared { route, mut frame } = prepared;
         let _ = (&binding, &connection, &mut frame);
         match route {
-            0 => self.route_0(binding, connection, &mut frame).await,
-            1 => self.route_1(binding, connection, &mut frame).await,
-            2 => self.route_2(binding, connection, &mut frame).await,
-            3 => self.route_3(binding, connection, &mut frame).await,
-            4 => self.route_4(binding, connection, &mut frame).await,
-            5 => self.route_5(binding, connection, &mut frame).await,
-            6 => self.route_6(binding, connection, &mut frame).await,
-            7 => self.route_7(binding, connection, &mut frame).await,
-            8 => self.route_8(binding, connection, &mut frame).await,
-            9 => self.route_9(binding, connection, &mut frame).await,
-            10 => self.route_10(binding, connection, &mut frame).await,
-            11 => self.route_11(binding, connection, &mut frame).await,
-            12 => self.route_12(binding, connection, &mut frame).await,
-            13 => self.route_13(binding, connection, &mut frame).await,
-            14 => self.route_14(binding, connection, &mut frame).await,
-            15 => self.route_15(binding, connection, &mut frame).await,
-            16 => self.route_16(binding, connection, &mut frame).await,
-            17 => self.route_17(binding, connection, &mut frame).await,
-            18 => self.route_18(binding, connection, &mut frame).await,
-            19 => self.route_19(binding, connection, &mut frame).await,
-            20 => self.route_20(binding, connection, &mut frame).await,
-            21 => self.route_21(binding, connection, &mut frame).await,
-            22 => self.route_22(binding, connection, &mut frame).await,
+            0 => Box::pin(self.route_0(binding, connection, &mut frame)).await,
+            1 => Box::pin(self.route_1(binding, connection, &mut frame)).await,
+            2 => Box::pin(self.route_2(binding, connection, &mut frame)).await,
+            3 => Box::pin(self.route_3(binding, connection, &mut frame)).await,
+            4 => Box::pin(self.route_4(binding, connection, &mut frame)).await,
+            5 => Box::pin(self.route_5(binding, connection, &mut frame)).await,
+            6 => Box::pin(self.route_6(binding, connection, &mut frame)).await,
+            7 => Box::pin(self.route_7(binding, connection, &mut frame)).await,
+            8 => Box::pin(self.route_8(binding, connection, &mut frame)).await,
+            9 => Box::pin(self.route_9(binding, connection, &mut frame)).await,
+            10 => Box::pin(self.route_10(binding, connection, &mut frame)).await,
+            11 => Box::pin(self.route_11(binding, connection, &mut frame)).await,
+            12 => Box::pin(self.route_12(binding, connection, &mut frame)).await,
+            13 => Box::pin(self.route_13(binding, connection, &mut frame)).await,
+            14 => Box::pin(self.route_14(binding, connection, &mut frame)).await,
+            15 => Box::pin(self.route_15(binding, connection, &mut frame)).await,
+            16 => Box::pin(self.route_16(binding, connection, &mut frame)).await,
+            17 => Box::pin(self.route_17(binding, connection, &mut frame)).await,
+            18 => Box::pin(self.route_18(binding, connection, &mut frame)).await,
+            19 => Box::pin(self.route_19(binding, connection, &mut frame)).await,
+            20 => Box::pin(self.route_20(binding, connection, &mut frame)).await,
+            21 => Box::pin(self.route_21(binding, connection, &mut frame)).await,
+            22 => Box::pin(self.route_22(binding, connection, &mut frame)).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,

@@ -990,7 +990,7 @@ pub trait Handlers: Send + Sync + 'static {{
     }}
 "#
             );
-            let _ = writeln!(run_arms, "{i} => self.route_{i}(binding, connection, &mut frame).await,");
+            let _ = writeln!(run_arms, "{i} => Box::pin(self.route_{i}(binding, connection, &mut frame)).await,");
         }
         let exclusive = if exclusive_routes.is_empty() {
             "false".to_owned()
@@ -1036,6 +1036,9 @@ impl<H: Handlers> Service<H> {{
         {RT}::service::failure(None, shape, echo, error)
     }}
 
+    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
+    /// every frame's future would be as large as the largest route's, and
+    /// would be moved and allocated at that size for every frame.
     async fn answer(&self, binding: &Binding, connection: &{RT}::ConnectionInfo, prepared: Prepared) -> {RT}::Outcome {{
         let Prepared {{ route, mut frame }} = prepared;
         let _ = (&binding, &connection, &mut frame);

@@ -357,6 +357,9 @@ impl<H: Handlers> Service<H> {
         };
         specserve_runtime::service::failure(None, shape, echo, error)
     }
+    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
+    /// every frame's future would be as large as the largest route's, and
+    /// would be moved and allocated at that size for every frame.
     async fn answer(
         &self,
         binding: &Binding,
@@ -366,8 +369,8 @@ impl<H: Handlers> Service<H> {
         let Prepared { route, mut frame } = prepared;
         let _ = (&binding, &connection, &mut frame);
         match route {
-            0 => self.route_0(binding, connection, &mut frame).await,
-            1 => self.route_1(binding, connection, &mut frame).await,
+            0 => Box::pin(self.route_0(binding, connection, &mut frame)).await,
+            1 => Box::pin(self.route_1(binding, connection, &mut frame)).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,

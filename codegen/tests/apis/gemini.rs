@@ -436,6 +436,9 @@ impl<H: Handlers> Service<H> {
         };
         specserve_runtime::service::failure(None, shape, echo, error)
     }
+    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
+    /// every frame's future would be as large as the largest route's, and
+    /// would be moved and allocated at that size for every frame.
     async fn answer(
         &self,
         binding: &Binding,
