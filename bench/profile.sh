@@ -30,8 +30,12 @@ for store in mariadb sqlite; do
     sleep 0.1
   done
   [ -n "$pid" ] || { echo "no $store server child"; break; }
-  # The user is registered, then the sqlx baseline runs 16 s before the server is loaded.
-  sleep 19
+  # The baselines run first; record from 3 s into the server's load.
+  until grep -q "measuring: read $store C=32: specserve" "$work/read.log"; do
+    kill -0 "$runner" 2>/dev/null || { echo "the bench ended early:"; cat "$work/read.log"; exit 1; }
+    sleep 0.2
+  done
+  sleep 3
   perf record -q -e cpu-clock -g -p "$pid" -o "$work/$store.data" -- sleep 8
   perf script -i "$work/$store.data" 2>/dev/null | inferno-collapse-perf >"$work/$store.folded"
   inferno-flamegraph --title "specserve read ($store, C=32${*:+, $*}): server CPU" <"$work/$store.folded" \

@@ -1,7 +1,8 @@
-//! The processes under test: specserve itself, or the raw tokio-tungstenite echo
-//! baseline, each in a child process (this binary re-executed with a hidden
-//! subcommand) so their CPU time and memory are read apart from the load
-//! generator's, from /proc.
+//! The processes under test: specserve itself, the raw tokio-tungstenite echo
+//! baseline, or the raw sqlx point-select baseline, each in a child process
+//! (this binary re-executed with a hidden subcommand) so their CPU time and
+//! memory are read apart from the load generator's, from /proc, and so they
+//! can be placed on the server's cores.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup, Workers}
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::load::{self, Timing};
 use crate::pin::Layout;
 
 /// A running child process and where it listens.
@@ -85,20 +87,7 @@ impl Process {
         if tls {
             args.push("--tls".into());
         }
-        if let Some(layout) = layout {
-            args.extend(["--pin".to_owned(), layout.server_arg()]);
-        }
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).await?;
+        let (child, line) = launch(args, layout).await?;
         // "port <n> [fingerprint <f>]"
         let parts: Vec<&str> = line.split_whitespace().collect();
         let port = match parts.as_slice() {
@@ -122,6 +111,76 @@ impl Process {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await;
         let _ = self.child.kill().await;
     }
+}
+
+/// Starts this binary with `args` (on the layout's server cores if there is
+/// a layout) and returns it with the first line it prints.
+async fn launch(mut args: Vec<String>, layout: Option<&Layout>) -> Result<(Child, String)> {
+    if let Some(layout) = layout {
+        args.extend(["--pin".to_owned(), layout.server_arg()]);
+    }
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).await?;
+    Ok((child, line))
+}
+
+/// The `read` baseline run where the server runs: raw sqlx point-selects from
+/// a child on the layout's server cores, the database (and this idle process)
+/// on the others, so the baseline's statements cross cores as the server's
+/// do. Run beside the database instead, the client and mariadbd take turns
+/// on one core and mariadbd's threads almost never sleep (0.01 sleeps per
+/// query against 1.0 across cores, measured with `mysqlslap`), an advantage
+/// no server placed apart from its database has. Returns the selects per
+/// second and the CPU per select, the child's as the server's.
+pub async fn sqlx_point_select_placed(
+    database_url: &str,
+    user_id: i64,
+    connections: usize,
+    timing: Timing,
+    layout: &Layout,
+    database: Option<u32>,
+) -> Result<(f64, CpuPerOp)> {
+    let seconds = |d: std::time::Duration| format!("{}s", d.as_secs_f64());
+    let args = vec![
+        "__select".to_owned(),
+        database_url.to_owned(),
+        "--child-user-id".to_owned(),
+        user_id.to_string(),
+        "--child-connections".to_owned(),
+        connections.to_string(),
+        "--warmup".to_owned(),
+        seconds(timing.warmup),
+        "--duration".to_owned(),
+        seconds(timing.duration),
+    ];
+    let (load, database_before) = (Spent::of(std::process::id()), database.map(Spent::of));
+    let (mut child, line) = launch(args, Some(layout)).await?;
+    let (load_after, database_after) = (Spent::of(std::process::id()), database.map(Spent::of));
+    drop(child.stdin.take());
+    let _ = child.wait().await;
+    // "rate <r> before <cpu> <sleeps> after <cpu> <sleeps>"
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    let (rate, before, after) = match parts.as_slice() {
+        ["rate", rate, "before", cpu, sleeps, "after", cpu_after, sleeps_after] => (
+            rate.parse::<f64>()?,
+            Spent { cpu_seconds: cpu.parse()?, sleeps: sleeps.parse()? },
+            Spent { cpu_seconds: cpu_after.parse()?, sleeps: sleeps_after.parse()? },
+        ),
+        _ => bail!("__select did not report: {line:?}"),
+    };
+    let before = Cpu { load, server: before, database: database_before };
+    let after = Cpu { load: load_after, server: after, database: database_after };
+    let ops = rate * (timing.warmup + timing.duration).as_secs_f64();
+    Ok((rate, after.per_op_since(&before, ops)))
 }
 
 /// CPU seconds used so far by the three parties of a run: this process (the
@@ -352,6 +411,27 @@ async fn echo_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(st
             break;
         }
     }
+}
+
+/// The `__select` child: the `read` baseline's point-selects
+/// ([`load::sqlx_point_select`]) in a process of its own; prints the selects
+/// per second and its own CPU seconds and sleeps before and after them, then
+/// waits for the parent, which reads the database's around it.
+pub async fn select(database_url: &str, user_id: i64, connections: usize, timing: Timing) -> Result<()> {
+    let me = std::process::id();
+    let before = Spent::of(me);
+    let stats = load::sqlx_point_select(database_url, user_id, connections, timing).await?;
+    let after = Spent::of(me);
+    println!(
+        "rate {} before {} {} after {} {}",
+        stats.rate(),
+        before.cpu_seconds,
+        before.sleeps,
+        after.cpu_seconds,
+        after.sleeps
+    );
+    until_parent_goes().await;
+    Ok(())
 }
 
 /// A nats-server child on a free port, for the cluster scenario.
