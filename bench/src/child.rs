@@ -407,7 +407,9 @@ pub async fn echo(tls: bool) -> Result<()> {
 }
 
 async fn echo_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: S) {
-    let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(load::lean_config())).await else {
+    let Ok(socket) =
+        tokio_tungstenite::accept_async_with_config(stream, Some(specserve_runtime::websocket::config())).await
+    else {
         return;
     };
     let (mut sink, mut stream) = socket.split();

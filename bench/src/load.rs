@@ -34,23 +34,16 @@ impl Target {
         }
         let connector =
             self.fingerprint.as_deref().map(|f| Connector::Rustls(specserve_runtime::client::pinned_config(f)));
-        let (socket, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, Some(lean_config()), false, connector)
-                .await
-                .with_context(|| format!("connecting to {}", self.url))?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(specserve_runtime::websocket::config()),
+            false,
+            connector,
+        )
+        .await
+        .with_context(|| format!("connecting to {}", self.url))?;
         Ok(socket)
     }
-}
-
-/// The WebSocket settings of the load generator's clients and of the echo
-/// baseline: the server's read and write buffering (`runtime/src/server/http.rs`).
-/// tungstenite's default 128 KiB read buffer is zero-filled before every
-/// read: 176k instructions of `memset` per message under callgrind, 97% of
-/// the echo's, and 12.8 against 8.2 µs of its CPU per message at C = 32. A
-/// baseline that pays it is not the raw transport's cost, and a load
-/// generator that pays it takes CPU from whatever shares its cores.
-pub fn lean_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(1024).write_buffer_size(0)
 }
 
 /// Latency (µs) and throughput of one run.

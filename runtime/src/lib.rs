@@ -14,6 +14,7 @@
 //! - [`server`]: the WSS server: TLS, HTTP probes, upgrade, the connection loop
 //! - [`client`]: the connection behind generated client methods
 //! - [`rate_limit`]: token buckets
+//! - [`websocket`]: the WebSocket settings the server and the client share
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod path;
 pub mod rate_limit;
 pub mod server;
 pub mod service;
+pub mod websocket;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -379,7 +379,12 @@ async fn connect(api: &Api, target: &Target, url: &str) -> Result<Socket, String
         request.headers_mut().insert(name, value);
     }
     let connector = Connector::Rustls(Arc::clone(&target.tls));
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(specserve_runtime::websocket::config()),
+        false,
+        Some(connector),
+    );
     match tokio::time::timeout(target.timeout, connecting).await {
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(e)) => Err(e.to_string()),

@@ -385,7 +385,8 @@ pub mod net {
             request.headers_mut().insert(*name, HeaderValue::from_str(value).unwrap());
         }
         let connector = Connector::Rustls(pinned_config(&server.fingerprint().unwrap()));
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector)).await.map(|(s, _)| s)
+        let config = Some(specserve_runtime::websocket::config());
+        tokio_tungstenite::connect_async_tls_with_config(request, config, false, Some(connector)).await.map(|(s, _)| s)
     }
 
     /// `GET path` over TLS: (status, body).

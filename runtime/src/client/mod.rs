@@ -114,7 +114,13 @@ impl Connection {
             request.headers_mut().insert("authorization", value);
         }
         let connector = options.tls.map(Connector::Rustls);
-        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector).await?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(crate::websocket::config()),
+            false,
+            connector,
+        )
+        .await?;
         Ok(Connection::from_socket(socket, options.timeout, replies))
     }
 

@@ -20,7 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_util::sync::CancellationToken;
 
 use super::limits::Refusal;
@@ -167,11 +167,9 @@ fn upgrade<S: Service>(
                 return;
             }
         };
-        let config = WebSocketConfig::default()
+        let config = crate::websocket::config()
             .max_message_size(Some(shared.limits.max_message_bytes))
             .max_frame_size(Some(shared.limits.max_message_bytes))
-            .read_buffer_size(1024)
-            .write_buffer_size(0)
             .max_write_buffer_size(shared.limits.max_message_bytes * 2);
         let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         shared.metrics.connection_opened();
