@@ -523,10 +523,10 @@ const WIRE_TIME: &[BorrowedFormatItem<'static>] =
 /// no stored time has, go through it.
 fn wire_time(at: PrimitiveDateTime) -> String {
     let (date, time) = (at.date(), at.time());
-    let Ok(year) = u16::try_from(date.year()) else { return at.assume_utc().format(WIRE_TIME).unwrap_or_default() };
-    if year > 9999 {
+    // Years outside 0..=9999 (signed, or more digits) take the general formatter.
+    let Some(year) = u16::try_from(date.year()).ok().filter(|year| *year <= 9999) else {
         return at.assume_utc().format(WIRE_TIME).unwrap_or_default();
-    }
+    };
     let mut text = *b"0000-00-00T00:00:00.000Z";
     let mut put = |at: usize, digits: usize, mut value: u16| {
         for place in text[at..at + digits].iter_mut().rev() {
