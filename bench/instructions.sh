@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# Instructions the server executes per `user/read`, counted by callgrind: the
-# same figure for the same binary and workload whatever else the machine is
-# doing (CPU seconds on this shared VM vary 10-20% between runs), so a change
-# to the per-frame path can be measured to about 1%. Only user space is
-# counted: the kernel's share (sends, wake-ups) is the profiles' business.
-# Under valgrind sha2 runs its portable code (valgrind hides SHA-NI), so
-# authentication counts more than it costs on a CPU with SHA extensions.
+# Instructions the server executes per frame, counted by callgrind: the same
+# figure for the same binary and workload whatever else the machine is doing
+# (CPU seconds on this shared VM vary 10-20% between runs), so a change to the
+# per-frame path can be measured to about 1%. Only user space is counted: the
+# kernel's share (sends, wake-ups) is the profiles' business. Under valgrind
+# sha2 runs its portable code (valgrind hides SHA-NI), so authentication
+# counts more than it costs on a CPU with SHA extensions.
 #
-#   bench/instructions.sh [DATABASE_URL] [READS] [CONNECTIONS]
+#   bench/instructions.sh [read|reject|echo] [DATABASE_URL] [FRAMES] [CONNECTIONS]
 #
-# Starts the bench's `__serve` child under valgrind with instrumentation off,
-# lets bench/instructions_client.py register and log in (argon2 is not
-# counted), counts READS reads over CONNECTIONS sockets, and prints the total
-# per read and the heaviest functions by inclusive count. Keeps the callgrind
-# file as target/instructions/callgrind.out.
+# read (the default): `user/read` of a logged-in user, on the store at
+# DATABASE_URL. reject: the `reject` scenario's frame (fails validation, no
+# database call). echo: the same frame to the bench's echo child (the raw
+# tokio-tungstenite baseline), which has no database.
+#
+# Starts the child under valgrind with instrumentation off, lets
+# bench/instructions_client.py warm up (for read: register and log in; argon2
+# is not counted), counts FRAMES frames over CONNECTIONS sockets, and prints
+# the total per frame and the heaviest functions by inclusive count. Keeps the
+# callgrind file as target/instructions/callgrind.out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=read
+case ${1:-} in read | reject | echo) what=$1 && shift ;; esac
 url=${1:-mysql://root@127.0.0.1:3306/specserve_instructions}
-reads=${2:-4000}
+frames=${2:-4000}
 connections=${3:-4}
+child=(__serve "$url")
+[ "$what" = echo ] && child=(__echo)
 cargo build --release -p specserve-bench
 out=target/instructions
 mkdir -p "$out"
 rm -f "$out"/callgrind.out* "$out/stdin"
 mkfifo "$out/stdin"
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.out" \
-  target/release/specserve-bench __serve "$url" <"$out/stdin" >"$out/server.out" 2>"$out/valgrind.log" &
+  target/release/specserve-bench "${child[@]}" <"$out/stdin" >"$out/server.out" 2>"$out/valgrind.log" &
 server=$!
 exec 7>"$out/stdin" # the child runs until its stdin closes
 trap 'kill $server 2>/dev/null || true; rm -f "$out/stdin"' EXIT
@@ -37,7 +46,7 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [ -n "$port" ] || { echo "the server did not start"; exit 1; }
-coproc client { python3 bench/instructions_client.py "$port" "$reads" "$connections"; }
+coproc client { python3 bench/instructions_client.py "$what" "$port" "$frames" "$connections"; }
 read -r line <&"${client[0]}"
 [ "$line" = ready ] || { echo "client: $line"; exit 1; }
 callgrind_control -i on $server >/dev/null 2>&1
@@ -50,17 +59,17 @@ wait $server || true
 dump=$(ls "$out"/callgrind.out.* | head -1)
 mv "$dump" "$out/callgrind.out"
 total=$(callgrind_annotate "$out/callgrind.out" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-echo "instructions per read: $((total / reads)) ($total for $reads reads over $connections connections, $url)"
+echo "instructions per $what frame: $((total / frames)) ($total for $frames frames over $connections connections, ${child[*]})"
 callgrind_annotate --inclusive=yes "$out/callgrind.out" >"$out/inclusive.txt"
 callgrind_annotate "$out/callgrind.out" >"$out/self.txt"
-python3 - "$out" "$reads" <<'PY'
+python3 - "$out" "$frames" <<'PY'
 import re, sys
-out, reads = sys.argv[1], int(sys.argv[2])
+out, frames = sys.argv[1], int(sys.argv[2])
 line = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(?:\*\s+)?\S*?:(.*?) \[")
 def counts(name):
     for text in open(f"{out}/{name}.txt"):
         if m := line.match(text):
-            yield int(m.group(1).replace(",", "")) // reads, m.group(2)
+            yield int(m.group(1).replace(",", "")) // frames, m.group(2)
 inclusive = {}
 for count, function in counts("inclusive"):
     inclusive.setdefault(function, count)
@@ -76,10 +85,10 @@ parts = [
     ("    the reply encoded", "specserve_runtime::encode::encode"),
     ("  frame parsed and routed (prepare)", "<specserve::api::Service<H> as specserve_runtime::service::Service>::prepare"),
 ]
-print("inclusive, per read:")
+print("inclusive, per frame:")
 for label, function in parts:
     print(f"  {inclusive.get(function, 0):>7}  {label}")
-print("heaviest functions by their own count, per read:")
+print("heaviest functions by their own count, per frame:")
 for count, function in list(counts("self"))[:15]:
     print(f"  {count:>7}  {function[:120]}")
 PY

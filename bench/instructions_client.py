@@ -1,8 +1,15 @@
-"""The client of bench/instructions.sh: registers and logs in a user on the
-specserve at ws://127.0.0.1:PORT/ws, reads it 20 times, prints "ready" and
-waits for a line on stdin; then sends READS user/read frames over CONC
-connections (each waits for its reply before the next), checks every reply,
-and prints "done"."""
+"""The client of bench/instructions.sh, talking to ws://127.0.0.1:PORT/ws.
+
+WHAT is the frame counted:
+  read    registers and logs in a user, then sends user/read for it; every
+          reply must be that user.
+  reject  sends bench's `reject` frame (user/read with a string id: fails
+          validation before any database call); every reply must be an error.
+  echo    the same frame to the bench's echo child; every reply must be it.
+
+Warms up with 20 frames, prints "ready" and waits for a line on stdin; then
+sends COUNT frames over CONC connections (each waits for its reply before the
+next) and prints "done"."""
 import asyncio
 import json
 import os
@@ -11,8 +18,10 @@ import time
 
 import websockets
 
-port, reads, conc = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+what, port, count, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 url = f"ws://127.0.0.1:{port}/ws"
+# The frame of bench/src/main.rs's `reject` scenario.
+REJECTED = '{"channel":"user/read","apiToken":"not-checked-before-validation","payload":{"id":"seven"}}'
 
 
 async def ask(ws, message):
@@ -20,27 +29,39 @@ async def ask(ws, message):
     return json.loads(await ws.recv())
 
 
-async def read(token, user_id, count):
+async def exchange(frame, expected, count):
     async with websockets.connect(url) as ws:
-        frame = json.dumps({"channel": "user/read", "apiToken": token, "payload": {"id": user_id}})
         for _ in range(count):
             await ws.send(frame)
-            reply = json.loads(await ws.recv())
-            if reply.get("id") != user_id:
+            reply = await ws.recv()
+            if not expected(reply):
                 raise SystemExit(f"unexpected reply: {reply}")
 
 
-async def main():
+async def read_frames():
     email = f"instructions-{os.getpid()}-{time.time_ns()}@example.com"
     password = "bench-password-123"
     async with websockets.connect(url) as ws:
         registered = await ask(ws, {"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}})
         login = await ask(ws, {"channel": "auth/generateToken", "payload": {"email": email, "password": password}})
     user_id, token = registered["userId"], login["token"]
-    await read(token, user_id, 20)
+    frame = json.dumps({"channel": "user/read", "apiToken": token, "payload": {"id": user_id}})
+    return frame, lambda reply: json.loads(reply).get("id") == user_id
+
+
+async def main():
+    if what == "read":
+        frame, expected = await read_frames()
+    elif what == "reject":
+        frame, expected = REJECTED, lambda reply: "error" in json.loads(reply)
+    elif what == "echo":
+        frame, expected = REJECTED, lambda reply: reply == REJECTED
+    else:
+        raise SystemExit(f"unknown WHAT {what!r}: read, reject or echo")
+    await exchange(frame, expected, 20)
     print("ready", flush=True)
     sys.stdin.readline()
-    await asyncio.gather(*[read(token, user_id, reads // conc) for _ in range(conc)])
+    await asyncio.gather(*[exchange(frame, expected, count // conc) for _ in range(conc)])
     print("done", flush=True)
 
 

@@ -330,10 +330,13 @@ pub struct Shape {
 /// frame rate limit and the auth rate limits would otherwise be what is measured).
 pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, shape: Shape) -> Result<()> {
     raise_fd_limit();
-    // Run by hand (bench/instructions.sh) the database may be new.
-    Database::create_if_missing(database_url).await?;
+    // Run by hand (bench/instructions.sh) the MariaDB database may be new; the
+    // harness's own was made with its schema, and SQLite's connect applies it.
+    let created = Database::create_if_missing(database_url).await?;
     let store = Database::connect(database_url).await?;
-    specserve::store::Store::init_schema(&store).await?;
+    if created {
+        specserve::store::Store::init_schema(&store).await?;
+    }
     let config = AppConfig {
         auth_per_ip_per_minute: 1e12,
         login_failures_per_minute: 1e12,
