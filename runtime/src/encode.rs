@@ -5,6 +5,8 @@
 //! The body is serialized once and spliced after those properties, with no
 //! intermediate JSON tree.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -86,15 +88,25 @@ pub fn encode<T: Serialize + ?Sized>(shape: &Shape, echo: Echo<'_>, value: &T) -
             out.push('{');
             let mut first = true;
             for (name, lead) in shape.leading {
-                let text = match lead {
-                    Lead::Const(json) => Some((*json).to_owned()),
-                    Lead::Discriminator => echo.discriminator.map(json_string),
-                    Lead::CorrelationId => echo.correlation.map(Value::to_string),
-                    Lead::Credential => echo.credential.map(json_string),
-                };
-                if let Some(text) = text {
-                    push_key(&mut out, &mut first, name);
-                    out.push_str(&text);
+                match lead {
+                    Lead::Const(json) => {
+                        push_key(&mut out, &mut first, name);
+                        out.push_str(json);
+                    }
+                    Lead::Discriminator | Lead::Credential => {
+                        let echoed = if let Lead::Credential = lead { echo.credential } else { echo.discriminator };
+                        if let Some(text) = echoed {
+                            push_key(&mut out, &mut first, name);
+                            push_json_string(&mut out, text);
+                        }
+                    }
+                    Lead::CorrelationId => {
+                        if let Some(id) = echo.correlation {
+                            push_key(&mut out, &mut first, name);
+                            // `Value`'s Display is its JSON text, written without a copy.
+                            let _ = write!(out, "{id}");
+                        }
+                    }
                 }
             }
             match shape.body {
@@ -136,13 +148,22 @@ fn push_key(out: &mut String, first: &mut bool, key: &str) {
         out.push(',');
     }
     *first = false;
-    out.push_str(&json_string(key));
+    push_json_string(out, key);
     out.push(':');
 }
 
-fn json_string(s: &str) -> String {
-    // Serializing a &str cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
+/// `text` as a JSON string, exactly as serde_json writes it. Keys and echoed
+/// values rarely need escapes; those that do not are copied between quotes
+/// (serde_json's own path allocated a string per key, ~400 instructions).
+fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Serializing a &str cannot fail.
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 /// Whether `frame` carries every `const` of `shape` (how a client tells which
@@ -218,5 +239,26 @@ mod tests {
         let text = encode(&PONG, echo, &json!({})).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value, json!({"payload": {"event": "pong", "reqid": 42}}));
+    }
+
+    /// Keys and echoed strings read exactly as serde_json writes them, with
+    /// or without characters to escape.
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "requestId",
+            "user/create",
+            "é ü 日本",
+            "quote\"d",
+            "back\\slash",
+            "tab\tnew\nline",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
     }
 }

@@ -110,7 +110,7 @@ impl Frame {
             Part::Payload => self.payload(),
             Part::Headers => self.headers()?,
         };
-        part.pointer(correlation.pointer).filter(|v| correlation.accepts(v)).cloned()
+        at_pointer(part, correlation.pointer).filter(|v| correlation.accepts(v)).cloned()
     }
 
     /// Checks the payload (and headers) against the message's schemas. Pointers
@@ -168,6 +168,37 @@ impl Frame {
     }
 }
 
+/// The value at JSON pointer `pointer` (RFC 6901) in `value`, as
+/// [`Value::pointer`] finds it, without its two allocations per token: every
+/// frame's correlation id is looked up this way (2.1k instructions per frame
+/// with `Value::pointer`). Only a token with `~` escapes is copied to unescape.
+pub fn at_pointer<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer.strip_prefix('/')?.split('/').try_fold(value, |target, token| {
+        let unescaped;
+        let token = if token.contains('~') {
+            unescaped = token.replace("~1", "/").replace("~0", "~");
+            unescaped.as_str()
+        } else {
+            token
+        };
+        match target {
+            Value::Object(map) => map.get(token),
+            Value::Array(items) => array_index(token).and_then(|index| items.get(index)),
+            _ => None,
+        }
+    })
+}
+
+/// An array index token: decimal digits, no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    let canonical =
+        !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && (token == "0" || !token.starts_with('0'));
+    canonical.then(|| token.parse().ok()).flatten()
+}
+
 /// Masked, pointer-precise violations of `value`, pointers prefixed.
 fn violations(validator: &jsonschema::Validator, value: &Value, prefix: &str) -> Vec<Detail> {
     validator
@@ -209,4 +240,52 @@ pub fn check_outgoing(
 pub fn compile_schema(schema: &str) -> jsonschema::Validator {
     let value: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
     jsonschema::draft7::options().should_validate_formats(true).build(&value).expect("embedded schema compiles")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::at_pointer;
+
+    /// Pointers resolve as serde_json's own `Value::pointer` resolves them,
+    /// escapes, array indices and malformed pointers included.
+    #[test]
+    fn at_pointer_agrees_with_serde_json() {
+        let value = json!({
+            "id": "r-1",
+            "a/b": 1,
+            "m~n": 2,
+            "~1": 3,
+            "": {"": 4},
+            "list": [10, 11, {"deep": [true]}],
+            "nested": {"requestId": 7, "0": "zero"},
+        });
+        let pointers = [
+            "",
+            "/",
+            "/id",
+            "/a~1b",
+            "/m~0n",
+            "/~01",
+            "//",
+            "/list",
+            "/list/0",
+            "/list/2/deep/0",
+            "/list/3",
+            "/list/01",
+            "/list/+1",
+            "/list/-",
+            "/list/1x",
+            "/nested/requestId",
+            "/nested/0",
+            "/nested/missing",
+            "/id/0",
+            "id",
+            "/list/18446744073709551616",
+        ];
+        for pointer in pointers {
+            assert_eq!(at_pointer(&value, pointer), value.pointer(pointer), "{pointer:?}");
+        }
+    }
 }

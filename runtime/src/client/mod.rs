@@ -265,7 +265,7 @@ fn correlation_of(frame: &Value, replies: Replies) -> Option<String> {
             Part::Payload => Some(payload),
             Part::Headers => headers,
         };
-        part.and_then(|p| p.pointer(pointer)).map(Value::to_string)
+        part.and_then(|p| crate::frame::at_pointer(p, pointer)).map(Value::to_string)
     })
 }
 
