@@ -44,6 +44,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::config::Limits;
+use super::signals::{Signal, Signals};
 use crate::context::ConnectionInfo;
 use crate::error::ApiError;
 use crate::hub::{Hub, Lane, Registration, Topic};
@@ -132,21 +133,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut connection = Connection::new(socket, shared, binding, info, membership);
-    let reason = {
-        let shutdown = shutdown.cancelled();
-        let close_signal = connection.info.close_signal().clone();
-        let revoked = close_signal.cancelled();
-        let overflow = connection.overflow.clone();
-        let overflowed = overflow.cancelled();
-        tokio::pin!(shutdown, revoked, overflowed);
-        std::future::poll_fn(|cx| {
-            if overflowed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(CloseReason::SlowConsumer);
-            }
-            connection.poll_serve(cx, shutdown.as_mut(), revoked.as_mut())
-        })
-        .await
-    };
+    let mut signals = Signals::new(shutdown, connection.info.close_signal().clone(), connection.overflow.clone());
+    let reason = std::future::poll_fn(|cx| connection.poll_serve(cx, &mut signals)).await;
     connection.finish(reason).await;
     // Requests still running (a close that does not wait for them) are run to
     // their end, their replies discarded, never dropped: a handler dropped
@@ -268,25 +256,26 @@ where
     }
 
     /// Serves until the connection must end; returns why.
-    fn poll_serve(
-        &mut self,
-        cx: &mut Context<'_>,
-        shutdown: Pin<&mut impl Future<Output = ()>>,
-        mut revoked: Pin<&mut impl Future<Output = ()>>,
-    ) -> Poll<CloseReason> {
-        if shutdown.poll(cx).is_ready() {
-            return Poll::Ready(CloseReason::Shutdown);
-        }
+    fn poll_serve(&mut self, cx: &mut Context<'_>, signals: &mut Signals) -> Poll<CloseReason> {
+        signals.register(cx);
         loop {
             if let Err(reason) = self.poll_write(cx) {
                 return Poll::Ready(reason);
             }
             let mut progress = self.collect_replies(cx) | self.collect_events(cx);
-            if self.closing.is_none() && revoked.as_mut().poll(cx).is_ready() {
-                // Read nothing more; close once the frames in flight are answered,
-                // so the frame that deleted the user gets its reply first.
-                self.closing = Some(CloseReason::Revoked);
-                self.waiting = None;
+            // After collecting: a handler that deleted the user has just fired
+            // its signal, and no frame behind it may be read.
+            if let Some(signal) = signals.check() {
+                match signal {
+                    Signal::Stop(reason) => return Poll::Ready(reason),
+                    // Read nothing more; close once the frames in flight are answered,
+                    // so the frame that deleted the user gets its reply first.
+                    Signal::Revoked if self.closing.is_none() => {
+                        self.closing = Some(CloseReason::Revoked);
+                        self.waiting = None;
+                    }
+                    Signal::Revoked => {}
+                }
             }
             if let Some(reason) = self.closing
                 && self.in_flight.is_empty()

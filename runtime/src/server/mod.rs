@@ -19,6 +19,7 @@ pub mod limits;
 mod listener;
 pub mod metrics;
 pub mod shutdown;
+mod signals;
 pub mod tls;
 pub mod workers;
 
