@@ -32,7 +32,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
@@ -44,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::config::Limits;
+use super::in_flight::{InFlight, Pending};
 use super::signals::{Signal, Signals};
 use crate::context::ConnectionInfo;
 use crate::error::ApiError;
@@ -153,8 +153,6 @@ where
     (reason, offline)
 }
 
-type Pending = Pin<Box<dyn Future<Output = (Outcome, Duration)> + Send>>;
-
 /// A connection's place in the hub. It is taken before the upgrade is
 /// answered, so a client whose upgrade succeeded receives every event
 /// published from then on (they wait in the lane until the loop runs).
@@ -192,7 +190,7 @@ struct Connection<Svc: Service, S> {
     /// Replies (and pings) waiting for the socket, in order; at most `outbound_queue`.
     outgoing: VecDeque<Message>,
     /// Frames being answered, in the order they were read.
-    in_flight: FuturesOrdered<Pending>,
+    in_flight: InFlight,
     /// An exclusive frame waiting for the frames before it.
     waiting: Option<Svc::Prepared>,
     /// An exclusive frame is in `in_flight`: read nothing until it is answered.
@@ -237,7 +235,7 @@ where
             overflow,
             registration: Some(registration),
             outgoing: VecDeque::with_capacity(4),
-            in_flight: FuturesOrdered::new(),
+            in_flight: InFlight::default(),
             waiting: None,
             exclusive_running: false,
             closing: None,
@@ -422,7 +420,7 @@ where
                 _ => None, // a refused ping gets no reply of its own
             };
             if let Some(refused) = refused {
-                self.in_flight.push_back(ready(refused));
+                self.decided(refused);
             }
             return Ok(());
         }
@@ -432,22 +430,34 @@ where
                     self.waiting = Some(prepared);
                 }
                 Ok(prepared) => self.start(prepared),
-                Err(outcome) => self.in_flight.push_back(ready(outcome)),
+                Err(outcome) => self.decided(outcome),
             },
             Message::Binary(_) => {
                 let error = ApiError::bad_request("binary frames are not supported; send JSON text");
-                self.in_flight.push_back(ready(self.shared.service.refuse(&self.binding, None, error)));
+                self.decided(self.shared.service.refuse(&self.binding, None, error));
             }
             _ => {} // pings are answered by the WebSocket layer
         }
         Ok(())
     }
 
+    /// Answers a frame whose reply was decided without a handler (not JSON,
+    /// no such message, rate limited): queued at once when nothing is in
+    /// flight, else behind the frames read before it. `receive` runs only
+    /// while the reply queue has room, so there is room for it.
+    fn decided(&mut self, outcome: Outcome) {
+        if self.in_flight.is_empty() {
+            self.queue_reply(outcome, Duration::ZERO);
+        } else {
+            self.in_flight.push(ready(outcome));
+        }
+    }
+
     /// Starts answering a routed frame.
     fn start(&mut self, prepared: Svc::Prepared) {
         self.exclusive_running = self.shared.service.is_exclusive(&prepared);
         let running = self.shared.service.run(&self.binding, &self.info, prepared);
-        self.in_flight.push_back(Box::pin(async move {
+        self.in_flight.push(Box::pin(async move {
             let started = Instant::now();
             let outcome = running.await;
             (outcome, started.elapsed())
@@ -492,7 +502,7 @@ where
                     Some(prepared),
                     ApiError::unavailable("server shutting down"),
                 );
-                self.in_flight.push_back(ready(refused));
+                self.in_flight.push(ready(refused));
             }
             while let Some((outcome, elapsed)) = self.in_flight.next().await {
                 self.queue_reply(outcome, elapsed);

@@ -15,6 +15,7 @@ pub mod affinity;
 pub mod config;
 pub mod connection;
 pub mod http;
+mod in_flight;
 pub mod limits;
 mod listener;
 pub mod metrics;
