@@ -133,8 +133,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut connection = Connection::new(socket, shared, binding, info, membership);
-    let mut signals = Signals::new(shutdown, connection.info.close_signal().clone(), connection.overflow.clone());
-    let reason = std::future::poll_fn(|cx| connection.poll_serve(cx, &mut signals)).await;
+    // In a block, so that the signals' futures are not kept beside `finish`'s
+    // in the task: an idle connection is ~0.3 KiB smaller.
+    let reason = {
+        let shutdown = shutdown.cancelled_owned();
+        let revoked = connection.info.close_signal().clone().cancelled_owned();
+        let overflow = connection.overflow.clone().cancelled_owned();
+        tokio::pin!(shutdown, revoked, overflow);
+        let mut signals = Signals::new(shutdown, revoked, overflow);
+        std::future::poll_fn(|cx| connection.poll_serve(cx, &mut signals)).await
+    };
     connection.finish(reason).await;
     // Requests still running (a close that does not wait for them) are run to
     // their end, their replies discarded, never dropped: a handler dropped
@@ -254,7 +262,7 @@ where
     }
 
     /// Serves until the connection must end; returns why.
-    fn poll_serve(&mut self, cx: &mut Context<'_>, signals: &mut Signals) -> Poll<CloseReason> {
+    fn poll_serve(&mut self, cx: &mut Context<'_>, signals: &mut Signals<'_>) -> Poll<CloseReason> {
         signals.register(cx);
         loop {
             if let Err(reason) = self.poll_write(cx) {

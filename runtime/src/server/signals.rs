@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::connection::CloseReason;
 
@@ -28,12 +28,16 @@ pub(crate) enum Signal {
     Revoked,
 }
 
+/// The future of one outside signal (a token's `cancelled_owned()`), pinned
+/// in the connection's task rather than boxed: no allocation of its own.
+pub(crate) type SignalFuture<'a> = Pin<&'a mut WaitForCancellationFutureOwned>;
+
 /// The connection's outside signals, polled only when one of them woke it.
-pub(crate) struct Signals {
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    overflow: Pin<Box<WaitForCancellationFutureOwned>>,
+pub(crate) struct Signals<'a> {
+    shutdown: SignalFuture<'a>,
+    overflow: SignalFuture<'a>,
     /// `None` once reported.
-    revoked: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    revoked: Option<SignalFuture<'a>>,
     woken: Arc<Woken>,
     waker: Waker,
 }
@@ -55,19 +59,14 @@ impl Wake for Woken {
     }
 }
 
-impl Signals {
-    /// Watches `shutdown` (the server's), `revoked` (the connection's close
-    /// signal) and `overflow` (its event lane's).
-    pub(crate) fn new(shutdown: CancellationToken, revoked: CancellationToken, overflow: CancellationToken) -> Signals {
+impl<'a> Signals<'a> {
+    /// Watches the server's `shutdown`, the connection's close signal
+    /// (`revoked`) and its event lane's `overflow` (each token's
+    /// `cancelled_owned()`).
+    pub(crate) fn new(shutdown: SignalFuture<'a>, revoked: SignalFuture<'a>, overflow: SignalFuture<'a>) -> Self {
         // Fired at first, so the first check polls (and registers) every signal.
         let woken = Arc::new(Woken { fired: AtomicBool::new(true), task: AtomicWaker::new() });
-        Signals {
-            shutdown: Box::pin(shutdown.cancelled_owned()),
-            overflow: Box::pin(overflow.cancelled_owned()),
-            revoked: Some(Box::pin(revoked.cancelled_owned())),
-            waker: Waker::from(Arc::clone(&woken)),
-            woken,
-        }
+        Signals { shutdown, overflow, revoked: Some(revoked), waker: Waker::from(Arc::clone(&woken)), woken }
     }
 
     /// Makes `cx`'s task the one a signal wakes; once per poll of the task.
@@ -99,7 +98,10 @@ impl Signals {
 
 #[cfg(test)]
 mod tests {
+    use std::pin::pin;
     use std::sync::atomic::AtomicUsize;
+
+    use tokio_util::sync::CancellationToken;
 
     use super::*;
 
@@ -112,37 +114,42 @@ mod tests {
         }
     }
 
-    fn tokens() -> [CancellationToken; 3] {
-        [CancellationToken::new(), CancellationToken::new(), CancellationToken::new()]
+    /// Tokens for shutdown, revocation and overflow, and their futures.
+    fn tokens() -> ([CancellationToken; 3], [WaitForCancellationFutureOwned; 3]) {
+        let tokens = [CancellationToken::new(), CancellationToken::new(), CancellationToken::new()];
+        let futures = tokens.clone().map(CancellationToken::cancelled_owned);
+        (tokens, futures)
     }
 
     #[test]
     fn a_signal_wakes_the_task_and_is_reported_once_checked() {
-        let [shutdown, revoked, overflow] = tokens();
-        let mut signals = Signals::new(shutdown.clone(), revoked.clone(), overflow);
+        let ([shutting_down, revoking, _], [shutdown, revoked, overflow]) = tokens();
+        let (shutdown, revoked, overflow) = (pin!(shutdown), pin!(revoked), pin!(overflow));
+        let mut signals = Signals::new(shutdown, revoked, overflow);
         let task = Arc::new(Task(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&task));
         signals.register(&Context::from_waker(&waker));
         assert_eq!(signals.check(), None, "nothing fired");
         assert_eq!(signals.check(), None, "not polled again without a wake-up");
 
-        revoked.cancel();
+        revoking.cancel();
         assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
         // Woken, the task polls the connection, which registers it again.
         signals.register(&Context::from_waker(&waker));
         assert_eq!(signals.check(), Some(Signal::Revoked));
         assert_eq!(signals.check(), None, "revocation is reported once");
 
-        shutdown.cancel();
+        shutting_down.cancel();
         assert_eq!(task.0.load(Ordering::SeqCst), 2);
         assert_eq!(signals.check(), Some(Signal::Stop(CloseReason::Shutdown)));
     }
 
     #[test]
     fn an_overflow_comes_before_shutdown_and_a_signal_fired_before_the_first_check_counts() {
-        let [shutdown, revoked, overflow] = tokens();
-        shutdown.cancel();
-        overflow.cancel();
+        let ([shutting_down, _, overflowing], [shutdown, revoked, overflow]) = tokens();
+        shutting_down.cancel();
+        overflowing.cancel();
+        let (shutdown, revoked, overflow) = (pin!(shutdown), pin!(revoked), pin!(overflow));
         let mut signals = Signals::new(shutdown, revoked, overflow);
         assert_eq!(signals.check(), Some(Signal::Stop(CloseReason::SlowConsumer)));
     }
