@@ -94,10 +94,17 @@ async fn member_loop(
             // Past the end: nothing in flight is counted.
             Err(_) => break,
         };
-        let Some(message) = next.transpose()? else {
-            anyhow::bail!("the server closed a member's connection (a slow consumer?)");
+        let text = match next.transpose()? {
+            Some(Message::Text(text)) => text,
+            // Which close it was (a slow consumer is 1008 "slow consumer").
+            Some(Message::Close(frame)) => {
+                let (code, reason) =
+                    frame.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
+                anyhow::bail!("the server closed a member's connection: code {code:?}, reason {reason:?}");
+            }
+            Some(_) => continue,
+            None => anyhow::bail!("a member's connection ended without a close frame"),
         };
-        let Message::Text(text) = message else { continue };
         let frame: Value = serde_json::from_str(&text)?;
         if frame.get("requestId").is_some() {
             anyhow::ensure!(frame.get("messageId").is_some(), "message/send failed: {frame}");
