@@ -721,6 +721,63 @@ async fn a_member_that_stops_reading_is_closed_not_waited_for() {
     running.stop().await;
 }
 
+/// Events that find a connection's reply queue full wait in its lane, and
+/// every one of them goes out, in order, once the client reads again: the
+/// connection looks at its lane again when the queue has room, not only when
+/// the lane wakes it.
+#[tokio::test]
+async fn events_wait_in_the_lane_while_the_queue_is_full_and_all_arrive_in_order() {
+    const TEXT: usize = 4000;
+    // More than both sockets' buffers can ever hold (the kernel's maxima),
+    // so the server's writes must stop while events are still in the lane.
+    let sysctl_max = |name: &str| -> usize {
+        let text = std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}")).unwrap_or_default();
+        text.split_whitespace().nth(2).and_then(|max| max.parse().ok()).unwrap_or(32 << 20)
+    };
+    let count = (sysctl_max("tcp_rmem") + sysctl_max("tcp_wmem")) / TEXT + 100;
+    let running = app::start_with(db::sqlite().await, test_config(), |server| {
+        server.limits.outbound_queue = 2;
+        server.limits.event_queue = count;
+        server.limits.send_timeout = Duration::from_secs(120);
+    })
+    .await;
+    let (bob_id, bob_token) = user(&running, "bob").await;
+    let mut bob = Conn::open(&running).await;
+    assert_eq!(code(&bob.call("auth/bind", Some(&bob_token), json!({})).await), "ok");
+    let event = |id| MessageNew {
+        message: ChatMessage {
+            id,
+            room_id: 1,
+            author_id: Some(bob_id),
+            text: "x".repeat(TEXT),
+            created_at: "2025-05-22T10:00:00.000Z".into(),
+            client_msg_id: None,
+        },
+    };
+    // Bob reads nothing while they are published.
+    let publisher = Publisher::new(running.app.hub().clone());
+    let principal = bob_id.to_string();
+    for id in 1..=count as i64 {
+        publisher.message_new(Audience::principal(&principal), &event(id)).expect("room in the lane");
+    }
+    let mut next = 1;
+    while next <= count as i64 {
+        match tokio::time::timeout(PATIENCE, bob.0.next()).await.expect("the next event in time") {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["channel"] != "message/new" {
+                    continue; // presence of Bob's own binding
+                }
+                assert_eq!(frame["message"]["id"], next, "events in the order published");
+                next += 1;
+            }
+            Some(Ok(Message::Ping(_))) => continue,
+            other => panic!("expected event {next} of {count}, got {other:?}"),
+        }
+    }
+    running.stop().await;
+}
+
 /// In debug builds (and so in tests) an event that breaks its schema is
 /// refused before it leaves: the publisher cannot send what the spec forbids.
 #[tokio::test]

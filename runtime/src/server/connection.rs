@@ -45,6 +45,7 @@ use super::Shared;
 use super::config::Limits;
 use super::in_flight::{InFlight, Pending};
 use super::signals::{Signal, Signals};
+use super::wake_flag::WakeFlag;
 use crate::context::ConnectionInfo;
 use crate::error::ApiError;
 use crate::hub::{Hub, Lane, Registration, Topic};
@@ -215,6 +216,9 @@ struct Connection<Svc: Service, S> {
     pong_deadline: Option<Pin<Box<Sleep>>>,
     /// Armed while output waits for a socket that accepts nothing.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Up when the event lane or a timer woke the task (or a timer was
+    /// armed): only then are they polled, not on every frame's wake.
+    sources: WakeFlag,
 }
 
 impl<Svc, S> Connection<Svc, S>
@@ -253,6 +257,7 @@ where
             ping,
             pong_deadline: None,
             stalled: None,
+            sources: WakeFlag::new(),
             shared,
         }
     }
@@ -264,11 +269,13 @@ where
     /// Serves until the connection must end; returns why.
     fn poll_serve(&mut self, cx: &mut Context<'_>, signals: &mut Signals<'_>) -> Poll<CloseReason> {
         signals.register(cx);
+        self.sources.register(cx);
         loop {
             if let Err(reason) = self.poll_write(cx) {
                 return Poll::Ready(reason);
             }
-            let mut progress = self.collect_replies(cx) | self.collect_events(cx);
+            let sources_due = self.sources.take();
+            let mut progress = self.collect_replies(cx) | (sources_due && self.collect_events());
             // After collecting: a handler that deleted the user has just fired
             // its signal, and no frame behind it may be read.
             if let Some(signal) = signals.check() {
@@ -311,7 +318,7 @@ where
                     Poll::Pending => {}
                 }
             }
-            match self.poll_timers(cx) {
+            match self.poll_timers(sources_due) {
                 Ok(queued_ping) => progress |= queued_ping,
                 Err(reason) => return Poll::Ready(reason),
             }
@@ -361,6 +368,7 @@ where
             self.stalled = None;
         } else if wrote || self.stalled.is_none() {
             self.stalled = Some(Box::pin(tokio::time::sleep(self.limits().send_timeout)));
+            self.sources.raise();
         }
         Ok(())
     }
@@ -388,11 +396,19 @@ where
         }
     }
 
-    /// Moves published events into the outgoing queue while it has room.
-    fn collect_events(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Moves published events into the outgoing queue while it has room;
+    /// called when the `sources` flag was up.
+    fn collect_events(&mut self) -> bool {
+        let waker = self.sources.waker();
+        let mut cx = Context::from_waker(&waker);
         let mut progress = false;
-        while self.outgoing.len() < self.limits().outbound_queue {
-            let Poll::Ready(Some(frame)) = self.events.poll_recv(cx) else { break };
+        loop {
+            if self.outgoing.len() >= self.limits().outbound_queue {
+                // Events may be waiting in the lane: look again once there is room.
+                self.sources.raise();
+                break;
+            }
+            let Poll::Ready(Some(frame)) = self.events.poll_recv(&mut cx) else { break };
             self.shared.metrics.event_out();
             self.outgoing.push_back(Message::text(frame.to_string()));
             progress = true;
@@ -472,16 +488,24 @@ where
         }));
     }
 
-    /// Pings, pong deadlines and the stalled-socket deadline; `true` when a ping was queued.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Result<bool, CloseReason> {
+    /// Pings, pong deadlines and the stalled-socket deadline, when `due`
+    /// (the `sources` flag was up); `true` when a ping was queued. A timer
+    /// that fired or was armed raises the flag again, so that the next check
+    /// polls it: that poll is what registers it.
+    fn poll_timers(&mut self, due: bool) -> Result<bool, CloseReason> {
+        if !due {
+            return Ok(false);
+        }
+        let (reading, pong_timeout) = (self.may_read(), self.limits().pong_timeout);
+        let waker = self.sources.waker();
+        let mut cx = Context::from_waker(&waker);
         if let Some(stalled) = &mut self.stalled
-            && stalled.as_mut().poll(cx).is_ready()
+            && stalled.as_mut().poll(&mut cx).is_ready()
         {
             return Err(CloseReason::SlowConsumer);
         }
-        let (reading, pong_timeout) = (self.may_read(), self.limits().pong_timeout);
         if let Some(deadline) = &mut self.pong_deadline
-            && deadline.as_mut().poll(cx).is_ready()
+            && deadline.as_mut().poll(&mut cx).is_ready()
         {
             if reading {
                 return Err(CloseReason::PingTimeout);
@@ -489,11 +513,15 @@ where
             // We are not reading (the client's replies or ours are backed up), so
             // its pong may be sitting unread: the stalled-socket deadline decides.
             deadline.as_mut().reset(tokio::time::Instant::now() + pong_timeout);
+            self.sources.raise();
         }
-        if self.ping.poll_tick(cx).is_ready() && self.pong_deadline.is_none() {
-            self.outgoing.push_back(Message::Ping(Default::default()));
-            self.pong_deadline = Some(Box::pin(tokio::time::sleep(self.limits().pong_timeout)));
-            return Ok(true);
+        if self.ping.poll_tick(&mut cx).is_ready() {
+            self.sources.raise();
+            if self.pong_deadline.is_none() {
+                self.outgoing.push_back(Message::Ping(Default::default()));
+                self.pong_deadline = Some(Box::pin(tokio::time::sleep(pong_timeout)));
+                return Ok(true);
+            }
         }
         Ok(false)
     }

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod shutdown;
 mod signals;
 pub mod tls;
+mod wake_flag;
 pub mod workers;
 
 use std::io;

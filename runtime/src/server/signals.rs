@@ -1,22 +1,19 @@
 //! What ends a connection from outside its socket: the server shutting down,
 //! the user's credentials revoked (deletion), an event lane overflowing.
 //!
-//! They are polled with a waker of their own, and only after that waker
-//! fired. Polled on every wake of the connection's task instead (every frame
-//! read, every reply), each `cancelled()` future re-registered the task's
-//! waker under its token's mutex: ~1.5k instructions per frame under
+//! They are polled only after one of them woke the task ([`WakeFlag`]):
+//! polled on every wake instead, each `cancelled()` future re-registered the
+//! task's waker under its token's mutex, ~1.5k instructions per frame under
 //! callgrind, for signals that fire once in a connection's life, if ever.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 
-use futures_util::task::AtomicWaker;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::connection::CloseReason;
+use super::wake_flag::WakeFlag;
 
 /// A signal that fired, as the connection acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,25 +35,7 @@ pub(crate) struct Signals<'a> {
     overflow: SignalFuture<'a>,
     /// `None` once reported.
     revoked: Option<SignalFuture<'a>>,
-    woken: Arc<Woken>,
-    waker: Waker,
-}
-
-/// Set by the signals' waker; wakes the connection's task.
-struct Woken {
-    fired: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for Woken {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fired.store(true, Ordering::Release);
-        self.task.wake();
-    }
+    fired: WakeFlag,
 }
 
 impl<'a> Signals<'a> {
@@ -64,23 +43,22 @@ impl<'a> Signals<'a> {
     /// (`revoked`) and its event lane's `overflow` (each token's
     /// `cancelled_owned()`).
     pub(crate) fn new(shutdown: SignalFuture<'a>, revoked: SignalFuture<'a>, overflow: SignalFuture<'a>) -> Self {
-        // Fired at first, so the first check polls (and registers) every signal.
-        let woken = Arc::new(Woken { fired: AtomicBool::new(true), task: AtomicWaker::new() });
-        Signals { shutdown, overflow, revoked: Some(revoked), waker: Waker::from(Arc::clone(&woken)), woken }
+        Signals { shutdown, overflow, revoked: Some(revoked), fired: WakeFlag::new() }
     }
 
     /// Makes `cx`'s task the one a signal wakes; once per poll of the task.
     pub(crate) fn register(&self, cx: &Context<'_>) {
-        self.woken.task.register(cx.waker());
+        self.fired.register(cx);
     }
 
     /// A signal that fired since the last check: a lane overflow first, then
     /// shutdown, then revocation. Costs an atomic swap unless one did.
     pub(crate) fn check(&mut self) -> Option<Signal> {
-        if !self.woken.fired.swap(false, Ordering::AcqRel) {
+        if !self.fired.take() {
             return None;
         }
-        let mut cx = Context::from_waker(&self.waker);
+        let waker = self.fired.waker();
+        let mut cx = Context::from_waker(&waker);
         if self.overflow.as_mut().poll(&mut cx).is_ready() {
             return Some(Signal::Stop(CloseReason::SlowConsumer));
         }
@@ -99,7 +77,9 @@ impl<'a> Signals<'a> {
 #[cfg(test)]
 mod tests {
     use std::pin::pin;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
 
     use tokio_util::sync::CancellationToken;
 
