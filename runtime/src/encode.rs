@@ -93,13 +93,8 @@ pub fn encode<T: Serialize + ?Sized>(shape: &Shape, echo: Echo<'_>, value: &T) -
                         push_key(&mut out, &mut first, name);
                         out.push_str(json);
                     }
-                    Lead::Discriminator | Lead::Credential => {
-                        let echoed = if let Lead::Credential = lead { echo.credential } else { echo.discriminator };
-                        if let Some(text) = echoed {
-                            push_key(&mut out, &mut first, name);
-                            push_json_string(&mut out, text);
-                        }
-                    }
+                    Lead::Discriminator => push_echoed(&mut out, &mut first, name, echo.discriminator),
+                    Lead::Credential => push_echoed(&mut out, &mut first, name, echo.credential),
                     Lead::CorrelationId => {
                         if let Some(id) = echo.correlation {
                             push_key(&mut out, &mut first, name);
@@ -140,6 +135,14 @@ fn lead_value(lead: &Lead, echo: Echo<'_>) -> Option<Value> {
         Lead::Discriminator => echo.discriminator.map(|d| Value::String(d.to_owned())),
         Lead::CorrelationId => echo.correlation.cloned(),
         Lead::Credential => echo.credential.map(|c| Value::String(c.to_owned())),
+    }
+}
+
+/// `key` with the echoed string `text`, when the request gave one.
+fn push_echoed(out: &mut String, first: &mut bool, key: &str, text: Option<&str>) {
+    if let Some(text) = text {
+        push_key(out, first, key);
+        push_json_string(out, text);
     }
 }
 

@@ -97,7 +97,7 @@ fn error_reply(error: &ApiError, set_cookies: Vec<String>) -> HttpReply {
         "unavailable" => 503,
         _ => 500,
     };
-    HttpReply { status, body: json!({"error": error.body()}).to_string(), set_cookies }
+    HttpReply { status, body: json!({"error": error}).to_string(), set_cookies }
 }
 
 #[cfg(test)]
