@@ -2385,7 +2385,9 @@ impl<H: Handlers> Service<H> {
                     .and_then(|reply| {
                         specserve_runtime::serde_json::to_value(reply).ok()
                     })
-                    .and_then(|v| v.pointer("/userId").cloned()),
+                    .and_then(|v| {
+                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
+                    }),
                 outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
                 connection,
             },
@@ -2646,7 +2648,9 @@ impl<H: Handlers> Service<H> {
                     .and_then(|reply| {
                         specserve_runtime::serde_json::to_value(reply).ok()
                     })
-                    .and_then(|v| v.pointer("/userId").cloned()),
+                    .and_then(|v| {
+                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
+                    }),
                 outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
                 connection,
             },
@@ -2975,7 +2979,9 @@ impl<H: Handlers> Service<H> {
                     .and_then(|reply| {
                         specserve_runtime::serde_json::to_value(reply).ok()
                     })
-                    .and_then(|v| v.pointer("/userId").cloned()),
+                    .and_then(|v| {
+                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
+                    }),
                 outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
                 connection,
             },
@@ -3174,7 +3180,11 @@ impl<H: Handlers> Service<H> {
                 Err(error) => break 'run Err(error),
             };
             principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            audit_target = frame.payload().pointer("/payload/id").cloned();
+            audit_target = specserve_runtime::frame::at_pointer(
+                    frame.payload(),
+                    "/payload/id",
+                )
+                .cloned();
             let params = &();
             let _ = binding;
             let message: UserUpdatePayload = match frame.take("/payload") {
@@ -3299,7 +3309,11 @@ impl<H: Handlers> Service<H> {
                 Err(error) => break 'run Err(error),
             };
             principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            audit_target = frame.payload().pointer("/payload/id").cloned();
+            audit_target = specserve_runtime::frame::at_pointer(
+                    frame.payload(),
+                    "/payload/id",
+                )
+                .cloned();
             let params = &();
             let _ = binding;
             let message: UserRef = match frame.take("/payload") {
@@ -4693,7 +4707,9 @@ impl<H: Handlers> Service<H> {
                     .and_then(|reply| {
                         specserve_runtime::serde_json::to_value(reply).ok()
                     })
-                    .and_then(|v| v.pointer("/tokenId").cloned()),
+                    .and_then(|v| {
+                        specserve_runtime::frame::at_pointer(&v, "/tokenId").cloned()
+                    }),
                 outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
                 connection,
             },
@@ -5710,7 +5726,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -5764,7 +5782,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -5814,7 +5834,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -5864,7 +5886,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -5914,7 +5938,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -5960,7 +5986,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6011,7 +6039,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6059,7 +6089,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6106,7 +6138,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6152,7 +6186,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6202,7 +6238,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6251,7 +6289,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6298,7 +6338,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6345,7 +6387,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6389,7 +6433,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6435,7 +6481,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6485,7 +6533,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6534,7 +6584,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6581,7 +6633,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6628,7 +6682,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6680,7 +6736,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6729,7 +6787,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
@@ -6785,7 +6845,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),

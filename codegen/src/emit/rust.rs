@@ -918,14 +918,14 @@ pub trait Handlers: Send + Sync + 'static {{
             let (declare_target, take_target, target) = match operation.audit.as_ref().and_then(|a| a.target.clone()) {
                 Some((AuditSource::Request, p)) => (
                     format!("let mut audit_target: Option<{RT}::serde_json::Value> = None;"),
-                    format!("audit_target = frame.payload().pointer({}).cloned();", lit(&p)),
+                    format!("audit_target = {RT}::frame::at_pointer(frame.payload(), {}).cloned();", lit(&p)),
                     "audit_target".to_owned(),
                 ),
                 Some((AuditSource::Reply, p)) => (
                     String::new(),
                     String::new(),
                     format!(
-                        "result.as_ref().ok().and_then(|reply| {RT}::serde_json::to_value(reply).ok()).and_then(|v| v.pointer({}).cloned())",
+                        "result.as_ref().ok().and_then(|reply| {RT}::serde_json::to_value(reply).ok()).and_then(|v| {RT}::frame::at_pointer(&v, {}).cloned())",
                         lit(&p)
                     ),
                 ),
@@ -1253,7 +1253,7 @@ impl Publisher {{
                                 let shape = self.shape(em, discriminator.as_deref(), None);
                                 let under = api.messages[em].error_body.clone().unwrap_or_default();
                                 format!(
-                                    "if {RT}::encode::has_consts(&{shape}, &reply) {{ let body = reply.pointer({}).cloned().unwrap_or_default(); return Err(match {RT}::serde_json::from_value(body) {{ Ok(body) => {RT}::client::ClientError::Api(body), Err(e) => {RT}::client::ClientError::Protocol(e.to_string()) }}); }}",
+                                    "if {RT}::encode::has_consts(&{shape}, &reply) {{ let body = {RT}::frame::at_pointer(&reply, {}).cloned().unwrap_or_default(); return Err(match {RT}::serde_json::from_value(body) {{ Ok(body) => {RT}::client::ClientError::Api(body), Err(e) => {RT}::client::ClientError::Protocol(e.to_string()) }}); }}",
                                     lit(&under)
                                 )
                             }

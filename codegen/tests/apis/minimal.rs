@@ -670,7 +670,9 @@ impl Client {
             ))?;
         let reply = self.connection.call(id.as_ref(), text).await?;
         if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = reply.pointer("/error").cloned().unwrap_or_default();
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
             return Err(
                 match specserve_runtime::serde_json::from_value(body) {
                     Ok(body) => specserve_runtime::client::ClientError::Api(body),
