@@ -28,6 +28,8 @@ fn cargo(project: &Path, args: &[&str]) {
         .args(args)
         .current_dir(project)
         .env("CARGO_TARGET_DIR", Path::new(ROOT).join("target/scaffold"))
+        // As the workspace builds (its [profile.dev]): a quarter faster.
+        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
         .output()
         .expect("cargo runs");
     assert!(
