@@ -77,22 +77,11 @@ impl<'a> Signals<'a> {
 #[cfg(test)]
 mod tests {
     use std::pin::pin;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
 
     use tokio_util::sync::CancellationToken;
 
     use super::*;
-
-    /// Counts wake-ups of the task the signals wake.
-    struct Task(AtomicUsize);
-
-    impl Wake for Task {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::server::wake_flag::tests::Task;
 
     /// Tokens for shutdown, revocation and overflow, and their futures.
     fn tokens() -> ([CancellationToken; 3], [WaitForCancellationFutureOwned; 3]) {
@@ -106,21 +95,20 @@ mod tests {
         let ([shutting_down, revoking, _], [shutdown, revoked, overflow]) = tokens();
         let (shutdown, revoked, overflow) = (pin!(shutdown), pin!(revoked), pin!(overflow));
         let mut signals = Signals::new(shutdown, revoked, overflow);
-        let task = Arc::new(Task(AtomicUsize::new(0)));
-        let waker = Waker::from(Arc::clone(&task));
+        let (task, waker) = Task::new();
         signals.register(&Context::from_waker(&waker));
         assert_eq!(signals.check(), None, "nothing fired");
         assert_eq!(signals.check(), None, "not polled again without a wake-up");
 
         revoking.cancel();
-        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        assert_eq!(task.wakes(), 1, "the task was woken");
         // Woken, the task polls the connection, which registers it again.
         signals.register(&Context::from_waker(&waker));
         assert_eq!(signals.check(), Some(Signal::Revoked));
         assert_eq!(signals.check(), None, "revocation is reported once");
 
         shutting_down.cancel();
-        assert_eq!(task.0.load(Ordering::SeqCst), 2);
+        assert_eq!(task.wakes(), 2);
         assert_eq!(signals.check(), Some(Signal::Stop(CloseReason::Shutdown)));
     }
 

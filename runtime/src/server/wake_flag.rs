@@ -70,13 +70,27 @@ impl WakeFlag {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
 
-    /// Counts wake-ups of the task the flag wakes.
-    struct Task(AtomicUsize);
+    /// A task that counts its wake-ups, for tests of what wakes it.
+    pub(crate) struct Task(AtomicUsize);
+
+    impl Task {
+        /// The task and its waker.
+        pub(crate) fn new() -> (Arc<Task>, Waker) {
+            let task = Arc::new(Task(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&task));
+            (task, waker)
+        }
+
+        /// How often it was woken.
+        pub(crate) fn wakes(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
 
     impl Wake for Task {
         fn wake(self: Arc<Self>) {
@@ -87,17 +101,17 @@ mod tests {
     #[test]
     fn a_new_flag_is_up_and_its_waker_raises_it_and_wakes_the_task() {
         let flag = WakeFlag::new();
-        let task = Arc::new(Task(AtomicUsize::new(0)));
-        flag.register(&Context::from_waker(&Waker::from(Arc::clone(&task))));
+        let (task, waker) = Task::new();
+        flag.register(&Context::from_waker(&waker));
         assert!(flag.take(), "raised at first, so every source is polled once");
         assert!(!flag.take(), "lowered by the check");
 
         flag.waker().wake_by_ref();
-        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        assert_eq!(task.wakes(), 1, "the task was woken");
         assert!(flag.take());
 
         flag.raise();
-        assert_eq!(task.0.load(Ordering::SeqCst), 1, "raising from the task wakes nobody");
+        assert_eq!(task.wakes(), 1, "raising from the task wakes nobody");
         assert!(flag.take());
         assert!(!flag.take());
     }
