@@ -319,11 +319,62 @@ fn database_urls_that_would_lose_data_are_refused_at_start() {
 
 #[test]
 fn cluster_and_mail_flags_that_cannot_work_are_refused_at_start() {
+    let dir = std::env::temp_dir().join(format!("specserve-flags-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("cluster.key");
+    let keygen =
+        Command::new(env!("CARGO_BIN_EXE_specserve")).args(["cluster", "keygen", "--out"]).arg(&key).output().unwrap();
+    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    let again =
+        Command::new(env!("CARGO_BIN_EXE_specserve")).args(["cluster", "keygen", "--out"]).arg(&key).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "keygen never overwrites a key");
+    let bad_key = dir.join("bad.key");
+    std::fs::write(&bad_key, "not a key\n").unwrap();
+    let password = dir.join("password");
+    std::fs::write(&password, "s3cret\n").unwrap();
+    let (key, bad_key, password) = (key.to_str().unwrap(), bad_key.to_str().unwrap(), password.to_str().unwrap());
+    let nats = "nats://127.0.0.1:4222";
     for (flags, says) in [
-        (&["--cluster-url", ""][..], "--cluster-url needs a NATS server"),
-        (&["--cluster-url", "nats://"][..], "--cluster-url needs a NATS server"),
-        (&["--cluster-url", "http://127.0.0.1:4222"][..], "invalid scheme for NATS server URL"),
-        (&["--cluster-url", "nats://127.0.0.1:4222"][..], "sqlite::memory: is this process's own"),
+        (&["--cluster-url", "", "--cluster-key-file", key][..], "--cluster-url: needs a NATS server"),
+        (&["--cluster-url", "nats://", "--cluster-key-file", key][..], "--cluster-url: needs a NATS server"),
+        (
+            &["--cluster-url", "http://127.0.0.1:4222", "--cluster-key-file", key][..],
+            "invalid scheme for NATS server URL",
+        ),
+        (&["--cluster-url", nats][..], "--cluster-url needs a cluster key: --cluster-key-file FILE"),
+        (&["--cluster-url", nats, "--cluster-key-file", bad_key][..], "is not a specserve secret"),
+        (
+            &["--cluster-url", nats, "--cluster-key-file", key, "--cluster-user", "node"][..],
+            "--cluster-user needs --cluster-password-file",
+        ),
+        (
+            &["--cluster-url", nats, "--cluster-key-file", key, "--cluster-password-file", password][..],
+            "needs --cluster-user",
+        ),
+        (
+            &[
+                "--cluster-url",
+                "nats://node:pw@127.0.0.1:4222",
+                "--cluster-key-file",
+                key,
+                "--cluster-token-file",
+                password,
+            ][..],
+            "give NATS one credential, not 2: token, user and password",
+        ),
+        (
+            &["--cluster-url", nats, "--cluster-key-file", key, "--cluster-nkey-file", password][..],
+            "not a user NKey seed",
+        ),
+        (
+            &["--cluster-url", nats, "--cluster-key-file", key, "--cluster-creds-file", password][..],
+            "--cluster-creds-file",
+        ),
+        (
+            &["--cluster-url", nats, "--cluster-key-file", key, "--cluster-tls-ca-file", "/nonexistent/ca.pem"][..],
+            "/nonexistent/ca.pem: no such file",
+        ),
+        (&["--cluster-url", nats, "--cluster-key-file", key][..], "sqlite::memory: is this process's own"),
         (&["--require-email-verification"][..], "needs --smtp-url"),
         (&["--smtp-url", "smtp://127.0.0.1:25"][..], "only used with --require-email-verification"),
     ] {
@@ -336,7 +387,9 @@ fn cluster_and_mail_flags_that_cannot_work_are_refused_at_start() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{flags:?} must stop the server: {stderr}");
         assert!(stderr.contains(says), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("s3cret") && !stderr.contains(":pw@"), "no secret in the message: {stderr}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

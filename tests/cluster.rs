@@ -11,7 +11,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -21,50 +21,16 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use common::nats::Nats;
 use common::process::Running;
 
 const PASSWORD: &str = "SecretPass123";
 
-/// A nats-server of this test's own on a fixed port, so it can be restarted there.
-struct Nats {
-    child: Child,
-    port: u16,
-}
-
-impl Nats {
-    fn start(port: u16) -> Option<Nats> {
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        // Ready when it accepts connections.
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Nats { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("nats-server did not listen on {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(mut self) -> u16 {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.port
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A new cluster key in a file of its own; its path.
+fn cluster_key() -> String {
+    let path = common::nats::scratch_dir().join(format!("cluster-{}.key", common::process::rand_suffix()));
+    specserve::security::secret::Secret::generate().unwrap().write_new(&path).unwrap();
+    path.to_string_lossy().into_owned()
 }
 
 /// A raw client connection to a node.
@@ -223,14 +189,13 @@ async fn room_order_holds_with_writers_on_both_nodes(a: &Running, b: &Running) {
 /// is the one that shows it whenever the hub does not sequence.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_sqlite_file_keep_a_rooms_order() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let Some(nats) = Nats::start(port) else {
+    let Some(nats) = Nats::start(Nats::free_port()) else {
         common::skip_unless_ci("nats-server");
         return;
     };
     let db = common::db::sqlite().await;
-    let url = nats.url();
-    let flags = ["--cluster-url", url.as_str()];
+    let (url, key) = (nats.url(), cluster_key());
+    let flags = ["--cluster-url", url.as_str(), "--cluster-key-file", key.as_str()];
     let (a, b) = (Running::start_with(Some(db.url()), &flags), Running::start_with(Some(db.url()), &flags));
     eventually("A reaches NATS", SOON, async || readyz(&a).await == "ready\n").await;
     eventually("B reaches NATS", SOON, async || readyz(&b).await == "ready\n").await;
@@ -245,13 +210,12 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         common::skip_unless_ci("SPECSERVE_TEST_MYSQL_URL (a cluster shares MariaDB)");
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let Some(nats) = Nats::start(port) else {
+    let Some(nats) = Nats::start(Nats::free_port()) else {
         common::skip_unless_ci("nats-server");
         return;
     };
-    let url = nats.url();
-    let flags = ["--cluster-url", url.as_str(), "--token-cache-ttl", "1h"];
+    let (url, key) = (nats.url(), cluster_key());
+    let flags = ["--cluster-url", url.as_str(), "--cluster-key-file", key.as_str(), "--token-cache-ttl", "1h"];
     let (a, b) = (Running::start_with(Some(db.url()), &flags), Running::start_with(Some(db.url()), &flags));
     // A node serves before it reaches NATS (and says so in /readyz): wait for both.
     eventually("A reaches NATS", SOON, async || readyz(&a).await == "ready\n").await;
@@ -376,13 +340,13 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         alice.call("room/create", Some(&alice_token), with(carol_id), &mut events).await["room"]["id"].clone();
     let dave_room =
         alice.call("room/create", Some(&alice_token), with(dave_id), &mut events).await["room"]["id"].clone();
-    let port = nats.stop();
+    let stopped = nats.stop();
     eventually("A reports the bus down", SOON, async || readyz(&a).await.contains("degraded")).await;
     send(&mut alice, &alice_token, &carol_room, "local while NATS is down").await;
     assert_eq!(carol.next_message().await, "local while NATS is down");
 
     // NATS is back on the same address: both nodes reconnect by themselves.
-    let _nats = Nats::start(port).expect("nats-server restarts");
+    let _nats = stopped.restart();
     eventually("A reports ready", SOON, async || readyz(&a).await == "ready\n").await;
     eventually("B reports ready", SOON, async || readyz(&b).await == "ready\n").await;
     // Live events are at most once: probe until one crosses, then it is Dave's.
@@ -414,5 +378,326 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         !dave_online(&mut alice, &mut alice_events).await && told(&alice_events)
     })
     .await;
+    db.drop().await;
+}
+
+/// How `specserve serve` stops when NATS refuses it at start: exit 2 and
+/// what it said. Panics if it keeps running.
+async fn refused_at_start(db_url: &str, flags: &[&str]) -> String {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url])
+        .args(flags)
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = tokio::time::timeout(SOON, child.wait_with_output()).await.expect("a refused node stops at start");
+    let output = output.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+    stderr
+}
+
+/// Starts a node with `flags` and waits until it says it reached NATS.
+async fn joins(db_url: &str, flags: &[&str]) -> Running {
+    let node = Running::start_with(Some(db_url), flags);
+    eventually("the node joins the cluster", SOON, async || readyz(&node).await == "ready\n").await;
+    node
+}
+
+/// Every credential NATS offers, each from a file (never argv), against
+/// the README's server configuration (TLS with client certificates,
+/// subject permissions), a token server and an operator-mode (JWT) server;
+/// and a node whose credentials or certificates NATS refuses stops at
+/// start saying which, rather than looping on "authorization violation".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_joins_secured_nats_with_each_kind_of_credential_and_a_refused_one_stops_at_start() {
+    use common::nats::{CLUSTER_CONF, OperatorMode, Pki, secret_file};
+    let pki = Pki::new("join");
+    let (node_nkey, password) = (nkeys::KeyPair::new_user(), "n0de-pa55word");
+    let public_nkey = node_nkey.public_key();
+    let env = [
+        ("NATS_TLS_CERT", pki.server.0.as_str()),
+        ("NATS_TLS_KEY", pki.server.1.as_str()),
+        ("NATS_TLS_CA", pki.ca.as_str()),
+        ("SPECSERVE_NODE_PASSWORD", password),
+        ("SPECSERVE_NODE_NKEY", public_nkey.as_str()),
+    ];
+    let Some(secured) = Nats::start_with(Nats::free_port(), Some(CLUSTER_CONF), &env) else {
+        common::skip_unless_ci("nats-server");
+        return;
+    };
+    let db = common::db::sqlite().await;
+    let (key, secured_url) = (cluster_key(), format!("tls://127.0.0.1:{}", secured.port));
+    let password_file = secret_file("node-password", password);
+    let wrong_password = secret_file("wrong-password", "not-the-password");
+    let nkey_file = secret_file("node.nk", &node_nkey.seed().unwrap());
+    let base = ["--cluster-url", secured_url.as_str(), "--cluster-key-file", key.as_str()];
+    let ca = ["--cluster-tls-ca-file", pki.ca.as_str()];
+    let client_cert =
+        ["--cluster-tls-cert-file", pki.client.0.as_str(), "--cluster-tls-key-file", pki.client.1.as_str()];
+    let user = ["--cluster-user", "specserve-node", "--cluster-password-file", password_file.as_str()];
+    joins(db.url(), &[&base[..], &ca, &client_cert, &user].concat()).await;
+    joins(db.url(), &[&base[..], &ca, &client_cert, &["--cluster-nkey-file", nkey_file.as_str()]].concat()).await;
+    // The URL's own user:password@, which nodes used to drop.
+    let in_url = format!("tls://specserve-node:{password}@127.0.0.1:{}", secured.port);
+    let node = joins(
+        db.url(),
+        &[&["--cluster-url", in_url.as_str(), "--cluster-key-file", key.as_str()][..], &ca, &client_cert].concat(),
+    )
+    .await;
+    let (_, logs) = {
+        node.sigterm();
+        node.wait()
+    };
+    assert!(logs.contains("carries a password, which every user of this machine can read"), "{logs}");
+    assert!(!logs.contains(password), "the password is never logged");
+
+    let wrong = ["--cluster-user", "specserve-node", "--cluster-password-file", wrong_password.as_str()];
+    let said = refused_at_start(db.url(), &[&base[..], &ca, &client_cert, &wrong].concat()).await;
+    assert!(said.contains("NATS refused this node's credentials (user and password)"), "{said}");
+    assert!(!said.contains("not-the-password"), "{said}");
+    let said = refused_at_start(db.url(), &[&base[..], &ca, &client_cert].concat()).await;
+    assert!(said.contains("NATS refused this node's credentials (none)"), "anonymous: {said}");
+    let said = refused_at_start(db.url(), &[&base[..], &client_cert, &user].concat()).await;
+    assert!(said.contains("TLS to NATS failed"), "a server certificate no CA given vouches for: {said}");
+
+    // A token, from a file.
+    let token_conf = "authorization {\n  token: $NATS_TOKEN\n}\n";
+    let token =
+        Nats::start_with(Nats::free_port(), Some(token_conf), &[("NATS_TOKEN", "t0ken-of-the-cluster")]).unwrap();
+    let (token_url, token_file) = (token.url(), secret_file("token", "t0ken-of-the-cluster\n"));
+    let token_base = ["--cluster-url", token_url.as_str(), "--cluster-key-file", key.as_str()];
+    joins(db.url(), &[&token_base[..], &["--cluster-token-file", token_file.as_str()]].concat()).await;
+    let wrong_token = secret_file("wrong-token", "guess");
+    let said =
+        refused_at_start(db.url(), &[&token_base[..], &["--cluster-token-file", wrong_token.as_str()]].concat()).await;
+    assert!(said.contains("NATS refused this node's credentials (token)"), "{said}");
+
+    // A user JWT and its seed (a .creds file), against a server in operator mode.
+    let operator = OperatorMode::new();
+    let decentralized = Nats::start_with(Nats::free_port(), Some(&operator.config), &[]).unwrap();
+    let jwt_url = decentralized.url();
+    let jwt = [
+        "--cluster-url",
+        jwt_url.as_str(),
+        "--cluster-key-file",
+        key.as_str(),
+        "--cluster-creds-file",
+        operator.creds_file.as_str(),
+    ];
+    joins(db.url(), &jwt).await;
+    db.drop().await;
+}
+
+/// An anonymous client of the cluster's NATS server (here an open one, as
+/// every node used to need) that knows the subject prefix: it reads only
+/// ciphertext, and nothing it publishes (the old envelope form, a raw frame,
+/// a user's deletion, presence for someone offline, a position far ahead,
+/// replays and altered copies of what it overheard) changes anything a user
+/// sees; each is counted. A node holding the key that names a message the
+/// database does not have cannot make the room's real messages late either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_user_without_the_cluster_key_reads_nothing_and_changes_nothing_users_see() {
+    use specserve::cluster::envelope::Sealer;
+    use specserve::security::secret::Secret;
+    use specserve_runtime::hub::{Position, RemoteAudience, RemoteEvent};
+
+    let Some(nats) = Nats::start(Nats::free_port()) else {
+        common::skip_unless_ci("nats-server");
+        return;
+    };
+    let db = common::db::sqlite().await;
+    let (url, key) = (nats.url(), cluster_key());
+    let flags = ["--cluster-url", url.as_str(), "--cluster-key-file", key.as_str()];
+    let (a, b) = (Running::start_with(Some(db.url()), &flags), Running::start_with(Some(db.url()), &flags));
+    eventually("A reaches NATS", SOON, async || readyz(&a).await == "ready\n").await;
+    eventually("B reaches NATS", SOON, async || readyz(&b).await == "ready\n").await;
+    let attacker = async_nats::connect(url.as_str()).await.unwrap();
+    let mut overheard = attacker.subscribe("specserve.>").await.unwrap();
+    attacker.flush().await.unwrap();
+
+    let (mut alice, mut bob) = (Conn::open(&a).await, Conn::open(&b).await);
+    let (alice_id, alice_token) = alice.user("Alice").await;
+    let (bob_id, bob_token) = bob.user("Bob").await;
+    let carol_id = Conn::open(&b).await.user("Carol").await.0;
+    let mut ignored = Vec::new();
+    let room = alice.call("room/create", Some(&alice_token), json!({"otherUserId": bob_id}), &mut ignored).await;
+    let room = room["room"]["id"].clone();
+    let shared = alice.call("room/create", Some(&alice_token), json!({"otherUserId": carol_id}), &mut ignored).await;
+    assert_eq!(shared["success"], true, "{shared}");
+    let carol_online = async |alice: &mut Conn| {
+        let list =
+            alice.call("presence/list", Some(&alice_token), json!({"userIds": [carol_id]}), &mut Vec::new()).await;
+        list["users"][0]["online"].as_bool().unwrap_or_else(|| panic!("{list}"))
+    };
+    eventually("Carol's goodbye crossed", SOON, async || !carol_online(&mut alice).await).await;
+
+    // A secret crosses to Bob; on the bus it is ciphertext.
+    let last = send(&mut alice, &alice_token, &room, "the launch code is 4711").await;
+    assert_eq!(bob.next_message().await, "the launch code is 4711");
+    let mut captured = Vec::new();
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(300), overheard.next()).await {
+        assert!(!message.payload.windows(11).any(|w| w == b"launch code"), "readable on the bus: {message:?}");
+        captured.push(message);
+    }
+    assert!(captured.iter().any(|m| m.subject.as_str() == "specserve.events"), "the event crossed: {captured:?}");
+
+    // What the attacker publishes.
+    let frame = |text: &str| {
+        json!({"channel": "message/new", "message": {"id": last + 1, "roomId": room, "authorId": alice_id,
+                "text": text, "createdAt": "2030-01-01T00:00:00.000Z"}})
+        .to_string()
+    };
+    let bob_principal = bob_id.to_string();
+    let old_form = |body: Value| serde_json::to_vec(&json!({"node": "intruder", "body": body})).unwrap();
+    let forgeries: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "specserve.events",
+            old_form(json!({"topic": [0, ""], "audience": {"principal": bob_principal}, "frame": frame("forged")})),
+        ),
+        (
+            "specserve.events",
+            old_form(json!({"topic": [0, ""], "audience": {"principal": bob_principal}, "frame": "raw, unvalidated"})),
+        ),
+        ("specserve.notices", old_form(json!({"kind": "user_deleted", "user": bob_id}))),
+        ("specserve.presence", old_form(json!({"kind": "heartbeat", "online": [carol_id.to_string()]}))),
+        (
+            "specserve.events",
+            old_form(
+                json!({"topic": [0, ""], "audience": {"principals": [bob_principal]}, "frame": frame("far ahead"),
+            "position": {"stream": room, "id": 1_i64 << 62, "after": last, "after_age_ms": 0}}),
+            ),
+        ),
+    ];
+    let mut altered = captured[0].payload.to_vec();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x20;
+    for (subject, payload) in &forgeries {
+        attacker.publish(*subject, payload.clone().into()).await.unwrap();
+    }
+    attacker.publish(captured[0].subject.clone(), altered.into()).await.unwrap();
+    for message in &captured {
+        attacker.publish(message.subject.clone(), message.payload.clone()).await.unwrap();
+    }
+    // B reads the subjects in order: once it refused this last one, it has
+    // refused everything before it.
+    attacker.publish("specserve.events", b"the end".to_vec().into()).await.unwrap();
+    attacker.flush().await.unwrap();
+    let forged = forgeries.len() as f64 + 2.0;
+    eventually("B refused every forgery and replay", SOON, async || {
+        let metrics = get(&b, "/metrics").await;
+        common::net::metric(&metrics, "specserve_cluster_messages_total{outcome=\"forged\"}") >= forged
+    })
+    .await;
+    let metrics = get(&b, "/metrics").await;
+    assert!(
+        common::net::metric(&metrics, "specserve_cluster_messages_total{outcome=\"replayed\"}") >= 1.0,
+        "{metrics}"
+    );
+
+    // A node with the key (a bug, say) naming a message the database does not have.
+    let mut node = Sealer::new(&Secret::read(std::path::Path::new(&key)).unwrap());
+    let far_ahead = RemoteEvent {
+        topic: (0, String::new()),
+        audience: RemoteAudience::Principals(vec![bob_id.to_string()]),
+        frame: frame("from a node with the key"),
+        position: Some(Position { stream: room.as_i64().unwrap(), id: 1 << 62, after: Some(last), after_age_ms: 0 }),
+        receipt: None,
+    };
+    let sealed = node.seal("specserve.events", &serde_json::to_vec(&far_ahead).unwrap());
+    attacker.publish("specserve.events", sealed.into()).await.unwrap();
+    attacker.flush().await.unwrap();
+    eventually("B dropped the event the database does not confirm", SOON, async || {
+        common::net::metric(&get(&b, "/metrics").await, "specserve_cluster_messages_total{outcome=\"unconfirmed\"}")
+            >= 1.0
+    })
+    .await;
+
+    // Nothing changed for anyone: Bob's next frames are the room's next real
+    // messages, in order; he is still connected; Carol is still offline.
+    send(&mut alice, &alice_token, &room, "after the attack 1").await;
+    send(&mut alice, &alice_token, &room, "after the attack 2").await;
+    assert_eq!(bob.next().await.expect("Bob is still connected")["message"]["text"], "after the attack 1");
+    assert_eq!(bob.next().await.expect("and in order")["message"]["text"], "after the attack 2");
+    let read = bob.call("user/read", Some(&bob_token), json!({"id": bob_id}), &mut ignored).await;
+    assert_eq!(read["id"], bob_id, "{read}");
+    assert!(!carol_online(&mut alice).await, "a forged heartbeat brought nobody online");
+    drop((a, b));
+    db.drop().await;
+}
+
+/// The README's NATS configuration end to end: node A joins with a
+/// password, node B with an NKey, both over TLS with client certificates;
+/// a message crosses, and a logout on A of a session Eve also uses on B
+/// takes her offline for Frank, who hears it (the node that lets go last
+/// announces it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_readme_nats_configuration_events_cross_and_a_logout_on_one_node_reaches_peers_on_the_other() {
+    use common::nats::{CLUSTER_CONF, Pki, secret_file};
+    let pki = Pki::new("readme");
+    let (node_nkey, password) = (nkeys::KeyPair::new_user(), "an0ther-pa55word");
+    let public_nkey = node_nkey.public_key();
+    let env = [
+        ("NATS_TLS_CERT", pki.server.0.as_str()),
+        ("NATS_TLS_KEY", pki.server.1.as_str()),
+        ("NATS_TLS_CA", pki.ca.as_str()),
+        ("SPECSERVE_NODE_PASSWORD", password),
+        ("SPECSERVE_NODE_NKEY", public_nkey.as_str()),
+    ];
+    let Some(nats) = Nats::start_with(Nats::free_port(), Some(CLUSTER_CONF), &env) else {
+        common::skip_unless_ci("nats-server");
+        return;
+    };
+    let db = common::db::sqlite().await;
+    let (key, url) = (cluster_key(), format!("tls://127.0.0.1:{}", nats.port));
+    let (password_file, nkey_file) =
+        (secret_file("readme-password", password), secret_file("readme.nk", &node_nkey.seed().unwrap()));
+    let common_flags = [
+        "--cluster-url",
+        url.as_str(),
+        "--cluster-key-file",
+        key.as_str(),
+        "--cluster-tls-ca-file",
+        pki.ca.as_str(),
+        "--cluster-tls-cert-file",
+        pki.client.0.as_str(),
+        "--cluster-tls-key-file",
+        pki.client.1.as_str(),
+    ];
+    let a_flags =
+        [&common_flags[..], &["--cluster-user", "specserve-node", "--cluster-password-file", password_file.as_str()]]
+            .concat();
+    let b_flags = [&common_flags[..], &["--cluster-nkey-file", nkey_file.as_str()]].concat();
+    let (a, b) = (joins(db.url(), &a_flags).await, joins(db.url(), &b_flags).await);
+
+    let (mut frank, mut eve_a, mut eve_b) = (Conn::open(&a).await, Conn::open(&a).await, Conn::open(&b).await);
+    let (frank_id, frank_token) = frank.user("Frank").await;
+    let (eve_id, eve_token) = eve_a.user("Eve").await;
+    let mut events = Vec::new();
+    assert_eq!(eve_b.call("auth/bind", Some(&eve_token), json!({}), &mut events).await["userId"], eve_id);
+    let room = frank.call("room/create", Some(&frank_token), json!({"otherUserId": eve_id}), &mut events).await;
+    let room = room["room"]["id"].clone();
+    send(&mut frank, &frank_token, &room, "over TLS, sealed").await;
+    assert_eq!(eve_b.next_message().await, "over TLS, sealed");
+    let mut frank_events = Vec::new();
+    let eve_online = async |frank: &mut Conn, frank_events: &mut Vec<Value>| {
+        let list = frank.call("presence/list", Some(&frank_token), json!({"userIds": [eve_id]}), frank_events).await;
+        list["users"][0]["online"].as_bool().unwrap_or_else(|| panic!("{list}"))
+    };
+    assert!(eve_online(&mut frank, &mut frank_events).await);
+    // Eve's one session, on both nodes, ends on A: B lets go of her last.
+    assert_eq!(eve_a.call("auth/logout", Some(&eve_token), json!({}), &mut events).await["success"], true);
+    let told = |events: &[Value]| {
+        events.iter().any(|e| e["channel"] == "presence/changed" && e["userId"] == eve_id && e["online"] == false)
+    };
+    eventually("Frank hears that Eve went offline", SOON, async || {
+        !eve_online(&mut frank, &mut frank_events).await && told(&frank_events)
+    })
+    .await;
+    assert_ne!(frank_id, eve_id);
+    drop((a, b));
     db.drop().await;
 }

@@ -4,13 +4,17 @@
 //! memory are read apart from the load generator's, from /proc, and so they
 //! can be placed on the server's cores.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
+use specserve::cluster::nats::{NatsConfig, NatsTls};
+use specserve::cluster::{ClusterConfig, REPLAY_WINDOW};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
+use specserve::security::secret::Secret;
 use specserve::store::Database;
 use specserve_runtime::server::{Limits, Server, ServerConfig, TlsSetup, Workers};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -44,9 +48,11 @@ impl Process {
         Process::spawn(vec!["__serve".to_owned(), database_url.to_owned()], tls, layout).await
     }
 
-    /// Starts specserve over `database_url` as a node of the cluster on `nats_url`.
-    pub async fn specserve_in_cluster(database_url: &str, nats_url: &str, layout: Option<&Layout>) -> Result<Process> {
-        Process::serve_child(database_url, &["--child-cluster-url", nats_url], layout).await
+    /// Starts specserve over `database_url` as a node of the cluster on `nats`.
+    pub async fn specserve_in_cluster(database_url: &str, nats: &Nats, layout: Option<&Layout>) -> Result<Process> {
+        let key_file = nats.key_file.to_string_lossy();
+        let flags = ["--child-cluster-url", &nats.url, "--child-cluster-key-file", &key_file];
+        Process::serve_child(database_url, &flags, layout).await
     }
 
     /// Starts specserve over `database_url` on `workers` per-core workers
@@ -347,7 +353,7 @@ pub struct Shape {
 
 /// The `__serve` child: specserve with limits opened up for load (the per-socket
 /// frame rate limit and the auth rate limits would otherwise be what is measured).
-pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, shape: Shape) -> Result<()> {
+pub async fn serve(database_url: &str, tls: bool, cluster: Option<(&str, &Path)>, shape: Shape) -> Result<()> {
     raise_fd_limit();
     // Run by hand (bench/instructions.sh) the MariaDB database may be new; the
     // harness's own was made with its schema, and SQLite's connect applies it.
@@ -369,8 +375,12 @@ pub async fn serve(database_url: &str, tls: bool, cluster_url: Option<&str>, sha
         App::new(store, config, AuditLog::to_writer(std::io::sink()), hub.clone())
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     );
-    if let Some(url) = cluster_url {
-        app.join_cluster(url, "specserve-bench").await?;
+    if let Some((url, key_file)) = cluster {
+        let (servers, auth) = NatsConfig::parse_servers(url)?;
+        let nats = NatsConfig { servers, auth, tls: NatsTls::default() };
+        let key = Secret::read(key_file)?;
+        let config = ClusterConfig { nats, subject: "specserve-bench".into(), key, replay_window: REPLAY_WINDOW };
+        app.join_cluster(config).await?;
     }
     let port = shape.shard_port.unwrap_or(0);
     let mut server_config = ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
@@ -468,6 +478,8 @@ pub struct Nats {
     _child: Child,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
+    /// The cluster key its nodes share (a file of this run's own).
+    pub key_file: std::path::PathBuf,
 }
 
 impl Nats {
@@ -485,7 +497,10 @@ impl Nats {
         };
         for _ in 0..500 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(Some(Nats { _child: child, url: format!("nats://127.0.0.1:{port}") }));
+                let key_file = std::env::temp_dir().join(format!("specserve-bench-cluster-{port}.key"));
+                let _ = std::fs::remove_file(&key_file);
+                specserve::security::secret::Secret::generate()?.write_new(&key_file)?;
+                return Ok(Some(Nats { _child: child, url: format!("nats://127.0.0.1:{port}"), key_file }));
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }

@@ -55,8 +55,11 @@ struct Cli {
     #[arg(long, hide = true)]
     tls: bool,
     /// (child processes) join the cluster on this NATS server.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, requires = "child_cluster_key_file")]
     child_cluster_url: Option<String>,
+    /// (child processes) the cluster's key.
+    #[arg(long, hide = true)]
+    child_cluster_key_file: Option<std::path::PathBuf>,
     /// (child processes) one of several processes sharing this port
     /// (`SO_REUSEPORT`; 0: pick one), each on a single-threaded runtime.
     #[arg(long, hide = true)]
@@ -212,7 +215,8 @@ fn main() -> Result<()> {
                 workers: cli.child_workers,
                 pinned: cli.child_pin_workers,
             };
-            runtime.block_on(child::serve(&url, cli.tls, cli.child_cluster_url.as_deref(), shape))
+            let cluster = cli.child_cluster_url.as_deref().zip(cli.child_cluster_key_file.as_deref());
+            runtime.block_on(child::serve(&url, cli.tls, cluster, shape))
         }
         Scenario::EchoChild => runtime.block_on(child::echo(cli.tls)),
         Scenario::SelectChild => {
@@ -688,8 +692,8 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         eprintln!("note: nats-server is not installed; the cluster scenario is skipped");
         return Ok(Vec::new());
     };
-    let a = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
-    let b = Process::specserve_in_cluster(&url, &nats.url, setup.layout.as_ref()).await?;
+    let a = Process::specserve_in_cluster(&url, &nats, setup.layout.as_ref()).await?;
+    let b = Process::specserve_in_cluster(&url, &nats, setup.layout.as_ref()).await?;
     let single_node = Process::specserve(&url, false, setup.layout.as_ref()).await?;
     let (target_a, target_b, target_single) = (target_of(&a), target_of(&b), target_of(&single_node));
     let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);

@@ -117,7 +117,9 @@ impl ServerArgs {
 
 /// Logs to stderr in `format`, at the level `RUST_LOG` says (default `info`).
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // The NATS client logs every failed reconnect attempt itself; the
+    // cluster logs each change of the link once instead.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,async_nats=off".into());
     // Colours only for a person at a terminal, never into files or pipes.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // A log reader that went away must not take the server with it: by

@@ -202,12 +202,21 @@ pub trait Bus: Send + Sync + 'static {
 pub struct BusStatus {
     /// Whether the other nodes are reachable now.
     pub connected: bool,
+    /// Whether the bus refuses this node's credentials (it is cut off until
+    /// they are fixed, not until a network heals).
+    pub refused: bool,
     /// Messages handed to the bus.
     pub sent: u64,
     /// Messages dropped because the bus's queue was full.
     pub dropped: u64,
     /// Events received from other nodes.
     pub received: u64,
+    /// Messages refused as not written by a node of this cluster (no key, altered).
+    pub forged: u64,
+    /// Messages refused as replays, or as sent too long ago.
+    pub replayed: u64,
+    /// Events dropped because the database did not confirm their stream position.
+    pub unconfirmed: u64,
     /// Events dropped because a later event of their stream was handed over
     /// first (their predecessor was lost, or they came after [`ORDER_WAIT`]).
     pub late: u64,

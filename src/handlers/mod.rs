@@ -24,12 +24,12 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use specserve_runtime::context::CredentialSource;
-use specserve_runtime::hub::{Audience, Hub};
+use specserve_runtime::hub::{Audience, Hub, Position};
 use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
 use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
-use crate::cluster::{Cluster, ClusterError, ClusterEvent, Notice};
+use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Notice, PositionCheck};
 use crate::mail::Mailer;
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
@@ -137,12 +137,26 @@ impl<S: Store> App<S> {
         })
     }
 
-    /// Joins the nodes on the NATS server at `url` that share the subject
-    /// `prefix`: events published through this app's hub reach their
-    /// connections and theirs reach this node's; revocations are announced to
-    /// them and theirs are applied here, for as long as the app lives.
-    pub async fn join_cluster(self: &Arc<Self>, url: &str, prefix: &str) -> Result<Arc<Cluster>, ClusterError> {
-        let (cluster, mut events) = Cluster::join(url, prefix, self.hub().clone()).await?;
+    /// Joins the nodes `config` names: events published through this app's
+    /// hub reach their connections and theirs reach this node's (once the
+    /// store confirms their place in their room); revocations are announced
+    /// to them and theirs are applied here, for as long as the app lives.
+    pub async fn join_cluster(self: &Arc<Self>, config: ClusterConfig) -> Result<Arc<Cluster>, ClusterError> {
+        let app = Arc::downgrade(self);
+        let positions: PositionCheck = Arc::new(move |position: Position| {
+            let app = app.clone();
+            Box::pin(async move {
+                let Some(app) = app.upgrade() else { return false };
+                match app.store.message_in_room(position.stream, position.id).await {
+                    Ok(stored) => stored,
+                    Err(error) => {
+                        tracing::warn!(%error, "a cluster event's position could not be checked: dropped");
+                        false
+                    }
+                }
+            })
+        });
+        let (cluster, mut events) = Cluster::join(config, self.hub().clone(), positions).await?;
         if self.cluster.set(Arc::clone(&cluster)).is_err()
             || self.hub().attach_bus(Arc::clone(&cluster) as Arc<dyn specserve_runtime::hub::Bus>).is_err()
         {
@@ -153,7 +167,7 @@ impl<S: Store> App<S> {
             while let Some(event) = events.recv().await {
                 let Some(app) = app.upgrade() else { return };
                 match event {
-                    ClusterEvent::Notice(notice) => app.apply(notice),
+                    ClusterEvent::Notice(notice) => app.apply(notice).await,
                     ClusterEvent::NodeLost { online } => app.lost_elsewhere(online).await,
                 }
             }
@@ -171,22 +185,32 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// Repeats another node's revocation for this node's cache and connections.
-    fn apply(&self, notice: Notice) {
-        match notice {
+    /// Repeats another node's revocation for this node's cache and
+    /// connections; a user it takes offline here is announced as any
+    /// offline is, so their peers hear it once the last node lets go.
+    async fn apply(&self, notice: Notice) {
+        let offline = match notice {
             Notice::SessionEnded { user, token } => {
                 self.tokens.revoke_token(token);
-                self.hub().unbind_session(&user.to_string(), token.unsigned_abs());
+                self.hub().unbind_session(&user.to_string(), token.unsigned_abs()).then_some(user)
             }
             Notice::SessionsEnded { user, keep } => {
                 self.tokens.revoke_user(user, keep);
-                self.hub().unbind_principal(&user.to_string(), keep.map(i64::unsigned_abs));
+                self.hub().unbind_principal(&user.to_string(), keep.map(i64::unsigned_abs)).then_some(user)
             }
-            Notice::UserChanged { user } => self.tokens.revoke_user(user, None),
+            Notice::UserChanged { user } => {
+                self.tokens.revoke_user(user, None);
+                None
+            }
             Notice::UserDeleted { user } => {
+                // Its connections close; their disconnects announce it.
                 self.tokens.revoke_user(user, None);
                 self.hub().close_principal(&user.to_string(), None);
+                None
             }
+        };
+        if let Some(user) = offline {
+            self.announce_presence(user, false).await;
         }
     }
 

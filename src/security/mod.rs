@@ -5,6 +5,7 @@ pub mod audit;
 pub mod codes;
 pub mod login_throttle;
 pub mod passwords;
+pub mod secret;
 pub mod tokens;
 
 use std::sync::Arc;

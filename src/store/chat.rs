@@ -176,6 +176,9 @@ pub trait ChatStore: Send + Sync + 'static {
         before: Option<i64>,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<MessageRecord>>> + Send;
+    /// Whether message `message` is stored, in room `room` (a cluster
+    /// believes an event's place in its room only then).
+    fn message_in_room(&self, room: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Moves `user`'s last-read pointer in `room` forward to `message` (a
     /// message of that room); `false` if it did not move.
     fn mark_read(&self, room: i64, user: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;

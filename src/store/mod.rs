@@ -599,6 +599,9 @@ impl ChatStore for Database {
     async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>> {
         delegate!(self, s => s.history(room, before, limit))
     }
+    async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.message_in_room(room, message))
+    }
     async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool> {
         delegate!(self, s => s.mark_read(room, user, message))
     }

@@ -742,6 +742,15 @@ macro_rules! sql_store {
                 rows.iter().map(|row| message_from_row(row)).collect()
             }
 
+            async fn message_in_room(&self, room: i64, message: i64) -> $crate::store::StoreResult<bool> {
+                let row = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND room_id = ?")
+                    .bind(message)
+                    .bind(room)
+                    .fetch_optional(&mut *self.connections.acquire().await?)
+                    .await?;
+                Ok(row.is_some())
+            }
+
             async fn mark_read(&self, room: i64, user: i64, message: i64) -> $crate::store::StoreResult<bool> {
                 let result = sqlx::query(
                     "UPDATE room_members SET last_read_message_id = ?

@@ -322,6 +322,8 @@ impl UserApi for Memory {
 }
 
 /// Starting a real server over real TLS, and talking to it.
+pub mod nats;
+
 pub mod net {
     use std::sync::Arc;
     use std::time::Duration;

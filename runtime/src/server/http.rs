@@ -46,6 +46,9 @@ pub async fn route<S: Service>(
             let bus = shared.hub.bus_status();
             if !shared.service.ready().await {
                 text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready: a dependency is unreachable\n")
+            } else if bus.is_some_and(|bus| bus.refused) {
+                // Not an outage that heals by itself: the operator must act.
+                text(StatusCode::OK, "text/plain", "ready, degraded: the cluster bus refuses this node's credentials\n")
             } else if bus.is_some_and(|bus| !bus.connected) {
                 // Still serving: this node's connections get every event, the
                 // other nodes' do not until the bus is back.
@@ -86,23 +89,33 @@ pub async fn route<S: Service>(
 
 /// The cluster bus as Prometheus text.
 fn render_bus(bus: crate::hub::BusStatus) -> String {
-    format!(
+    let mut body = format!(
         "# HELP specserve_cluster_bus_connected Whether the cluster bus reaches the other nodes.\n\
          # TYPE specserve_cluster_bus_connected gauge\n\
          specserve_cluster_bus_connected {}\n\
+         # HELP specserve_cluster_bus_refused Whether the cluster bus refuses this node's credentials.\n\
+         # TYPE specserve_cluster_bus_refused gauge\n\
+         specserve_cluster_bus_refused {}\n\
          # HELP specserve_cluster_messages_total Cluster bus messages: sent, dropped (queue full), received, \
-         late (behind their stream, dropped).\n\
-         # TYPE specserve_cluster_messages_total counter\n\
-         specserve_cluster_messages_total{{outcome=\"sent\"}} {}\n\
-         specserve_cluster_messages_total{{outcome=\"dropped\"}} {}\n\
-         specserve_cluster_messages_total{{outcome=\"received\"}} {}\n\
-         specserve_cluster_messages_total{{outcome=\"late\"}} {}\n",
+         late (behind their stream, dropped), forged (not sealed with the cluster key), replayed (seen \
+         before, or too old), unconfirmed (a stream position the database does not have).\n\
+         # TYPE specserve_cluster_messages_total counter\n",
         u8::from(bus.connected),
-        bus.sent,
-        bus.dropped,
-        bus.received,
-        bus.late
-    )
+        u8::from(bus.refused),
+    );
+    let outcomes = [
+        ("sent", bus.sent),
+        ("dropped", bus.dropped),
+        ("received", bus.received),
+        ("late", bus.late),
+        ("forged", bus.forged),
+        ("replayed", bus.replayed),
+        ("unconfirmed", bus.unconfirmed),
+    ];
+    for (outcome, count) in outcomes {
+        body.push_str(&format!("specserve_cluster_messages_total{{outcome=\"{outcome}\"}} {count}\n"));
+    }
+    body
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {

@@ -4,6 +4,7 @@
 //! `anyhow` reports and a non-zero exit.
 
 mod admin;
+mod cluster;
 mod develop;
 mod limits;
 mod qa;
@@ -36,6 +37,9 @@ enum Command {
     /// Token administration.
     #[command(subcommand)]
     Token(admin::TokenCommand),
+    /// Cluster administration: `cluster keygen` writes a cluster key.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Validate payloads, frames or a JSON-lines capture against the spec (for QA).
     /// Exit 0 when every input is valid, 1 otherwise.
     Validate(qa::ValidateArgs),
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::Db(command)) => runtime()?.block_on(admin::db(command)),
         Some(Command::User(command)) => admin::user(command, &runtime()?),
         Some(Command::Token(command)) => runtime()?.block_on(admin::token(command)),
+        Some(Command::Cluster(command)) => cluster::run(command),
         Some(Command::Validate(args)) => qa::validate(&args),
         Some(Command::Lint(args)) => qa::lint(&args),
         Some(Command::Diff(args)) => qa::diff(&args),

@@ -1,0 +1,478 @@
+//! Several nodes on one NATS (`--cluster-url`): the events a node publishes
+//! reach the other nodes' connections, and the sessions a node ends stop
+//! working on every node. NATS is the only thing the nodes share besides the
+//! database; what crosses it is sealed under the cluster key
+//! ([`envelope`]), so a NATS user without the key can neither read it nor
+//! write anything a node accepts, and nothing counts twice.
+//!
+//! Three subjects: `<prefix>.events` carries the hub's events
+//! ([`specserve_runtime::hub::RemoteEvent`]), `<prefix>.notices` the app's
+//! [`Notice`]s, `<prefix>.presence` who is online where. All are plain NATS
+//! publishes: at most once, like the events of one node. While NATS is
+//! unreachable, events reach this node's connections only; the client
+//! reconnects by itself and the subscription comes back with it. An event's
+//! place in its room's order ([`Position`]) is believed only once the
+//! database has the message it names ([`PositionCheck`]), so not even a
+//! node's bug can make a room's real messages late.
+//!
+//! Presence: every node says at once when a user comes online or goes offline
+//! on it, and every [`HEARTBEAT`] lists all its online users. Each node keeps
+//! the others' lists; a node not heard from for [`PRESENCE_TTL`] (it died
+//! without saying goodbye, or NATS is gone) counts for no one, and the app
+//! hears who it had online ([`ClusterEvent::NodeLost`]).
+
+pub mod envelope;
+pub mod nats;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use specserve_runtime::hub::{Bus, BusStatus, Hub, Position, RemoteEvent};
+use tokio::sync::mpsc;
+
+use self::envelope::{NodeId, Opener, Refusal, Sealer};
+use self::nats::{LinkState, NatsConfig};
+use crate::security::secret::Secret;
+
+/// Something a node did that the others must repeat for their own
+/// connections and caches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Notice {
+    /// A token was revoked (logout, token/revoke, a replayed refresh token).
+    SessionEnded {
+        /// Its user.
+        user: i64,
+        /// The token's id.
+        token: i64,
+    },
+    /// Every token of a user but `keep` was revoked (a password change).
+    SessionsEnded {
+        /// The user.
+        user: i64,
+        /// The token that stays, if any.
+        keep: Option<i64>,
+    },
+    /// A user's role changed: cached identities are stale.
+    UserChanged {
+        /// The user.
+        user: i64,
+    },
+    /// A user was deleted: its connections close.
+    UserDeleted {
+        /// The user.
+        user: i64,
+    },
+}
+
+/// What the app hears from the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// Another node did something this node must repeat.
+    Notice(Notice),
+    /// A node was not heard from for [`PRESENCE_TTL`] (it died without a
+    /// goodbye, or is cut off): the users it had online no longer count there.
+    NodeLost {
+        /// Who was online on it.
+        online: Vec<String>,
+    },
+}
+
+/// Why joining the cluster failed at start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The URL is not a NATS server address.
+    #[error("--cluster-url: {0}")]
+    Url(String),
+    /// Settings that cannot work (a credentials file that is not one, a missing TLS file).
+    #[error("{0}")]
+    Config(String),
+    /// NATS answered and refused this node: its credentials or its TLS.
+    #[error("{0}")]
+    Refused(String),
+    /// Subscribing failed.
+    #[error("cluster subscription: {0}")]
+    Subscribe(String),
+    /// This app (or its hub) is in a cluster already.
+    #[error("already joined a cluster")]
+    AlreadyJoined,
+}
+
+/// How often a node lists its online users.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long a node's list counts without a heartbeat.
+pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
+/// How old (or, for clock skew, how far ahead) an envelope may be by default.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(30);
+/// Events whose position is being checked against the database at once;
+/// past it, the bus's reader waits (NATS buffers meanwhile).
+const CHECKS_IN_FLIGHT: usize = 64;
+
+/// Everything a node needs to join.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Where NATS is and how to reach it.
+    pub nats: NatsConfig,
+    /// The subject prefix: nodes with the same one (and the same key) are one cluster.
+    pub subject: String,
+    /// The cluster key every envelope is sealed with.
+    pub key: Secret,
+    /// How old an envelope may be before it counts as a replay.
+    pub replay_window: Duration,
+}
+
+/// Whether the database has the message an event's [`Position`] names in
+/// its room (the app's store answers). An event whose position it does not
+/// confirm is dropped, so it cannot move the room's order.
+pub type PositionCheck = Arc<dyn Fn(Position) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// A node's presence message.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+enum PresenceMessage {
+    /// Everyone online on the node now.
+    Heartbeat { online: Vec<String> },
+    /// One principal came online or went offline on the node.
+    Changed { principal: String, online: bool },
+}
+
+/// What this node knows of another's presence.
+#[derive(Debug)]
+struct NodePresence {
+    online: HashSet<String>,
+    heard: Instant,
+}
+
+type Presence = Arc<Mutex<HashMap<NodeId, NodePresence>>>;
+
+/// The three kinds of message, each on its subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Events,
+    Notices,
+    Presence,
+}
+
+impl Kind {
+    fn suffix(self) -> &'static str {
+        match self {
+            Kind::Events => "events",
+            Kind::Notices => "notices",
+            Kind::Presence => "presence",
+        }
+    }
+}
+
+/// Messages queued for NATS at most; past it events are dropped (and counted).
+const OUTBOUND_QUEUE: usize = 65_536;
+
+/// What crossed the bus, for `/metrics`.
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU64,
+    dropped: AtomicU64,
+    received: AtomicU64,
+    forged: AtomicU64,
+    replayed: AtomicU64,
+    unconfirmed: AtomicU64,
+}
+
+/// This node's link to the others.
+pub struct Cluster {
+    client: async_nats::Client,
+    link: Arc<LinkState>,
+    node: NodeId,
+    prefix: String,
+    presence: Presence,
+    outbound: mpsc::Sender<(Kind, Bytes)>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("node", &self.node.to_string()).field("prefix", &self.prefix).finish()
+    }
+}
+
+impl Cluster {
+    /// Connects to NATS (a server that refuses this node is an error; one
+    /// that is down is retried in the background), delivers the other
+    /// nodes' events into `hub` once `positions` confirms their place, and
+    /// returns the link and the other nodes' notices, for the app to apply.
+    pub async fn join(
+        config: ClusterConfig,
+        hub: Hub,
+        positions: PositionCheck,
+    ) -> Result<(Arc<Cluster>, mpsc::Receiver<ClusterEvent>), ClusterError> {
+        config.nats.check()?;
+        let sealer = Sealer::new(&config.key);
+        let node = sealer.node();
+        let link = Arc::new(LinkState::default());
+        let client = config.nats.connect(format!("specserve {node}"), Arc::clone(&link)).await?;
+        let prefix = config.subject.clone();
+        let subscription =
+            client.subscribe(format!("{prefix}.*")).await.map_err(|e| ClusterError::Subscribe(e.to_string()))?;
+        let counters = Arc::new(Counters::default());
+        let presence = Presence::default();
+        let (notices, notice_receiver) = mpsc::channel(1024);
+        let (events, event_receiver) = mpsc::channel(CHECKS_IN_FLIGHT);
+        let opener = Opener::new(config.key, node, config.replay_window);
+        let reader = Reader {
+            opener,
+            prefix: prefix.clone(),
+            counters: Arc::clone(&counters),
+            presence: Arc::clone(&presence),
+            notices: notices.clone(),
+            events,
+            refusals: RefusalLog::default(),
+        };
+        tokio::spawn(reader.run(subscription));
+        tokio::spawn(deliver_in_order(event_receiver, hub.clone(), positions, Arc::clone(&counters)));
+        // One task seals and publishes, in the order things happened on this node.
+        let (outbound, queue) = mpsc::channel::<(Kind, Bytes)>(OUTBOUND_QUEUE);
+        tokio::spawn(publish(client.clone(), sealer, prefix.clone(), queue));
+        tracing::info!(node = %node, subject = %prefix, auth = config.nats.auth.kind(), "joined the cluster");
+        let cluster = Arc::new(Cluster { client, link, node, prefix, presence, outbound, counters });
+        // The heartbeat, and the check for lost nodes, for as long as the link lives.
+        let link = Arc::downgrade(&cluster);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(HEARTBEAT);
+            loop {
+                ticks.tick().await;
+                let Some(cluster) = link.upgrade() else { return };
+                let online = hub.online_principals().into_iter().map(String::from).collect();
+                cluster.send(Kind::Presence, &PresenceMessage::Heartbeat { online });
+                for online in cluster.forget_lost_nodes() {
+                    if notices.send(ClusterEvent::NodeLost { online }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok((cluster, notice_receiver))
+    }
+
+    /// Tells the other nodes that `principal` came online or went offline here.
+    pub fn presence_changed(&self, principal: &str, online: bool) {
+        self.send(Kind::Presence, &PresenceMessage::Changed { principal: principal.to_owned(), online });
+    }
+
+    /// Whether `principal` is online on another node that was heard from
+    /// within [`PRESENCE_TTL`].
+    pub fn online_elsewhere(&self, principal: &str) -> bool {
+        let nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
+        nodes.values().any(|node| node.heard.elapsed() < PRESENCE_TTL && node.online.contains(principal))
+    }
+
+    /// Forgets the nodes not heard from for [`PRESENCE_TTL`]; who each had online.
+    fn forget_lost_nodes(&self) -> Vec<Vec<String>> {
+        let mut nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
+        let lost: Vec<NodeId> =
+            nodes.iter().filter(|(_, node)| node.heard.elapsed() >= PRESENCE_TTL).map(|(id, _)| *id).collect();
+        lost.iter().filter_map(|id| nodes.remove(id)).map(|node| node.online.into_iter().collect()).collect()
+    }
+
+    /// Tells the other nodes what this one did.
+    pub fn announce(&self, notice: Notice) {
+        self.send(Kind::Notices, &notice);
+    }
+
+    fn send<T: serde::Serialize>(&self, kind: Kind, body: &T) {
+        let Ok(body) = serde_json::to_vec(body) else { return };
+        let counter = match self.outbound.try_send((kind, body.into())) {
+            Ok(()) => &self.counters.sent,
+            Err(_) => &self.counters.dropped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Bus for Cluster {
+    fn forward(&self, event: RemoteEvent) {
+        self.send(Kind::Events, &event);
+    }
+
+    fn status(&self) -> BusStatus {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        BusStatus {
+            connected: self.client.connection_state() == async_nats::connection::State::Connected,
+            refused: self.link.refused(),
+            sent: count(&self.counters.sent),
+            dropped: count(&self.counters.dropped),
+            received: count(&self.counters.received),
+            forged: count(&self.counters.forged),
+            replayed: count(&self.counters.replayed),
+            unconfirmed: count(&self.counters.unconfirmed),
+            // The hub counts its own.
+            late: 0,
+        }
+    }
+}
+
+/// Seals what this node queues and publishes it.
+async fn publish(
+    client: async_nats::Client,
+    mut sealer: Sealer,
+    prefix: String,
+    mut queue: mpsc::Receiver<(Kind, Bytes)>,
+) {
+    while let Some((kind, body)) = queue.recv().await {
+        let subject = format!("{prefix}.{}", kind.suffix());
+        let envelope = sealer.seal(&subject, &body);
+        if let Err(error) = client.publish(subject, envelope.into()).await {
+            tracing::debug!(%error, "cluster publish failed");
+        }
+    }
+}
+
+/// Reads the cluster's subjects: opens each envelope (or counts why not)
+/// and hands what it holds on.
+struct Reader {
+    opener: Opener,
+    prefix: String,
+    counters: Arc<Counters>,
+    presence: Presence,
+    notices: mpsc::Sender<ClusterEvent>,
+    events: mpsc::Sender<RemoteEvent>,
+    refusals: RefusalLog,
+}
+
+impl Reader {
+    async fn run(self, mut subscription: async_nats::Subscriber) {
+        while let Some(message) = subscription.next().await {
+            let subject = message.subject.as_str();
+            let kind = match subject.strip_prefix(self.prefix.as_str()).and_then(|s| s.strip_prefix('.')) {
+                Some("events") => Kind::Events,
+                Some("notices") => Kind::Notices,
+                Some("presence") => Kind::Presence,
+                _ => continue,
+            };
+            let (node, body) = match self.opener.open(subject, &message.payload) {
+                Ok(opened) => opened,
+                Err(Refusal::Own) => continue,
+                Err(refusal) => {
+                    let counter = match refusal {
+                        Refusal::Forged => &self.counters.forged,
+                        _ => &self.counters.replayed,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    self.refusals.note(refusal, subject);
+                    continue;
+                }
+            };
+            if !self.hand_on(kind, node, &body).await {
+                return;
+            }
+        }
+    }
+
+    /// Hands an opened message on; `false` once the app is gone.
+    async fn hand_on(&self, kind: Kind, node: NodeId, body: &[u8]) -> bool {
+        match kind {
+            Kind::Events => match serde_json::from_slice::<RemoteEvent>(body) {
+                Ok(event) => {
+                    self.counters.received.fetch_add(1, Ordering::Relaxed);
+                    return self.events.send(event).await.is_ok();
+                }
+                Err(error) => tracing::warn!(%error, %node, "cluster event not understood (another version?)"),
+            },
+            Kind::Notices => match serde_json::from_slice::<Notice>(body) {
+                Ok(notice) => return self.notices.send(ClusterEvent::Notice(notice)).await.is_ok(),
+                Err(error) => tracing::warn!(%error, %node, "cluster notice not understood (another version?)"),
+            },
+            Kind::Presence => match serde_json::from_slice::<PresenceMessage>(body) {
+                Ok(message) => self.heard_presence(node, message),
+                Err(error) => tracing::warn!(%error, %node, "cluster presence not understood (another version?)"),
+            },
+        }
+        true
+    }
+
+    fn heard_presence(&self, node: NodeId, message: PresenceMessage) {
+        let mut nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = nodes.entry(node).or_insert_with(|| NodePresence { online: HashSet::new(), heard: Instant::now() });
+        entry.heard = Instant::now();
+        match message {
+            PresenceMessage::Heartbeat { online } => entry.online = online.into_iter().collect(),
+            PresenceMessage::Changed { principal, online: true } => {
+                entry.online.insert(principal);
+            }
+            PresenceMessage::Changed { principal, online: false } => {
+                entry.online.remove(&principal);
+            }
+        }
+    }
+}
+
+/// Hands the other nodes' events to the hub in the order they came, each
+/// event with a position once the database confirmed it (several checks at
+/// once, delivered in order).
+async fn deliver_in_order(
+    mut events: mpsc::Receiver<RemoteEvent>,
+    hub: Hub,
+    positions: PositionCheck,
+    counters: Arc<Counters>,
+) {
+    let mut checking = FuturesOrdered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some((event, confirmed)) = checking.next(), if !checking.is_empty() => {
+                if confirmed {
+                    hub.deliver_remote(event);
+                } else {
+                    counters.unconfirmed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("a cluster event names a message the database does not have in its room: dropped");
+                }
+            }
+            incoming = events.recv(), if checking.len() < CHECKS_IN_FLIGHT => {
+                let Some(event) = incoming else { return };
+                let check = event.position.map(|position| positions(position));
+                checking.push_back(async move {
+                    let confirmed = match check {
+                        Some(check) => check.await,
+                        None => true,
+                    };
+                    (event, confirmed)
+                });
+            }
+        }
+    }
+}
+
+/// Logs refused envelopes at most once per [`RefusalLog::EVERY`], with how
+/// many were refused meanwhile: someone publishing on the cluster's
+/// subjects must not flood the log.
+#[derive(Default)]
+struct RefusalLog {
+    last: Mutex<Option<(Instant, u64)>>,
+}
+
+impl RefusalLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&self, refusal: Refusal, subject: &str) {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *last {
+            Some((at, skipped)) if at.elapsed() < Self::EVERY => *skipped += 1,
+            _ => {
+                let skipped = last.map_or(0, |(_, skipped)| skipped);
+                let why = match refusal {
+                    Refusal::Forged => {
+                        "not sealed with this cluster's key (a NATS user without it, or a node with another key)"
+                    }
+                    _ => "a replay, or sent too long ago (check the nodes' clocks)",
+                };
+                tracing::warn!(subject, skipped_since_last = skipped, "cluster message refused: {why}");
+                *last = Some((Instant::now(), 0));
+            }
+        }
+    }
+}
