@@ -1,6 +1,8 @@
--- specserve schema for MySQL 8 and MariaDB 10.11: the canonical one.
--- All times are UTC, DATETIME(6). Apply with `mysql <db> < schema.sql`
--- (a `specserve db init` command that applies it comes with the store).
+-- specserve schema for MySQL 8 and MariaDB 10.11: the tables as the
+-- migrations in migrations/mysql leave them, in one file to read (a test
+-- holds the two to the same columns and keys). `specserve db migrate` (or
+-- `db init`) applies the migrations; this file is for reading and for
+-- reviews. All times are UTC, DATETIME(6).
 
 CREATE TABLE IF NOT EXISTS users (
   id            BIGINT        NOT NULL AUTO_INCREMENT,
@@ -41,7 +43,7 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 -- Refresh tokens (auth/generateToken with `refresh`, auth/refresh). One login is
 -- one family: its first access token's id is `family_id`; each rotation uses one
 -- up (`used_at`) and adds the next. A table of its own, so a database made before
--- it gets it from CREATE ... IF NOT EXISTS like the chat's below.
+-- it gets it from its migration.
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   id              BIGINT        NOT NULL AUTO_INCREMENT,
   user_id         BIGINT        NOT NULL,
@@ -85,14 +87,14 @@ CREATE TABLE IF NOT EXISTS email_verifications (
   attempts   INT          NOT NULL DEFAULT 0,
   -- When the current code was mailed (resends are throttled from it).
   sent_at    DATETIME(6)  NOT NULL,
+  -- Wrong codes since day_started_at, across resends (a daily cap per account).
+  day_attempts   INT          NOT NULL DEFAULT 0,
+  day_started_at DATETIME(6)  NULL,
   PRIMARY KEY (user_id),
   CONSTRAINT email_verifications_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- The chat. A database made before these tables existed gets them the next
--- time this file is applied (`specserve db init`, or at start on SQLite):
--- every statement here is CREATE ... IF NOT EXISTS, so applying it again is
--- the migration and touches no existing row.
+-- The chat.
 
 CREATE TABLE IF NOT EXISTS rooms (
   id          BIGINT        NOT NULL AUTO_INCREMENT,
@@ -112,6 +114,9 @@ CREATE TABLE IF NOT EXISTS room_members (
   room_id              BIGINT       NOT NULL,
   user_id              BIGINT       NOT NULL,
   role                 ENUM('owner', 'member') NOT NULL,
+  -- Invited members have not accepted yet: the others see neither their name
+  -- nor their presence until they do (room/join, or writing in the room).
+  status               ENUM('invited', 'joined') NOT NULL DEFAULT 'joined',
   joined_at            DATETIME(6)  NOT NULL,
   -- The newest message the member has read (0: none).
   last_read_message_id BIGINT       NOT NULL DEFAULT 0,
@@ -134,8 +139,8 @@ CREATE TABLE IF NOT EXISTS messages (
   PRIMARY KEY (id),
   -- History pages (newest first, `id < before`) and the unread counts.
   KEY messages_room (room_id, id),
-  -- Idempotent sends: one message per sender and client id.
-  UNIQUE KEY messages_client_msg_id (author_id, client_msg_id),
+  -- Idempotent sends: one message per sender, room and client id.
+  UNIQUE KEY messages_client_msg_id (author_id, room_id, client_msg_id),
   CONSTRAINT messages_room_fk FOREIGN KEY (room_id) REFERENCES rooms (id) ON DELETE CASCADE,
   CONSTRAINT messages_author_fk FOREIGN KEY (author_id) REFERENCES users (id) ON DELETE SET NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

@@ -537,6 +537,19 @@ pub struct RoomLeaveRequest {
     /// Names one room.
     pub payload: RoomRef,
 }
+/// Join a room the caller was invited to.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub struct RoomJoinRequest {
+    /// Names one room.
+    pub payload: RoomRef,
+}
 /// A room's members, their role and whether they are online.
 #[derive(
     Debug,
@@ -1093,6 +1106,49 @@ pub struct RoomCreateReply {
     /// A room.
     pub room: Room,
 }
+/// `invited`: added by someone else and not accepted yet (`room/join`);
+/// `joined`: in the room by their own act.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+pub enum MemberStatus {
+    ///`invited`
+    #[serde(rename = "invited")]
+    Invited,
+    ///`joined`
+    #[serde(rename = "joined")]
+    Joined,
+}
+impl MemberStatus {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::Invited, Self::Joined];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Joined => "joined",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// A message of a room.
 #[derive(
     Debug,
@@ -1146,6 +1202,9 @@ pub struct Message {
 pub struct RoomSummary {
     /// A room.
     pub room: Room,
+    /// `invited`: added by someone else and not accepted yet (`room/join`);
+    /// `joined`: in the room by their own act.
+    pub status: MemberStatus,
     /// A message of a room.
     #[serde(rename = "lastMessage")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1225,13 +1284,18 @@ pub struct RoomMember {
     /// Constraints: at least 1.
     #[serde(rename = "userId")]
     pub user_id: UserId,
-    /// A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+    /// The member's name; absent while they are invited (to everyone but themselves).
     ///
     /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
-    pub name: UserName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<UserName>,
     /// The owner of a group room adds members; direct rooms have two members.
     pub role: RoomMemberRole,
-    /// Whether at least one of the user's connections is bound.
+    /// `invited`: added by someone else and not accepted yet (`room/join`);
+    /// `joined`: in the room by their own act.
+    pub status: MemberStatus,
+    /// Whether at least one of the user's connections is bound; always false
+    /// for an invited member (to everyone but themselves).
     pub online: bool,
 }
 /// List members reply
@@ -1751,6 +1815,7 @@ pub const OPERATIONS: &[&str] = &[
     "roomList",
     "roomAddMember",
     "roomLeave",
+    "roomJoin",
     "roomMembers",
     "messageSend",
     "messageHistory",
@@ -1997,7 +2062,14 @@ pub trait RoomApi: Send + Sync + 'static {
     /// With `otherUserId`: the direct room of the caller and that user, created the
     /// first time and the same room ever after (idempotent). With `name` (and
     /// optionally `memberIds`): a new group room owned by the caller. Give one of
-    /// the two; unknown users are `not_found`.
+    /// the two.
+    ///
+    /// The caller joins; the other users are *invited*: they receive the room's
+    /// messages, and until they accept (`room/join`, or by sending a message in
+    /// the room) nobody in it sees their name or presence, and no
+    /// `message/delivered` comes from them. The reply is the same whether a
+    /// user id exists or not (nothing is invited for an unknown id), so ids
+    /// cannot be probed. Opening a direct room you were invited to accepts it.
     ///
     /// Operation `roomCreate` (receive on channel `api`), needs a credential.
     fn create(
@@ -2021,7 +2093,8 @@ pub trait RoomApi: Send + Sync + 'static {
     /// Add a user to a group room the caller owns.
     ///
     /// Only the owner adds members; direct rooms have exactly their two users
-    /// (`forbidden`). Adding a member twice is not an error.
+    /// (`forbidden`). The user is invited (see `room/create`); the reply is the
+    /// same for an unknown user id, and adding a member twice is not an error.
     ///
     /// Operation `roomAddMember` (receive on channel `api`), needs a credential.
     fn add_member(
@@ -2032,11 +2105,26 @@ pub trait RoomApi: Send + Sync + 'static {
     > + Send;
     /// Leave a group room.
     ///
-    /// A member leaves; when the owner leaves, the longest-standing member becomes
-    /// the owner. Direct rooms cannot be left (`forbidden`).
+    /// A member leaves; when the owner leaves, the longest-standing joined member
+    /// becomes the owner. An invited member leaving declines the invitation (also
+    /// of a direct room). Joined members of a direct room cannot leave it (`forbidden`).
     ///
     /// Operation `roomLeave` (receive on channel `api`), needs a credential.
     fn leave(
+        rq: specserve_runtime::Secured<'_, Self::Context, ()>,
+        message: RoomRef,
+    ) -> impl std::future::Future<
+        Output = Result<(), specserve_runtime::ApiError>,
+    > + Send;
+    /// Join a room the caller was invited to.
+    ///
+    /// From now on the room's members see the caller's name and presence, and
+    /// the caller's connections count for `message/delivered`. Joining a room
+    /// one has joined already is not an error; a room one is not invited to is
+    /// `forbidden`, whether it exists or not.
+    ///
+    /// Operation `roomJoin` (receive on channel `api`), needs a credential.
+    fn join(
         rq: specserve_runtime::Secured<'_, Self::Context, ()>,
         message: RoomRef,
     ) -> impl std::future::Future<
@@ -2062,9 +2150,12 @@ pub trait MessageApi: Send + Sync + 'static {
     ///
     /// The message is stored, then `message/new` goes to every member's bound
     /// connections except the one that sent it (the sender's other devices get
-    /// it); the sender gets `message/delivered` once another member's connection
-    /// was handed it. A `clientMsgId` makes retries safe: sending it again returns
-    /// the original message and pushes nothing. Only members may send.
+    /// it); the sender gets `message/delivered` once a joined member's connection
+    /// was handed it. A `clientMsgId` makes retries safe: sending it again to the
+    /// same room returns the original message and pushes nothing (the same id in
+    /// another room is another message). Only members may send; an invited
+    /// member who sends accepts the invitation. One connection's sends are
+    /// stored and pushed in the order they were sent, also when pipelined.
     ///
     /// Operation `messageSend` (receive on channel `api`), needs a credential.
     fn send(
@@ -2104,10 +2195,11 @@ pub trait MessageApi: Send + Sync + 'static {
 pub trait PresenceApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
     type Context: specserve_runtime::Context;
-    /// Whether users who share a room with the caller are online.
+    /// Whether the caller's contacts are online.
     ///
-    /// Users who share no room with the caller are left out of the reply, as if
-    /// unknown.
+    /// Contacts are the users who share a room with the caller where both
+    /// joined (an invitation not accepted yet does not count). Others are left
+    /// out of the reply, as if unknown.
     ///
     /// Operation `presenceList` (receive on channel `api`), needs a credential.
     fn list(
@@ -2310,6 +2402,7 @@ impl<H: Handlers> Service<H> {
             20 => Box::pin(self.route_20(binding, connection, &mut frame)).await,
             21 => Box::pin(self.route_21(binding, connection, &mut frame)).await,
             22 => Box::pin(self.route_22(binding, connection, &mut frame)).await,
+            23 => Box::pin(self.route_23(binding, connection, &mut frame)).await,
             _ => {
                 specserve_runtime::service::failure(
                     None,
@@ -3906,7 +3999,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/members"),
+            discriminator: Some("room/join"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -3951,7 +4044,7 @@ impl<H: Handlers> Service<H> {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Room as RoomApi>::members(
+            <H::Room as RoomApi>::join(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -3963,8 +4056,8 @@ impl<H: Handlers> Service<H> {
                 .await
         };
         match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_16, echo, &reply) {
+            Ok(()) => {
+                match specserve_runtime::encode::encode(&SHAPE_16, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(15),
@@ -4010,7 +4103,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/send"),
+            discriminator: Some("room/members"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -4051,11 +4144,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageSendPayload = match frame.take("/payload") {
+            let message: RoomRef = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::send(
+            <H::Room as RoomApi>::members(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -4114,7 +4207,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/history"),
+            discriminator: Some("message/send"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -4155,11 +4248,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: MessageHistoryPayload = match frame.take("/payload") {
+            let message: MessageSendPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Message as MessageApi>::history(
+            <H::Message as MessageApi>::send(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -4218,13 +4311,117 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/markRead"),
+            discriminator: Some("message/history"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
         let auth;
         let result = 'run: {
             if let Err(error) = frame.validate(validator(18), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: MessageHistoryPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Message as MessageApi>::history(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_19, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(18),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(18),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(18),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_19(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("message/markRead"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(19), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -4276,111 +4473,7 @@ impl<H: Handlers> Service<H> {
         };
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_19, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(18),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(18),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(18),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_19(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("presence/list"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(19), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: PresenceListPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Presence as PresenceApi>::list(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_20, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_20, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
                             operation: Some(19),
@@ -4426,7 +4519,7 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/list"),
+            discriminator: Some("presence/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
@@ -4467,11 +4560,11 @@ impl<H: Handlers> Service<H> {
             };
             let params = &();
             let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
+            let message: PresenceListPayload = match frame.take("/payload") {
                 Ok(m) => m,
                 Err(error) => break 'run Err(error),
             };
-            <H::Token as TokenApi>::list(
+            <H::Presence as PresenceApi>::list(
                     specserve_runtime::RequestContext::__new(
                         &*self.context,
                         connection,
@@ -4530,13 +4623,117 @@ impl<H: Handlers> Service<H> {
                 },
             );
         let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/revoke"),
+            discriminator: Some("token/list"),
             correlation: echo_id.as_ref(),
             credential: None,
         };
         let auth;
         let result = 'run: {
             if let Err(error) = frame.validate(validator(21), None) {
+                break 'run Err(error);
+            }
+            auth = match specserve_runtime::service::authenticate(
+                    &*self.context,
+                    &[
+                        specserve_runtime::service::Scheme {
+                            name: "apiToken",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Bearer,
+                            ),
+                            message_property: Some("apiToken"),
+                            scopes: &[],
+                        },
+                        specserve_runtime::service::Scheme {
+                            name: "sessionCookie",
+                            source: Some(
+                                specserve_runtime::context::CredentialSource::Cookie(
+                                    "__Host-specserve-token",
+                                ),
+                            ),
+                            message_property: None,
+                            scopes: &[],
+                        },
+                    ],
+                    frame,
+                    connection,
+                )
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => break 'run Err(error),
+            };
+            let params = &();
+            let _ = binding;
+            let message: EmptyPayload = match frame.take("/payload") {
+                Ok(m) => m,
+                Err(error) => break 'run Err(error),
+            };
+            <H::Token as TokenApi>::list(
+                    specserve_runtime::RequestContext::__new(
+                        &*self.context,
+                        connection,
+                        params,
+                        &auth,
+                    ),
+                    message,
+                )
+                .await
+        };
+        match result {
+            Ok(reply) => {
+                match specserve_runtime::encode::encode(&SHAPE_22, echo, &reply) {
+                    Ok(text) => {
+                        specserve_runtime::Outcome {
+                            operation: Some(21),
+                            error: None,
+                            text,
+                        }
+                    }
+                    Err(error) => {
+                        specserve_runtime::service::failure(
+                            Some(21),
+                            Some(&SHAPE_0),
+                            echo,
+                            error,
+                        )
+                    }
+                }
+            }
+            Err(error) => {
+                specserve_runtime::service::failure(
+                    Some(21),
+                    Some(&SHAPE_0),
+                    echo,
+                    error,
+                )
+            }
+        }
+    }
+    async fn route_22(
+        &self,
+        binding: &Binding,
+        connection: &specserve_runtime::ConnectionInfo,
+        frame: &mut specserve_runtime::frame::Frame,
+    ) -> specserve_runtime::Outcome {
+        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
+            .correlation(
+                &specserve_runtime::frame::Correlation {
+                    part: specserve_runtime::frame::Part::Payload,
+                    pointer: "/requestId",
+                    rule: specserve_runtime::frame::IdRule::String {
+                        min: 1,
+                        max: Some(64),
+                    },
+                },
+            );
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: Some("token/revoke"),
+            correlation: echo_id.as_ref(),
+            credential: None,
+        };
+        let auth;
+        let result = 'run: {
+            if let Err(error) = frame.validate(validator(22), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -4588,17 +4785,17 @@ impl<H: Handlers> Service<H> {
         };
         match result {
             Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_22, echo, &()) {
+                match specserve_runtime::encode::encode(&SHAPE_23, echo, &()) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(21),
+                            operation: Some(22),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(21),
+                            Some(22),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -4608,7 +4805,7 @@ impl<H: Handlers> Service<H> {
             }
             Err(error) => {
                 specserve_runtime::service::failure(
-                    Some(21),
+                    Some(22),
                     Some(&SHAPE_0),
                     echo,
                     error,
@@ -4616,7 +4813,7 @@ impl<H: Handlers> Service<H> {
             }
         }
     }
-    async fn route_22(
+    async fn route_23(
         &self,
         binding: &Binding,
         connection: &specserve_runtime::ConnectionInfo,
@@ -4643,7 +4840,7 @@ impl<H: Handlers> Service<H> {
             &<H::Context as specserve_runtime::Context>::Principal,
         > = None;
         let result = 'run: {
-            if let Err(error) = frame.validate(validator(22), None) {
+            if let Err(error) = frame.validate(validator(23), None) {
                 break 'run Err(error);
             }
             auth = match specserve_runtime::service::authenticate(
@@ -4716,17 +4913,17 @@ impl<H: Handlers> Service<H> {
         );
         match result {
             Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_23, echo, &reply) {
+                match specserve_runtime::encode::encode(&SHAPE_24, echo, &reply) {
                     Ok(text) => {
                         specserve_runtime::Outcome {
-                            operation: Some(22),
+                            operation: Some(23),
                             error: None,
                             text,
                         }
                     }
                     Err(error) => {
                         specserve_runtime::service::failure(
-                            Some(22),
+                            Some(23),
                             Some(&SHAPE_0),
                             echo,
                             error,
@@ -4736,7 +4933,7 @@ impl<H: Handlers> Service<H> {
             }
             Err(error) => {
                 specserve_runtime::service::failure(
-                    Some(22),
+                    Some(23),
                     Some(&SHAPE_0),
                     echo,
                     error,
@@ -4792,14 +4989,15 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "room/list" => 12,
                             "room/addMember" => 13,
                             "room/leave" => 14,
-                            "room/members" => 15,
-                            "message/send" => 16,
-                            "message/history" => 17,
-                            "message/markRead" => 18,
-                            "presence/list" => 19,
-                            "token/list" => 20,
-                            "token/revoke" => 21,
-                            "token/createClient" => 22,
+                            "room/join" => 15,
+                            "room/members" => 16,
+                            "message/send" => 17,
+                            "message/history" => 18,
+                            "message/markRead" => 19,
+                            "presence/list" => 20,
+                            "token/list" => 21,
+                            "token/revoke" => 22,
+                            "token/createClient" => 23,
                             _ => {
                                 return Err(
                                     fail(
@@ -4852,14 +5050,15 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                             "room/list" => 12,
                             "room/addMember" => 13,
                             "room/leave" => 14,
-                            "room/members" => 15,
-                            "message/send" => 16,
-                            "message/history" => 17,
-                            "message/markRead" => 18,
-                            "presence/list" => 19,
-                            "token/list" => 20,
-                            "token/revoke" => 21,
-                            "token/createClient" => 22,
+                            "room/join" => 15,
+                            "room/members" => 16,
+                            "message/send" => 17,
+                            "message/history" => 18,
+                            "message/markRead" => 19,
+                            "presence/list" => 20,
+                            "token/list" => 21,
+                            "token/revoke" => 22,
+                            "token/createClient" => 23,
                             _ => {
                                 return Err(
                                     fail(
@@ -4897,9 +5096,12 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
             }
         }
     }
-    fn is_exclusive(&self, prepared: &Prepared) -> bool {
-        let _ = prepared;
-        matches!(prepared.route, 5 | 8 | 9 | 21)
+    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
+        match prepared.route {
+            5 | 8 | 9 | 22 => specserve_runtime::service::Scheduling::Exclusive,
+            17 => specserve_runtime::service::Scheduling::Ordered,
+            _ => specserve_runtime::service::Scheduling::Concurrent,
+        }
     }
     fn refuse(
         &self,
@@ -5273,7 +5475,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(15),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("room/members"),
+                        discriminator: Some("room/join"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5296,7 +5498,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(16),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/send"),
+                        discriminator: Some("room/members"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5319,7 +5521,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(17),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/history"),
+                        discriminator: Some("message/send"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5342,7 +5544,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(18),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("message/markRead"),
+                        discriminator: Some("message/history"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5365,7 +5567,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(19),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("presence/list"),
+                        discriminator: Some("message/markRead"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5388,7 +5590,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(20),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("token/list"),
+                        discriminator: Some("presence/list"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5411,7 +5613,7 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     Some(21),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
-                        discriminator: Some("token/revoke"),
+                        discriminator: Some("token/list"),
                         correlation: echo_id.as_ref(),
                         credential: None,
                     },
@@ -5432,6 +5634,29 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
                     );
                 specserve_runtime::service::failure(
                     Some(22),
+                    Some(&SHAPE_0),
+                    specserve_runtime::encode::Echo {
+                        discriminator: Some("token/revoke"),
+                        correlation: echo_id.as_ref(),
+                        credential: None,
+                    },
+                    error,
+                )
+            }
+            23 => {
+                let echo_id = frame
+                    .correlation(
+                        &specserve_runtime::frame::Correlation {
+                            part: specserve_runtime::frame::Part::Payload,
+                            pointer: "/requestId",
+                            rule: specserve_runtime::frame::IdRule::String {
+                                min: 1,
+                                max: Some(64),
+                            },
+                        },
+                    );
+                specserve_runtime::service::failure(
+                    Some(23),
                     Some(&SHAPE_0),
                     specserve_runtime::encode::Echo {
                         discriminator: Some("token/createClient"),
@@ -5504,17 +5729,17 @@ impl Publisher {
         message: &MessageNew,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_24,
+            &SHAPE_25,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(23), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(24), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
-    /// A message the user sent was handed to another member's connection.
+    /// A message the user sent was handed to a joined member's connection.
     ///
     /// Operation `messageDelivered` (send on channel `api`).
     pub fn message_delivered(
@@ -5523,12 +5748,12 @@ impl Publisher {
         message: &MessageDelivered,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_25,
+            &SHAPE_26,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(24), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(25), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -5542,17 +5767,17 @@ impl Publisher {
         message: &RoomRead,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_26,
+            &SHAPE_27,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(25), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(26), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
-    /// A user who shares a room with this one came online or went offline.
+    /// A contact (someone who shares a room with this user, both joined) came online or went offline.
     ///
     /// Operation `presenceChanged` (send on channel `api`).
     pub fn presence_changed(
@@ -5561,12 +5786,12 @@ impl Publisher {
         message: &PresenceChanged,
     ) -> Result<specserve_runtime::hub::Delivery, specserve_runtime::ApiError> {
         let text = specserve_runtime::encode::encode(
-            &SHAPE_27,
+            &SHAPE_28,
             specserve_runtime::encode::Echo::default(),
             message,
         )?;
         if cfg!(debug_assertions) {
-            specserve_runtime::frame::check_outgoing(&text, false, validator(26), None)?;
+            specserve_runtime::frame::check_outgoing(&text, false, validator(27), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -5592,7 +5817,7 @@ impl Event {
     pub fn decode(
         frame: specserve_runtime::serde_json::Value,
     ) -> Result<Event, specserve_runtime::serde_json::Value> {
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_24, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_25, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<MessageNew>(frame.clone())
                     .ok()
@@ -5601,7 +5826,7 @@ impl Event {
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_25, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_26, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     MessageDelivered,
@@ -5612,7 +5837,7 @@ impl Event {
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_26, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_27, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<RoomRead>(frame.clone()).ok()
             })
@@ -5620,7 +5845,7 @@ impl Event {
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_27, &frame)
+        if let Some(value) = specserve_runtime::encode::has_consts(&SHAPE_28, &frame)
             .then(|| {
                 specserve_runtime::serde_json::from_value::<
                     PresenceChanged,
@@ -5717,7 +5942,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_28,
+                &SHAPE_29,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5773,7 +5998,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_29,
+                &SHAPE_30,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5825,7 +6050,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_30,
+                &SHAPE_31,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5877,7 +6102,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_31,
+                &SHAPE_32,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5929,7 +6154,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_32,
+                &SHAPE_33,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -5977,7 +6202,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_33,
+                &SHAPE_34,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6030,7 +6255,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_34,
+                &SHAPE_35,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6080,7 +6305,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_35,
+                &SHAPE_36,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6129,7 +6354,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_36,
+                &SHAPE_37,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6177,7 +6402,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_37,
+                &SHAPE_38,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6229,7 +6454,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_38,
+                &SHAPE_39,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6258,7 +6483,14 @@ impl Client {
     /// With `otherUserId`: the direct room of the caller and that user, created the
     /// first time and the same room ever after (idempotent). With `name` (and
     /// optionally `memberIds`): a new group room owned by the caller. Give one of
-    /// the two; unknown users are `not_found`.
+    /// the two.
+    ///
+    /// The caller joins; the other users are *invited*: they receive the room's
+    /// messages, and until they accept (`room/join`, or by sending a message in
+    /// the room) nobody in it sees their name or presence, and no
+    /// `message/delivered` comes from them. The reply is the same whether a
+    /// user id exists or not (nothing is invited for an unknown id), so ids
+    /// cannot be probed. Opening a direct room you were invited to accepts it.
     ///
     /// Operation `roomCreate` (receive on channel `api`), needs a credential.
     pub async fn room_create(
@@ -6280,7 +6512,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_39,
+                &SHAPE_40,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6329,7 +6561,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_40,
+                &SHAPE_41,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6356,7 +6588,8 @@ impl Client {
     /// Add a user to a group room the caller owns.
     ///
     /// Only the owner adds members; direct rooms have exactly their two users
-    /// (`forbidden`). Adding a member twice is not an error.
+    /// (`forbidden`). The user is invited (see `room/create`); the reply is the
+    /// same for an unknown user id, and adding a member twice is not an error.
     ///
     /// Operation `roomAddMember` (receive on channel `api`), needs a credential.
     pub async fn room_add_member(
@@ -6378,7 +6611,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_41,
+                &SHAPE_42,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6404,8 +6637,9 @@ impl Client {
     }
     /// Leave a group room.
     ///
-    /// A member leaves; when the owner leaves, the longest-standing member becomes
-    /// the owner. Direct rooms cannot be left (`forbidden`).
+    /// A member leaves; when the owner leaves, the longest-standing joined member
+    /// becomes the owner. An invited member leaving declines the invitation (also
+    /// of a direct room). Joined members of a direct room cannot leave it (`forbidden`).
     ///
     /// Operation `roomLeave` (receive on channel `api`), needs a credential.
     pub async fn room_leave(&self, request: &RoomRef) -> Result<(), ClientError> {
@@ -6424,7 +6658,55 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_42,
+                &SHAPE_43,
+                echo,
+                &specserve_runtime::serde_json::json!({ "payload" : request }),
+            )
+            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
+                e.to_string(),
+            ))?;
+        let reply = self.connection.call(id.as_ref(), text).await?;
+        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
+            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
+                .cloned()
+                .unwrap_or_default();
+            return Err(
+                match specserve_runtime::serde_json::from_value(body) {
+                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
+                    Err(e) => {
+                        specserve_runtime::client::ClientError::Protocol(e.to_string())
+                    }
+                },
+            );
+        }
+        let _ = reply;
+        Ok(())
+    }
+    /// Join a room the caller was invited to.
+    ///
+    /// From now on the room's members see the caller's name and presence, and
+    /// the caller's connections count for `message/delivered`. Joining a room
+    /// one has joined already is not an error; a room one is not invited to is
+    /// `forbidden`, whether it exists or not.
+    ///
+    /// Operation `roomJoin` (receive on channel `api`), needs a credential.
+    pub async fn room_join(&self, request: &RoomRef) -> Result<(), ClientError> {
+        let id: Option<specserve_runtime::serde_json::Value> = Some(
+            self
+                .connection
+                .next_correlation_id(specserve_runtime::frame::IdRule::String {
+                    min: 1,
+                    max: Some(64),
+                }),
+        );
+        let token: Option<String> = self.connection.token();
+        let echo = specserve_runtime::encode::Echo {
+            discriminator: None,
+            correlation: id.as_ref(),
+            credential: token.as_deref(),
+        };
+        let text = specserve_runtime::encode::encode(
+                &SHAPE_44,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6472,7 +6754,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_43,
+                &SHAPE_45,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6500,9 +6782,12 @@ impl Client {
     ///
     /// The message is stored, then `message/new` goes to every member's bound
     /// connections except the one that sent it (the sender's other devices get
-    /// it); the sender gets `message/delivered` once another member's connection
-    /// was handed it. A `clientMsgId` makes retries safe: sending it again returns
-    /// the original message and pushes nothing. Only members may send.
+    /// it); the sender gets `message/delivered` once a joined member's connection
+    /// was handed it. A `clientMsgId` makes retries safe: sending it again to the
+    /// same room returns the original message and pushes nothing (the same id in
+    /// another room is another message). Only members may send; an invited
+    /// member who sends accepts the invitation. One connection's sends are
+    /// stored and pushed in the order they were sent, also when pipelined.
     ///
     /// Operation `messageSend` (receive on channel `api`), needs a credential.
     pub async fn message_send(
@@ -6524,7 +6809,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_44,
+                &SHAPE_46,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6575,7 +6860,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_45,
+                &SHAPE_47,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6624,7 +6909,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_46,
+                &SHAPE_48,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6648,10 +6933,11 @@ impl Client {
         let _ = reply;
         Ok(())
     }
-    /// Whether users who share a room with the caller are online.
+    /// Whether the caller's contacts are online.
     ///
-    /// Users who share no room with the caller are left out of the reply, as if
-    /// unknown.
+    /// Contacts are the users who share a room with the caller where both
+    /// joined (an invitation not accepted yet does not count). Others are left
+    /// out of the reply, as if unknown.
     ///
     /// Operation `presenceList` (receive on channel `api`), needs a credential.
     pub async fn presence_list(
@@ -6673,7 +6959,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_47,
+                &SHAPE_49,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6727,7 +7013,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_48,
+                &SHAPE_50,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6778,7 +7064,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_49,
+                &SHAPE_51,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6836,7 +7122,7 @@ impl Client {
             credential: token.as_deref(),
         };
         let text = specserve_runtime::encode::encode(
-                &SHAPE_50,
+                &SHAPE_52,
                 echo,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
@@ -6878,6 +7164,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Add a member request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/addMember","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomMemberPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomMemberPayload":{"type":"object","additionalProperties":false,"required":["roomId","userId"],"description":"A room and a user.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"}}},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Leave a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/leave","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Accept an invitation request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/join","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List members request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/members","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Send a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/send","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageSendPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"MessageSendPayload":{"type":"object","additionalProperties":false,"required":["roomId","text"],"description":"The message to send.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"text":{"$ref":"#/definitions/MessageText"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read history request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageHistoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageHistoryPayload":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
@@ -6918,14 +7205,15 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("RoomListRequest", 12),
     ("RoomAddMemberRequest", 13),
     ("RoomLeaveRequest", 14),
-    ("RoomMembersRequest", 15),
-    ("MessageSendRequest", 16),
-    ("MessageHistoryRequest", 17),
-    ("MessageMarkReadRequest", 18),
-    ("PresenceListRequest", 19),
-    ("TokenListRequest", 20),
-    ("TokenRevokeRequest", 21),
-    ("TokenCreateClientRequest", 22),
+    ("RoomJoinRequest", 15),
+    ("RoomMembersRequest", 16),
+    ("MessageSendRequest", 17),
+    ("MessageHistoryRequest", 18),
+    ("MessageMarkReadRequest", 19),
+    ("PresenceListRequest", 20),
+    ("TokenListRequest", 21),
+    ("TokenRevokeRequest", 22),
+    ("TokenCreateClientRequest", 23),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -7086,7 +7374,7 @@ const SHAPE_15: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/join\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7095,7 +7383,7 @@ const SHAPE_16: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7104,7 +7392,7 @@ const SHAPE_17: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7113,7 +7401,7 @@ const SHAPE_18: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7122,7 +7410,7 @@ const SHAPE_19: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7131,7 +7419,7 @@ const SHAPE_20: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7140,7 +7428,7 @@ const SHAPE_21: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
@@ -7149,37 +7437,46 @@ const SHAPE_22: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 const SHAPE_23: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("true")),
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/createClient\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_24: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
-    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    leading: &[
+        ("success", specserve_runtime::encode::Lead::Const("true")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/createClient\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+    ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
 const SHAPE_25: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[("channel", specserve_runtime::encode::Lead::Const("\"message/new\""))],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"message/delivered\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_26: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[("channel", specserve_runtime::encode::Lead::Const("\"room/read\""))],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_27: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"presence/changed\"")),
     ],
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/register\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7187,7 +7484,7 @@ const SHAPE_28: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7195,7 +7492,7 @@ const SHAPE_29: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7203,7 +7500,7 @@ const SHAPE_30: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7211,7 +7508,7 @@ const SHAPE_31: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         (
             "channel",
@@ -7222,7 +7519,7 @@ const SHAPE_32: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7231,7 +7528,7 @@ const SHAPE_33: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7240,7 +7537,7 @@ const SHAPE_34: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/read\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7249,7 +7546,7 @@ const SHAPE_35: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/update\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7258,7 +7555,7 @@ const SHAPE_36: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"user/delete\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7267,7 +7564,7 @@ const SHAPE_37: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7276,7 +7573,7 @@ const SHAPE_38: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/create\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7285,7 +7582,7 @@ const SHAPE_39: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7294,7 +7591,7 @@ const SHAPE_40: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7303,7 +7600,7 @@ const SHAPE_41: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"room/leave\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
@@ -7312,18 +7609,9 @@ const SHAPE_42: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     body: specserve_runtime::encode::Body::Flat,
     enveloped: false,
 };
-const SHAPE_43: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
-    leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
-        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
-        ("apiToken", specserve_runtime::encode::Lead::Credential),
-    ],
-    body: specserve_runtime::encode::Body::Flat,
-    enveloped: false,
-};
 const SHAPE_44: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/join\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7332,7 +7620,7 @@ const SHAPE_44: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 };
 const SHAPE_45: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"room/members\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7341,7 +7629,7 @@ const SHAPE_45: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 };
 const SHAPE_46: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/send\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7350,7 +7638,7 @@ const SHAPE_46: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 };
 const SHAPE_47: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/history\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7359,7 +7647,7 @@ const SHAPE_47: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 };
 const SHAPE_48: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7368,7 +7656,7 @@ const SHAPE_48: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
 };
 const SHAPE_49: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
-        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", specserve_runtime::encode::Lead::Const("\"presence/list\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),
         ("apiToken", specserve_runtime::encode::Lead::Credential),
     ],
@@ -7376,6 +7664,24 @@ const SHAPE_49: specserve_runtime::encode::Shape = specserve_runtime::encode::Sh
     enveloped: false,
 };
 const SHAPE_50: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/list\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_51: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
+    leading: &[
+        ("channel", specserve_runtime::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", specserve_runtime::encode::Lead::CorrelationId),
+        ("apiToken", specserve_runtime::encode::Lead::Credential),
+    ],
+    body: specserve_runtime::encode::Body::Flat,
+    enveloped: false,
+};
+const SHAPE_52: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("channel", specserve_runtime::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", specserve_runtime::encode::Lead::CorrelationId),

@@ -402,7 +402,7 @@ async fn db_init_creates_a_missing_mysql_database() {
         Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("database created") && stdout.contains("schema applied"), "{stdout}");
+    assert!(stdout.contains("database created") && stdout.contains("migrations applied"), "{stdout}");
     // The server can use it at once, and a second init changes nothing.
     let store = specserve::store::Database::connect(&url).await.unwrap();
     assert!(specserve::store::Store::list_users(&store).await.unwrap().is_empty());

@@ -23,9 +23,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use specserve::api::{
     Client, EmptyPayload, Event, Message as ChatMessage, MessageNew, MessageSendPayload, Publisher, Role,
-    RoomCreatePayload,
+    RoomCreatePayload, RoomRef,
 };
-use specserve::store::Store;
 use specserve_runtime::client::ClientOptions;
 use specserve_runtime::hub::Audience;
 use tokio::sync::mpsc;
@@ -186,6 +185,11 @@ async fn direct_room(device: &mut Device, other: i64) -> i64 {
     reply["room"]["id"].as_i64().expect("room id")
 }
 
+/// Accepts the invitation to `room` (`room/join`).
+async fn accept(device: &mut Device, room: i64) {
+    device.ok("room/join", json!({"roomId": room})).await;
+}
+
 async fn group_room(device: &mut Device, name: &str, members: &[i64]) -> i64 {
     let reply = device.ok("room/create", json!({"name": name, "memberIds": members})).await;
     assert_eq!(reply["room"]["kind"], "group");
@@ -234,11 +238,9 @@ async fn a_direct_room_is_one_per_pair(running: Running) {
 
     let cases = [
         (json!({"otherUserId": alice_id}), "validation_failed", "with oneself"),
-        (json!({"otherUserId": 999_999}), "not_found", "with nobody"),
         (json!({"otherUserId": bob_id, "name": "both"}), "validation_failed", "both kinds at once"),
         (json!({}), "validation_failed", "neither kind"),
         (json!({"name": ""}), "validation_failed", "an empty name"),
-        (json!({"name": "x", "memberIds": [999_999]}), "not_found", "a member who does not exist"),
     ];
     for (payload, expected, what) in cases {
         let reply = alice.call("room/create", payload).await;
@@ -254,6 +256,12 @@ async fn a_message_reaches_every_device_but_the_sending_one(running: Running) {
     let mut laptop = Device::open(&running, &alice_token).await;
     let mut bob = Device::open(&running, &bob_token).await;
     let room = direct_room(&mut phone, bob_id).await;
+    // Bob accepts: Alice's devices may see him now, and hear that he is online.
+    accept(&mut bob, room).await;
+    for device in [&mut phone, &mut laptop] {
+        let online = json!({"channel": "presence/changed", "userId": bob_id, "online": true});
+        assert_eq!(device.event().await, online);
+    }
 
     let sent = phone.ok("message/send", json!({"roomId": room, "text": "hi Bob\nhow are you?"})).await;
     let id = sent["messageId"].as_i64().unwrap();
@@ -290,15 +298,26 @@ async fn a_retried_send_is_stored_and_pushed_once(running: Running) {
     changed["text"] = json!("changed my mind");
     assert_eq!(alice.ok("message/send", changed).await["messageId"], first["messageId"]);
     // Another sender may use the same client id: ids are per sender.
-    let bobs = bob.ok("message/send", send).await;
+    let bobs = bob.ok("message/send", send.clone()).await;
     assert_ne!(bobs["messageId"], first["messageId"]);
+    // And per room: the same id in another room is another message, stored
+    // and pushed there, never answered with the first room's.
+    let group = group_room(&mut alice, "elsewhere", &[bob_id]).await;
+    let mut elsewhere = send.clone();
+    elsewhere["roomId"] = json!(group);
+    elsewhere["text"] = json!("in the other room");
+    let other = alice.ok("message/send", elsewhere.clone()).await;
+    assert_ne!(other["messageId"], first["messageId"], "{other}");
+    assert_eq!(alice.ok("message/send", elsewhere).await["messageId"], other["messageId"], "and idempotent there");
+    assert_eq!(bob.next("message/new").await["message"]["id"], first["messageId"], "the original, once");
+    assert_eq!(bob.next("message/new").await["message"]["id"], other["messageId"]);
+    assert_eq!(full_history(&mut alice, group, 50).await.len(), 1);
 
     let history = full_history(&mut alice, room, 50).await;
     assert_eq!(history.len(), 2, "{history:?}");
     assert_eq!(history[1]["clientMsgId"], "m-1");
     assert_eq!(history[1]["text"], "pay the rent");
     let after = alice.say(room, "after").await;
-    assert_eq!(bob.next("message/new").await["message"]["id"], first["messageId"]);
     assert_eq!(bob.next("message/new").await["message"]["id"], after, "the retries were not pushed again");
     running.stop().await;
 }
@@ -321,6 +340,7 @@ async fn only_members_read_or_write_a_room(running: Running) {
             ("room/members", json!({"roomId": room})),
             ("room/addMember", json!({"roomId": room, "userId": carol_id})),
             ("room/leave", json!({"roomId": room})),
+            ("room/join", json!({"roomId": room})),
         ];
         for (channel, payload) in attempts {
             let reply = carol.call(channel, payload).await;
@@ -349,6 +369,8 @@ async fn ownership_passes_on_when_the_owner_leaves(running: Running) {
     let (alice_id, mut alice) = made.pop().unwrap();
     let group = group_room(&mut alice, "book club", &[bob_id]).await;
     alice.ok("room/addMember", json!({"roomId": group, "userId": carol_id})).await;
+    accept(&mut bob, group).await;
+    accept(&mut carol, group).await;
     let members = bob.ok("room/members", json!({"roomId": group})).await;
     let roles: Vec<(i64, String)> = members["members"]
         .as_array()
@@ -448,6 +470,7 @@ async fn unread_counts_and_read_receipts(running: Running) {
     let (_, mut alice) = made.pop().unwrap();
     let room = direct_room(&mut alice, bob_id).await;
     let other_room = group_room(&mut alice, "elsewhere", &[bob_id]).await;
+    accept(&mut bob, room).await;
     let elsewhere = alice.say(other_room, "not in the direct room").await;
     let sent = [alice.say(room, "one").await, alice.say(room, "two").await, alice.say(room, "three").await];
 
@@ -457,6 +480,11 @@ async fn unread_counts_and_read_receipts(running: Running) {
         (mine["unread"].as_i64().unwrap(), mine["lastMessage"]["text"].clone())
     };
     assert_eq!(summary(&bob.ok("room/list", json!({})).await), (3, json!("three")));
+    let listed = bob.ok("room/list", json!({})).await;
+    let status = |room: i64| {
+        listed["rooms"].as_array().unwrap().iter().find(|r| r["room"]["id"] == room).unwrap()["status"].clone()
+    };
+    assert_eq!((status(room), status(other_room)), (json!("joined"), json!("invited")), "{listed}");
     assert_eq!(summary(&alice.ok("room/list", json!({})).await).0, 0, "one's own messages are read");
 
     bob.ok("message/markRead", json!({"roomId": room, "messageId": sent[1]})).await;
@@ -502,21 +530,187 @@ async fn deleting_a_user_closes_its_sockets_and_keeps_its_messages(running: Runn
     running.stop().await;
 }
 
-/// A database made by wave 1 (users and tokens only) gets the chat tables
-/// from the same schema file and keeps its rows.
-async fn a_wave_one_database_gains_the_chat(running: Running) {
-    let (alice_id, alice_token) = user(&running, "alice").await;
-    let (bob_id, _) = user(&running, "bob").await;
-    running.db.execute("DROP TABLE messages").await;
-    running.db.execute("DROP TABLE room_members").await;
-    running.db.execute("DROP TABLE rooms").await;
-    running.db.store().init_schema().await.expect("the schema applies over wave 1's");
-    running.db.store().init_schema().await.expect("and again");
-    let mut alice = Device::open(&running, &alice_token).await;
-    assert_eq!(alice.ok("auth/bind", json!({})).await["userId"], alice_id, "the old token still works");
+/// A database made before migrations existed (`db init` applied the schema
+/// file of the time: migration 1) with rows in it is migrated when the
+/// server opens it: the rows stay, the old token still works, its members
+/// count as joined, and what migration 2 added holds (a client id is per room).
+async fn a_database_from_before_migrations_keeps_its_rows(mysql: bool) {
+    let schema = if mysql {
+        include_str!("../migrations/mysql/0001_initial.sql")
+    } else {
+        include_str!("../migrations/sqlite/0001_initial.sql")
+    };
+    let token_hash: String =
+        specserve::security::tokens::hash("an-old-token").iter().map(|b| format!("{b:02x}")).collect();
+    let blob = if mysql { format!("UNHEX('{token_hash}')") } else { format!("X'{token_hash}'") };
+    let rows = format!(
+        "INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES
+           (1, 'Alice', 'alice@example.com', 'user', '2025-01-01 00:00:00', '2025-01-01 00:00:00'),
+           (2, 'Bob', 'bob@example.com', 'user', '2025-01-01 00:00:00', '2025-01-01 00:00:00');
+         INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at)
+           VALUES (1, 1, {blob}, '2025-01-01 00:00:00', '2099-01-01 00:00:00');
+         INSERT INTO rooms (id, kind, direct_key, created_by, created_at) VALUES (1, 'direct', '1:2', 1, '2025-01-01 00:00:00');
+         INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES
+           (1, 1, 'member', '2025-01-01 00:00:00'), (1, 2, 'member', '2025-01-01 00:00:00');
+         INSERT INTO messages (id, room_id, author_id, client_msg_id, text, created_at)
+           VALUES (1, 1, 1, 'm-1', 'from before', '2025-01-01 00:00:01');"
+    );
+    let Some(old) = db::from_before_migrations(mysql, &[schema, &rows]).await else { return };
+    let running = app::start(old, test_config()).await;
+    let mut alice = Device::open(&running, "an-old-token").await;
+    let rooms = alice.ok("room/list", json!({})).await;
+    assert_eq!(rooms["rooms"][0]["room"]["id"], 1, "{rooms}");
+    assert_eq!(rooms["rooms"][0]["status"], "joined", "members from before were there by their own act");
+    assert_eq!(rooms["rooms"][0]["lastMessage"]["text"], "from before");
+    let again = alice.ok("message/send", json!({"roomId": 1, "text": "retry", "clientMsgId": "m-1"})).await;
+    assert_eq!(again["messageId"], 1, "a retry of the old message is still the old message");
+    let group = group_room(&mut alice, "after the upgrade", &[2]).await;
+    let new = alice.ok("message/send", json!({"roomId": group, "text": "new", "clientMsgId": "m-1"})).await;
+    assert_ne!(new["messageId"], 1, "the same client id in another room is another message");
+    let members = alice.ok("room/members", json!({"roomId": 1})).await;
+    assert_eq!(members["members"][1]["name"], "Bob", "{members}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_database_from_before_migrations_keeps_its_rows_on_sqlite() {
+    a_database_from_before_migrations_keeps_its_rows(false).await;
+}
+
+#[tokio::test]
+async fn a_database_from_before_migrations_keeps_its_rows_on_mysql() {
+    a_database_from_before_migrations_keeps_its_rows(true).await;
+}
+
+/// One connection's pipelined sends to one room are stored and pushed in
+/// the order they were sent (`x-specserve-ordered`): 150 frames written
+/// before any reply is read, interleaved with reads that run beside them.
+async fn pipelined_sends_are_stored_and_pushed_in_the_order_sent(running: Running) {
+    const SENDS: usize = 150;
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
     let room = direct_room(&mut alice, bob_id).await;
-    alice.say(room, "first message after the upgrade").await;
-    assert_eq!(full_history(&mut alice, room, 10).await.len(), 1);
+    accept(&mut bob, room).await;
+    let mut frames = Vec::new();
+    for n in 0..SENDS {
+        let mut send = frame("message/send", Some(&alice.token), json!({"roomId": room, "text": format!("n{n}")}));
+        send["requestId"] = json!(format!("p{n}"));
+        frames.push(Message::text(send.to_string()));
+        if n % 10 == 0 {
+            let read = frame("message/history", Some(&alice.token), json!({"roomId": room, "limit": 1}));
+            frames.push(Message::text(read.to_string()));
+        }
+    }
+    let mut all = futures_util::stream::iter(frames.into_iter().map(Ok));
+    alice.sink.send_all(&mut all).await.expect("pipelined");
+    let mut replies = 0;
+    while replies < SENDS {
+        let frame = alice.read().await.expect("a reply");
+        if frame["channel"] == "message/send" {
+            assert_eq!(code(&frame), "ok", "{frame}");
+            replies += 1;
+        }
+    }
+    let texts = |messages: Vec<Value>| -> Vec<String> {
+        messages.iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect()
+    };
+    let sent: Vec<String> = (0..SENDS).map(|n| format!("n{n}")).collect();
+    let mut stored = texts(full_history(&mut bob, room, 100).await);
+    stored.reverse();
+    assert_eq!(stored, sent, "stored in the order sent");
+    let mut pushed = Vec::new();
+    for _ in 0..SENDS {
+        pushed.push(bob.next("message/new").await["message"]["text"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(pushed, sent, "pushed in the order sent");
+    running.stop().await;
+}
+
+/// Putting someone in a room (opening a direct room, a group's members,
+/// `room/addMember`) invites them: the reply is the same whether the user
+/// exists or not; the invitee gets the room's messages, but until they
+/// accept nobody sees their name or presence and no receipt comes from
+/// them. Accepting (or writing in the room) shows them; declining leaves.
+async fn an_invited_user_is_a_number_until_they_accept(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (carol_id, mut carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let nobody = carol_id + 1_000;
+    let shape = |reply: &Value| {
+        let mut reply = reply.clone();
+        reply["room"]["id"] = json!(0);
+        reply["room"]["createdAt"] = json!("");
+        reply["requestId"] = json!("");
+        reply
+    };
+    let real = alice.call("room/create", json!({"otherUserId": bob_id})).await;
+    let fake = alice.call("room/create", json!({"otherUserId": nobody})).await;
+    assert_eq!(shape(&real), shape(&fake), "the same reply for a user that does not exist");
+    let room = real["room"]["id"].as_i64().unwrap();
+    let group = alice.call("room/create", json!({"name": "g", "memberIds": [carol_id, nobody]})).await;
+    assert_eq!(code(&group), "ok", "{group}");
+    let group = group["room"]["id"].as_i64().unwrap();
+    assert_eq!(code(&alice.call("room/addMember", json!({"roomId": group, "userId": nobody})).await), "ok");
+    assert_eq!(code(&alice.call("room/addMember", json!({"roomId": group, "userId": bob_id})).await), "ok");
+
+    // Bob is online and invited: a number to Alice, with no presence.
+    let members = alice.ok("room/members", json!({"roomId": room})).await;
+    assert_eq!(
+        members["members"],
+        json!([
+            {"userId": alice_id, "name": "alice@example.com", "role": "member", "status": "joined", "online": true},
+            {"userId": bob_id, "role": "member", "status": "invited", "online": false}
+        ])
+    );
+    let listed = alice.ok("presence/list", json!({"userIds": [bob_id]})).await;
+    assert_eq!(listed["users"], json!([]), "{listed}");
+    // He sees who invited him, and gets the room's messages...
+    let his = bob.ok("room/members", json!({"roomId": room})).await;
+    assert_eq!(his["members"][0]["name"], "alice@example.com", "{his}");
+    let first = alice.say(room, "are you there?").await;
+    assert_eq!(bob.next("message/new").await["message"]["id"], first);
+    // ...but his connection taking it makes no receipt, nor does his reading.
+    bob.ok("message/markRead", json!({"roomId": room, "messageId": first})).await;
+    // Bob accepts: Alice is told he is online, then hears receipts and reads.
+    accept(&mut bob, room).await;
+    let online = alice.event().await;
+    assert_eq!(online, json!({"channel": "presence/changed", "userId": bob_id, "online": true}), "nothing came before");
+    let second = alice.say(room, "there you are").await;
+    assert_eq!(alice.event().await, json!({"channel": "message/delivered", "roomId": room, "messageId": second}));
+    let members = alice.ok("room/members", json!({"roomId": room})).await;
+    assert_eq!(
+        (&members["members"][1]["name"], &members["members"][1]["online"]),
+        (&json!("bob@example.com"), &json!(true))
+    );
+    // Accepting twice is fine; a room one is not invited to is forbidden, existing or not.
+    accept(&mut bob, room).await;
+    assert_eq!(code(&carol.call("room/join", json!({"roomId": room})).await), "forbidden");
+    assert_eq!(code(&carol.call("room/join", json!({"roomId": 999_999})).await), "forbidden");
+    // Carol writes in the group she was invited to: that accepts it.
+    carol.say(group, "hello group").await;
+    let members = alice.ok("room/members", json!({"roomId": group})).await;
+    let statuses: Vec<(i64, &str)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["userId"].as_i64().unwrap(), m["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [(alice_id, "joined"), (carol_id, "joined"), (bob_id, "invited")],
+        "nobody for the unknown id"
+    );
+    // Bob declines the group: he leaves it and hears nothing more from it.
+    bob.ok("room/leave", json!({"roomId": group})).await;
+    let without = alice.say(group, "without bob").await;
+    let marker = alice.say(room, "marker").await;
+    let mut heard = Vec::new();
+    while heard.last() != Some(&marker) {
+        heard.push(bob.next("message/new").await["message"]["id"].as_i64().unwrap());
+    }
+    assert!(!heard.contains(&without), "the group's message after he left never came: {heard:?}");
     running.stop().await;
 }
 
@@ -530,7 +724,8 @@ on_both_stores!(
     history_pages_are_exact_while_messages_arrive,
     unread_counts_and_read_receipts,
     deleting_a_user_closes_its_sockets_and_keeps_its_messages,
-    a_wave_one_database_gains_the_chat,
+    pipelined_sends_are_stored_and_pushed_in_the_order_sent,
+    an_invited_user_is_a_number_until_they_accept,
 );
 
 /// On a server of per-core workers, an event reaches every member's
@@ -613,12 +808,15 @@ async fn presence_follows_the_last_device(db: TestDb) {
     let (carol_id, mut carol) = made.pop().unwrap();
     let (alice_id, mut alice) = made.pop().unwrap();
     let (bob_id, bob_token) = user(&running, "bob").await;
-    direct_room(&mut alice, bob_id).await;
+    let room = direct_room(&mut alice, bob_id).await;
     let online = json!({"channel": "presence/changed", "userId": bob_id, "online": true});
     let offline = json!({"channel": "presence/changed", "userId": bob_id, "online": false});
 
-    let desk = Device::open(&running, &bob_token).await;
-    assert_eq!(alice.next("presence/changed").await, online);
+    let mut desk = Device::open(&running, &bob_token).await;
+    let listed = alice.ok("presence/list", json!({"userIds": [bob_id]})).await;
+    assert_eq!(listed["users"], json!([]), "invited, Bob is not Alice's to see yet");
+    accept(&mut desk, room).await;
+    assert_eq!(alice.next("presence/changed").await, online, "told once he accepts, being online");
     let hole = Blackhole::to(running.server.local_addr()).await;
     let socket = net::raw_via(&running.server, hole.addr, "/", &[]).await.expect("upgrade through the proxy");
     let phone = Device::bind(socket, &bob_token).await;
@@ -645,8 +843,11 @@ async fn presence_follows_the_last_device(db: TestDb) {
     let _desk = Device::open(&running, &bob_token).await;
     assert_eq!(alice.next("presence/changed").await, online);
     // Carol, who shares no room with Bob, heard none of it: her first
-    // presence event is Alice's, once they share a room and Alice reconnects.
-    direct_room(&mut carol, alice_id).await;
+    // presence event is Alice's, once they share a room Alice accepted.
+    let with_alice = direct_room(&mut carol, alice_id).await;
+    accept(&mut alice, with_alice).await;
+    let alice_online = json!({"channel": "presence/changed", "userId": alice_id, "online": true});
+    assert_eq!(carol.next("presence/changed").await, alice_online);
     let (_, alice_token) = (alice_id, alice.token.clone());
     drop(alice);
     let alice_offline = json!({"channel": "presence/changed", "userId": alice_id, "online": false});
@@ -824,6 +1025,11 @@ async fn the_typed_client_receives_typed_events() {
         .await
         .unwrap()
         .room;
+    bob.room_join(&RoomRef { room_id: room.id }).await.unwrap();
+    match tokio::time::timeout(PATIENCE, alice.next_event()).await.expect("presence in time") {
+        Some(Ok(Event::PresenceChanged(presence))) => assert_eq!((presence.user_id, presence.online), (bob_id, true)),
+        other => panic!("expected presence/changed, got {other:?}"),
+    }
     let sent = alice
         .message_send(&MessageSendPayload { room_id: room.id, text: "typed".into(), client_msg_id: None })
         .await

@@ -159,9 +159,12 @@ async fn a_client_token_connection_puts_no_one_online() {
     let (admin_id, admin) = seeded_user(&running, &mut conn, "root@example.com", Role::Admin, None).await;
     let bob = conn.register("Bob", "bob@example.com", PASSWORD).await;
     let bob_token = conn.login("bob@example.com", PASSWORD).await;
+    let reader = client_token(&mut conn, &admin, &["users:read"]).await;
     let room = conn.call("room/create", Some(&admin), json!({"otherUserId": bob})).await;
     assert_eq!(code(&room), "ok", "{room}");
-    let reader = client_token(&mut conn, &admin, &["users:read"]).await;
+    let join =
+        Conn::open(&running).await.call("room/join", Some(&bob_token), json!({"roomId": room["room"]["id"]})).await;
+    assert_eq!(code(&join), "ok", "{join}");
     drop(conn);
 
     let bearer = format!("Bearer {reader}");

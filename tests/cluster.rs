@@ -89,6 +89,12 @@ impl Conn {
         (id, token)
     }
 
+    /// Accepts the invitation to `room` (`room/join`).
+    async fn accept(&mut self, token: &str, room: &Value) {
+        let joined = self.call("room/join", Some(token), json!({"roomId": room}), &mut Vec::new()).await;
+        assert_eq!(joined["success"], true, "{joined}");
+    }
+
     /// The next event on `channel`, skipping others.
     async fn next_on(&mut self, channel: &str) -> Value {
         loop {
@@ -228,6 +234,7 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     let room = alice.call("room/create", Some(&alice_token), json!({"otherUserId": bob_id}), &mut events).await;
     let room = room["room"]["id"].clone();
     assert!(room.is_i64(), "{room}");
+    bob.accept(&bob_token, &room).await;
 
     // A to B: every message once, in the order sent.
     let sent: Vec<String> = (0..20).map(|n| format!("hello {n}")).collect();
@@ -281,6 +288,7 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
     let (eve_id, eve_b_token) = eve_b.user("Eve").await;
     let shared = frank.call("room/create", Some(&frank_token), json!({"otherUserId": eve_id}), &mut events).await;
     assert_eq!(shared["success"], true, "{shared}");
+    eve_b.accept(&eve_b_token, &shared["room"]["id"]).await;
     let mut frank_events = Vec::new();
     let eve_online = async |frank: &mut Conn, frank_events: &mut Vec<Value>| {
         let list = frank.call("presence/list", Some(&frank_token), json!({"userIds": [eve_id]}), frank_events).await;
@@ -331,15 +339,17 @@ async fn two_nodes_share_events_presence_and_revocations_and_survive_nats_and_no
         let mut carol = Conn::open(&a).await;
         (carol.user("Carol").await.0, carol)
     };
-    let (dave_id, mut dave) = {
+    let (dave_id, dave_token, mut dave) = {
         let mut dave = Conn::open(&b).await;
-        (dave.user("Dave").await.0, dave)
+        let (id, token) = dave.user("Dave").await;
+        (id, token, dave)
     };
     let with = |id: i64| json!({"otherUserId": id});
     let carol_room =
         alice.call("room/create", Some(&alice_token), with(carol_id), &mut events).await["room"]["id"].clone();
     let dave_room =
         alice.call("room/create", Some(&alice_token), with(dave_id), &mut events).await["room"]["id"].clone();
+    dave.accept(&dave_token, &dave_room).await;
     let stopped = nats.stop();
     eventually("A reports the bus down", SOON, async || readyz(&a).await.contains("degraded")).await;
     send(&mut alice, &alice_token, &carol_room, "local while NATS is down").await;
@@ -522,12 +532,15 @@ async fn a_nats_user_without_the_cluster_key_reads_nothing_and_changes_nothing_u
     let (mut alice, mut bob) = (Conn::open(&a).await, Conn::open(&b).await);
     let (alice_id, alice_token) = alice.user("Alice").await;
     let (bob_id, bob_token) = bob.user("Bob").await;
-    let carol_id = Conn::open(&b).await.user("Carol").await.0;
+    let mut carol = Conn::open(&b).await;
+    let (carol_id, carol_token) = carol.user("Carol").await;
     let mut ignored = Vec::new();
     let room = alice.call("room/create", Some(&alice_token), json!({"otherUserId": bob_id}), &mut ignored).await;
     let room = room["room"]["id"].clone();
     let shared = alice.call("room/create", Some(&alice_token), json!({"otherUserId": carol_id}), &mut ignored).await;
     assert_eq!(shared["success"], true, "{shared}");
+    carol.accept(&carol_token, &shared["room"]["id"]).await;
+    drop(carol);
     let carol_online = async |alice: &mut Conn| {
         let list =
             alice.call("presence/list", Some(&alice_token), json!({"userIds": [carol_id]}), &mut Vec::new()).await;
@@ -606,6 +619,7 @@ async fn a_nats_user_without_the_cluster_key_reads_nothing_and_changes_nothing_u
         frame: frame("from a node with the key"),
         position: Some(Position { stream: room.as_i64().unwrap(), id: 1 << 62, after: Some(last), after_age_ms: 0 }),
         receipt: None,
+        receipt_from: Vec::new(),
     };
     let sealed = node.seal("specserve.events", &serde_json::to_vec(&far_ahead).unwrap());
     attacker.publish("specserve.events", sealed.into()).await.unwrap();
@@ -680,6 +694,7 @@ async fn over_the_readme_nats_configuration_events_cross_and_a_logout_on_one_nod
     assert_eq!(eve_b.call("auth/bind", Some(&eve_token), json!({}), &mut events).await["userId"], eve_id);
     let room = frank.call("room/create", Some(&frank_token), json!({"otherUserId": eve_id}), &mut events).await;
     let room = room["room"]["id"].clone();
+    eve_b.accept(&eve_token, &room).await;
     send(&mut frank, &frank_token, &room, "over TLS, sealed").await;
     assert_eq!(eve_b.next_message().await, "over TLS, sealed");
     let mut frank_events = Vec::new();

@@ -49,6 +49,7 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         "RoomListReply" => round_trip::<RoomListReply>(body, what),
         "RoomAddMemberRequest" => round_trip::<RoomAddMemberRequest>(body, what),
         "RoomLeaveRequest" => round_trip::<RoomLeaveRequest>(body, what),
+        "RoomJoinRequest" => round_trip::<RoomJoinRequest>(body, what),
         "RoomMembersRequest" => round_trip::<RoomMembersRequest>(body, what),
         "RoomMembersReply" => round_trip::<RoomMembersReply>(body, what),
         "MessageSendRequest" => round_trip::<MessageSendRequest>(body, what),
@@ -75,6 +76,7 @@ fn through_generated_type(message: &str, body: &Value, what: &str) -> Value {
         | "UserDeleteReply"
         | "RoomAddMemberReply"
         | "RoomLeaveReply"
+        | "RoomJoinReply"
         | "MessageMarkReadReply"
         | "TokenRevokeReply"
         | "AuthResendVerificationReply" => {

@@ -49,11 +49,11 @@ async fn a_user_sees_its_sessions_and_ends_one_from_another(running: Running) {
     let mut bob = Conn::open(&running).await;
     let bob_id = bob.register("Bob", "bob@example.com", PASSWORD).await;
     let bob_token = bob.login("bob@example.com", PASSWORD).await;
-    // A room in common, so Bob may see Alice's presence; both devices are bound.
-    assert_eq!(
-        code(&call(&mut laptop, "room/create", Some(&laptop_token), json!({"otherUserId": bob_id})).await),
-        "ok"
-    );
+    // A room both joined, so Bob may see Alice's presence; both devices are bound.
+    let room = call(&mut laptop, "room/create", Some(&laptop_token), json!({"otherUserId": bob_id})).await;
+    assert_eq!(code(&room), "ok", "{room}");
+    let join = call(&mut bob, "room/join", Some(&bob_token), json!({"roomId": room["room"]["id"]})).await;
+    assert_eq!(code(&join), "ok", "{join}");
     assert_eq!(code(&call(&mut phone, "user/read", Some(&phone_token), json!({"id": alice})).await), "ok");
 
     let listed = sessions(&mut laptop, &laptop_token).await;

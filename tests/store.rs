@@ -428,3 +428,43 @@ fn mysql_runs_under_ci() {
         );
     }
 }
+
+/// `schema.sql`, the MySQL tables in one file to read, is what the
+/// migrations make: the same columns (type, nullability, default,
+/// collation), keys and foreign keys, table by table.
+#[tokio::test]
+async fn schema_sql_is_what_the_migrations_make() {
+    use sqlx::Connection;
+    let Some(migrated) = db::mysql().await else { return };
+    let Some(by_hand) = db::mysql_unmigrated(include_str!("../schema.sql")).await else { return };
+    let describe = async |url: &str| -> Vec<String> {
+        let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
+        let queries = [
+            "SELECT CONCAT_WS(' ', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLUMN_DEFAULT, '-'),
+                    IFNULL(COLLATION_NAME, '-'), EXTRA)
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> '_sqlx_migrations'
+             ORDER BY TABLE_NAME, COLUMN_NAME",
+            "SELECT CONCAT_WS(' ', TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME)
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> '_sqlx_migrations'
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            "SELECT CONCAT_WS(' ', k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME,
+                    k.REFERENCED_COLUMN_NAME, r.DELETE_RULE)
+             FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+               ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+             WHERE k.TABLE_SCHEMA = DATABASE() ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME",
+        ];
+        let mut lines = Vec::new();
+        for query in queries {
+            let rows: Vec<(String,)> = sqlx::query_as(query).fetch_all(&mut conn).await.unwrap();
+            lines.extend(rows.into_iter().map(|(line,)| line));
+        }
+        lines
+    };
+    let (from_migrations, from_file) = (describe(migrated.url()).await, describe(by_hand.url()).await);
+    assert!(from_migrations.len() > 60, "{from_migrations:?}");
+    let missing: Vec<&String> = from_migrations.iter().filter(|l| !from_file.contains(l)).collect();
+    let extra: Vec<&String> = from_file.iter().filter(|l| !from_migrations.contains(l)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "schema.sql lacks {missing:#?}\nand has besides {extra:#?}");
+    migrated.drop().await;
+    by_hand.drop().await;
+}

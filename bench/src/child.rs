@@ -360,7 +360,7 @@ pub async fn serve(database_url: &str, tls: bool, cluster: Option<(&str, &Path)>
     let created = Database::create_if_missing(database_url).await?;
     let store = Database::connect(database_url).await?;
     if created {
-        specserve::store::Store::init_schema(&store).await?;
+        specserve::store::Store::migrate(&store).await?;
     }
     let config = AppConfig {
         auth_per_ip_per_minute: 1e12,

@@ -84,7 +84,7 @@ pub struct Audience<'a> {
     who: Who<'a>,
     except: Option<u64>,
     position: Option<Position>,
-    receipt: Option<&'a str>,
+    receipt: Option<(&'a str, &'a [String])>,
     here_only: bool,
 }
 
@@ -135,10 +135,12 @@ impl<'a> Audience<'a> {
     }
 
     /// Once the event (which must be [`in_order`](Audience::in_order)) is
-    /// handed to a connection not bound to `principal`, the hub's receipt
-    /// hook hears of it ([`Hub::on_receipt`]): once per node that did.
-    pub fn with_receipt(self, principal: &'a str) -> Self {
-        Audience { receipt: Some(principal), ..self }
+    /// handed to a connection bound to one of `witnesses`, the hub's receipt
+    /// hook hears of it for `principal` ([`Hub::on_receipt`]): once per node
+    /// that did. (A chat message's author hears of joined members only: an
+    /// invited one's connections taking it would tell the author they are online.)
+    pub fn with_receipt(self, principal: &'a str, witnesses: &'a [String]) -> Self {
+        Audience { receipt: Some((principal, witnesses)), ..self }
     }
 
     /// This node's connections only, never forwarded: for what every node
@@ -163,6 +165,9 @@ pub struct RemoteEvent {
     /// Whose receipt it asks for ([`Audience::with_receipt`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
+    /// Whose connections taking it make the receipt due.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receipt_from: Vec<String>,
 }
 
 /// An [`Audience`] that means the same on every node (connection ids do not).
@@ -234,7 +239,8 @@ struct Sequenced {
     except: Option<u64>,
     frame: Arc<str>,
     position: Position,
-    receipt: Option<Box<str>>,
+    /// Whose receipt, and whose connections make it due.
+    receipt: Option<(Box<str>, Vec<String>)>,
 }
 
 /// One registered connection.
@@ -434,8 +440,9 @@ impl Hub {
         };
         let (Some(bus), Some(remote)) = (bus, remote) else {
             let receipt = audience.position.zip(audience.receipt);
-            let (delivery, receipted) = self.publish_here(topic, audience, frame, receipt.map(|(_, p)| p));
-            if let (true, Some((position, principal))) = (receipted, receipt) {
+            let witnesses = receipt.map(|(_, (_, witnesses))| witnesses);
+            let (delivery, receipted) = self.publish_here(topic, audience, frame, witnesses);
+            if let (true, Some((position, (principal, _)))) = (receipted, receipt) {
                 self.receipt(principal, position);
             }
             return delivery;
@@ -445,7 +452,8 @@ impl Hub {
             audience: remote.clone(),
             frame: frame.to_string(),
             position: audience.position,
-            receipt: audience.receipt.map(str::to_owned),
+            receipt: audience.receipt.map(|(principal, _)| principal.to_owned()),
+            receipt_from: audience.receipt.map(|(_, witnesses)| witnesses.to_vec()).unwrap_or_default(),
         });
         match audience.position {
             Some(position) => self.sequence(Sequenced {
@@ -454,7 +462,7 @@ impl Hub {
                 except: audience.except,
                 frame,
                 position,
-                receipt: audience.receipt.map(Into::into),
+                receipt: audience.receipt.map(|(principal, witnesses)| (principal.into(), witnesses.to_vec())),
             }),
             None => self.publish_here(topic, audience, frame, None).0,
         }
@@ -477,7 +485,7 @@ impl Hub {
                 except: None,
                 frame,
                 position,
-                receipt: event.receipt.map(Into::into),
+                receipt: event.receipt.map(|principal| (principal.into(), event.receipt_from)),
             }),
             None => self.publish_here(&topic, event.audience.as_audience(), frame, None).0,
         }
@@ -531,9 +539,9 @@ impl Hub {
         let mut receipts = Vec::new();
         for event in ready {
             let audience = Audience { except: event.except, ..event.audience.as_audience() };
-            let (delivery, receipted) =
-                self.publish_here(&event.topic, audience, event.frame, event.receipt.as_deref());
-            if let (true, Some(principal)) = (receipted, event.receipt) {
+            let witnesses = event.receipt.as_ref().map(|(_, witnesses)| witnesses.as_slice());
+            let (delivery, receipted) = self.publish_here(&event.topic, audience, event.frame, witnesses);
+            if let (true, Some((principal, _))) = (receipted, event.receipt) {
                 receipts.push((principal, event.position));
             }
             deliveries.push((event.position, delivery));
@@ -553,13 +561,13 @@ impl Hub {
         }
     }
 
-    /// Delivers here; and whether a connection not bound to `receipt` took it.
+    /// Delivers here; and whether a connection bound to one of `witnesses` took it.
     fn publish_here(
         &self,
         topic: &Topic,
         audience: Audience<'_>,
         frame: Arc<str>,
-        receipt: Option<&str>,
+        witnesses: Option<&[String]>,
     ) -> (Delivery, bool) {
         let state = self.read();
         let on_topic = |id: &u64| state.members.get(id).is_some_and(|m| m.topics.contains(topic));
@@ -579,7 +587,8 @@ impl Hub {
             let Some(member) = state.members.get(id) else { continue };
             if member.lane.offer(&frame) {
                 delivery.delivered += 1;
-                receipted |= receipt.is_some_and(|r| !member.bound.iter().any(|(p, _)| &**p == r));
+                receipted |= witnesses
+                    .is_some_and(|witnesses| member.bound.iter().any(|(p, _)| witnesses.iter().any(|w| **w == **p)));
             } else {
                 delivery.dropped += 1;
             }
@@ -748,6 +757,7 @@ mod tests {
             frame: id.to_string(),
             position: Some(Position { after_age_ms, ..at(id, after) }),
             receipt: None,
+            receipt_from: Vec::new(),
         };
         assert_eq!(hub.deliver_remote(remote(10, 9, 60_000)).delivered, 1, "9 is long past");
         assert_eq!(events.recv().await.as_deref(), Some("10"));
@@ -761,7 +771,7 @@ mod tests {
     }
 
     #[test]
-    fn a_receipt_is_due_when_a_connection_of_someone_else_takes_the_event() {
+    fn a_receipt_is_due_when_a_connection_of_a_witness_takes_the_event() {
         let hub = Hub::new();
         let receipts = Arc::new(Mutex::new(Vec::new()));
         let heard = Arc::clone(&receipts);
@@ -773,10 +783,16 @@ mod tests {
         let (_a2, _a2_events, _) = member(&hub, 2, &[""]);
         hub.bind(1, "alice", 1);
         hub.bind(2, "alice", 2);
-        let everyone = ["alice".to_owned(), "bob".to_owned()];
-        let audience = || Audience::principals(&everyone).except(1).in_order(at(5, 4)).with_receipt("alice");
+        let everyone = ["alice".to_owned(), "bob".to_owned(), "carol".to_owned()];
+        let witnesses = ["bob".to_owned()];
+        let audience =
+            || Audience::principals(&everyone).except(1).in_order(at(5, 4)).with_receipt("alice", &witnesses);
         assert_eq!(hub.publish(&topic(""), audience(), "m".into()).delivered, 1);
         assert!(receipts.lock().unwrap().is_empty(), "only her own other device took it");
+        let (_c, _c_events, _) = member(&hub, 4, &[""]);
+        hub.bind(4, "carol", 4);
+        assert_eq!(hub.publish(&topic(""), audience(), "m".into()).delivered, 2);
+        assert!(receipts.lock().unwrap().is_empty(), "Carol took it, but she is no witness (invited, say)");
         let (_b, _b_events, _) = member(&hub, 3, &[""]);
         hub.bind(3, "bob", 3);
         hub.publish(&topic(""), audience(), "m".into());

@@ -245,6 +245,24 @@ pub trait Binding: Send + Sync + 'static {
     fn topics(&self) -> Vec<Topic>;
 }
 
+/// How a frame runs beside the other frames of its connection, as its
+/// operation says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduling {
+    /// As soon as it is read, beside the others in flight (their replies
+    /// still go out in the order the frames came).
+    Concurrent,
+    /// After the previous frame of an ordered operation on the connection
+    /// has finished, so its effects happen in the order the frames were sent
+    /// (`x-specserve-ordered`: chat messages stored in the order sent); the
+    /// connection keeps reading meanwhile.
+    Ordered,
+    /// Alone: after every frame before it, and nothing is read until it is
+    /// answered (`x-specserve-exclusive`: a logout takes effect for
+    /// everything pipelined behind it).
+    Exclusive,
+}
+
 /// The generated API as the server drives it.
 pub trait Service: Send + Sync + 'static {
     /// A connection's channels and parameters.
@@ -262,8 +280,9 @@ pub trait Service: Send + Sync + 'static {
     /// answered at once.
     fn prepare(&self, binding: &Self::Binding, text: &str) -> Result<Self::Prepared, Outcome>;
 
-    /// Whether the prepared frame runs alone on its connection (`x-specserve-exclusive`).
-    fn is_exclusive(&self, prepared: &Self::Prepared) -> bool;
+    /// How the prepared frame runs beside the connection's others
+    /// (`x-specserve-exclusive`, `x-specserve-ordered`).
+    fn scheduling(&self, prepared: &Self::Prepared) -> Scheduling;
 
     /// Answers with `error` without running (a frame over the rate limit, a
     /// binary frame): in the operation's error message when known.

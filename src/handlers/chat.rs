@@ -5,7 +5,15 @@
 //! read, write or list a room; non-members get `forbidden` whether the room
 //! exists or not, so room ids cannot be probed. The owner of a group room adds
 //! members; anyone but a direct room's users leaves; when the owner leaves,
-//! the longest-standing member becomes the owner.
+//! the longest-standing joined member becomes the owner.
+//!
+//! Who learns about whom: a user someone else puts in a room (the other user
+//! of a direct room, group members, added members) is *invited*. They get the
+//! room's messages, but nobody in the room sees their name or presence, and
+//! their connections make no `message/delivered`, until they accept
+//! (`room/join`, opening the direct room themselves, or writing in the room);
+//! leaving declines. A reply never says whether a user id exists. Presence
+//! goes to contacts only: users who share a room where both joined.
 //!
 //! Delivery: a message is stored, then pushed (`message/new`) to every
 //! member's bound connections but the one that sent it, under its room's lock
@@ -27,7 +35,10 @@ use tokio::sync::Mutex;
 
 use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
-use crate::store::{MemberRole, MessageRecord, NewMessage, RoomKind as StoredKind, RoomRecord, Store, now_utc};
+use crate::store::{
+    MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage, RoomKind as StoredKind,
+    RoomRecord, Store, now_utc,
+};
 
 /// Stripes of per-room locks: a room's messages are stored and pushed one at
 /// a time, so every member sees them in id order. Rooms share a stripe when
@@ -92,9 +103,16 @@ fn principals(users: impl IntoIterator<Item = i64>) -> Vec<String> {
     users.into_iter().map(|u| u.to_string()).collect()
 }
 
+fn member_status(status: StoredStatus) -> MemberStatus {
+    match status {
+        StoredStatus::Invited => MemberStatus::Invited,
+        StoredStatus::Joined => MemberStatus::Joined,
+    }
+}
+
 impl<S: Store> App<S> {
-    /// The caller's role in `room`; `forbidden` for a non-member (or no such room).
-    async fn member_of(&self, room: i64, user: i64) -> Result<MemberRole, ApiError> {
+    /// The caller's place in `room`; `forbidden` for a non-member (or no such room).
+    async fn member_of(&self, room: i64, user: i64) -> Result<Membership, ApiError> {
         self.store
             .membership(room, user)
             .await
@@ -102,12 +120,19 @@ impl<S: Store> App<S> {
             .ok_or_else(|| forbidden("not a member of this room"))
     }
 
-    /// A user that must exist.
-    async fn existing_user(&self, id: i64) -> Result<(), ApiError> {
-        match self.store.user_by_id(id).await.map_err(store_error)? {
-            Some(_) => Ok(()),
-            None => Err(not_found("no such user")),
+    /// `user` accepted `room`: the room's joined members may see them now,
+    /// and hear that they are online if they are.
+    async fn accepted(&self, room: i64, user: i64) -> Result<(), ApiError> {
+        if !self.store.join_room(room, user).await.map_err(store_error)? || !self.is_online(user) {
+            return Ok(());
         }
+        let members = self.store.member_ids(room).await.map_err(store_error)?;
+        let joined = principals(
+            members.into_iter().filter(|(id, status)| *id != user && *status == StoredStatus::Joined).map(|(id, _)| id),
+        );
+        let event = PresenceChanged { user_id: user, online: true };
+        self.publisher.presence_changed(Audience::principals(&joined), &event)?;
+        Ok(())
     }
 }
 
@@ -124,14 +149,11 @@ impl<S: Store> RoomApi for App<S> {
                 if other == caller {
                     return Err(invalid("/payload/otherUserId", "a direct room is with another user"));
                 }
-                app.existing_user(other).await?;
+                // Invites `other` if such a user exists; the reply is the same either way.
                 app.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?.0
             }
             (None, Some(name)) => {
                 let members: Vec<i64> = request.member_ids.unwrap_or_default();
-                for member in &members {
-                    app.existing_user(*member).await?;
-                }
                 app.store.create_group_room(caller, &name, &members, now_utc()).await.map_err(store_error)?
             }
             _ => return Err(invalid("/payload", "give otherUserId (a direct room) or name (a group room)")),
@@ -148,6 +170,7 @@ impl<S: Store> RoomApi for App<S> {
                 room: room_view(summary.room),
                 last_message: summary.last_message.map(message_view),
                 unread: summary.unread,
+                status: member_status(summary.status),
             })
             .collect();
         Ok(RoomListReply { rooms })
@@ -155,7 +178,8 @@ impl<S: Store> RoomApi for App<S> {
 
     async fn add_member(rq: Secured<'_, Self>, request: RoomMemberPayload) -> Result<(), ApiError> {
         let (app, caller) = (rq.context(), rq.principal().user_id);
-        if app.member_of(request.room_id, caller).await? != MemberRole::Owner {
+        let place = app.member_of(request.room_id, caller).await?;
+        if place.role != MemberRole::Owner || place.status != StoredStatus::Joined {
             return Err(forbidden("only the owner adds members"));
         }
         let room =
@@ -163,17 +187,26 @@ impl<S: Store> RoomApi for App<S> {
         if room.kind == StoredKind::Direct {
             return Err(forbidden("a direct room has its two users only"));
         }
-        app.existing_user(request.user_id).await?;
+        // An invitation if such a user exists; the reply is the same either way.
         app.store.add_member(request.room_id, request.user_id, now_utc()).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn join(rq: Secured<'_, Self>, request: RoomRef) -> Result<(), ApiError> {
+        let (app, caller) = (rq.context(), rq.principal().user_id);
+        if app.member_of(request.room_id, caller).await?.status == StoredStatus::Invited {
+            app.accepted(request.room_id, caller).await?;
+        }
         Ok(())
     }
 
     async fn leave(rq: Secured<'_, Self>, request: RoomRef) -> Result<(), ApiError> {
         let (app, caller) = (rq.context(), rq.principal().user_id);
-        app.member_of(request.room_id, caller).await?;
+        let place = app.member_of(request.room_id, caller).await?;
         let room =
             app.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
-        if room.kind == StoredKind::Direct {
+        // Declining an invitation is leaving; a direct room one joined stays.
+        if room.kind == StoredKind::Direct && place.status == StoredStatus::Joined {
             return Err(forbidden("a direct room cannot be left"));
         }
         app.store.leave_room(request.room_id, caller).await.map_err(store_error)?;
@@ -186,14 +219,19 @@ impl<S: Store> RoomApi for App<S> {
         let members = app.store.members(request.room_id).await.map_err(store_error)?;
         let members = members
             .into_iter()
-            .map(|m| RoomMember {
-                online: app.hub().is_online(&m.user_id.to_string()),
-                user_id: m.user_id,
-                name: m.name,
-                role: match m.role {
-                    MemberRole::Owner => RoomMemberRole::Owner,
-                    MemberRole::Member => RoomMemberRole::Member,
-                },
+            .map(|m| {
+                // An invited member is a number to the others until they accept.
+                let shown = m.status == StoredStatus::Joined || m.user_id == caller;
+                RoomMember {
+                    online: shown && app.is_online(m.user_id),
+                    name: shown.then_some(m.name),
+                    user_id: m.user_id,
+                    role: match m.role {
+                        MemberRole::Owner => RoomMemberRole::Owner,
+                        MemberRole::Member => RoomMemberRole::Member,
+                    },
+                    status: member_status(m.status),
+                }
             })
             .collect();
         Ok(RoomMembersReply { members })
@@ -208,8 +246,11 @@ impl<S: Store> MessageApi for App<S> {
         // One read answers both "may the caller write here" and "who hears it",
         // outside the room's lock (which then covers the insert and the push only).
         let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
-        if !members.contains(&caller) {
-            return Err(forbidden("not a member of this room"));
+        match members.iter().find(|(id, _)| *id == caller) {
+            None => return Err(forbidden("not a member of this room")),
+            // Writing in a room one was invited to accepts it.
+            Some((_, StoredStatus::Invited)) => app.accepted(request.room_id, caller).await?,
+            Some((_, StoredStatus::Joined)) => {}
         }
         let _room_order = app.room_locks.of(request.room_id).lock().await;
         let message = NewMessage {
@@ -236,10 +277,16 @@ impl<S: Store> MessageApi for App<S> {
                 .map_or(0, |(_, at)| u64::try_from((stored.created_at - at).whole_milliseconds()).unwrap_or(0)),
         };
         // Every member's connections but the sending one, which has the reply;
-        // the author hears `message/delivered` once another member's took it.
-        let everyone = principals(members);
+        // the author hears `message/delivered` once another joined member's took it.
+        let witnesses = principals(
+            members.iter().filter(|(id, status)| *id != caller && *status == StoredStatus::Joined).map(|(id, _)| *id),
+        );
+        let everyone = principals(members.into_iter().map(|(id, _)| id));
         let author = caller.to_string();
-        let audience = Audience::principals(&everyone).except(connection.id()).in_order(position).with_receipt(&author);
+        let audience = Audience::principals(&everyone)
+            .except(connection.id())
+            .in_order(position)
+            .with_receipt(&author, &witnesses);
         app.publisher.message_new(audience, &MessageNew { message: message_view(stored) })?;
         Ok(reply)
     }
@@ -258,11 +305,12 @@ impl<S: Store> MessageApi for App<S> {
 
     async fn mark_read(rq: Secured<'_, Self>, request: MessageMarkReadPayload) -> Result<(), ApiError> {
         let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
-        app.member_of(request.room_id, caller).await?;
+        let place = app.member_of(request.room_id, caller).await?;
         let moved = app.store.mark_read(request.room_id, caller, request.message_id).await.map_err(store_error)?;
-        if moved {
+        // An invited member's reading is not told: it would say they are there.
+        if moved && place.status == StoredStatus::Joined {
             let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
-            let everyone = principals(members);
+            let everyone = principals(members.into_iter().map(|(id, _)| id));
             let event = RoomRead { room_id: request.room_id, user_id: caller, message_id: request.message_id };
             app.publisher.room_read(Audience::principals(&everyone).except(connection.id()), &event)?;
         }

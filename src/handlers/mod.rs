@@ -529,6 +529,7 @@ fn store_error(error: StoreError) -> ApiError {
             ApiError::internal(source)
         }
         StoreError::InvalidUrl(message) => ApiError::internal(message),
+        StoreError::Migrate(source) => ApiError::internal(source),
     }
 }
 

@@ -338,7 +338,7 @@ fn run_order(api: &Api, route: &Route) -> (bool, bool) {
     let layout = api.layout(route.message, None, api.credential_property(route.operation));
     let credential_only =
         !operation.security.is_empty() && application_fields(api, &layout).is_none_or(|(fields, _)| fields.is_empty());
-    (credential_only && operation.exclusive, credential_only)
+    (credential_only && operation.scheduling == specserve_codegen::model::Scheduling::Exclusive, credential_only)
 }
 
 /// The application's fields of a message and, when they sit under one

@@ -45,6 +45,35 @@ impl MemberRole {
     }
 }
 
+/// Whether a member accepted being in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// Added by someone else, not accepted yet: the others see neither
+    /// their name nor their presence.
+    Invited,
+    /// In the room by their own act (created it, opened it, accepted).
+    Joined,
+}
+
+impl MemberStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Invited => "invited",
+            MemberStatus::Joined => "joined",
+        }
+    }
+}
+
+/// A user's place in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// Owner or member.
+    pub role: MemberRole,
+    /// Invited or joined.
+    pub status: MemberStatus,
+}
+
 /// A stored room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -84,7 +113,8 @@ pub struct NewMessage {
     pub author_id: i64,
     /// The text.
     pub text: String,
-    /// The sender's idempotency key: the same key from the same sender is the same message.
+    /// The sender's idempotency key: the same key from the same sender in the
+    /// same room is the same message.
     pub client_msg_id: Option<String>,
     /// Now (UTC).
     pub now: PrimitiveDateTime,
@@ -115,6 +145,8 @@ pub struct RoomSummaryRecord {
     pub last_message: Option<MessageRecord>,
     /// Messages after the user's last-read pointer that others wrote.
     pub unread: i64,
+    /// Whether the user accepted the room or is invited to it.
+    pub status: MemberStatus,
 }
 
 /// A room member, with the name to show.
@@ -126,19 +158,25 @@ pub struct MemberRecord {
     pub name: String,
     /// Owner or member.
     pub role: MemberRole,
+    /// Invited or joined.
+    pub status: MemberStatus,
 }
 
 /// Rooms, members and messages. Every query is parameterized.
 pub trait ChatStore: Send + Sync + 'static {
-    /// The direct room of `a` and `b`, created (with both as members) the first
-    /// time; `true` when it was created now. Concurrent calls get one room.
+    /// The direct room of `caller` and `other`, created the first time with
+    /// `caller` joined and `other` invited (if such a user exists; the reply
+    /// is the same either way, so ids cannot be probed). Opening it again
+    /// joins `caller` (accepting an invitation, or coming back after
+    /// declining). `true` when it was created now. Concurrent calls get one room.
     fn direct_room(
         &self,
-        a: i64,
-        b: i64,
+        caller: i64,
+        other: i64,
         now: PrimitiveDateTime,
     ) -> impl Future<Output = StoreResult<(RoomRecord, bool)>> + Send;
-    /// A new group room owned by `owner`, with `members` besides.
+    /// A new group room owned (and joined) by `owner`, with those of
+    /// `members` that exist invited.
     fn create_group_room(
         &self,
         owner: i64,
@@ -148,26 +186,29 @@ pub trait ChatStore: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<RoomRecord>> + Send;
     /// A room by id.
     fn room(&self, id: i64) -> impl Future<Output = StoreResult<Option<RoomRecord>>> + Send;
-    /// `user`'s role in `room`, if a member.
-    fn membership(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<Option<MemberRole>>> + Send;
-    /// Adds `user` to `room` as a member; `false` if already one.
+    /// `user`'s place in `room`, if a member (invited or joined).
+    fn membership(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<Option<Membership>>> + Send;
+    /// Invites `user` to `room`; `false` if already a member or no such user.
     fn add_member(
         &self,
         room: i64,
         user: i64,
         now: PrimitiveDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Removes `user` from `room`; when the owner leaves, the longest-standing
-    /// member becomes the owner. `false` if not a member.
+    /// Accepts `user`'s invitation to `room`; `false` if it had none.
+    fn join_room(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Removes `user` from `room` (an invited member declines); when the
+    /// owner leaves, the longest-standing joined member becomes the owner.
+    /// `false` if not a member.
     fn leave_room(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// A room's members, oldest first.
     fn members(&self, room: i64) -> impl Future<Output = StoreResult<Vec<MemberRecord>>> + Send;
-    /// The ids of a room's members.
-    fn member_ids(&self, room: i64) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// A room's members' ids, each with whether they joined.
+    fn member_ids(&self, room: i64) -> impl Future<Output = StoreResult<Vec<(i64, MemberStatus)>>> + Send;
     /// `user`'s rooms, most recently active first.
     fn rooms_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<RoomSummaryRecord>>> + Send;
-    /// Stores a message; with a `client_msg_id` the sender already used, the
-    /// original instead.
+    /// Stores a message; with a `client_msg_id` the sender already used in
+    /// this room, the original instead.
     fn insert_message(&self, message: NewMessage) -> impl Future<Output = StoreResult<InsertedMessage>> + Send;
     /// A room's messages older than `before` (all when `None`), newest first, at most `limit`.
     fn history(
@@ -182,6 +223,7 @@ pub trait ChatStore: Send + Sync + 'static {
     /// Moves `user`'s last-read pointer in `room` forward to `message` (a
     /// message of that room); `false` if it did not move.
     fn mark_read(&self, room: i64, user: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// The users who share at least one room with `user`.
+    /// `user`'s contacts: the users who share at least one room with them
+    /// where both joined.
     fn peers_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
 }

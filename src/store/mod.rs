@@ -14,8 +14,8 @@ use std::future::Future;
 use time::PrimitiveDateTime;
 
 pub use chat::{
-    ChatStore, InsertedMessage, MemberRecord, MemberRole, MessageRecord, NewMessage, RoomKind, RoomRecord,
-    RoomSummaryRecord,
+    ChatStore, InsertedMessage, MemberRecord, MemberRole, MemberStatus, Membership, MessageRecord, NewMessage,
+    RoomKind, RoomRecord, RoomSummaryRecord,
 };
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
@@ -247,6 +247,10 @@ pub enum StoreError {
     /// `DATABASE_URL` names nothing specserve can store to.
     #[error("{0}")]
     InvalidUrl(String),
+    /// A migration failed, or the database has one this binary does not know
+    /// (it was migrated by a newer specserve).
+    #[error("migrating the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -273,8 +277,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Users and tokens, and (through [`ChatStore`]) rooms and messages. Every
 /// query is parameterized; implementations differ only in their driver.
 pub trait Store: ChatStore + Send + Sync + 'static {
-    /// Creates the tables if they do not exist.
-    fn init_schema(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Applies the migrations the database has not had yet (all of them to a
+    /// new one). A database made before migrations existed takes the first as
+    /// a no-op (it only creates what is missing).
+    fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = bool> + Send;
     /// Inserts a user; `Conflict` if the email is taken.
@@ -435,7 +441,7 @@ impl DatabaseUrl {
 }
 
 impl Database {
-    /// Connects to `url` (MySQL/MariaDB or SQLite). SQLite gets its schema applied.
+    /// Connects to `url` (MySQL/MariaDB or SQLite). SQLite gets its migrations applied.
     pub async fn connect(url: &str) -> StoreResult<Database> {
         match DatabaseUrl::parse(url)? {
             DatabaseUrl::MySql(url) => Ok(Database::MySql(MySqlStore::connect(&url).await?)),
@@ -445,7 +451,7 @@ impl Database {
     }
 
     async fn sqlite(store: SqliteStore) -> StoreResult<Database> {
-        store.init_schema().await?;
+        store.migrate().await?;
         Ok(Database::Sqlite(store))
     }
 
@@ -469,8 +475,8 @@ macro_rules! delegate {
 }
 
 impl Store for Database {
-    async fn init_schema(&self) -> StoreResult<()> {
-        delegate!(self, s => s.init_schema())
+    async fn migrate(&self) -> StoreResult<()> {
+        delegate!(self, s => s.migrate())
     }
     async fn ping(&self) -> bool {
         delegate!(self, s => s.ping())
@@ -560,8 +566,8 @@ impl Store for Database {
 }
 
 impl ChatStore for Database {
-    async fn direct_room(&self, a: i64, b: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)> {
-        delegate!(self, s => s.direct_room(a, b, now))
+    async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)> {
+        delegate!(self, s => s.direct_room(caller, other, now))
     }
     async fn create_group_room(
         &self,
@@ -575,8 +581,11 @@ impl ChatStore for Database {
     async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>> {
         delegate!(self, s => s.room(id))
     }
-    async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<MemberRole>> {
+    async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<Membership>> {
         delegate!(self, s => s.membership(room, user))
+    }
+    async fn join_room(&self, room: i64, user: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.join_room(room, user))
     }
     async fn add_member(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
         delegate!(self, s => s.add_member(room, user, now))
@@ -587,7 +596,7 @@ impl ChatStore for Database {
     async fn members(&self, room: i64) -> StoreResult<Vec<MemberRecord>> {
         delegate!(self, s => s.members(room))
     }
-    async fn member_ids(&self, room: i64) -> StoreResult<Vec<i64>> {
+    async fn member_ids(&self, room: i64) -> StoreResult<Vec<(i64, MemberStatus)>> {
         delegate!(self, s => s.member_ids(room))
     }
     async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>> {

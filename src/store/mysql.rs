@@ -13,12 +13,15 @@ use super::connections::Connections;
 /// short, so a database outage fails requests fast instead of hanging them.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Users and tokens in MySQL/MariaDB (schema: `schema.sql`).
+/// Users, tokens and the chat in MySQL/MariaDB (tables: `migrations/mysql`,
+/// read together in `schema.sql`).
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     connections: Connections<MySqlConnection>,
-    schema: &'static str,
 }
+
+/// The MySQL/MariaDB migrations, in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/mysql");
 
 impl MySqlStore {
     /// Connects lazily: the server starts even while the database is down, and
@@ -32,7 +35,7 @@ impl MySqlStore {
     pub async fn connect(url: &str) -> StoreResult<MySqlStore> {
         let options = MySqlConnectOptions::from_str(url)?;
         let connections = Connections::per_worker(options, 16, ACQUIRE_TIMEOUT);
-        Ok(MySqlStore { connections, schema: include_str!("../../schema.sql") })
+        Ok(MySqlStore { connections })
     }
 
     /// Creates the database `url` names unless it exists (`db init` on a new server).
@@ -46,4 +49,5 @@ impl MySqlStore {
     }
 }
 
-sql_store!(MySqlStore, sqlx::MySql, |r: &MySqlQueryResult| i64::try_from(r.last_insert_id()).unwrap_or(i64::MAX));
+sql_store!(MySqlStore, sqlx::MySql, MIGRATOR, |r: &MySqlQueryResult| i64::try_from(r.last_insert_id())
+    .unwrap_or(i64::MAX));

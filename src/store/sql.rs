@@ -4,13 +4,14 @@
 //! reports the inserted id.
 
 /// Implements [`super::Store`] and [`super::ChatStore`] for `$store` (a struct
-/// with `connections` and `schema`).
+/// with `connections`), whose migrations are `$migrator`.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $insert_id:expr) => {
+    ($store:ty, $db:ty, $migrator:expr, $insert_id:expr) => {
         impl $crate::store::Store for $store {
-            async fn init_schema(&self) -> $crate::store::StoreResult<()> {
-                sqlx::raw_sql(self.schema).execute(&mut *self.connections.acquire().await?).await?;
-                Ok(())
+            async fn migrate(&self) -> $crate::store::StoreResult<()> {
+                // `run_direct`: `run` over a connection is "not general enough" for a Send future.
+                let mut connection = self.connections.acquire().await?;
+                $migrator.run_direct(None, &mut *connection, false).await.map_err($crate::store::StoreError::Migrate)
             }
 
             async fn ping(&self) -> bool {
@@ -429,18 +430,18 @@ macro_rules! sql_store {
         impl $crate::store::ChatStore for $store {
             async fn direct_room(
                 &self,
-                a: i64,
-                b: i64,
+                caller: i64,
+                other: i64,
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<($crate::store::RoomRecord, bool)> {
-                let key = format!("{}:{}", a.min(b), a.max(b));
+                let key = format!("{}:{}", caller.min(other), caller.max(other));
                 let mut connection = self.connections.acquire().await?;
                 let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO rooms (kind, direct_key, created_by, created_at) VALUES ('direct', ?, ?, ?)",
                 )
                 .bind(&key)
-                .bind(a)
+                .bind(caller)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -448,16 +449,8 @@ macro_rules! sql_store {
                 match inserted {
                     Ok(result) => {
                         let id = $insert_id(&result);
-                        for user in [a, b] {
-                            sqlx::query(
-                                "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)",
-                            )
-                            .bind(id)
-                            .bind(user)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
+                        join_member(&mut *tx, id, caller, "member", now).await?;
+                        invite_member(&mut *tx, id, other, now).await?;
                         tx.commit().await?;
                         let room = $crate::store::RoomRecord {
                             id,
@@ -467,14 +460,18 @@ macro_rules! sql_store {
                         };
                         Ok((room, true))
                     }
-                    // The pair has its room already (perhaps made a moment ago by a concurrent call).
+                    // The pair has its room already (perhaps made a moment ago
+                    // by a concurrent call): the caller opening it joins it.
                     Err($crate::store::StoreError::Conflict) => {
                         drop(tx);
+                        let mut connection = self.connections.acquire().await?;
                         let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE direct_key = ?")
                             .bind(&key)
-                            .fetch_one(&mut *self.connections.acquire().await?)
+                            .fetch_one(&mut *connection)
                             .await?;
-                        Ok((room_from_row(&row)?, false))
+                        let room = room_from_row(&row)?;
+                        join_member(&mut *connection, room.id, caller, "member", now).await?;
+                        Ok((room, false))
                     }
                     Err(error) => Err(error),
                 }
@@ -496,15 +493,12 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 let id = $insert_id(&result);
-                let everyone = std::iter::once((owner, "owner")).chain(members.iter().filter(|m| **m != owner).map(|m| (*m, "member")));
-                for (user, role) in everyone {
-                    sqlx::query("INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)")
-                        .bind(id)
-                        .bind(user)
-                        .bind(role)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                join_member(&mut *tx, id, owner, "owner", now).await?;
+                let mut invited = std::collections::HashSet::new();
+                for member in members.iter().filter(|m| **m != owner) {
+                    if invited.insert(*member) {
+                        invite_member(&mut *tx, id, *member, now).await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok($crate::store::RoomRecord {
@@ -527,14 +521,18 @@ macro_rules! sql_store {
                 &self,
                 room: i64,
                 user: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::store::MemberRole>> {
+            ) -> $crate::store::StoreResult<Option<$crate::store::Membership>> {
                 use sqlx::Row;
-                let row = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
+                let row = sqlx::query("SELECT role, status FROM room_members WHERE room_id = ? AND user_id = ?")
                     .bind(room)
                     .bind(user)
                     .fetch_optional(&mut *self.connections.acquire().await?)
                     .await?;
-                row.map(|row| member_role(&row.try_get::<String, _>("role")?)).transpose()
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some($crate::store::Membership {
+                    role: member_role(&row.try_get::<String, _>("role")?)?,
+                    status: member_status(&row.try_get::<String, _>("status")?)?,
+                }))
             }
 
             async fn add_member(
@@ -543,20 +541,18 @@ macro_rules! sql_store {
                 user: i64,
                 now: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<bool> {
-                let inserted = sqlx::query(
-                    "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)",
+                invite_member(&mut *self.connections.acquire().await?, room, user, now).await
+            }
+
+            async fn join_room(&self, room: i64, user: i64) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ? AND status = 'invited'",
                 )
                 .bind(room)
                 .bind(user)
-                .bind(now)
                 .execute(&mut *self.connections.acquire().await?)
-                .await
-                .map_err($crate::store::StoreError::from);
-                match inserted {
-                    Ok(_) => Ok(true),
-                    Err($crate::store::StoreError::Conflict) => Ok(false),
-                    Err(error) => Err(error),
-                }
+                .await?;
+                Ok(result.rows_affected() > 0)
             }
 
             async fn leave_room(&self, room: i64, user: i64) -> $crate::store::StoreResult<bool> {
@@ -576,7 +572,8 @@ macro_rules! sql_store {
                     .await?;
                 if member_role(&role.try_get::<String, _>("role")?)? == $crate::store::MemberRole::Owner {
                     let heir = sqlx::query(
-                        "SELECT user_id FROM room_members WHERE room_id = ? ORDER BY joined_at, user_id LIMIT 1",
+                        "SELECT user_id FROM room_members WHERE room_id = ? AND status = 'joined'
+                         ORDER BY joined_at, user_id LIMIT 1",
                     )
                     .bind(room)
                     .fetch_optional(&mut *tx)
@@ -596,7 +593,7 @@ macro_rules! sql_store {
             async fn members(&self, room: i64) -> $crate::store::StoreResult<Vec<$crate::store::MemberRecord>> {
                 use sqlx::Row;
                 let rows = sqlx::query(
-                    "SELECT m.user_id, u.name, m.role FROM room_members m JOIN users u ON u.id = m.user_id
+                    "SELECT m.user_id, u.name, m.role, m.status FROM room_members m JOIN users u ON u.id = m.user_id
                      WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
                 )
                 .bind(room)
@@ -608,24 +605,27 @@ macro_rules! sql_store {
                             user_id: row.try_get("user_id")?,
                             name: row.try_get("name")?,
                             role: member_role(&row.try_get::<String, _>("role")?)?,
+                            status: member_status(&row.try_get::<String, _>("status")?)?,
                         })
                     })
                     .collect()
             }
 
-            async fn member_ids(&self, room: i64) -> $crate::store::StoreResult<Vec<i64>> {
+            async fn member_ids(&self, room: i64) -> $crate::store::StoreResult<Vec<(i64, $crate::store::MemberStatus)>> {
                 use sqlx::Row;
-                let rows = sqlx::query("SELECT user_id FROM room_members WHERE room_id = ?")
+                let rows = sqlx::query("SELECT user_id, status FROM room_members WHERE room_id = ?")
                     .bind(room)
                     .fetch_all(&mut *self.connections.acquire().await?)
                     .await?;
-                rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
+                rows.iter()
+                    .map(|row| Ok((row.try_get("user_id")?, member_status(&row.try_get::<String, _>("status")?)?)))
+                    .collect()
             }
 
             async fn rooms_of(&self, user: i64) -> $crate::store::StoreResult<Vec<$crate::store::RoomSummaryRecord>> {
                 use sqlx::Row;
                 let rows = sqlx::query(
-                    "SELECT r.id, r.kind, r.name, r.created_at,
+                    "SELECT r.id, r.kind, r.name, r.created_at, m.status,
                             (SELECT COUNT(*) FROM messages x
                              WHERE x.room_id = r.id AND x.id > m.last_read_message_id
                                AND (x.author_id IS NULL OR x.author_id <> ?)) AS unread,
@@ -655,7 +655,8 @@ macro_rules! sql_store {
                             }),
                             None => None,
                         };
-                        Ok($crate::store::RoomSummaryRecord { room, last_message, unread: row.try_get("unread")? })
+                        let status = member_status(&row.try_get::<String, _>("status")?)?;
+                        Ok($crate::store::RoomSummaryRecord { room, last_message, unread: row.try_get("unread")?, status })
                     })
                     .collect()
             }
@@ -712,9 +713,10 @@ macro_rules! sql_store {
                     Err($crate::store::StoreError::Conflict) => {
                         let row = sqlx::query(
                             "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
-                             WHERE author_id = ? AND client_msg_id = ?",
+                             WHERE author_id = ? AND room_id = ? AND client_msg_id = ?",
                         )
                         .bind(message.author_id)
+                        .bind(message.room_id)
                         .bind(&message.client_msg_id)
                         .fetch_one(&mut *connection)
                         .await?;
@@ -773,7 +775,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query(
                     "SELECT DISTINCT b.user_id FROM room_members a
                      JOIN room_members b ON b.room_id = a.room_id
-                     WHERE a.user_id = ? AND b.user_id <> ?",
+                     WHERE a.user_id = ? AND b.user_id <> ? AND a.status = 'joined' AND b.status = 'joined'",
                 )
                 .bind(user)
                 .bind(user)
@@ -819,6 +821,69 @@ macro_rules! sql_store {
                 "member" => Ok($crate::store::MemberRole::Member),
                 other => Err(decode_error(format!("unknown member role `{other}`"))),
             }
+        }
+
+        fn member_status(value: &str) -> $crate::store::StoreResult<$crate::store::MemberStatus> {
+            match value {
+                "invited" => Ok($crate::store::MemberStatus::Invited),
+                "joined" => Ok($crate::store::MemberStatus::Joined),
+                other => Err(decode_error(format!("unknown member status `{other}`"))),
+            }
+        }
+
+        /// Makes `user` a joined member of `room` (`role` if new); an
+        /// invitation becomes a membership.
+        async fn join_member(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            room: i64,
+            user: i64,
+            role: &str,
+            now: time::PrimitiveDateTime,
+        ) -> $crate::store::StoreResult<()> {
+            let inserted = sqlx::query(
+                "INSERT INTO room_members (room_id, user_id, role, status, joined_at) VALUES (?, ?, ?, 'joined', ?)",
+            )
+            .bind(room)
+            .bind(user)
+            .bind(role)
+            .bind(now)
+            .execute(&mut *connection)
+            .await
+            .map_err($crate::store::StoreError::from);
+            match inserted {
+                Ok(_) => Ok(()),
+                Err($crate::store::StoreError::Conflict) => {
+                    sqlx::query("UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ?")
+                        .bind(room)
+                        .bind(user)
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            }
+        }
+
+        /// Invites `user` to `room` if such a user exists and is not a member;
+        /// whether it did. One statement either way, so the two cases look alike.
+        async fn invite_member(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            room: i64,
+            user: i64,
+            now: time::PrimitiveDateTime,
+        ) -> $crate::store::StoreResult<bool> {
+            let result = sqlx::query(
+                "INSERT INTO room_members (room_id, user_id, role, status, joined_at)
+                 SELECT ?, u.id, 'member', 'invited', ? FROM users u
+                 WHERE u.id = ? AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = ? AND m.user_id = u.id)",
+            )
+            .bind(room)
+            .bind(now)
+            .bind(user)
+            .bind(room)
+            .execute(&mut *connection)
+            .await?;
+            Ok(result.rows_affected() > 0)
         }
 
         fn decode_error(message: String) -> $crate::store::StoreError {

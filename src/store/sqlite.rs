@@ -11,12 +11,14 @@ use super::connections::Connections;
 /// How long a request waits for a connection before the store reports `unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Users and tokens in SQLite (schema: `schema.sqlite.sql`).
+/// Users, tokens and the chat in SQLite (tables: `migrations/sqlite`).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connections: Connections<SqliteConnection>,
-    schema: &'static str,
 }
+
+/// The SQLite migrations, in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite://specserve.db`.
@@ -43,8 +45,8 @@ impl SqliteStore {
     /// refused at start.
     async fn open(connections: Connections<SqliteConnection>) -> StoreResult<SqliteStore> {
         drop(connections.acquire().await?);
-        Ok(SqliteStore { connections, schema: include_str!("../../schema.sqlite.sql") })
+        Ok(SqliteStore { connections })
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, |r: &SqliteQueryResult| r.last_insert_rowid());
+sql_store!(SqliteStore, sqlx::Sqlite, MIGRATOR, |r: &SqliteQueryResult| r.last_insert_rowid());

@@ -187,6 +187,9 @@ impl RoomApi for NoChat {
     async fn leave(_: Secured<'_, Memory>, _: RoomRef) -> Result<(), ApiError> {
         Err(ApiError::not_implemented("roomLeave"))
     }
+    async fn join(_: Secured<'_, Memory>, _: RoomRef) -> Result<(), ApiError> {
+        Err(ApiError::not_implemented("roomJoin"))
+    }
     async fn members(_: Secured<'_, Memory>, _: RoomRef) -> Result<RoomMembersReply, ApiError> {
         Err(ApiError::not_implemented("roomMembers"))
     }
@@ -573,7 +576,7 @@ pub mod db {
         }
     }
 
-    /// A fresh SQLite file with the schema applied.
+    /// A fresh SQLite file with the migrations applied.
     pub async fn sqlite() -> TestDb {
         let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
         let url = format!("sqlite://{}", path.display());
@@ -581,9 +584,17 @@ pub mod db {
         TestDb { store, url, cleanup: Cleanup::File(path) }
     }
 
-    /// A fresh MySQL/MariaDB database with the schema applied, when the
+    /// A fresh MySQL/MariaDB database with the migrations applied, when the
     /// environment names a server; `None` (the test is skipped) otherwise.
     pub async fn mysql() -> Option<TestDb> {
+        let (admin_url, name, url) = new_mysql_database().await?;
+        let store = Database::connect(&url).await.expect("mysql pool");
+        store.migrate().await.expect("the migrations apply");
+        Some(TestDb { store, url, cleanup: Cleanup::Schema { admin_url, name } })
+    }
+
+    /// An empty MySQL/MariaDB database: (admin URL, its name, its URL).
+    async fn new_mysql_database() -> Option<(String, String, String)> {
         let admin_url = std::env::var(MYSQL_URL_VAR).ok()?;
         let name = unique_name();
         let mut conn = sqlx::MySqlConnection::connect(&admin_url).await.expect("the test MySQL server answers");
@@ -596,9 +607,46 @@ pub mod db {
         .expect("create test database");
         let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
         let url = format!("{base}/{name}");
+        Some((admin_url, name, url))
+    }
+
+    /// A MySQL/MariaDB database made by running `setup` only, not migrated.
+    pub async fn mysql_unmigrated(setup: &str) -> Option<TestDb> {
+        let (admin_url, name, url) = new_mysql_database().await?;
+        let mut conn = sqlx::MySqlConnection::connect(&url).await.expect("mysql connects");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(setup.to_owned())).execute(&mut conn).await.expect("the setup runs");
         let store = Database::connect(&url).await.expect("mysql pool");
-        store.init_schema().await.expect("schema.sql applies");
         Some(TestDb { store, url, cleanup: Cleanup::Schema { admin_url, name } })
+    }
+
+    /// A database as specserve made it before migrations existed: `setup`
+    /// (the old schema and some rows) run on a raw connection, then opened
+    /// as the server opens it (which migrates it). SQLite, or MySQL when
+    /// `mysql` and the environment names a server.
+    pub async fn from_before_migrations(mysql: bool, setup: &[&str]) -> Option<TestDb> {
+        let statements = setup.iter().map(|s| sqlx::AssertSqlSafe((*s).to_owned()));
+        if mysql {
+            let (admin_url, name, url) = new_mysql_database().await?;
+            let mut conn = sqlx::MySqlConnection::connect(&url).await.expect("mysql connects");
+            for statement in statements {
+                sqlx::raw_sql(statement).execute(&mut conn).await.expect("the old setup runs");
+            }
+            let store = Database::connect(&url).await.expect("mysql pool");
+            store.migrate().await.expect("the migrations apply over the old schema");
+            return Some(TestDb { store, url, cleanup: Cleanup::Schema { admin_url, name } });
+        }
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+        let url = format!("sqlite://{}", path.display());
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .expect("a SQLite URL")
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("sqlite opens");
+        for statement in statements {
+            sqlx::raw_sql(statement).execute(&mut conn).await.expect("the old setup runs");
+        }
+        drop(conn);
+        let store = Database::connect(&url).await.expect("sqlite opens and migrates");
+        Some(TestDb { store, url, cleanup: Cleanup::File(path) })
     }
 }
 

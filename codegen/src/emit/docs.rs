@@ -8,7 +8,7 @@ use heck::ToLowerCamelCase;
 
 use crate::diagnostics::{Diagnostics, SpecError};
 use crate::model::binding::{Body, Lead};
-use crate::model::{Action, Api, Enforcement, MessageId};
+use crate::model::{Action, Api, Enforcement, MessageId, Scheduling};
 use crate::schema::{Additional, SchemaId, Shape};
 use crate::types::{constraints, describe};
 
@@ -73,7 +73,8 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
                 .filter(|scopes| !scopes.is_empty())
                 .collect(),
             rate_limit: op.rate_limit.clone().unwrap_or_default(),
-            exclusive: op.exclusive,
+            exclusive: op.scheduling == Scheduling::Exclusive,
+            ordered: op.scheduling == Scheduling::Ordered,
             audit: op.audit.as_ref().map(|a| a.event.clone()).unwrap_or_default(),
             messages: op.messages.iter().map(|m| message(*m, credential)).collect(),
             replies: api.success_replies(op).into_iter().map(|m| message(m, None)).collect(),
@@ -202,6 +203,7 @@ struct OperationView {
     scopes: Vec<String>,
     rate_limit: String,
     exclusive: bool,
+    ordered: bool,
     audit: String,
     messages: Vec<MessageView>,
     replies: Vec<MessageView>,

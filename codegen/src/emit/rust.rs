@@ -792,12 +792,12 @@ pub trait Handlers: Send + Sync + 'static {{
         let mut route_fns = String::new();
         let mut run_arms = String::new();
         let mut refuse_arms = String::new();
-        let mut exclusive_routes: Vec<String> = Vec::new();
+        let mut scheduled: Vec<(crate::model::Scheduling, String)> = Vec::new();
         for (i, (e, op_id, message, value)) in self.routes.clone().into_iter().enumerate() {
             let op = self.ops[op_id].clone();
             let operation = &api.operations[op_id];
-            if operation.exclusive {
-                exclusive_routes.push(i.to_string());
+            if operation.scheduling != crate::model::Scheduling::Concurrent {
+                scheduled.push((operation.scheduling, i.to_string()));
             }
             let discriminator = self.endpoints[e].discriminator.clone();
             let m = &api.messages[message];
@@ -992,11 +992,15 @@ pub trait Handlers: Send + Sync + 'static {{
             );
             let _ = writeln!(run_arms, "{i} => Box::pin(self.route_{i}(binding, connection, &mut frame)).await,");
         }
-        let exclusive = if exclusive_routes.is_empty() {
-            "false".to_owned()
-        } else {
-            format!("matches!(prepared.route, {})", exclusive_routes.join(" | "))
-        };
+        let mut scheduling = String::from("match prepared.route {\n");
+        for kind in [crate::model::Scheduling::Exclusive, crate::model::Scheduling::Ordered] {
+            let routes: Vec<&str> = scheduled.iter().filter(|(k, _)| *k == kind).map(|(_, r)| r.as_str()).collect();
+            if !routes.is_empty() {
+                let _ =
+                    writeln!(scheduling, "{} => {RT}::service::Scheduling::{},", routes.join(" | "), kind.variant());
+            }
+        }
+        scheduling.push_str(&format!("_ => {RT}::service::Scheduling::Concurrent,\n}}"));
         let _ = write!(
             self.out,
             r#"
@@ -1070,9 +1074,8 @@ impl<H: Handlers> {RT}::Service for Service<H> {{
         }}
     }}
 
-    fn is_exclusive(&self, prepared: &Prepared) -> bool {{
-        let _ = prepared;
-        {exclusive}
+    fn scheduling(&self, prepared: &Prepared) -> {RT}::service::Scheduling {{
+        {scheduling}
     }}
 
     fn refuse(&self, binding: &Binding, prepared: Option<Prepared>, error: {RT}::ApiError) -> {RT}::Outcome {{

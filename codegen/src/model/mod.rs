@@ -32,8 +32,13 @@ pub const ROOT_EXTENSIONS: &[&str] = &[];
 /// Extension keys of a channel.
 pub const CHANNEL_EXTENSIONS: &[&str] = &["x-specserve-close-codes", "x-specserve-aliases"];
 /// Extension keys of an operation.
-pub const OPERATION_EXTENSIONS: &[&str] =
-    &["x-specserve-rate-limit", "x-specserve-exclusive", "x-specserve-audit", "x-specserve-group"];
+pub const OPERATION_EXTENSIONS: &[&str] = &[
+    "x-specserve-rate-limit",
+    "x-specserve-exclusive",
+    "x-specserve-ordered",
+    "x-specserve-audit",
+    "x-specserve-group",
+];
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
 /// Extension keys of a security scheme.
@@ -187,6 +192,30 @@ pub enum Action {
     Receive,
 }
 
+/// How a received operation's frames run beside a connection's others
+/// (the runtime's `service::Scheduling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduling {
+    /// Beside the others.
+    #[default]
+    Concurrent,
+    /// One after another in the order sent (`x-specserve-ordered: true`).
+    Ordered,
+    /// Alone (`x-specserve-exclusive: true`).
+    Exclusive,
+}
+
+impl Scheduling {
+    /// The runtime's variant.
+    pub fn variant(self) -> &'static str {
+        match self {
+            Scheduling::Concurrent => "Concurrent",
+            Scheduling::Ordered => "Ordered",
+            Scheduling::Exclusive => "Exclusive",
+        }
+    }
+}
+
 /// An operation.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -216,8 +245,8 @@ pub struct Operation {
     pub method: String,
     /// `x-specserve-rate-limit`.
     pub rate_limit: Option<String>,
-    /// `x-specserve-exclusive`.
-    pub exclusive: bool,
+    /// How its frames run beside a connection's others: `x-specserve-exclusive`, `x-specserve-ordered`.
+    pub scheduling: Scheduling,
     /// `x-specserve-audit`.
     pub audit: Option<Audit>,
     /// Its dotted path.
@@ -1120,12 +1149,22 @@ impl<'d> Builder<'d> {
         let group = text("x-specserve-group")
             .or_else(|| tags.first().cloned())
             .unwrap_or_else(|| self.api.channels[channel].key.clone());
-        let exclusive = match field("x-specserve-exclusive") {
+        let mut flag = |name: &str| match field(name) {
             None => false,
             Some(flag) => flag.value().as_bool().unwrap_or_else(|| {
-                self.diags.push(flag.error("`x-specserve-exclusive` must be true or false"));
+                self.diags.push(flag.error(format!("`{name}` must be true or false")));
                 false
             }),
+        };
+        let scheduling = match (flag("x-specserve-exclusive"), flag("x-specserve-ordered")) {
+            (true, ordered) => {
+                if let Some(ordered) = field("x-specserve-ordered").filter(|_| ordered) {
+                    self.diags.push(ordered.warning("an exclusive operation runs alone, so in order already"));
+                }
+                Scheduling::Exclusive
+            }
+            (false, true) => Scheduling::Ordered,
+            (false, false) => Scheduling::Concurrent,
         };
         let audit = field("x-specserve-audit").and_then(|a| self.audit(&a));
         if let Some(class) = field("x-specserve-rate-limit").filter(|c| !c.value().is_string()) {
@@ -1136,7 +1175,12 @@ impl<'d> Builder<'d> {
             );
         }
         if action == Action::Send {
-            for (name, what) in [("x-specserve-rate-limit", "rate limits"), ("x-specserve-exclusive", "exclusivity")] {
+            let received_only = [
+                ("x-specserve-rate-limit", "rate limits"),
+                ("x-specserve-exclusive", "exclusivity"),
+                ("x-specserve-ordered", "ordering"),
+            ];
+            for (name, what) in received_only {
                 if let Some(ext) = field(name) {
                     self.diags.push(
                         ext.warning(format!("{what} apply to messages the server receives; this operation sends")),
@@ -1158,7 +1202,7 @@ impl<'d> Builder<'d> {
             group,
             method: String::new(),
             rate_limit: text("x-specserve-rate-limit"),
-            exclusive,
+            scheduling,
             audit,
             path: node.path().to_owned(),
         });

@@ -568,9 +568,10 @@ impl<H: Handlers> specserve_runtime::Service for Service<H> {
             }
         }
     }
-    fn is_exclusive(&self, prepared: &Prepared) -> bool {
-        let _ = prepared;
-        false
+    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
+        match prepared.route {
+            _ => specserve_runtime::service::Scheduling::Concurrent,
+        }
     }
     fn refuse(
         &self,

@@ -440,6 +440,16 @@ export interface RoomLeaveRequest {
 }
 
 /**
+ * Join a room the caller was invited to.
+ */
+export interface RoomJoinRequest {
+  /**
+   * Names one room.
+   */
+  payload: RoomRef;
+}
+
+/**
  * A room's members, their role and whether they are online.
  */
 export interface RoomMembersRequest {
@@ -878,6 +888,12 @@ export interface RoomCreateReply {
 }
 
 /**
+ * `invited`: added by someone else and not accepted yet (`room/join`);
+ * `joined`: in the room by their own act.
+ */
+export type MemberStatus = "invited" | "joined";
+
+/**
  * A message of a room.
  */
 export interface Message {
@@ -928,6 +944,11 @@ export interface RoomSummary {
    */
   room: Room;
   /**
+   * `invited`: added by someone else and not accepted yet (`room/join`);
+   * `joined`: in the room by their own act.
+   */
+  status: MemberStatus;
+  /**
    * A message of a room.
    */
   lastMessage?: Message;
@@ -965,17 +986,23 @@ export interface RoomMember {
    */
   userId: UserId;
   /**
-   * A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+   * The member's name; absent while they are invited (to everyone but themselves).
    *
    * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
    */
-  name: UserName;
+  name?: UserName;
   /**
    * The owner of a group room adds members; direct rooms have two members.
    */
   role: RoomMemberRole;
   /**
-   * Whether at least one of the user's connections is bound.
+   * `invited`: added by someone else and not accepted yet (`room/join`);
+   * `joined`: in the room by their own act.
+   */
+  status: MemberStatus;
+  /**
+   * Whether at least one of the user's connections is bound; always false
+   * for an invited member (to everyone but themselves).
    */
   online: boolean;
 }
@@ -1311,6 +1338,7 @@ export interface Operations {
   "roomList": { request: EmptyPayload; reply: RoomListReply };
   "roomAddMember": { request: RoomMemberPayload; reply: void };
   "roomLeave": { request: RoomRef; reply: void };
+  "roomJoin": { request: RoomRef; reply: void };
   "roomMembers": { request: RoomRef; reply: RoomMembersReply };
   "messageSend": { request: MessageSendPayload; reply: MessageSendReply };
   "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
@@ -1332,7 +1360,7 @@ export interface Events {
    */
   "messageNew": MessageNew;
   /**
-   * A message the user sent was handed to another member's connection.
+   * A message the user sent was handed to a joined member's connection.
    * Operation `messageDelivered`.
    */
   "messageDelivered": MessageDelivered;
@@ -1342,7 +1370,7 @@ export interface Events {
    */
   "roomRead": RoomRead;
   /**
-   * A user who shares a room with this one came online or went offline.
+   * A contact (someone who shares a room with this user, both joined) came online or went offline.
    * Operation `presenceChanged`.
    */
   "presenceChanged": PresenceChanged;
@@ -1525,6 +1553,11 @@ export interface RoomOperations {
    */
   leave(payload: RoomRef, call?: CallOptions): Promise<void>;
   /**
+   * Join a room the caller was invited to.
+   * Operation `roomJoin`; sends the client's token.
+   */
+  join(payload: RoomRef, call?: CallOptions): Promise<void>;
+  /**
    * A room's members, their role and whether they are online.
    * Operation `roomMembers`; sends the client's token.
    */
@@ -1553,7 +1586,7 @@ export interface MessageOperations {
 /** The `presence` operations. */
 export interface PresenceOperations {
   /**
-   * Whether users who share a room with the caller are online.
+   * Whether the caller's contacts are online.
    * Operation `presenceList`; sends the client's token.
    */
   list(payload: PresenceListPayload, call?: CallOptions): Promise<PresenceListReply>;

@@ -840,6 +840,63 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "roomJoin": {
+    "operation": "roomJoin",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/join"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/join"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
   "roomMembers": {
     "operation": "roomMembers",
     "secured": true,
@@ -1498,6 +1555,8 @@ export class Client {
       addMember: (payload, call) => this.request("roomAddMember", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       leave: (payload, call) => this.request("roomLeave", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      join: (payload, call) => this.request("roomJoin", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       members: (payload, call) => this.request("roomMembers", payload, call),
     });

@@ -15,7 +15,10 @@
 //!
 //! A frame of an exclusive operation (`x-specserve-exclusive`) runs alone: the
 //! frames before it finish first and the frames after it are read after its
-//! reply, so a logout takes effect for everything pipelined behind it.
+//! reply, so a logout takes effect for everything pipelined behind it. A frame
+//! of an ordered operation (`x-specserve-ordered`) starts once the previous
+//! ordered frame of the connection finished, so pipelined chat messages are
+//! stored in the order sent, while other frames keep running beside them.
 //!
 //! Events (server push) arrive through the connection's lane in the hub and
 //! join the same ordered writes as replies; a lane that overflows closes the
@@ -34,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -50,7 +54,7 @@ use crate::context::ConnectionInfo;
 use crate::error::ApiError;
 use crate::hub::{Hub, Lane, Registration, Topic};
 use crate::rate_limit::TokenBucket;
-use crate::service::{Outcome, Service};
+use crate::service::{Outcome, Scheduling, Service};
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +208,9 @@ struct Connection<Svc: Service, S> {
     waiting: Option<Svc::Prepared>,
     /// An exclusive frame is in `in_flight`: read nothing until it is answered.
     exclusive_running: bool,
+    /// The last ordered frame started: closed when it finishes, which the
+    /// next ordered frame waits for.
+    ordered_tail: Option<oneshot::Receiver<()>>,
     /// Why the connection is closing once the replies in flight are written
     /// (the user was deleted, or the client exceeded the rate limit): read
     /// nothing more meanwhile.
@@ -250,6 +257,7 @@ where
             in_flight: InFlight::default(),
             waiting: None,
             exclusive_running: false,
+            ordered_tail: None,
             closing: None,
             unflushed: false,
             frames: TokenBucket::new(limits.frames_per_second, limits.frame_burst),
@@ -450,7 +458,10 @@ where
         }
         match message {
             Message::Text(text) => match self.shared.service.prepare(&self.binding, &text) {
-                Ok(prepared) if self.shared.service.is_exclusive(&prepared) && !self.in_flight.is_empty() => {
+                Ok(prepared)
+                    if self.shared.service.scheduling(&prepared) == Scheduling::Exclusive
+                        && !self.in_flight.is_empty() =>
+                {
                     self.waiting = Some(prepared);
                 }
                 Ok(prepared) => self.start(prepared),
@@ -479,11 +490,27 @@ where
 
     /// Starts answering a routed frame.
     fn start(&mut self, prepared: Svc::Prepared) {
-        self.exclusive_running = self.shared.service.is_exclusive(&prepared);
+        let scheduling = self.shared.service.scheduling(&prepared);
+        self.exclusive_running = scheduling == Scheduling::Exclusive;
         let running = self.shared.service.run(&self.binding, &self.info, prepared);
+        if scheduling != Scheduling::Ordered {
+            self.in_flight.push(Box::pin(async move {
+                let started = Instant::now();
+                let outcome = running.await;
+                (outcome, started.elapsed())
+            }));
+            return;
+        }
+        let (done, tail) = oneshot::channel::<()>();
+        let previous = self.ordered_tail.replace(tail);
         self.in_flight.push(Box::pin(async move {
+            if let Some(previous) = previous {
+                // Closed (an error) when the previous one's `done` is dropped.
+                let _ = previous.await;
+            }
             let started = Instant::now();
             let outcome = running.await;
+            drop(done);
             (outcome, started.elapsed())
         }));
     }

@@ -31,8 +31,8 @@ impl DatabaseArgs {
 /// `specserve db ...`.
 #[derive(Subcommand)]
 pub enum DbCommand {
-    /// Create the database if it does not exist (MySQL/MariaDB), then its tables
-    /// (schema.sql, or schema.sqlite.sql for SQLite) if missing.
+    /// Create the database if it does not exist (MySQL/MariaDB), then apply the
+    /// migrations it has not had (all of them to a new one; run it after upgrading).
     Init(DatabaseArgs),
 }
 
@@ -95,8 +95,8 @@ pub async fn db(command: DbCommand) -> anyhow::Result<Outcome> {
             bail!("the database does not exist and cannot be created: {error}{fix}");
         }
     }
-    database.connect().await?.init_schema().await.context("applying the schema")?;
-    println!("schema applied");
+    database.connect().await?.migrate().await.context("applying the migrations")?;
+    println!("migrations applied");
     Ok(Outcome::Passed)
 }
 

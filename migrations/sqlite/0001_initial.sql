@@ -1,6 +1,10 @@
--- specserve schema for the embedded SQLite default: the same tables as
--- schema.sql (MySQL/MariaDB). Applied automatically when the SQLite store opens.
--- Differences: COLLATE NOCASE folds ASCII letters only; times are ISO-8601 text (UTC).
+-- specserve for the embedded SQLite default, migration 1: the same tables as
+-- migrations/mysql. Differences: COLLATE NOCASE folds ASCII letters only;
+-- times are ISO-8601 text (UTC).
+-- The schema as it was before migrations: every statement is CREATE ... IF
+-- NOT EXISTS, so a database made by an older `db init` (which applied
+-- schema.sql as it then was) takes this migration as a no-op and goes on
+-- from the next one.
 
 CREATE TABLE IF NOT EXISTS users (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
