@@ -251,6 +251,48 @@ impl std::fmt::Display for Role {
         f.write_str(self.as_str())
     }
 }
+/// An admin's word that the user owns this email: with
+/// `--require-email-verification`, the account logs in without a mailed
+/// code. Admins only (`forbidden` otherwise); audited.
+///
+/// Constraints: always `true`.
+/// Always `true`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    specserve_runtime::serde::Serialize,
+    specserve_runtime::serde::Deserialize
+)]
+#[serde(crate = "specserve_runtime::serde")]
+#[serde(
+    try_from = "specserve_runtime::serde_json::Value",
+    into = "specserve_runtime::serde_json::Value"
+)]
+pub struct EmailVerified;
+impl EmailVerified {
+    /// The value, as JSON text.
+    pub const JSON: &'static str = "true";
+}
+impl From<EmailVerified> for specserve_runtime::serde_json::Value {
+    fn from(_: EmailVerified) -> Self {
+        specserve_runtime::serde_json::from_str(EmailVerified::JSON).unwrap_or_default()
+    }
+}
+impl TryFrom<specserve_runtime::serde_json::Value> for EmailVerified {
+    type Error = String;
+    fn try_from(value: specserve_runtime::serde_json::Value) -> Result<Self, String> {
+        if value == specserve_runtime::serde_json::Value::from(EmailVerified) {
+            Ok(EmailVerified)
+        } else {
+            Err(format!("expected {}", EmailVerified::JSON))
+        }
+    }
+}
 /// A new user, managed by its creator.
 #[derive(
     Debug,
@@ -278,6 +320,14 @@ pub struct UserCreatePayload {
     /// What a user may do. An `admin` may read, update and delete anyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// An admin's word that the user owns this email: with
+    /// `--require-email-verification`, the account logs in without a mailed
+    /// code. Admins only (`forbidden` otherwise); audited.
+    ///
+    /// Constraints: always `true`.
+    #[serde(rename = "emailVerified")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<EmailVerified>,
 }
 /// The new user's name and email, and optionally a password and role.
 #[derive(
@@ -358,6 +408,14 @@ pub struct UserUpdatePayload {
     /// What a user may do. An `admin` may read, update and delete anyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// An admin's word that the user owns this email: with
+    /// `--require-email-verification`, the account logs in without a mailed
+    /// code. Admins only (`forbidden` otherwise); audited.
+    ///
+    /// Constraints: always `true`.
+    #[serde(rename = "emailVerified")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<EmailVerified>,
 }
 /// The user's id and the fields to change.
 #[derive(
@@ -876,11 +934,12 @@ pub struct TokenCreateClientRequest {
 )]
 #[serde(crate = "specserve_runtime::serde")]
 pub struct AuthRegisterReply {
-    /// A user's id.
+    /// The new account's id; absent with email verification (auth/verifyEmail returns it).
     ///
     /// Constraints: at least 1.
     #[serde(rename = "userId")]
-    pub user_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
     /// Present (true) when the server requires email verification: a code
     /// was mailed, and log-in waits for auth/verifyEmail.
     #[serde(rename = "emailVerificationRequired")]
@@ -1892,8 +1951,11 @@ pub trait AuthApi: Send + Sync + 'static {
     ///
     /// When the server runs with `--require-email-verification`, the account
     /// starts unverified and a 6-digit code is mailed to it (valid 10 minutes);
-    /// the reply then says `emailVerificationRequired`, and auth/generateToken
-    /// answers `email_not_verified` until auth/verifyEmail accepts the code.
+    /// the reply then says `emailVerificationRequired` and has no `userId`
+    /// (auth/verifyEmail returns it), and auth/generateToken answers
+    /// `email_not_verified` until auth/verifyEmail accepts the code. A taken
+    /// email gets the very same reply, and its owner a mail saying someone
+    /// tried: the reply tells nobody whether an account exists.
     ///
     /// Operation `authRegister` (receive on channel `api`).
     fn register(
@@ -2002,6 +2064,9 @@ pub trait UserApi: Send + Sync + 'static {
     /// Any authenticated user may create users; the new user is managed by its
     /// creator, who may then read, update and delete it. Without a password the new
     /// account cannot log in until one is set. Only an admin may set `role`.
+    /// With `--require-email-verification` the new account is unverified and a
+    /// code is mailed to it, whoever created it, unless an admin sets
+    /// `emailVerified` (audited as `email_marked_verified`).
     /// Rate limited per creator. A client token with `users:create` may call it
     /// too: the user is then managed by the admin who made the token; it may set
     /// `role: user` but never create an admin (`forbidden`).
@@ -2029,7 +2094,8 @@ pub trait UserApi: Send + Sync + 'static {
     /// Change a user's name, email, password or role; absent fields stay as they are.
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin.
-    /// Only an admin may change `role`. A password change revokes the user's other tokens.
+    /// Only an admin may change `role`, or mark the email verified
+    /// (`emailVerified`, audited). A password change revokes the user's other tokens.
     ///
     /// Operation `userUpdate` (receive on channel `api`), needs a credential.
     fn update(
@@ -5919,8 +5985,11 @@ impl Client {
     ///
     /// When the server runs with `--require-email-verification`, the account
     /// starts unverified and a 6-digit code is mailed to it (valid 10 minutes);
-    /// the reply then says `emailVerificationRequired`, and auth/generateToken
-    /// answers `email_not_verified` until auth/verifyEmail accepts the code.
+    /// the reply then says `emailVerificationRequired` and has no `userId`
+    /// (auth/verifyEmail returns it), and auth/generateToken answers
+    /// `email_not_verified` until auth/verifyEmail accepts the code. A taken
+    /// email gets the very same reply, and its owner a mail saying someone
+    /// tried: the reply tells nobody whether an account exists.
     ///
     /// Operation `authRegister` (receive on channel `api`).
     pub async fn auth_register(
@@ -6231,6 +6300,9 @@ impl Client {
     /// Any authenticated user may create users; the new user is managed by its
     /// creator, who may then read, update and delete it. Without a password the new
     /// account cannot log in until one is set. Only an admin may set `role`.
+    /// With `--require-email-verification` the new account is unverified and a
+    /// code is mailed to it, whoever created it, unless an admin sets
+    /// `emailVerified` (audited as `email_marked_verified`).
     /// Rate limited per creator. A client token with `users:create` may call it
     /// too: the user is then managed by the admin who made the token; it may set
     /// `role: user` but never create an admin (`forbidden`).
@@ -6332,7 +6404,8 @@ impl Client {
     /// Change a user's name, email, password or role; absent fields stay as they are.
     ///
     /// Allowed on yourself, on users you manage, and on anyone for an admin.
-    /// Only an admin may change `role`. A password change revokes the user's other tokens.
+    /// Only an admin may change `role`, or mark the email verified
+    /// (`emailVerified`, audited). A password change revokes the user's other tokens.
     ///
     /// Operation `userUpdate` (receive on channel `api`), needs a credential.
     pub async fn user_update(
@@ -7155,9 +7228,9 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Verify-email request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/verifyEmail","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthVerifyEmailPayload"}},"definitions":{"AuthVerifyEmailPayload":{"type":"object","additionalProperties":false,"required":["email","code"],"description":"The account and its code.","properties":{"email":{"$ref":"#/definitions/Email"},"code":{"$ref":"#/definitions/VerificationCode"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"VerificationCode":{"type":"string","pattern":"^[0-9]{6}$","description":"The 6-digit code from the verification mail."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Resend-code request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/resendVerification","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"payload":{"$ref":"#/definitions/AuthResendVerificationPayload"}},"definitions":{"AuthResendVerificationPayload":{"type":"object","additionalProperties":false,"required":["email"],"description":"The account to mail a new code to.","properties":{"email":{"$ref":"#/definitions/Email"}}},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-out request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/logout","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AuthLogoutPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthLogoutPayload":{"type":"object","additionalProperties":false,"description":"Empty; the token to revoke is the one the frame is authenticated with.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
-    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserCreatePayload":{"type":"object","additionalProperties":false,"required":["name","email"],"description":"A new user, managed by its creator.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"}}},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"EmailVerified":{"type":"boolean","const":true,"description":"An admin's word that the user owns this email: with\n`--require-email-verification`, the account logs in without a mailed\ncode. Admins only (`forbidden` otherwise); audited.\n"},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserCreatePayload":{"type":"object","additionalProperties":false,"required":["name","email"],"description":"A new user, managed by its creator.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"},"emailVerified":{"$ref":"#/definitions/EmailVerified"}}},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/read","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
-    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"EmailVerified":{"type":"boolean","const":true,"description":"An admin's word that the user owns this email: with\n`--require-email-verification`, the account logs in without a mailed\ncode. Admins only (`forbidden` otherwise); audited.\n"},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"},"emailVerified":{"$ref":"#/definitions/EmailVerified"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delete-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/delete","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}}}},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,

@@ -55,6 +55,7 @@ async fn seed_readme_flow_through_the_typed_client() {
             email: "bob@example.com".into(),
             password: None,
             role: None,
+            email_verified: None,
         })
         .await
         .unwrap();
@@ -88,6 +89,7 @@ async fn many_calls_in_flight_on_one_socket_each_get_their_own_reply() {
                 email: format!("u{i}@example.com"),
                 password: None,
                 role: None,
+                email_verified: None,
             })
             .await
             .unwrap();

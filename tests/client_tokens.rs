@@ -198,8 +198,13 @@ async fn the_typed_client_creates_and_uses_a_client_token() {
 
     let service: Client = common::net::client(&running.server).await;
     service.set_token(Some(made.token));
-    let new_user =
-        UserCreatePayload { name: "Made".into(), email: "made@example.com".into(), password: None, role: None };
+    let new_user = UserCreatePayload {
+        name: "Made".into(),
+        email: "made@example.com".into(),
+        password: None,
+        role: None,
+        email_verified: None,
+    };
     let created = service.user_create(&new_user).await.unwrap();
     match service.user_read(&UserRef { id: created.user_id }).await {
         Err(ClientError::Api(body)) => assert_eq!(body.code, ErrorCode::Forbidden),

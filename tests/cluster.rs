@@ -449,7 +449,7 @@ async fn a_node_joins_secured_nats_with_each_kind_of_credential_and_a_refused_on
     let client_cert =
         ["--cluster-tls-cert-file", pki.client.0.as_str(), "--cluster-tls-key-file", pki.client.1.as_str()];
     let user = ["--cluster-user", "specserve-node", "--cluster-password-file", password_file.as_str()];
-    joins(db.url(), &[&base[..], &ca, &client_cert, &user].concat()).await;
+    let first = joins(db.url(), &[&base[..], &ca, &client_cert, &user].concat()).await;
     joins(db.url(), &[&base[..], &ca, &client_cert, &["--cluster-nkey-file", nkey_file.as_str()]].concat()).await;
     // The URL's own user:password@, which nodes used to drop.
     let in_url = format!("tls://specserve-node:{password}@127.0.0.1:{}", secured.port);
@@ -473,6 +473,15 @@ async fn a_node_joins_secured_nats_with_each_kind_of_credential_and_a_refused_on
     assert!(said.contains("NATS refused this node's credentials (none)"), "anonymous: {said}");
     let said = refused_at_start(db.url(), &[&base[..], &client_cert, &user].concat()).await;
     assert!(said.contains("TLS to NATS failed"), "a server certificate no CA given vouches for: {said}");
+    // The operator changes the node's password on NATS under a running node:
+    // it says so once, and /readyz says so while it lasts.
+    let _secured = secured.stop().restart_with(&[("SPECSERVE_NODE_PASSWORD", "changed-under-it")]);
+    let refused = "ready, degraded: the cluster bus refuses this node's credentials\n";
+    eventually("the running node reports its credentials refused", SOON, async || readyz(&first).await == refused)
+        .await;
+    first.sigterm();
+    let (_, logs) = first.wait();
+    assert_eq!(logs.matches("NATS refuses this node's credentials").count(), 1, "once, not a loop: {logs}");
 
     // A token, from a file.
     let token_conf = "authorization {\n  token: $NATS_TOKEN\n}\n";

@@ -13,6 +13,7 @@ use common::db::TestDb;
 use common::frames::{Conn, code};
 use common::net;
 use serde_json::{Value, json};
+use specserve::handlers::AppConfig;
 use specserve::handlers::cookies::SESSION_COOKIE;
 
 const PASSWORD: &str = "SecretPass123";
@@ -194,3 +195,69 @@ on_both_databases!(
     hostile_posts_are_refused_and_the_server_stays,
     without_an_origin_allowlist_cookies_are_ignored,
 );
+
+/// One per-address budget for every way to log in: `POST /auth/login`
+/// spends the one `auth/generateToken` frames spend (`--auth-per-ip-per-minute`).
+#[tokio::test]
+async fn the_login_endpoint_and_the_login_frame_share_one_budget_per_address() {
+    // 9 a minute: a burst of 3.
+    let config = AppConfig { auth_per_ip_per_minute: 9.0, ..test_config() };
+    let running =
+        app::start_with(common::db::sqlite().await, config, |c| c.allowed_origins = vec![SITE.to_owned()]).await;
+    let guess = json!({"email": "alice@example.com", "password": "Guess12345"}).to_string();
+    for n in 0..3 {
+        let (status, _, reply) = post(&running, "/auth/login", &["Content-Type: application/json"], &guess).await;
+        assert_eq!(status, 401, "guess {n}: {reply}");
+    }
+    let (status, _, reply) = post(&running, "/auth/login", &["Content-Type: application/json"], &guess).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&reply).unwrap()["error"]["code"].clone()),
+        (429, json!("rate_limited"))
+    );
+    let frame =
+        json!({"channel": "auth/generateToken", "payload": {"email": "alice@example.com", "password": "Guess12345"}});
+    assert_eq!(code(&Conn::open(&running).await.send(frame).await), "rate_limited", "the frames' budget is spent too");
+    assert!(running.audit.text().contains(r#""event":"rate_limited""#));
+    running.stop().await;
+}
+
+/// A POST whose body trickles in (a byte every 100 ms, here against a
+/// one-second body deadline) is answered 408 and its connection closed, so
+/// a slow body holds no connection past the deadline.
+#[tokio::test]
+async fn a_post_body_that_trickles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let running = app::start_with(common::db::sqlite().await, test_config(), |c| {
+        c.limits.http_body_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let fingerprint = running.server.fingerprint().unwrap();
+    let stream = net::tls_at(running.server.local_addr(), &fingerprint).await;
+    let (mut reading, mut writing) = tokio::io::split(stream);
+    let head =
+        "POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 600\r\n\r\n";
+    writing.write_all(head.as_bytes()).await.unwrap();
+    let trickle = async move {
+        // 600 bytes at 10 a second: a minute, were it not cut off.
+        for _ in 0..600 {
+            if writing.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let answer = async move {
+        let mut response = Vec::new();
+        let _ = reading.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    };
+    let response = tokio::select! {
+        response = answer => response,
+        () = trickle => panic!("the whole slow body was taken"),
+    };
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let (status, metrics) = net::get(&running.server, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(net::metric(&metrics, "specserve_rejected_total{reason=\"slow_body\"}"), 1.0, "{metrics}");
+    running.stop().await;
+}

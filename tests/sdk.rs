@@ -11,9 +11,10 @@ use std::process::Command;
 use common::certs::TestCert;
 use common::{app, db};
 use specserve::api::Role;
-use specserve::handlers::AppConfig;
+use specserve::handlers::{AppConfig, EmailVerification};
 use specserve::mail::Mailer;
 use specserve::security::passwords::Passwords;
+use specserve::security::secret::Secret;
 use specserve::store::{NewUser, Store, now_utc};
 
 const ADMIN_EMAIL: &str = "root@example.com";
@@ -81,7 +82,8 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
     // listener the node test opens on this port.
     let smtp_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mailer = Mailer::new(&format!("smtp://127.0.0.1:{smtp_port}"), "specserve <no-reply@example.com>").unwrap();
-    let verifying_config = AppConfig { email_verification: Some(mailer), ..app::test_config() };
+    let verification = EmailVerification { mailer, secret: Secret::generate().unwrap() };
+    let verifying_config = AppConfig { email_verification: Some(verification), ..app::test_config() };
     let verifying = app::start_with(db::sqlite().await, verifying_config, |config| config.tls = cert.tls()).await;
     let (url, verifying_url) = (running.server.url(), verifying.server.url());
     let ca = cert.cert.display().to_string();

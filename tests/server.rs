@@ -57,6 +57,7 @@ async fn seed_flow_over_wss_with_the_typed_client() {
             email: "bob@example.com".into(),
             password: None,
             role: None,
+            email_verified: None,
         })
         .await
         .unwrap();
@@ -666,4 +667,34 @@ async fn per_core_workers_refuse_a_taken_port() {
     let service = std::sync::Arc::new(Service::<common::Memory>::new(std::sync::Arc::default()));
     let refused = specserve_runtime::server::Server::start(config, service).await.err();
     assert!(matches!(refused, Some(specserve_runtime::server::StartError::Bind { .. })), "{refused:?}");
+}
+
+/// Every response says `nosniff` and sends no referrer; the docs page may
+/// load and run nothing but its own inline styles, allowed by their hashes.
+#[tokio::test]
+async fn responses_carry_security_headers_and_the_docs_a_strict_policy() {
+    let (server, _) = net::start(Limits::default()).await;
+    let header = |head: &str, name: &str| {
+        head.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    for path in ["/healthz", "/docs", "/asyncapi.yaml", "/nope", "/ws"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let (_, head, _) = net::http(&server, &request).await;
+        assert_eq!(header(&head, "x-content-type-options").as_deref(), Some("nosniff"), "{path}: {head}");
+        assert_eq!(header(&head, "referrer-policy").as_deref(), Some("no-referrer"), "{path}: {head}");
+    }
+    let (_, head, page) =
+        net::http(&server, "GET /docs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
+    let policy = header(&head, "content-security-policy").expect("the docs have a policy");
+    assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe"), "{policy}");
+    // The hash is the page's own style's.
+    let style = page.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).expect("an inline style");
+    use base64::Engine;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(style.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+    assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
 }

@@ -166,9 +166,12 @@ pub struct LimitArgs {
     /// Deadline for the TLS handshake.
     #[arg(long, env = "SPECSERVE_TLS_HANDSHAKE_TIMEOUT", default_value_t = HumanDuration(server().tls_handshake_timeout))]
     pub tls_handshake_timeout: HumanDuration,
-    /// Deadline for the HTTP request (upgrade) after TLS.
+    /// Deadline for an HTTP request's headers (the upgrade, a POST) after TLS.
     #[arg(long, env = "SPECSERVE_UPGRADE_TIMEOUT", default_value_t = HumanDuration(server().upgrade_timeout))]
     pub upgrade_timeout: HumanDuration,
+    /// Deadline for an HTTP request's body after its headers (408, then the connection closes).
+    #[arg(long, env = "SPECSERVE_HTTP_BODY_TIMEOUT", default_value_t = HumanDuration(server().http_body_timeout))]
+    pub http_body_timeout: HumanDuration,
     /// How often to ping each socket.
     #[arg(long, env = "SPECSERVE_PING_INTERVAL", default_value_t = HumanDuration(server().ping_interval))]
     pub ping_interval: HumanDuration,
@@ -220,6 +223,7 @@ impl LimitArgs {
             max_message_bytes: self.max_message_bytes,
             tls_handshake_timeout: self.tls_handshake_timeout.0,
             upgrade_timeout: self.upgrade_timeout.0,
+            http_body_timeout: self.http_body_timeout.0,
             ping_interval: self.ping_interval.0,
             pong_timeout: self.pong_timeout.0,
             outbound_queue: self.outbound_queue,
@@ -279,6 +283,7 @@ mod tests {
             "--rate-limit-window=13s",
             "--shutdown-timeout=14s",
             "--close-timeout=1500ms",
+            "--http-body-timeout=16s",
         ]);
         let secs = Duration::from_secs;
         // Struct literals: a limit added without a flag fails to compile here.
@@ -288,6 +293,7 @@ mod tests {
                 max_message_bytes: 1000,
                 tls_handshake_timeout: secs(1),
                 upgrade_timeout: secs(2),
+                http_body_timeout: secs(16),
                 ping_interval: secs(3),
                 pong_timeout: secs(4),
                 outbound_queue: 5,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerAddr, ServerError};
+use async_nats::{ClientError, ConnectErrorKind, ConnectOptions, Event, ServerAddr, ServerError};
 
 use super::ClusterError;
 
@@ -242,6 +242,15 @@ impl LinkState {
         self.refused.load(Ordering::Relaxed)
     }
 
+    /// NATS refuses the node's credentials: logged once, until a connection succeeds.
+    fn refusing(&self) {
+        if !self.refused.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "NATS refuses this node's credentials: the node is cut off from the cluster until they are fixed"
+            );
+        }
+    }
+
     fn heard(&self, event: Event) {
         match event {
             Event::Connected => {
@@ -253,8 +262,14 @@ impl LinkState {
             Event::Disconnected if !self.disconnected.swap(true, Ordering::Relaxed) => {
                 tracing::warn!("cluster bus disconnected: events reach this node's connections only until it is back");
             }
-            Event::ServerError(ServerError::AuthorizationViolation) if !self.refused.swap(true, Ordering::Relaxed) => {
-                tracing::error!("NATS refuses this node's credentials: the node is cut off from the cluster");
+            // A live connection's violation comes as a server error; a
+            // reconnect's as the client's error with the kind's text.
+            Event::ServerError(ServerError::AuthorizationViolation) => self.refusing(),
+            Event::ClientError(ClientError::Other(kind))
+                if kind == ConnectErrorKind::AuthorizationViolation.to_string()
+                    || kind == ConnectErrorKind::Authentication.to_string() =>
+            {
+                self.refusing()
             }
             _ => {}
         }

@@ -7,9 +7,11 @@ use specserve_runtime::{ApiError, Open, Secured};
 
 use super::{App, VERIFICATION_ATTEMPTS, expiry, store_error, wire_time};
 use crate::api::*;
+use crate::mail::Mail;
 use crate::security::{codes, tokens};
 use crate::store::{
-    NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, Store, Verification, VerificationCode, now_utc,
+    NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, Store, StoreError, Verification, VerificationCode,
+    now_utc,
 };
 
 impl<S: Store> AuthApi for App<S> {
@@ -26,20 +28,18 @@ impl<S: Store> AuthApi for App<S> {
             created_by: None,
             now: now_utc(),
         };
-        let Some(mailer) = &app.config.email_verification else {
+        if app.config.email_verification.is_none() {
+            // Seed 000's flow: the account is usable at once, so a taken email is `conflict`.
             let id = app.store.create_user(user).await.map_err(store_error)?;
-            return Ok(AuthRegisterReply { user_id: id, email_verification_required: None });
-        };
-        let (name, email) = (user.name.clone(), user.email.clone());
-        let (code, stored) = app.verification_code(&email)?;
-        let id = app.store.create_unverified_user(user, stored).await.map_err(store_error)?;
-        // The account exists either way: if the mail fails, auth/resendVerification
-        // sends another once the resend interval has passed.
-        if let Err(error) = mailer.send_verification_code(&name, &email, &code, app.config.verification_code_ttl).await
-        {
-            tracing::warn!(%error, user = id, "verification mail not sent");
+            return Ok(AuthRegisterReply { user_id: Some(id), email_verification_required: None });
         }
-        Ok(AuthRegisterReply { user_id: id, email_verification_required: Some(true) })
+        // The same reply, after the same work, for a new and a taken email:
+        // the new account gets its code, a taken one's owner hears of the try.
+        let email = user.email.clone();
+        if app.create_unverified(user).await?.is_none() {
+            app.tell_owner_of(&email, rq.connection()).await?;
+        }
+        Ok(AuthRegisterReply { user_id: None, email_verification_required: Some(true) })
     }
 
     async fn verify_email(
@@ -47,33 +47,43 @@ impl<S: Store> AuthApi for App<S> {
         request: AuthVerifyEmailPayload,
     ) -> Result<AuthVerifyEmailReply, ApiError> {
         let app = rq.context();
-        let wrong = || ApiError::new(ErrorCode::Unauthorized, "invalid verification code");
-        let Some(user) = app.store.user_by_email(&request.email).await.map_err(store_error)? else {
-            return Err(wrong());
+        // One refusal for every failure (wrong, expired, spent, unknown,
+        // verified already), so none tells an account exists or awaits verification.
+        let refused = || {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "invalid or expired verification code: check it, or ask for a new one with auth/resendVerification",
+            )
         };
-        let hash = codes::hash(&request.email, &request.code);
+        let Some(verification) = &app.config.email_verification else { return Err(refused()) };
+        let Some(user) = app.store.user_by_email(&request.email).await.map_err(store_error)? else {
+            return Err(refused());
+        };
+        let hash = codes::hash(&verification.secret, &request.email, &request.code);
         match app.store.verify_email(user.id, hash, now_utc(), VERIFICATION_ATTEMPTS).await.map_err(store_error)? {
             Verification::Verified => Ok(AuthVerifyEmailReply { user_id: user.id }),
-            Verification::Wrong | Verification::NotPending => Err(wrong()),
-            Verification::Expired | Verification::Exhausted => Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "this code is no longer valid: ask for a new one with auth/resendVerification",
-            )),
+            Verification::Wrong | Verification::NotPending | Verification::Expired | Verification::Exhausted => {
+                Err(refused())
+            }
         }
     }
 
     async fn resend_verification(rq: Open<'_, Self>, request: AuthResendVerificationPayload) -> Result<(), ApiError> {
         let app = rq.context();
-        let Some(mailer) = &app.config.email_verification else { return Ok(()) };
-        let Some(user) = app.store.user_by_email(&request.email).await.map_err(store_error)? else { return Ok(()) };
-        let (code, stored) = app.verification_code(&user.email)?;
+        if app.config.email_verification.is_none() {
+            return Ok(());
+        }
+        let (code, stored) = app.verification_code(&request.email)?;
         let sent_before = stored.sent_at - app.config.verification_resend_interval;
-        // Only an account still awaiting verification, and at most once per interval.
-        if app.store.renew_verification_code(user.id, stored, sent_before).await.map_err(store_error)? {
-            let valid_for = app.config.verification_code_ttl;
-            if let Err(error) = mailer.send_verification_code(&user.name, &user.email, &code, valid_for).await {
-                tracing::warn!(%error, user = user.id, "verification mail not sent");
-            }
+        // Only an account still awaiting verification, at most once per
+        // interval; one statement whatever the email, and the mail goes later.
+        if app.store.renew_verification_code(&request.email, stored, sent_before).await.map_err(store_error)? {
+            app.mail(Mail::VerificationCode {
+                name: None,
+                email: request.email,
+                code,
+                valid_for: app.config.verification_code_ttl,
+            });
         }
         Ok(())
     }
@@ -179,15 +189,54 @@ impl<S: Store> App<S> {
         Ok(LoggedIn { user_id: user.id, access, refresh })
     }
 
-    /// A new verification code for `email`: the digits to mail, the hash to store.
+    /// A new verification code for `email`: the digits to mail, the hash to
+    /// store. With verification off, a code nobody can enter (an account
+    /// made unverified by the CLI, say), for a resend to replace later.
     fn verification_code(&self, email: &str) -> Result<(String, VerificationCode), ApiError> {
         let code = codes::generate().map_err(ApiError::internal)?;
-        let stored = VerificationCode {
-            hash: codes::hash(email, &code),
-            expires_at: expiry(self.config.verification_code_ttl),
-            sent_at: now_utc(),
+        let hash = match &self.config.email_verification {
+            Some(verification) => codes::hash(&verification.secret, email, &code),
+            None => tokens::generate().map_err(ApiError::internal)?.1,
         };
+        let stored =
+            VerificationCode { hash, expires_at: expiry(self.config.verification_code_ttl), sent_at: now_utc() };
         Ok((code, stored))
+    }
+
+    /// Stores `user` unverified with a new code, and mails the code (after
+    /// the reply); its id, or `None` when the email is taken.
+    pub(super) async fn create_unverified(&self, user: NewUser) -> Result<Option<i64>, ApiError> {
+        let (name, email) = (user.name.clone(), user.email.clone());
+        let (code, stored) = self.verification_code(&email)?;
+        match self.store.create_unverified_user(user, stored).await {
+            Ok(id) => {
+                let valid_for = self.config.verification_code_ttl;
+                self.mail(Mail::VerificationCode { name: Some(name), email, code, valid_for });
+                Ok(Some(id))
+            }
+            Err(StoreError::Conflict) => Ok(None),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    /// Someone tried to register `email`, which has an account: its owner is
+    /// told (at most once a minute per address), the one who tried is not.
+    async fn tell_owner_of(&self, email: &str, connection: &specserve_runtime::ConnectionInfo) -> Result<(), ApiError> {
+        let owner = self.store.user_by_email(email).await.map_err(store_error)?;
+        if let Some(owner) = owner {
+            self.audit("register_taken_email", None, Some(owner.id), connection, "owner_mailed");
+            if self.owner_notices.try_take(&owner.email.to_lowercase()) {
+                self.mail(Mail::AlreadyRegistered { name: owner.name, email: owner.email });
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues `mail` to go after the reply (nothing without verification, which is what mails).
+    fn mail(&self, mail: Mail) {
+        if let Some(outbox) = &self.outbox {
+            outbox.queue(mail);
+        }
     }
 }
 

@@ -32,6 +32,8 @@ impl<S: Store> App<S> {
     async fn cookie_log_in(&self, request: HttpPost<'_>) -> HttpReply {
         let connection = request.connection;
         let outcome = async {
+            // The same per-address budget as auth/generateToken's frames.
+            self.auth_budget(connection)?;
             let payload = serde_json::from_slice(request.body)
                 .map_err(|_| ApiError::new(Code::BAD_REQUEST, "the body is not JSON"))?;
             let payload: AuthGenerateTokenPayload =

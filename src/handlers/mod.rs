@@ -30,13 +30,14 @@ use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
 use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Notice, PositionCheck};
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Outbox};
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
 use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
+use crate::security::secret::Secret;
 use crate::security::tokens::{self, TokenCache};
-use crate::store::{Store, StoreError, TokenRecord, User, now_utc, to_stored};
+use crate::store::{AttemptBudget, Store, StoreError, TokenRecord, User, now_utc, to_stored};
 
 /// Tunables of the auth and user routes. Every per-key limit is sustained per
 /// minute, with bursts of a third of it (at least one).
@@ -63,17 +64,29 @@ pub struct AppConfig {
     pub creates_per_minute: f64,
     /// Password changes (user/update with `password`) per minute per caller.
     pub password_changes_per_minute: f64,
-    /// When set, new accounts must verify their email with a code sent
-    /// through this mailer before they may log in (`--require-email-verification`).
-    pub email_verification: Option<Mailer>,
+    /// When set, no account logs in before its email is verified with a
+    /// code mailed to it (`--require-email-verification`).
+    pub email_verification: Option<EmailVerification>,
     /// How long a verification code is accepted.
     pub verification_code_ttl: Duration,
     /// The least time between two verification mails to one account.
     pub verification_resend_interval: Duration,
 }
 
-/// Wrong codes a verification code survives; then a new one must be asked for.
-pub const VERIFICATION_ATTEMPTS: u32 = 5;
+/// Email verification's settings.
+#[derive(Debug, Clone)]
+pub struct EmailVerification {
+    /// Sends the codes.
+    pub mailer: Mailer,
+    /// Keys the stored codes (`--secret-file`): outside the database, so a
+    /// copy of it cannot be searched for them.
+    pub secret: Secret,
+}
+
+/// Wrong codes an account may enter: 5 against one code (then a new one must
+/// be asked for), 20 a day across resends, so a day's guessing has 20 chances
+/// in a million whatever the resend interval.
+pub const VERIFICATION_ATTEMPTS: AttemptBudget = AttemptBudget { per_code: 5, per_day: 20 };
 
 impl Default for AppConfig {
     fn default() -> Self {
@@ -111,6 +124,11 @@ pub struct App<S> {
     logins: LoginThrottle,
     per_creator: KeyedLimiter<i64>,
     password_changes: KeyedLimiter<i64>,
+    /// Mail sent after the reply, with email verification.
+    outbox: Option<Outbox>,
+    /// "Registered already" mails per address: one a minute at most, however
+    /// often someone tries to register it.
+    owner_notices: KeyedLimiter<String>,
     /// The other nodes, when clustered (`--cluster-url`).
     cluster: std::sync::OnceLock<Arc<Cluster>>,
 }
@@ -130,6 +148,8 @@ impl<S: Store> App<S> {
             logins: LoginThrottle::new(config.login_failures_per_minute, config.login_failures_per_account_per_minute),
             per_creator: KeyedLimiter::per_minute_with_third_burst(config.creates_per_minute),
             password_changes: KeyedLimiter::per_minute_with_third_burst(config.password_changes_per_minute),
+            outbox: config.email_verification.as_ref().map(|v| Outbox::new(v.mailer.clone())),
+            owner_notices: KeyedLimiter::per_minute(1.0, 1.0),
             store,
             config,
             audit,
@@ -332,6 +352,16 @@ impl<S: Store> App<S> {
         self.hub().close_principal(&user_id.to_string(), None)
     }
 
+    /// Takes one of the client address's auth requests (`--auth-per-ip-per-minute`):
+    /// every way to register or log in, frames and `POST /auth/login` alike.
+    fn auth_budget(&self, connection: &ConnectionInfo) -> Result<(), ApiError> {
+        if connection.client_ip().is_none_or(|ip| self.per_ip.try_take(&ip)) {
+            return Ok(());
+        }
+        self.audit("rate_limited", None, None, connection, "auth");
+        Err(ApiError::rate_limited())
+    }
+
     fn audit(&self, event: &str, actor: Option<i64>, target: Option<i64>, connection: &ConnectionInfo, outcome: &str) {
         self.audit.record(event, actor, target, connection.client_ip(), outcome);
     }
@@ -427,9 +457,9 @@ impl<S: Store> specserve_runtime::Context for App<S> {
         connection: &ConnectionInfo,
         principal: Option<&Identity>,
     ) -> Result<(), ApiError> {
-        let allowed = match (class, connection.client_ip(), principal) {
-            ("auth", Some(ip), _) => self.per_ip.try_take(&ip),
-            ("create", _, Some(caller)) => self.per_creator.try_take(&caller.user_id),
+        let allowed = match (class, principal) {
+            ("auth", _) => return self.auth_budget(connection),
+            ("create", Some(caller)) => self.per_creator.try_take(&caller.user_id),
             _ => true,
         };
         if allowed {

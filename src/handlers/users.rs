@@ -5,22 +5,35 @@ use specserve_runtime::{ApiError, Secured};
 
 use super::{App, forbidden, not_found, store_error, validated, wire_time};
 use crate::api::*;
-use crate::store::{NewUser, RevokeTokens, Store, UserChanges, now_utc};
+use crate::store::{NewUser, RevokeTokens, Store, StoreError, UserChanges, now_utc};
 
 impl<S: Store> App<S> {
     /// Creates a user on the operator's behalf (`specserve user create`), through
     /// the same checks as `user/create`: the request schema (email format, name
     /// rules, password length), hashing and an audit line (`actor: null`).
+    /// Unverified unless the request says `emailVerified` (the operator's
+    /// word for it, audited); such an account logs in under
+    /// `--require-email-verification` only after a resent code.
     pub async fn create_user_as_operator(&self, request: UserCreatePayload) -> Result<i64, ApiError> {
         let payload = serde_json::to_value(&request).map_err(ApiError::internal)?;
         let request: UserCreatePayload = validated("UserCreateRequest", "user/create", payload)?;
-        let id = self.insert_user(request, None).await?;
+        let verified = request.email_verified.is_some();
+        let id = self.insert_user(request, None, verified).await?;
         self.audit.record("user_created", None, Some(id), None, "operator");
+        if verified {
+            self.audit.record("email_marked_verified", None, Some(id), None, "operator");
+        }
         Ok(id)
     }
 
-    /// Hashes the password, if any, and stores the user.
-    async fn insert_user(&self, request: UserCreatePayload, created_by: Option<i64>) -> Result<i64, ApiError> {
+    /// Hashes the password, if any, and stores the user: unverified (with a
+    /// code, mailed when verification is on) unless `verified`.
+    async fn insert_user(
+        &self,
+        request: UserCreatePayload,
+        created_by: Option<i64>,
+        verified: bool,
+    ) -> Result<i64, ApiError> {
         let password_hash = match request.password {
             Some(password) => Some(self.passwords.hash(password).await?),
             None => None,
@@ -33,7 +46,10 @@ impl<S: Store> App<S> {
             created_by,
             now: now_utc(),
         };
-        self.store.create_user(user).await.map_err(store_error)
+        if verified {
+            return self.store.create_user(user).await.map_err(store_error);
+        }
+        self.create_unverified(user).await?.ok_or_else(|| store_error(StoreError::Conflict))
     }
 }
 
@@ -50,7 +66,17 @@ impl<S: Store> UserApi for App<S> {
             app.audit("authorization_denied", Some(principal.user_id), None, rq.connection(), "client token");
             return Err(forbidden("a client token cannot create an admin"));
         }
-        let id = app.insert_user(request, Some(principal.user_id)).await?;
+        let marked = request.email_verified.is_some();
+        if marked && principal.role != Role::Admin {
+            app.audit("authorization_denied", Some(principal.user_id), None, rq.connection(), "email requires admin");
+            return Err(forbidden("only an admin may mark an email verified"));
+        }
+        // Without email verification every account counts as verified.
+        let verified = marked || app.config.email_verification.is_none();
+        let id = app.insert_user(request, Some(principal.user_id), verified).await?;
+        if marked {
+            app.audit("email_marked_verified", Some(principal.user_id), Some(id), rq.connection(), "success");
+        }
         Ok(UserCreateReply { user_id: id })
     }
 
@@ -78,6 +104,16 @@ impl<S: Store> UserApi for App<S> {
                 "role requires admin",
             );
             return Err(forbidden("only an admin may change a role"));
+        }
+        if request.email_verified.is_some() && principal.role != Role::Admin {
+            app.audit(
+                "authorization_denied",
+                Some(principal.user_id),
+                Some(target.id),
+                connection,
+                "email requires admin",
+            );
+            return Err(forbidden("only an admin may mark an email verified"));
         }
         let password_changed = request.password.is_some();
         if password_changed && !app.password_changes.try_take(&principal.user_id) {
@@ -107,6 +143,9 @@ impl<S: Store> UserApi for App<S> {
         }
         if revoked > 0 {
             app.audit("token_revoked", Some(principal.user_id), Some(target.id), connection, "password change");
+        }
+        if request.email_verified.is_some() && app.store.mark_email_verified(target.id).await.map_err(store_error)? {
+            app.audit("email_marked_verified", Some(principal.user_id), Some(target.id), connection, "success");
         }
         Ok(())
     }

@@ -150,6 +150,15 @@ pub enum Verification {
     NotPending,
 }
 
+/// How many wrong codes an account may enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptBudget {
+    /// Against one code (a resend brings a new code and starts this over).
+    pub per_code: u32,
+    /// In a day, across resends (what bounds guessing in the end).
+    pub per_day: u32,
+}
+
 /// A refresh token to insert (its SHA-256 only).
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
@@ -362,23 +371,26 @@ pub trait Store: ChatStore + Send + Sync + 'static {
     /// Whether the user has yet to verify their email.
     fn is_unverified(&self, user_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Checks a verification code: a right one verifies the account (once); a
-    /// wrong one is counted, and none is accepted after `max_attempts` wrong ones.
+    /// wrong one is counted, and none is accepted once `budget` is spent.
     fn verify_email(
         &self,
         user_id: i64,
         hash: [u8; 32],
         now: PrimitiveDateTime,
-        max_attempts: u32,
+        budget: AttemptBudget,
     ) -> impl Future<Output = StoreResult<Verification>> + Send;
-    /// Replaces a pending verification code (attempts start over) unless the
-    /// current one was sent after `sent_before`; whether it did, so the caller
-    /// mails the new code only then.
+    /// Replaces the pending verification code of the account with this email
+    /// (its own attempts start over, the day's do not) unless the current one
+    /// was sent after `sent_before`; whether it did, so the caller mails the
+    /// new code only then. An unknown or verified email changes nothing.
     fn renew_verification_code(
         &self,
-        user_id: i64,
+        email: &str,
         code: VerificationCode,
         sent_before: PrimitiveDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Marks the user's email verified (an admin's word for it); whether it was pending.
+    fn mark_email_verified(&self, user_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// The store chosen at start-up from `DATABASE_URL`.
@@ -551,17 +563,20 @@ impl Store for Database {
         user_id: i64,
         hash: [u8; 32],
         now: PrimitiveDateTime,
-        max_attempts: u32,
+        budget: AttemptBudget,
     ) -> StoreResult<Verification> {
-        delegate!(self, s => s.verify_email(user_id, hash, now, max_attempts))
+        delegate!(self, s => s.verify_email(user_id, hash, now, budget))
     }
     async fn renew_verification_code(
         &self,
-        user_id: i64,
+        email: &str,
         code: VerificationCode,
         sent_before: PrimitiveDateTime,
     ) -> StoreResult<bool> {
-        delegate!(self, s => s.renew_verification_code(user_id, code, sent_before))
+        delegate!(self, s => s.renew_verification_code(email, code, sent_before))
+    }
+    async fn mark_email_verified(&self, user_id: i64) -> StoreResult<bool> {
+        delegate!(self, s => s.mark_email_verified(user_id))
     }
 }
 

@@ -362,34 +362,51 @@ macro_rules! sql_store {
                 user_id: i64,
                 hash: [u8; 32],
                 now: time::PrimitiveDateTime,
-                max_attempts: u32,
+                budget: $crate::store::AttemptBudget,
             ) -> $crate::store::StoreResult<$crate::store::Verification> {
                 use $crate::store::Verification;
                 use sqlx::Row;
                 let mut connection = self.connections.acquire().await?;
-                // Each statement decides atomically: the right code within its
-                // attempts is taken once; a wrong one counts only while attempts
-                // remain. Concurrent guesses cannot exceed `max_attempts`.
+                let day_ago = now - time::Duration::DAY;
+                // Each statement decides atomically: the right code within both
+                // budgets is taken once; a wrong one counts only while both
+                // remain. Concurrent guesses cannot exceed either. The daily
+                // count starts over a day after its first wrong code.
                 let verified = sqlx::query(
                     "DELETE FROM email_verifications
-                     WHERE user_id = ? AND code_hash = ? AND expires_at > ? AND attempts < ?",
+                     WHERE user_id = ? AND code_hash = ? AND expires_at > ? AND attempts < ?
+                       AND (day_started_at IS NULL OR day_started_at <= ? OR day_attempts < ?)",
                 )
                 .bind(user_id)
                 .bind(&hash[..])
                 .bind(now)
-                .bind(max_attempts)
+                .bind(budget.per_code)
+                .bind(day_ago)
+                .bind(budget.per_day)
                 .execute(&mut *connection)
                 .await?;
                 if verified.rows_affected() > 0 {
                     return Ok(Verification::Verified);
                 }
+                // MySQL assigns left to right with the new values, SQLite with
+                // the old: `day_attempts` is set before `day_started_at` for both.
                 let counted = sqlx::query(
-                    "UPDATE email_verifications SET attempts = attempts + 1
-                     WHERE user_id = ? AND expires_at > ? AND attempts < ?",
+                    "UPDATE email_verifications SET attempts = attempts + 1,
+                       day_attempts = CASE WHEN day_started_at IS NULL OR day_started_at <= ? THEN 1
+                                           ELSE day_attempts + 1 END,
+                       day_started_at = CASE WHEN day_started_at IS NULL OR day_started_at <= ? THEN ?
+                                             ELSE day_started_at END
+                     WHERE user_id = ? AND expires_at > ? AND attempts < ?
+                       AND (day_started_at IS NULL OR day_started_at <= ? OR day_attempts < ?)",
                 )
+                .bind(day_ago)
+                .bind(day_ago)
+                .bind(now)
                 .bind(user_id)
                 .bind(now)
-                .bind(max_attempts)
+                .bind(budget.per_code)
+                .bind(day_ago)
+                .bind(budget.per_day)
                 .execute(&mut *connection)
                 .await?;
                 if counted.rows_affected() > 0 {
@@ -408,21 +425,31 @@ macro_rules! sql_store {
 
             async fn renew_verification_code(
                 &self,
-                user_id: i64,
+                email: &str,
                 code: $crate::store::VerificationCode,
                 sent_before: time::PrimitiveDateTime,
             ) -> $crate::store::StoreResult<bool> {
+                // One statement whether or not the email has an account, so
+                // the two take alike.
                 let result = sqlx::query(
                     "UPDATE email_verifications SET code_hash = ?, expires_at = ?, attempts = 0, sent_at = ?
-                     WHERE user_id = ? AND sent_at <= ?",
+                     WHERE user_id = (SELECT id FROM users WHERE email = ?) AND sent_at <= ?",
                 )
                 .bind(&code.hash[..])
                 .bind(code.expires_at)
                 .bind(code.sent_at)
-                .bind(user_id)
+                .bind(email)
                 .bind(sent_before)
                 .execute(&mut *self.connections.acquire().await?)
                 .await?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn mark_email_verified(&self, user_id: i64) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query("DELETE FROM email_verifications WHERE user_id = ?")
+                    .bind(user_id)
+                    .execute(&mut *self.connections.acquire().await?)
+                    .await?;
                 Ok(result.rows_affected() > 0)
             }
         }

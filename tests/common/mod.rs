@@ -232,7 +232,7 @@ impl AuthApi for Memory {
         let id = state.next_id;
         state.next_id += 1;
         state.users.insert(id, (request.name, request.email, Role::User));
-        Ok(AuthRegisterReply { user_id: id, email_verification_required: None })
+        Ok(AuthRegisterReply { user_id: Some(id), email_verification_required: None })
     }
 
     async fn verify_email(_: Open<'_, Self>, _: AuthVerifyEmailPayload) -> Result<AuthVerifyEmailReply, ApiError> {
@@ -324,9 +324,9 @@ impl UserApi for Memory {
     }
 }
 
-/// Starting a real server over real TLS, and talking to it.
 pub mod nats;
 
+/// Starting a real server over real TLS, and talking to it.
 pub mod net {
     use std::sync::Arc;
     use std::time::Duration;
@@ -401,6 +401,14 @@ pub mod net {
         (status, body)
     }
 
+    /// A TLS connection to the server at `addr`, pinned to its certificate.
+    pub async fn tls_at(addr: std::net::SocketAddr, fingerprint: &str) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(pinned_config(fingerprint));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    }
+
     /// Sends `request` (a whole HTTP request head) over TLS and reads until the
     /// server closes or answers: (status, head, body).
     pub async fn http(server: &Server, request: &str) -> (u16, String, String) {
@@ -409,10 +417,7 @@ pub mod net {
 
     /// Like [`http`], to the server at `addr` whose certificate has `fingerprint`.
     pub async fn http_at(addr: std::net::SocketAddr, fingerprint: &str, request: &str) -> (u16, String, String) {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let connector = tokio_rustls::TlsConnector::from(pinned_config(fingerprint));
-        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let mut tls = tls_at(addr, fingerprint).await;
         tls.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         let mut buffer = [0u8; 4096];
@@ -769,7 +774,7 @@ pub async fn register_alice(client: &specserve::api::Client) -> i64 {
         AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into(), refresh: None };
     let token = client.auth_generate_token(&login).await.expect("log Alice in").token;
     client.set_token(Some(token));
-    registered.user_id
+    registered.user_id.expect("without email verification the reply has the id")
 }
 
 /// A self-signed certificate written as PEM files, for clients that take a CA
@@ -985,12 +990,36 @@ pub mod smtp {
         pub async fn next(&mut self) -> Mail {
             self.mails.recv().await.expect("the sink is running")
         }
+    }
 
-        /// A mail delivered already and not yet taken, if any. Mail is sent
-        /// before the request that caused it is answered, so after a reply
-        /// this tells whether that request sent one.
-        pub fn try_next(&mut self) -> Option<Mail> {
-            self.mails.try_recv().ok()
+    /// An SMTP server that accepts connections and never answers: a mail
+    /// server that hangs. Each connection is reported, and held until the
+    /// tarpit is dropped.
+    pub struct Tarpit {
+        /// `smtp://127.0.0.1:<port>`.
+        pub url: String,
+        connected: mpsc::UnboundedReceiver<()>,
+    }
+
+    impl Tarpit {
+        /// Starts listening.
+        pub async fn start() -> Tarpit {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("smtp://{}", listener.local_addr().unwrap());
+            let (sender, connected) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                    let _ = sender.send(());
+                }
+            });
+            Tarpit { url, connected }
+        }
+
+        /// Waits until a client connected (and now waits for a greeting that never comes).
+        pub async fn connected(&mut self) {
+            self.connected.recv().await.expect("the tarpit is running");
         }
     }
 

@@ -100,6 +100,16 @@ impl Stopped {
     pub fn restart(self) -> Nats {
         Nats::spawn(self.port, self.config, self.env).expect("nats-server restarts")
     }
+
+    /// Starts it again on the same port, with `changed` in its environment
+    /// (a password the operator changed, say).
+    pub fn restart_with(mut self, changed: &[(&str, &str)]) -> Nats {
+        for (key, value) in changed {
+            self.env.retain(|(k, _)| k != key);
+            self.env.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        self.restart()
+    }
 }
 
 /// A directory of this test process's own for configurations, keys and certificates.

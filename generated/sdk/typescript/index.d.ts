@@ -195,6 +195,15 @@ export interface AuthLogoutRequest {
 export type Role = "user" | "admin";
 
 /**
+ * An admin's word that the user owns this email: with
+ * `--require-email-verification`, the account logs in without a mailed
+ * code. Admins only (`forbidden` otherwise); audited.
+ *
+ * Constraints: always `true`.
+ */
+export type EmailVerified = true;
+
+/**
  * A new user, managed by its creator.
  */
 export interface UserCreatePayload {
@@ -220,6 +229,14 @@ export interface UserCreatePayload {
    * What a user may do. An `admin` may read, update and delete anyone.
    */
   role?: Role;
+  /**
+   * An admin's word that the user owns this email: with
+   * `--require-email-verification`, the account logs in without a mailed
+   * code. Admins only (`forbidden` otherwise); audited.
+   *
+   * Constraints: always `true`.
+   */
+  emailVerified?: EmailVerified;
 }
 
 /**
@@ -293,6 +310,14 @@ export interface UserUpdatePayload {
    * What a user may do. An `admin` may read, update and delete anyone.
    */
   role?: Role;
+  /**
+   * An admin's word that the user owns this email: with
+   * `--require-email-verification`, the account logs in without a mailed
+   * code. Admins only (`forbidden` otherwise); audited.
+   *
+   * Constraints: always `true`.
+   */
+  emailVerified?: EmailVerified;
 }
 
 /**
@@ -695,11 +720,11 @@ export interface TokenCreateClientRequest {
  */
 export interface AuthRegisterReply {
   /**
-   * A user's id.
+   * The new account's id; absent with email verification (auth/verifyEmail returns it).
    *
    * Constraints: at least 1.
    */
-  userId: UserId;
+  userId?: UserId;
   /**
    * Present (true) when the server requires email verification: a code
    * was mailed, and log-in waits for auth/verifyEmail.

@@ -30,8 +30,13 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Deadline for the TLS handshake after TCP accept.
     pub tls_handshake_timeout: Duration,
-    /// Deadline for the HTTP request (upgrade or probe) after the TLS handshake.
+    /// Deadline for an HTTP request's headers (an upgrade, a probe, a POST),
+    /// after the TLS handshake or the previous request.
     pub upgrade_timeout: Duration,
+    /// Deadline for a request's body, once its headers came: a client that
+    /// trickles a POST body gets 408 and loses the connection, rather than
+    /// holding it past every cap.
+    pub http_body_timeout: Duration,
     /// How often the server pings an open socket.
     pub ping_interval: Duration,
     /// How long after a ping a silent client is closed (1001).
@@ -74,6 +79,7 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             tls_handshake_timeout: Duration::from_secs(10),
             upgrade_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(10),
             outbound_queue: 64,

@@ -69,7 +69,13 @@ pub async fn route<S: Service>(
             None => not_found(),
         },
         (&Method::GET, "/docs") => match shared.assets.docs_html {
-            Some(html) => text(StatusCode::OK, "text/html; charset=utf-8", html),
+            Some(html) => {
+                let mut page = text(StatusCode::OK, "text/html; charset=utf-8", html);
+                if let Ok(policy) = HeaderValue::from_str(&shared.docs_policy) {
+                    page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+                }
+                page
+            }
             None => not_found(),
         },
         (&Method::GET, _) => match shared.service.bind(path, request.uri().query()) {
@@ -84,7 +90,36 @@ pub async fn route<S: Service>(
         (&Method::POST, _) => post(request, &shared, peer).await,
         _ => not_found(),
     };
-    Ok(reply)
+    Ok(with_security_headers(reply))
+}
+
+/// Headers every response carries: browsers take no content type but the
+/// one given, and send no referrer from the docs' links.
+fn with_security_headers(mut reply: Reply) -> Reply {
+    let headers = reply.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    reply
+}
+
+/// The docs page's Content-Security-Policy: nothing may load or run but its
+/// own inline styles (allowed by their hashes), no framing, no forms.
+pub(super) fn docs_policy(html: &str) -> String {
+    use base64::Engine;
+    let mut styles = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<style>") {
+        let after = &rest[start + "<style>".len()..];
+        let Some(end) = after.find("</style>") else { break };
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&after.as_bytes()[..end]);
+        styles.push_str(&format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
+        rest = &after[end..];
+    }
+    let styles = if styles.is_empty() { " 'none'".to_owned() } else { styles };
+    format!(
+        "default-src 'none'; style-src{styles}; img-src data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'"
+    )
 }
 
 /// The cluster bus as Prometheus text.
@@ -237,9 +272,17 @@ async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: 
     let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
     let info = connection_info(shared, &request, client_ip);
     let path = request.uri().path().to_owned();
-    let body = match Limited::new(request.into_body(), HttpPost::MAX_BODY_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "request body too large\n"),
+    let reading = Limited::new(request.into_body(), HttpPost::MAX_BODY_BYTES).collect();
+    let body = match tokio::time::timeout(shared.limits.http_body_timeout, reading).await {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(_)) => return text(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "request body too large\n"),
+        Err(_) => {
+            shared.metrics.rejected(Rejection::SlowBody);
+            tracing::info!(ip = %client_ip, "request refused: its body came too slowly");
+            let mut refused = text(StatusCode::REQUEST_TIMEOUT, "text/plain", "request body too slow\n");
+            refused.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return refused;
+        }
     };
     let post = HttpPost { path: &path, body: &body, connection: &info };
     let Some(answer) = shared.service.http_post(post).await else {

@@ -26,11 +26,19 @@ pub enum Rejection {
     BadUpgrade,
     /// TLS handshake failed or timed out.
     Tls,
+    /// A request body that did not arrive within `http_body_timeout`.
+    SlowBody,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 5] =
-        [Rejection::ServerFull, Rejection::IpFull, Rejection::Origin, Rejection::BadUpgrade, Rejection::Tls];
+    const ALL: [Rejection; 6] = [
+        Rejection::ServerFull,
+        Rejection::IpFull,
+        Rejection::Origin,
+        Rejection::BadUpgrade,
+        Rejection::Tls,
+        Rejection::SlowBody,
+    ];
 
     /// The `reason` label.
     pub fn label(self) -> &'static str {
@@ -40,6 +48,7 @@ impl Rejection {
             Rejection::Origin => "origin",
             Rejection::BadUpgrade => "bad_upgrade",
             Rejection::Tls => "tls",
+            Rejection::SlowBody => "slow_body",
         }
     }
 }
@@ -225,7 +234,10 @@ impl Metrics {
         let _ = writeln!(out, "# HELP specserve_auth_failures_total Secured frames refused as unauthorized.");
         let _ = writeln!(out, "# TYPE specserve_auth_failures_total counter");
         let _ = writeln!(out, "specserve_auth_failures_total {}", self.auth_failures.load(Relaxed));
-        let _ = writeln!(out, "# HELP specserve_rejected_total Connections refused before or at upgrade, by reason.");
+        let _ = writeln!(
+            out,
+            "# HELP specserve_rejected_total Connections and requests refused before or at upgrade, by reason."
+        );
         let _ = writeln!(out, "# TYPE specserve_rejected_total counter");
         for why in Rejection::ALL {
             let _ = writeln!(

@@ -55,6 +55,8 @@ pub struct Shared<S> {
     /// Connections by channel, for server push.
     pub hub: Hub,
     assets: config::Assets,
+    /// `/docs`'s Content-Security-Policy, made once from the page.
+    docs_policy: String,
     limiter: Arc<ConnectionLimiter>,
     allowed_origins: Vec<String>,
     trusted_proxies: Vec<IpAddr>,
@@ -108,6 +110,7 @@ impl Server {
         let shared = Arc::new(Shared {
             service,
             hub: config.hub,
+            docs_policy: http::docs_policy(config.assets.docs_html.unwrap_or_default()),
             assets: config.assets,
             limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
             limits: config.limits,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand};
-use specserve::api::{Role, UserCreatePayload};
+use specserve::api::{EmailVerified, Role, UserCreatePayload};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
 use specserve::store::{DEFAULT_DATABASE_URL, Database, DatabaseUrl, Store, now_utc};
@@ -53,6 +53,11 @@ pub enum UserCommand {
         /// Make the user an admin (how the first admin is made).
         #[arg(long)]
         admin: bool,
+        /// Mark the email verified (audited): under --require-email-verification
+        /// the account logs in without a mailed code. Without it the account
+        /// waits for a code it asks for with auth/resendVerification.
+        #[arg(long)]
+        verified: bool,
         /// Audit log file (JSON lines), or `-` for stdout.
         #[arg(long, env = "SPECSERVE_AUDIT_LOG", default_value = "specserve-audit.jsonl")]
         audit_log: PathBuf,
@@ -103,7 +108,7 @@ pub async fn db(command: DbCommand) -> anyhow::Result<Outcome> {
 /// Runs a `user` command (password prompts happen before the runtime starts work).
 pub fn user(command: UserCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Outcome> {
     match command {
-        UserCommand::Create { database, email, name, admin, audit_log } => {
+        UserCommand::Create { database, email, name, admin, verified, audit_log } => {
             let password = read_password()?;
             runtime.block_on(async {
                 let store = database.connect().await?;
@@ -112,7 +117,9 @@ pub fn user(command: UserCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 let app =
                     App::new(store, config, audit, specserve_runtime::hub::Hub::new()).map_err(|e| anyhow!("{e}"))?;
                 let role = if admin { Role::Admin } else { Role::User };
-                let request = UserCreatePayload { name, email, password: Some(password), role: Some(role) };
+                let email_verified = verified.then_some(EmailVerified);
+                let request =
+                    UserCreatePayload { name, email, password: Some(password), role: Some(role), email_verified };
                 let id = app.create_user_as_operator(request).await.map_err(|error| {
                     let details: Vec<String> = error
                         .details()

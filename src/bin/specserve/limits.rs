@@ -2,10 +2,14 @@
 //! server's (`specserve_runtime::cli::LimitArgs`). The defaults live in
 //! [`AppConfig::default`] only; the flags show them and convert once.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, bail};
 use clap::Args;
-use specserve::handlers::AppConfig;
+
+use specserve::handlers::{AppConfig, EmailVerification};
 use specserve::mail::Mailer;
+use specserve::security::secret::Secret;
 use specserve_runtime::cli::{HumanDuration, at_least_one};
 
 fn app() -> AppConfig {
@@ -65,16 +69,49 @@ pub struct AccountArgs {
     /// The least time between two verification mails to one account.
     #[arg(long, env = "SPECSERVE_VERIFICATION_RESEND_INTERVAL", default_value_t = HumanDuration(app().verification_resend_interval))]
     pub verification_resend_interval: HumanDuration,
+    /// The server secret that keys stored verification codes (outside the
+    /// database, so a copy of it cannot be searched for codes); or its value
+    /// in SPECSERVE_SECRET. Every node of a cluster needs the same. Without
+    /// either, a single node makes ./specserve-secret.key on first start.
+    #[arg(long, env = "SPECSERVE_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
 }
 
+/// Where a single node keeps the server secret it made itself.
+pub const DEFAULT_SECRET_FILE: &str = "specserve-secret.key";
+
 impl AccountArgs {
+    /// The server secret: given, or (one node) made on first start.
+    fn secret(&self, clustered: bool) -> anyhow::Result<Secret> {
+        if let Some(secret) = Secret::from_file_or_env(self.secret_file.as_deref(), "SPECSERVE_SECRET")? {
+            return Ok(secret);
+        }
+        if clustered {
+            bail!(
+                "--require-email-verification in a cluster needs --secret-file (or SPECSERVE_SECRET), the same on \
+                 every node: a code mailed by one node is checked by another"
+            );
+        }
+        let path = std::path::Path::new(DEFAULT_SECRET_FILE);
+        let (secret, made) = Secret::read_or_create(path)?;
+        if made {
+            tracing::info!(path = %path.display(), "made the server secret (keep it with the database's backups, apart from them)");
+        }
+        Ok(secret)
+    }
+
     /// The application's configuration; mail flags that cannot work are refused.
-    pub fn to_app_config(&self) -> anyhow::Result<AppConfig> {
-        let email_verification = match (self.require_email_verification, &self.smtp_url) {
+    /// `clustered`: nodes share codes, so a secret of one node's own will not do.
+    pub fn to_app_config(&self, clustered: bool) -> anyhow::Result<AppConfig> {
+        let mailer = match (self.require_email_verification, &self.smtp_url) {
             (false, None) => None,
             (true, Some(url)) => Some(Mailer::new(url, &self.mail_from).context("--smtp-url / --mail-from")?),
             (true, None) => bail!("--require-email-verification needs --smtp-url to send the codes"),
             (false, Some(_)) => bail!("--smtp-url is only used with --require-email-verification"),
+        };
+        let email_verification = match mailer {
+            Some(mailer) => Some(EmailVerification { mailer, secret: self.secret(clustered)? }),
+            None => None,
         };
         Ok(AppConfig {
             token_ttl: self.token_ttl.0,
@@ -114,7 +151,7 @@ mod tests {
 
     #[test]
     fn without_flags_every_account_limit_is_the_documented_default() {
-        let config = parse(&[]).account.to_app_config().unwrap();
+        let config = parse(&[]).account.to_app_config(false).unwrap();
         assert_eq!(format!("{config:?}"), format!("{:?}", AppConfig::default()));
     }
 
@@ -151,33 +188,40 @@ mod tests {
             verification_code_ttl: secs(25 * 60),
             verification_resend_interval: secs(26),
         };
-        assert_eq!(format!("{:?}", flags.account.to_app_config().unwrap()), format!("{expected:?}"));
+        assert_eq!(format!("{:?}", flags.account.to_app_config(false).unwrap()), format!("{expected:?}"));
     }
 
     #[test]
     fn email_verification_flags_that_cannot_work_are_refused() {
-        let refused = |args: &[&str]| parse(args).account.to_app_config().unwrap_err().to_string();
+        let refused = |args: &[&str]| parse(args).account.to_app_config(false).unwrap_err().to_string();
         assert!(refused(&["--require-email-verification"]).contains("needs --smtp-url"));
         assert!(refused(&["--smtp-url=smtp://127.0.0.1:25"]).contains("only used with --require-email-verification"));
         let bad_url = format!(
             "{:#}",
-            parse(&["--require-email-verification", "--smtp-url=http://x"]).account.to_app_config().unwrap_err()
+            parse(&["--require-email-verification", "--smtp-url=http://x"]).account.to_app_config(false).unwrap_err()
         );
         assert!(bad_url.contains("invalid SMTP URL"), "{bad_url}");
         let bad_from = format!(
             "{:#}",
             parse(&["--require-email-verification", "--smtp-url=smtp://127.0.0.1:25", "--mail-from=nobody"])
                 .account
-                .to_app_config()
+                .to_app_config(false)
                 .unwrap_err()
         );
         assert!(bad_from.contains("invalid mail address `nobody`"), "{bad_from}");
-        let config = parse(&["--require-email-verification", "--smtp-url=smtp://user:secret@127.0.0.1:2525"])
-            .account
-            .to_app_config()
-            .unwrap();
+        let dir = std::env::temp_dir().join(format!("specserve-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret_file = dir.join("secret.key");
+        let _ = std::fs::remove_file(&secret_file);
+        Secret::generate().unwrap().write_new(&secret_file).unwrap();
+        let secret_flag = format!("--secret-file={}", secret_file.display());
+        let verifying = ["--require-email-verification", "--smtp-url=smtp://user:hunter2@127.0.0.1:2525", &secret_flag];
+        let config = parse(&verifying).account.to_app_config(false).unwrap();
         let shown = format!("{config:?}");
-        assert!(shown.contains("127.0.0.1:2525") && !shown.contains("secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:2525") && !shown.contains("hunter2"), "{shown}");
+        let clustered = parse(&verifying[..2]).account.to_app_config(true).unwrap_err().to_string();
+        assert!(clustered.contains("needs --secret-file"), "{clustered}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

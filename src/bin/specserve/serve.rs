@@ -51,7 +51,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let store = args.database.connect().await?;
     let audit = AuditLog::open(&args.audit_log).with_context(|| format!("opening {}", args.audit_log.display()))?;
     let hub = Hub::new();
-    let app = Arc::new(App::new(store, args.account.to_app_config()?, audit, hub.clone()).map_err(|e| anyhow!("{e}"))?);
+    let app = Arc::new(
+        App::new(store, args.account.to_app_config(cluster.is_some())?, audit, hub.clone())
+            .map_err(|e| anyhow!("{e}"))?,
+    );
     if let Some(cluster) = cluster {
         app.join_cluster(cluster).await?;
     }
