@@ -698,3 +698,32 @@ async fn responses_carry_security_headers_and_the_docs_a_strict_policy() {
     let hash = base64::engine::general_purpose::STANDARD.encode(digest);
     assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
 }
+
+/// Headers that trickle in (a byte every 100 ms, against a 500 ms header
+/// deadline) lose the connection: the deadline covers the whole head, not
+/// each read.
+#[tokio::test]
+async fn headers_that_trickle_in_are_cut_at_the_header_deadline() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let limits = Limits { upgrade_timeout: Duration::from_millis(500), ..Limits::default() };
+    let (server, _) = net::start(limits).await;
+    let stream = net::tls_at(server.local_addr(), &server.fingerprint().unwrap()).await;
+    let (mut reading, mut writing) = tokio::io::split(stream);
+    let trickle = async move {
+        for byte in b"POST /auth/login HTTP/1.1\r\nHost: localhost\r\nX-Padding: ".iter().chain([b'x'; 600].iter()) {
+            if writing.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let closed = async move {
+        let mut answer = Vec::new();
+        let _ = reading.read_to_end(&mut answer).await;
+        answer
+    };
+    tokio::select! {
+        answer = closed => assert!(!String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 2"), "no request was served"),
+        () = trickle => panic!("a minute of trickled headers was taken"),
+    }
+}
