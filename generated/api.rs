@@ -2350,17 +2350,393 @@ pub trait Handlers: Send + Sync + 'static {
     /// Implements the `token` operations.
     type Token: TokenApi<Context = Self::Context>;
 }
-/// A frame routed to its operation, not yet run.
-#[derive(Debug)]
-pub struct Prepared {
-    route: usize,
-    frame: specserve_runtime::frame::Frame,
-}
+/// Every received message's route: the table the runtime's pipeline
+/// serves (`specserve_runtime::route`), by index.
+const ROUTES: &[specserve_runtime::route::Route] = &[
+    specserve_runtime::route::Route {
+        operation: 0usize,
+        key: "authRegister",
+        discriminator: Some("auth/register"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(0usize), None),
+        security: &[],
+        rate_limit: Some("auth"),
+        audit: Some(specserve_runtime::route::Audit {
+            event: "register",
+            target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 1usize,
+        key: "authGenerateToken",
+        discriminator: Some("auth/generateToken"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(1usize), None),
+        security: &[],
+        rate_limit: Some("auth"),
+        audit: Some(specserve_runtime::route::Audit {
+            event: "login",
+            target: None,
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 2usize,
+        key: "authRefresh",
+        discriminator: Some("auth/refresh"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(2usize), None),
+        security: &[],
+        rate_limit: Some("auth"),
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 3usize,
+        key: "authVerifyEmail",
+        discriminator: Some("auth/verifyEmail"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(3usize), None),
+        security: &[],
+        rate_limit: Some("auth"),
+        audit: Some(specserve_runtime::route::Audit {
+            event: "email_verified",
+            target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 4usize,
+        key: "authResendVerification",
+        discriminator: Some("auth/resendVerification"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(4usize), None),
+        security: &[],
+        rate_limit: Some("auth"),
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 5usize,
+        key: "authLogout",
+        discriminator: Some("auth/logout"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(5usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: Some(specserve_runtime::route::Audit {
+            event: "logout",
+            target: None,
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Exclusive,
+    },
+    specserve_runtime::route::Route {
+        operation: 6usize,
+        key: "userCreate",
+        discriminator: Some("user/create"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(6usize), None),
+        security: SECURITY_1,
+        rate_limit: Some("create"),
+        audit: Some(specserve_runtime::route::Audit {
+            event: "user_created",
+            target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 7usize,
+        key: "userRead",
+        discriminator: Some("user/read"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(7usize), None),
+        security: SECURITY_2,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 8usize,
+        key: "userUpdate",
+        discriminator: Some("user/update"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(8usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: Some(specserve_runtime::route::Audit {
+            event: "user_updated",
+            target: Some(specserve_runtime::route::AuditTarget::Request("/payload/id")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Exclusive,
+    },
+    specserve_runtime::route::Route {
+        operation: 9usize,
+        key: "userDelete",
+        discriminator: Some("user/delete"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(9usize), None),
+        security: SECURITY_3,
+        rate_limit: None,
+        audit: Some(specserve_runtime::route::Audit {
+            event: "user_deleted",
+            target: Some(specserve_runtime::route::AuditTarget::Request("/payload/id")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Exclusive,
+    },
+    specserve_runtime::route::Route {
+        operation: 10usize,
+        key: "authBind",
+        discriminator: Some("auth/bind"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(10usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 11usize,
+        key: "roomCreate",
+        discriminator: Some("room/create"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(11usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 12usize,
+        key: "roomList",
+        discriminator: Some("room/list"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(12usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 13usize,
+        key: "roomAddMember",
+        discriminator: Some("room/addMember"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(13usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 14usize,
+        key: "roomLeave",
+        discriminator: Some("room/leave"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(14usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 15usize,
+        key: "roomJoin",
+        discriminator: Some("room/join"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(15usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 16usize,
+        key: "roomMembers",
+        discriminator: Some("room/members"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(16usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 17usize,
+        key: "messageSend",
+        discriminator: Some("message/send"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(17usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Ordered,
+    },
+    specserve_runtime::route::Route {
+        operation: 18usize,
+        key: "messageHistory",
+        discriminator: Some("message/history"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(18usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 19usize,
+        key: "messageMarkRead",
+        discriminator: Some("message/markRead"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(19usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 20usize,
+        key: "presenceList",
+        discriminator: Some("presence/list"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(20usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 21usize,
+        key: "tokenList",
+        discriminator: Some("token/list"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(21usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 22usize,
+        key: "tokenRevoke",
+        discriminator: Some("token/revoke"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(22usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Exclusive,
+    },
+    specserve_runtime::route::Route {
+        operation: 23usize,
+        key: "tokenCreateClient",
+        discriminator: Some("token/createClient"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(23usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: Some(specserve_runtime::route::Audit {
+            event: "client_token_created",
+            target: Some(specserve_runtime::route::AuditTarget::Reply("/tokenId")),
+        }),
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+];
+/// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
+const ENDPOINTS: &[specserve_runtime::route::Endpoint] = &[
+    specserve_runtime::route::Endpoint {
+        enveloped: false,
+        discriminator: Some("channel"),
+        routes: &[
+            (Some("auth/register"), 0usize),
+            (Some("auth/generateToken"), 1usize),
+            (Some("auth/refresh"), 2usize),
+            (Some("auth/verifyEmail"), 3usize),
+            (Some("auth/resendVerification"), 4usize),
+            (Some("auth/logout"), 5usize),
+            (Some("user/create"), 6usize),
+            (Some("user/read"), 7usize),
+            (Some("user/update"), 8usize),
+            (Some("user/delete"), 9usize),
+            (Some("auth/bind"), 10usize),
+            (Some("room/create"), 11usize),
+            (Some("room/list"), 12usize),
+            (Some("room/addMember"), 13usize),
+            (Some("room/leave"), 14usize),
+            (Some("room/join"), 15usize),
+            (Some("room/members"), 16usize),
+            (Some("message/send"), 17usize),
+            (Some("message/history"), 18usize),
+            (Some("message/markRead"), 19usize),
+            (Some("presence/list"), 20usize),
+            (Some("token/list"), 21usize),
+            (Some("token/revoke"), 22usize),
+            (Some("token/createClient"), 23usize),
+        ],
+        error: Some(&SHAPE_0),
+        correlation: Some(CORRELATION_0),
+    },
+    specserve_runtime::route::Endpoint {
+        enveloped: false,
+        discriminator: Some("channel"),
+        routes: &[
+            (Some("auth/register"), 0usize),
+            (Some("auth/generateToken"), 1usize),
+            (Some("auth/refresh"), 2usize),
+            (Some("auth/verifyEmail"), 3usize),
+            (Some("auth/resendVerification"), 4usize),
+            (Some("auth/logout"), 5usize),
+            (Some("user/create"), 6usize),
+            (Some("user/read"), 7usize),
+            (Some("user/update"), 8usize),
+            (Some("user/delete"), 9usize),
+            (Some("auth/bind"), 10usize),
+            (Some("room/create"), 11usize),
+            (Some("room/list"), 12usize),
+            (Some("room/addMember"), 13usize),
+            (Some("room/leave"), 14usize),
+            (Some("room/join"), 15usize),
+            (Some("room/members"), 16usize),
+            (Some("message/send"), 17usize),
+            (Some("message/history"), 18usize),
+            (Some("message/markRead"), 19usize),
+            (Some("presence/list"), 20usize),
+            (Some("token/list"), 21usize),
+            (Some("token/revoke"), 22usize),
+            (Some("token/createClient"), 23usize),
+        ],
+        error: Some(&SHAPE_0),
+        correlation: Some(CORRELATION_0),
+    },
+];
 /// The generated API over an application's handlers: what the server drives.
 pub struct Service<H: Handlers> {
     context: std::sync::Arc<H::Context>,
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> Service<H> {
     /// The API over `context`. Compiles every validator now, so a bad schema
     /// fails at start-up and the first request does not pay for compilation.
@@ -2372,3403 +2748,476 @@ impl<H: Handlers> Service<H> {
     pub fn context(&self) -> &std::sync::Arc<H::Context> {
         &self.context
     }
-    fn endpoint_failure(
-        &self,
-        endpoint: usize,
-        frame: Option<&specserve_runtime::frame::Frame>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let (
-            shape,
-            id,
-        ): (
-            Option<&specserve_runtime::encode::Shape>,
-            Option<specserve_runtime::serde_json::Value>,
-        ) = match endpoint {
-            0 => {
-                (
-                    Some(&SHAPE_0),
-                    frame
-                        .and_then(|f| {
-                            f
-                                .correlation(
-                                    &specserve_runtime::frame::Correlation {
-                                        part: specserve_runtime::frame::Part::Payload,
-                                        pointer: "/requestId",
-                                        rule: specserve_runtime::frame::IdRule::String {
-                                            min: 1,
-                                            max: Some(64),
-                                        },
-                                    },
-                                )
-                        }),
-                )
-            }
-            1 => {
-                (
-                    Some(&SHAPE_0),
-                    frame
-                        .and_then(|f| {
-                            f
-                                .correlation(
-                                    &specserve_runtime::frame::Correlation {
-                                        part: specserve_runtime::frame::Part::Payload,
-                                        pointer: "/requestId",
-                                        rule: specserve_runtime::frame::IdRule::String {
-                                            min: 1,
-                                            max: Some(64),
-                                        },
-                                    },
-                                )
-                        }),
-                )
-            }
-            _ => (None, None),
-        };
-        let _ = &frame;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: None,
-        };
-        specserve_runtime::service::failure(None, shape, echo, error)
-    }
-    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
-    /// every frame's future would be as large as the largest route's, and
-    /// would be moved and allocated at that size for every frame.
-    async fn answer(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        prepared: Prepared,
-    ) -> specserve_runtime::Outcome {
-        let Prepared { route, mut frame } = prepared;
-        let _ = (&binding, &connection, &mut frame);
-        match route {
-            0 => Box::pin(self.route_0(binding, connection, &mut frame)).await,
-            1 => Box::pin(self.route_1(binding, connection, &mut frame)).await,
-            2 => Box::pin(self.route_2(binding, connection, &mut frame)).await,
-            3 => Box::pin(self.route_3(binding, connection, &mut frame)).await,
-            4 => Box::pin(self.route_4(binding, connection, &mut frame)).await,
-            5 => Box::pin(self.route_5(binding, connection, &mut frame)).await,
-            6 => Box::pin(self.route_6(binding, connection, &mut frame)).await,
-            7 => Box::pin(self.route_7(binding, connection, &mut frame)).await,
-            8 => Box::pin(self.route_8(binding, connection, &mut frame)).await,
-            9 => Box::pin(self.route_9(binding, connection, &mut frame)).await,
-            10 => Box::pin(self.route_10(binding, connection, &mut frame)).await,
-            11 => Box::pin(self.route_11(binding, connection, &mut frame)).await,
-            12 => Box::pin(self.route_12(binding, connection, &mut frame)).await,
-            13 => Box::pin(self.route_13(binding, connection, &mut frame)).await,
-            14 => Box::pin(self.route_14(binding, connection, &mut frame)).await,
-            15 => Box::pin(self.route_15(binding, connection, &mut frame)).await,
-            16 => Box::pin(self.route_16(binding, connection, &mut frame)).await,
-            17 => Box::pin(self.route_17(binding, connection, &mut frame)).await,
-            18 => Box::pin(self.route_18(binding, connection, &mut frame)).await,
-            19 => Box::pin(self.route_19(binding, connection, &mut frame)).await,
-            20 => Box::pin(self.route_20(binding, connection, &mut frame)).await,
-            21 => Box::pin(self.route_21(binding, connection, &mut frame)).await,
-            22 => Box::pin(self.route_22(binding, connection, &mut frame)).await,
-            23 => Box::pin(self.route_23(binding, connection, &mut frame)).await,
-            _ => {
-                specserve_runtime::service::failure(
-                    None,
-                    None,
-                    specserve_runtime::encode::Echo::default(),
-                    specserve_runtime::ApiError::internal("unknown route"),
-                )
-            }
-        }
-    }
-    async fn route_0(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/register"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(0), None) {
-                break 'run Err(error);
-            }
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "auth",
-                connection,
-                None,
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: AuthRegisterPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::register(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = None;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "register",
-                operation: "authRegister",
-                principal: principal_seen,
-                target: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|reply| {
-                        specserve_runtime::serde_json::to_value(reply).ok()
-                    })
-                    .and_then(|v| {
-                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
-                    }),
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_1, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(0),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(0),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(0), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_1(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/generateToken"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(1), None) {
-                break 'run Err(error);
-            }
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "auth",
-                connection,
-                None,
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: AuthGenerateTokenPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::generate_token(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = None;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "login",
-                operation: "authGenerateToken",
-                principal: principal_seen,
-                target: None,
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_2, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(1),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(1),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(1), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_2(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/refresh"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(2), None) {
-                break 'run Err(error);
-            }
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "auth",
-                connection,
-                None,
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: AuthRefreshPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::refresh(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_3, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(2),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(2),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(2), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_3(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/verifyEmail"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(3), None) {
-                break 'run Err(error);
-            }
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "auth",
-                connection,
-                None,
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: AuthVerifyEmailPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::verify_email(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = None;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "email_verified",
-                operation: "authVerifyEmail",
-                principal: principal_seen,
-                target: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|reply| {
-                        specserve_runtime::serde_json::to_value(reply).ok()
-                    })
-                    .and_then(|v| {
-                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
-                    }),
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_4, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(3),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(3),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(3), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_4(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/resendVerification"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(4), None) {
-                break 'run Err(error);
-            }
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "auth",
-                connection,
-                None,
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: AuthResendVerificationPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::resend_verification(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_5, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(4),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(4),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(4), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_5(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/logout"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let mut principal: Option<
-            &<H::Context as specserve_runtime::Context>::Principal,
-        > = None;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(5), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            let params = &();
-            let _ = binding;
-            let message: AuthLogoutPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::logout(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = principal;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "logout",
-                operation: "authLogout",
-                principal: principal_seen,
-                target: None,
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_6, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(5),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(5),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(5), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_6(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("user/create"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let mut principal: Option<
-            &<H::Context as specserve_runtime::Context>::Principal,
-        > = None;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(6), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "clientUsersCreate",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &["users:create"],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            if let Err(error) = specserve_runtime::Context::rate_limit(
-                &*self.context,
-                "create",
-                connection,
-                Some(specserve_runtime::Authenticated::principal(&auth)),
-            ) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: UserCreatePayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::User as UserApi>::create(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = principal;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "user_created",
-                operation: "userCreate",
-                principal: principal_seen,
-                target: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|reply| {
-                        specserve_runtime::serde_json::to_value(reply).ok()
-                    })
-                    .and_then(|v| {
-                        specserve_runtime::frame::at_pointer(&v, "/userId").cloned()
-                    }),
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_7, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(6),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(6),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(6), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_7(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("user/read"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(7), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "clientUsersRead",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &["users:read"],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: UserRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::User as UserApi>::read(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_8, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(7),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(7),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(7), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_8(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("user/update"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let mut principal: Option<
-            &<H::Context as specserve_runtime::Context>::Principal,
-        > = None;
-        let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(8), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            audit_target = specserve_runtime::frame::at_pointer(
-                    frame.payload(),
-                    "/payload/id",
-                )
-                .cloned();
-            let params = &();
-            let _ = binding;
-            let message: UserUpdatePayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::User as UserApi>::update(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = principal;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "user_updated",
-                operation: "userUpdate",
-                principal: principal_seen,
-                target: audit_target,
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_9, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(8),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(8),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(8), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_9(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("user/delete"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let mut principal: Option<
-            &<H::Context as specserve_runtime::Context>::Principal,
-        > = None;
-        let mut audit_target: Option<specserve_runtime::serde_json::Value> = None;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(9), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "clientUsersDelete",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &["users:delete"],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            audit_target = specserve_runtime::frame::at_pointer(
-                    frame.payload(),
-                    "/payload/id",
-                )
-                .cloned();
-            let params = &();
-            let _ = binding;
-            let message: UserRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::User as UserApi>::delete(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = principal;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "user_deleted",
-                operation: "userDelete",
-                principal: principal_seen,
-                target: audit_target,
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_10, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(9),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(9),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(9), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_10(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("auth/bind"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(10), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Auth as AuthApi>::bind(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_11, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(10),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(10),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(10),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_11(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/create"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(11), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomCreatePayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::create(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_12, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(11),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(11),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(11),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_12(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/list"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(12), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::list(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_13, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(12),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(12),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(12),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_13(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/addMember"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(13), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomMemberPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::add_member(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_14, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(13),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(13),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(13),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_14(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/leave"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(14), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::leave(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_15, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(14),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(14),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(14),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_15(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/join"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(15), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::join(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_16, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(15),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(15),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(15),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_16(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("room/members"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(16), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: RoomRef = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Room as RoomApi>::members(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_17, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(16),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(16),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(16),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_17(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/send"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(17), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: MessageSendPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Message as MessageApi>::send(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_18, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(17),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(17),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(17),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_18(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/history"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(18), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: MessageHistoryPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Message as MessageApi>::history(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_19, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(18),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(18),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(18),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_19(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("message/markRead"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(19), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: MessageMarkReadPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Message as MessageApi>::mark_read(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_20, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(19),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(19),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(19),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_20(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("presence/list"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(20), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: PresenceListPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Presence as PresenceApi>::list(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_21, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(20),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(20),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(20),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_21(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/list"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(21), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: EmptyPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Token as TokenApi>::list(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_22, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(21),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(21),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(21),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_22(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/revoke"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(22), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: TokenRevokePayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Token as TokenApi>::revoke(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(()) => {
-                match specserve_runtime::encode::encode(&SHAPE_23, echo, &()) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(22),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(22),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(22),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
-    async fn route_23(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 1,
-                        max: Some(64),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("token/createClient"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let mut principal: Option<
-            &<H::Context as specserve_runtime::Context>::Principal,
-        > = None;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(23), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "apiToken",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: Some("apiToken"),
-                            scopes: &[],
-                        },
-                        specserve_runtime::service::Scheme {
-                            name: "sessionCookie",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Cookie(
-                                    "__Host-specserve-token",
-                                ),
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            principal = Some(specserve_runtime::Authenticated::principal(&auth));
-            let params = &();
-            let _ = binding;
-            let message: TokenCreateClientPayload = match frame.take("/payload") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Token as TokenApi>::create_client(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        let principal_seen = principal;
-        specserve_runtime::Context::audit(
-            &*self.context,
-            &specserve_runtime::AuditRecord {
-                event: "client_token_created",
-                operation: "tokenCreateClient",
-                principal: principal_seen,
-                target: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|reply| {
-                        specserve_runtime::serde_json::to_value(reply).ok()
-                    })
-                    .and_then(|v| {
-                        specserve_runtime::frame::at_pointer(&v, "/tokenId").cloned()
-                    }),
-                outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()),
-                connection,
-            },
-        );
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_24, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(23),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(23),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(
-                    Some(23),
-                    Some(&SHAPE_0),
-                    echo,
-                    error,
-                )
-            }
-        }
-    }
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> specserve_runtime::Service for Service<H> {
+impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
+    type Context = H::Context;
     type Binding = Binding;
-    type Prepared = Prepared;
-    fn info(&self) -> &'static specserve_runtime::ServiceInfo {
-        &INFO
+    const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
+    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
+    fn context(&self) -> &H::Context {
+        &self.context
+    }
+    fn validator(index: usize) -> &'static specserve_runtime::jsonschema::Validator {
+        validator(index)
     }
     fn bind(
-        &self,
         path: &str,
         query: Option<&str>,
     ) -> Result<Binding, specserve_runtime::service::BindError> {
         Binding::bind(path, query)
     }
-    fn prepare(
-        &self,
-        binding: &Binding,
-        text: &str,
-    ) -> Result<Prepared, specserve_runtime::Outcome> {
-        match binding.endpoint {
-            0 => {
-                let fail = |
-                    frame: Option<&specserve_runtime::frame::Frame>,
-                    error: specserve_runtime::ApiError|
-                self.endpoint_failure(0, frame, error);
-                let frame = match specserve_runtime::frame::Frame::parse(text, false) {
-                    Ok(frame) => frame,
-                    Err(error) => return Err(fail(None, error)),
-                };
-                let route = match frame.property("channel") {
-                    Some(specserve_runtime::serde_json::Value::String(value)) => {
-                        match value.as_str() {
-                            "auth/register" => 0,
-                            "auth/generateToken" => 1,
-                            "auth/refresh" => 2,
-                            "auth/verifyEmail" => 3,
-                            "auth/resendVerification" => 4,
-                            "auth/logout" => 5,
-                            "user/create" => 6,
-                            "user/read" => 7,
-                            "user/update" => 8,
-                            "user/delete" => 9,
-                            "auth/bind" => 10,
-                            "room/create" => 11,
-                            "room/list" => 12,
-                            "room/addMember" => 13,
-                            "room/leave" => 14,
-                            "room/join" => 15,
-                            "room/members" => 16,
-                            "message/send" => 17,
-                            "message/history" => 18,
-                            "message/markRead" => 19,
-                            "presence/list" => 20,
-                            "token/list" => 21,
-                            "token/revoke" => 22,
-                            "token/createClient" => 23,
-                            _ => {
-                                return Err(
-                                    fail(
-                                        Some(&frame),
-                                        specserve_runtime::ApiError::unknown_channel(
-                                            "no route has this channel",
-                                        ),
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(
-                            fail(
-                                Some(&frame),
-                                specserve_runtime::ApiError::bad_request(
-                                    "frame has no channel",
+    fn endpoint(binding: &Binding) -> usize {
+        binding.endpoint
+    }
+    /// Each route's typed message, handler and reply.
+    fn invoke<'a>(
+        &'a self,
+        route: usize,
+        call: specserve_runtime::route::Call<'a, Self>,
+    ) -> specserve_runtime::route::Reply<'a> {
+        let context = &*self.context;
+        match route {
+            0usize => {
+                Box::pin(async move {
+                    let message: AuthRegisterPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Auth as AuthApi>::register(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
                                 ),
-                            ),
-                        );
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
                     }
-                };
-                Ok(Prepared { route, frame })
+                })
             }
-            1 => {
-                let fail = |
-                    frame: Option<&specserve_runtime::frame::Frame>,
-                    error: specserve_runtime::ApiError|
-                self.endpoint_failure(1, frame, error);
-                let frame = match specserve_runtime::frame::Frame::parse(text, false) {
-                    Ok(frame) => frame,
-                    Err(error) => return Err(fail(None, error)),
-                };
-                let route = match frame.property("channel") {
-                    Some(specserve_runtime::serde_json::Value::String(value)) => {
-                        match value.as_str() {
-                            "auth/register" => 0,
-                            "auth/generateToken" => 1,
-                            "auth/refresh" => 2,
-                            "auth/verifyEmail" => 3,
-                            "auth/resendVerification" => 4,
-                            "auth/logout" => 5,
-                            "user/create" => 6,
-                            "user/read" => 7,
-                            "user/update" => 8,
-                            "user/delete" => 9,
-                            "auth/bind" => 10,
-                            "room/create" => 11,
-                            "room/list" => 12,
-                            "room/addMember" => 13,
-                            "room/leave" => 14,
-                            "room/join" => 15,
-                            "room/members" => 16,
-                            "message/send" => 17,
-                            "message/history" => 18,
-                            "message/markRead" => 19,
-                            "presence/list" => 20,
-                            "token/list" => 21,
-                            "token/revoke" => 22,
-                            "token/createClient" => 23,
-                            _ => {
-                                return Err(
-                                    fail(
-                                        Some(&frame),
-                                        specserve_runtime::ApiError::unknown_channel(
-                                            "no route has this channel",
-                                        ),
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(
-                            fail(
-                                Some(&frame),
-                                specserve_runtime::ApiError::bad_request(
-                                    "frame has no channel",
+            1usize => {
+                Box::pin(async move {
+                    let message: AuthGenerateTokenPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Auth as AuthApi>::generate_token(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
                                 ),
-                            ),
-                        );
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_2, call.echo, &reply)
                     }
-                };
-                Ok(Prepared { route, frame })
+                })
+            }
+            2usize => {
+                Box::pin(async move {
+                    let message: AuthRefreshPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Auth as AuthApi>::refresh(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_3, call.echo, &reply)
+                    }
+                })
+            }
+            3usize => {
+                Box::pin(async move {
+                    let message: AuthVerifyEmailPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Auth as AuthApi>::verify_email(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_4, call.echo, &reply)
+                    }
+                })
+            }
+            4usize => {
+                Box::pin(async move {
+                    let message: AuthResendVerificationPayload = call
+                        .frame
+                        .take("/payload")?;
+                    {
+                        <H::Auth as AuthApi>::resend_verification(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_5, call.echo, &())
+                    }
+                })
+            }
+            5usize => {
+                Box::pin(async move {
+                    let message: AuthLogoutPayload = call.frame.take("/payload")?;
+                    {
+                        <H::Auth as AuthApi>::logout(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_6, call.echo, &())
+                    }
+                })
+            }
+            6usize => {
+                Box::pin(async move {
+                    let message: UserCreatePayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::User as UserApi>::create(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_7, call.echo, &reply)
+                    }
+                })
+            }
+            7usize => {
+                Box::pin(async move {
+                    let message: UserRef = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::User as UserApi>::read(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_8, call.echo, &reply)
+                    }
+                })
+            }
+            8usize => {
+                Box::pin(async move {
+                    let message: UserUpdatePayload = call.frame.take("/payload")?;
+                    {
+                        <H::User as UserApi>::update(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_9, call.echo, &())
+                    }
+                })
+            }
+            9usize => {
+                Box::pin(async move {
+                    let message: UserRef = call.frame.take("/payload")?;
+                    {
+                        <H::User as UserApi>::delete(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_10, call.echo, &())
+                    }
+                })
+            }
+            10usize => {
+                Box::pin(async move {
+                    let message: EmptyPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Auth as AuthApi>::bind(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_11, call.echo, &reply)
+                    }
+                })
+            }
+            11usize => {
+                Box::pin(async move {
+                    let message: RoomCreatePayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Room as RoomApi>::create(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_12, call.echo, &reply)
+                    }
+                })
+            }
+            12usize => {
+                Box::pin(async move {
+                    let message: EmptyPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Room as RoomApi>::list(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_13, call.echo, &reply)
+                    }
+                })
+            }
+            13usize => {
+                Box::pin(async move {
+                    let message: RoomMemberPayload = call.frame.take("/payload")?;
+                    {
+                        <H::Room as RoomApi>::add_member(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_14, call.echo, &())
+                    }
+                })
+            }
+            14usize => {
+                Box::pin(async move {
+                    let message: RoomRef = call.frame.take("/payload")?;
+                    {
+                        <H::Room as RoomApi>::leave(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_15, call.echo, &())
+                    }
+                })
+            }
+            15usize => {
+                Box::pin(async move {
+                    let message: RoomRef = call.frame.take("/payload")?;
+                    {
+                        <H::Room as RoomApi>::join(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_16, call.echo, &())
+                    }
+                })
+            }
+            16usize => {
+                Box::pin(async move {
+                    let message: RoomRef = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Room as RoomApi>::members(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_17, call.echo, &reply)
+                    }
+                })
+            }
+            17usize => {
+                Box::pin(async move {
+                    let message: MessageSendPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Message as MessageApi>::send(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_18, call.echo, &reply)
+                    }
+                })
+            }
+            18usize => {
+                Box::pin(async move {
+                    let message: MessageHistoryPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Message as MessageApi>::history(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_19, call.echo, &reply)
+                    }
+                })
+            }
+            19usize => {
+                Box::pin(async move {
+                    let message: MessageMarkReadPayload = call.frame.take("/payload")?;
+                    {
+                        <H::Message as MessageApi>::mark_read(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_20, call.echo, &())
+                    }
+                })
+            }
+            20usize => {
+                Box::pin(async move {
+                    let message: PresenceListPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Presence as PresenceApi>::list(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_21, call.echo, &reply)
+                    }
+                })
+            }
+            21usize => {
+                Box::pin(async move {
+                    let message: EmptyPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Token as TokenApi>::list(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_22, call.echo, &reply)
+                    }
+                })
+            }
+            22usize => {
+                Box::pin(async move {
+                    let message: TokenRevokePayload = call.frame.take("/payload")?;
+                    {
+                        <H::Token as TokenApi>::revoke(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_23, call.echo, &())
+                    }
+                })
+            }
+            23usize => {
+                Box::pin(async move {
+                    let message: TokenCreateClientPayload = call.frame.take("/payload")?;
+                    {
+                        let reply = <H::Token as TokenApi>::create_client(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_24, call.echo, &reply)
+                    }
+                })
             }
             _ => {
-                Err(
-                    self
-                        .endpoint_failure(
-                            binding.endpoint,
-                            None,
-                            specserve_runtime::ApiError::bad_request("unknown path"),
-                        ),
-                )
+                Box::pin(async {
+                    Err(specserve_runtime::ApiError::internal("unknown route"))
+                })
             }
         }
-    }
-    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
-        match prepared.route {
-            5 | 8 | 9 | 22 => specserve_runtime::service::Scheduling::Exclusive,
-            17 => specserve_runtime::service::Scheduling::Ordered,
-            _ => specserve_runtime::service::Scheduling::Concurrent,
-        }
-    }
-    fn refuse(
-        &self,
-        binding: &Binding,
-        prepared: Option<Prepared>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let Some(Prepared { route, frame }) = prepared else {
-            return self.endpoint_failure(binding.endpoint, None, error);
-        };
-        let frame = &frame;
-        match route {
-            0 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(0),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/register"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            1 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(1),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/generateToken"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            2 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(2),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/refresh"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            3 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(3),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/verifyEmail"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            4 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(4),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/resendVerification"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            5 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(5),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/logout"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            6 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(6),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("user/create"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            7 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(7),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("user/read"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            8 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(8),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("user/update"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            9 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(9),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("user/delete"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            10 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(10),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("auth/bind"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            11 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(11),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/create"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            12 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(12),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/list"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            13 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(13),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/addMember"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            14 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(14),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/leave"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            15 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(15),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/join"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            16 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(16),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("room/members"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            17 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(17),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("message/send"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            18 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(18),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("message/history"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            19 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(19),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("message/markRead"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            20 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(20),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("presence/list"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            21 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(21),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("token/list"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            22 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(22),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("token/revoke"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            23 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 1,
-                                max: Some(64),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(23),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("token/createClient"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
-        }
-    }
-    fn run(
-        self: &std::sync::Arc<Self>,
-        binding: &std::sync::Arc<Binding>,
-        connection: &std::sync::Arc<specserve_runtime::ConnectionInfo>,
-        prepared: Prepared,
-    ) -> impl std::future::Future<Output = specserve_runtime::Outcome> + Send + 'static {
-        let (service, binding, connection) = (
-            std::sync::Arc::clone(self),
-            std::sync::Arc::clone(binding),
-            std::sync::Arc::clone(connection),
-        );
-        async move { service.answer(&binding, &connection, prepared).await }
-    }
-    fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
-        specserve_runtime::Context::ready(&*self.context)
-    }
-    fn connected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::connected(&*self.context, connection)
-    }
-    fn disconnected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-        offline: &[Box<str>],
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
-    }
-    fn http_post(
-        &self,
-        request: specserve_runtime::HttpPost<'_>,
-    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
-        specserve_runtime::Context::http_post(&*self.context, request)
     }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
@@ -5996,44 +3445,15 @@ impl Client {
         &self,
         request: &AuthRegisterPayload,
     ) -> Result<AuthRegisterReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_29,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<AuthRegisterReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_0,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Exchange an email and password for a new API token.
     ///
@@ -6052,44 +3472,15 @@ impl Client {
         &self,
         request: &AuthGenerateTokenPayload,
     ) -> Result<AuthGenerateTokenReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_30,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<AuthGenerateTokenReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_1,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Exchange a refresh token for a new access token and a new refresh token.
     ///
@@ -6104,44 +3495,15 @@ impl Client {
         &self,
         request: &AuthRefreshPayload,
     ) -> Result<AuthRefreshReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_31,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<AuthRefreshReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_2,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Prove the account's email with the code mailed to it; log-in works from then on.
     ///
@@ -6156,44 +3518,15 @@ impl Client {
         &self,
         request: &AuthVerifyEmailPayload,
     ) -> Result<AuthVerifyEmailReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_32,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<AuthVerifyEmailReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_3,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Mail a new code to an unverified account; the old code stops working.
     ///
@@ -6208,43 +3541,12 @@ impl Client {
         &self,
         request: &AuthResendVerificationPayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_33,
-                echo,
+        self.connection
+            .request(
+                &CALL_4,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Revoke the token this request was authenticated with.
@@ -6256,43 +3558,12 @@ impl Client {
         &self,
         request: &AuthLogoutPayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_34,
-                echo,
+        self.connection
+            .request(
+                &CALL_5,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Create a user managed by the caller.
@@ -6312,44 +3583,15 @@ impl Client {
         &self,
         request: &UserCreatePayload,
     ) -> Result<UserCreateReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_35,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<UserCreateReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_6,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Return one user.
     ///
@@ -6362,44 +3604,15 @@ impl Client {
         &self,
         request: &UserRef,
     ) -> Result<UserReadReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_36,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<UserReadReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_7,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Change a user's name, email, password or role; absent fields stay as they are.
     ///
@@ -6412,43 +3625,12 @@ impl Client {
         &self,
         request: &UserUpdatePayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_37,
-                echo,
+        self.connection
+            .request(
+                &CALL_8,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Delete a user, revoke its tokens and close its connections.
@@ -6460,43 +3642,12 @@ impl Client {
     ///
     /// Operation `userDelete` (receive on channel `api`), needs a credential.
     pub async fn user_delete(&self, request: &UserRef) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_38,
-                echo,
+        self.connection
+            .request(
+                &CALL_9,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Bind this connection to the caller, so the caller's events reach it.
@@ -6512,44 +3663,15 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<AuthBindReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_39,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<AuthBindReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_10,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Open the direct room with another user, or create a group room.
     ///
@@ -6570,44 +3692,15 @@ impl Client {
         &self,
         request: &RoomCreatePayload,
     ) -> Result<RoomCreateReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_40,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<RoomCreateReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_11,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// The caller's rooms, most recently active first, with the last message and the unread count.
     ///
@@ -6619,44 +3712,15 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<RoomListReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_41,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<RoomListReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_12,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Add a user to a group room the caller owns.
     ///
@@ -6669,43 +3733,12 @@ impl Client {
         &self,
         request: &RoomMemberPayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_42,
-                echo,
+        self.connection
+            .request(
+                &CALL_13,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Leave a group room.
@@ -6716,43 +3749,12 @@ impl Client {
     ///
     /// Operation `roomLeave` (receive on channel `api`), needs a credential.
     pub async fn room_leave(&self, request: &RoomRef) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_43,
-                echo,
+        self.connection
+            .request(
+                &CALL_14,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Join a room the caller was invited to.
@@ -6764,43 +3766,12 @@ impl Client {
     ///
     /// Operation `roomJoin` (receive on channel `api`), needs a credential.
     pub async fn room_join(&self, request: &RoomRef) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_44,
-                echo,
+        self.connection
+            .request(
+                &CALL_15,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// A room's members, their role and whether they are online.
@@ -6812,44 +3783,15 @@ impl Client {
         &self,
         request: &RoomRef,
     ) -> Result<RoomMembersReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_45,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<RoomMembersReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_16,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Store a message in a room and push it to the room's members.
     ///
@@ -6867,44 +3809,15 @@ impl Client {
         &self,
         request: &MessageSendPayload,
     ) -> Result<MessageSendReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_46,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<MessageSendReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_17,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// A room's messages, newest first, a page at a time.
     ///
@@ -6918,44 +3831,15 @@ impl Client {
         &self,
         request: &MessageHistoryPayload,
     ) -> Result<MessageHistoryReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_47,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<MessageHistoryReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_18,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Move the caller's last-read pointer in a room forward.
     ///
@@ -6967,43 +3851,12 @@ impl Client {
         &self,
         request: &MessageMarkReadPayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_48,
-                echo,
+        self.connection
+            .request(
+                &CALL_19,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// Whether the caller's contacts are online.
@@ -7017,44 +3870,15 @@ impl Client {
         &self,
         request: &PresenceListPayload,
     ) -> Result<PresenceListReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_49,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<PresenceListReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_20,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// The caller's live tokens, without their secrets.
     ///
@@ -7071,44 +3895,15 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_50,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<TokenListReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_21,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     ///
@@ -7122,43 +3917,12 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_51,
-                echo,
+        self.connection
+            .request(
+                &CALL_22,
                 &specserve_runtime::serde_json::json!({ "payload" : request }),
             )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        let _ = reply;
+            .await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -7180,44 +3944,15 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 1,
-                    max: Some(64),
-                }),
-        );
-        let token: Option<String> = self.connection.token();
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_52,
-                echo,
-                &specserve_runtime::serde_json::json!({ "payload" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<TokenCreateClientReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_23,
+                    &specserve_runtime::serde_json::json!({ "payload" : request }),
+                )
+                .await?,
+        )
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -7298,6 +4033,368 @@ pub fn message_validator(
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+const CORRELATION_0: specserve_runtime::frame::Correlation = specserve_runtime::frame::Correlation {
+    part: specserve_runtime::frame::Part::Payload,
+    pointer: "/requestId",
+    rule: specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    },
+};
+const SECURITY_0: &[specserve_runtime::service::Scheme] = &[
+    specserve_runtime::service::Scheme {
+        name: "apiToken",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "sessionCookie",
+        source: Some(
+            specserve_runtime::context::CredentialSource::Cookie(
+                "__Host-specserve-token",
+            ),
+        ),
+        message_property: None,
+        scopes: &[],
+    },
+];
+const SECURITY_1: &[specserve_runtime::service::Scheme] = &[
+    specserve_runtime::service::Scheme {
+        name: "apiToken",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "sessionCookie",
+        source: Some(
+            specserve_runtime::context::CredentialSource::Cookie(
+                "__Host-specserve-token",
+            ),
+        ),
+        message_property: None,
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "clientUsersCreate",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &["users:create"],
+    },
+];
+const SECURITY_2: &[specserve_runtime::service::Scheme] = &[
+    specserve_runtime::service::Scheme {
+        name: "apiToken",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "sessionCookie",
+        source: Some(
+            specserve_runtime::context::CredentialSource::Cookie(
+                "__Host-specserve-token",
+            ),
+        ),
+        message_property: None,
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "clientUsersRead",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &["users:read"],
+    },
+];
+const SECURITY_3: &[specserve_runtime::service::Scheme] = &[
+    specserve_runtime::service::Scheme {
+        name: "apiToken",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "sessionCookie",
+        source: Some(
+            specserve_runtime::context::CredentialSource::Cookie(
+                "__Host-specserve-token",
+            ),
+        ),
+        message_property: None,
+        scopes: &[],
+    },
+    specserve_runtime::service::Scheme {
+        name: "clientUsersDelete",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: Some("apiToken"),
+        scopes: &["users:delete"],
+    },
+];
+const CALL_0: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_29,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_1: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_30,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_2: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_31,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_3: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_32,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_4: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_33,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_5: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_34,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_6: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_35,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_7: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_36,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_8: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_37,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_9: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_38,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_10: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_39,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_11: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_40,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_12: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_41,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_13: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_42,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_14: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_43,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_15: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_44,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_16: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_45,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_17: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_46,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_18: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_47,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_19: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_48,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_20: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_49,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_21: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_50,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_22: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_51,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
+const CALL_23: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_52,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 1,
+        max: Some(64),
+    }),
+    credential: true,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
 const SHAPE_0: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("false")),

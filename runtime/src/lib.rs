@@ -10,6 +10,7 @@
 //! - [`encode`]: reply, error and event frames
 //! - [`context`]: the connection and the request context handlers get
 //! - [`service`]: the traits between generated code, the application and the server
+//! - [`route`]: the one pipeline every received frame runs, from the generated route table
 //! - [`hub`]: connections by channel, for server push
 //! - [`server`]: the WSS server: TLS, HTTP probes, upgrade, the connection loop
 //! - [`client`]: the connection behind generated client methods
@@ -26,6 +27,7 @@ pub mod frame;
 pub mod hub;
 pub mod path;
 pub mod rate_limit;
+pub mod route;
 pub mod server;
 pub mod service;
 pub mod websocket;

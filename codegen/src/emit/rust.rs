@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::diagnostics::{Diagnostics, SpecError};
@@ -187,6 +189,8 @@ struct Emitter<'a> {
     params_names: BTreeMap<ChannelId, String>,
     /// Layout constants, by their Rust text: name.
     shapes: std::cell::RefCell<BTreeMap<String, String>>,
+    /// Other constants the tables share, in the order named: (name, type, value).
+    named: std::cell::RefCell<Vec<(String, String, String)>>,
     out: String,
 }
 
@@ -236,6 +240,7 @@ impl<'a> Emitter<'a> {
             message_validators: Vec::new(),
             params_names,
             shapes: std::cell::RefCell::default(),
+            named: std::cell::RefCell::default(),
             out: String::new(),
         };
         emitter.ops = (0..api.operations.len()).map(|id| emitter.op(id)).collect();
@@ -723,400 +728,268 @@ pub trait Handlers: Send + Sync + 'static {{
         );
     }
 
+    /// The route table and the endpoints the runtime's pipeline serves
+    /// (`specserve_runtime::route`), the `Service` over the application's
+    /// handlers, and its one typed shim per route.
     fn service(&mut self) {
         let api = self.api;
-        let mut prepare_arms = String::new();
-        for (e, endpoint) in self.endpoints.iter().enumerate() {
-            let routes: Vec<(usize, &RouteEntry)> = self.route_of[e].iter().map(|i| (*i, &self.routes[*i])).collect();
-            let fail = format!(
-                "|frame: Option<&{RT}::frame::Frame>, error: {RT}::ApiError| self.endpoint_failure({e}, frame, error)"
-            );
-            let body = if let Some(property) = &endpoint.discriminator {
-                let arms: Vec<String> =
-                    routes.iter().filter_map(|(i, r)| r.3.as_ref().map(|v| format!("{} => {i},", lit(v)))).collect();
-                format!(
-                    "let route = match frame.property({prop}) {{ Some({RT}::serde_json::Value::String(value)) => match value.as_str() {{ {arms} _ => return Err(fail(Some(&frame), {RT}::ApiError::unknown_channel({unknown}))) }}, _ => return Err(fail(Some(&frame), {RT}::ApiError::bad_request({missing}))) }};",
-                    prop = lit(property),
-                    arms = arms.join(" "),
-                    unknown = lit(&format!("no route has this {property}")),
-                    missing = lit(&format!("frame has no {property}")),
-                )
-            } else if routes.len() == 1 {
-                format!("let route = {};", routes[0].0)
-            } else if routes.is_empty() {
-                format!(
-                    "return Err(fail(Some(&frame), {RT}::ApiError::bad_request(\"this path receives no messages\")));"
-                )
-            } else {
-                let candidates: Vec<String> = routes
-                    .iter()
-                    .map(|(i, r)| {
-                        let v =
-                            api.messages[r.2].payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
-                        format!("({i}, {})", v.map_or("None".into(), |v| format!("Some({v})")))
-                    })
-                    .collect();
-                format!(
-                    "let candidates: &[(usize, Option<usize>)] = &[{}]; let matching: Vec<usize> = candidates.iter().filter(|(_, v)| v.is_none_or(|v| validator(v).is_valid(frame.payload()))).map(|(r, _)| *r).collect(); let route = match matching.as_slice() {{ [route] => *route, [] => {{ let first = candidates[0].1.map(validator); let error = match first {{ Some(v) => frame.validate(v, None).err().unwrap_or_else(|| {RT}::ApiError::bad_request(\"frame matches no message\")), None => {RT}::ApiError::bad_request(\"frame matches no message\") }}; return Err(fail(Some(&frame), error)) }}, _ => return Err(fail(Some(&frame), {RT}::ApiError::bad_request(\"frame matches several messages of this path\"))) }};",
-                    candidates.join(", ")
-                )
-            };
-            let tail = if routes.is_empty() && endpoint.discriminator.is_none() {
-                body.trim_start_matches("return ").trim_end_matches(';').to_owned()
-            } else {
-                format!("{body} Ok(Prepared {{ route, frame }})")
-            };
-            let _ = writeln!(
-                prepare_arms,
-                "{e} => {{ let fail = {fail}; let frame = match {RT}::frame::Frame::parse(text, {enveloped}) {{ Ok(frame) => frame, Err(error) => return Err(fail(None, error)) }}; {tail} }}",
-                enveloped = endpoint.enveloped
-            );
-        }
-        // Endpoint failures: the first error message any operation there declares.
-        let mut endpoint_arms = String::new();
-        for (e, endpoint) in self.endpoints.iter().enumerate() {
-            let error = endpoint.routes.iter().find_map(|r| api.error_reply(&api.operations[r.operation]));
-            let shape = match error {
-                Some(m) => format!("Some(&{})", self.shape(m, endpoint.discriminator.as_deref(), None)),
-                None => self.runtime_error_shape(endpoint.correlation.as_ref(), endpoint.enveloped),
-            };
-            let correlation = match &endpoint.correlation {
-                Some(c) => format!(
-                    "frame.and_then(|f| f.correlation(&{}))",
-                    self.correlation_lit(&c.pointer, c.in_headers, self.correlation_rule(endpoint.routes[0].message))
-                ),
-                None => "None".into(),
-            };
-            let _ = writeln!(endpoint_arms, "{e} => ({shape}, {correlation}),");
-        }
-        let mut route_fns = String::new();
-        let mut run_arms = String::new();
-        let mut refuse_arms = String::new();
-        let mut scheduled: Vec<(crate::model::Scheduling, String)> = Vec::new();
+        let rt = quote!(specserve_runtime);
+        let mut routes = Vec::new();
+        let mut shims = Vec::new();
         for (i, (e, op_id, message, value)) in self.routes.clone().into_iter().enumerate() {
             let op = self.ops[op_id].clone();
             let operation = &api.operations[op_id];
-            if operation.scheduling != crate::model::Scheduling::Concurrent {
-                scheduled.push((operation.scheduling, i.to_string()));
-            }
-            let discriminator = self.endpoints[e].discriminator.clone();
+            let endpoint = &self.endpoints[e];
+            let discriminator = endpoint.discriminator.clone();
             let m = &api.messages[message];
             let correlation = match &m.correlation {
-                Some(c) => format!(
-                    "frame.correlation(&{})",
-                    self.correlation_lit(&c.pointer, c.in_headers, self.correlation_rule(message))
-                ),
-                None => "None".into(),
+                Some(c) => {
+                    let rule = self.correlation_rule(message);
+                    let literal = self.correlation_lit(&c.pointer, c.in_headers, rule);
+                    let name =
+                        format_ident!("{}", self.named("CORRELATION", &format!("{RT}::frame::Correlation"), literal));
+                    quote!(Some(#name))
+                }
+                None => quote!(None),
             };
-            let error_shape = match op.error {
+            let error = tokens(&match op.error {
                 Some(em) => format!("Some(&{})", self.shape(em, discriminator.as_deref(), None)),
-                None => self.runtime_error_shape(m.correlation.as_ref(), self.endpoints[e].enveloped),
-            };
-            let echo = format!(
-                "{RT}::encode::Echo {{ discriminator: {}, correlation: echo_id.as_ref(), credential: None }}",
-                value.as_ref().map_or("None".into(), |v| format!("Some({})", lit(v)))
-            );
-            let _ = writeln!(
-                refuse_arms,
-                "{i} => {{ let echo_id = {correlation}; {RT}::service::failure(Some({op_id}), {error_shape}, {echo}, error) }}"
-            );
-            let payload_v = m.payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
-            let headers_v = m.headers_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
-            if let Some(p) = payload_v.filter(|_| !self.message_validators.iter().any(|(k, _)| *k == m.key)) {
+                None => self.runtime_error_shape(m.correlation.as_ref(), endpoint.enveloped),
+            });
+            let payload_validator = m.payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
+            let headers_validator = m.headers_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
+            if let Some(p) = payload_validator.filter(|_| !self.message_validators.iter().any(|(k, _)| *k == m.key)) {
                 self.message_validators.push((m.key.clone(), p));
             }
-            let validate = match payload_v {
-                Some(p) => format!(
-                    "if let Err(error) = frame.validate(validator({p}), {}) {{ break 'run Err(error); }}",
-                    headers_v.map_or("None".into(), |h| format!("Some(validator({h}))"))
-                ),
-                None => String::new(),
-            };
-            let schemes: Vec<String> = operation
-                .security
-                .iter()
-                .map(|s| {
-                    let scheme = &api.security_schemes[*s];
-                    let source = match &scheme.enforcement {
-                        Enforcement::Bearer => format!("Some({RT}::context::CredentialSource::Bearer)"),
-                        Enforcement::Header(h) => format!("Some({RT}::context::CredentialSource::Header({}))", lit(h)),
-                        Enforcement::Query(q) => format!("Some({RT}::context::CredentialSource::Query({}))", lit(q)),
-                        Enforcement::Cookie(c) => format!("Some({RT}::context::CredentialSource::Cookie({}))", lit(c)),
-                        _ => "None".into(),
-                    };
-                    format!(
-                        "{RT}::service::Scheme {{ name: {}, source: {source}, message_property: {}, scopes: &[{}] }}",
-                        lit(&scheme.key),
-                        scheme.message_property.as_ref().map_or("None".into(), |p| format!("Some({})", lit(p))),
-                        scheme.scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
-                    )
-                })
-                .collect();
-            let authenticated = format!(
-                "auth = match {RT}::service::authenticate(&*self.context, &[{}], frame, connection).await {{ Ok(auth) => auth, Err(error) => break 'run Err(error) }};",
-                schemes.join(", ")
-            );
-            let (declare_auth, authenticate, principal, audit_principal) = match (op.secured, operation.audit.is_some())
-            {
-                (true, true) => (
-                    format!("let auth; let mut principal: Option<&<H::Context as {RT}::Context>::Principal> = None;"),
-                    format!("{authenticated} principal = Some({RT}::Authenticated::principal(&auth));"),
-                    format!("Some({RT}::Authenticated::principal(&auth))"),
-                    "principal",
-                ),
-                (true, false) => (
-                    "let auth;".to_owned(),
-                    authenticated,
-                    format!("Some({RT}::Authenticated::principal(&auth))"),
-                    "None",
-                ),
-                (false, _) => (format!("let auth = {RT}::Anonymous;"), String::new(), "None".to_owned(), "None"),
-            };
-            let rate_limit = match &operation.rate_limit {
-                Some(class) => format!(
-                    "if let Err(error) = {RT}::Context::rate_limit(&*self.context, {}, connection, {principal}) {{ break 'run Err(error); }}",
-                    lit(class)
-                ),
-                None => String::new(),
-            };
-            let (_, input_ty, pointer, unit) = op.inputs.iter().find(|(mm, ..)| *mm == message).cloned().unwrap_or((
-                message,
-                "()".into(),
-                String::new(),
-                true,
-            ));
-            let decode = if unit {
-                String::new()
-            } else if op.inputs.len() > 1 {
-                let variant = m.key.to_upper_camel_case();
-                format!(
-                    "let message = match frame.take::<{input_ty}>({}) {{ Ok(m) => {}::{variant}(m), Err(error) => break 'run Err(error) }};",
-                    lit(&pointer),
-                    op.input.clone().unwrap_or_default()
-                )
+            let (payload_validator, headers_validator) = (option(payload_validator), option(headers_validator));
+            let schemes: Vec<TokenStream> = operation.security.iter().map(|s| {
+                let scheme = &api.security_schemes[*s];
+                let source = match &scheme.enforcement {
+                    Enforcement::Bearer => quote!(Some(#rt::context::CredentialSource::Bearer)),
+                    Enforcement::Header(h) => quote!(Some(#rt::context::CredentialSource::Header(#h))),
+                    Enforcement::Query(q) => quote!(Some(#rt::context::CredentialSource::Query(#q))),
+                    Enforcement::Cookie(c) => quote!(Some(#rt::context::CredentialSource::Cookie(#c))),
+                    _ => quote!(None),
+                };
+                let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
+                quote!(#rt::service::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
+            }).collect();
+            let security = if schemes.is_empty() {
+                quote!(&[])
             } else {
-                format!(
-                    "let message: {input_ty} = match frame.take({}) {{ Ok(m) => m, Err(error) => break 'run Err(error) }};",
-                    lit(&pointer)
-                )
+                let value = quote!(&[#(#schemes),*]).to_string();
+                let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::service::Scheme]"), value));
+                quote!(#name)
             };
-            let message_arg = if op.input.is_some() && !(op.inputs.len() == 1 && unit) { ", message" } else { "" };
-            let params = if op.params == "()" {
-                "let params = &(); let _ = binding;".to_owned()
-            } else {
-                format!(
-                    "let Some(params) = binding.channel_{}.as_ref() else {{ break 'run Err({RT}::ApiError::internal(\"the connection is not bound to this channel\")) }};",
-                    operation.channel
-                )
-            };
-            let call = format!(
-                "<H::{} as {}>::{}({RT}::RequestContext::__new(&*self.context, connection, params, &auth){message_arg}).await",
-                group_type(&op.trait_name),
-                op.trait_name,
-                op.method
-            );
-            let (declare_target, take_target, target) = match operation.audit.as_ref().and_then(|a| a.target.clone()) {
-                Some((AuditSource::Request, p)) => (
-                    format!("let mut audit_target: Option<{RT}::serde_json::Value> = None;"),
-                    format!("audit_target = {RT}::frame::at_pointer(frame.payload(), {}).cloned();", lit(&p)),
-                    "audit_target".to_owned(),
-                ),
-                Some((AuditSource::Reply, p)) => (
-                    String::new(),
-                    String::new(),
-                    format!(
-                        "result.as_ref().ok().and_then(|reply| {RT}::serde_json::to_value(reply).ok()).and_then(|v| {RT}::frame::at_pointer(&v, {}).cloned())",
-                        lit(&p)
-                    ),
-                ),
-                None => (String::new(), String::new(), "None".to_owned()),
-            };
-            let encode = match (&op.reply, op.replies.as_slice()) {
-                (None, _) | (Some(_), []) => {
-                    format!("Ok(()) => {RT}::Outcome {{ operation: Some({op_id}), error: None, text: String::new() }},")
-                }
-                (Some(_), [(rm, _, ty)]) => {
-                    let shape = self.shape(*rm, discriminator.as_deref(), None);
-                    let value = if *ty == Ty::Unit { "&()" } else { "&reply" };
-                    let bind = if *ty == Ty::Unit { "()" } else { "reply" };
-                    format!(
-                        "Ok({bind}) => match {RT}::encode::encode(&{shape}, echo, {value}) {{ Ok(text) => {RT}::Outcome {{ operation: Some({op_id}), error: None, text }}, Err(error) => {RT}::service::failure(Some({op_id}), {error_shape}, echo, error) }},"
-                    )
-                }
-                (Some(name), many) => {
-                    let arms: Vec<String> = many
-                        .iter()
-                        .map(|(rm, variant, _)| {
-                            let shape = self.shape(*rm, discriminator.as_deref(), None);
-                            format!("{name}::{variant}(reply) => {RT}::encode::encode(&{shape}, echo, reply),")
-                        })
-                        .collect();
-                    format!(
-                        "Ok(reply) => match match &reply {{ {} }} {{ Ok(text) => {RT}::Outcome {{ operation: Some({op_id}), error: None, text }}, Err(error) => {RT}::service::failure(Some({op_id}), {error_shape}, echo, error) }},",
-                        arms.join(" ")
-                    )
-                }
-            };
+            let rate_limit = option(operation.rate_limit.as_deref());
             let audit = match &operation.audit {
-                Some(a) => format!(
-                    "let principal_seen = {audit_principal}; {RT}::Context::audit(&*self.context, &{RT}::AuditRecord {{ event: {event}, operation: {key}, principal: principal_seen, target: {target}, outcome: result.as_ref().map(|_| ()).map_err(|e| e.code()), connection }});",
-                    event = lit(&a.event),
-                    key = lit(&operation.key),
-                ),
-                None => String::new(),
+                Some(audit) => {
+                    let event = &audit.event;
+                    let target = match &audit.target {
+                        Some((AuditSource::Request, p)) => quote!(Some(#rt::route::AuditTarget::Request(#p))),
+                        Some((AuditSource::Reply, p)) => quote!(Some(#rt::route::AuditTarget::Reply(#p))),
+                        None => quote!(None),
+                    };
+                    quote!(Some(#rt::route::Audit { event: #event, target: #target }))
+                }
+                None => quote!(None),
             };
-            let _ = write!(
-                route_fns,
-                r#"
-    async fn route_{i}(&self, binding: &Binding, connection: &{RT}::ConnectionInfo, frame: &mut {RT}::frame::Frame) -> {RT}::Outcome {{
-        let echo_id: Option<{RT}::serde_json::Value> = {correlation};
-        let echo = {echo};
-        {declare_auth}
-        {declare_target}
-        let result = 'run: {{
-            {validate}
-            {authenticate}
-            {rate_limit}
-            {take_target}
-            {params}
-            {decode}
-            {call}
-        }};
-        {audit}
-        match result {{
-            {encode}
-            Err(error) => {RT}::service::failure(Some({op_id}), {error_shape}, echo, error),
-        }}
-    }}
-"#
-            );
-            let _ = writeln!(run_arms, "{i} => Box::pin(self.route_{i}(binding, connection, &mut frame)).await,");
+            let scheduling = format_ident!("{}", operation.scheduling.variant());
+            let (key, discriminator_value) = (&operation.key, option(value.as_deref()));
+            routes.push(quote! {
+                #rt::route::Route {
+                    operation: #op_id,
+                    key: #key,
+                    discriminator: #discriminator_value,
+                    correlation: #correlation,
+                    validators: (#payload_validator, #headers_validator),
+                    security: #security,
+                    rate_limit: #rate_limit,
+                    audit: #audit,
+                    error: #error,
+                    scheduling: #rt::service::Scheduling::#scheduling,
+                }
+            });
+            shims.push(self.shim(i, &op, message, discriminator.as_deref()));
         }
-        let mut scheduling = String::from("match prepared.route {\n");
-        for kind in [crate::model::Scheduling::Exclusive, crate::model::Scheduling::Ordered] {
-            let routes: Vec<&str> = scheduled.iter().filter(|(k, _)| *k == kind).map(|(_, r)| r.as_str()).collect();
-            if !routes.is_empty() {
-                let _ =
-                    writeln!(scheduling, "{} => {RT}::service::Scheduling::{},", routes.join(" | "), kind.variant());
+        let endpoints: Vec<TokenStream> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(e, endpoint)| {
+                let routes = self.route_of[e].iter().map(|r| {
+                    let value = option(self.routes[*r].3.as_deref());
+                    quote!((#value, #r))
+                });
+                // The first error message any operation there declares.
+                let error = endpoint.routes.iter().find_map(|r| api.error_reply(&api.operations[r.operation]));
+                let error = tokens(&match error {
+                    Some(m) => format!("Some(&{})", self.shape(m, endpoint.discriminator.as_deref(), None)),
+                    None => self.runtime_error_shape(endpoint.correlation.as_ref(), endpoint.enveloped),
+                });
+                let correlation = match &endpoint.correlation {
+                    Some(c) => {
+                        let rule = self.correlation_rule(endpoint.routes[0].message);
+                        let literal = self.correlation_lit(&c.pointer, c.in_headers, rule);
+                        let name = format_ident!(
+                            "{}",
+                            self.named("CORRELATION", &format!("{RT}::frame::Correlation"), literal)
+                        );
+                        quote!(Some(#name))
+                    }
+                    None => quote!(None),
+                };
+                let (enveloped, discriminator) = (endpoint.enveloped, option(endpoint.discriminator.as_deref()));
+                quote! {
+                    #rt::route::Endpoint {
+                        enveloped: #enveloped,
+                        discriminator: #discriminator,
+                        routes: &[#(#routes),*],
+                        error: #error,
+                        correlation: #correlation,
+                    }
+                }
+            })
+            .collect();
+        let invoke = if shims.is_empty() {
+            quote! {
+                let _ = (route, call);
+                Box::pin(async { Err(#rt::ApiError::internal("this API receives no messages")) })
             }
-        }
-        scheduling.push_str(&format!("_ => {RT}::service::Scheduling::Concurrent,\n}}"));
-        let _ = write!(
-            self.out,
-            r#"
-/// A frame routed to its operation, not yet run.
-#[derive(Debug)]
-pub struct Prepared {{
-    route: usize,
-    frame: {RT}::frame::Frame,
-}}
+        } else {
+            quote! {
+                let context = &*self.context;
+                match route {
+                    #(#shims)*
+                    _ => Box::pin(async { Err(#rt::ApiError::internal("unknown route")) }),
+                }
+            }
+        };
+        let code = quote! {
+            /// Every received message's route: the table the runtime's pipeline
+            /// serves (`specserve_runtime::route`), by index.
+            const ROUTES: &[#rt::route::Route] = &[#(#routes),*];
 
-/// The generated API over an application's handlers: what the server drives.
-pub struct Service<H: Handlers> {{
-    context: std::sync::Arc<H::Context>,
-}}
+            /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
+            const ENDPOINTS: &[#rt::route::Endpoint] = &[#(#endpoints),*];
 
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> Service<H> {{
-    /// The API over `context`. Compiles every validator now, so a bad schema
-    /// fails at start-up and the first request does not pay for compilation.
-    pub fn new(context: std::sync::Arc<H::Context>) -> Self {{
-        compile_validators();
-        Service {{ context }}
-    }}
+            /// The generated API over an application's handlers: what the server drives.
+            pub struct Service<H: Handlers> {
+                context: std::sync::Arc<H::Context>,
+            }
 
-    /// The application's context.
-    pub fn context(&self) -> &std::sync::Arc<H::Context> {{
-        &self.context
-    }}
+            impl<H: Handlers> Service<H> {
+                /// The API over `context`. Compiles every validator now, so a bad schema
+                /// fails at start-up and the first request does not pay for compilation.
+                pub fn new(context: std::sync::Arc<H::Context>) -> Self {
+                    compile_validators();
+                    Service { context }
+                }
 
-    fn endpoint_failure(&self, endpoint: usize, frame: Option<&{RT}::frame::Frame>, error: {RT}::ApiError) -> {RT}::Outcome {{
-        let (shape, id): (Option<&{RT}::encode::Shape>, Option<{RT}::serde_json::Value>) = match endpoint {{
-            {endpoint_arms}
-            _ => (None, None),
-        }};
-        let _ = &frame;
-        let echo = {RT}::encode::Echo {{ discriminator: None, correlation: id.as_ref(), credential: None }};
-        {RT}::service::failure(None, shape, echo, error)
-    }}
+                /// The application's context.
+                pub fn context(&self) -> &std::sync::Arc<H::Context> {
+                    &self.context
+                }
+            }
 
-    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
-    /// every frame's future would be as large as the largest route's, and
-    /// would be moved and allocated at that size for every frame.
-    async fn answer(&self, binding: &Binding, connection: &{RT}::ConnectionInfo, prepared: Prepared) -> {RT}::Outcome {{
-        let Prepared {{ route, mut frame }} = prepared;
-        let _ = (&binding, &connection, &mut frame);
-        match route {{
-            {run_arms}
-            _ => {RT}::service::failure(None, None, {RT}::encode::Echo::default(), {RT}::ApiError::internal("unknown route")),
-        }}
-    }}
-    {route_fns}
-}}
+            impl<H: Handlers> #rt::route::Api for Service<H> {
+                type Context = H::Context;
+                type Binding = Binding;
+                const INFO: &'static #rt::ServiceInfo = &INFO;
+                const ROUTES: &'static [#rt::route::Route] = ROUTES;
+                const ENDPOINTS: &'static [#rt::route::Endpoint] = ENDPOINTS;
 
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> {RT}::Service for Service<H> {{
-    type Binding = Binding;
-    type Prepared = Prepared;
+                fn context(&self) -> &H::Context {
+                    &self.context
+                }
 
-    fn info(&self) -> &'static {RT}::ServiceInfo {{
-        &INFO
-    }}
+                fn validator(index: usize) -> &'static #rt::jsonschema::Validator {
+                    validator(index)
+                }
 
-    fn bind(&self, path: &str, query: Option<&str>) -> Result<Binding, {RT}::service::BindError> {{
-        Binding::bind(path, query)
-    }}
+                fn bind(path: &str, query: Option<&str>) -> Result<Binding, #rt::service::BindError> {
+                    Binding::bind(path, query)
+                }
 
-    fn prepare(&self, binding: &Binding, text: &str) -> Result<Prepared, {RT}::Outcome> {{
-        match binding.endpoint {{
-            {prepare_arms}
-            _ => Err(self.endpoint_failure(binding.endpoint, None, {RT}::ApiError::bad_request("unknown path"))),
-        }}
-    }}
+                fn endpoint(binding: &Binding) -> usize {
+                    binding.endpoint
+                }
 
-    fn scheduling(&self, prepared: &Prepared) -> {RT}::service::Scheduling {{
-        {scheduling}
-    }}
+                /// Each route's typed message, handler and reply.
+                fn invoke<'a>(&'a self, route: usize, call: #rt::route::Call<'a, Self>) -> #rt::route::Reply<'a> {
+                    #invoke
+                }
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
+    }
 
-    fn refuse(&self, binding: &Binding, prepared: Option<Prepared>, error: {RT}::ApiError) -> {RT}::Outcome {{
-        let Some(Prepared {{ route, frame }}) = prepared else {{
-            return self.endpoint_failure(binding.endpoint, None, error);
-        }};
-        let frame = &frame;
-        match route {{
-            {refuse_arms}
-            _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
-        }}
-    }}
-
-    fn run(
-        self: &std::sync::Arc<Self>,
-        binding: &std::sync::Arc<Binding>,
-        connection: &std::sync::Arc<{RT}::ConnectionInfo>,
-        prepared: Prepared,
-    ) -> impl std::future::Future<Output = {RT}::Outcome> + Send + 'static {{
-        let (service, binding, connection) = (std::sync::Arc::clone(self), std::sync::Arc::clone(binding), std::sync::Arc::clone(connection));
-        async move {{ service.answer(&binding, &connection, prepared).await }}
-    }}
-
-    fn ready(&self) -> impl std::future::Future<Output = bool> + Send {{
-        {RT}::Context::ready(&*self.context)
-    }}
-
-    fn connected(&self, connection: &{RT}::ConnectionInfo) -> impl std::future::Future<Output = ()> + Send {{
-        {RT}::Context::connected(&*self.context, connection)
-    }}
-
-    fn disconnected(&self, connection: &{RT}::ConnectionInfo, offline: &[Box<str>]) -> impl std::future::Future<Output = ()> + Send {{
-        {RT}::Context::disconnected(&*self.context, connection, offline)
-    }}
-
-    fn http_post(&self, request: {RT}::HttpPost<'_>) -> impl std::future::Future<Output = Option<{RT}::HttpReply>> + Send {{
-        {RT}::Context::http_post(&*self.context, request)
-    }}
-}}
-"#
+    /// Route `route`'s arm of `invoke`: the message taken from the frame as
+    /// its type, the handler called with the request context its security
+    /// calls for, the reply encoded in its message's layout.
+    fn shim(&self, route: usize, op: &Op, message: MessageId, discriminator: Option<&str>) -> TokenStream {
+        let (api, rt) = (self.api, quote!(specserve_runtime));
+        let operation = &api.operations[op.id];
+        let (_, input_ty, pointer, unit) = op.inputs.iter().find(|(m, ..)| *m == message).cloned().unwrap_or((
+            message,
+            "()".into(),
+            String::new(),
+            true,
+        ));
+        let input_ty = tokens(&input_ty);
+        let take = if unit {
+            quote!()
+        } else if op.inputs.len() > 1 {
+            let input = tokens(op.input.as_deref().unwrap_or("()"));
+            let variant = format_ident!("{}", api.messages[message].key.to_upper_camel_case());
+            quote!(let message = #input::#variant(call.frame.take::<#input_ty>(#pointer)?);)
+        } else {
+            quote!(let message: #input_ty = call.frame.take(#pointer)?;)
+        };
+        let message_arg =
+            if op.input.is_some() && !(op.inputs.len() == 1 && unit) { quote!(, message) } else { quote!() };
+        let params = if op.params == "()" {
+            quote!(&())
+        } else {
+            let field = format_ident!("channel_{}", operation.channel);
+            quote!(call.binding.#field.as_ref().ok_or_else(|| #rt::ApiError::internal("the connection is not bound to this channel"))?)
+        };
+        let auth = if op.secured { quote!(call.secured()?) } else { quote!(call.open()) };
+        let (group, trait_name, method) = (
+            format_ident!("{}", group_type(&op.trait_name)),
+            format_ident!("{}", op.trait_name),
+            format_ident!("{}", op.method),
         );
+        let call = quote! {
+            <H::#group as #trait_name>::#method(#rt::RequestContext::__new(context, call.connection, #params, #auth) #message_arg).await?
+        };
+        let reply = match (&op.reply, op.replies.as_slice()) {
+            (None, _) | (Some(_), []) => quote!({ #call; Ok(String::new()) }),
+            (Some(_), [(rm, _, ty)]) => {
+                let shape = format_ident!("{}", self.shape(*rm, discriminator, None));
+                if *ty == Ty::Unit {
+                    quote!({ #call; #rt::encode::encode(&#shape, call.echo, &()) })
+                } else {
+                    quote!({ let reply = #call; #rt::encode::encode(&#shape, call.echo, &reply) })
+                }
+            }
+            (Some(name), many) => {
+                let name = tokens(name);
+                let arms = many.iter().map(|(rm, variant, _)| {
+                    let (shape, variant) =
+                        (format_ident!("{}", self.shape(*rm, discriminator, None)), format_ident!("{variant}"));
+                    quote!(#name::#variant(reply) => #rt::encode::encode(&#shape, call.echo, reply),)
+                });
+                quote!({ let reply = #call; match &reply { #(#arms)* } })
+            }
+        };
+        quote! {
+            #route => Box::pin(async move {
+                #take
+                #reply
+            }),
+        }
     }
 
     fn publisher(&mut self) {
@@ -1241,67 +1114,43 @@ impl Publisher {{
                     let field = pointer.trim_start_matches('/').replace("~1", "/").replace("~0", "~");
                     format!("&{RT}::serde_json::json!({{ {}: request }})", lit(&field))
                 };
-                let id = match &m.correlation {
-                    Some(_) => {
-                        format!("Some(self.connection.next_correlation_id({}))", self.correlation_rule(*message))
+                let correlation = match &m.correlation {
+                    Some(_) => format!("Some({})", self.correlation_rule(*message)),
+                    None => "None".into(),
+                };
+                let error = match op.error.filter(|_| op.reply.is_some()) {
+                    Some(em) => {
+                        let shape = self.shape(em, discriminator.as_deref(), None);
+                        let under = api.messages[em].error_body.clone().unwrap_or_default();
+                        format!("Some((&{shape}, {}))", lit(&under))
                     }
                     None => "None".into(),
                 };
-                let token = if op.secured && credential.is_some() { "self.connection.token()" } else { "None" };
+                let row = format!(
+                    "{RT}::client::Call {{ shape: &{shape}, correlation: {correlation}, credential: {}, replies: {}, error: {error}, enveloped: {enveloped} }}",
+                    op.secured && credential.is_some(),
+                    op.reply.is_some(),
+                );
+                let call = self.named("CALL", &format!("{RT}::client::Call"), row);
+                let request = format!("self.connection.request(&{call}, {body}).await?");
                 let (output, tail) = match (&op.reply, op.replies.as_slice()) {
-                    (None, _) => ("()".to_owned(), "self.connection.send(text).await".to_owned()),
-                    (Some(reply), replies) => {
-                        let error = match op.error {
-                            Some(em) => {
-                                let shape = self.shape(em, discriminator.as_deref(), None);
-                                let under = api.messages[em].error_body.clone().unwrap_or_default();
-                                format!(
-                                    "if {RT}::encode::has_consts(&{shape}, &reply) {{ let body = {RT}::frame::at_pointer(&reply, {}).cloned().unwrap_or_default(); return Err(match {RT}::serde_json::from_value(body) {{ Ok(body) => {RT}::client::ClientError::Api(body), Err(e) => {RT}::client::ClientError::Protocol(e.to_string()) }}); }}",
-                                    lit(&under)
-                                )
-                            }
-                            None => format!(
-                                "if let Some(body) = reply.get(\"error\").filter(|e| e.get(\"code\").is_some()).and_then(|e| {RT}::serde_json::from_value(e.clone()).ok()) {{ return Err({RT}::client::ClientError::Api(body)); }}"
-                            ),
-                        };
-                        let decode = match replies {
-                            [] => "let _ = reply; Ok(())".to_owned(),
-                            [(rm, _, ty)] => {
-                                let shape = self.shape(*rm, discriminator.as_deref(), None);
-                                let _ = shape;
-                                if *ty == Ty::Unit {
-                                    "let _ = reply; Ok(())".to_owned()
-                                } else {
-                                    format!(
-                                        "{RT}::serde_json::from_value::<{}>(reply).map_err(|e| {RT}::client::ClientError::Protocol(e.to_string()))",
-                                        ty.rust()
-                                    )
-                                }
-                            }
-                            many => {
-                                let mut tries = String::new();
-                                for (rm, variant, ty) in many {
-                                    let shape = self.shape(*rm, discriminator.as_deref(), None);
-                                    let _ = write!(
-                                        tries,
-                                        "if let Some(value) = {RT}::encode::has_consts(&{shape}, &reply).then(|| {RT}::serde_json::from_value::<{}>(reply.clone()).ok()).flatten() {{ return Ok({reply}::{variant}(value)); }}",
-                                        ty.rust()
-                                    );
-                                }
-                                format!(
-                                    "{tries} Err({RT}::client::ClientError::Protocol(\"the reply is none of the operation's reply messages\".into()))"
-                                )
-                            }
-                        };
-                        let envelope = if enveloped {
-                            "let reply = reply.get(\"payload\").cloned().unwrap_or(reply);"
-                        } else {
-                            ""
-                        };
+                    (None, _) | (Some(_), []) => ("()".to_owned(), format!("{request}; Ok(())")),
+                    (Some(_), [(_, _, Ty::Unit)]) => ("()".to_owned(), format!("{request}; Ok(())")),
+                    (Some(_), [(_, _, ty)]) => (ty.rust(), format!("{RT}::client::decode({request})")),
+                    (Some(reply), many) => {
+                        let mut tries = String::new();
+                        for (rm, variant, ty) in many {
+                            let shape = self.shape(*rm, discriminator.as_deref(), None);
+                            let _ = write!(
+                                tries,
+                                "if {RT}::encode::has_consts(&{shape}, &reply) && let Ok(value) = {RT}::serde_json::from_value::<{}>(reply.clone()) {{ return Ok({reply}::{variant}(value)); }}",
+                                ty.rust()
+                            );
+                        }
                         (
                             reply.clone(),
                             format!(
-                                "let reply = self.connection.call(id.as_ref(), text).await?; {envelope} {error} {decode}"
+                                "let reply = {request}; {tries} Err({RT}::client::ClientError::Protocol(\"the reply is none of the operation's reply messages\".into()))"
                             ),
                         )
                     }
@@ -1311,10 +1160,6 @@ impl Publisher {{
                     r#"
     {doc}
     pub async fn {name}(&self{arg}) -> Result<{output}, ClientError> {{
-        let id: Option<{RT}::serde_json::Value> = {id};
-        let token: Option<String> = {token};
-        let echo = {RT}::encode::Echo {{ discriminator: None, correlation: id.as_ref(), credential: token.as_deref() }};
-        let text = {RT}::encode::encode(&{shape}, echo, {body}).map_err(|e| {RT}::client::ClientError::Protocol(e.to_string()))?;
         {tail}
     }}
 "#,
@@ -1463,6 +1308,9 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
     }
 
     fn layouts(&mut self) {
+        for (name, ty, value) in self.named.take() {
+            let _ = writeln!(self.out, "const {name}: {ty} = {value};");
+        }
         let mut shapes: Vec<(String, String)> = self.shapes.take().into_iter().collect();
         // In the order they were named, so the output reads top to bottom.
         shapes.sort_by_key(|(_, name)| name.trim_start_matches("SHAPE_").parse::<usize>().unwrap_or(usize::MAX));
@@ -1502,6 +1350,18 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
         format!("Some(&{})", shapes.entry(text).or_insert(next))
     }
 
+    /// The name of a constant of type `ty` holding `value`, `PREFIX_<n>`, the
+    /// same name for the same value: the tables name each shared value once.
+    fn named(&self, prefix: &str, ty: &str, value: String) -> String {
+        let mut named = self.named.borrow_mut();
+        if let Some((name, ..)) = named.iter().find(|(name, t, v)| name.starts_with(prefix) && t == ty && *v == value) {
+            return name.clone();
+        }
+        let name = format!("{prefix}_{}", named.iter().filter(|(name, ..)| name.starts_with(prefix)).count());
+        named.push((name.clone(), ty.to_owned(), value));
+        name
+    }
+
     /// The layout of a message the server pushes (no echo, no credential).
     fn shape_owned(&self, message: MessageId) -> String {
         self.shape(message, None, None)
@@ -1534,6 +1394,19 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
             if in_headers { "Headers" } else { "Payload" },
             lit(pointer)
         )
+    }
+}
+
+/// Rust text the older string emitters make, as tokens for `quote!`.
+fn tokens(text: &str) -> TokenStream {
+    text.parse().unwrap_or_else(|error| panic!("generated Rust does not lex ({error}): {text}"))
+}
+
+/// `Some(value)` or `None`, as tokens.
+fn option<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(value) => quote!(Some(#value)),
+        None => quote!(None),
     }
 }
 

@@ -390,17 +390,23 @@ pub trait Handlers: Send + Sync + 'static {
     /// The application's state every handler gets.
     type Context: specserve_runtime::Context;
 }
-/// A frame routed to its operation, not yet run.
-#[derive(Debug)]
-pub struct Prepared {
-    route: usize,
-    frame: specserve_runtime::frame::Frame,
-}
+/// Every received message's route: the table the runtime's pipeline
+/// serves (`specserve_runtime::route`), by index.
+const ROUTES: &[specserve_runtime::route::Route] = &[];
+/// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
+const ENDPOINTS: &[specserve_runtime::route::Endpoint] = &[
+    specserve_runtime::route::Endpoint {
+        enveloped: false,
+        discriminator: None,
+        routes: &[],
+        error: None,
+        correlation: None,
+    },
+];
 /// The generated API over an application's handlers: what the server drives.
 pub struct Service<H: Handlers> {
     context: std::sync::Arc<H::Context>,
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> Service<H> {
     /// The API over `context`. Compiles every validator now, so a bad schema
     /// fails at start-up and the first request does not pay for compilation.
@@ -412,156 +418,38 @@ impl<H: Handlers> Service<H> {
     pub fn context(&self) -> &std::sync::Arc<H::Context> {
         &self.context
     }
-    fn endpoint_failure(
-        &self,
-        endpoint: usize,
-        frame: Option<&specserve_runtime::frame::Frame>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let (
-            shape,
-            id,
-        ): (
-            Option<&specserve_runtime::encode::Shape>,
-            Option<specserve_runtime::serde_json::Value>,
-        ) = match endpoint {
-            0 => (None, None),
-            _ => (None, None),
-        };
-        let _ = &frame;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: None,
-        };
-        specserve_runtime::service::failure(None, shape, echo, error)
-    }
-    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
-    /// every frame's future would be as large as the largest route's, and
-    /// would be moved and allocated at that size for every frame.
-    async fn answer(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        prepared: Prepared,
-    ) -> specserve_runtime::Outcome {
-        let Prepared { route, mut frame } = prepared;
-        let _ = (&binding, &connection, &mut frame);
-        match route {
-            _ => {
-                specserve_runtime::service::failure(
-                    None,
-                    None,
-                    specserve_runtime::encode::Echo::default(),
-                    specserve_runtime::ApiError::internal("unknown route"),
-                )
-            }
-        }
-    }
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> specserve_runtime::Service for Service<H> {
+impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
+    type Context = H::Context;
     type Binding = Binding;
-    type Prepared = Prepared;
-    fn info(&self) -> &'static specserve_runtime::ServiceInfo {
-        &INFO
+    const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
+    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
+    fn context(&self) -> &H::Context {
+        &self.context
+    }
+    fn validator(index: usize) -> &'static specserve_runtime::jsonschema::Validator {
+        validator(index)
     }
     fn bind(
-        &self,
         path: &str,
         query: Option<&str>,
     ) -> Result<Binding, specserve_runtime::service::BindError> {
         Binding::bind(path, query)
     }
-    fn prepare(
-        &self,
-        binding: &Binding,
-        text: &str,
-    ) -> Result<Prepared, specserve_runtime::Outcome> {
-        match binding.endpoint {
-            0 => {
-                let fail = |
-                    frame: Option<&specserve_runtime::frame::Frame>,
-                    error: specserve_runtime::ApiError|
-                self.endpoint_failure(0, frame, error);
-                let frame = match specserve_runtime::frame::Frame::parse(text, false) {
-                    Ok(frame) => frame,
-                    Err(error) => return Err(fail(None, error)),
-                };
-                Err(
-                    fail(
-                        Some(&frame),
-                        specserve_runtime::ApiError::bad_request(
-                            "this path receives no messages",
-                        ),
-                    ),
-                )
-            }
-            _ => {
-                Err(
-                    self
-                        .endpoint_failure(
-                            binding.endpoint,
-                            None,
-                            specserve_runtime::ApiError::bad_request("unknown path"),
-                        ),
-                )
-            }
-        }
+    fn endpoint(binding: &Binding) -> usize {
+        binding.endpoint
     }
-    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
-        match prepared.route {
-            _ => specserve_runtime::service::Scheduling::Concurrent,
-        }
-    }
-    fn refuse(
-        &self,
-        binding: &Binding,
-        prepared: Option<Prepared>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let Some(Prepared { route, frame }) = prepared else {
-            return self.endpoint_failure(binding.endpoint, None, error);
-        };
-        let frame = &frame;
-        match route {
-            _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
-        }
-    }
-    fn run(
-        self: &std::sync::Arc<Self>,
-        binding: &std::sync::Arc<Binding>,
-        connection: &std::sync::Arc<specserve_runtime::ConnectionInfo>,
-        prepared: Prepared,
-    ) -> impl std::future::Future<Output = specserve_runtime::Outcome> + Send + 'static {
-        let (service, binding, connection) = (
-            std::sync::Arc::clone(self),
-            std::sync::Arc::clone(binding),
-            std::sync::Arc::clone(connection),
-        );
-        async move { service.answer(&binding, &connection, prepared).await }
-    }
-    fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
-        specserve_runtime::Context::ready(&*self.context)
-    }
-    fn connected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::connected(&*self.context, connection)
-    }
-    fn disconnected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-        offline: &[Box<str>],
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
-    }
-    fn http_post(
-        &self,
-        request: specserve_runtime::HttpPost<'_>,
-    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
-        specserve_runtime::Context::http_post(&*self.context, request)
+    /// Each route's typed message, handler and reply.
+    fn invoke<'a>(
+        &'a self,
+        route: usize,
+        call: specserve_runtime::route::Call<'a, Self>,
+    ) -> specserve_runtime::route::Reply<'a> {
+        let _ = (route, call);
+        Box::pin(async {
+            Err(specserve_runtime::ApiError::internal("this API receives no messages"))
+        })
     }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub

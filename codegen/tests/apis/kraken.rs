@@ -284,17 +284,48 @@ pub trait Handlers: Send + Sync + 'static {
     /// Implements the `v2` operations.
     type V2: V2Api<Context = Self::Context>;
 }
-/// A frame routed to its operation, not yet run.
-#[derive(Debug)]
-pub struct Prepared {
-    route: usize,
-    frame: specserve_runtime::frame::Frame,
-}
+/// Every received message's route: the table the runtime's pipeline
+/// serves (`specserve_runtime::route`), by index.
+const ROUTES: &[specserve_runtime::route::Route] = &[
+    specserve_runtime::route::Route {
+        operation: 0usize,
+        key: "ping",
+        discriminator: Some("ping"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(0usize), None),
+        security: &[],
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+    specserve_runtime::route::Route {
+        operation: 1usize,
+        key: "subscribe",
+        discriminator: Some("subscribe"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(1usize), None),
+        security: &[],
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+];
+/// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
+const ENDPOINTS: &[specserve_runtime::route::Endpoint] = &[
+    specserve_runtime::route::Endpoint {
+        enveloped: false,
+        discriminator: Some("method"),
+        routes: &[(Some("ping"), 0usize), (Some("subscribe"), 1usize)],
+        error: Some(&SHAPE_0),
+        correlation: Some(CORRELATION_0),
+    },
+];
 /// The generated API over an application's handlers: what the server drives.
 pub struct Service<H: Handlers> {
     context: std::sync::Arc<H::Context>,
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> Service<H> {
     /// The API over `context`. Compiles every validator now, so a bad schema
     /// fails at start-up and the first request does not pay for compilation.
@@ -306,361 +337,76 @@ impl<H: Handlers> Service<H> {
     pub fn context(&self) -> &std::sync::Arc<H::Context> {
         &self.context
     }
-    fn endpoint_failure(
-        &self,
-        endpoint: usize,
-        frame: Option<&specserve_runtime::frame::Frame>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let (
-            shape,
-            id,
-        ): (
-            Option<&specserve_runtime::encode::Shape>,
-            Option<specserve_runtime::serde_json::Value>,
-        ) = match endpoint {
-            0 => {
-                (
-                    Some(&SHAPE_0),
-                    frame
-                        .and_then(|f| {
-                            f
-                                .correlation(
-                                    &specserve_runtime::frame::Correlation {
-                                        part: specserve_runtime::frame::Part::Payload,
-                                        pointer: "/req_id",
-                                        rule: specserve_runtime::frame::IdRule::Integer,
-                                    },
-                                )
-                        }),
-                )
-            }
-            _ => (None, None),
-        };
-        let _ = &frame;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: None,
-        };
-        specserve_runtime::service::failure(None, shape, echo, error)
-    }
-    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
-    /// every frame's future would be as large as the largest route's, and
-    /// would be moved and allocated at that size for every frame.
-    async fn answer(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        prepared: Prepared,
-    ) -> specserve_runtime::Outcome {
-        let Prepared { route, mut frame } = prepared;
-        let _ = (&binding, &connection, &mut frame);
-        match route {
-            0 => Box::pin(self.route_0(binding, connection, &mut frame)).await,
-            1 => Box::pin(self.route_1(binding, connection, &mut frame)).await,
-            _ => {
-                specserve_runtime::service::failure(
-                    None,
-                    None,
-                    specserve_runtime::encode::Echo::default(),
-                    specserve_runtime::ApiError::internal("unknown route"),
-                )
-            }
-        }
-    }
-    async fn route_0(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/req_id",
-                    rule: specserve_runtime::frame::IdRule::Integer,
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("ping"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(0), None) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            <H::V2 as V2Api>::ping(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_1, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(0),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(0),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(0), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
-    async fn route_1(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/req_id",
-                    rule: specserve_runtime::frame::IdRule::Integer,
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: Some("subscribe"),
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth = specserve_runtime::Anonymous;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(1), None) {
-                break 'run Err(error);
-            }
-            let params = &();
-            let _ = binding;
-            let message: SubscribeParams = match frame.take("/params") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::V2 as V2Api>::subscribe(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_2, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(1),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(1),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(1), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> specserve_runtime::Service for Service<H> {
+impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
+    type Context = H::Context;
     type Binding = Binding;
-    type Prepared = Prepared;
-    fn info(&self) -> &'static specserve_runtime::ServiceInfo {
-        &INFO
+    const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
+    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
+    fn context(&self) -> &H::Context {
+        &self.context
+    }
+    fn validator(index: usize) -> &'static specserve_runtime::jsonschema::Validator {
+        validator(index)
     }
     fn bind(
-        &self,
         path: &str,
         query: Option<&str>,
     ) -> Result<Binding, specserve_runtime::service::BindError> {
         Binding::bind(path, query)
     }
-    fn prepare(
-        &self,
-        binding: &Binding,
-        text: &str,
-    ) -> Result<Prepared, specserve_runtime::Outcome> {
-        match binding.endpoint {
-            0 => {
-                let fail = |
-                    frame: Option<&specserve_runtime::frame::Frame>,
-                    error: specserve_runtime::ApiError|
-                self.endpoint_failure(0, frame, error);
-                let frame = match specserve_runtime::frame::Frame::parse(text, false) {
-                    Ok(frame) => frame,
-                    Err(error) => return Err(fail(None, error)),
-                };
-                let route = match frame.property("method") {
-                    Some(specserve_runtime::serde_json::Value::String(value)) => {
-                        match value.as_str() {
-                            "ping" => 0,
-                            "subscribe" => 1,
-                            _ => {
-                                return Err(
-                                    fail(
-                                        Some(&frame),
-                                        specserve_runtime::ApiError::unknown_channel(
-                                            "no route has this method",
-                                        ),
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(
-                            fail(
-                                Some(&frame),
-                                specserve_runtime::ApiError::bad_request(
-                                    "frame has no method",
+    fn endpoint(binding: &Binding) -> usize {
+        binding.endpoint
+    }
+    /// Each route's typed message, handler and reply.
+    fn invoke<'a>(
+        &'a self,
+        route: usize,
+        call: specserve_runtime::route::Call<'a, Self>,
+    ) -> specserve_runtime::route::Reply<'a> {
+        let context = &*self.context;
+        match route {
+            0usize => {
+                Box::pin(async move {
+                    {
+                        let reply = <H::V2 as V2Api>::ping(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
                                 ),
-                            ),
-                        );
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
                     }
-                };
-                Ok(Prepared { route, frame })
+                })
+            }
+            1usize => {
+                Box::pin(async move {
+                    let message: SubscribeParams = call.frame.take("/params")?;
+                    {
+                        let reply = <H::V2 as V2Api>::subscribe(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.open(),
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_2, call.echo, &reply)
+                    }
+                })
             }
             _ => {
-                Err(
-                    self
-                        .endpoint_failure(
-                            binding.endpoint,
-                            None,
-                            specserve_runtime::ApiError::bad_request("unknown path"),
-                        ),
-                )
+                Box::pin(async {
+                    Err(specserve_runtime::ApiError::internal("unknown route"))
+                })
             }
         }
-    }
-    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
-        match prepared.route {
-            _ => specserve_runtime::service::Scheduling::Concurrent,
-        }
-    }
-    fn refuse(
-        &self,
-        binding: &Binding,
-        prepared: Option<Prepared>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let Some(Prepared { route, frame }) = prepared else {
-            return self.endpoint_failure(binding.endpoint, None, error);
-        };
-        let frame = &frame;
-        match route {
-            0 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/req_id",
-                            rule: specserve_runtime::frame::IdRule::Integer,
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(0),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("ping"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            1 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/req_id",
-                            rule: specserve_runtime::frame::IdRule::Integer,
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(1),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: Some("subscribe"),
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
-        }
-    }
-    fn run(
-        self: &std::sync::Arc<Self>,
-        binding: &std::sync::Arc<Binding>,
-        connection: &std::sync::Arc<specserve_runtime::ConnectionInfo>,
-        prepared: Prepared,
-    ) -> impl std::future::Future<Output = specserve_runtime::Outcome> + Send + 'static {
-        let (service, binding, connection) = (
-            std::sync::Arc::clone(self),
-            std::sync::Arc::clone(binding),
-            std::sync::Arc::clone(connection),
-        );
-        async move { service.answer(&binding, &connection, prepared).await }
-    }
-    fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
-        specserve_runtime::Context::ready(&*self.context)
-    }
-    fn connected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::connected(&*self.context, connection)
-    }
-    fn disconnected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-        offline: &[Box<str>],
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
-    }
-    fn http_post(
-        &self,
-        request: specserve_runtime::HttpPost<'_>,
-    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
-        specserve_runtime::Context::http_post(&*self.context, request)
     }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
@@ -812,31 +558,7 @@ impl Client {
     ///
     /// Operation `ping` (receive on channel `v2`).
     pub async fn ping(&self) -> Result<Pong, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::Integer),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(&SHAPE_5, echo, &())
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if let Some(body) = reply
-            .get("error")
-            .filter(|e| e.get("code").is_some())
-            .and_then(|e| specserve_runtime::serde_json::from_value(e.clone()).ok())
-        {
-            return Err(specserve_runtime::client::ClientError::Api(body));
-        }
-        specserve_runtime::serde_json::from_value::<Pong>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+        specserve_runtime::client::decode(self.connection.request(&CALL_0, &()).await?)
     }
     /// Subscribe to a channel for some symbols.
     ///
@@ -845,35 +567,15 @@ impl Client {
         &self,
         request: &SubscribeParams,
     ) -> Result<Subscribed, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
+        specserve_runtime::client::decode(
             self
                 .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::Integer),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(
-                &SHAPE_6,
-                echo,
-                &specserve_runtime::serde_json::json!({ "params" : request }),
-            )
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if let Some(body) = reply
-            .get("error")
-            .filter(|e| e.get("code").is_some())
-            .and_then(|e| specserve_runtime::serde_json::from_value(e.clone()).ok())
-        {
-            return Err(specserve_runtime::client::ClientError::Api(body));
-        }
-        specserve_runtime::serde_json::from_value::<Subscribed>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+                .request(
+                    &CALL_1,
+                    &specserve_runtime::serde_json::json!({ "params" : request }),
+                )
+                .await?,
+        )
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -905,6 +607,27 @@ pub fn message_validator(
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+const CORRELATION_0: specserve_runtime::frame::Correlation = specserve_runtime::frame::Correlation {
+    part: specserve_runtime::frame::Part::Payload,
+    pointer: "/req_id",
+    rule: specserve_runtime::frame::IdRule::Integer,
+};
+const CALL_0: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_5,
+    correlation: Some(specserve_runtime::frame::IdRule::Integer),
+    credential: false,
+    replies: true,
+    error: None,
+    enveloped: false,
+};
+const CALL_1: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_6,
+    correlation: Some(specserve_runtime::frame::IdRule::Integer),
+    credential: false,
+    replies: true,
+    error: None,
+    enveloped: false,
+};
 const SHAPE_0: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[("req_id", specserve_runtime::encode::Lead::CorrelationId)],
     body: specserve_runtime::encode::Body::Under("error"),

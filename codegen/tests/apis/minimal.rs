@@ -262,17 +262,36 @@ pub trait Handlers: Send + Sync + 'static {
     /// Implements the `api` operations.
     type Api: ApiApi<Context = Self::Context>;
 }
-/// A frame routed to its operation, not yet run.
-#[derive(Debug)]
-pub struct Prepared {
-    route: usize,
-    frame: specserve_runtime::frame::Frame,
-}
+/// Every received message's route: the table the runtime's pipeline
+/// serves (`specserve_runtime::route`), by index.
+const ROUTES: &[specserve_runtime::route::Route] = &[
+    specserve_runtime::route::Route {
+        operation: 0usize,
+        key: "itemGet",
+        discriminator: None,
+        correlation: Some(CORRELATION_0),
+        validators: (Some(0usize), None),
+        security: SECURITY_0,
+        rate_limit: None,
+        audit: None,
+        error: Some(&SHAPE_0),
+        scheduling: specserve_runtime::service::Scheduling::Concurrent,
+    },
+];
+/// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
+const ENDPOINTS: &[specserve_runtime::route::Endpoint] = &[
+    specserve_runtime::route::Endpoint {
+        enveloped: false,
+        discriminator: None,
+        routes: &[(None, 0usize)],
+        error: Some(&SHAPE_0),
+        correlation: Some(CORRELATION_0),
+    },
+];
 /// The generated API over an application's handlers: what the server drives.
 pub struct Service<H: Handlers> {
     context: std::sync::Arc<H::Context>,
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
 impl<H: Handlers> Service<H> {
     /// The API over `context`. Compiles every validator now, so a bad schema
     /// fails at start-up and the first request does not pay for compilation.
@@ -284,281 +303,60 @@ impl<H: Handlers> Service<H> {
     pub fn context(&self) -> &std::sync::Arc<H::Context> {
         &self.context
     }
-    fn endpoint_failure(
-        &self,
-        endpoint: usize,
-        frame: Option<&specserve_runtime::frame::Frame>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let (
-            shape,
-            id,
-        ): (
-            Option<&specserve_runtime::encode::Shape>,
-            Option<specserve_runtime::serde_json::Value>,
-        ) = match endpoint {
-            0 => {
-                (
-                    Some(&SHAPE_0),
-                    frame
-                        .and_then(|f| {
-                            f
-                                .correlation(
-                                    &specserve_runtime::frame::Correlation {
-                                        part: specserve_runtime::frame::Part::Payload,
-                                        pointer: "/requestId",
-                                        rule: specserve_runtime::frame::IdRule::String {
-                                            min: 0,
-                                            max: Some(32),
-                                        },
-                                    },
-                                )
-                        }),
-                )
-            }
-            _ => (None, None),
-        };
-        let _ = &frame;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: None,
-        };
-        specserve_runtime::service::failure(None, shape, echo, error)
-    }
-    /// Runs a prepared frame's route. Each route's future is boxed: unboxed,
-    /// every frame's future would be as large as the largest route's, and
-    /// would be moved and allocated at that size for every frame.
-    async fn answer(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        prepared: Prepared,
-    ) -> specserve_runtime::Outcome {
-        let Prepared { route, mut frame } = prepared;
-        let _ = (&binding, &connection, &mut frame);
-        match route {
-            0 => Box::pin(self.route_0(binding, connection, &mut frame)).await,
-            _ => {
-                specserve_runtime::service::failure(
-                    None,
-                    None,
-                    specserve_runtime::encode::Echo::default(),
-                    specserve_runtime::ApiError::internal("unknown route"),
-                )
-            }
-        }
-    }
-    async fn route_0(
-        &self,
-        binding: &Binding,
-        connection: &specserve_runtime::ConnectionInfo,
-        frame: &mut specserve_runtime::frame::Frame,
-    ) -> specserve_runtime::Outcome {
-        let echo_id: Option<specserve_runtime::serde_json::Value> = frame
-            .correlation(
-                &specserve_runtime::frame::Correlation {
-                    part: specserve_runtime::frame::Part::Payload,
-                    pointer: "/requestId",
-                    rule: specserve_runtime::frame::IdRule::String {
-                        min: 0,
-                        max: Some(32),
-                    },
-                },
-            );
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: echo_id.as_ref(),
-            credential: None,
-        };
-        let auth;
-        let result = 'run: {
-            if let Err(error) = frame.validate(validator(0), None) {
-                break 'run Err(error);
-            }
-            auth = match specserve_runtime::service::authenticate(
-                    &*self.context,
-                    &[
-                        specserve_runtime::service::Scheme {
-                            name: "token",
-                            source: Some(
-                                specserve_runtime::context::CredentialSource::Bearer,
-                            ),
-                            message_property: None,
-                            scopes: &[],
-                        },
-                    ],
-                    frame,
-                    connection,
-                )
-                .await
-            {
-                Ok(auth) => auth,
-                Err(error) => break 'run Err(error),
-            };
-            let params = &();
-            let _ = binding;
-            let message: ItemGetRequest = match frame.take("") {
-                Ok(m) => m,
-                Err(error) => break 'run Err(error),
-            };
-            <H::Api as ApiApi>::item_get(
-                    specserve_runtime::RequestContext::__new(
-                        &*self.context,
-                        connection,
-                        params,
-                        &auth,
-                    ),
-                    message,
-                )
-                .await
-        };
-        match result {
-            Ok(reply) => {
-                match specserve_runtime::encode::encode(&SHAPE_1, echo, &reply) {
-                    Ok(text) => {
-                        specserve_runtime::Outcome {
-                            operation: Some(0),
-                            error: None,
-                            text,
-                        }
-                    }
-                    Err(error) => {
-                        specserve_runtime::service::failure(
-                            Some(0),
-                            Some(&SHAPE_0),
-                            echo,
-                            error,
-                        )
-                    }
-                }
-            }
-            Err(error) => {
-                specserve_runtime::service::failure(Some(0), Some(&SHAPE_0), echo, error)
-            }
-        }
-    }
 }
-#[allow(clippy::match_single_binding, clippy::single_match)]
-impl<H: Handlers> specserve_runtime::Service for Service<H> {
+impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
+    type Context = H::Context;
     type Binding = Binding;
-    type Prepared = Prepared;
-    fn info(&self) -> &'static specserve_runtime::ServiceInfo {
-        &INFO
+    const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
+    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
+    fn context(&self) -> &H::Context {
+        &self.context
+    }
+    fn validator(index: usize) -> &'static specserve_runtime::jsonschema::Validator {
+        validator(index)
     }
     fn bind(
-        &self,
         path: &str,
         query: Option<&str>,
     ) -> Result<Binding, specserve_runtime::service::BindError> {
         Binding::bind(path, query)
     }
-    fn prepare(
-        &self,
-        binding: &Binding,
-        text: &str,
-    ) -> Result<Prepared, specserve_runtime::Outcome> {
-        match binding.endpoint {
-            0 => {
-                let fail = |
-                    frame: Option<&specserve_runtime::frame::Frame>,
-                    error: specserve_runtime::ApiError|
-                self.endpoint_failure(0, frame, error);
-                let frame = match specserve_runtime::frame::Frame::parse(text, false) {
-                    Ok(frame) => frame,
-                    Err(error) => return Err(fail(None, error)),
-                };
-                let route = 0;
-                Ok(Prepared { route, frame })
+    fn endpoint(binding: &Binding) -> usize {
+        binding.endpoint
+    }
+    /// Each route's typed message, handler and reply.
+    fn invoke<'a>(
+        &'a self,
+        route: usize,
+        call: specserve_runtime::route::Call<'a, Self>,
+    ) -> specserve_runtime::route::Reply<'a> {
+        let context = &*self.context;
+        match route {
+            0usize => {
+                Box::pin(async move {
+                    let message: ItemGetRequest = call.frame.take("")?;
+                    {
+                        let reply = <H::Api as ApiApi>::item_get(
+                                specserve_runtime::RequestContext::__new(
+                                    context,
+                                    call.connection,
+                                    &(),
+                                    call.secured()?,
+                                ),
+                                message,
+                            )
+                            .await?;
+                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
+                    }
+                })
             }
             _ => {
-                Err(
-                    self
-                        .endpoint_failure(
-                            binding.endpoint,
-                            None,
-                            specserve_runtime::ApiError::bad_request("unknown path"),
-                        ),
-                )
+                Box::pin(async {
+                    Err(specserve_runtime::ApiError::internal("unknown route"))
+                })
             }
         }
-    }
-    fn scheduling(&self, prepared: &Prepared) -> specserve_runtime::service::Scheduling {
-        match prepared.route {
-            _ => specserve_runtime::service::Scheduling::Concurrent,
-        }
-    }
-    fn refuse(
-        &self,
-        binding: &Binding,
-        prepared: Option<Prepared>,
-        error: specserve_runtime::ApiError,
-    ) -> specserve_runtime::Outcome {
-        let Some(Prepared { route, frame }) = prepared else {
-            return self.endpoint_failure(binding.endpoint, None, error);
-        };
-        let frame = &frame;
-        match route {
-            0 => {
-                let echo_id = frame
-                    .correlation(
-                        &specserve_runtime::frame::Correlation {
-                            part: specserve_runtime::frame::Part::Payload,
-                            pointer: "/requestId",
-                            rule: specserve_runtime::frame::IdRule::String {
-                                min: 0,
-                                max: Some(32),
-                            },
-                        },
-                    );
-                specserve_runtime::service::failure(
-                    Some(0),
-                    Some(&SHAPE_0),
-                    specserve_runtime::encode::Echo {
-                        discriminator: None,
-                        correlation: echo_id.as_ref(),
-                        credential: None,
-                    },
-                    error,
-                )
-            }
-            _ => self.endpoint_failure(binding.endpoint, Some(frame), error),
-        }
-    }
-    fn run(
-        self: &std::sync::Arc<Self>,
-        binding: &std::sync::Arc<Binding>,
-        connection: &std::sync::Arc<specserve_runtime::ConnectionInfo>,
-        prepared: Prepared,
-    ) -> impl std::future::Future<Output = specserve_runtime::Outcome> + Send + 'static {
-        let (service, binding, connection) = (
-            std::sync::Arc::clone(self),
-            std::sync::Arc::clone(binding),
-            std::sync::Arc::clone(connection),
-        );
-        async move { service.answer(&binding, &connection, prepared).await }
-    }
-    fn ready(&self) -> impl std::future::Future<Output = bool> + Send {
-        specserve_runtime::Context::ready(&*self.context)
-    }
-    fn connected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::connected(&*self.context, connection)
-    }
-    fn disconnected(
-        &self,
-        connection: &specserve_runtime::ConnectionInfo,
-        offline: &[Box<str>],
-    ) -> impl std::future::Future<Output = ()> + Send {
-        specserve_runtime::Context::disconnected(&*self.context, connection, offline)
-    }
-    fn http_post(
-        &self,
-        request: specserve_runtime::HttpPost<'_>,
-    ) -> impl std::future::Future<Output = Option<specserve_runtime::HttpReply>> + Send {
-        specserve_runtime::Context::http_post(&*self.context, request)
     }
 }
 /// Pushes the spec's `send` operations to connected clients, through the hub
@@ -651,40 +449,9 @@ impl Client {
         &self,
         request: &ItemGetRequest,
     ) -> Result<ItemGetReply, ClientError> {
-        let id: Option<specserve_runtime::serde_json::Value> = Some(
-            self
-                .connection
-                .next_correlation_id(specserve_runtime::frame::IdRule::String {
-                    min: 0,
-                    max: Some(32),
-                }),
-        );
-        let token: Option<String> = None;
-        let echo = specserve_runtime::encode::Echo {
-            discriminator: None,
-            correlation: id.as_ref(),
-            credential: token.as_deref(),
-        };
-        let text = specserve_runtime::encode::encode(&SHAPE_1, echo, request)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(
-                e.to_string(),
-            ))?;
-        let reply = self.connection.call(id.as_ref(), text).await?;
-        if specserve_runtime::encode::has_consts(&SHAPE_0, &reply) {
-            let body = specserve_runtime::frame::at_pointer(&reply, "/error")
-                .cloned()
-                .unwrap_or_default();
-            return Err(
-                match specserve_runtime::serde_json::from_value(body) {
-                    Ok(body) => specserve_runtime::client::ClientError::Api(body),
-                    Err(e) => {
-                        specserve_runtime::client::ClientError::Protocol(e.to_string())
-                    }
-                },
-            );
-        }
-        specserve_runtime::serde_json::from_value::<ItemGetReply>(reply)
-            .map_err(|e| specserve_runtime::client::ClientError::Protocol(e.to_string()))
+        specserve_runtime::client::decode(
+            self.connection.request(&CALL_0, request).await?,
+        )
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -713,6 +480,33 @@ pub fn message_validator(
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+const CORRELATION_0: specserve_runtime::frame::Correlation = specserve_runtime::frame::Correlation {
+    part: specserve_runtime::frame::Part::Payload,
+    pointer: "/requestId",
+    rule: specserve_runtime::frame::IdRule::String {
+        min: 0,
+        max: Some(32),
+    },
+};
+const SECURITY_0: &[specserve_runtime::service::Scheme] = &[
+    specserve_runtime::service::Scheme {
+        name: "token",
+        source: Some(specserve_runtime::context::CredentialSource::Bearer),
+        message_property: None,
+        scopes: &[],
+    },
+];
+const CALL_0: specserve_runtime::client::Call = specserve_runtime::client::Call {
+    shape: &SHAPE_1,
+    correlation: Some(specserve_runtime::frame::IdRule::String {
+        min: 0,
+        max: Some(32),
+    }),
+    credential: false,
+    replies: true,
+    error: Some((&SHAPE_0, "/error")),
+    enveloped: false,
+};
 const SHAPE_0: specserve_runtime::encode::Shape = specserve_runtime::encode::Shape {
     leading: &[
         ("success", specserve_runtime::encode::Lead::Const("false")),

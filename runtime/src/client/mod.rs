@@ -24,8 +24,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use crate::encode::{self, Echo, Shape};
 use crate::error::ErrorBody;
-use crate::frame::{IdRule, Part};
+use crate::frame::{self, IdRule, Part};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -50,6 +51,30 @@ pub enum ClientError<E: std::fmt::Debug = ErrorBody> {
     /// The reply does not match the contract.
     #[error("unexpected reply: {0}")]
     Protocol(String),
+}
+
+/// One receive operation's message as a generated client sends it: a row
+/// of the client's call table, which [`Connection::request`] serves.
+#[derive(Debug)]
+pub struct Call {
+    /// The request's layout.
+    pub shape: &'static Shape,
+    /// How its correlation ids are made, when the message has one.
+    pub correlation: Option<IdRule>,
+    /// Whether the connection's token goes into the frame (the credential property).
+    pub credential: bool,
+    /// Whether the operation replies.
+    pub replies: bool,
+    /// The error message's layout and where its body is (`/error`); `None`:
+    /// the runtime's own error frame, `{"error": {"code", ..}}`.
+    pub error: Option<(&'static Shape, &'static str)>,
+    /// Frames are `{"headers", "payload"}`.
+    pub enveloped: bool,
+}
+
+/// A reply's payload as `T`.
+pub fn decode<T: serde::de::DeserializeOwned, E: std::fmt::Debug>(reply: Value) -> Result<T, ClientError<E>> {
+    serde_json::from_value(reply).map_err(|e| ClientError::Protocol(e.to_string()))
 }
 
 /// How to connect.
@@ -223,6 +248,40 @@ impl Connection {
     /// Sends `text` and expects no reply (a message whose operation has none).
     pub async fn send<E: std::fmt::Debug>(&self, text: String) -> Result<(), ClientError<E>> {
         self.sink.lock().await.send(Message::text(text)).await.map_err(ClientError::from)
+    }
+
+    /// Sends `body` as `call` says and returns its reply's payload (`Null`
+    /// for an operation without a reply); an error reply is
+    /// [`ClientError::Api`] with the spec's error body.
+    pub async fn request<E, B>(&self, call: &Call, body: &B) -> Result<Value, ClientError<E>>
+    where
+        E: std::fmt::Debug + serde::de::DeserializeOwned,
+        B: serde::Serialize + ?Sized,
+    {
+        let id = call.correlation.map(|rule| self.next_correlation_id(rule));
+        let token = if call.credential { self.token() } else { None };
+        let echo = Echo { discriminator: None, correlation: id.as_ref(), credential: token.as_deref() };
+        let text = encode::encode(call.shape, echo, body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if !call.replies {
+            self.send(text).await?;
+            return Ok(Value::Null);
+        }
+        let reply = self.call(id.as_ref(), text).await?;
+        let reply = if call.enveloped { reply.get("payload").cloned().unwrap_or(reply) } else { reply };
+        let error = match call.error {
+            Some((shape, under)) if encode::has_consts(shape, &reply) => {
+                Some(frame::at_pointer(&reply, under).cloned().unwrap_or_default())
+            }
+            Some(_) => None,
+            None => reply.get("error").filter(|e| e.get("code").is_some()).cloned(),
+        };
+        match error {
+            Some(body) => Err(match serde_json::from_value(body) {
+                Ok(body) => ClientError::Api(body),
+                Err(e) => ClientError::Protocol(e.to_string()),
+            }),
+            None => Ok(reply),
+        }
     }
 
     /// The next frame that answered no call (an event), or `None` once closed.

@@ -1,0 +1,322 @@
+//! The one pipeline every received frame runs, whatever its operation: the
+//! generated API describes each received message as a [`Route`] (a value in
+//! a table, like dropshot's `ApiEndpoint`) and each path as an [`Endpoint`],
+//! and gives one small typed shim per route ([`Api::invoke`]: take the typed
+//! message, call the handler, encode its reply). Everything else is here,
+//! written once:
+//!
+//! 1. find the route (the discriminator's value, or the one message the
+//!    payload validates against);
+//! 2. note the correlation id, to echo;
+//! 3. validate payload and headers against the message's schemas;
+//! 4. authenticate, when the operation has `security` ([`authenticate`]);
+//! 5. apply the operation's rate-limit class ([`Context::rate_limit`]);
+//! 6. run the shim;
+//! 7. audit ([`Context::audit`]) when the operation says so;
+//! 8. encode the reply, or the error in the operation's error message.
+//!
+//! [`Api`] is what generated code implements; every [`Api`] is a [`Service`],
+//! what the server drives.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::context::{Anonymous, Authenticated, ConnectionInfo};
+use crate::encode::{Echo, Shape};
+use crate::error::ApiError;
+use crate::frame::{self, Correlation, Frame};
+use crate::service::{
+    self, AuditRecord, BindError, Binding, Context, HttpPost, HttpReply, Outcome, Scheduling, Scheme, Service,
+    ServiceInfo, authenticate,
+};
+
+/// One received message of one operation: what the pipeline needs to serve
+/// it, read from the spec.
+#[derive(Debug)]
+pub struct Route {
+    /// The operation's index in [`ServiceInfo::operations`] (metrics).
+    pub operation: usize,
+    /// The operation's key (audit records).
+    pub key: &'static str,
+    /// The discriminator value that names the message, echoed in replies.
+    pub discriminator: Option<&'static str>,
+    /// Where the message keeps its correlation id.
+    pub correlation: Option<Correlation>,
+    /// The payload's validator ([`Api::validator`]), and the headers'.
+    pub validators: (Option<usize>, Option<usize>),
+    /// The schemes any of which admits a caller; empty: open to anyone.
+    pub security: &'static [Scheme],
+    /// The operation's `x-specserve-rate-limit` class.
+    pub rate_limit: Option<&'static str>,
+    /// The operation's `x-specserve-audit`.
+    pub audit: Option<Audit>,
+    /// The error message that carries failures; `None`: the runtime's own frame.
+    pub error: Option<&'static Shape>,
+    /// How its frames run beside the connection's others.
+    pub scheduling: Scheduling,
+}
+
+/// What an audited operation records ([`AuditRecord`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Audit {
+    /// The event's name.
+    pub event: &'static str,
+    /// Where the record's target comes from, if anywhere.
+    pub target: Option<AuditTarget>,
+}
+
+/// A runtime expression naming an audit record's target.
+#[derive(Debug, Clone, Copy)]
+pub enum AuditTarget {
+    /// `$request.payload#<pointer>`.
+    Request(&'static str),
+    /// `$reply.payload#<pointer>`.
+    Reply(&'static str),
+}
+
+/// One WebSocket path's frames: how they find their route.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Frames are `{"headers": .., "payload": ..}`.
+    pub enveloped: bool,
+    /// The payload property whose value names the message, if the path has one.
+    pub discriminator: Option<&'static str>,
+    /// Its received messages: (discriminator value, route in [`Api::ROUTES`]).
+    pub routes: &'static [(Option<&'static str>, usize)],
+    /// The error message for frames no route takes; `None`: the runtime's own.
+    pub error: Option<&'static Shape>,
+    /// Where frames here keep their correlation id, echoed in such errors.
+    pub correlation: Option<Correlation>,
+}
+
+/// A frame routed, not yet run.
+#[derive(Debug)]
+pub struct Prepared {
+    route: usize,
+    frame: Frame,
+}
+
+/// The request a shim serves: the parts of the frame's context it needs.
+pub struct Call<'a, A: Api> {
+    /// The connection's binding (its channel parameters).
+    pub binding: &'a A::Binding,
+    /// The connection.
+    pub connection: &'a ConnectionInfo,
+    /// The frame, to take the typed message from.
+    pub frame: &'a mut Frame,
+    /// What the reply echoes.
+    pub echo: Echo<'a>,
+    auth: Option<&'a Authenticated<Principal<A>>>,
+}
+
+/// The principal of an API's context.
+pub type Principal<A> = <<A as Api>::Context as Context>::Principal;
+
+impl<'a, A: Api> Call<'a, A> {
+    /// The proof of authentication a secured operation's handler needs; an
+    /// internal error if the route was not authenticated (a codegen bug).
+    pub fn secured(&self) -> Result<&'a Authenticated<Principal<A>>, ApiError> {
+        self.auth.ok_or_else(|| ApiError::internal("a secured route was not authenticated"))
+    }
+
+    /// What an open operation's handler gets.
+    pub fn open(&self) -> &'static Anonymous {
+        &Anonymous
+    }
+}
+
+/// A shim's future: the encoded reply (empty for an operation without one).
+pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send + 'a>>;
+
+/// A generated API: its tables, its validators, and a typed shim per route.
+pub trait Api: Send + Sync + Sized + 'static {
+    /// The application's context every handler gets.
+    type Context: Context;
+    /// A connection's channels and typed parameters.
+    type Binding: Binding;
+    /// Facts for metrics, logs and the upgrade.
+    const INFO: &'static ServiceInfo;
+    /// Every received message's route.
+    const ROUTES: &'static [Route];
+    /// Every path's frames, indexed by [`Api::endpoint`].
+    const ENDPOINTS: &'static [Endpoint];
+
+    /// The application's context.
+    fn context(&self) -> &Self::Context;
+    /// A compiled validator by index.
+    fn validator(index: usize) -> &'static jsonschema::Validator;
+    /// The channels at `path` (with the upgrade's `query`), or why not.
+    fn bind(path: &str, query: Option<&str>) -> Result<Self::Binding, BindError>;
+    /// Which of [`Api::ENDPOINTS`] a binding's frames arrive at.
+    fn endpoint(binding: &Self::Binding) -> usize;
+    /// Route `route`'s shim: the typed message from the frame, the handler,
+    /// its reply encoded.
+    fn invoke<'a>(&'a self, route: usize, call: Call<'a, Self>) -> Reply<'a>;
+}
+
+/// Finds a frame's route on `endpoint`.
+fn prepare<A: Api>(endpoint: &Endpoint, text: &str) -> Result<Prepared, Outcome> {
+    let fail = |frame: Option<&Frame>, error: ApiError| {
+        let id = endpoint.correlation.as_ref().and_then(|c| frame.and_then(|f| f.correlation(c)));
+        let echo = Echo { discriminator: None, correlation: id.as_ref(), credential: None };
+        service::failure(None, endpoint.error, echo, error)
+    };
+    let frame = Frame::parse(text, endpoint.enveloped).map_err(|error| fail(None, error))?;
+    let route = match (endpoint.discriminator, endpoint.routes) {
+        (Some(property), routes) => {
+            let Some(Value::String(value)) = frame.property(property) else {
+                return Err(fail(Some(&frame), ApiError::bad_request(format!("frame has no {property}"))));
+            };
+            match routes.iter().find(|(named, _)| *named == Some(value.as_str())) {
+                Some((_, route)) => *route,
+                None => {
+                    let error = ApiError::unknown_channel(format!("no route has this {property}"));
+                    return Err(fail(Some(&frame), error));
+                }
+            }
+        }
+        (None, []) => return Err(fail(Some(&frame), ApiError::bad_request("this path receives no messages"))),
+        (None, [(_, route)]) => *route,
+        (None, routes) => {
+            let validates =
+                |route: usize| A::ROUTES[route].validators.0.is_none_or(|v| A::validator(v).is_valid(frame.payload()));
+            let mut matching = routes.iter().map(|(_, route)| *route).filter(|route| validates(*route));
+            match (matching.next(), matching.next()) {
+                (Some(route), None) => route,
+                (Some(_), Some(_)) => {
+                    return Err(fail(
+                        Some(&frame),
+                        ApiError::bad_request("frame matches several messages of this path"),
+                    ));
+                }
+                (None, _) => {
+                    let first = A::ROUTES[routes[0].1].validators.0.map(A::validator);
+                    let error = first
+                        .and_then(|v| frame.validate(v, None).err())
+                        .unwrap_or_else(|| ApiError::bad_request("frame matches no message"));
+                    return Err(fail(Some(&frame), error));
+                }
+            }
+        }
+    };
+    Ok(Prepared { route, frame })
+}
+
+/// The error reply to a routed frame that will not run.
+fn refuse_route(route: &Route, frame: &Frame, error: ApiError) -> Outcome {
+    let id = route.correlation.as_ref().and_then(|c| frame.correlation(c));
+    let echo = Echo { discriminator: route.discriminator, correlation: id.as_ref(), credential: None };
+    service::failure(Some(route.operation), route.error, echo, error)
+}
+
+/// Runs a routed frame through the pipeline (see the module's steps).
+async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionInfo, prepared: Prepared) -> Outcome {
+    let Prepared { route: index, mut frame } = prepared;
+    let route = &A::ROUTES[index];
+    let id = route.correlation.as_ref().and_then(|c| frame.correlation(c));
+    let echo = Echo { discriminator: route.discriminator, correlation: id.as_ref(), credential: None };
+    let context = api.context();
+    let mut auth = None;
+    let mut request_target = None;
+    let result = async {
+        if let (Some(payload), headers) = route.validators {
+            frame.validate(A::validator(payload), headers.map(A::validator))?;
+        }
+        if !route.security.is_empty() {
+            // Boxed: the application's check (a store read, say) is a large
+            // future, and inline it would make every frame's future that large.
+            auth = Some(Box::pin(authenticate(context, route.security, &frame, connection)).await?);
+        }
+        if let Some(class) = route.rate_limit {
+            context.rate_limit(class, connection, auth.as_ref().map(Authenticated::principal))?;
+        }
+        if let Some(Audit { target: Some(AuditTarget::Request(pointer)), .. }) = route.audit {
+            request_target = frame::at_pointer(frame.payload(), pointer).cloned();
+        }
+        let call = Call { binding, connection, frame: &mut frame, echo, auth: auth.as_ref() };
+        api.invoke(index, call).await
+    }
+    .await;
+    if let Some(audit) = &route.audit {
+        let target = match audit.target {
+            Some(AuditTarget::Reply(pointer)) => result.as_ref().ok().and_then(|text| reply_target(text, pointer)),
+            _ => request_target,
+        };
+        let outcome = result.as_ref().map(|_| ()).map_err(ApiError::code);
+        let principal = auth.as_ref().map(Authenticated::principal);
+        let record = AuditRecord { event: audit.event, operation: route.key, principal, target, outcome, connection };
+        context.audit(&record);
+    }
+    match result {
+        Ok(text) => Outcome { operation: Some(route.operation), error: None, text },
+        Err(error) => service::failure(Some(route.operation), route.error, echo, error),
+    }
+}
+
+/// The value at `pointer` in an encoded reply's payload.
+fn reply_target(text: &str, pointer: &str) -> Option<Value> {
+    let reply: Value = serde_json::from_str(text).ok()?;
+    let payload = reply.get("payload").filter(|_| reply.get("headers").is_some()).unwrap_or(&reply);
+    frame::at_pointer(payload, pointer).cloned()
+}
+
+/// Every generated API is what the server drives.
+impl<A: Api> Service for A {
+    type Binding = A::Binding;
+    type Prepared = Prepared;
+
+    fn info(&self) -> &'static ServiceInfo {
+        A::INFO
+    }
+
+    fn bind(&self, path: &str, query: Option<&str>) -> Result<A::Binding, BindError> {
+        A::bind(path, query)
+    }
+
+    fn prepare(&self, binding: &A::Binding, text: &str) -> Result<Prepared, Outcome> {
+        prepare::<A>(&A::ENDPOINTS[A::endpoint(binding)], text)
+    }
+
+    fn scheduling(&self, prepared: &Prepared) -> Scheduling {
+        A::ROUTES[prepared.route].scheduling
+    }
+
+    fn refuse(&self, binding: &A::Binding, prepared: Option<Prepared>, error: ApiError) -> Outcome {
+        match prepared {
+            Some(Prepared { route, frame }) => refuse_route(&A::ROUTES[route], &frame, error),
+            None => {
+                let endpoint = &A::ENDPOINTS[A::endpoint(binding)];
+                service::failure(None, endpoint.error, Echo::default(), error)
+            }
+        }
+    }
+
+    fn run(
+        self: &Arc<Self>,
+        binding: &Arc<A::Binding>,
+        connection: &Arc<ConnectionInfo>,
+        prepared: Prepared,
+    ) -> impl Future<Output = Outcome> + Send + 'static {
+        let (api, binding, connection) = (Arc::clone(self), Arc::clone(binding), Arc::clone(connection));
+        async move { answer(&*api, &binding, &connection, prepared).await }
+    }
+
+    fn ready(&self) -> impl Future<Output = bool> + Send {
+        self.context().ready()
+    }
+
+    fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send {
+        self.context().connected(connection)
+    }
+
+    fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send {
+        self.context().disconnected(connection, offline)
+    }
+
+    fn http_post(&self, request: HttpPost<'_>) -> impl Future<Output = Option<HttpReply>> + Send {
+        self.context().http_post(request)
+    }
+}
