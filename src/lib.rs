@@ -4,7 +4,9 @@
 //! [`api`] (generated types, traits, service, client) over `specserve-runtime`
 //! (frames, the WSS server, the hub) -> [`handlers`] -> [`store`]. Beside them:
 //! [`security`] (passwords, tokens, throttles, audit), [`mail`] (verification
-//! codes over SMTP), [`cluster`] (several nodes on NATS) and [`qa`] (validate, lint and conformance over any spec).
+//! codes over SMTP) and [`cluster`] (several nodes on NATS). The toolchain
+//! (lint, gen, new, diff, validate, conformance) is the `specserve-tools`
+//! crate, apart from the server.
 
 #![warn(missing_docs)]
 
@@ -13,7 +15,6 @@ pub mod api;
 pub mod cluster;
 pub mod handlers;
 pub mod mail;
-pub mod qa;
 pub mod security;
 pub mod store;
 

@@ -144,7 +144,7 @@ fn validators_reject_what_the_spec_forbids() {
 }
 
 /// Replies and the error body are read tolerantly (a field added to what
-/// clients receive is a compatible change for `specserve diff`, so clients built
+/// clients receive is a compatible change for `specserve-tools diff`, so clients built
 /// from the older spec must still decode it); requests stay closed, as their
 /// schemas are.
 #[test]

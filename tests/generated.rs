@@ -1,4 +1,4 @@
-//! `generated/` is what `specserve gen` writes from the current spec: a stale
+//! `generated/` is what `specserve-tools gen` writes from the current spec: a stale
 //! copy fails here with the command that refreshes it.
 
 use std::path::Path;
@@ -20,7 +20,7 @@ fn generated_folder_matches_the_spec() {
     let extra: Vec<_> = on_disk.iter().filter(|p| !expected.iter().any(|(e, _)| e == *p)).collect();
     assert!(
         stale.is_empty() && extra.is_empty(),
-        "generated/ is stale (changed: {stale:?}, no longer generated: {extra:?}).\nRefresh it with: cargo run -- gen"
+        "generated/ is stale (changed: {stale:?}, no longer generated: {extra:?}).\nRefresh it with: cargo run -p specserve-tools -- gen"
     );
 }
 
@@ -29,7 +29,10 @@ fn generated_api_rs_is_the_build_output() {
     let built = include_str!(concat!(env!("OUT_DIR"), "/api.rs"));
     let committed =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/api.rs")).unwrap_or_default();
-    assert!(built == committed, "generated/api.rs differs from the build output.\nRefresh it with: cargo run -- gen");
+    assert!(
+        built == committed,
+        "generated/api.rs differs from the build output.\nRefresh it with: cargo run -p specserve-tools -- gen"
+    );
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<String>) {

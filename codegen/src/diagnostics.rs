@@ -1,7 +1,7 @@
 //! Problems found in a document. Every one names where it is (the YAML path,
 //! prefixed with the file when it is not the root document) and, where one is
 //! known, the fix, because designers read these in a failed `cargo build` or
-//! `specserve lint`. Loading collects all of them in one run.
+//! `specserve-tools lint`. Loading collects all of them in one run.
 
 use std::fmt;
 

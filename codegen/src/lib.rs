@@ -28,7 +28,7 @@ pub fn load(path: &Path) -> Result<Api, Diagnostics> {
     Api::load(path)
 }
 
-/// Every file `specserve gen` writes under `generated/`, as (relative path, contents).
+/// Every file `specserve-tools gen` writes under `generated/`, as (relative path, contents).
 pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
     let mut files = vec![
         ("api.rs".to_owned(), emit::rust::api_module(api)?),

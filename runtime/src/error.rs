@@ -143,7 +143,7 @@ impl ApiError {
         Self { source: Some(source.into()), ..Self::new(Code::UNAVAILABLE, "service unavailable; retry later") }
     }
 
-    /// A handler not written yet (what `specserve new` puts in every body).
+    /// A handler not written yet (what `specserve-tools new` puts in every body).
     pub fn not_implemented(operation: &'static str) -> Self {
         Self::new(Code::NOT_IMPLEMENTED, format!("operation `{operation}` is not implemented yet"))
     }

@@ -105,7 +105,7 @@ pub fn handler_stubs(api: &Api, context: &str) -> Result<Vec<HandlerStubs>, Diag
             )
         })?;
         let doc = format!(
-            "//! The `{group}` operations. Each answers `not_implemented` until written;\n//! `specserve conformance` reports which are left.\n\n"
+            "//! The `{group}` operations. Each answers `not_implemented` until written;\n//! `specserve-tools conformance` reports which are left.\n\n"
         );
         stubs.push(HandlerStubs {
             group: group.clone(),

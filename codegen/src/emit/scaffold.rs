@@ -1,7 +1,7 @@
-//! `specserve new`: a Cargo project for anyone's spec that builds, serves and
+//! `specserve-tools new`: a Cargo project for anyone's spec that builds, serves and
 //! passes its tests at once. Its build script runs this crate like
 //! specserve's own does; its handlers are stubs answering `not_implemented`,
-//! which `specserve conformance` reports as such, so the path from a spec to a
+//! which `specserve-tools conformance` reports as such, so the path from a spec to a
 //! working server is: write the handlers until conformance passes.
 
 use askama::Template;

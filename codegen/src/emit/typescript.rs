@@ -6,7 +6,7 @@
 //! request is laid out, where its correlation id goes, which replies and
 //! errors may answer it) and of its events, the same facts the Rust client's
 //! layout constants hold. It is plain JavaScript checked by `tsc --strict`
-//! (`checkJs`), so `specserve gen` is the only build step and
+//! (`checkJs`), so `specserve-tools gen` is the only build step and
 //! `npm install ./generated/sdk/typescript` works without a compiler.
 
 use askama::Template;

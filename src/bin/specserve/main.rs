@@ -1,13 +1,13 @@
-//! The `specserve` command line. With no subcommand it serves; the other
-//! commands are for operators (`db`, `user`, `token`), QA (`validate`, `lint`,
-//! `diff`, `conformance`) and API designers (`gen`, `new`). Errors stop here as
-//! `anyhow` reports and a non-zero exit.
+//! The `specserve` command line: the server. With no subcommand it serves;
+//! the other commands are for its operators (`db`, `user`, `token`,
+//! `cluster`). The toolchain for API designers and QA (`lint`, `gen`, `new`,
+//! `diff`, `validate`, `conformance`) is the `specserve-tools` binary, so the
+//! server links no code generator. Errors stop here as `anyhow` reports and a
+//! non-zero exit.
 
 mod admin;
 mod cluster;
-mod develop;
 mod limits;
-mod qa;
 mod serve;
 
 use std::process::ExitCode;
@@ -40,28 +40,10 @@ enum Command {
     /// Cluster administration: `cluster keygen` writes a cluster key.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
-    /// Validate payloads, frames or a JSON-lines capture against the spec (for QA).
-    /// Exit 0 when every input is valid, 1 otherwise.
-    Validate(qa::ValidateArgs),
-    /// Breaking-change report between two specs, classified by who reads each
-    /// message. Exit 1 when anything breaks existing clients.
-    Diff(qa::DiffArgs),
-    /// Contract-test a live server against the spec: every route's request
-    /// examples and generated invalid variants; each reply must echo its
-    /// requestId and match a declared reply or error. Exit 1 on any failure.
-    Conformance(qa::ConformanceArgs),
-    /// Check a spec against the AsyncAPI subset specserve supports, examples included.
-    Lint(qa::LintArgs),
-    /// Write `generated/`: api.rs (a readable copy of the build output), the
-    /// docs, one JSON Schema per message and the TypeScript SDK.
-    Gen(develop::GenArgs),
-    /// Make a Cargo project that serves any AsyncAPI 3.0/3.1 spec: generated
-    /// API, server binary, handler stubs answering `not_implemented`, tests.
-    New(develop::NewArgs),
 }
 
 /// What a command reports when it ran: success, or a verdict of "no" that is
-/// not an error (invalid input, breaking changes, failed conformance).
+/// not an error.
 pub enum Outcome {
     /// Exit 0.
     Passed,
@@ -90,11 +72,5 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::User(command)) => admin::user(command, &runtime()?),
         Some(Command::Token(command)) => runtime()?.block_on(admin::token(command)),
         Some(Command::Cluster(command)) => cluster::run(command),
-        Some(Command::Validate(args)) => qa::validate(&args),
-        Some(Command::Lint(args)) => qa::lint(&args),
-        Some(Command::Diff(args)) => qa::diff(&args),
-        Some(Command::Conformance(args)) => runtime()?.block_on(qa::conformance(&args)),
-        Some(Command::Gen(args)) => develop::generate(&args),
-        Some(Command::New(args)) => develop::new_project(&args),
     }
 }

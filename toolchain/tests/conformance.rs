@@ -1,22 +1,54 @@
-//! `specserve conformance` run as QA would: against this server (it passes),
-//! and against a server deliberately broken here (it fails, naming the routes).
-
-mod common;
+//! `specserve-tools conformance` run as QA would: against the product server
+//! (it passes), and against a server deliberately broken here (it fails,
+//! naming the routes).
 
 use std::process::{Command, Output};
+use std::sync::Arc;
 
-use common::{app, db, register_alice};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use specserve::api::Client;
+use specserve::api::{self, AuthGenerateTokenPayload, AuthRegisterPayload, Client};
+use specserve::handlers::{App, AppConfig};
+use specserve::security::audit::AuditLog;
+use specserve::store::Database;
 use specserve_runtime::client::ClientOptions;
+use specserve_runtime::server::{Limits, Server, ServerConfig};
 use tokio_tungstenite::tungstenite::Message;
 
-/// Runs `specserve conformance` with `args` on a blocking thread (the servers
-/// under test live on this test's runtime).
+/// The product's spec, which `conformance` checks the product against.
+const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../asyncapi.yaml");
+
+/// The product server over an in-memory database, its limits opened for a
+/// tester sending many frames at once.
+async fn product_server() -> Server {
+    let store = Database::connect("sqlite::memory:").await.expect("an in-memory database");
+    let config = AppConfig {
+        auth_per_ip_per_minute: 1e6,
+        login_failures_per_minute: 1e6,
+        login_failures_per_account_per_minute: 1e6,
+        creates_per_minute: 1e6,
+        password_changes_per_minute: 1e6,
+        ..AppConfig::default()
+    };
+    let hub = specserve_runtime::hub::Hub::new();
+    let app = App::new(store, config, AuditLog::to_writer(std::io::sink()), hub.clone()).expect("the app starts");
+    let mut server = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    server.hub = hub;
+    server.assets = api::assets();
+    server.limits = Limits { frames_per_second: 1e6, frame_burst: 1e6, ..Limits::default() };
+    Server::start(server, Arc::new(api::Service::<App<Database>>::new(Arc::new(app)))).await.expect("it starts")
+}
+
+/// Runs `specserve-tools conformance` with `args` on a blocking thread (the
+/// servers under test live on this test's runtime).
 async fn conformance(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_specserve")).arg("conformance").args(args).output().expect("the binary runs")
+        Command::new(env!("CARGO_BIN_EXE_specserve-tools"))
+            .arg("conformance")
+            .args(["--spec", SPEC])
+            .args(args)
+            .output()
+            .expect("the binary runs")
     })
     .await
     .unwrap()
@@ -39,16 +71,18 @@ fn operation<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
-    let running = app::start(db::sqlite().await, app::test_config()).await;
-    let url = running.server.url();
-    let fingerprint = running.server.fingerprint().unwrap();
+    let server = product_server().await;
+    let url = server.url();
+    let fingerprint = server.fingerprint().unwrap();
     let client = Client::connect_with(&url, ClientOptions::pinned(&fingerprint)).await.unwrap();
-    register_alice(&client).await;
-    let login = specserve::api::AuthGenerateTokenPayload {
+    let alice = AuthRegisterPayload {
+        name: "Alice".into(),
         email: "alice@example.com".into(),
         password: "SecretPass123".into(),
-        refresh: None,
     };
+    client.auth_register(&alice).await.unwrap();
+    let login =
+        AuthGenerateTokenPayload { email: "alice@example.com".into(), password: "SecretPass123".into(), refresh: None };
     let token = client.auth_generate_token(&login).await.unwrap().token;
 
     let base = vec!["--url".to_owned(), url.clone(), "--fingerprint".to_owned(), fingerprint.clone()];
@@ -88,7 +122,7 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     assert!(text.contains("secured operations were tested unauthenticated"), "{text}");
     // Every operation a client sends, and the envelope checks of /ws.
     assert!(text.contains(&format!("PASSED: {} operations", requested + 1)), "{text}");
-    running.stop().await;
+    server.shutdown().await;
 }
 
 /// A server that gets two routes wrong: user/read replies with the wrong shape,

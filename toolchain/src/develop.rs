@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::Args;
 
-use crate::Outcome;
+use specserve_tools::Outcome;
 
-/// `specserve gen`.
+/// `specserve-tools gen`.
 #[derive(Args)]
 pub struct GenArgs {
     /// The spec to generate from.
@@ -38,7 +38,7 @@ pub fn generate(args: &GenArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// `specserve new`.
+/// `specserve-tools new`.
 #[derive(Args)]
 pub struct NewArgs {
     /// Where to make the project; it must not exist, or be empty.
@@ -52,7 +52,7 @@ pub struct NewArgs {
     /// A checkout of specserve, whose `runtime` and `codegen` crates the project
     /// depends on by path (they are not on crates.io); default: the one this
     /// binary was built from.
-    #[arg(long, env = "SPECSERVE_HOME", default_value = env!("CARGO_MANIFEST_DIR"))]
+    #[arg(long, env = "SPECSERVE_HOME", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     specserve_path: PathBuf,
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 
-use crate::Outcome;
+use specserve_tools::Outcome;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -18,7 +18,7 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `specserve validate`.
+/// `specserve-tools validate`.
 #[derive(Args)]
 pub struct ValidateArgs {
     /// Input files; none or `-` reads stdin. Files ending in `.jsonl` hold one frame per line.
@@ -36,19 +36,19 @@ pub struct ValidateArgs {
     /// Which way the inputs travel: `request` (client to server), `reply`
     /// (server to client, pushed events included), or `auto`.
     #[arg(long, value_enum, default_value = "auto")]
-    kind: specserve::qa::Kind,
+    kind: specserve_tools::qa::Kind,
     /// Treat every input as JSON lines (one frame per line).
     #[arg(long)]
     jsonl: bool,
-    /// Validate against this spec instead of the one the binary was built from.
-    #[arg(long)]
-    spec: Option<PathBuf>,
+    /// The spec to validate against (its referenced files are read too).
+    #[arg(long, default_value = "asyncapi.yaml", env = "SPECSERVE_SPEC")]
+    spec: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
 }
 
-/// `specserve lint`.
+/// `specserve-tools lint`.
 #[derive(Args)]
 pub struct LintArgs {
     /// The spec to check (its referenced files are read too).
@@ -59,7 +59,7 @@ pub struct LintArgs {
     deny_warnings: bool,
 }
 
-/// `specserve diff`.
+/// `specserve-tools diff`.
 #[derive(Args)]
 pub struct DiffArgs {
     /// The released spec.
@@ -71,14 +71,14 @@ pub struct DiffArgs {
     format: OutputFormat,
 }
 
-/// `specserve conformance`.
+/// `specserve-tools conformance`.
 #[derive(Args)]
 pub struct ConformanceArgs {
     /// The server's WebSocket URL (`wss://host:port/ws`, or `ws://`).
     #[arg(long)]
     url: String,
-    /// Trust only the certificate with this SHA-256 fingerprint (what `specserve serve`
-    /// logs for its self-signed certificate). Without it, the public web roots.
+    /// Trust only the certificate with this SHA-256 fingerprint (what a
+    /// specserve server logs for its self-signed certificate). Without it, the public web roots.
     #[arg(long)]
     fingerprint: Option<String>,
     /// A credential for the secured operations; without it they are tested unauthenticated.
@@ -91,9 +91,9 @@ pub struct ConformanceArgs {
     /// How long to wait for each reply.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     timeout: Duration,
-    /// Test against this spec instead of the one the binary was built from.
-    #[arg(long)]
-    spec: Option<PathBuf>,
+    /// The spec the server serves.
+    #[arg(long, default_value = "asyncapi.yaml", env = "SPECSERVE_SPEC")]
+    spec: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -103,19 +103,15 @@ fn verdict(passed: bool) -> Outcome {
     if passed { Outcome::Passed } else { Outcome::Failed }
 }
 
-/// Validators for the spec at `path`, or for the one the binary was built from.
-fn checker(path: Option<&Path>) -> anyhow::Result<specserve::qa::Checker> {
-    let checker = match path {
-        Some(path) => specserve::qa::Checker::load(path),
-        None => specserve::qa::Checker::from_yaml(specserve::ASYNCAPI_YAML),
-    };
-    Ok(checker?)
+/// Validators for the spec at `path`.
+fn checker(path: &Path) -> anyhow::Result<specserve_tools::qa::Checker> {
+    Ok(specserve_tools::qa::Checker::load(path)?)
 }
 
 /// Runs `validate`: one verdict per input.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let checker = checker(args.spec.as_deref())?;
-    let selector = specserve::qa::Selector {
+    let checker = checker(&args.spec)?;
+    let selector = specserve_tools::qa::Selector {
         operation: args.operation.clone(),
         message: args.message.clone(),
         route: args.route.clone(),
@@ -143,7 +139,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
             let verdict = checker.check(line, input, &selector);
             all_valid &= verdict.valid;
             let written = match args.format {
-                OutputFormat::Text => write!(out, "{}", specserve::qa::render_text(&verdict)),
+                OutputFormat::Text => write!(out, "{}", specserve_tools::qa::render_text(&verdict)),
                 OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&verdict)?),
             };
             if written.is_err() {
@@ -163,7 +159,7 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
             if !api.warnings.is_empty() {
                 eprintln!("{}", api.warnings);
             }
-            print!("{}", specserve::qa::lint_summary(&api));
+            print!("{}", specserve_tools::qa::lint_summary(&api));
             Ok(verdict(!args.deny_warnings || api.warnings.is_empty()))
         }
         Err(problems) => {
@@ -206,8 +202,8 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `conformance` against a live server.
 pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
-    use specserve::qa::conformance;
-    let checker = checker(args.spec.as_deref())?;
+    use specserve_tools::qa::conformance;
+    let checker = checker(&args.spec)?;
     let tls = match &args.fingerprint {
         Some(fingerprint) => specserve_runtime::client::pinned_config(fingerprint),
         None => specserve_runtime::client::web_roots_config(),

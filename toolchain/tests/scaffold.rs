@@ -1,8 +1,8 @@
-//! `specserve new` as a newcomer uses it: a project made from someone else's
+//! `specserve-tools new` as a newcomer uses it: a project made from someone else's
 //! spec (the AsyncAPI example of Kraken's WebSocket API) builds and passes its
 //! own tests; once its ping handler is written it answers a native
 //! `{"event":"ping","reqid":42}` with the spec's pong over WSS, and
-//! `specserve conformance` reports ping as passing and the operations still to
+//! `specserve-tools conformance` reports ping as passing and the operations still to
 //! write as not implemented (not failed). Our own spec scaffolds into a project
 //! that compiles too. Projects build in target/scaffold, shared between runs.
 
@@ -10,10 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The workspace root: the specserve checkout the projects depend on.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn specserve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_specserve")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_specserve-tools")).args(args).output().expect("the binary runs")
 }
 
 fn fresh_dir(name: &str) -> PathBuf {

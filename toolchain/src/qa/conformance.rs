@@ -1,4 +1,4 @@
-//! `specserve conformance`: contract-tests a live server against any spec.
+//! `specserve-tools conformance`: contract-tests a live server against any spec.
 //!
 //! For every operation the server receives, at the first WebSocket path that
 //! routes it, it sends the message's examples (or a sample built from its

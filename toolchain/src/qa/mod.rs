@@ -1,5 +1,5 @@
 //! QA tools over any spec: validating payloads, frames and captures of frames
-//! (`specserve validate`), checking a spec (`specserve lint`), and
+//! (`specserve-tools validate`), checking a spec (`specserve-tools lint`), and
 //! contract-testing a live server ([`conformance`]). They load the spec at run
 //! time through the same codegen loader the build uses, so `--spec other.yaml`
 //! is checked exactly as the build would check it.
@@ -387,7 +387,7 @@ pub fn render_text(verdict: &Verdict) -> String {
     out
 }
 
-/// `specserve lint`: a one-paragraph summary of a spec that loads.
+/// `specserve-tools lint`: a one-paragraph summary of a spec that loads.
 pub fn lint_summary(api: &Api) -> String {
     let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
     let paths = api.endpoints().len();

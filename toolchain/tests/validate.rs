@@ -1,4 +1,4 @@
-//! `specserve validate` and `specserve lint` as QA runs them: golden outputs for
+//! `specserve-tools validate` and `lint` as QA runs them: golden outputs for
 //! valid and invalid payloads and for a JSON-lines capture, exit codes, and
 //! `--spec` with a modified spec. `UPDATE_GOLDEN=1` rewrites the outputs.
 
@@ -7,12 +7,25 @@ use std::process::Command;
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/validate");
 
+/// The spec the inputs are checked against by default: the product's own.
+const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../asyncapi.yaml");
+
 fn specserve(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_specserve")).args(args).current_dir(GOLDEN).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_specserve-tools"))
+        .args(args)
+        .current_dir(GOLDEN)
+        .env("SPECSERVE_SPEC", SPEC)
+        .output()
+        .unwrap();
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
     )
+}
+
+/// The product's spec, as text to edit.
+fn spec_text() -> String {
+    std::fs::read_to_string(SPEC).expect("the product's spec")
 }
 
 fn golden(name: &str, actual: &str) {
@@ -56,8 +69,8 @@ fn a_capture_gets_one_verdict_per_frame_in_text_and_json() {
 #[test]
 fn stdin_is_read_when_no_file_is_given() {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
-        .args(["validate", "--jsonl"])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specserve-tools"))
+        .args(["validate", "--jsonl", "--spec", SPEC])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -71,19 +84,19 @@ fn stdin_is_read_when_no_file_is_given() {
 #[test]
 fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
     // Tighter: only example.com addresses. The spec's own examples still pass.
-    let tighter = specserve::ASYNCAPI_YAML.replacen(
+    let tighter = spec_text().replacen(
         "      format: email\n      maxLength: 254\n",
         "      format: email\n      maxLength: 254\n      pattern: '@example\\.com$'\n",
         1,
     );
-    assert_ne!(tighter, specserve::ASYNCAPI_YAML, "the edit applied");
+    assert_ne!(tighter, spec_text(), "the edit applied");
     // A new required field the spec's own examples lack: lint must refuse it.
-    let required = specserve::ASYNCAPI_YAML.replacen(
+    let required = spec_text().replacen(
         "      required: [name, email]\n      description: A new user, managed by its creator.\n      properties:\n",
         "      required: [name, email, nickname]\n      description: A new user, managed by its creator.\n      properties:\n        nickname: {type: string, description: Required in this variant.}\n",
         1,
     );
-    assert_ne!(required, specserve::ASYNCAPI_YAML, "the edit applied");
+    assert_ne!(required, spec_text(), "the edit applied");
     let dir = std::env::temp_dir().join(format!("specserve-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let spec = dir.join("tighter.yaml");
@@ -93,7 +106,7 @@ fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
     std::fs::write(&stale, &required).unwrap();
     std::fs::write(&broken, required.replace("nickname: {type: string", "nickname: {type: strung")).unwrap();
     let (code, out) = specserve(&["validate", "--route", "user/create", "payload-valid.json"]);
-    assert_eq!(code, 0, "valid against the built-in spec: {out}");
+    assert_eq!(code, 0, "valid against the product's spec: {out}");
     let (code, out) =
         specserve(&["validate", "--spec", spec.to_str().unwrap(), "--route", "user/create", "payload-valid.json"]);
     assert_eq!(code, 1, "{out}");
@@ -114,7 +127,7 @@ fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
 
 #[test]
 fn lint_passes_the_shipped_spec() {
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.yaml");
+    let spec = SPEC;
     let (code, out) = specserve(&["lint", spec]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("ok: specserve user API"), "{out}");
@@ -124,11 +137,11 @@ fn lint_passes_the_shipped_spec() {
 fn diff_reports_breaking_changes_with_exit_1_and_a_semver_bump() {
     let dir = std::env::temp_dir().join(format!("specserve-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let old = concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.yaml");
+    let old = SPEC;
     let tighter = dir.join("tighter.yaml");
     std::fs::write(
         &tighter,
-        specserve::ASYNCAPI_YAML.replacen(
+        spec_text().replacen(
             "      format: email\n      maxLength: 254\n",
             "      format: email\n      maxLength: 254\n      pattern: '@example\\.com$'\n",
             1,
