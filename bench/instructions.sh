@@ -83,7 +83,7 @@ parts = [
     ("    schema validation", "specserve_runtime::frame::Frame::validate"),
     ("    payload to its type", "specserve_runtime::frame::Frame::take"),
     ("    the reply encoded", "specserve_runtime::encode::encode"),
-    ("  frame parsed and routed (prepare)", "<specserve::api::Service<H> as specserve_runtime::service::Service>::prepare"),
+    ("  frame parsed and routed (prepare)", "specserve_runtime::route::<impl specserve_runtime::service::Service for A>::prepare"),
 ]
 print("inclusive, per frame:")
 for label, function in parts:

@@ -1943,7 +1943,7 @@ impl specserve_runtime::service::Binding for Binding {
 /// Handlers of the `auth` operations. Implement every method; an operation added to the spec adds one here.
 pub trait AuthApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Create an account with the role `user` and return its id.
     ///
     /// Anyone may register. The email must not belong to another account
@@ -2058,7 +2058,7 @@ pub trait AuthApi: Send + Sync + 'static {
 /// Handlers of the `user` operations. Implement every method; an operation added to the spec adds one here.
 pub trait UserApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Create a user managed by the caller.
     ///
     /// Any authenticated user may create users; the new user is managed by its
@@ -2122,7 +2122,7 @@ pub trait UserApi: Send + Sync + 'static {
 /// Handlers of the `room` operations. Implement every method; an operation added to the spec adds one here.
 pub trait RoomApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Open the direct room with another user, or create a group room.
     ///
     /// With `otherUserId`: the direct room of the caller and that user, created the
@@ -2211,7 +2211,7 @@ pub trait RoomApi: Send + Sync + 'static {
 /// Handlers of the `message` operations. Implement every method; an operation added to the spec adds one here.
 pub trait MessageApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Store a message in a room and push it to the room's members.
     ///
     /// The message is stored, then `message/new` goes to every member's bound
@@ -2260,7 +2260,7 @@ pub trait MessageApi: Send + Sync + 'static {
 /// Handlers of the `presence` operations. Implement every method; an operation added to the spec adds one here.
 pub trait PresenceApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Whether the caller's contacts are online.
     ///
     /// Contacts are the users who share a room with the caller where both
@@ -2278,7 +2278,7 @@ pub trait PresenceApi: Send + Sync + 'static {
 /// Handlers of the `token` operations. Implement every method; an operation added to the spec adds one here.
 pub trait TokenApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// The caller's live tokens, without their secrets.
     ///
     /// Each login (auth/generateToken) is one session: where and when it was
@@ -2336,7 +2336,7 @@ pub trait TokenApi: Send + Sync + 'static {
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {
     /// The application's state every handler gets.
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
     /// Implements the `auth` operations.
     type Auth: AuthApi<Context = Self::Context>;
     /// Implements the `user` operations.
@@ -2350,9 +2350,69 @@ pub trait Handlers: Send + Sync + 'static {
     /// Implements the `token` operations.
     type Token: TokenApi<Context = Self::Context>;
 }
+/// The rate-limit classes the spec's operations name (`x-specserve-rate-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {
+    /// `auth`.
+    Auth,
+    /// `create`.
+    Create,
+}
+impl RateClass {
+    /// As the spec spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Create => "create",
+        }
+    }
+}
+/// The audit events the spec's operations name (`x-specserve-audit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditEvent {
+    /// `register`.
+    Register,
+    /// `login`.
+    Login,
+    /// `email_verified`.
+    EmailVerified,
+    /// `logout`.
+    Logout,
+    /// `user_created`.
+    UserCreated,
+    /// `user_updated`.
+    UserUpdated,
+    /// `user_deleted`.
+    UserDeleted,
+    /// `client_token_created`.
+    ClientTokenCreated,
+}
+impl AuditEvent {
+    /// As the spec spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Login => "login",
+            Self::EmailVerified => "email_verified",
+            Self::Logout => "logout",
+            Self::UserCreated => "user_created",
+            Self::UserUpdated => "user_updated",
+            Self::UserDeleted => "user_deleted",
+            Self::ClientTokenCreated => "client_token_created",
+        }
+    }
+}
+/// This spec's policy vocabulary: the application's context declares
+/// `type Policy = api::Policy` and matches the classes and events it names.
+#[derive(Debug)]
+pub enum Policy {}
+impl specserve_runtime::Policy for Policy {
+    type RateClass = RateClass;
+    type AuditEvent = AuditEvent;
+}
 /// Every received message's route: the table the runtime's pipeline
 /// serves (`specserve_runtime::route`), by index.
-const ROUTES: &[specserve_runtime::route::Route] = &[
+const ROUTES: &[specserve_runtime::route::Route<Policy>] = &[
     specserve_runtime::route::Route {
         operation: 0usize,
         key: "authRegister",
@@ -2360,9 +2420,9 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(0usize), None),
         security: &[],
-        rate_limit: Some("auth"),
+        rate_limit: Some(RateClass::Auth),
         audit: Some(specserve_runtime::route::Audit {
-            event: "register",
+            event: AuditEvent::Register,
             target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
         }),
         error: Some(&SHAPE_0),
@@ -2375,9 +2435,9 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(1usize), None),
         security: &[],
-        rate_limit: Some("auth"),
+        rate_limit: Some(RateClass::Auth),
         audit: Some(specserve_runtime::route::Audit {
-            event: "login",
+            event: AuditEvent::Login,
             target: None,
         }),
         error: Some(&SHAPE_0),
@@ -2390,7 +2450,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(2usize), None),
         security: &[],
-        rate_limit: Some("auth"),
+        rate_limit: Some(RateClass::Auth),
         audit: None,
         error: Some(&SHAPE_0),
         scheduling: specserve_runtime::service::Scheduling::Concurrent,
@@ -2402,9 +2462,9 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(3usize), None),
         security: &[],
-        rate_limit: Some("auth"),
+        rate_limit: Some(RateClass::Auth),
         audit: Some(specserve_runtime::route::Audit {
-            event: "email_verified",
+            event: AuditEvent::EmailVerified,
             target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
         }),
         error: Some(&SHAPE_0),
@@ -2417,7 +2477,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(4usize), None),
         security: &[],
-        rate_limit: Some("auth"),
+        rate_limit: Some(RateClass::Auth),
         audit: None,
         error: Some(&SHAPE_0),
         scheduling: specserve_runtime::service::Scheduling::Concurrent,
@@ -2431,7 +2491,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         security: SECURITY_0,
         rate_limit: None,
         audit: Some(specserve_runtime::route::Audit {
-            event: "logout",
+            event: AuditEvent::Logout,
             target: None,
         }),
         error: Some(&SHAPE_0),
@@ -2444,9 +2504,9 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         correlation: Some(CORRELATION_0),
         validators: (Some(6usize), None),
         security: SECURITY_1,
-        rate_limit: Some("create"),
+        rate_limit: Some(RateClass::Create),
         audit: Some(specserve_runtime::route::Audit {
-            event: "user_created",
+            event: AuditEvent::UserCreated,
             target: Some(specserve_runtime::route::AuditTarget::Reply("/userId")),
         }),
         error: Some(&SHAPE_0),
@@ -2473,7 +2533,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         security: SECURITY_0,
         rate_limit: None,
         audit: Some(specserve_runtime::route::Audit {
-            event: "user_updated",
+            event: AuditEvent::UserUpdated,
             target: Some(specserve_runtime::route::AuditTarget::Request("/payload/id")),
         }),
         error: Some(&SHAPE_0),
@@ -2488,7 +2548,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         security: SECURITY_3,
         rate_limit: None,
         audit: Some(specserve_runtime::route::Audit {
-            event: "user_deleted",
+            event: AuditEvent::UserDeleted,
             target: Some(specserve_runtime::route::AuditTarget::Request("/payload/id")),
         }),
         error: Some(&SHAPE_0),
@@ -2659,7 +2719,7 @@ const ROUTES: &[specserve_runtime::route::Route] = &[
         security: SECURITY_0,
         rate_limit: None,
         audit: Some(specserve_runtime::route::Audit {
-            event: "client_token_created",
+            event: AuditEvent::ClientTokenCreated,
             target: Some(specserve_runtime::route::AuditTarget::Reply("/tokenId")),
         }),
         error: Some(&SHAPE_0),
@@ -2753,7 +2813,7 @@ impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
     type Context = H::Context;
     type Binding = Binding;
     const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
-    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ROUTES: &'static [specserve_runtime::route::Route<Policy>] = ROUTES;
     const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
     fn context(&self) -> &H::Context {
         &self.context

@@ -37,7 +37,7 @@ pub mod cli;
 
 pub use context::{Anonymous, Authenticated, ConnectionInfo, Credential, Open, RequestContext, Secured};
 pub use error::{ApiError, Code, Detail, ErrorBody};
-pub use service::{AuditRecord, Context, HttpPost, HttpReply, Outcome, Service, ServiceInfo};
+pub use service::{AuditRecord, Context, HttpPost, HttpReply, Outcome, Policy, Service, ServiceInfo};
 
 /// Streams (the typed event streams of generated clients).
 pub use futures_util::Stream;

@@ -29,14 +29,14 @@ use crate::encode::{Echo, Shape};
 use crate::error::ApiError;
 use crate::frame::{self, Correlation, Frame};
 use crate::service::{
-    self, AuditRecord, BindError, Binding, Context, HttpPost, HttpReply, Outcome, Scheduling, Scheme, Service,
+    self, AuditRecord, BindError, Binding, Context, HttpPost, HttpReply, Outcome, Policy, Scheduling, Scheme, Service,
     ServiceInfo, authenticate,
 };
 
 /// One received message of one operation: what the pipeline needs to serve
-/// it, read from the spec.
+/// it, read from the spec. `P` is the spec's policy vocabulary.
 #[derive(Debug)]
-pub struct Route {
+pub struct Route<P: Policy> {
     /// The operation's index in [`ServiceInfo::operations`] (metrics).
     pub operation: usize,
     /// The operation's key (audit records).
@@ -50,9 +50,9 @@ pub struct Route {
     /// The schemes any of which admits a caller; empty: open to anyone.
     pub security: &'static [Scheme],
     /// The operation's `x-specserve-rate-limit` class.
-    pub rate_limit: Option<&'static str>,
+    pub rate_limit: Option<P::RateClass>,
     /// The operation's `x-specserve-audit`.
-    pub audit: Option<Audit>,
+    pub audit: Option<Audit<P::AuditEvent>>,
     /// The error message that carries failures; `None`: the runtime's own frame.
     pub error: Option<&'static Shape>,
     /// How its frames run beside the connection's others.
@@ -61,9 +61,9 @@ pub struct Route {
 
 /// What an audited operation records ([`AuditRecord`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Audit {
-    /// The event's name.
-    pub event: &'static str,
+pub struct Audit<E> {
+    /// The event.
+    pub event: E,
     /// Where the record's target comes from, if anywhere.
     pub target: Option<AuditTarget>,
 }
@@ -114,6 +114,8 @@ pub struct Call<'a, A: Api> {
 
 /// The principal of an API's context.
 pub type Principal<A> = <<A as Api>::Context as Context>::Principal;
+/// The policy vocabulary of an API's context.
+pub type PolicyOf<A> = <<A as Api>::Context as Context>::Policy;
 
 impl<'a, A: Api> Call<'a, A> {
     /// The proof of authentication a secured operation's handler needs; an
@@ -140,7 +142,7 @@ pub trait Api: Send + Sync + Sized + 'static {
     /// Facts for metrics, logs and the upgrade.
     const INFO: &'static ServiceInfo;
     /// Every received message's route.
-    const ROUTES: &'static [Route];
+    const ROUTES: &'static [Route<PolicyOf<Self>>];
     /// Every path's frames, indexed by [`Api::endpoint`].
     const ENDPOINTS: &'static [Endpoint];
 
@@ -206,7 +208,7 @@ fn prepare<A: Api>(endpoint: &Endpoint, text: &str) -> Result<Prepared, Outcome>
 }
 
 /// The error reply to a routed frame that will not run.
-fn refuse_route(route: &Route, frame: &Frame, error: ApiError) -> Outcome {
+fn refuse_route<P: Policy>(route: &Route<P>, frame: &Frame, error: ApiError) -> Outcome {
     let id = route.correlation.as_ref().and_then(|c| frame.correlation(c));
     let echo = Echo { discriminator: route.discriminator, correlation: id.as_ref(), credential: None };
     service::failure(Some(route.operation), route.error, echo, error)
@@ -240,7 +242,7 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
         api.invoke(index, call).await
     }
     .await;
-    if let Some(audit) = &route.audit {
+    if let Some(audit) = route.audit {
         let target = match audit.target {
             Some(AuditTarget::Reply(pointer)) => result.as_ref().ok().and_then(|text| reply_target(text, pointer)),
             _ => request_target,

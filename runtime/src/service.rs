@@ -17,12 +17,32 @@ use crate::error::{ApiError, Code};
 use crate::frame::Frame;
 use crate::hub::Topic;
 
+/// A spec's policy vocabulary, as its generated API declares it: the
+/// rate-limit classes (`x-specserve-rate-limit`) and audit events
+/// (`x-specserve-audit`) its operations name, as enums, so an application
+/// matches them exhaustively and a class renamed in the spec fails to
+/// compile instead of silently going unlimited.
+pub trait Policy: Send + Sync + 'static {
+    /// The rate-limit classes.
+    type RateClass: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static;
+    /// The audit events.
+    type AuditEvent: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static;
+}
+
+/// A context's rate-limit class type.
+pub type RateClassOf<C> = <<C as Context>::Policy as Policy>::RateClass;
+/// A context's audit event type.
+pub type AuditEventOf<C> = <<C as Context>::Policy as Policy>::AuditEvent;
+
 /// The application's side of a generated API: its state, handed to every
 /// handler as `rq.context()` (dropshot's `type Context`), and the policy the
 /// dispatcher applies where the spec asks for it.
 pub trait Context: Send + Sync + 'static {
     /// Who a valid credential belongs to; secured handlers get it as `rq.principal()`.
     type Principal: Send + Sync + 'static;
+
+    /// The spec's rate-limit classes and audit events: the generated API's `Policy`.
+    type Policy: Policy;
 
     /// Checks a credential presented for a secured operation: `Ok` with its
     /// principal, or `unauthorized` (`unavailable` when a dependency is down).
@@ -37,7 +57,7 @@ pub trait Context: Send + Sync + 'static {
     /// secured operations). The default allows everything.
     fn rate_limit(
         &self,
-        class: &'static str,
+        class: RateClassOf<Self>,
         connection: &ConnectionInfo,
         principal: Option<&Self::Principal>,
     ) -> Result<(), ApiError> {
@@ -47,7 +67,7 @@ pub trait Context: Send + Sync + 'static {
 
     /// Records an operation that carries `x-specserve-audit`, after its
     /// handler ran (or was refused). The default records nothing.
-    fn audit(&self, record: &AuditRecord<'_, Self::Principal>) {
+    fn audit(&self, record: &AuditRecord<'_, Self::Principal, AuditEventOf<Self>>) {
         let _ = record;
     }
 
@@ -123,9 +143,9 @@ pub struct HttpReply {
 
 /// One audited operation, as the dispatcher saw it.
 #[derive(Debug)]
-pub struct AuditRecord<'a, P> {
-    /// The operation's `x-specserve-audit` event name.
-    pub event: &'static str,
+pub struct AuditRecord<'a, P, E> {
+    /// The operation's `x-specserve-audit` event.
+    pub event: E,
     /// The operation's key in the spec.
     pub operation: &'static str,
     /// Who called, on secured operations that authenticated.

@@ -28,7 +28,7 @@ use specserve_runtime::hub::{Audience, Hub, Position};
 use specserve_runtime::rate_limit::KeyedLimiter;
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Credential};
 
-use crate::api::{ErrorCode, Handlers, PresenceChanged, Publisher, Role, Scope};
+use crate::api::{AuditEvent, ErrorCode, Handlers, Policy, PresenceChanged, Publisher, RateClass, Role, Scope};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Notice, PositionCheck};
 use crate::mail::{Mailer, Outbox};
 use crate::security::Identity;
@@ -406,6 +406,7 @@ fn rank(role: Role) -> u8 {
 /// The generated API's context: the token check and the policy the spec asks for.
 impl<S: Store> specserve_runtime::Context for App<S> {
     type Principal = Identity;
+    type Policy = Policy;
 
     async fn authenticate(
         &self,
@@ -453,30 +454,31 @@ impl<S: Store> specserve_runtime::Context for App<S> {
     /// The spec's classes: `auth` per client IP, `create` per creator.
     fn rate_limit(
         &self,
-        class: &'static str,
+        class: RateClass,
         connection: &ConnectionInfo,
         principal: Option<&Identity>,
     ) -> Result<(), ApiError> {
         let allowed = match (class, principal) {
-            ("auth", _) => return self.auth_budget(connection),
-            ("create", Some(caller)) => self.per_creator.try_take(&caller.user_id),
-            _ => true,
+            (RateClass::Auth, _) => return self.auth_budget(connection),
+            (RateClass::Create, Some(caller)) => self.per_creator.try_take(&caller.user_id),
+            // Secured: the dispatcher authenticated first, so a caller is there.
+            (RateClass::Create, None) => true,
         };
         if allowed {
             return Ok(());
         }
-        self.audit("rate_limited", principal.map(|p| p.user_id), None, connection, class);
+        self.audit("rate_limited", principal.map(|p| p.user_id), None, connection, class.as_str());
         Err(ApiError::rate_limited())
     }
 
-    fn audit(&self, record: &AuditRecord<'_, Identity>) {
+    fn audit(&self, record: &AuditRecord<'_, Identity, AuditEvent>) {
         let outcome = match record.outcome {
             Ok(()) => "success",
             Err(code) => code.as_str(),
         };
         let target = record.target.as_ref().and_then(serde_json::Value::as_i64);
         let actor = record.principal.map(|p| p.user_id);
-        self.audit.record(record.event, actor, target, record.connection.client_ip(), outcome);
+        self.audit.record(record.event.as_str(), actor, target, record.connection.client_ip(), outcome);
     }
 
     async fn ready(&self) -> bool {

@@ -124,6 +124,7 @@ impl Memory {
 /// The generated API's context: tokens from the map, readiness from the flag.
 impl specserve_runtime::Context for Memory {
     type Principal = Identity;
+    type Policy = Policy;
 
     async fn authenticate(
         &self,

@@ -169,6 +169,16 @@ struct Op {
     error: Option<MessageId>,
 }
 
+/// The names of the generated policy vocabulary (`specserve_runtime::Policy`).
+struct PolicyNames {
+    /// The type implementing `Policy`.
+    policy: String,
+    /// The rate-limit classes' enum.
+    rate_class: String,
+    /// The audit events' enum.
+    audit_event: String,
+}
+
 /// A received message: (first endpoint, operation, message, discriminator value).
 type RouteEntry = (usize, OperationId, MessageId, Option<String>);
 
@@ -187,6 +197,8 @@ struct Emitter<'a> {
     message_validators: Vec<(String, usize)>,
     /// Each channel's parameter struct name, for channels that have parameters or a query.
     params_names: BTreeMap<ChannelId, String>,
+    /// The names of the policy vocabulary's types.
+    policy: PolicyNames,
     /// Layout constants, by their Rust text: name.
     shapes: std::cell::RefCell<BTreeMap<String, String>>,
     /// Other constants the tables share, in the order named: (name, type, value).
@@ -229,6 +241,11 @@ impl<'a> Emitter<'a> {
             .filter(|(_, c)| !c.parameters.is_empty() || c.query.is_some())
             .map(|(id, c)| (id, space.reserve(&format!("{}Params", c.key.to_upper_camel_case()), "Type")))
             .collect();
+        let policy = PolicyNames {
+            policy: space.reserve("Policy", "Type"),
+            rate_class: space.reserve("RateClass", "Enum"),
+            audit_event: space.reserve("AuditEvent", "Enum"),
+        };
         let mut emitter = Emitter {
             api,
             space,
@@ -239,6 +256,7 @@ impl<'a> Emitter<'a> {
             schemas: Vec::new(),
             message_validators: Vec::new(),
             params_names,
+            policy,
             shapes: std::cell::RefCell::default(),
             named: std::cell::RefCell::default(),
             out: String::new(),
@@ -697,11 +715,12 @@ impl {RT}::service::Binding for Binding {{
 /// Handlers of the `{group}` operations. Implement every method; an operation added to the spec adds one here.
 pub trait {name}: Send + Sync + 'static {{
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: {RT}::Context;
+    type Context: {RT}::Context<Policy = {policy}>;
     {methods}
 }}
 "#,
-                methods = methods.join("\n")
+                methods = methods.join("\n"),
+                policy = self.policy.policy,
             );
         }
         let assoc: Vec<String> = groups
@@ -720,11 +739,12 @@ pub trait {name}: Send + Sync + 'static {{
 /// separate types or one: `impl Handlers for App {{ type Context = App; type User = App; .. }}`.
 pub trait Handlers: Send + Sync + 'static {{
     /// The application's state every handler gets.
-    type Context: {RT}::Context;
-    {}
+    type Context: {RT}::Context<Policy = {policy}>;
+    {assoc}
 }}
 "#,
-            assoc.join("\n")
+            assoc = assoc.join("\n"),
+            policy = self.policy.policy,
         );
     }
 
@@ -781,10 +801,16 @@ pub trait Handlers: Send + Sync + 'static {{
                 let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::service::Scheme]"), value));
                 quote!(#name)
             };
-            let rate_limit = option(operation.rate_limit.as_deref());
+            let rate_class = format_ident!("{}", self.policy.rate_class);
+            let audit_event = format_ident!("{}", self.policy.audit_event);
+            let rate_limit = option(operation.rate_limit.as_deref().map(|class| {
+                let variant = format_ident!("{}", policy_variant(class));
+                quote!(#rate_class::#variant)
+            }));
             let audit = match &operation.audit {
                 Some(audit) => {
-                    let event = &audit.event;
+                    let event = format_ident!("{}", policy_variant(&audit.event));
+                    let event = quote!(#audit_event::#event);
                     let target = match &audit.target {
                         Some((AuditSource::Request, p)) => quote!(Some(#rt::route::AuditTarget::Request(#p))),
                         Some((AuditSource::Reply, p)) => quote!(Some(#rt::route::AuditTarget::Reply(#p))),
@@ -851,6 +877,8 @@ pub trait Handlers: Send + Sync + 'static {{
                 }
             })
             .collect();
+        let policy = format_ident!("{}", self.policy.policy);
+        let vocabulary = self.policy_vocabulary();
         let invoke = if shims.is_empty() {
             quote! {
                 let _ = (route, call);
@@ -866,9 +894,11 @@ pub trait Handlers: Send + Sync + 'static {{
             }
         };
         let code = quote! {
+            #vocabulary
+
             /// Every received message's route: the table the runtime's pipeline
             /// serves (`specserve_runtime::route`), by index.
-            const ROUTES: &[#rt::route::Route] = &[#(#routes),*];
+            const ROUTES: &[#rt::route::Route<#policy>] = &[#(#routes),*];
 
             /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
             const ENDPOINTS: &[#rt::route::Endpoint] = &[#(#endpoints),*];
@@ -896,7 +926,7 @@ pub trait Handlers: Send + Sync + 'static {{
                 type Context = H::Context;
                 type Binding = Binding;
                 const INFO: &'static #rt::ServiceInfo = &INFO;
-                const ROUTES: &'static [#rt::route::Route] = ROUTES;
+                const ROUTES: &'static [#rt::route::Route<#policy>] = ROUTES;
                 const ENDPOINTS: &'static [#rt::route::Endpoint] = ENDPOINTS;
 
                 fn context(&self) -> &H::Context {
@@ -923,6 +953,66 @@ pub trait Handlers: Send + Sync + 'static {{
         };
         self.out.push_str(&code.to_string());
         self.out.push('\n');
+    }
+
+    /// The spec's rate-limit classes and audit events as enums, and the
+    /// `Policy` that names them for the runtime: what the application's
+    /// `Context::rate_limit` and `Context::audit` match on.
+    fn policy_vocabulary(&self) -> TokenStream {
+        let (api, rt) = (self.api, quote!(specserve_runtime));
+        let mut classes: Vec<&str> = api.operations.iter().filter_map(|o| o.rate_limit.as_deref()).collect();
+        let mut events: Vec<&str> =
+            api.operations.iter().filter_map(|o| o.audit.as_ref().map(|a| a.event.as_str())).collect();
+        for names in [&mut classes, &mut events] {
+            let mut seen = std::collections::HashSet::new();
+            names.retain(|name| seen.insert(*name));
+        }
+        let vocabulary = |name: &str, doc: &str, names: &[&str]| {
+            let name = format_ident!("{name}");
+            let variants: Vec<_> = names.iter().map(|n| format_ident!("{}", policy_variant(n))).collect();
+            let docs = names.iter().map(|n| format!(" `{n}`."));
+            quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                pub enum #name { #(#[doc = #docs] #variants),* }
+
+                impl #name {
+                    /// As the spec spells it.
+                    pub const fn as_str(self) -> &'static str {
+                        match self { #(Self::#variants => #names,)* }
+                    }
+                }
+            }
+        };
+        let classes = vocabulary(
+            &self.policy.rate_class,
+            " The rate-limit classes the spec's operations name (`x-specserve-rate-limit`).",
+            &classes,
+        );
+        let events = vocabulary(
+            &self.policy.audit_event,
+            " The audit events the spec's operations name (`x-specserve-audit`).",
+            &events,
+        );
+        let (policy, rate_class, audit_event) = (
+            format_ident!("{}", self.policy.policy),
+            format_ident!("{}", self.policy.rate_class),
+            format_ident!("{}", self.policy.audit_event),
+        );
+        quote! {
+            #classes
+            #events
+
+            /// This spec's policy vocabulary: the application's context declares
+            /// `type Policy = api::Policy` and matches the classes and events it names.
+            #[derive(Debug)]
+            pub enum #policy {}
+
+            impl #rt::Policy for #policy {
+                type RateClass = #rate_class;
+                type AuditEvent = #audit_event;
+            }
+        }
     }
 
     /// Route `route`'s arm of `invoke`: the message taken from the frame as
@@ -1400,6 +1490,16 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
 /// Rust text the older string emitters make, as tokens for `quote!`.
 fn tokens(text: &str) -> TokenStream {
     text.parse().unwrap_or_else(|error| panic!("generated Rust does not lex ({error}): {text}"))
+}
+
+/// A policy name (`auth`, `user_created`, `token-issued`) as an enum variant (`Auth`, `UserCreated`).
+fn policy_variant(name: &str) -> String {
+    let variant = name.to_upper_camel_case();
+    if variant.is_empty() || variant.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("N{variant}")
+    } else {
+        variant
+    }
 }
 
 /// `Some(value)` or `None`, as tokens.

@@ -388,11 +388,37 @@ impl specserve_runtime::service::Binding for Binding {
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {
     /// The application's state every handler gets.
-    type Context: specserve_runtime::Context;
+    type Context: specserve_runtime::Context<Policy = Policy>;
+}
+/// The rate-limit classes the spec's operations name (`x-specserve-rate-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {}
+impl RateClass {
+    /// As the spec spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {}
+    }
+}
+/// The audit events the spec's operations name (`x-specserve-audit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditEvent {}
+impl AuditEvent {
+    /// As the spec spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {}
+    }
+}
+/// This spec's policy vocabulary: the application's context declares
+/// `type Policy = api::Policy` and matches the classes and events it names.
+#[derive(Debug)]
+pub enum Policy {}
+impl specserve_runtime::Policy for Policy {
+    type RateClass = RateClass;
+    type AuditEvent = AuditEvent;
 }
 /// Every received message's route: the table the runtime's pipeline
 /// serves (`specserve_runtime::route`), by index.
-const ROUTES: &[specserve_runtime::route::Route] = &[];
+const ROUTES: &[specserve_runtime::route::Route<Policy>] = &[];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
 const ENDPOINTS: &[specserve_runtime::route::Endpoint] = &[
     specserve_runtime::route::Endpoint {
@@ -423,7 +449,7 @@ impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
     type Context = H::Context;
     type Binding = Binding;
     const INFO: &'static specserve_runtime::ServiceInfo = &INFO;
-    const ROUTES: &'static [specserve_runtime::route::Route] = ROUTES;
+    const ROUTES: &'static [specserve_runtime::route::Route<Policy>] = ROUTES;
     const ENDPOINTS: &'static [specserve_runtime::route::Endpoint] = ENDPOINTS;
     fn context(&self) -> &H::Context {
         &self.context
