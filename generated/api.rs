@@ -4101,14 +4101,14 @@ const CORRELATION_0: specserve_runtime::frame::Correlation = specserve_runtime::
         max: Some(64),
     },
 };
-const SECURITY_0: &[specserve_runtime::service::Scheme] = &[
-    specserve_runtime::service::Scheme {
+const SECURITY_0: &[specserve_runtime::context::Scheme] = &[
+    specserve_runtime::context::Scheme {
         name: "apiToken",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "sessionCookie",
         source: Some(
             specserve_runtime::context::CredentialSource::Cookie(
@@ -4119,14 +4119,14 @@ const SECURITY_0: &[specserve_runtime::service::Scheme] = &[
         scopes: &[],
     },
 ];
-const SECURITY_1: &[specserve_runtime::service::Scheme] = &[
-    specserve_runtime::service::Scheme {
+const SECURITY_1: &[specserve_runtime::context::Scheme] = &[
+    specserve_runtime::context::Scheme {
         name: "apiToken",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "sessionCookie",
         source: Some(
             specserve_runtime::context::CredentialSource::Cookie(
@@ -4136,21 +4136,21 @@ const SECURITY_1: &[specserve_runtime::service::Scheme] = &[
         message_property: None,
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "clientUsersCreate",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &["users:create"],
     },
 ];
-const SECURITY_2: &[specserve_runtime::service::Scheme] = &[
-    specserve_runtime::service::Scheme {
+const SECURITY_2: &[specserve_runtime::context::Scheme] = &[
+    specserve_runtime::context::Scheme {
         name: "apiToken",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "sessionCookie",
         source: Some(
             specserve_runtime::context::CredentialSource::Cookie(
@@ -4160,21 +4160,21 @@ const SECURITY_2: &[specserve_runtime::service::Scheme] = &[
         message_property: None,
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "clientUsersRead",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &["users:read"],
     },
 ];
-const SECURITY_3: &[specserve_runtime::service::Scheme] = &[
-    specserve_runtime::service::Scheme {
+const SECURITY_3: &[specserve_runtime::context::Scheme] = &[
+    specserve_runtime::context::Scheme {
         name: "apiToken",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "sessionCookie",
         source: Some(
             specserve_runtime::context::CredentialSource::Cookie(
@@ -4184,7 +4184,7 @@ const SECURITY_3: &[specserve_runtime::service::Scheme] = &[
         message_property: None,
         scopes: &[],
     },
-    specserve_runtime::service::Scheme {
+    specserve_runtime::context::Scheme {
         name: "clientUsersDelete",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: Some("apiToken"),

@@ -8,8 +8,8 @@
 //! - [`error`]: [`ApiError`] and the codes the runtime itself sends
 //! - [`frame`]: a received frame, its validation and correlation id
 //! - [`encode`]: reply, error and event frames
-//! - [`context`]: the connection and the request context handlers get
-//! - [`service`]: the traits between generated code, the application and the server
+//! - [`context`]: the application's [`Context`], the connection and the request context handlers get
+//! - [`service`]: what the server sees of an API ([`Service`]) and [`service::authenticate`]
 //! - [`route`]: the one pipeline every received frame runs, from the generated route table
 //! - [`hub`]: connections by channel, for server push
 //! - [`server`]: the WSS server: TLS, HTTP probes, upgrade, the connection loop
@@ -35,9 +35,12 @@ pub mod websocket;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-pub use context::{Anonymous, Authenticated, ConnectionInfo, Credential, Open, RequestContext, Secured};
+pub use context::{
+    Anonymous, AuditRecord, Authenticated, ConnectionInfo, Context, Credential, HttpPost, HttpReply, Open, Policy,
+    RequestContext, Secured,
+};
 pub use error::{ApiError, Code, Detail, ErrorBody};
-pub use service::{AuditRecord, Context, HttpPost, HttpReply, Outcome, Policy, Service, ServiceInfo};
+pub use service::{Outcome, Service, ServiceInfo};
 
 /// Streams (the typed event streams of generated clients).
 pub use futures_util::Stream;

@@ -24,14 +24,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::context::{Anonymous, Authenticated, ConnectionInfo};
+use crate::context::Scheme;
+use crate::context::{Anonymous, AuditRecord, Authenticated, ConnectionInfo, Context, HttpPost, HttpReply, Policy};
 use crate::encode::{Echo, Shape};
 use crate::error::ApiError;
 use crate::frame::{self, Correlation, Frame};
-use crate::service::{
-    self, AuditRecord, BindError, Binding, Context, HttpPost, HttpReply, Outcome, Policy, Scheduling, Scheme, Service,
-    ServiceInfo, authenticate,
-};
+use crate::service::{self, BindError, Binding, Outcome, Scheduling, Service, ServiceInfo, authenticate};
 
 /// One received message of one operation: what the pipeline needs to serve
 /// it, read from the spec. `P` is the spec's policy vocabulary.

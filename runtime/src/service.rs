@@ -1,176 +1,21 @@
-//! The seams between the three parties:
-//! - [`Context`]: what the application gives every handler, and the policy the
-//!   generated dispatcher applies from the spec (authentication, rate-limit
-//!   classes, audit, readiness);
-//! - [`Service`]: what the generated API is to the server (binding a path,
-//!   routing a frame, running it);
-//! - [`authenticate`]: the only way to a [`Secured`](crate::Secured) request context.
+//! What the server sees of an API:
+//! - [`Service`]: what a generated API is to the server (binding a path,
+//!   routing a frame, running it; every [`crate::route::Api`] is one);
+//! - [`authenticate`]: the only way to a [`Secured`](crate::Secured) request
+//!   context, through the application's [`Context`].
 
 use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::context::{Authenticated, ConnectionInfo, Credential, CredentialSource};
+use crate::context::{
+    Authenticated, ConnectionInfo, Context, Credential, CredentialSource, HttpPost, HttpReply, Scheme,
+};
 use crate::encode::{self, Echo, Shape};
 use crate::error::{ApiError, Code};
 use crate::frame::Frame;
 use crate::hub::Topic;
-
-/// A spec's policy vocabulary, as its generated API declares it: the
-/// rate-limit classes (`x-specserve-rate-limit`) and audit events
-/// (`x-specserve-audit`) its operations name, as enums, so an application
-/// matches them exhaustively and a class renamed in the spec fails to
-/// compile instead of silently going unlimited.
-pub trait Policy: Send + Sync + 'static {
-    /// The rate-limit classes.
-    type RateClass: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static;
-    /// The audit events.
-    type AuditEvent: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static;
-}
-
-/// A context's rate-limit class type.
-pub type RateClassOf<C> = <<C as Context>::Policy as Policy>::RateClass;
-/// A context's audit event type.
-pub type AuditEventOf<C> = <<C as Context>::Policy as Policy>::AuditEvent;
-
-/// The application's side of a generated API: its state, handed to every
-/// handler as `rq.context()` (dropshot's `type Context`), and the policy the
-/// dispatcher applies where the spec asks for it.
-pub trait Context: Send + Sync + 'static {
-    /// Who a valid credential belongs to; secured handlers get it as `rq.principal()`.
-    type Principal: Send + Sync + 'static;
-
-    /// The spec's rate-limit classes and audit events: the generated API's `Policy`.
-    type Policy: Policy;
-
-    /// Checks a credential presented for a secured operation: `Ok` with its
-    /// principal, or `unauthorized` (`unavailable` when a dependency is down).
-    fn authenticate(
-        &self,
-        credential: Credential<'_>,
-        connection: &ConnectionInfo,
-    ) -> impl Future<Output = Result<Self::Principal, ApiError>> + Send;
-
-    /// Applies an operation's `x-specserve-rate-limit` class, before its
-    /// handler runs (and after authentication, so `principal` is set on
-    /// secured operations). The default allows everything.
-    fn rate_limit(
-        &self,
-        class: RateClassOf<Self>,
-        connection: &ConnectionInfo,
-        principal: Option<&Self::Principal>,
-    ) -> Result<(), ApiError> {
-        let _ = (class, connection, principal);
-        Ok(())
-    }
-
-    /// Records an operation that carries `x-specserve-audit`, after its
-    /// handler ran (or was refused). The default records nothing.
-    fn audit(&self, record: &AuditRecord<'_, Self::Principal, AuditEventOf<Self>>) {
-        let _ = record;
-    }
-
-    /// Whether `principal` satisfies `scheme`, one of the schemes of the
-    /// operation it authenticated for: the spec's scopes (`scopes`, or
-    /// `x-specserve-scopes`) are checked here. The default satisfies only
-    /// schemes that need no scope, so a spec's scopes are never ignored by an
-    /// application that does not know about them.
-    fn grants(&self, principal: &Self::Principal, scheme: &Scheme) -> bool {
-        let _ = principal;
-        scheme.scopes.is_empty()
-    }
-
-    /// Whether requests can be served now (`/readyz`).
-    fn ready(&self) -> impl Future<Output = bool> + Send {
-        std::future::ready(true)
-    }
-
-    /// A connection was upgraded, before its first frame is read: the place
-    /// to authenticate the credentials its upgrade presented and bind it in
-    /// the hub. The default does nothing.
-    fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send {
-        let _ = connection;
-        std::future::ready(())
-    }
-
-    /// A connection ended (closed by either side, or its pongs stopped);
-    /// `offline` holds the principals it was the last bound connection of.
-    /// The default does nothing.
-    fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send {
-        let _ = (connection, offline);
-        std::future::ready(())
-    }
-
-    /// An HTTP `POST` with a JSON body at a path the server does not answer
-    /// itself: the application's own small HTTP endpoints (a cookie log-in
-    /// for browsers, say). `None` answers 404. The server has already refused
-    /// foreign origins, other content types and oversized bodies. The default
-    /// serves none.
-    fn http_post(&self, request: HttpPost<'_>) -> impl Future<Output = Option<HttpReply>> + Send {
-        let _ = request;
-        std::future::ready(None)
-    }
-}
-
-/// An HTTP `POST` for [`Context::http_post`].
-#[derive(Debug, Clone, Copy)]
-pub struct HttpPost<'a> {
-    /// The request path.
-    pub path: &'a str,
-    /// The body: JSON, at most [`HttpPost::MAX_BODY_BYTES`].
-    pub body: &'a [u8],
-    /// The client: address, user agent, and the credentials of the spec's
-    /// schemes it presented (cookies only from an allowed `Origin`).
-    pub connection: &'a ConnectionInfo,
-}
-
-impl HttpPost<'_> {
-    /// The largest body the server reads (413 beyond it).
-    pub const MAX_BODY_BYTES: usize = 8 * 1024;
-}
-
-/// The answer to an [`HttpPost`]: a status, a JSON body and cookies to set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpReply {
-    /// The HTTP status.
-    pub status: u16,
-    /// The JSON body.
-    pub body: String,
-    /// `Set-Cookie` values.
-    pub set_cookies: Vec<String>,
-}
-
-/// One audited operation, as the dispatcher saw it.
-#[derive(Debug)]
-pub struct AuditRecord<'a, P, E> {
-    /// The operation's `x-specserve-audit` event.
-    pub event: E,
-    /// The operation's key in the spec.
-    pub operation: &'static str,
-    /// Who called, on secured operations that authenticated.
-    pub principal: Option<&'a P>,
-    /// The value at the spec's `target` expression, when it has one and it was found.
-    pub target: Option<Value>,
-    /// `Ok`, or the code of the error the client got.
-    pub outcome: Result<(), Code>,
-    /// The connection.
-    pub connection: &'a ConnectionInfo,
-}
-
-/// One security scheme an operation accepts, as the dispatcher applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scheme {
-    /// Its key under `components.securitySchemes`.
-    pub name: &'static str,
-    /// Where the upgrade presents it, when a WebSocket client can.
-    pub source: Option<CredentialSource>,
-    /// A message property that may carry it instead (`x-specserve-message-property`);
-    /// a frame's own credential wins over the connection's.
-    pub message_property: Option<&'static str>,
-    /// The scopes a credential needs to satisfy this scheme (all of them).
-    pub scopes: &'static [&'static str],
-}
 
 /// Authenticates a frame for an operation secured by any of `schemes`: the
 /// first credential found (the frame's own, else the connection's) decides who

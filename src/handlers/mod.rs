@@ -447,7 +447,7 @@ impl<S: Store> specserve_runtime::Context for App<S> {
     }
 
     /// The spec's scopes: see [`Identity::satisfies`].
-    fn grants(&self, principal: &Identity, scheme: &specserve_runtime::service::Scheme) -> bool {
+    fn grants(&self, principal: &Identity, scheme: &specserve_runtime::context::Scheme) -> bool {
         principal.satisfies(scheme.scopes)
     }
 

@@ -792,13 +792,13 @@ pub trait Handlers: Send + Sync + 'static {{
                     _ => quote!(None),
                 };
                 let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
-                quote!(#rt::service::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
+                quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
             }).collect();
             let security = if schemes.is_empty() {
                 quote!(&[])
             } else {
                 let value = quote!(&[#(#schemes),*]).to_string();
-                let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::service::Scheme]"), value));
+                let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::context::Scheme]"), value));
                 quote!(#name)
             };
             let rate_class = format_ident!("{}", self.policy.rate_class);

@@ -614,8 +614,8 @@ const CORRELATION_0: specserve_runtime::frame::Correlation = specserve_runtime::
         max: Some(32),
     },
 };
-const SECURITY_0: &[specserve_runtime::service::Scheme] = &[
-    specserve_runtime::service::Scheme {
+const SECURITY_0: &[specserve_runtime::context::Scheme] = &[
+    specserve_runtime::context::Scheme {
         name: "token",
         source: Some(specserve_runtime::context::CredentialSource::Bearer),
         message_property: None,

@@ -25,7 +25,7 @@
 //! connection as a slow consumer.
 //!
 //! Every way a connection ends has its [`CloseReason`]; specs publish the
-//! close codes (`x-specserve-close-codes`), and [`SERVER_CLOSE_CODES`] lists
+//! close codes (`x-specserve-close-codes`), and [`super::close::SERVER_CLOSE_CODES`] lists
 //! the ones the server starts, for specs to be checked against.
 
 use std::collections::VecDeque;
@@ -46,6 +46,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::close::CloseReason;
 use super::config::Limits;
 use super::in_flight::{InFlight, Pending};
 use super::signals::{Signal, Signals};
@@ -55,73 +56,6 @@ use crate::error::ApiError;
 use crate::hub::{Hub, Lane, Registration, Topic};
 use crate::rate_limit::TokenBucket;
 use crate::service::{Outcome, Scheduling, Service};
-
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client sent a close frame (with this code, which the server echoes,
-    /// RFC 6455 section 5.5.1) or the socket ended without one (`None`).
-    ClientClosed(Option<u16>),
-    /// The server is shutting down.
-    Shutdown,
-    /// No pong after a ping.
-    PingTimeout,
-    /// A message or frame over the size limit.
-    TooLarge,
-    /// A text frame with invalid UTF-8.
-    InvalidUtf8,
-    /// Too many refused frames within the rate-limit window.
-    RateLimited,
-    /// The client did not read its replies for `send_timeout`.
-    SlowConsumer,
-    /// The connection's user was deleted.
-    Revoked,
-    /// Any other WebSocket protocol error.
-    ProtocolError,
-}
-
-impl CloseReason {
-    /// The close code the server sends for a close it starts; `None` when the
-    /// client started it (the server then echoes the client's code).
-    pub fn server_code(self) -> Option<CloseCode> {
-        Some(match self {
-            CloseReason::ClientClosed(_) => return None,
-            CloseReason::Shutdown | CloseReason::PingTimeout => CloseCode::Away,
-            CloseReason::TooLarge => CloseCode::Size,
-            CloseReason::InvalidUtf8 => CloseCode::Invalid,
-            CloseReason::RateLimited | CloseReason::SlowConsumer | CloseReason::Revoked => CloseCode::Policy,
-            CloseReason::ProtocolError => CloseCode::Protocol,
-        })
-    }
-
-    /// The code on the wire: the server's, or the client's echoed back.
-    pub fn code_on_the_wire(self) -> Option<u16> {
-        match self {
-            CloseReason::ClientClosed(code) => code,
-            other => other.server_code().map(u16::from),
-        }
-    }
-
-    /// The close frame's reason text, also logged.
-    pub fn text(self) -> &'static str {
-        match self {
-            CloseReason::ClientClosed(_) => "client closed",
-            CloseReason::Shutdown => "server shutting down",
-            CloseReason::PingTimeout => "no pong received",
-            CloseReason::TooLarge => "message too large",
-            CloseReason::InvalidUtf8 => "invalid UTF-8",
-            CloseReason::RateLimited => "rate limit exceeded",
-            CloseReason::SlowConsumer => "slow consumer",
-            CloseReason::Revoked => "credentials revoked",
-            CloseReason::ProtocolError => "protocol error",
-        }
-    }
-}
-
-/// Every close code the server starts a close with, and 1000 (the code a
-/// client's own close usually carries and gets back). A spec's
-/// `x-specserve-close-codes` should list exactly these.
-pub const SERVER_CLOSE_CODES: [u16; 6] = [1000, 1001, 1002, 1007, 1008, 1009];
 
 /// Serves one upgraded socket until it closes, then returns why, and the
 /// principals it was the last bound connection of (they went offline).
@@ -650,6 +584,6 @@ mod tests {
             every_server_reason().into_iter().filter_map(|r| r.server_code()).map(u16::from).collect();
         // A client's close is answered with its own code; 1000 is the normal one.
         sent.insert(1000);
-        assert_eq!(sent, super::SERVER_CLOSE_CODES.into_iter().collect());
+        assert_eq!(sent, crate::server::close::SERVER_CLOSE_CODES.into_iter().collect());
     }
 }

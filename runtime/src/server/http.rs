@@ -26,8 +26,9 @@ use tokio_util::sync::CancellationToken;
 use super::limits::Refusal;
 use super::metrics::Rejection;
 use super::{Shared, connection};
+use crate::context::HttpPost;
 use crate::context::{ConnectionInfo, CredentialSource};
-use crate::service::{BindError, Binding as _, HttpPost, Service};
+use crate::service::{BindError, Binding as _, Service};
 
 type Reply = Response<Full<Bytes>>;
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::connection::CloseReason;
+use super::close::CloseReason;
 use crate::service::{Outcome, ServiceInfo};
 
 /// Handler latency bucket bounds, in seconds.

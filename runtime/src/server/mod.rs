@@ -12,6 +12,7 @@
 //! - [`limits`], [`metrics`], [`shutdown`]
 
 pub mod affinity;
+pub mod close;
 pub mod config;
 pub mod connection;
 pub mod http;

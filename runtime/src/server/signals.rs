@@ -12,7 +12,7 @@ use std::task::Context;
 
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::connection::CloseReason;
+use super::close::CloseReason;
 use super::wake_flag::WakeFlag;
 
 /// A signal that fired, as the connection acts on it.
