@@ -2836,440 +2836,199 @@ impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
         route: usize,
         call: specserve_runtime::route::Call<'a, Self>,
     ) -> specserve_runtime::route::Reply<'a> {
-        let context = &*self.context;
+        let mut call = call;
         match route {
             0usize => {
                 Box::pin(async move {
-                    let message: AuthRegisterPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Auth as AuthApi>::register(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
-                    }
+                    let message: AuthRegisterPayload = call.take("/payload")?;
+                    let rq = call.open(&());
+                    let reply = <H::Auth as AuthApi>::register(rq, message).await?;
+                    call.reply(&SHAPE_1, &reply)
                 })
             }
             1usize => {
                 Box::pin(async move {
-                    let message: AuthGenerateTokenPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Auth as AuthApi>::generate_token(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_2, call.echo, &reply)
-                    }
+                    let message: AuthGenerateTokenPayload = call.take("/payload")?;
+                    let rq = call.open(&());
+                    let reply = <H::Auth as AuthApi>::generate_token(rq, message).await?;
+                    call.reply(&SHAPE_2, &reply)
                 })
             }
             2usize => {
                 Box::pin(async move {
-                    let message: AuthRefreshPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Auth as AuthApi>::refresh(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_3, call.echo, &reply)
-                    }
+                    let message: AuthRefreshPayload = call.take("/payload")?;
+                    let rq = call.open(&());
+                    let reply = <H::Auth as AuthApi>::refresh(rq, message).await?;
+                    call.reply(&SHAPE_3, &reply)
                 })
             }
             3usize => {
                 Box::pin(async move {
-                    let message: AuthVerifyEmailPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Auth as AuthApi>::verify_email(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_4, call.echo, &reply)
-                    }
+                    let message: AuthVerifyEmailPayload = call.take("/payload")?;
+                    let rq = call.open(&());
+                    let reply = <H::Auth as AuthApi>::verify_email(rq, message).await?;
+                    call.reply(&SHAPE_4, &reply)
                 })
             }
             4usize => {
                 Box::pin(async move {
-                    let message: AuthResendVerificationPayload = call
-                        .frame
-                        .take("/payload")?;
-                    {
-                        <H::Auth as AuthApi>::resend_verification(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_5, call.echo, &())
-                    }
+                    let message: AuthResendVerificationPayload = call.take("/payload")?;
+                    let rq = call.open(&());
+                    <H::Auth as AuthApi>::resend_verification(rq, message).await?;
+                    call.reply(&SHAPE_5, &())
                 })
             }
             5usize => {
                 Box::pin(async move {
-                    let message: AuthLogoutPayload = call.frame.take("/payload")?;
-                    {
-                        <H::Auth as AuthApi>::logout(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_6, call.echo, &())
-                    }
+                    let message: AuthLogoutPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Auth as AuthApi>::logout(rq, message).await?;
+                    call.reply(&SHAPE_6, &())
                 })
             }
             6usize => {
                 Box::pin(async move {
-                    let message: UserCreatePayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::User as UserApi>::create(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_7, call.echo, &reply)
-                    }
+                    let message: UserCreatePayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::User as UserApi>::create(rq, message).await?;
+                    call.reply(&SHAPE_7, &reply)
                 })
             }
             7usize => {
                 Box::pin(async move {
-                    let message: UserRef = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::User as UserApi>::read(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_8, call.echo, &reply)
-                    }
+                    let message: UserRef = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::User as UserApi>::read(rq, message).await?;
+                    call.reply(&SHAPE_8, &reply)
                 })
             }
             8usize => {
                 Box::pin(async move {
-                    let message: UserUpdatePayload = call.frame.take("/payload")?;
-                    {
-                        <H::User as UserApi>::update(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_9, call.echo, &())
-                    }
+                    let message: UserUpdatePayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::User as UserApi>::update(rq, message).await?;
+                    call.reply(&SHAPE_9, &())
                 })
             }
             9usize => {
                 Box::pin(async move {
-                    let message: UserRef = call.frame.take("/payload")?;
-                    {
-                        <H::User as UserApi>::delete(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_10, call.echo, &())
-                    }
+                    let message: UserRef = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::User as UserApi>::delete(rq, message).await?;
+                    call.reply(&SHAPE_10, &())
                 })
             }
             10usize => {
                 Box::pin(async move {
-                    let message: EmptyPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Auth as AuthApi>::bind(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_11, call.echo, &reply)
-                    }
+                    let message: EmptyPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Auth as AuthApi>::bind(rq, message).await?;
+                    call.reply(&SHAPE_11, &reply)
                 })
             }
             11usize => {
                 Box::pin(async move {
-                    let message: RoomCreatePayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Room as RoomApi>::create(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_12, call.echo, &reply)
-                    }
+                    let message: RoomCreatePayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Room as RoomApi>::create(rq, message).await?;
+                    call.reply(&SHAPE_12, &reply)
                 })
             }
             12usize => {
                 Box::pin(async move {
-                    let message: EmptyPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Room as RoomApi>::list(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_13, call.echo, &reply)
-                    }
+                    let message: EmptyPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Room as RoomApi>::list(rq, message).await?;
+                    call.reply(&SHAPE_13, &reply)
                 })
             }
             13usize => {
                 Box::pin(async move {
-                    let message: RoomMemberPayload = call.frame.take("/payload")?;
-                    {
-                        <H::Room as RoomApi>::add_member(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_14, call.echo, &())
-                    }
+                    let message: RoomMemberPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Room as RoomApi>::add_member(rq, message).await?;
+                    call.reply(&SHAPE_14, &())
                 })
             }
             14usize => {
                 Box::pin(async move {
-                    let message: RoomRef = call.frame.take("/payload")?;
-                    {
-                        <H::Room as RoomApi>::leave(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_15, call.echo, &())
-                    }
+                    let message: RoomRef = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Room as RoomApi>::leave(rq, message).await?;
+                    call.reply(&SHAPE_15, &())
                 })
             }
             15usize => {
                 Box::pin(async move {
-                    let message: RoomRef = call.frame.take("/payload")?;
-                    {
-                        <H::Room as RoomApi>::join(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_16, call.echo, &())
-                    }
+                    let message: RoomRef = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Room as RoomApi>::join(rq, message).await?;
+                    call.reply(&SHAPE_16, &())
                 })
             }
             16usize => {
                 Box::pin(async move {
-                    let message: RoomRef = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Room as RoomApi>::members(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_17, call.echo, &reply)
-                    }
+                    let message: RoomRef = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Room as RoomApi>::members(rq, message).await?;
+                    call.reply(&SHAPE_17, &reply)
                 })
             }
             17usize => {
                 Box::pin(async move {
-                    let message: MessageSendPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Message as MessageApi>::send(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_18, call.echo, &reply)
-                    }
+                    let message: MessageSendPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Message as MessageApi>::send(rq, message).await?;
+                    call.reply(&SHAPE_18, &reply)
                 })
             }
             18usize => {
                 Box::pin(async move {
-                    let message: MessageHistoryPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Message as MessageApi>::history(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_19, call.echo, &reply)
-                    }
+                    let message: MessageHistoryPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Message as MessageApi>::history(rq, message).await?;
+                    call.reply(&SHAPE_19, &reply)
                 })
             }
             19usize => {
                 Box::pin(async move {
-                    let message: MessageMarkReadPayload = call.frame.take("/payload")?;
-                    {
-                        <H::Message as MessageApi>::mark_read(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_20, call.echo, &())
-                    }
+                    let message: MessageMarkReadPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Message as MessageApi>::mark_read(rq, message).await?;
+                    call.reply(&SHAPE_20, &())
                 })
             }
             20usize => {
                 Box::pin(async move {
-                    let message: PresenceListPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Presence as PresenceApi>::list(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_21, call.echo, &reply)
-                    }
+                    let message: PresenceListPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Presence as PresenceApi>::list(rq, message).await?;
+                    call.reply(&SHAPE_21, &reply)
                 })
             }
             21usize => {
                 Box::pin(async move {
-                    let message: EmptyPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Token as TokenApi>::list(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_22, call.echo, &reply)
-                    }
+                    let message: EmptyPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Token as TokenApi>::list(rq, message).await?;
+                    call.reply(&SHAPE_22, &reply)
                 })
             }
             22usize => {
                 Box::pin(async move {
-                    let message: TokenRevokePayload = call.frame.take("/payload")?;
-                    {
-                        <H::Token as TokenApi>::revoke(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_23, call.echo, &())
-                    }
+                    let message: TokenRevokePayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Token as TokenApi>::revoke(rq, message).await?;
+                    call.reply(&SHAPE_23, &())
                 })
             }
             23usize => {
                 Box::pin(async move {
-                    let message: TokenCreateClientPayload = call.frame.take("/payload")?;
-                    {
-                        let reply = <H::Token as TokenApi>::create_client(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_24, call.echo, &reply)
-                    }
+                    let message: TokenCreateClientPayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Token as TokenApi>::create_client(rq, message)
+                        .await?;
+                    call.reply(&SHAPE_24, &reply)
                 })
             }
             _ => {

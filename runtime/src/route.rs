@@ -25,8 +25,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::context::Scheme;
-use crate::context::{Anonymous, AuditRecord, Authenticated, ConnectionInfo, Context, HttpPost, HttpReply, Policy};
-use crate::encode::{Echo, Shape};
+use crate::context::{
+    Anonymous, AuditRecord, Authenticated, ConnectionInfo, Context, HttpPost, HttpReply, Open, Policy, RequestContext,
+    Secured,
+};
+use crate::encode::{self, Echo, Shape};
 use crate::error::ApiError;
 use crate::frame::{self, Correlation, Frame};
 use crate::service::{self, BindError, Binding, Outcome, Scheduling, Service, ServiceInfo, authenticate};
@@ -101,12 +104,10 @@ pub struct Prepared {
 pub struct Call<'a, A: Api> {
     /// The connection's binding (its channel parameters).
     pub binding: &'a A::Binding,
-    /// The connection.
-    pub connection: &'a ConnectionInfo,
-    /// The frame, to take the typed message from.
-    pub frame: &'a mut Frame,
-    /// What the reply echoes.
-    pub echo: Echo<'a>,
+    context: &'a A::Context,
+    connection: &'a ConnectionInfo,
+    frame: &'a mut Frame,
+    echo: Echo<'a>,
     auth: Option<&'a Authenticated<Principal<A>>>,
 }
 
@@ -116,15 +117,33 @@ pub type Principal<A> = <<A as Api>::Context as Context>::Principal;
 pub type PolicyOf<A> = <<A as Api>::Context as Context>::Policy;
 
 impl<'a, A: Api> Call<'a, A> {
-    /// The proof of authentication a secured operation's handler needs; an
-    /// internal error if the route was not authenticated (a codegen bug).
-    pub fn secured(&self) -> Result<&'a Authenticated<Principal<A>>, ApiError> {
-        self.auth.ok_or_else(|| ApiError::internal("a secured route was not authenticated"))
+    /// Moves the value at `pointer` in the payload (`""` for all of it) into
+    /// the operation's input type.
+    pub fn take<M: serde::de::DeserializeOwned>(&mut self, pointer: &str) -> Result<M, ApiError> {
+        self.frame.take(pointer)
     }
 
-    /// What an open operation's handler gets.
-    pub fn open(&self) -> &'static Anonymous {
-        &Anonymous
+    /// The request context of an open operation's handler.
+    pub fn open<P>(&self, params: &'a P) -> Open<'a, A::Context, P> {
+        RequestContext::__new(self.context, self.connection, params, &Anonymous)
+    }
+
+    /// The request context of a secured operation's handler; an internal
+    /// error if the route was not authenticated (a codegen bug).
+    pub fn secured<P>(&self, params: &'a P) -> Result<Secured<'a, A::Context, P>, ApiError> {
+        let auth = self.auth.ok_or_else(|| ApiError::internal("a secured route was not authenticated"))?;
+        Ok(RequestContext::__new(self.context, self.connection, params, auth))
+    }
+
+    /// `reply` encoded in its message's layout, echoing what the request asks.
+    pub fn reply<R: serde::Serialize + ?Sized>(&self, shape: &Shape, reply: &R) -> Result<String, ApiError> {
+        encode::encode(shape, self.echo, reply)
+    }
+
+    /// A channel's typed parameters from the binding; an internal error if
+    /// the connection is not bound to that channel (a codegen bug).
+    pub fn params<P>(&self, params: Option<&'a P>) -> Result<&'a P, ApiError> {
+        params.ok_or_else(|| ApiError::internal("the connection is not bound to this channel"))
     }
 }
 
@@ -236,7 +255,7 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
         if let Some(Audit { target: Some(AuditTarget::Request(pointer)), .. }) = route.audit {
             request_target = frame::at_pointer(frame.payload(), pointer).cloned();
         }
-        let call = Call { binding, connection, frame: &mut frame, echo, auth: auth.as_ref() };
+        let call = Call { binding, context, connection, frame: &mut frame, echo, auth: auth.as_ref() };
         api.invoke(index, call).await
     }
     .await;

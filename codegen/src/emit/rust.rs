@@ -886,7 +886,7 @@ pub trait Handlers: Send + Sync + 'static {{
             }
         } else {
             quote! {
-                let context = &*self.context;
+                let mut call = call;
                 match route {
                     #(#shims)*
                     _ => Box::pin(async { Err(#rt::ApiError::internal("unknown route")) }),
@@ -1019,7 +1019,7 @@ pub trait Handlers: Send + Sync + 'static {{
     /// its type, the handler called with the request context its security
     /// calls for, the reply encoded in its message's layout.
     fn shim(&self, route: usize, op: &Op, message: MessageId, discriminator: Option<&str>) -> TokenStream {
-        let (api, rt) = (self.api, quote!(specserve_runtime));
+        let api = self.api;
         let operation = &api.operations[op.id];
         let (_, input_ty, pointer, unit) = op.inputs.iter().find(|(m, ..)| *m == message).cloned().unwrap_or((
             message,
@@ -1033,9 +1033,9 @@ pub trait Handlers: Send + Sync + 'static {{
         } else if op.inputs.len() > 1 {
             let input = tokens(op.input.as_deref().unwrap_or("()"));
             let variant = format_ident!("{}", api.messages[message].key.to_upper_camel_case());
-            quote!(let message = #input::#variant(call.frame.take::<#input_ty>(#pointer)?);)
+            quote!(let message = #input::#variant(call.take::<#input_ty>(#pointer)?);)
         } else {
-            quote!(let message: #input_ty = call.frame.take(#pointer)?;)
+            quote!(let message: #input_ty = call.take(#pointer)?;)
         };
         let message_arg =
             if op.input.is_some() && !(op.inputs.len() == 1 && unit) { quote!(, message) } else { quote!() };
@@ -1043,25 +1043,23 @@ pub trait Handlers: Send + Sync + 'static {{
             quote!(&())
         } else {
             let field = format_ident!("channel_{}", operation.channel);
-            quote!(call.binding.#field.as_ref().ok_or_else(|| #rt::ApiError::internal("the connection is not bound to this channel"))?)
+            quote!(call.params(call.binding.#field.as_ref())?)
         };
-        let auth = if op.secured { quote!(call.secured()?) } else { quote!(call.open()) };
+        let rq = if op.secured { quote!(call.secured(#params)?) } else { quote!(call.open(#params)) };
         let (group, trait_name, method) = (
             format_ident!("{}", group_type(&op.trait_name)),
             format_ident!("{}", op.trait_name),
             format_ident!("{}", op.method),
         );
-        let call = quote! {
-            <H::#group as #trait_name>::#method(#rt::RequestContext::__new(context, call.connection, #params, #auth) #message_arg).await?
-        };
+        let handler = quote!(<H::#group as #trait_name>::#method(rq #message_arg).await?);
         let reply = match (&op.reply, op.replies.as_slice()) {
-            (None, _) | (Some(_), []) => quote!({ #call; Ok(String::new()) }),
+            (None, _) | (Some(_), []) => quote!(#handler; Ok(String::new())),
             (Some(_), [(rm, _, ty)]) => {
                 let shape = format_ident!("{}", self.shape(*rm, discriminator, None));
                 if *ty == Ty::Unit {
-                    quote!({ #call; #rt::encode::encode(&#shape, call.echo, &()) })
+                    quote!(#handler; call.reply(&#shape, &()))
                 } else {
-                    quote!({ let reply = #call; #rt::encode::encode(&#shape, call.echo, &reply) })
+                    quote!(let reply = #handler; call.reply(&#shape, &reply))
                 }
             }
             (Some(name), many) => {
@@ -1069,14 +1067,15 @@ pub trait Handlers: Send + Sync + 'static {{
                 let arms = many.iter().map(|(rm, variant, _)| {
                     let (shape, variant) =
                         (format_ident!("{}", self.shape(*rm, discriminator, None)), format_ident!("{variant}"));
-                    quote!(#name::#variant(reply) => #rt::encode::encode(&#shape, call.echo, reply),)
+                    quote!(#name::#variant(reply) => call.reply(&#shape, reply),)
                 });
-                quote!({ let reply = #call; match &reply { #(#arms)* } })
+                quote!(let reply = #handler; match &reply { #(#arms)* })
             }
         };
         quote! {
             #route => Box::pin(async move {
                 #take
+                let rq = #rq;
                 #reply
             }),
         }

@@ -391,40 +391,21 @@ impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
         route: usize,
         call: specserve_runtime::route::Call<'a, Self>,
     ) -> specserve_runtime::route::Reply<'a> {
-        let context = &*self.context;
+        let mut call = call;
         match route {
             0usize => {
                 Box::pin(async move {
-                    {
-                        let reply = <H::V2 as V2Api>::ping(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
-                    }
+                    let rq = call.open(&());
+                    let reply = <H::V2 as V2Api>::ping(rq).await?;
+                    call.reply(&SHAPE_1, &reply)
                 })
             }
             1usize => {
                 Box::pin(async move {
-                    let message: SubscribeParams = call.frame.take("/params")?;
-                    {
-                        let reply = <H::V2 as V2Api>::subscribe(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.open(),
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_2, call.echo, &reply)
-                    }
+                    let message: SubscribeParams = call.take("/params")?;
+                    let rq = call.open(&());
+                    let reply = <H::V2 as V2Api>::subscribe(rq, message).await?;
+                    call.reply(&SHAPE_2, &reply)
                 })
             }
             _ => {

@@ -357,24 +357,14 @@ impl<H: Handlers> specserve_runtime::route::Api for Service<H> {
         route: usize,
         call: specserve_runtime::route::Call<'a, Self>,
     ) -> specserve_runtime::route::Reply<'a> {
-        let context = &*self.context;
+        let mut call = call;
         match route {
             0usize => {
                 Box::pin(async move {
-                    let message: ItemGetRequest = call.frame.take("")?;
-                    {
-                        let reply = <H::Api as ApiApi>::item_get(
-                                specserve_runtime::RequestContext::__new(
-                                    context,
-                                    call.connection,
-                                    &(),
-                                    call.secured()?,
-                                ),
-                                message,
-                            )
-                            .await?;
-                        specserve_runtime::encode::encode(&SHAPE_1, call.echo, &reply)
-                    }
+                    let message: ItemGetRequest = call.take("")?;
+                    let rq = call.secured(&())?;
+                    let reply = <H::Api as ApiApi>::item_get(rq, message).await?;
+                    call.reply(&SHAPE_1, &reply)
                 })
             }
             _ => {
