@@ -15,16 +15,18 @@
 //! database has the message it names ([`PositionCheck`]), so not even a
 //! node's bug can make a room's real messages late.
 //!
-//! Presence: every node says at once when a user comes online or goes offline
-//! on it, and every [`HEARTBEAT`] lists all its online users. Each node keeps
-//! the others' lists; a node not heard from for [`PRESENCE_TTL`] (it died
-//! without saying goodbye, or NATS is gone) counts for no one, and the app
-//! hears who it had online ([`ClusterEvent::NodeLost`]).
+//! Presence ([`presence`]): every node says at once when a user comes
+//! online or goes offline on it, and every [`HEARTBEAT`] lists all its online
+//! users. Each node keeps the others' lists and tells its own connections
+//! when a user's being online anywhere changes
+//! ([`ClusterEvent::PresenceElsewhere`]); a node not heard from for
+//! [`PRESENCE_TTL`] (it died without saying goodbye, or NATS is gone) counts
+//! for no one, and the app hears who it had online ([`ClusterEvent::NodeLost`]).
 
 pub mod envelope;
 pub mod nats;
+pub mod presence;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +41,8 @@ use tokio::sync::mpsc;
 
 use self::envelope::{NodeId, Opener, Refusal, Sealer};
 use self::nats::{LinkState, NatsConfig};
+pub use self::presence::PRESENCE_TTL;
+use self::presence::{Elsewhere, PresenceMessage};
 use crate::security::secret::Secret;
 
 /// Something a node did that the others must repeat for their own
@@ -83,6 +87,14 @@ pub enum ClusterEvent {
         /// Who was online on it.
         online: Vec<String>,
     },
+    /// Whether a user is online on some other node changed: this node tells
+    /// its own connections, when the user is not online here.
+    PresenceElsewhere {
+        /// The user.
+        principal: String,
+        /// Online on another node now.
+        online: bool,
+    },
 }
 
 /// Why joining the cluster failed at start.
@@ -107,8 +119,6 @@ pub enum ClusterError {
 
 /// How often a node lists its online users.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
-/// How long a node's list counts without a heartbeat.
-pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
 /// How old (or, for clock skew, how far ahead) an envelope may be by default.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(30);
 /// Events whose position is being checked against the database at once;
@@ -133,24 +143,7 @@ pub struct ClusterConfig {
 /// confirm is dropped, so it cannot move the room's order.
 pub type PositionCheck = Arc<dyn Fn(Position) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
-/// A node's presence message.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-enum PresenceMessage {
-    /// Everyone online on the node now.
-    Heartbeat { online: Vec<String> },
-    /// One principal came online or went offline on the node.
-    Changed { principal: String, online: bool },
-}
-
-/// What this node knows of another's presence.
-#[derive(Debug)]
-struct NodePresence {
-    online: HashSet<String>,
-    heard: Instant,
-}
-
-type Presence = Arc<Mutex<HashMap<NodeId, NodePresence>>>;
+type Presence = Arc<Mutex<Elsewhere>>;
 
 /// The three kinds of message, each on its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,16 +260,12 @@ impl Cluster {
     /// Whether `principal` is online on another node that was heard from
     /// within [`PRESENCE_TTL`].
     pub fn online_elsewhere(&self, principal: &str) -> bool {
-        let nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
-        nodes.values().any(|node| node.heard.elapsed() < PRESENCE_TTL && node.online.contains(principal))
+        self.presence.lock().unwrap_or_else(PoisonError::into_inner).is_online(principal)
     }
 
     /// Forgets the nodes not heard from for [`PRESENCE_TTL`]; who each had online.
     fn forget_lost_nodes(&self) -> Vec<Vec<String>> {
-        let mut nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
-        let lost: Vec<NodeId> =
-            nodes.iter().filter(|(_, node)| node.heard.elapsed() >= PRESENCE_TTL).map(|(id, _)| *id).collect();
-        lost.iter().filter_map(|id| nodes.remove(id)).map(|node| node.online.into_iter().collect()).collect()
+        self.presence.lock().unwrap_or_else(PoisonError::into_inner).forget_lost()
     }
 
     /// Tells the other nodes what this one did.
@@ -388,26 +377,19 @@ impl Reader {
                 Err(error) => tracing::warn!(%error, %node, "cluster notice not understood (another version?)"),
             },
             Kind::Presence => match serde_json::from_slice::<PresenceMessage>(body) {
-                Ok(message) => self.heard_presence(node, message),
+                Ok(message) => {
+                    let flips = self.presence.lock().unwrap_or_else(PoisonError::into_inner).hear(node, message);
+                    for (principal, online) in flips {
+                        let flipped = ClusterEvent::PresenceElsewhere { principal, online };
+                        if self.notices.send(flipped).await.is_err() {
+                            return false;
+                        }
+                    }
+                }
                 Err(error) => tracing::warn!(%error, %node, "cluster presence not understood (another version?)"),
             },
         }
         true
-    }
-
-    fn heard_presence(&self, node: NodeId, message: PresenceMessage) {
-        let mut nodes = self.presence.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = nodes.entry(node).or_insert_with(|| NodePresence { online: HashSet::new(), heard: Instant::now() });
-        entry.heard = Instant::now();
-        match message {
-            PresenceMessage::Heartbeat { online } => entry.online = online.into_iter().collect(),
-            PresenceMessage::Changed { principal, online: true } => {
-                entry.online.insert(principal);
-            }
-            PresenceMessage::Changed { principal, online: false } => {
-                entry.online.remove(&principal);
-            }
-        }
     }
 }
 

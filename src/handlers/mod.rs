@@ -189,6 +189,9 @@ impl<S: Store> App<S> {
                 match event {
                     ClusterEvent::Notice(notice) => app.apply(notice).await,
                     ClusterEvent::NodeLost { online } => app.lost_elsewhere(online).await,
+                    ClusterEvent::PresenceElsewhere { principal, online } => {
+                        app.changed_elsewhere(&principal, online).await;
+                    }
                 }
             }
         });
@@ -202,6 +205,17 @@ impl<S: Store> App<S> {
             if !self.is_online(user) {
                 self.push_presence(user, false, true).await;
             }
+        }
+    }
+
+    /// `principal` came online or went offline on the other nodes: this
+    /// node's users hear it unless the user is online here (then nothing
+    /// changed for them).
+    async fn changed_elsewhere(&self, principal: &str, online: bool) {
+        if let Ok(user) = principal.parse::<i64>()
+            && !self.hub().is_online(principal)
+        {
+            self.push_presence(user, online, true).await;
         }
     }
 
@@ -285,15 +299,18 @@ impl<S: Store> App<S> {
     }
 
     /// Tells the users who share a room with `user` that it came online or
-    /// went offline here; in a cluster, only when no other node has it online
-    /// (their users already see it so).
+    /// went offline here. In a cluster every node tells its own users: this
+    /// one when no other node has the user online (else nothing changed for
+    /// them), the others when they hear it ([`Self::changed_elsewhere`]), so
+    /// two nodes letting go at once still leave the user offline everywhere.
     async fn announce_presence(&self, user: i64, online: bool) {
         if let Some(cluster) = self.cluster.get() {
             let principal = user.to_string();
             cluster.presence_changed(&principal, online);
-            if cluster.online_elsewhere(&principal) {
-                return;
+            if !cluster.online_elsewhere(&principal) {
+                self.push_presence(user, online, true).await;
             }
+            return;
         }
         self.push_presence(user, online, false).await;
     }
