@@ -92,7 +92,7 @@ fn an_operation_added_to_the_spec_adds_a_handler_method_and_a_client_method() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apis");
     let before = rust::api_module(&load(&dir.join("minimal.yaml"))).unwrap();
     let after = rust::api_module(&load(&dir.join("extra_route.yaml"))).unwrap();
-    let handler = "fn item_put(\n        rq: specserve_runtime::Open<'_, Self::Context, ()>,\n        message: ItemPutRequestPayload,";
+    let handler = "fn item_put(\n        rq: rt::Open<'_, Self::Context, ()>,\n        message: ItemPutRequestPayload,";
     assert!(!before.contains("fn item_put("), "{before}");
     assert!(after.contains(handler), "{after}");
     assert!(

@@ -49,6 +49,28 @@ pub struct Shape {
     pub enveloped: bool,
 }
 
+impl Shape {
+    /// An object body whose fields follow `leading`.
+    pub const fn flat(leading: &'static [(&'static str, Lead)]) -> Shape {
+        Shape { leading, body: Body::Flat, enveloped: false }
+    }
+
+    /// `leading`, then the body as the value of `property`.
+    pub const fn under(leading: &'static [(&'static str, Lead)], property: &'static str) -> Shape {
+        Shape { leading, body: Body::Under(property), enveloped: false }
+    }
+
+    /// The body as the whole payload, with `leading` put into it when it is an object.
+    pub const fn whole(leading: &'static [(&'static str, Lead)]) -> Shape {
+        Shape { leading, body: Body::Whole, enveloped: false }
+    }
+
+    /// The same layout inside `{"payload": ..}`.
+    pub const fn enveloped(self) -> Shape {
+        Shape { enveloped: true, ..self }
+    }
+}
+
 /// What the runtime fills in: for a reply, what the request gave it to echo;
 /// for a client's request, its correlation id and credential.
 #[derive(Debug, Clone, Copy, Default)]

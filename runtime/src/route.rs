@@ -60,6 +60,26 @@ pub struct Route<P: Policy> {
     pub scheduling: Scheduling,
 }
 
+impl<P: Policy> Route<P> {
+    /// A route of operation `operation` with nothing else declared: no
+    /// discriminator, correlation, validator or security, the runtime's own
+    /// error frame, concurrent. The generated table overrides what the spec says.
+    pub const fn new(operation: usize, key: &'static str) -> Self {
+        Route {
+            operation,
+            key,
+            discriminator: None,
+            correlation: None,
+            validators: (None, None),
+            security: &[],
+            rate_limit: None,
+            audit: None,
+            error: None,
+            scheduling: Scheduling::Concurrent,
+        }
+    }
+}
+
 /// What an audited operation records ([`AuditRecord`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Audit<E> {

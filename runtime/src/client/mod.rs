@@ -26,7 +26,7 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::encode::{self, Echo, Shape};
 use crate::error::ErrorBody;
-use crate::frame::{self, IdRule, Part};
+use crate::frame::{self, Correlation, IdRule, Part};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -59,8 +59,11 @@ pub enum ClientError<E: std::fmt::Debug = ErrorBody> {
 pub struct Call {
     /// The request's layout.
     pub shape: &'static Shape,
-    /// How its correlation ids are made, when the message has one.
-    pub correlation: Option<IdRule>,
+    /// The payload property the request goes under (`payload` of the seed
+    /// API's `{"payload": ..}`); `None`: the request is the whole payload.
+    pub under: Option<&'static str>,
+    /// Where its correlation id goes and how ids are made, when the message has one.
+    pub correlation: Option<Correlation>,
     /// Whether the connection's token goes into the frame (the credential property).
     pub credential: bool,
     /// Whether the operation replies.
@@ -70,6 +73,30 @@ pub struct Call {
     pub error: Option<(&'static Shape, &'static str)>,
     /// Frames are `{"headers", "payload"}`.
     pub enveloped: bool,
+}
+
+impl Call {
+    /// A request in `shape` with no correlation id, no credential and the
+    /// runtime's own error frame, that expects a reply: the row the
+    /// generated table overrides field by field.
+    pub const fn new(shape: &'static Shape) -> Call {
+        Call { shape, under: None, correlation: None, credential: false, replies: true, error: None, enveloped: false }
+    }
+}
+
+/// `{"<property>": body}` without building a `Value` first.
+struct Under<'a, B: ?Sized> {
+    property: &'static str,
+    body: &'a B,
+}
+
+impl<B: serde::Serialize + ?Sized> serde::Serialize for Under<'_, B> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.property, self.body)?;
+        map.end()
+    }
 }
 
 /// A reply's payload as `T`.
@@ -258,10 +285,14 @@ impl Connection {
         E: std::fmt::Debug + serde::de::DeserializeOwned,
         B: serde::Serialize + ?Sized,
     {
-        let id = call.correlation.map(|rule| self.next_correlation_id(rule));
+        let id = call.correlation.map(|c| self.next_correlation_id(c.rule));
         let token = if call.credential { self.token() } else { None };
         let echo = Echo { discriminator: None, correlation: id.as_ref(), credential: token.as_deref() };
-        let text = encode::encode(call.shape, echo, body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let encoded = match call.under {
+            Some(property) => encode::encode(call.shape, echo, &Under { property, body }),
+            None => encode::encode(call.shape, echo, body),
+        };
+        let text = encoded.map_err(|e| ClientError::Protocol(e.to_string()))?;
         if !call.replies {
             self.send(text).await?;
             return Ok(Value::Null);
@@ -282,6 +313,16 @@ impl Connection {
             }),
             None => Ok(reply),
         }
+    }
+
+    /// [`Connection::request`] with the reply's payload decoded as `R`.
+    pub async fn call_typed<R, E, B>(&self, call: &Call, body: &B) -> Result<R, ClientError<E>>
+    where
+        R: serde::de::DeserializeOwned,
+        E: std::fmt::Debug + serde::de::DeserializeOwned,
+        B: serde::Serialize + ?Sized,
+    {
+        decode(self.request(call, body).await?)
     }
 
     /// The next frame that answered no call (an event), or `None` once closed.
