@@ -285,7 +285,7 @@ async fn a_forged_row_cannot_appear_in_user_list() {
         created_by: None,
         now: specserve::store::now_utc(),
     };
-    specserve::store::Store::create_user(&store, user).await.unwrap();
+    store.create_user(user).await.unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
         .args(["user", "list"])
         .env("DATABASE_URL", &url)
@@ -405,7 +405,7 @@ async fn db_init_creates_a_missing_mysql_database() {
     assert!(stdout.contains("database created") && stdout.contains("migrations applied"), "{stdout}");
     // The server can use it at once, and a second init changes nothing.
     let store = specserve::store::Database::connect(&url).await.unwrap();
-    assert!(specserve::store::Store::list_users(&store).await.unwrap().is_empty());
+    assert!(store.list_users().await.unwrap().is_empty());
     let again =
         Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(again.status.success() && !String::from_utf8_lossy(&again.stdout).contains("database created"));

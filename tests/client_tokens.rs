@@ -10,7 +10,6 @@ use common::app::Running;
 use common::frames::{Conn, code, seeded_user};
 use serde_json::{Value, json};
 use specserve::api::Role;
-use specserve::store::Store;
 
 const PASSWORD: &str = "SecretPass123";
 

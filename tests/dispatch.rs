@@ -303,13 +303,12 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
 async fn a_frames_future_is_small_whatever_the_largest_route() {
     use specserve::handlers::App;
     use specserve::security::audit::AuditLog;
-    use specserve::store::Database;
 
     let db = common::db::sqlite().await;
     let hub = specserve_runtime::hub::Hub::new();
     let app = App::new(db.store().clone(), common::app::test_config(), AuditLog::to_writer(std::io::sink()), hub)
         .expect("the app starts");
-    let service = Arc::new(Service::<App<Database>>::new(Arc::new(app)));
+    let service = Arc::new(Service::<App>::new(Arc::new(app)));
     let binding = Arc::new(service.bind("/", None).expect("`/` is a path of the spec"));
     let connection = Arc::new(connection());
     for frame in [

@@ -11,7 +11,7 @@ use common::frames::{Conn, code, seeded_user};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use specserve::api::Role;
-use specserve::store::{NewToken, Store, now_utc};
+use specserve::store::{NewToken, now_utc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 

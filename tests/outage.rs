@@ -100,7 +100,7 @@ async fn database_outage_fails_fast_and_recovers_without_losing_writes() {
         sqlx::raw_sql("CREATE DATABASE specserve").execute(&mut conn).await.unwrap();
     }
     let store = specserve::store::Database::connect(&mariadb.url()).await.unwrap();
-    specserve::store::Store::migrate(&store).await.unwrap();
+    store.migrate().await.unwrap();
     let running = app::start(TestDb::external(store, mariadb.url()), test_config()).await;
     let client = net::client(&running.server).await;
     let alice = common::register_alice(&client).await;

@@ -15,7 +15,7 @@ use specserve::handlers::{AppConfig, EmailVerification};
 use specserve::mail::Mailer;
 use specserve::security::passwords::Passwords;
 use specserve::security::secret::Secret;
-use specserve::store::{NewUser, Store, now_utc};
+use specserve::store::{NewUser, now_utc};
 
 const ADMIN_EMAIL: &str = "root@example.com";
 const ADMIN_PASSWORD: &str = "SecretPass123";

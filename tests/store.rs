@@ -7,8 +7,8 @@ mod common;
 use common::db::{self, TestDb};
 use specserve::api::Role;
 use specserve::store::{
-    ChatStore, Database, NewMessage, NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, RevokeTokens, Store,
-    StoreError, UserChanges, now_utc,
+    Database, NewMessage, NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, RevokeTokens, StoreError,
+    UserChanges, now_utc,
 };
 
 fn new_user(name: &str, email: &str) -> NewUser {

@@ -103,7 +103,7 @@ async fn a_new_account_logs_in_after_verifying_the_mailed_code(db: TestDb) {
     // The database keeps neither the code nor its plain hash: an HMAC under
     // the server secret, which is not in the database.
     let store = running.db.store();
-    assert!(!specserve::store::Store::is_unverified(store, user_id).await.unwrap());
+    assert!(!store.is_unverified(user_id).await.unwrap());
     let audit = running.audit.text();
     assert!(audit.contains(r#""event":"email_verified""#), "{audit}");
     assert!(!audit.contains(&otp), "no code in the audit log");

@@ -360,7 +360,7 @@ pub async fn serve(database_url: &str, tls: bool, cluster: Option<(&str, &Path)>
     let created = Database::create_if_missing(database_url).await?;
     let store = Database::connect(database_url).await?;
     if created {
-        specserve::store::Store::migrate(&store).await?;
+        store.migrate().await?;
     }
     let config = AppConfig {
         auth_per_ip_per_minute: 1e12,
@@ -396,7 +396,7 @@ pub async fn serve(database_url: &str, tls: bool, cluster: Option<(&str, &Path)>
         max_connections_per_ip: 1_000_000,
         ..Limits::default()
     };
-    let server = Server::start(server_config, Arc::new(specserve::api::Service::<App<Database>>::new(app))).await?;
+    let server = Server::start(server_config, Arc::new(specserve::api::Service::<App>::new(app))).await?;
     match server.fingerprint() {
         Some(fingerprint) => println!("port {} fingerprint {fingerprint}", server.local_addr().port()),
         None => println!("port {}", server.local_addr().port()),

@@ -316,7 +316,7 @@ async fn bench_database(admin_url: &str) -> Option<String> {
     let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
     let url = format!("{base}/specserve_bench");
     let store = specserve::store::Database::connect(&url).await.ok()?;
-    specserve::store::Store::migrate(&store).await.ok()?;
+    store.migrate().await.ok()?;
     Some(url)
 }
 

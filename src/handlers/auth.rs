@@ -10,11 +10,10 @@ use crate::api::*;
 use crate::mail::Mail;
 use crate::security::{codes, tokens};
 use crate::store::{
-    NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, Store, StoreError, Verification, VerificationCode,
-    now_utc,
+    NewRefreshToken, NewToken, NewUser, NextTokens, RefreshClaim, StoreError, Verification, VerificationCode, now_utc,
 };
 
-impl<S: Store> AuthApi for App<S> {
+impl AuthApi for App {
     type Context = Self;
 
     async fn register(rq: Open<'_, Self>, request: AuthRegisterPayload) -> Result<AuthRegisterReply, ApiError> {
@@ -151,7 +150,7 @@ impl<S: Store> AuthApi for App<S> {
     }
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Checks a log-in (throttled; one reply for an unknown email and a wrong
     /// password; verified email when required) and issues its tokens: what
     /// auth/generateToken and the cookie log-in share.
@@ -254,7 +253,7 @@ pub(super) struct Issued {
     pub(super) expires_at: String,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// A new access token for `user_id`, living `ttl`, recorded with where it was asked from.
     async fn issue_token(
         &self,

@@ -37,7 +37,7 @@ use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
 use crate::store::{
     MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage, RoomKind as StoredKind,
-    RoomRecord, Store, now_utc,
+    RoomRecord, now_utc,
 };
 
 /// Stripes of per-room locks: a room's messages are stored and pushed one at
@@ -110,7 +110,7 @@ fn member_status(status: StoredStatus) -> MemberStatus {
     }
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// The caller's place in `room`; `forbidden` for a non-member (or no such room).
     async fn member_of(&self, room: i64, user: i64) -> Result<Membership, ApiError> {
         self.store
@@ -136,7 +136,7 @@ impl<S: Store> App<S> {
     }
 }
 
-impl<S: Store> RoomApi for App<S> {
+impl RoomApi for App {
     type Context = Self;
 
     async fn create(rq: Secured<'_, Self>, request: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
@@ -238,7 +238,7 @@ impl<S: Store> RoomApi for App<S> {
     }
 }
 
-impl<S: Store> MessageApi for App<S> {
+impl MessageApi for App {
     type Context = Self;
 
     async fn send(rq: Secured<'_, Self>, request: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
@@ -318,7 +318,7 @@ impl<S: Store> MessageApi for App<S> {
     }
 }
 
-impl<S: Store> PresenceApi for App<S> {
+impl PresenceApi for App {
     type Context = Self;
 
     async fn list(rq: Secured<'_, Self>, request: PresenceListPayload) -> Result<PresenceListReply, ApiError> {

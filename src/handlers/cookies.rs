@@ -10,13 +10,13 @@ use specserve_runtime::{ApiError, Code, HttpPost, HttpReply};
 use super::{App, store_error, validated};
 use crate::api::AuthGenerateTokenPayload;
 use crate::security::tokens;
-use crate::store::{Store, now_utc};
+use crate::store::now_utc;
 
 /// The cookie's name, as the spec's `sessionCookie` scheme declares it. The
 /// `__Host-` prefix makes browsers insist on `Secure`, `Path=/` and no `Domain`.
 pub const SESSION_COOKIE: &str = "__Host-specserve-token";
 
-impl<S: Store> App<S> {
+impl App {
     /// The application's HTTP endpoints (`Context::http_post`).
     pub(super) async fn http_post(&self, request: HttpPost<'_>) -> Option<HttpReply> {
         match request.path {

@@ -37,7 +37,7 @@ use crate::security::login_throttle::LoginThrottle;
 use crate::security::passwords::Passwords;
 use crate::security::secret::Secret;
 use crate::security::tokens::{self, TokenCache};
-use crate::store::{AttemptBudget, Store, StoreError, TokenRecord, User, now_utc, to_stored};
+use crate::store::{AttemptBudget, Database, StoreError, TokenRecord, User, now_utc, to_stored};
 
 /// Tunables of the auth and user routes. Every per-key limit is sustained per
 /// minute, with bursts of a third of it (at least one).
@@ -110,8 +110,8 @@ impl Default for AppConfig {
 
 /// The application: store, security services and policy.
 #[derive(Debug)]
-pub struct App<S> {
-    store: S,
+pub struct App {
+    store: Database,
     config: AppConfig,
     passwords: Passwords,
     tokens: TokenCache,
@@ -133,10 +133,10 @@ pub struct App<S> {
     cluster: std::sync::OnceLock<Arc<Cluster>>,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// An app over `store`, auditing to `audit`, pushing events through `hub`
     /// (give the server the same hub).
-    pub fn new(store: S, config: AppConfig, audit: AuditLog, hub: Hub) -> Result<Self, ApiError> {
+    pub fn new(store: Database, config: AppConfig, audit: AuditLog, hub: Hub) -> Result<Self, ApiError> {
         // Another app on the same hub set the same hook already.
         let _ = hub.on_receipt(Arc::new(chat::deliver_receipt));
         Ok(App {
@@ -262,7 +262,7 @@ impl<S: Store> App<S> {
     }
 
     /// The store (for the CLI and tests).
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &Database {
         &self.store
     }
 
@@ -421,7 +421,7 @@ fn rank(role: Role) -> u8 {
 }
 
 /// The generated API's context: the token check and the policy the spec asks for.
-impl<S: Store> specserve_runtime::Context for App<S> {
+impl specserve_runtime::Context for App {
     type Principal = Identity;
     type Policy = Policy;
 
@@ -530,7 +530,7 @@ impl<S: Store> specserve_runtime::Context for App<S> {
 }
 
 /// One type implements every group, over itself as the context.
-impl<S: Store> Handlers for App<S> {
+impl Handlers for App {
     type Context = Self;
     type Auth = Self;
     type User = Self;

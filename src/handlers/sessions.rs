@@ -9,9 +9,9 @@ use specserve_runtime::{ApiError, Secured};
 use super::auth::new_token;
 use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
-use crate::store::{ClientToken, Store, now_utc};
+use crate::store::{ClientToken, now_utc};
 
-impl<S: Store> TokenApi for App<S> {
+impl TokenApi for App {
     type Context = Self;
 
     async fn list(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<TokenListReply, ApiError> {

@@ -5,9 +5,9 @@ use specserve_runtime::{ApiError, Secured};
 
 use super::{App, forbidden, not_found, store_error, validated, wire_time};
 use crate::api::*;
-use crate::store::{NewUser, RevokeTokens, Store, StoreError, UserChanges, now_utc};
+use crate::store::{NewUser, RevokeTokens, StoreError, UserChanges, now_utc};
 
-impl<S: Store> App<S> {
+impl App {
     /// Creates a user on the operator's behalf (`specserve user create`), through
     /// the same checks as `user/create`: the request schema (email format, name
     /// rules, password length), hashing and an audit line (`actor: null`).
@@ -53,7 +53,7 @@ impl<S: Store> App<S> {
     }
 }
 
-impl<S: Store> UserApi for App<S> {
+impl UserApi for App {
     type Context = Self;
 
     async fn create(rq: Secured<'_, Self>, request: UserCreatePayload) -> Result<UserCreateReply, ApiError> {

@@ -1,11 +1,11 @@
 //! Rooms, their members and their messages: what the chat operations store.
-//! The SQL is in `sql.rs` beside the users' and tokens', run by both stores.
 
-use std::future::Future;
-
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use time::PrimitiveDateTime;
 
-use super::StoreResult;
+use super::sql::{Dialect, SqlStore, decode_error};
+use super::{StoreError, StoreResult};
 
 /// Whether a room is two users' own or a named group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,67 +163,509 @@ pub struct MemberRecord {
 }
 
 /// Rooms, members and messages. Every query is parameterized.
-pub trait ChatStore: Send + Sync + 'static {
+#[async_trait]
+pub trait ChatStore: Send + Sync {
     /// The direct room of `caller` and `other`, created the first time with
     /// `caller` joined and `other` invited (if such a user exists; the reply
     /// is the same either way, so ids cannot be probed). Opening it again
     /// joins `caller` (accepting an invitation, or coming back after
     /// declining). `true` when it was created now. Concurrent calls get one room.
-    fn direct_room(
-        &self,
-        caller: i64,
-        other: i64,
-        now: PrimitiveDateTime,
-    ) -> impl Future<Output = StoreResult<(RoomRecord, bool)>> + Send;
+    async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)>;
     /// A new group room owned (and joined) by `owner`, with those of
     /// `members` that exist invited.
-    fn create_group_room(
+    async fn create_group_room(
         &self,
         owner: i64,
         name: &str,
         members: &[i64],
         now: PrimitiveDateTime,
-    ) -> impl Future<Output = StoreResult<RoomRecord>> + Send;
+    ) -> StoreResult<RoomRecord>;
     /// A room by id.
-    fn room(&self, id: i64) -> impl Future<Output = StoreResult<Option<RoomRecord>>> + Send;
+    async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>>;
     /// `user`'s place in `room`, if a member (invited or joined).
-    fn membership(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<Option<Membership>>> + Send;
+    async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<Membership>>;
     /// Invites `user` to `room`; `false` if already a member or no such user.
-    fn add_member(
-        &self,
-        room: i64,
-        user: i64,
-        now: PrimitiveDateTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    async fn add_member(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<bool>;
     /// Accepts `user`'s invitation to `room`; `false` if it had none.
-    fn join_room(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    async fn join_room(&self, room: i64, user: i64) -> StoreResult<bool>;
     /// Removes `user` from `room` (an invited member declines); when the
     /// owner leaves, the longest-standing joined member becomes the owner.
     /// `false` if not a member.
-    fn leave_room(&self, room: i64, user: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    async fn leave_room(&self, room: i64, user: i64) -> StoreResult<bool>;
     /// A room's members, oldest first.
-    fn members(&self, room: i64) -> impl Future<Output = StoreResult<Vec<MemberRecord>>> + Send;
+    async fn members(&self, room: i64) -> StoreResult<Vec<MemberRecord>>;
     /// A room's members' ids, each with whether they joined.
-    fn member_ids(&self, room: i64) -> impl Future<Output = StoreResult<Vec<(i64, MemberStatus)>>> + Send;
+    async fn member_ids(&self, room: i64) -> StoreResult<Vec<(i64, MemberStatus)>>;
     /// `user`'s rooms, most recently active first.
-    fn rooms_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<RoomSummaryRecord>>> + Send;
+    async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>>;
     /// Stores a message; with a `client_msg_id` the sender already used in
     /// this room, the original instead.
-    fn insert_message(&self, message: NewMessage) -> impl Future<Output = StoreResult<InsertedMessage>> + Send;
+    async fn insert_message(&self, message: NewMessage) -> StoreResult<InsertedMessage>;
     /// A room's messages older than `before` (all when `None`), newest first, at most `limit`.
-    fn history(
-        &self,
-        room: i64,
-        before: Option<i64>,
-        limit: u32,
-    ) -> impl Future<Output = StoreResult<Vec<MessageRecord>>> + Send;
+    async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>>;
     /// Whether message `message` is stored, in room `room` (a cluster
     /// believes an event's place in its room only then).
-    fn message_in_room(&self, room: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool>;
     /// Moves `user`'s last-read pointer in `room` forward to `message` (a
     /// message of that room); `false` if it did not move.
-    fn mark_read(&self, room: i64, user: i64, message: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool>;
     /// `user`'s contacts: the users who share at least one room with them
     /// where both joined.
-    fn peers_of(&self, user: i64) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    async fn peers_of(&self, user: i64) -> StoreResult<Vec<i64>>;
+}
+
+#[async_trait]
+impl<DB> ChatStore for SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> i64: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> String: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> PrimitiveDateTime: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: Encode<'r, DB> + Type<DB>,
+    for<'r> &'r [u8]: Encode<'r, DB> + Type<DB>,
+    for<'r> u32: Encode<'r, DB> + Type<DB>,
+    for<'r> Option<i64>: Encode<'r, DB>,
+    for<'r> Option<String>: Encode<'r, DB>,
+    for<'r> Option<&'r str>: Encode<'r, DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)> {
+        let key = format!("{}:{}", caller.min(other), caller.max(other));
+        let mut connection = self.connections.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        let inserted =
+            sqlx::query("INSERT INTO rooms (kind, direct_key, created_by, created_at) VALUES ('direct', ?, ?, ?)")
+                .bind(&key)
+                .bind(caller)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from);
+        match inserted {
+            Ok(result) => {
+                let id = DB::inserted_id(&result);
+                Self::join_member(&mut *tx, id, caller, "member", now).await?;
+                Self::invite_member(&mut *tx, id, other, now).await?;
+                tx.commit().await?;
+                let room = RoomRecord { id, kind: RoomKind::Direct, name: None, created_at: now };
+                Ok((room, true))
+            }
+            // The pair has its room already (perhaps made a moment ago
+            // by a concurrent call): the caller opening it joins it.
+            Err(StoreError::Conflict) => {
+                drop(tx);
+                let mut connection = self.connections.acquire().await?;
+                let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE direct_key = ?")
+                    .bind(&key)
+                    .fetch_one(&mut *connection)
+                    .await?;
+                let room = Self::room_from_row(&row)?;
+                Self::join_member(&mut *connection, room.id, caller, "member", now).await?;
+                Ok((room, false))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create_group_room(
+        &self,
+        owner: i64,
+        name: &str,
+        members: &[i64],
+        now: PrimitiveDateTime,
+    ) -> StoreResult<RoomRecord> {
+        let mut connection = self.connections.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        let result = sqlx::query("INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)")
+            .bind(name)
+            .bind(owner)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let id = DB::inserted_id(&result);
+        Self::join_member(&mut *tx, id, owner, "owner", now).await?;
+        let mut invited = std::collections::HashSet::new();
+        for member in members.iter().filter(|m| **m != owner) {
+            if invited.insert(*member) {
+                Self::invite_member(&mut *tx, id, *member, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(RoomRecord { id, kind: RoomKind::Group, name: Some(name.to_owned()), created_at: now })
+    }
+
+    async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>> {
+        let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.connections.acquire().await?)
+            .await?;
+        row.map(|row| Self::room_from_row(&row)).transpose()
+    }
+
+    async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<Membership>> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT role, status FROM room_members WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&mut *self.connections.acquire().await?)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Membership {
+            role: member_role(&row.try_get::<String, _>("role")?)?,
+            status: member_status(&row.try_get::<String, _>("status")?)?,
+        }))
+    }
+
+    async fn add_member(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
+        Self::invite_member(&mut *self.connections.acquire().await?, room, user, now).await
+    }
+
+    async fn join_room(&self, room: i64, user: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ? AND status = 'invited'",
+        )
+        .bind(room)
+        .bind(user)
+        .execute(&mut *self.connections.acquire().await?)
+        .await?;
+        Ok(DB::rows_affected(&result) > 0)
+    }
+
+    async fn leave_room(&self, room: i64, user: i64) -> StoreResult<bool> {
+        use sqlx::Row;
+        let mut connection = self.connections.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        let role = sqlx::query("SELECT role FROM room_members WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(role) = role else { return Ok(false) };
+        sqlx::query("DELETE FROM room_members WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        if member_role(&role.try_get::<String, _>("role")?)? == MemberRole::Owner {
+            let heir = sqlx::query(
+                "SELECT user_id FROM room_members WHERE room_id = ? AND status = 'joined'
+                 ORDER BY joined_at, user_id LIMIT 1",
+            )
+            .bind(room)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(heir) = heir {
+                sqlx::query("UPDATE room_members SET role = 'owner' WHERE room_id = ? AND user_id = ?")
+                    .bind(room)
+                    .bind(heir.try_get::<i64, _>("user_id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn members(&self, room: i64) -> StoreResult<Vec<MemberRecord>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT m.user_id, u.name, m.role, m.status FROM room_members m JOIN users u ON u.id = m.user_id
+             WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
+        )
+        .bind(room)
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MemberRecord {
+                    user_id: row.try_get("user_id")?,
+                    name: row.try_get("name")?,
+                    role: member_role(&row.try_get::<String, _>("role")?)?,
+                    status: member_status(&row.try_get::<String, _>("status")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn member_ids(&self, room: i64) -> StoreResult<Vec<(i64, MemberStatus)>> {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT user_id, status FROM room_members WHERE room_id = ?")
+            .bind(room)
+            .fetch_all(&mut *self.connections.acquire().await?)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("user_id")?, member_status(&row.try_get::<String, _>("status")?)?)))
+            .collect()
+    }
+
+    async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT r.id, r.kind, r.name, r.created_at, m.status,
+                    (SELECT COUNT(*) FROM messages x
+                     WHERE x.room_id = r.id AND x.id > m.last_read_message_id
+                       AND (x.author_id IS NULL OR x.author_id <> ?)) AS unread,
+                    l.id AS last_id, l.author_id AS last_author_id, l.text AS last_text,
+                    l.client_msg_id AS last_client_msg_id, l.created_at AS last_created_at
+             FROM room_members m
+             JOIN rooms r ON r.id = m.room_id
+             LEFT JOIN messages l ON l.id = (SELECT MAX(y.id) FROM messages y WHERE y.room_id = r.id)
+             WHERE m.user_id = ?
+             ORDER BY COALESCE(l.id, 0) DESC, r.id DESC",
+        )
+        .bind(user)
+        .bind(user)
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let room = Self::room_from_row(row)?;
+                let last_message = match row.try_get::<Option<i64>, _>("last_id")? {
+                    Some(id) => Some(MessageRecord {
+                        id,
+                        room_id: room.id,
+                        author_id: row.try_get("last_author_id")?,
+                        text: row.try_get("last_text")?,
+                        client_msg_id: row.try_get("last_client_msg_id")?,
+                        created_at: row.try_get("last_created_at")?,
+                    }),
+                    None => None,
+                };
+                let status = member_status(&row.try_get::<String, _>("status")?)?;
+                Ok(RoomSummaryRecord { room, last_message, unread: row.try_get("unread")?, status })
+            })
+            .collect()
+    }
+
+    async fn insert_message(&self, message: NewMessage) -> StoreResult<InsertedMessage> {
+        use sqlx::Row;
+        let insert = sqlx::query(
+            "INSERT INTO messages (room_id, author_id, client_msg_id, text, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(message.room_id)
+        .bind(message.author_id)
+        .bind(&message.client_msg_id)
+        .bind(&message.text)
+        .bind(message.now);
+        let mut connection = self.connections.acquire().await?;
+        let (inserted, previous) = if message.linked {
+            let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+            // Locks the room's row until commit (an update that changes
+            // nothing still takes the lock, in InnoDB and in SQLite), so
+            // the room's inserts are serialized and "previous" is exact.
+            sqlx::query("UPDATE rooms SET id = id WHERE id = ?").bind(message.room_id).execute(&mut *tx).await?;
+            let previous =
+                sqlx::query("SELECT id, created_at FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT 1")
+                    .bind(message.room_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("created_at")?)))
+                    .transpose()?;
+            let inserted = insert.execute(&mut *tx).await.map_err(StoreError::from);
+            if inserted.is_ok() {
+                tx.commit().await?;
+            }
+            (inserted, previous)
+        } else {
+            (insert.execute(&mut *connection).await.map_err(StoreError::from), None)
+        };
+        match inserted {
+            Ok(result) => {
+                let record = MessageRecord {
+                    id: DB::inserted_id(&result),
+                    room_id: message.room_id,
+                    author_id: Some(message.author_id),
+                    text: message.text,
+                    client_msg_id: message.client_msg_id,
+                    created_at: message.now,
+                };
+                Ok(InsertedMessage { record, new: true, previous })
+            }
+            // A retry: the sender used this client_msg_id already.
+            Err(StoreError::Conflict) => {
+                let row = sqlx::query(
+                    "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
+                     WHERE author_id = ? AND room_id = ? AND client_msg_id = ?",
+                )
+                .bind(message.author_id)
+                .bind(message.room_id)
+                .bind(&message.client_msg_id)
+                .fetch_one(&mut *connection)
+                .await?;
+                Ok(InsertedMessage { record: Self::message_from_row(&row)?, new: false, previous: None })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
+             WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(room)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter().map(|row| Self::message_from_row(row)).collect()
+    }
+
+    async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND room_id = ?")
+            .bind(message)
+            .bind(room)
+            .fetch_optional(&mut *self.connections.acquire().await?)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE room_members SET last_read_message_id = ?
+             WHERE room_id = ? AND user_id = ? AND last_read_message_id < ?
+               AND EXISTS (SELECT 1 FROM messages WHERE id = ? AND room_id = ?)",
+        )
+        .bind(message)
+        .bind(room)
+        .bind(user)
+        .bind(message)
+        .bind(message)
+        .bind(room)
+        .execute(&mut *self.connections.acquire().await?)
+        .await?;
+        Ok(DB::rows_affected(&result) > 0)
+    }
+
+    async fn peers_of(&self, user: i64) -> StoreResult<Vec<i64>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT DISTINCT b.user_id FROM room_members a
+             JOIN room_members b ON b.room_id = a.room_id
+             WHERE a.user_id = ? AND b.user_id <> ? AND a.status = 'joined' AND b.status = 'joined'",
+        )
+        .bind(user)
+        .bind(user)
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("user_id")?)).collect()
+    }
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> i64: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> String: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> PrimitiveDateTime: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: Encode<'r, DB> + Type<DB>,
+    for<'r> &'r [u8]: Encode<'r, DB> + Type<DB>,
+    for<'r> u32: Encode<'r, DB> + Type<DB>,
+    for<'r> Option<i64>: Encode<'r, DB>,
+    for<'r> Option<String>: Encode<'r, DB>,
+    for<'r> Option<&'r str>: Encode<'r, DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    fn room_from_row(row: &DB::Row) -> StoreResult<RoomRecord> {
+        use sqlx::Row;
+        let kind = match row.try_get::<String, _>("kind")?.as_str() {
+            "direct" => RoomKind::Direct,
+            "group" => RoomKind::Group,
+            other => return Err(decode_error(format!("unknown room kind `{other}`"))),
+        };
+        Ok(RoomRecord {
+            id: row.try_get("id")?,
+            kind,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    fn message_from_row(row: &DB::Row) -> StoreResult<MessageRecord> {
+        use sqlx::Row;
+        Ok(MessageRecord {
+            id: row.try_get("id")?,
+            room_id: row.try_get("room_id")?,
+            author_id: row.try_get("author_id")?,
+            text: row.try_get("text")?,
+            client_msg_id: row.try_get("client_msg_id")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    /// Makes `user` a joined member of `room` (`role` if new); an
+    /// invitation becomes a membership.
+    async fn join_member(
+        connection: &mut DB::Connection,
+        room: i64,
+        user: i64,
+        role: &str,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO room_members (room_id, user_id, role, status, joined_at) VALUES (?, ?, ?, 'joined', ?)",
+        )
+        .bind(room)
+        .bind(user)
+        .bind(role)
+        .bind(now)
+        .execute(&mut *connection)
+        .await
+        .map_err(StoreError::from);
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => {
+                sqlx::query("UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ?")
+                    .bind(room)
+                    .bind(user)
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Invites `user` to `room` if such a user exists and is not a member;
+    /// whether it did. One statement either way, so the two cases look alike.
+    async fn invite_member(
+        connection: &mut DB::Connection,
+        room: i64,
+        user: i64,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO room_members (room_id, user_id, role, status, joined_at)
+             SELECT ?, u.id, 'member', 'invited', ? FROM users u
+             WHERE u.id = ? AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = ? AND m.user_id = u.id)",
+        )
+        .bind(room)
+        .bind(now)
+        .bind(user)
+        .bind(room)
+        .execute(&mut *connection)
+        .await?;
+        Ok(DB::rows_affected(&result) > 0)
+    }
+}
+
+/// A stored member role; anything else means the table was edited by hand.
+fn member_role(value: &str) -> StoreResult<MemberRole> {
+    match value {
+        "owner" => Ok(MemberRole::Owner),
+        "member" => Ok(MemberRole::Member),
+        other => Err(decode_error(format!("unknown member role `{other}`"))),
+    }
+}
+
+fn member_status(value: &str) -> StoreResult<MemberStatus> {
+    match value {
+        "invited" => Ok(MemberStatus::Invited),
+        "joined" => Ok(MemberStatus::Joined),
+        other => Err(decode_error(format!("unknown member status `{other}`"))),
+    }
 }

@@ -483,7 +483,7 @@ pub mod net {
 pub mod db {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use specserve::store::{Database, Store};
+    use specserve::store::{Database, DatabaseKind};
     use sqlx::Connection;
 
     /// The variable naming the MySQL/MariaDB server for tests (a URL whose user
@@ -525,12 +525,12 @@ pub mod db {
         /// Runs raw SQL on a connection of its own (to set up a failure, say).
         pub async fn execute(&self, sql: &str) {
             let statement = sqlx::AssertSqlSafe(sql.to_owned());
-            match self.store {
-                Database::MySql(_) => {
+            match self.store.kind() {
+                DatabaseKind::MySql => {
                     let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("mysql connects");
                     sqlx::raw_sql(statement).execute(&mut conn).await.expect("SQL runs");
                 }
-                Database::Sqlite(_) => {
+                DatabaseKind::Sqlite => {
                     let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("sqlite opens");
                     sqlx::raw_sql(statement).execute(&mut conn).await.expect("SQL runs");
                 }
@@ -539,12 +539,12 @@ pub mod db {
 
         /// A trigger that makes every update of `api_tokens` fail.
         pub fn fail_token_updates(&self) -> &'static str {
-            match self.store {
-                Database::MySql(_) => {
+            match self.store.kind() {
+                DatabaseKind::MySql => {
                     "CREATE TRIGGER fail_token_updates BEFORE UPDATE ON api_tokens FOR EACH ROW
                      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
                 }
-                Database::Sqlite(_) => {
+                DatabaseKind::Sqlite => {
                     "CREATE TRIGGER fail_token_updates BEFORE UPDATE ON api_tokens
                      BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
                 }
@@ -664,7 +664,6 @@ pub mod app {
     use specserve::api::Service;
     use specserve::handlers::{App, AppConfig};
     use specserve::security::audit::AuditLog;
-    use specserve::store::Database;
     use specserve_runtime::server::{Limits, Server, ServerConfig};
 
     use super::db::TestDb;
@@ -695,7 +694,7 @@ pub mod app {
         /// The server.
         pub server: Server,
         /// The app behind it.
-        pub app: Arc<App<Database>>,
+        pub app: Arc<App>,
         /// The audit log.
         pub audit: Captured,
         /// The database (dropped by [`Running::stop`]).
@@ -746,8 +745,7 @@ pub mod app {
             ..Limits::default()
         };
         adjust(&mut server_config);
-        let server =
-            Server::start(server_config, Arc::new(Service::<App<Database>>::new(Arc::clone(&app)))).await.unwrap();
+        let server = Server::start(server_config, Arc::new(Service::<App>::new(Arc::clone(&app)))).await.unwrap();
         Running { server, app, audit, db }
     }
 }
@@ -833,7 +831,7 @@ pub mod frames {
     use futures_util::{SinkExt, StreamExt};
     use serde_json::{Value, json};
     use specserve::api::Role;
-    use specserve::store::{NewUser, Store, now_utc};
+    use specserve::store::{NewUser, now_utc};
     use tokio_tungstenite::tungstenite::Message;
 
     use super::app::Running;

@@ -1,13 +1,12 @@
 // A UserApi implementation without `delete`: an operation in the spec with no handler.
 use specserve::api::*;
 use specserve::handlers::App;
-use specserve::store::Database;
 use specserve_runtime::{ApiError, Secured};
 
 struct Users;
 
 impl UserApi for Users {
-    type Context = App<Database>;
+    type Context = App;
 
     async fn create(_: Secured<'_, Self::Context>, _: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
         Err(ApiError::not_implemented("userCreate"))

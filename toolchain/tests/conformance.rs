@@ -36,7 +36,7 @@ async fn product_server() -> Server {
     server.hub = hub;
     server.assets = api::assets();
     server.limits = Limits { frames_per_second: 1e6, frame_burst: 1e6, ..Limits::default() };
-    Server::start(server, Arc::new(api::Service::<App<Database>>::new(Arc::new(app)))).await.expect("it starts")
+    Server::start(server, Arc::new(api::Service::<App>::new(Arc::new(app)))).await.expect("it starts")
 }
 
 /// Runs `specserve-tools conformance` with `args` on a blocking thread (the

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use specserve::api::{EmailVerified, Role, UserCreatePayload};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
-use specserve::store::{DEFAULT_DATABASE_URL, Database, DatabaseUrl, Store, now_utc};
+use specserve::store::{DEFAULT_DATABASE_URL, Database, DatabaseUrl, now_utc};
 
 use crate::Outcome;
 

@@ -59,7 +59,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         app.join_cluster(cluster).await?;
     }
     let config = specserve_runtime::server::ServerConfig { assets: api::assets(), hub, ..args.server.to_config() };
-    let server = Server::start(config, Arc::new(api::Service::<App<_>>::new(app))).await?;
+    let server = Server::start(config, Arc::new(api::Service::<App>::new(app))).await?;
     serve_until_signal(server).await;
     Ok(Outcome::Passed)
 }
