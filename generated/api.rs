@@ -1879,6 +1879,163 @@ pub trait TokenApi: Send + Sync + 'static {
         Output = Result<TokenCreateClientReply, rt::ApiError>,
     > + Send;
 }
+/// Handlers that answer `not_implemented` to every operation of the groups
+/// an application does not serve yet: `type Room = Unimplemented<App>;`.
+/// `specserve-tools conformance` reports the operations they answer.
+pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
+impl<C: rt::Context<Policy = Policy>> AuthApi for Unimplemented<C> {
+    type Context = C;
+    async fn register(
+        _: rt::Open<'_, C, ()>,
+        _: AuthRegisterPayload,
+    ) -> Result<AuthRegisterReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authRegister"))
+    }
+    async fn generate_token(
+        _: rt::Open<'_, C, ()>,
+        _: AuthGenerateTokenPayload,
+    ) -> Result<AuthGenerateTokenReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authGenerateToken"))
+    }
+    async fn refresh(
+        _: rt::Open<'_, C, ()>,
+        _: AuthRefreshPayload,
+    ) -> Result<AuthRefreshReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authRefresh"))
+    }
+    async fn verify_email(
+        _: rt::Open<'_, C, ()>,
+        _: AuthVerifyEmailPayload,
+    ) -> Result<AuthVerifyEmailReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authVerifyEmail"))
+    }
+    async fn resend_verification(
+        _: rt::Open<'_, C, ()>,
+        _: AuthResendVerificationPayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authResendVerification"))
+    }
+    async fn logout(
+        _: rt::Secured<'_, C, ()>,
+        _: AuthLogoutPayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authLogout"))
+    }
+    async fn bind(
+        _: rt::Secured<'_, C, ()>,
+        _: EmptyPayload,
+    ) -> Result<AuthBindReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("authBind"))
+    }
+}
+impl<C: rt::Context<Policy = Policy>> UserApi for Unimplemented<C> {
+    type Context = C;
+    async fn create(
+        _: rt::Secured<'_, C, ()>,
+        _: UserCreatePayload,
+    ) -> Result<UserCreateReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("userCreate"))
+    }
+    async fn read(
+        _: rt::Secured<'_, C, ()>,
+        _: UserRef,
+    ) -> Result<UserReadReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("userRead"))
+    }
+    async fn update(
+        _: rt::Secured<'_, C, ()>,
+        _: UserUpdatePayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("userUpdate"))
+    }
+    async fn delete(_: rt::Secured<'_, C, ()>, _: UserRef) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("userDelete"))
+    }
+}
+impl<C: rt::Context<Policy = Policy>> RoomApi for Unimplemented<C> {
+    type Context = C;
+    async fn create(
+        _: rt::Secured<'_, C, ()>,
+        _: RoomCreatePayload,
+    ) -> Result<RoomCreateReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomCreate"))
+    }
+    async fn list(
+        _: rt::Secured<'_, C, ()>,
+        _: EmptyPayload,
+    ) -> Result<RoomListReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomList"))
+    }
+    async fn add_member(
+        _: rt::Secured<'_, C, ()>,
+        _: RoomMemberPayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomAddMember"))
+    }
+    async fn leave(_: rt::Secured<'_, C, ()>, _: RoomRef) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomLeave"))
+    }
+    async fn join(_: rt::Secured<'_, C, ()>, _: RoomRef) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomJoin"))
+    }
+    async fn members(
+        _: rt::Secured<'_, C, ()>,
+        _: RoomRef,
+    ) -> Result<RoomMembersReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomMembers"))
+    }
+}
+impl<C: rt::Context<Policy = Policy>> MessageApi for Unimplemented<C> {
+    type Context = C;
+    async fn send(
+        _: rt::Secured<'_, C, ()>,
+        _: MessageSendPayload,
+    ) -> Result<MessageSendReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("messageSend"))
+    }
+    async fn history(
+        _: rt::Secured<'_, C, ()>,
+        _: MessageHistoryPayload,
+    ) -> Result<MessageHistoryReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("messageHistory"))
+    }
+    async fn mark_read(
+        _: rt::Secured<'_, C, ()>,
+        _: MessageMarkReadPayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("messageMarkRead"))
+    }
+}
+impl<C: rt::Context<Policy = Policy>> PresenceApi for Unimplemented<C> {
+    type Context = C;
+    async fn list(
+        _: rt::Secured<'_, C, ()>,
+        _: PresenceListPayload,
+    ) -> Result<PresenceListReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("presenceList"))
+    }
+}
+impl<C: rt::Context<Policy = Policy>> TokenApi for Unimplemented<C> {
+    type Context = C;
+    async fn list(
+        _: rt::Secured<'_, C, ()>,
+        _: EmptyPayload,
+    ) -> Result<TokenListReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("tokenList"))
+    }
+    async fn revoke(
+        _: rt::Secured<'_, C, ()>,
+        _: TokenRevokePayload,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("tokenRevoke"))
+    }
+    async fn create_client(
+        _: rt::Secured<'_, C, ()>,
+        _: TokenCreateClientPayload,
+    ) -> Result<TokenCreateClientReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("tokenCreateClient"))
+    }
+}
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {

@@ -66,6 +66,25 @@ async fn seed_flow_over_wss_with_the_typed_client() {
     assert!(server.shutdown().await);
 }
 
+/// A group served by the generated `Unimplemented` (the test app's chat)
+/// answers every operation `not_implemented`, and the connection goes on.
+#[tokio::test]
+async fn an_unimplemented_group_answers_not_implemented() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/", &[]).await.unwrap();
+    for (channel, payload) in [("room/create", json!({"name": "later"})), ("presence/list", json!({"userIds": [1]}))] {
+        let request = json!({"channel": channel, "requestId": "r", "apiToken": ADMIN_TOKEN, "payload": payload});
+        socket.send(Message::text(request.to_string())).await.unwrap();
+        let reply = text_reply(&mut socket).await;
+        assert_eq!(reply["error"]["code"], "not_implemented", "{channel}: {reply}");
+    }
+    let read = json!({"channel": "user/read", "requestId": "r", "apiToken": ADMIN_TOKEN, "payload": {"id": 1}});
+    socket.send(Message::text(read.to_string())).await.unwrap();
+    let reply = text_reply(&mut socket).await;
+    assert_eq!(reply["name"], "Root", "the implemented groups still serve: {reply}");
+    assert!(server.shutdown().await);
+}
+
 #[tokio::test]
 async fn seed_clients_connect_at_the_root_path_and_get_seed_bodies() {
     let (server, _) = net::start(Limits::default()).await;

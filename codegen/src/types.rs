@@ -595,6 +595,7 @@ const RESERVED: &[&str] = &[
     "Binding",
     "Prepared",
     "Handlers",
+    "Unimplemented",
     "Api",
     "Event",
     "Self",

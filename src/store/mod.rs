@@ -17,17 +17,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::PrimitiveDateTime;
 
-pub use chat::{
-    ChatStore, InsertedMessage, MemberRecord, MemberRole, MemberStatus, Membership, MessageRecord, NewMessage,
-    RoomKind, RoomRecord, RoomSummaryRecord,
-};
+// Each concern's module is its public surface: records, trait, errors.
+pub use chat::*;
 pub use sql::{Dialect, SqlStore};
-pub use tokens::{
-    ClientToken, LIVE_TOKENS_LISTED, LiveToken, NewRefreshToken, NewToken, NextTokens, RefreshClaim, TokenRecord,
-    TokenStore,
-};
-pub use users::{NewUser, RevokeTokens, User, UserChanges, UserStore};
-pub use verification::{AttemptBudget, Verification, VerificationCode, VerificationStore};
+pub use tokens::*;
+pub use users::*;
+pub use verification::*;
 
 /// What can go wrong in the store, as handlers need to tell it apart.
 #[derive(Debug, thiserror::Error)]

@@ -146,76 +146,11 @@ impl Handlers for Memory {
     type Context = Self;
     type Auth = Self;
     type User = Self;
-    type Room = NoChat;
-    type Message = NoChat;
-    type Presence = NoChat;
-    type Token = NoChat;
-}
-
-/// The chat groups, which these tests do not exercise: a separate type (groups
-/// need not be the context's), answering `not_implemented` as a scaffold does.
-pub struct NoChat;
-
-impl TokenApi for NoChat {
-    type Context = Memory;
-
-    async fn list(_: Secured<'_, Memory>, _: EmptyPayload) -> Result<TokenListReply, ApiError> {
-        Err(ApiError::not_implemented("tokenList"))
-    }
-    async fn revoke(_: Secured<'_, Memory>, _: TokenRevokePayload) -> Result<(), ApiError> {
-        Err(ApiError::not_implemented("tokenRevoke"))
-    }
-    async fn create_client(
-        _: Secured<'_, Memory>,
-        _: TokenCreateClientPayload,
-    ) -> Result<TokenCreateClientReply, ApiError> {
-        Err(ApiError::not_implemented("tokenCreateClient"))
-    }
-}
-
-impl RoomApi for NoChat {
-    type Context = Memory;
-
-    async fn create(_: Secured<'_, Memory>, _: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
-        Err(ApiError::not_implemented("roomCreate"))
-    }
-    async fn list(_: Secured<'_, Memory>, _: EmptyPayload) -> Result<RoomListReply, ApiError> {
-        Err(ApiError::not_implemented("roomList"))
-    }
-    async fn add_member(_: Secured<'_, Memory>, _: RoomMemberPayload) -> Result<(), ApiError> {
-        Err(ApiError::not_implemented("roomAddMember"))
-    }
-    async fn leave(_: Secured<'_, Memory>, _: RoomRef) -> Result<(), ApiError> {
-        Err(ApiError::not_implemented("roomLeave"))
-    }
-    async fn join(_: Secured<'_, Memory>, _: RoomRef) -> Result<(), ApiError> {
-        Err(ApiError::not_implemented("roomJoin"))
-    }
-    async fn members(_: Secured<'_, Memory>, _: RoomRef) -> Result<RoomMembersReply, ApiError> {
-        Err(ApiError::not_implemented("roomMembers"))
-    }
-}
-
-impl MessageApi for NoChat {
-    type Context = Memory;
-
-    async fn send(_: Secured<'_, Memory>, _: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
-        Err(ApiError::not_implemented("messageSend"))
-    }
-    async fn history(_: Secured<'_, Memory>, _: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
-        Err(ApiError::not_implemented("messageHistory"))
-    }
-    async fn mark_read(_: Secured<'_, Memory>, _: MessageMarkReadPayload) -> Result<(), ApiError> {
-        Err(ApiError::not_implemented("messageMarkRead"))
-    }
-}
-
-impl PresenceApi for NoChat {
-    type Context = Memory;
-
-    async fn list(_: Secured<'_, Memory>, _: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
-        Err(ApiError::not_implemented("presenceList"))
-    }
+    // The chat groups, which these tests do not exercise, answer `not_implemented`.
+    type Room = Unimplemented<Memory>;
+    type Message = Unimplemented<Memory>;
+    type Presence = Unimplemented<Memory>;
+    type Token = Unimplemented<Memory>;
 }
 
 fn not_found() -> ApiError {

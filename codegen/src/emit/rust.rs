@@ -714,9 +714,23 @@ impl {RT}::service::Binding for Binding {{
     fn traits(&mut self) {
         let api = self.api;
         let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut stubs: Vec<(String, Vec<String>)> = Vec::new();
         for op in &self.ops {
             if api.operations[op.id].action != Action::Receive {
                 continue;
+            }
+            let stub = format!(
+                "async fn {method}(_: {rq}<'_, C, {params}>{message}) -> Result<{output}, {RT}::ApiError> {{ Err({RT}::ApiError::not_implemented({key})) }}",
+                method = op.method,
+                rq = if op.secured { format!("{RT}::Secured") } else { format!("{RT}::Open") },
+                params = op.params,
+                message = op.input.as_ref().map(|ty| format!(", _: {ty}")).unwrap_or_default(),
+                output = op.reply.clone().unwrap_or_else(|| "()".into()),
+                key = lit(&op.key),
+            );
+            match stubs.iter_mut().find(|(name, _)| *name == op.trait_name) {
+                Some((_, methods)) => methods.push(stub),
+                None => stubs.push((op.trait_name.clone(), vec![stub])),
             }
             let rq = if op.secured { format!("{RT}::Secured") } else { format!("{RT}::Open") };
             let message = op.input.as_ref().map(|ty| format!(", message: {ty}")).unwrap_or_default();
@@ -744,6 +758,25 @@ pub trait {name}: Send + Sync + 'static {{
 }}
 "#,
                 methods = methods.join("\n"),
+                policy = self.policy.policy,
+            );
+        }
+        if !stubs.is_empty() {
+            let _ = write!(
+                self.out,
+                r#"
+/// Handlers that answer `not_implemented` to every operation of the groups
+/// an application does not serve yet: `type Room = Unimplemented<App>;`.
+/// `specserve-tools conformance` reports the operations they answer.
+pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
+"#
+            );
+        }
+        for (name, methods) in &stubs {
+            let _ = write!(
+                self.out,
+                "impl<C: {RT}::Context<Policy = {policy}>> {name} for Unimplemented<C> {{ type Context = C; {} }}",
+                methods.join("\n"),
                 policy = self.policy.policy,
             );
         }

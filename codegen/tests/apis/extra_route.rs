@@ -251,6 +251,25 @@ pub trait ApiApi: Send + Sync + 'static {
         message: ItemGetRequest,
     ) -> impl std::future::Future<Output = Result<ItemGetReply, rt::ApiError>> + Send;
 }
+/// Handlers that answer `not_implemented` to every operation of the groups
+/// an application does not serve yet: `type Room = Unimplemented<App>;`.
+/// `specserve-tools conformance` reports the operations they answer.
+pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
+impl<C: rt::Context<Policy = Policy>> ApiApi for Unimplemented<C> {
+    type Context = C;
+    async fn item_put(
+        _: rt::Open<'_, C, ()>,
+        _: ItemPutRequestPayload,
+    ) -> Result<ItemPutReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("itemPut"))
+    }
+    async fn item_get(
+        _: rt::Secured<'_, C, ()>,
+        _: ItemGetRequest,
+    ) -> Result<ItemGetReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("itemGet"))
+    }
+}
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {

@@ -224,6 +224,22 @@ pub trait V2Api: Send + Sync + 'static {
         message: SubscribeParams,
     ) -> impl std::future::Future<Output = Result<Subscribed, rt::ApiError>> + Send;
 }
+/// Handlers that answer `not_implemented` to every operation of the groups
+/// an application does not serve yet: `type Room = Unimplemented<App>;`.
+/// `specserve-tools conformance` reports the operations they answer.
+pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
+impl<C: rt::Context<Policy = Policy>> V2Api for Unimplemented<C> {
+    type Context = C;
+    async fn ping(_: rt::Open<'_, C, ()>) -> Result<Pong, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("ping"))
+    }
+    async fn subscribe(
+        _: rt::Open<'_, C, ()>,
+        _: SubscribeParams,
+    ) -> Result<Subscribed, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("subscribe"))
+    }
+}
 /// Which types implement each operation group, over one context. Groups may be
 /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
 pub trait Handlers: Send + Sync + 'static {
