@@ -3111,6 +3111,93 @@ pub fn message_validator(message: &str) -> Option<&'static rt::jsonschema::Valid
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+/// The application's part of message `message` (what a handler takes or
+/// returns, or a publisher takes) read into its generated type and written
+/// back; `None` for a key the spec does not have. For checks outside the
+/// server: an example that comes back changed is one the types lose.
+pub fn round_trip(
+    message: &str,
+    value: rt::serde_json::Value,
+) -> Option<Result<rt::serde_json::Value, String>> {
+    Some(
+        match message {
+            "AuthRegisterRequest" => rt::encode::round_trip::<AuthRegisterRequest>(value),
+            "AuthRegisterReply" => rt::encode::round_trip::<AuthRegisterReply>(value),
+            "AuthGenerateTokenRequest" => {
+                rt::encode::round_trip::<AuthGenerateTokenRequest>(value)
+            }
+            "AuthGenerateTokenReply" => {
+                rt::encode::round_trip::<AuthGenerateTokenReply>(value)
+            }
+            "AuthRefreshRequest" => rt::encode::round_trip::<AuthRefreshRequest>(value),
+            "AuthRefreshReply" => rt::encode::round_trip::<AuthRefreshReply>(value),
+            "AuthVerifyEmailRequest" => {
+                rt::encode::round_trip::<AuthVerifyEmailRequest>(value)
+            }
+            "AuthVerifyEmailReply" => {
+                rt::encode::round_trip::<AuthVerifyEmailReply>(value)
+            }
+            "AuthResendVerificationRequest" => {
+                rt::encode::round_trip::<AuthResendVerificationRequest>(value)
+            }
+            "AuthResendVerificationReply" => rt::encode::round_trip_empty(value),
+            "AuthLogoutRequest" => rt::encode::round_trip::<AuthLogoutRequest>(value),
+            "AuthLogoutReply" => rt::encode::round_trip_empty(value),
+            "UserCreateRequest" => rt::encode::round_trip::<UserCreateRequest>(value),
+            "UserCreateReply" => rt::encode::round_trip::<UserCreateReply>(value),
+            "UserReadRequest" => rt::encode::round_trip::<UserReadRequest>(value),
+            "UserReadReply" => rt::encode::round_trip::<UserReadReply>(value),
+            "UserUpdateRequest" => rt::encode::round_trip::<UserUpdateRequest>(value),
+            "UserUpdateReply" => rt::encode::round_trip_empty(value),
+            "UserDeleteRequest" => rt::encode::round_trip::<UserDeleteRequest>(value),
+            "UserDeleteReply" => rt::encode::round_trip_empty(value),
+            "AuthBindRequest" => rt::encode::round_trip::<AuthBindRequest>(value),
+            "AuthBindReply" => rt::encode::round_trip::<AuthBindReply>(value),
+            "RoomCreateRequest" => rt::encode::round_trip::<RoomCreateRequest>(value),
+            "RoomCreateReply" => rt::encode::round_trip::<RoomCreateReply>(value),
+            "RoomListRequest" => rt::encode::round_trip::<RoomListRequest>(value),
+            "RoomListReply" => rt::encode::round_trip::<RoomListReply>(value),
+            "RoomAddMemberRequest" => {
+                rt::encode::round_trip::<RoomAddMemberRequest>(value)
+            }
+            "RoomAddMemberReply" => rt::encode::round_trip_empty(value),
+            "RoomLeaveRequest" => rt::encode::round_trip::<RoomLeaveRequest>(value),
+            "RoomLeaveReply" => rt::encode::round_trip_empty(value),
+            "RoomJoinRequest" => rt::encode::round_trip::<RoomJoinRequest>(value),
+            "RoomJoinReply" => rt::encode::round_trip_empty(value),
+            "RoomMembersRequest" => rt::encode::round_trip::<RoomMembersRequest>(value),
+            "RoomMembersReply" => rt::encode::round_trip::<RoomMembersReply>(value),
+            "MessageSendRequest" => rt::encode::round_trip::<MessageSendRequest>(value),
+            "MessageSendReply" => rt::encode::round_trip::<MessageSendReply>(value),
+            "MessageHistoryRequest" => {
+                rt::encode::round_trip::<MessageHistoryRequest>(value)
+            }
+            "MessageHistoryReply" => rt::encode::round_trip::<MessageHistoryReply>(value),
+            "MessageMarkReadRequest" => {
+                rt::encode::round_trip::<MessageMarkReadRequest>(value)
+            }
+            "MessageMarkReadReply" => rt::encode::round_trip_empty(value),
+            "PresenceListRequest" => rt::encode::round_trip::<PresenceListRequest>(value),
+            "PresenceListReply" => rt::encode::round_trip::<PresenceListReply>(value),
+            "TokenListRequest" => rt::encode::round_trip::<TokenListRequest>(value),
+            "TokenListReply" => rt::encode::round_trip::<TokenListReply>(value),
+            "TokenRevokeRequest" => rt::encode::round_trip::<TokenRevokeRequest>(value),
+            "TokenRevokeReply" => rt::encode::round_trip_empty(value),
+            "TokenCreateClientRequest" => {
+                rt::encode::round_trip::<TokenCreateClientRequest>(value)
+            }
+            "TokenCreateClientReply" => {
+                rt::encode::round_trip::<TokenCreateClientReply>(value)
+            }
+            "MessageNew" => rt::encode::round_trip::<MessageNew>(value),
+            "MessageDelivered" => rt::encode::round_trip::<MessageDelivered>(value),
+            "RoomRead" => rt::encode::round_trip::<RoomRead>(value),
+            "PresenceChanged" => rt::encode::round_trip::<PresenceChanged>(value),
+            "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
+            _ => return None,
+        },
+    )
+}
 const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
     part: rt::frame::Part::Payload,
     pointer: "/requestId",

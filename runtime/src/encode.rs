@@ -207,6 +207,22 @@ pub fn has_consts(shape: &Shape, frame: &Value) -> bool {
 /// `{"<correlation>":..,"error":{"code","message","details"?}}`.
 pub const RUNTIME_ERROR: Shape = Shape { leading: &[], body: Body::Under("error"), enveloped: false };
 
+/// `value` read as `T` and written back: whether a payload survives the
+/// generated types unchanged (the generated `round_trip`).
+pub fn round_trip<T: Serialize + serde::de::DeserializeOwned>(value: Value) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    serde_json::to_value(&typed).map_err(|e| e.to_string())
+}
+
+/// [`round_trip`] for a message without fields of its own: `{}` comes back,
+/// anything else is refused.
+pub fn round_trip_empty(value: Value) -> Result<Value, String> {
+    match &value {
+        Value::Object(map) if map.is_empty() => Ok(value),
+        other => Err(format!("a message without fields, got {other}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

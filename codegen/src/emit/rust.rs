@@ -395,6 +395,7 @@ impl<'a> Emitter<'a> {
         self.publisher();
         self.client();
         self.validators();
+        self.round_trip();
         self.layouts();
     }
 
@@ -1470,6 +1471,45 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
 "#,
             schemas.join(", "),
             by_message.join(", ")
+        );
+    }
+
+    /// `round_trip(key, value)`: every message's generated type, by key, for
+    /// checks outside the server (tests and QA: does an example survive it).
+    fn round_trip(&mut self) {
+        let arms: Vec<String> = self
+            .api
+            .messages
+            .iter()
+            .enumerate()
+            .filter_map(|(id, m)| {
+                // An error message's part is its error body (`x-specserve-error`).
+                let ty = match m.error_body {
+                    Some(_) => self.space.error_body.as_ref()?,
+                    None => self.space.messages.get(&id)?,
+                };
+                let check = match ty {
+                    Ty::Unit => format!("{RT}::encode::round_trip_empty(value)"),
+                    ty => format!("{RT}::encode::round_trip::<{}>(value)", ty.rust()),
+                };
+                Some(format!("{} => {check},", lit(&m.key)))
+            })
+            .collect();
+        if arms.is_empty() {
+            return;
+        }
+        let _ = write!(
+            self.out,
+            r#"
+/// The application's part of message `message` (what a handler takes or
+/// returns, or a publisher takes) read into its generated type and written
+/// back; `None` for a key the spec does not have. For checks outside the
+/// server: an example that comes back changed is one the types lose.
+pub fn round_trip(message: &str, value: {RT}::serde_json::Value) -> Option<Result<{RT}::serde_json::Value, String>> {{
+    Some(match message {{ {} _ => return None, }})
+}}
+"#,
+            arms.join(" ")
         );
     }
 

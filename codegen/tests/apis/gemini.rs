@@ -579,6 +579,22 @@ pub fn message_validator(message: &str) -> Option<&'static rt::jsonschema::Valid
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+/// The application's part of message `message` (what a handler takes or
+/// returns, or a publisher takes) read into its generated type and written
+/// back; `None` for a key the spec does not have. For checks outside the
+/// server: an example that comes back changed is one the types lose.
+pub fn round_trip(
+    message: &str,
+    value: rt::serde_json::Value,
+) -> Option<Result<rt::serde_json::Value, String>> {
+    Some(
+        match message {
+            "Update" => rt::encode::round_trip::<Update>(value),
+            "Heartbeat" => rt::encode::round_trip::<Heartbeat>(value),
+            _ => return None,
+        },
+    )
+}
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::flat(
     &[("type", rt::encode::Lead::Const("\"update\""))],
 );

@@ -524,6 +524,26 @@ pub fn message_validator(message: &str) -> Option<&'static rt::jsonschema::Valid
         .find(|(key, _)| *key == message)
         .map(|(_, index)| validator(*index))
 }
+/// The application's part of message `message` (what a handler takes or
+/// returns, or a publisher takes) read into its generated type and written
+/// back; `None` for a key the spec does not have. For checks outside the
+/// server: an example that comes back changed is one the types lose.
+pub fn round_trip(
+    message: &str,
+    value: rt::serde_json::Value,
+) -> Option<Result<rt::serde_json::Value, String>> {
+    Some(
+        match message {
+            "Ping" => rt::encode::round_trip_empty(value),
+            "Pong" => rt::encode::round_trip::<Pong>(value),
+            "Subscribe" => rt::encode::round_trip::<Subscribe>(value),
+            "Subscribed" => rt::encode::round_trip::<Subscribed>(value),
+            "Heartbeat" => rt::encode::round_trip::<Heartbeat>(value),
+            "Ticker" => rt::encode::round_trip::<Ticker>(value),
+            _ => return None,
+        },
+    )
+}
 const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
     part: rt::frame::Part::Payload,
     pointer: "/req_id",
