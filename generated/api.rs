@@ -535,6 +535,33 @@ pub struct MessageMarkReadRequest {
     /// The room and the newest message the caller has read.
     pub payload: MessageMarkReadPayload,
 }
+/// The message and its new text.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct MessageEditPayload {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+}
+/// Replace the text of a message the caller sent.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct MessageEditRequest {
+    /// The message and its new text.
+    pub payload: MessageEditPayload,
+}
 /// The users to ask about.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1056,6 +1083,16 @@ pub struct MessageHistoryReply {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<MessageId>,
 }
+/// Edit a message reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct MessageEditReply {
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "editedAt")]
+    pub edited_at: Timestamp,
+}
 /// Whether a user is online.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1220,6 +1257,30 @@ pub struct MessageDelivered {
     /// Constraints: at least 1.
     #[serde(rename = "messageId")]
     pub message_id: MessageId,
+}
+/// A message in one of the user's rooms was edited.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct MessageEdited {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "messageId")]
+    pub message_id: MessageId,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "editedAt")]
+    pub edited_at: Timestamp,
 }
 /// A member read a room up to a message.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -1459,11 +1520,13 @@ pub const OPERATIONS: &[&str] = &[
     "messageSend",
     "messageHistory",
     "messageMarkRead",
+    "messageEdit",
     "presenceList",
     "tokenList",
     "tokenRevoke",
     "tokenCreateClient",
     "messageNew",
+    "messageEdited",
     "messageDelivered",
     "roomRead",
     "presenceChanged",
@@ -1807,6 +1870,20 @@ pub trait MessageApi: Send + Sync + 'static {
         rq: rt::Secured<'_, Self::Context, ()>,
         message: MessageMarkReadPayload,
     ) -> impl std::future::Future<Output = Result<(), rt::ApiError>> + Send;
+    /// Replace the text of a message the caller sent.
+    ///
+    /// Only the author may edit, and only while a member of the room
+    /// (`forbidden` otherwise); a message that is not in the room is
+    /// `not_found`. The room's members' connections, except the one that
+    /// edited, get `message/edited`; history shows the new text.
+    ///
+    /// Operation `messageEdit` (receive on channel `api`), needs a credential.
+    fn edit(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: MessageEditPayload,
+    ) -> impl std::future::Future<
+        Output = Result<MessageEditReply, rt::ApiError>,
+    > + Send;
 }
 /// Handlers of the `presence` operations. Implement every method; an operation added to the spec adds one here.
 pub trait PresenceApi: Send + Sync + 'static {
@@ -2004,6 +2081,12 @@ impl<C: rt::Context<Policy = Policy>> MessageApi for Unimplemented<C> {
         _: MessageMarkReadPayload,
     ) -> Result<(), rt::ApiError> {
         Err(rt::ApiError::not_implemented("messageMarkRead"))
+    }
+    async fn edit(
+        _: rt::Secured<'_, C, ()>,
+        _: MessageEditPayload,
+    ) -> Result<MessageEditReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("messageEdit"))
     }
 }
 impl<C: rt::Context<Policy = Policy>> PresenceApi for Unimplemented<C> {
@@ -2311,41 +2394,49 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..rt::route::Route::new(19, "messageMarkRead")
     },
     rt::route::Route {
-        discriminator: Some("presence/list"),
+        discriminator: Some("message/edit"),
         correlation: Some(CORRELATION_0),
         validators: (Some(20), None),
         security: SECURITY_0,
         error: Some(&SHAPE_0),
-        ..rt::route::Route::new(20, "presenceList")
+        ..rt::route::Route::new(20, "messageEdit")
     },
     rt::route::Route {
-        discriminator: Some("token/list"),
+        discriminator: Some("presence/list"),
         correlation: Some(CORRELATION_0),
         validators: (Some(21), None),
         security: SECURITY_0,
         error: Some(&SHAPE_0),
-        ..rt::route::Route::new(21, "tokenList")
+        ..rt::route::Route::new(21, "presenceList")
     },
     rt::route::Route {
-        discriminator: Some("token/revoke"),
+        discriminator: Some("token/list"),
         correlation: Some(CORRELATION_0),
         validators: (Some(22), None),
         security: SECURITY_0,
         error: Some(&SHAPE_0),
+        ..rt::route::Route::new(22, "tokenList")
+    },
+    rt::route::Route {
+        discriminator: Some("token/revoke"),
+        correlation: Some(CORRELATION_0),
+        validators: (Some(23), None),
+        security: SECURITY_0,
+        error: Some(&SHAPE_0),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..rt::route::Route::new(22, "tokenRevoke")
+        ..rt::route::Route::new(23, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("token/createClient"),
         correlation: Some(CORRELATION_0),
-        validators: (Some(23), None),
+        validators: (Some(24), None),
         security: SECURITY_0,
         audit: Some(rt::route::Audit {
             event: AuditEvent::ClientTokenCreated,
             target: Some(rt::route::AuditTarget::Reply("/tokenId")),
         }),
         error: Some(&SHAPE_0),
-        ..rt::route::Route::new(23, "tokenCreateClient")
+        ..rt::route::Route::new(24, "tokenCreateClient")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -2374,10 +2465,11 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("message/send"), 17),
             (Some("message/history"), 18),
             (Some("message/markRead"), 19),
-            (Some("presence/list"), 20),
-            (Some("token/list"), 21),
-            (Some("token/revoke"), 22),
-            (Some("token/createClient"), 23),
+            (Some("message/edit"), 20),
+            (Some("presence/list"), 21),
+            (Some("token/list"), 22),
+            (Some("token/revoke"), 23),
+            (Some("token/createClient"), 24),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2406,10 +2498,11 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("message/send"), 17),
             (Some("message/history"), 18),
             (Some("message/markRead"), 19),
-            (Some("presence/list"), 20),
-            (Some("token/list"), 21),
-            (Some("token/revoke"), 22),
-            (Some("token/createClient"), 23),
+            (Some("message/edit"), 20),
+            (Some("presence/list"), 21),
+            (Some("token/list"), 22),
+            (Some("token/revoke"), 23),
+            (Some("token/createClient"), 24),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2619,35 +2712,43 @@ impl<H: Handlers> rt::route::Api for Service<H> {
             }
             20 => {
                 Box::pin(async move {
-                    let message: PresenceListPayload = call.take("/payload")?;
+                    let message: MessageEditPayload = call.take("/payload")?;
                     let rq = call.secured(&())?;
-                    let reply = <H::Presence as PresenceApi>::list(rq, message).await?;
+                    let reply = <H::Message as MessageApi>::edit(rq, message).await?;
                     call.reply(&SHAPE_21, &reply)
                 })
             }
             21 => {
                 Box::pin(async move {
-                    let message: EmptyPayload = call.take("/payload")?;
+                    let message: PresenceListPayload = call.take("/payload")?;
                     let rq = call.secured(&())?;
-                    let reply = <H::Token as TokenApi>::list(rq, message).await?;
+                    let reply = <H::Presence as PresenceApi>::list(rq, message).await?;
                     call.reply(&SHAPE_22, &reply)
                 })
             }
             22 => {
                 Box::pin(async move {
-                    let message: TokenRevokePayload = call.take("/payload")?;
+                    let message: EmptyPayload = call.take("/payload")?;
                     let rq = call.secured(&())?;
-                    <H::Token as TokenApi>::revoke(rq, message).await?;
-                    call.reply(&SHAPE_23, &())
+                    let reply = <H::Token as TokenApi>::list(rq, message).await?;
+                    call.reply(&SHAPE_23, &reply)
                 })
             }
             23 => {
+                Box::pin(async move {
+                    let message: TokenRevokePayload = call.take("/payload")?;
+                    let rq = call.secured(&())?;
+                    <H::Token as TokenApi>::revoke(rq, message).await?;
+                    call.reply(&SHAPE_24, &())
+                })
+            }
+            24 => {
                 Box::pin(async move {
                     let message: TokenCreateClientPayload = call.take("/payload")?;
                     let rq = call.secured(&())?;
                     let reply = <H::Token as TokenApi>::create_client(rq, message)
                         .await?;
-                    call.reply(&SHAPE_24, &reply)
+                    call.reply(&SHAPE_25, &reply)
                 })
             }
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
@@ -2677,9 +2778,24 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageNew,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_25, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_26, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(24), None)?;
+            rt::frame::check_outgoing(&text, false, validator(25), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// A message in one of the user's rooms was edited.
+    ///
+    /// Operation `messageEdited` (send on channel `api`).
+    pub fn message_edited(
+        &self,
+        audience: rt::hub::Audience<'_>,
+        message: &MessageEdited,
+    ) -> Result<rt::hub::Delivery, rt::ApiError> {
+        let text = rt::encode::encode(&SHAPE_27, rt::encode::Echo::default(), message)?;
+        if cfg!(debug_assertions) {
+            rt::frame::check_outgoing(&text, false, validator(26), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2692,9 +2808,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageDelivered,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_26, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_28, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(25), None)?;
+            rt::frame::check_outgoing(&text, false, validator(27), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2707,9 +2823,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomRead,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_27, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_29, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(26), None)?;
+            rt::frame::check_outgoing(&text, false, validator(28), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2722,9 +2838,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &PresenceChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_28, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_30, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(27), None)?;
+            rt::frame::check_outgoing(&text, false, validator(29), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2738,6 +2854,8 @@ pub type ClientError = rt::client::ClientError<ApiErrorBody>;
 pub enum Event {
     ///An event of operation `messageNew` (message `MessageNew`).
     MessageNew(MessageNew),
+    ///An event of operation `messageEdited` (message `MessageEdited`).
+    MessageEdited(MessageEdited),
     ///An event of operation `messageDelivered` (message `MessageDelivered`).
     MessageDelivered(MessageDelivered),
     ///An event of operation `roomRead` (message `RoomRead`).
@@ -2748,25 +2866,31 @@ pub enum Event {
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
     pub fn decode(frame: rt::serde_json::Value) -> Result<Event, rt::serde_json::Value> {
-        if let Some(value) = rt::encode::has_consts(&SHAPE_25, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_26, &frame)
             .then(|| rt::serde_json::from_value::<MessageNew>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_26, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_27, &frame)
+            .then(|| rt::serde_json::from_value::<MessageEdited>(frame.clone()).ok())
+            .flatten()
+        {
+            return Ok(Event::MessageEdited(value));
+        }
+        if let Some(value) = rt::encode::has_consts(&SHAPE_28, &frame)
             .then(|| rt::serde_json::from_value::<MessageDelivered>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_27, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_29, &frame)
             .then(|| rt::serde_json::from_value::<RoomRead>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_28, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_30, &frame)
             .then(|| rt::serde_json::from_value::<PresenceChanged>(frame.clone()).ok())
             .flatten()
         {
@@ -2997,6 +3121,15 @@ impl Client {
         self.connection.request(&CALL_19, request).await?;
         Ok(())
     }
+    /// Replace the text of a message the caller sent.
+    ///
+    /// Operation `messageEdit` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::edit`].
+    pub async fn message_edit(
+        &self,
+        request: &MessageEditPayload,
+    ) -> Result<MessageEditReply, ClientError> {
+        self.connection.call_typed(&CALL_20, request).await
+    }
     /// Whether the caller's contacts are online.
     ///
     /// Operation `presenceList` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::list`].
@@ -3004,7 +3137,7 @@ impl Client {
         &self,
         request: &PresenceListPayload,
     ) -> Result<PresenceListReply, ClientError> {
-        self.connection.call_typed(&CALL_20, request).await
+        self.connection.call_typed(&CALL_21, request).await
     }
     /// The caller's live tokens, without their secrets.
     ///
@@ -3013,7 +3146,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        self.connection.call_typed(&CALL_21, request).await
+        self.connection.call_typed(&CALL_22, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     ///
@@ -3022,7 +3155,7 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_22, request).await?;
+        self.connection.request(&CALL_23, request).await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -3032,7 +3165,7 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        self.connection.call_typed(&CALL_23, request).await
+        self.connection.call_typed(&CALL_24, request).await
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -3057,11 +3190,13 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Send a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/send","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageSendPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"MessageSendPayload":{"type":"object","additionalProperties":false,"required":["roomId","text"],"description":"The message to send.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"text":{"$ref":"#/definitions/MessageText"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read history request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageHistoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageHistoryPayload":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Mark read request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/markRead","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageMarkReadPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageMarkReadPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId"],"description":"The room and the newest message the caller has read.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edit a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/edit","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageEditPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageEditPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId","text"],"description":"The message and its new text.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edited event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId","text","editedAt"],"properties":{"channel":{"type":"string","const":"message/edited","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"},"editedAt":{"$ref":"#/definitions/Timestamp"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Presence event payload","type":"object","additionalProperties":false,"required":["channel","userId","online"],"properties":{"channel":{"type":"string","const":"presence/changed","description":"The event."},"userId":{"$ref":"#/definitions/UserId"},"online":{"type":"boolean","description":"Whether at least one of the user's connections is bound."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
@@ -3098,10 +3233,11 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("MessageSendRequest", 17),
     ("MessageHistoryRequest", 18),
     ("MessageMarkReadRequest", 19),
-    ("PresenceListRequest", 20),
-    ("TokenListRequest", 21),
-    ("TokenRevokeRequest", 22),
-    ("TokenCreateClientRequest", 23),
+    ("MessageEditRequest", 20),
+    ("PresenceListRequest", 21),
+    ("TokenListRequest", 22),
+    ("TokenRevokeRequest", 23),
+    ("TokenCreateClientRequest", 24),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -3177,6 +3313,8 @@ pub fn round_trip(
                 rt::encode::round_trip::<MessageMarkReadRequest>(value)
             }
             "MessageMarkReadReply" => rt::encode::round_trip_empty(value),
+            "MessageEditRequest" => rt::encode::round_trip::<MessageEditRequest>(value),
+            "MessageEditReply" => rt::encode::round_trip::<MessageEditReply>(value),
             "PresenceListRequest" => rt::encode::round_trip::<PresenceListRequest>(value),
             "PresenceListReply" => rt::encode::round_trip::<PresenceListReply>(value),
             "TokenListRequest" => rt::encode::round_trip::<TokenListRequest>(value),
@@ -3191,6 +3329,7 @@ pub fn round_trip(
             }
             "MessageNew" => rt::encode::round_trip::<MessageNew>(value),
             "MessageDelivered" => rt::encode::round_trip::<MessageDelivered>(value),
+            "MessageEdited" => rt::encode::round_trip::<MessageEdited>(value),
             "RoomRead" => rt::encode::round_trip::<RoomRead>(value),
             "PresenceChanged" => rt::encode::round_trip::<PresenceChanged>(value),
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
@@ -3284,164 +3423,171 @@ const CALL_0: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_29)
+    ..rt::client::Call::new(&SHAPE_31)
 };
 const CALL_1: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_30)
+    ..rt::client::Call::new(&SHAPE_32)
 };
 const CALL_2: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_31)
+    ..rt::client::Call::new(&SHAPE_33)
 };
 const CALL_3: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_32)
+    ..rt::client::Call::new(&SHAPE_34)
 };
 const CALL_4: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_33)
+    ..rt::client::Call::new(&SHAPE_35)
 };
 const CALL_5: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_34)
+    ..rt::client::Call::new(&SHAPE_36)
 };
 const CALL_6: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_35)
+    ..rt::client::Call::new(&SHAPE_37)
 };
 const CALL_7: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_36)
+    ..rt::client::Call::new(&SHAPE_38)
 };
 const CALL_8: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_37)
+    ..rt::client::Call::new(&SHAPE_39)
 };
 const CALL_9: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_38)
+    ..rt::client::Call::new(&SHAPE_40)
 };
 const CALL_10: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_39)
+    ..rt::client::Call::new(&SHAPE_41)
 };
 const CALL_11: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_40)
+    ..rt::client::Call::new(&SHAPE_42)
 };
 const CALL_12: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_41)
+    ..rt::client::Call::new(&SHAPE_43)
 };
 const CALL_13: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_42)
+    ..rt::client::Call::new(&SHAPE_44)
 };
 const CALL_14: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_43)
+    ..rt::client::Call::new(&SHAPE_45)
 };
 const CALL_15: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_44)
+    ..rt::client::Call::new(&SHAPE_46)
 };
 const CALL_16: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_45)
+    ..rt::client::Call::new(&SHAPE_47)
 };
 const CALL_17: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_46)
+    ..rt::client::Call::new(&SHAPE_48)
 };
 const CALL_18: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_47)
+    ..rt::client::Call::new(&SHAPE_49)
 };
 const CALL_19: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_48)
+    ..rt::client::Call::new(&SHAPE_50)
 };
 const CALL_20: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_49)
+    ..rt::client::Call::new(&SHAPE_51)
 };
 const CALL_21: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_50)
+    ..rt::client::Call::new(&SHAPE_52)
 };
 const CALL_22: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_51)
+    ..rt::client::Call::new(&SHAPE_53)
 };
 const CALL_23: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     credential: true,
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_52)
+    ..rt::client::Call::new(&SHAPE_54)
+};
+const CALL_24: rt::client::Call = rt::client::Call {
+    under: Some("payload"),
+    correlation: Some(CORRELATION_0),
+    credential: true,
+    error: Some((&SHAPE_0, "/error")),
+    ..rt::client::Call::new(&SHAPE_55)
 };
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
@@ -3593,200 +3739,217 @@ const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
 const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
+        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/list\"")),
+        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
+        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
 );
 const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
 );
 const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
 );
 const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
+);
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
+);
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_43: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_44: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_43: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_45: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_44: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_46: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_45: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_47: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_46: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_48: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_47: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_49: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_48: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_50: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_49: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_51: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_52: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_50: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_53: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_51: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_54: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_52: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_55: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

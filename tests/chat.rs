@@ -148,6 +148,16 @@ impl Device {
         }
     }
 
+    /// The next event on any of `channels`.
+    async fn next_of(&mut self, channels: &[&str]) -> Value {
+        loop {
+            let event = self.event().await;
+            if channels.iter().any(|channel| event["channel"] == *channel) {
+                return event;
+            }
+        }
+    }
+
     /// Reads until the server closes the connection; its close code.
     async fn close_code(&mut self) -> Option<CloseCode> {
         loop {
@@ -714,8 +724,60 @@ async fn an_invited_user_is_a_number_until_they_accept(running: Running) {
     running.stop().await;
 }
 
+/// message/edit: the author's new text reaches every member's device but the
+/// editing one and replaces the old in history; nobody else may edit it, and
+/// a message that is not in the room is not found.
+async fn an_author_edits_a_message_and_the_room_hears_it(running: Running) {
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let mut made = users(&running, &["bob", "carol"]).await;
+    let (_, mut carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let mut phone = Device::open(&running, &alice_token).await;
+    let mut laptop = Device::open(&running, &alice_token).await;
+    let room = direct_room(&mut phone, bob_id).await;
+    accept(&mut bob, room).await;
+    let id = phone.say(room, "helo").await;
+    assert_eq!(bob.next("message/new").await["message"]["text"], "helo");
+
+    let edit = json!({"roomId": room, "messageId": id, "text": "hello"});
+    let reply = phone.ok("message/edit", edit.clone()).await;
+    let edited_at = reply["editedAt"].as_str().expect("editedAt").to_owned();
+    let edited =
+        json!({"channel": "message/edited", "roomId": room, "messageId": id, "text": "hello", "editedAt": edited_at});
+    assert_eq!(bob.next("message/edited").await, edited);
+    assert_eq!(laptop.next("message/edited").await, edited, "the author's other device");
+    let history = full_history(&mut bob, room, 50).await;
+    assert_eq!((history.len(), &history[0]["text"], &history[0]["authorId"]), (1, &json!("hello"), &json!(alice_id)));
+
+    // Bob may read it but not rewrite it; Carol is not in the room at all.
+    let mut bobs = edit.clone();
+    bobs["text"] = json!("rewritten by Bob");
+    assert_eq!(code(&bob.call("message/edit", bobs.clone()).await), "forbidden");
+    assert_eq!(code(&carol.call("message/edit", bobs).await), "forbidden");
+    let elsewhere = group_room(&mut phone, "elsewhere", &[]).await;
+    let mut moved = edit.clone();
+    moved["roomId"] = json!(elsewhere);
+    assert_eq!(code(&phone.call("message/edit", moved).await), "not_found", "another room's message");
+    let mut unknown = edit.clone();
+    unknown["messageId"] = json!(id + 1000);
+    assert_eq!(code(&phone.call("message/edit", unknown).await), "not_found");
+    for text in [json!(""), json!("x".repeat(4001)), json!("bell \u{7}")] {
+        let mut bad = edit.clone();
+        bad["text"] = text;
+        assert_eq!(code(&phone.call("message/edit", bad).await), "validation_failed");
+    }
+    assert_eq!(full_history(&mut bob, room, 50).await[0]["text"], "hello", "refused edits changed nothing");
+
+    // The editing device had the reply and no echo: its next event is Bob's marker.
+    let marker = bob.say(room, "marker").await;
+    let next = phone.next_of(&["message/edited", "message/new"]).await;
+    assert_eq!(next["message"]["id"], marker, "{next}");
+    running.stop().await;
+}
+
 on_both_stores!(
     a_direct_room_is_one_per_pair,
+    an_author_edits_a_message_and_the_room_hears_it,
     a_message_reaches_every_device_but_the_sending_one,
     a_retried_send_is_stored_and_pushed_once,
     only_members_read_or_write_a_room,

@@ -36,7 +36,7 @@ use tokio::sync::Mutex;
 use super::{App, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
 use crate::store::{
-    MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage, RoomKind as StoredKind,
+    Edit, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage, RoomKind as StoredKind,
     RoomRecord, now_utc,
 };
 
@@ -301,6 +301,27 @@ impl MessageApi for App {
         page.truncate(limit as usize);
         let next_cursor = if more { page.last().map(|m| m.id) } else { None };
         Ok(MessageHistoryReply { messages: page.into_iter().map(message_view).collect(), next_cursor })
+    }
+
+    async fn edit(rq: Secured<'_, Self>, request: MessageEditPayload) -> Result<MessageEditReply, ApiError> {
+        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
+        let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+        if !members.iter().any(|(id, _)| *id == caller) {
+            return Err(forbidden("not a member of this room"));
+        }
+        let (room, message) = (request.room_id, request.message_id);
+        match app.store.edit_message(room, message, caller, &request.text).await.map_err(store_error)? {
+            Edit::Edited => {}
+            Edit::NotFound => return Err(not_found("no such message in this room")),
+            Edit::NotAuthor => return Err(forbidden("only its author may edit a message")),
+        }
+        let edited_at = wire_time(now_utc());
+        // Every member's connections but the editing one, which has the reply.
+        let everyone = principals(members.into_iter().map(|(id, _)| id));
+        let event =
+            MessageEdited { room_id: room, message_id: message, text: request.text, edited_at: edited_at.clone() };
+        app.publisher.message_edited(Audience::principals(&everyone).except(connection.id()), &event)?;
+        Ok(MessageEditReply { edited_at })
     }
 
     async fn mark_read(rq: Secured<'_, Self>, request: MessageMarkReadPayload) -> Result<(), ApiError> {

@@ -125,6 +125,17 @@ pub struct NewMessage {
     pub linked: bool,
 }
 
+/// What [`ChatStore::edit_message`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// The text was replaced.
+    Edited,
+    /// No such message in that room.
+    NotFound,
+    /// Someone else's message (or one whose author was deleted).
+    NotAuthor,
+}
+
 /// What [`ChatStore::insert_message`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsertedMessage {
@@ -206,6 +217,8 @@ pub trait ChatStore: Send + Sync {
     /// Whether message `message` is stored, in room `room` (a cluster
     /// believes an event's place in its room only then).
     async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool>;
+    /// Replaces the text of message `message` of `room` if `author` wrote it.
+    async fn edit_message(&self, room: i64, message: i64, author: i64, text: &str) -> StoreResult<Edit>;
     /// Moves `user`'s last-read pointer in `room` forward to `message` (a
     /// message of that room); `false` if it did not move.
     async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool>;
@@ -520,6 +533,26 @@ where
             .fetch_optional(&mut *self.connections.acquire().await?)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn edit_message(&self, room: i64, message: i64, author: i64, text: &str) -> StoreResult<Edit> {
+        use sqlx::Row;
+        let mut connection = self.connections.acquire().await?;
+        let row = sqlx::query("SELECT author_id FROM messages WHERE id = ? AND room_id = ?")
+            .bind(message)
+            .bind(room)
+            .fetch_optional(&mut *connection)
+            .await?;
+        let Some(row) = row else { return Ok(Edit::NotFound) };
+        if row.try_get::<Option<i64>, _>("author_id")? != Some(author) {
+            return Ok(Edit::NotAuthor);
+        }
+        sqlx::query("UPDATE messages SET text = ? WHERE id = ?")
+            .bind(text)
+            .bind(message)
+            .execute(&mut *connection)
+            .await?;
+        Ok(Edit::Edited)
     }
 
     async fn mark_read(&self, room: i64, user: i64, message: i64) -> StoreResult<bool> {

@@ -602,6 +602,40 @@ export interface MessageMarkReadRequest {
 }
 
 /**
+ * The message and its new text.
+ */
+export interface MessageEditPayload {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+}
+
+/**
+ * Replace the text of a message the caller sent.
+ */
+export interface MessageEditRequest {
+  /**
+   * The message and its new text.
+   */
+  payload: MessageEditPayload;
+}
+
+/**
  * The users to ask about.
  */
 export interface PresenceListPayload {
@@ -1077,6 +1111,18 @@ export interface MessageHistoryReply {
 }
 
 /**
+ * Edit a message reply
+ */
+export interface MessageEditReply {
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  editedAt: Timestamp;
+}
+
+/**
  * Whether a user is online.
  */
 export interface Presence {
@@ -1238,6 +1284,36 @@ export interface MessageDelivered {
 }
 
 /**
+ * A message in one of the user's rooms was edited.
+ */
+export interface MessageEdited {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  messageId: MessageId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  editedAt: Timestamp;
+}
+
+/**
  * A member read a room up to a message.
  */
 export interface RoomRead {
@@ -1368,6 +1444,7 @@ export interface Operations {
   "messageSend": { request: MessageSendPayload; reply: MessageSendReply };
   "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
   "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
+  "messageEdit": { request: MessageEditPayload; reply: MessageEditReply };
   "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
   "tokenList": { request: EmptyPayload; reply: TokenListReply };
   "tokenRevoke": { request: TokenRevokePayload; reply: void };
@@ -1384,6 +1461,11 @@ export interface Events {
    * Operation `messageNew`.
    */
   "messageNew": MessageNew;
+  /**
+   * A message in one of the user's rooms was edited.
+   * Operation `messageEdited`.
+   */
+  "messageEdited": MessageEdited;
   /**
    * A message the user sent was handed to a joined member's connection.
    * Operation `messageDelivered`.
@@ -1606,6 +1688,11 @@ export interface MessageOperations {
    * Operation `messageMarkRead`; sends the client's token.
    */
   markRead(payload: MessageMarkReadPayload, call?: CallOptions): Promise<void>;
+  /**
+   * Replace the text of a message the caller sent.
+   * Operation `messageEdit`; sends the client's token.
+   */
+  edit(payload: MessageEditPayload, call?: CallOptions): Promise<MessageEditReply>;
 }
 
 /** The `presence` operations. */

@@ -1125,6 +1125,63 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "messageEdit": {
+    "operation": "messageEdit",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "message/edit"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/edit"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "presenceList": {
     "operation": "presenceList",
     "secured": true,
@@ -1372,6 +1429,18 @@ export const EVENTS = Object.freeze({
     ],
     "unit": false
   },
+  "messageEdited": {
+    "consts": [
+      [
+        "channel",
+        "message/edited"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
+  },
   "messageDelivered": {
     "consts": [
       [
@@ -1568,6 +1637,8 @@ export class Client {
       history: (payload, call) => this.request("messageHistory", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       markRead: (payload, call) => this.request("messageMarkRead", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      edit: (payload, call) => this.request("messageEdit", payload, call),
     });
     /** The `presence` operations. */
     this.presence = Object.freeze({
