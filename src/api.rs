@@ -1,6 +1,7 @@
 //! The API generated from `asyncapi.yaml` by build.rs over `specserve-runtime`:
-//! payload types, the handler traits (`AuthApi`, `UserApi`), `Handlers`, the
-//! `Service` the server drives, the `Publisher` and the typed `Client`.
+//! payload types, one handler trait per operation group (`AuthApi`, `UserApi`,
+//! `RoomApi`, `MessageApi`, `PresenceApi`, `TokenApi`), `Handlers`, the route
+//! table and `Service` the server drives, the `Publisher` and the typed `Client`.
 //! A readable copy is committed as `generated/api.rs`.
 
 include!(concat!(env!("OUT_DIR"), "/api.rs"));
