@@ -1531,7 +1531,7 @@ pub const OPERATIONS: &[&str] = &[
     "roomRead",
     "presenceChanged",
 ];
-/// Every WebSocket path served (channel addresses after the servers' pathnames).
+/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "specserve user API",

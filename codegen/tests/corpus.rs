@@ -68,3 +68,27 @@ fn every_warning_names_where_it_is() {
         }
     }
 }
+
+/// The URLs each document is served at (the URL rule in README), on record
+/// in tests/corpus/served-urls.txt; `UPDATE_GOLDEN=1` rewrites it.
+#[test]
+fn every_document_is_served_at_the_urls_on_record() {
+    let mut record = String::from(
+        "# The URLs specserve serves each valid corpus document at: `specserve-tools lint` prints them.\n\
+         # Written by codegen/tests/corpus.rs with UPDATE_GOLDEN=1; review the diff.\n",
+    );
+    for (path, _) in manifest().into_iter().filter(|(_, o)| o == "valid") {
+        let api = specserve_codegen::load(&corpus().join(&path)).unwrap();
+        record += &format!("\n{path}\n");
+        for url in api.served_urls() {
+            let server = url.server.map_or_else(String::new, |s| format!("server {s}, "));
+            record += &format!("  {}  {server}channel {}\n", url.url, url.channel);
+        }
+    }
+    let file = corpus().join("served-urls.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&file, &record).unwrap();
+    }
+    let expected = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(expected == record, "{} is out of date; rerun with UPDATE_GOLDEN=1 and review the diff", file.display());
+}

@@ -455,7 +455,7 @@ pub const CLOSE_CODES: &[(u16, &str)] = &[{close}];
 pub const ERROR_CODES: &[&str] = &[{codes}];
 /// Every operation key, in spec order.
 pub const OPERATIONS: &[&str] = &[{ops}];
-/// Every WebSocket path served (channel addresses after the servers' pathnames).
+/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &[{paths}];
 
 static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
@@ -531,6 +531,22 @@ static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
                 .iter()
                 .map(|p| format!("self.{}.as_str()", ident(&p.name.to_snake_case())))
                 .collect();
+            // A channel on no WebSocket server is never bound (the loader warns).
+            let served = self.endpoints.iter().any(|e| e.channels.contains(&id));
+            let parse_fn = if served {
+                format!(
+                    r#"fn parse(params: &[(&'static str, String)], query: Option<&str>) -> Result<Self, {RT}::service::BindError> {{
+        let _ = (&params, &query);
+        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).ok_or_else(|| {RT}::service::BindError::Invalid(format!("no `{{name}}` in the path")));
+        let _ = &param;
+        {parse}
+        Ok(Self {{ {field_names} }})
+    }}"#,
+                    field_names = field_names.join(", "),
+                )
+            } else {
+                String::new()
+            };
             let doc = format!(
                 "The parameters of channel `{}`: its path parameters{}.",
                 channel.key,
@@ -547,18 +563,11 @@ impl {name} {{
     /// The hub topic key: the parameter values, joined.
     pub fn key(&self) -> String {{ let parts: &[&str] = &[{key_parts}]; parts.join("/") }}
 
-    fn parse(params: &[(&'static str, String)], query: Option<&str>) -> Result<Self, {RT}::service::BindError> {{
-        let _ = (&params, &query);
-        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).ok_or_else(|| {RT}::service::BindError::Invalid(format!("no `{{name}}` in the path")));
-        let _ = &param;
-        {parse}
-        Ok(Self {{ {field_names} }})
-    }}
+    {parse_fn}
 }}
 "#,
                 doc = lit(&doc),
                 key_parts = key_parts.join(", "),
-                field_names = field_names.join(", "),
             );
         }
         if self.api.channels.iter().any(|c| c.query.is_some()) {

@@ -61,10 +61,10 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         license: api.info.license.as_ref().map_or("UNLICENSED", |l| l.0.as_str()),
     };
     let example_url = api
-        .endpoints()
-        .first()
-        .and_then(|e| api.server_urls(&e.address).into_iter().next().map(|(_, url)| url))
-        .unwrap_or_else(|| "wss://localhost:8443/".to_owned());
+        .served_urls()
+        .into_iter()
+        .find(|u| u.server.is_some())
+        .map_or_else(|| "wss://localhost:8443/".to_owned(), |u| u.url);
     let readme =
         ReadmeTemplate { package: &package, title, version, example_url, calls: &sdk.calls, events: &sdk.events };
     Ok(vec![

@@ -1,7 +1,8 @@
 //! specserve's WebSocket binding: what a document means on the wire.
 //!
-//! - Each channel address (after a `ws`/`wss` server's `pathname`) is a
-//!   WebSocket path; channels with one address share a socket. Parameters come
+//! - Each channel address, joined to a `ws`/`wss` server's `pathname` by
+//!   [`served_path`], is a WebSocket path; channels with one address share a
+//!   socket. Parameters come
 //!   from the path, the `ws` binding's query from the query string.
 //! - A text frame is the message payload; on a path where a message declares
 //!   `headers`, frames are `{"headers": .., "payload": ..}` objects.
@@ -132,60 +133,167 @@ impl Api {
     }
 }
 
-/// The prefixes servers put before channel addresses (`pathname`).
-fn prefixes(api: &Api) -> Vec<String> {
-    let mut prefixes: Vec<String> = Vec::new();
-    let ws: Vec<_> = api.servers.iter().filter(|s| s.protocol == "ws" || s.protocol == "wss").collect();
-    for server in ws {
-        let Some(prefix) = server_prefix(server) else { continue };
-        if !prefixes.contains(&prefix) {
-            prefixes.push(prefix);
+/// A URL a client may open: what `lint` prints and the SDK's README shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedUrl {
+    /// The server's key; `None` in a document without servers.
+    pub server: Option<String>,
+    /// `wss://host/path` (the path alone without a server), with server
+    /// variables at their defaults and channel parameters with an `enum` at
+    /// each value; other parameters stay `{name}`.
+    pub url: String,
+    /// The channel's key.
+    pub channel: String,
+}
+
+impl Api {
+    /// Every URL a client may open, in document order.
+    pub fn served_urls(&self) -> Vec<ServedUrl> {
+        let mut urls: Vec<ServedUrl> = Vec::new();
+        for (server, path, channel) in served_paths(self) {
+            let channel = &self.channels[channel];
+            let mut paths = vec![path];
+            for parameter in channel.parameters.iter().filter(|p| !p.allowed.is_empty()) {
+                let placeholder = format!("{{{}}}", parameter.name);
+                paths =
+                    paths.iter().flat_map(|p| parameter.allowed.iter().map(|v| p.replace(&placeholder, v))).collect();
+            }
+            let base = server.map(|s| &self.servers[s]).map(|s| {
+                // Hosts written with their scheme (`wss://api.example.com`) are common.
+                let mut host = s.host.split_once("://").map_or(s.host.as_str(), |(_, host)| host).to_owned();
+                for variable in &s.variables {
+                    if let Some(value) = variable.default.as_ref().or(variable.allowed.first()) {
+                        host = host.replace(&format!("{{{}}}", variable.name), value);
+                    }
+                }
+                format!("{}://{host}", s.protocol)
+            });
+            for path in paths {
+                let url = ServedUrl {
+                    server: server.map(|s| self.servers[s].key.clone()),
+                    url: format!("{}{path}", base.as_deref().unwrap_or_default()),
+                    channel: channel.key.clone(),
+                };
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+        urls
+    }
+}
+
+/// The path a client opens for a channel whose address is `address` on a
+/// server whose pathname is `pathname` (variables substituted). AsyncAPI does
+/// not say how the two combine, and the official tools read it two ways (the
+/// generator's WebSocket clients open host + pathname and ignore the address;
+/// Glee serves the address and ignores the pathname). This rule serves both
+/// wherever they can agree:
+/// - no address ("decided at run time"): the pathname itself, the URL a
+///   multiplexing socket is at (`/` without a pathname);
+/// - an address that is the pathname or below it (`/v1/realtime` on
+///   `/v1/realtime`): the address as written, never the pathname twice;
+/// - any other address: below the pathname.
+///
+/// An address that is not a path (a broker topic, `ticker.{symbol}`) is made
+/// one (`/ticker.{symbol}`).
+pub fn served_path(pathname: &str, address: Option<&str>) -> String {
+    let prefix = pathname.trim_end_matches('/');
+    let address = match address.map(|a| a.trim_end_matches('/')) {
+        None | Some("") => return if prefix.is_empty() { "/".to_owned() } else { prefix.to_owned() },
+        Some(address) if address.starts_with('/') => address.to_owned(),
+        Some(address) => format!("/{address}"),
+    };
+    let under_prefix = address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
+    if under_prefix { address } else { format!("{prefix}{address}") }
+}
+
+/// At most this many pathnames per server: one per combination of its
+/// variables' allowed values.
+const MAX_PATHNAMES: usize = 32;
+
+/// A server's pathnames: its `pathname` with each combination of its
+/// variables' values (every `enum` value, else the `default`), at most
+/// [`MAX_PATHNAMES`]; empty when a variable has neither (no path can be known).
+pub fn server_pathnames(server: &super::Server) -> Vec<String> {
+    let template = server.pathname.as_deref().unwrap_or("");
+    let mut pathnames = vec![template.to_owned()];
+    for name in super::address_parameters(template) {
+        let Some(variable) = server.variables.iter().find(|v| v.name == name) else { return Vec::new() };
+        let values: Vec<&String> = if variable.allowed.is_empty() {
+            variable.default.iter().collect()
+        } else {
+            variable.allowed.iter().collect()
+        };
+        let placeholder = format!("{{{name}}}");
+        let placeholder = placeholder.as_str();
+        pathnames = pathnames
+            .iter()
+            .flat_map(|p| values.iter().map(move |v| p.replace(placeholder, v)))
+            .take(MAX_PATHNAMES)
+            .collect();
+    }
+    pathnames
+}
+
+/// The document's `ws`/`wss` servers. Without one, the document is served
+/// over WebSocket anyway (the loader warns), from `/`: another protocol's
+/// pathname and host say nothing about a WebSocket URL.
+fn websocket_servers(api: &Api) -> Vec<usize> {
+    (0..api.servers.len()).filter(|i| matches!(api.servers[*i].protocol.as_str(), "ws" | "wss")).collect()
+}
+
+/// Every (server, path, channel) the document serves: each channel on each
+/// server it is on, at each of the server's pathnames, by [`served_path`];
+/// then the channel's `x-specserve-aliases`. A document without servers is
+/// served from `/`, and so is one without WebSocket servers.
+pub fn served_paths(api: &Api) -> Vec<(Option<usize>, String, ChannelId)> {
+    let mut served = Vec::new();
+    let servers = websocket_servers(api);
+    let on_server =
+        |channel: &super::Channel, server: usize| channel.servers.as_ref().is_none_or(|s| s.contains(&server));
+    let mut places: Vec<(Option<usize>, String)> =
+        servers.iter().flat_map(|s| server_pathnames(&api.servers[*s]).into_iter().map(|p| (Some(*s), p))).collect();
+    if places.is_empty() {
+        places.push((None, String::new()));
+    }
+    for (server, pathname) in &places {
+        for (id, channel) in api.channels.iter().enumerate() {
+            if server.is_some_and(|s| !on_server(channel, s)) {
+                continue;
+            }
+            served.push((*server, served_path(pathname, channel.address.as_deref()), id));
         }
     }
-    if prefixes.is_empty() {
-        prefixes.push(String::new());
+    let mut alias_servers: Vec<Option<usize>> = servers.iter().copied().map(Some).collect();
+    if alias_servers.is_empty() {
+        alias_servers.push(None);
     }
-    prefixes
-}
-
-/// A server's `pathname`, its variables set to their defaults (or first
-/// allowed value); `None` when a variable has neither.
-pub fn server_prefix(server: &super::Server) -> Option<String> {
-    let mut prefix = server.pathname.as_deref().unwrap_or("").trim_end_matches('/').to_owned();
-    for name in super::address_parameters(&prefix.clone()) {
-        let variable = server.variables.iter().find(|v| v.name == name)?;
-        let value = variable.default.clone().or_else(|| variable.allowed.first().cloned())?;
-        prefix = prefix.replace(&format!("{{{name}}}"), &value);
+    for server in alias_servers {
+        for (id, channel) in api.channels.iter().enumerate() {
+            if server.is_some_and(|s| !on_server(channel, s)) {
+                continue;
+            }
+            served.extend(channel.aliases.iter().map(|alias| (server, alias.clone(), id)));
+        }
     }
-    Some(prefix)
-}
-
-/// `/x` for an address `x` that is not a path (a broker topic name, say).
-fn as_path(address: &str) -> String {
-    if address.starts_with('/') { address.to_owned() } else { format!("/{address}") }
+    served
 }
 
 fn endpoints(api: &Api) -> Vec<Endpoint> {
     let mut endpoints: Vec<Endpoint> = Vec::new();
-    for prefix in prefixes(api) {
-        for (id, channel) in api.channels.iter().enumerate() {
-            let Some(address) = &channel.address else { continue };
-            let mut paths = vec![format!("{prefix}{}", as_path(address))];
-            paths.extend(channel.aliases.iter().cloned());
-            for path in paths {
-                match endpoints.iter_mut().find(|e| e.address == path) {
-                    Some(endpoint) if !endpoint.channels.contains(&id) => endpoint.channels.push(id),
-                    Some(_) => {}
-                    None => endpoints.push(Endpoint {
-                        address: path,
-                        channels: vec![id],
-                        routes: Vec::new(),
-                        discriminator: None,
-                        enveloped: false,
-                        correlation: None,
-                    }),
-                }
-            }
+    for (_, path, id) in served_paths(api) {
+        match endpoints.iter_mut().find(|e| e.address == path) {
+            Some(endpoint) if !endpoint.channels.contains(&id) => endpoint.channels.push(id),
+            Some(_) => {}
+            None => endpoints.push(Endpoint {
+                address: path,
+                channels: vec![id],
+                routes: Vec::new(),
+                discriminator: None,
+                enveloped: false,
+                correlation: None,
+            }),
         }
     }
     for endpoint in &mut endpoints {
@@ -348,6 +456,22 @@ fn error_body_rules<'a>(api: &'a Api, message: &super::Message) -> Option<&'a cr
 /// Checks what the binding needs of the document, recording problems.
 pub fn check(api: &Api, diags: &mut Diagnostics) {
     let endpoints = endpoints(api);
+    for (id, channel) in api.channels.iter().enumerate() {
+        if !endpoints.iter().any(|e| e.channels.contains(&id)) {
+            let servers: Vec<&str> = channel.servers.iter().flatten().map(|s| api.servers[*s].key.as_str()).collect();
+            diags.push(
+                SpecError::warning(
+                    format!("{}.servers", channel.path),
+                    format!(
+                        "channel `{}` is on no WebSocket server (only on `{}`): specserve does not serve it, and its operations never run",
+                        channel.key,
+                        servers.join("`, `")
+                    ),
+                )
+                .hint("list a `ws`/`wss` server among the channel's `servers` for specserve to serve it"),
+            );
+        }
+    }
     for endpoint in &endpoints {
         for route in &endpoint.routes {
             for (other_id, other) in api.operations.iter().enumerate() {
@@ -490,4 +614,54 @@ fn check_error_message(api: &Api, message: &super::Message, diags: &mut Diagnost
 /// The schema id of a message's payload (helper for emitters).
 pub fn payload(api: &Api, message: MessageId) -> Option<SchemaId> {
     api.messages[message].payload
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_goes_under_the_pathname_once() {
+        let cases = [
+            ("", None, "/"),
+            ("", Some("/ws"), "/ws"),
+            ("", Some("ticker.{symbol}"), "/ticker.{symbol}"),
+            ("/v1/realtime", None, "/v1/realtime"),
+            ("/v1/realtime/", Some("/"), "/v1/realtime"),
+            ("/v1/realtime", Some("/v1/realtime"), "/v1/realtime"),
+            ("/v1/realtime", Some("/v1/realtime/trades"), "/v1/realtime/trades"),
+            ("/v1/realtime", Some("/trades"), "/v1/realtime/trades"),
+            ("/v1/realtime", Some("trades"), "/v1/realtime/trades"),
+            // A shared prefix that is not a whole segment is not the pathname.
+            ("/v1/realtime", Some("/v1/realtimer"), "/v1/realtime/v1/realtimer"),
+        ];
+        for (pathname, address, path) in cases {
+            assert_eq!(served_path(pathname, address), path, "{pathname} + {address:?}");
+        }
+    }
+
+    #[test]
+    fn a_pathname_variable_serves_each_allowed_value_or_else_its_default() {
+        let variable = |name: &str, default: Option<&str>, allowed: &[&str]| super::super::Variable {
+            name: name.into(),
+            default: default.map(str::to_owned),
+            allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+            description: None,
+        };
+        let server = |pathname: &str, variables| super::super::Server {
+            key: "s".into(),
+            host: "example.com".into(),
+            protocol: "wss".into(),
+            pathname: Some(pathname.into()),
+            title: None,
+            description: None,
+            variables,
+            path: "servers.s".into(),
+        };
+        let both =
+            server("/{v}/{region}", vec![variable("v", Some("v1"), &[]), variable("region", None, &["eu", "us"])]);
+        assert_eq!(server_pathnames(&both), ["/v1/eu", "/v1/us"]);
+        let unknown = server("/{v}", vec![variable("v", None, &[])]);
+        assert!(server_pathnames(&unknown).is_empty(), "no value can be known");
+    }
 }

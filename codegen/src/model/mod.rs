@@ -111,6 +111,8 @@ pub struct Server {
     pub description: Option<String>,
     /// `variables`: name, default, allowed values, description.
     pub variables: Vec<Variable>,
+    /// Its dotted path, to tell which server a channel's `servers` names.
+    pub path: String,
 }
 
 /// A server variable.
@@ -131,8 +133,11 @@ pub struct Variable {
 pub struct Channel {
     /// Its key under `channels`.
     pub key: String,
-    /// `address`; `None` when the document leaves it open (not served).
+    /// `address`; `None` when the document leaves it open: then the channel is
+    /// the server's own URL (see [`binding::served_path`]).
     pub address: Option<String>,
+    /// `servers`: the indexes of the servers it is on; `None` for all of them.
+    pub servers: Option<Vec<usize>>,
     /// `title`.
     pub title: Option<String>,
     /// `summary`.
@@ -458,17 +463,6 @@ impl Api {
         codes
     }
 
-    /// Each server's WebSocket URL of `address`, by server key.
-    pub fn server_urls(&self, address: &str) -> Vec<(&str, String)> {
-        self.servers
-            .iter()
-            .map(|s| {
-                let pathname = s.pathname.as_deref().unwrap_or("").trim_end_matches('/');
-                (s.key.as_str(), format!("{}://{}{pathname}{address}", s.protocol, s.host))
-            })
-            .collect()
-    }
-
     /// The close codes of every channel, each once (the document's contract).
     pub fn close_codes(&self) -> Vec<CloseCode> {
         let mut codes: Vec<CloseCode> = Vec::new();
@@ -657,6 +651,7 @@ impl<'d> Builder<'d> {
                 title: text("title").or_else(|| text("summary")),
                 description: text("description"),
                 variables,
+                path: node.path().to_owned(),
             });
         }
     }
@@ -738,6 +733,7 @@ impl<'d> Builder<'d> {
             }
         }
         let (query, upgrade_headers, query_json) = self.ws_binding(&resolved);
+        let servers = self.channel_servers(&resolved);
         let close_codes = self.close_codes(resolved.child("x-specserve-close-codes"));
         let aliases = match resolved.child("x-specserve-aliases") {
             None => Vec::new(),
@@ -753,6 +749,7 @@ impl<'d> Builder<'d> {
         self.api.channels.push(Channel {
             key,
             address,
+            servers,
             title: text("title"),
             summary: text("summary"),
             description: text("description"),
@@ -781,6 +778,20 @@ impl<'d> Builder<'d> {
         Some(id)
     }
 
+    /// A channel's `servers`: each a `$ref` to one of the document's servers.
+    fn channel_servers(&mut self, channel: &Node<'d>) -> Option<Vec<usize>> {
+        let list = channel.child("servers")?;
+        let mut servers = Vec::new();
+        for item in self.take(list.items()).unwrap_or_default() {
+            let Some(server) = self.take(item.resolve()) else { continue };
+            match self.api.servers.iter().position(|s| s.path == server.path()) {
+                Some(index) => servers.push(index),
+                None => self.diags.push(item.error("a channel's `servers` must each be a `$ref` to one of `servers`")),
+            }
+        }
+        Some(servers)
+    }
+
     /// The `ws` channel binding: its query and headers schemas, and the query's bundle.
     fn ws_binding(&mut self, channel: &Node<'d>) -> (Option<SchemaId>, Option<SchemaId>, Option<Value>) {
         let Some(ws) = channel.child("bindings").and_then(|b| b.resolve().ok()).and_then(|b| b.child("ws")) else {
@@ -803,13 +814,7 @@ impl<'d> Builder<'d> {
 
     fn check_address(&mut self, id: ChannelId) {
         let channel = &self.api.channels[id];
-        let Some(address) = &channel.address else {
-            self.diags.push(
-                SpecError::warning(channel.path.clone(), "the channel has no `address`: specserve does not serve it")
-                    .hint("give it the WebSocket path it is served at"),
-            );
-            return;
-        };
+        let Some(address) = &channel.address else { return };
         let named: Vec<String> = address_parameters(address);
         for name in &named {
             if !channel.parameters.iter().any(|p| &p.name == name) {

@@ -191,7 +191,7 @@ pub const ERROR_CODES: &[&str] = &[
 ];
 /// Every operation key, in spec order.
 pub const OPERATIONS: &[&str] = &["itemPut", "itemGet"];
-/// Every WebSocket path served (channel addresses after the servers' pathnames).
+/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Minimal",

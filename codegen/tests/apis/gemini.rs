@@ -233,7 +233,7 @@ pub const CLOSE_CODES: &[(u16, &str)] = &[];
 pub const ERROR_CODES: &[&str] = &[];
 /// Every operation key, in spec order.
 pub const OPERATIONS: &[&str] = &["marketUpdate", "marketHeartbeat"];
-/// Every WebSocket path served (channel addresses after the servers' pathnames).
+/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/v1/marketdata/{symbol}"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Gemini-style market data",

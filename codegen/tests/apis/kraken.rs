@@ -165,7 +165,7 @@ pub const CLOSE_CODES: &[(u16, &str)] = &[];
 pub const ERROR_CODES: &[&str] = &[];
 /// Every operation key, in spec order.
 pub const OPERATIONS: &[&str] = &["ping", "subscribe", "heartbeat", "ticker"];
-/// Every WebSocket path served (channel addresses after the servers' pathnames).
+/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/v2"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Kraken-style spot API",

@@ -392,14 +392,28 @@ pub fn lint_summary(api: &Api) -> String {
     let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
     let paths = api.endpoints().len();
     format!(
-        "ok: {} {} (AsyncAPI {}): {} operations on {paths} WebSocket path{}, {} messages, {examples} examples checked, {} warning{}\n",
+        "ok: {} {} (AsyncAPI {}): {} operation{} on {paths} WebSocket path{}, {} message{}, {examples} examples checked, {} warning{}\n",
         api.info.title,
         api.info.version,
         api.asyncapi,
         api.operations.len(),
+        if api.operations.len() == 1 { "" } else { "s" },
         if paths == 1 { "" } else { "s" },
         api.messages.len(),
+        if api.messages.len() == 1 { "" } else { "s" },
         api.warnings.len(),
         if api.warnings.len() == 1 { "" } else { "s" },
-    )
+    ) + &served_urls(api)
+}
+
+/// Every URL a client may open, one per line: the server, the URL, the channel.
+pub fn served_urls(api: &Api) -> String {
+    let urls = api.served_urls();
+    let width = urls.iter().map(|u| u.url.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for url in urls {
+        let server = url.server.map_or_else(String::new, |s| format!("server {s}, "));
+        text += &format!("  {:width$}  {server}channel {}\n", url.url, url.channel);
+    }
+    text
 }
