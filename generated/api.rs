@@ -2473,6 +2473,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        security: &[],
     },
     rt::route::Endpoint {
         enveloped: false,
@@ -2506,6 +2507,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        security: &[],
     },
 ];
 /// The generated API over an application's handlers: what the server drives.

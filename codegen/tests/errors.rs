@@ -213,3 +213,23 @@ fn scopes_are_read_from_where_asyncapi_puts_them() {
     );
     only(&errors_of(&without_forbidden), "components.schemas.ErrorCode", "the error codes lack `forbidden`");
 }
+
+#[test]
+fn a_server_secured_only_by_what_no_upgrade_presents_is_refused_rather_than_served_open() {
+    let spec = edited(MINIMAL, "    protocol: wss\n", "    protocol: wss\n    security:\n      - type: userPassword\n");
+    let problems = errors_of(&spec);
+    let error = problems.all().into_iter().find(|p| p.path == "servers.local.security").expect("named at the server");
+    assert!(error.message.contains("would serve it open"), "{error}");
+}
+
+#[test]
+fn a_secured_server_with_one_checkable_alternative_warns_about_the_others() {
+    let spec = edited(
+        MINIMAL,
+        "    protocol: wss\n",
+        "    protocol: wss\n    security:\n      - type: userPassword\n      - $ref: '#/components/securitySchemes/token'\n",
+    );
+    let warnings = warnings_of(&spec);
+    let warning = warnings.all().into_iter().find(|p| p.path == "servers.local.security").expect("named");
+    assert!(warning.message.contains("only its other schemes admit"), "{warning}");
+}

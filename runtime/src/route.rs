@@ -111,6 +111,9 @@ pub struct Endpoint {
     pub error: Option<&'static Shape>,
     /// Where frames here keep their correlation id, echoed in such errors.
     pub correlation: Option<Correlation>,
+    /// The servers' `security`: a connection is admitted at the upgrade only
+    /// with a credential one of these schemes accepts. Empty: open.
+    pub security: &'static [Scheme],
 }
 
 /// A frame routed, not yet run.
@@ -267,7 +270,7 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
         if !route.security.is_empty() {
             // Boxed: the application's check (a store read, say) is a large
             // future, and inline it would make every frame's future that large.
-            auth = Some(Box::pin(authenticate(context, route.security, &frame, connection)).await?);
+            auth = Some(Box::pin(authenticate(context, route.security, Some(&frame), connection)).await?);
         }
         if let Some(class) = route.rate_limit {
             context.rate_limit(class, connection, auth.as_ref().map(Authenticated::principal))?;
@@ -345,6 +348,21 @@ impl<A: Api> Service for A {
 
     fn ready(&self) -> impl Future<Output = bool> + Send {
         self.context().ready()
+    }
+
+    fn admit(
+        &self,
+        binding: &A::Binding,
+        connection: &ConnectionInfo,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let schemes = A::ENDPOINTS[A::endpoint(binding)].security;
+        let context = self.context();
+        async move {
+            if schemes.is_empty() {
+                return Ok(());
+            }
+            Box::pin(authenticate(context, schemes, None, connection)).await.map(drop)
+        }
     }
 
     fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send {

@@ -17,18 +17,20 @@ use crate::error::{ApiError, Code};
 use crate::frame::Frame;
 use crate::hub::Topic;
 
-/// Authenticates a frame for an operation secured by any of `schemes`: the
-/// first credential found (the frame's own, else the connection's) decides who
+/// Authenticates for something secured by any of `schemes` (an operation's
+/// frame, or a connection at its upgrade when `frame` is `None`): the first
+/// credential found (the frame's own, else the connection's) decides who
 /// calls, and that principal must satisfy one of the schemes
-/// ([`Context::grants`]), else the frame is `forbidden`.
+/// ([`Context::grants`]), else `forbidden`.
 pub async fn authenticate<C: Context>(
     context: &C,
     schemes: &[Scheme],
-    frame: &Frame,
+    frame: Option<&Frame>,
     connection: &ConnectionInfo,
 ) -> Result<Authenticated<C::Principal>, ApiError> {
     for scheme in schemes {
-        let from_frame = scheme.message_property.and_then(|name| frame.property(name)).and_then(Value::as_str);
+        let from_frame =
+            scheme.message_property.zip(frame).and_then(|(name, f)| f.property(name)).and_then(Value::as_str);
         let value = from_frame.or_else(|| scheme.source.and_then(|source| connection.credential(source)));
         if let Some(value) = value {
             let credential = Credential { scheme: scheme.name, value };
@@ -164,6 +166,15 @@ pub trait Service: Send + Sync + 'static {
 
     /// Whether requests can be served (`/readyz`).
     fn ready(&self) -> impl Future<Output = bool> + Send;
+
+    /// Whether a connection at `binding` may be upgraded: the servers'
+    /// `security` for its path, checked with the credentials the upgrade
+    /// presents (`unauthorized` without one, `forbidden` for too few scopes).
+    fn admit(
+        &self,
+        binding: &Self::Binding,
+        connection: &ConnectionInfo,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// A connection was upgraded (the application's [`Context::connected`]).
     fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send;

@@ -815,6 +815,32 @@ pub trait Handlers: Send + Sync + 'static {{
         );
     }
 
+    /// A list of security schemes as the runtime reads them (any one
+    /// satisfies): `&[]`, or a `SECURITY_n` constant shared by every route
+    /// and endpoint with the same list.
+    fn security_table(&mut self, schemes: &[crate::model::SchemeId]) -> TokenStream {
+        let api = self.api;
+        let rt = quote!(rt);
+        if schemes.is_empty() {
+            return quote!(&[]);
+        }
+        let schemes: Vec<TokenStream> = schemes.iter().map(|s| {
+            let scheme = &api.security_schemes[*s];
+            let source = match &scheme.enforcement {
+                Enforcement::Bearer => quote!(Some(#rt::context::CredentialSource::Bearer)),
+                Enforcement::Header(h) => quote!(Some(#rt::context::CredentialSource::Header(#h))),
+                Enforcement::Query(q) => quote!(Some(#rt::context::CredentialSource::Query(#q))),
+                Enforcement::Cookie(c) => quote!(Some(#rt::context::CredentialSource::Cookie(#c))),
+                _ => quote!(None),
+            };
+            let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
+            quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
+        }).collect();
+        let value = quote!(&[#(#schemes),*]).to_string();
+        let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::context::Scheme]"), value));
+        quote!(#name)
+    }
+
     /// The route table and the endpoints the runtime's pipeline serves
     /// (`specserve_runtime::route`), the `Service` over the application's
     /// handlers, and its one typed shim per route.
@@ -843,25 +869,7 @@ pub trait Handlers: Send + Sync + 'static {{
             if let Some(p) = payload_validator.filter(|_| !self.message_validators.iter().any(|(k, _)| *k == m.key)) {
                 self.message_validators.push((m.key.clone(), p));
             }
-            let schemes: Vec<TokenStream> = operation.security.iter().map(|s| {
-                let scheme = &api.security_schemes[*s];
-                let source = match &scheme.enforcement {
-                    Enforcement::Bearer => quote!(Some(#rt::context::CredentialSource::Bearer)),
-                    Enforcement::Header(h) => quote!(Some(#rt::context::CredentialSource::Header(#h))),
-                    Enforcement::Query(q) => quote!(Some(#rt::context::CredentialSource::Query(#q))),
-                    Enforcement::Cookie(c) => quote!(Some(#rt::context::CredentialSource::Cookie(#c))),
-                    _ => quote!(None),
-                };
-                let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
-                quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
-            }).collect();
-            let security = if schemes.is_empty() {
-                quote!(&[])
-            } else {
-                let value = quote!(&[#(#schemes),*]).to_string();
-                let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::context::Scheme]"), value));
-                quote!(#name)
-            };
+            let security = self.security_table(&operation.security);
             let rate_class = format_ident!("{}", self.policy.rate_class);
             let audit_event = format_ident!("{}", self.policy.audit_event);
             let rate_limit = option(operation.rate_limit.as_deref().map(|class| {
@@ -916,11 +924,15 @@ pub trait Handlers: Send + Sync + 'static {{
             });
             shims.push(self.shim(i, &op, message, discriminator.as_deref()));
         }
+        let endpoint_security: Vec<Vec<crate::model::SchemeId>> =
+            self.endpoints.iter().map(|e| e.security.clone()).collect();
+        let securities: Vec<TokenStream> = endpoint_security.iter().map(|s| self.security_table(s)).collect();
         let endpoints: Vec<TokenStream> = self
             .endpoints
             .iter()
             .enumerate()
             .map(|(e, endpoint)| {
+                let security = &securities[e];
                 let routes = self.route_of[e].iter().map(|r| {
                     let value = option(self.routes[*r].3.as_deref());
                     let r = index(*r);
@@ -952,6 +964,7 @@ pub trait Handlers: Send + Sync + 'static {{
                         routes: &[#(#routes),*],
                         error: #error,
                         correlation: #correlation,
+                        security: #security,
                     }
                 }
             })

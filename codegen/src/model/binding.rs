@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use super::{Action, Api, ChannelId, Correlation, MessageId, OperationId};
+use super::{Action, Api, ChannelId, Correlation, Enforcement, MessageId, OperationId, SchemeId};
 use crate::diagnostics::{Diagnostics, SpecError};
 use crate::schema::{Additional, Property, SchemaId, Shape};
 
@@ -44,6 +44,10 @@ pub struct Endpoint {
     /// Where every received message keeps its correlation id, when they agree
     /// (so even a frame that matches no message gets its id echoed).
     pub correlation: Option<Correlation>,
+    /// The servers' `security` at this path: any one admits a connection at
+    /// the upgrade (empty: open). When the path is on a secured and an open
+    /// server, it is secured (`check` warns).
+    pub security: Vec<SchemeId>,
 }
 
 /// A message received at an endpoint, and the operation that receives it.
@@ -131,6 +135,15 @@ impl Api {
             _ => None,
         }
     }
+}
+
+/// Whether a scheme's credential comes with the upgrade, so a server's
+/// `security` can be checked before the connection is accepted.
+fn admits_at_upgrade(api: &Api, scheme: SchemeId) -> bool {
+    matches!(
+        api.security_schemes[scheme].enforcement,
+        Enforcement::Bearer | Enforcement::Header(_) | Enforcement::Query(_) | Enforcement::Cookie(_)
+    )
 }
 
 /// A URL a client may open: what `lint` prints and the SDK's README shows.
@@ -282,18 +295,30 @@ pub fn served_paths(api: &Api) -> Vec<(Option<usize>, String, ChannelId)> {
 
 fn endpoints(api: &Api) -> Vec<Endpoint> {
     let mut endpoints: Vec<Endpoint> = Vec::new();
-    for (_, path, id) in served_paths(api) {
-        match endpoints.iter_mut().find(|e| e.address == path) {
-            Some(endpoint) if !endpoint.channels.contains(&id) => endpoint.channels.push(id),
-            Some(_) => {}
-            None => endpoints.push(Endpoint {
-                address: path,
-                channels: vec![id],
-                routes: Vec::new(),
-                discriminator: None,
-                enveloped: false,
-                correlation: None,
-            }),
+    for (server, path, id) in served_paths(api) {
+        let index = match endpoints.iter().position(|e| e.address == path) {
+            Some(index) => index,
+            None => {
+                endpoints.push(Endpoint {
+                    address: path,
+                    channels: Vec::new(),
+                    routes: Vec::new(),
+                    discriminator: None,
+                    enveloped: false,
+                    correlation: None,
+                    security: Vec::new(),
+                });
+                endpoints.len() - 1
+            }
+        };
+        let endpoint = &mut endpoints[index];
+        if !endpoint.channels.contains(&id) {
+            endpoint.channels.push(id);
+        }
+        for scheme in server.map(|s| &api.servers[s].security).into_iter().flatten() {
+            if admits_at_upgrade(api, *scheme) && !endpoint.security.contains(scheme) {
+                endpoint.security.push(*scheme);
+            }
         }
     }
     for endpoint in &mut endpoints {
@@ -456,6 +481,7 @@ fn error_body_rules<'a>(api: &'a Api, message: &super::Message) -> Option<&'a cr
 /// Checks what the binding needs of the document, recording problems.
 pub fn check(api: &Api, diags: &mut Diagnostics) {
     let endpoints = endpoints(api);
+    check_server_security(api, &endpoints, diags);
     for (id, channel) in api.channels.iter().enumerate() {
         if !endpoints.iter().any(|e| e.channels.contains(&id)) {
             let servers: Vec<&str> = channel.servers.iter().flatten().map(|s| api.servers[*s].key.as_str()).collect();
@@ -550,6 +576,63 @@ pub fn check(api: &Api, diags: &mut Diagnostics) {
 
 /// An error message must carry the runtime's error body: `code` (an enum with
 /// every runtime code), `message`, and optionally `details`.
+/// A secured server whose schemes cannot be checked at the upgrade would be
+/// served open: that is an error, not a warning. A path on a secured and an
+/// open server is served secured, and the document is told.
+fn check_server_security(api: &Api, endpoints: &[Endpoint], diags: &mut Diagnostics) {
+    for server in &api.servers {
+        if server.security.is_empty() || !matches!(server.protocol.as_str(), "ws" | "wss") {
+            continue;
+        }
+        let unchecked: Vec<&str> = server
+            .security
+            .iter()
+            .filter(|s| !admits_at_upgrade(api, **s))
+            .map(|s| api.security_schemes[*s].key.as_str())
+            .collect();
+        if unchecked.len() == server.security.len() {
+            diags.push(
+                SpecError::new(
+                    format!("{}.security", server.path),
+                    format!(
+                        "server `{}` is secured by `{}`, which no WebSocket upgrade presents: specserve would serve it open",
+                        server.key,
+                        unchecked.join("`, `")
+                    ),
+                )
+                .hint("add an alternative the upgrade carries: `http` bearer, or `httpApiKey` in a header, the query or a cookie"),
+            );
+        } else if !unchecked.is_empty() {
+            diags.push(SpecError::warning(
+                format!("{}.security", server.path),
+                format!(
+                    "server `{}`: `{}` cannot be checked at the upgrade, so only its other schemes admit connections",
+                    server.key,
+                    unchecked.join("`, `")
+                ),
+            ));
+        }
+    }
+    for endpoint in endpoints.iter().filter(|e| !e.security.is_empty()) {
+        let open: Vec<&str> = served_paths(api)
+            .into_iter()
+            .filter(|(server, path, _)| {
+                *path == endpoint.address && server.is_some_and(|s| api.servers[s].security.is_empty())
+            })
+            .filter_map(|(server, ..)| server.map(|s| api.servers[s].key.as_str()))
+            .collect();
+        if let Some(server) = open.first() {
+            diags.push(SpecError::warning(
+                format!("servers.{server}"),
+                format!(
+                    "`{}` is also on a secured server: specserve serves one listener, so the path is secured on `{server}` too",
+                    endpoint.address
+                ),
+            ));
+        }
+    }
+}
+
 fn check_error_message(api: &Api, message: &super::Message, diags: &mut Diagnostics) {
     let path = format!("{}.x-specserve-error", message.path);
     let Some(rules) = error_body_rules(api, message) else {
@@ -656,6 +739,7 @@ mod tests {
             title: None,
             description: None,
             variables,
+            security: Vec::new(),
             path: "servers.s".into(),
         };
         let both =

@@ -111,6 +111,9 @@ pub struct Server {
     pub description: Option<String>,
     /// `variables`: name, default, allowed values, description.
     pub variables: Vec<Variable>,
+    /// `security`: any one of these schemes admits a connection (checked at
+    /// the upgrade); an operation's own `security` is required as well.
+    pub security: Vec<SchemeId>,
     /// Its dotted path, to tell which server a channel's `servers` names.
     pub path: String,
 }
@@ -643,6 +646,7 @@ impl<'d> Builder<'d> {
                     });
                 }
             }
+            let security = node.child("security").map(|list| self.security(&list)).unwrap_or_default();
             self.api.servers.push(Server {
                 key,
                 host,
@@ -651,6 +655,7 @@ impl<'d> Builder<'d> {
                 title: text("title").or_else(|| text("summary")),
                 description: text("description"),
                 variables,
+                security,
                 path: node.path().to_owned(),
             });
         }

@@ -386,6 +386,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         routes: &[],
         error: None,
         correlation: None,
+        security: &[],
     },
 ];
 /// The generated API over an application's handlers: what the server drives.

@@ -28,6 +28,7 @@ use super::metrics::Rejection;
 use super::{Shared, connection};
 use crate::context::HttpPost;
 use crate::context::{ConnectionInfo, CredentialSource};
+use crate::error::Code;
 use crate::service::{BindError, Binding as _, Service};
 
 type Reply = Response<Full<Bytes>>;
@@ -80,7 +81,7 @@ pub async fn route<S: Service>(
             None => not_found(),
         },
         (&Method::GET, _) => match shared.service.bind(path, request.uri().query()) {
-            Ok(binding) if is_upgrade(request.headers()) => upgrade(request, binding, shared, peer, shutdown),
+            Ok(binding) if is_upgrade(request.headers()) => upgrade(request, binding, shared, peer, shutdown).await,
             Ok(_) => text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket upgrade required\n"),
             Err(BindError::NotFound) => not_found(),
             Err(BindError::Invalid(why)) => {
@@ -172,7 +173,7 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
     has_token(header::CONNECTION, "upgrade") && has_token(header::UPGRADE, "websocket")
 }
 
-fn upgrade<S: Service>(
+async fn upgrade<S: Service>(
     request: Request<Incoming>,
     binding: S::Binding,
     shared: Arc<Shared<S>>,
@@ -205,6 +206,12 @@ fn upgrade<S: Service>(
     };
     let accept = derive_accept_key(key.as_bytes());
     let info = Arc::new(connection_info(&shared, &request, client_ip));
+    // The servers' `security`, before anything is registered for the connection.
+    if let Err(error) = Box::pin(shared.service.admit(&binding, &info)).await {
+        shared.metrics.rejected(Rejection::Unauthorized);
+        tracing::info!(ip = %client_ip, code = error.code().as_str(), "upgrade refused: server security");
+        return text(admission_status(error.code()), "text/plain", format!("{}\n", error.message()));
+    }
     let id = info.id();
     let membership = connection::Membership::join(&shared.hub, binding.topics(), &info, shared.limits.event_queue);
     let tracker = shared.tracker.clone();
@@ -252,6 +259,16 @@ fn upgrade<S: Service>(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     reply
+}
+
+/// The HTTP status of an upgrade the servers' `security` refused.
+fn admission_status(code: Code) -> StatusCode {
+    match code {
+        Code::FORBIDDEN => StatusCode::FORBIDDEN,
+        Code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        Code::UNAVAILABLE | Code::INTERNAL => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    }
 }
 
 /// A `POST` for the application: same-origin (when origins are configured),

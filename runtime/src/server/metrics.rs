@@ -28,16 +28,19 @@ pub enum Rejection {
     Tls,
     /// A request body that did not arrive within `http_body_timeout`.
     SlowBody,
+    /// An upgrade without a credential the server's `security` accepts.
+    Unauthorized,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 6] = [
+    const ALL: [Rejection; 7] = [
         Rejection::ServerFull,
         Rejection::IpFull,
         Rejection::Origin,
         Rejection::BadUpgrade,
         Rejection::Tls,
         Rejection::SlowBody,
+        Rejection::Unauthorized,
     ];
 
     /// The `reason` label.
@@ -49,6 +52,7 @@ impl Rejection {
             Rejection::BadUpgrade => "bad_upgrade",
             Rejection::Tls => "tls",
             Rejection::SlowBody => "slow_body",
+            Rejection::Unauthorized => "unauthorized",
         }
     }
 }
