@@ -387,16 +387,30 @@ impl Hub {
 
     /// Closes every connection bound to `principal` (a deleted user), or only
     /// those bound through another session than `keep` (a password change
-    /// ends the other devices' sessions). Returns how many were asked to close.
+    /// ends the other devices' sessions). Those connections are unbound at
+    /// once, not when their close handshakes end, so the principal is offline
+    /// here from this call on (the caller says so to others; their leaving
+    /// reports nothing more). Returns how many were asked to close.
     pub fn close_principal(&self, principal: &str, keep: Option<u64>) -> usize {
-        let state = self.read();
-        let ids = state.by_principal.get(principal).map(Vec::as_slice).unwrap_or_default();
-        ids.iter()
-            .filter_map(|id| state.members.get(id))
-            .filter(|m| m.bound.iter().any(|(p, s)| &**p == principal && Some(*s) != keep))
-            .filter(|m| !m.close.is_cancelled())
-            .map(|m| m.close.cancel())
-            .count()
+        let mut state = self.write();
+        let ids: Vec<u64> = state.by_principal.get(principal).cloned().unwrap_or_default();
+        let mut closed = 0;
+        for id in ids {
+            let Some(member) = state.members.get_mut(&id) else { continue };
+            let before = member.bound.len();
+            member.bound.retain(|(p, s)| !(&**p == principal && Some(*s) != keep));
+            if member.bound.len() == before {
+                continue;
+            }
+            if !member.close.is_cancelled() {
+                member.close.cancel();
+                closed += 1;
+            }
+            if !member.bound.iter().any(|(p, _)| &**p == principal) {
+                state.unlist(principal, id);
+            }
+        }
+        closed
     }
 
     /// Whether any connection is bound to `principal`.
@@ -701,6 +715,7 @@ mod tests {
         hub.bind(2, "alice", 11);
         assert_eq!(hub.close_principal("alice", Some(10)), 1, "the other session's connection");
         assert!(!close1.is_cancelled() && close2.is_cancelled());
+        assert_eq!(hub.connections_of("alice"), 1, "the closing connection is unbound at once");
         assert!(a2.leave().is_empty(), "alice is still on connection 1");
         assert!(hub.is_online("alice"));
         assert!(hub.unbind_session("alice", 10), "logging out her last session takes her offline");
@@ -708,6 +723,20 @@ mod tests {
         hub.bind(1, "alice", 12);
         assert_eq!(a1.leave(), vec![Box::<str>::from("alice")], "closing her last connection too");
         assert!(!hub.bind(1, "alice", 13), "a closed connection cannot be bound");
+    }
+
+    #[test]
+    fn a_closed_principal_is_offline_before_its_connections_finish_closing() {
+        let hub = Hub::new();
+        let (a1, _, close1) = member(&hub, 1, &[""]);
+        let (a2, _, close2) = member(&hub, 2, &[""]);
+        hub.bind(1, "bob", 10);
+        hub.bind(2, "bob", 11);
+        assert_eq!(hub.close_principal("bob", None), 2);
+        assert!(close1.is_cancelled() && close2.is_cancelled());
+        assert!(!hub.is_online("bob"), "offline while the sockets still close");
+        assert_eq!(hub.publish(&topic(""), Audience::principal("bob"), "x".into()).delivered, 0);
+        assert!(a1.leave().is_empty() && a2.leave().is_empty(), "their leaving reports nothing more");
     }
 
     #[test]

@@ -237,10 +237,9 @@ impl App {
                 None
             }
             Notice::UserDeleted { user } => {
-                // Its connections close; their disconnects announce it.
+                // Its connections close, and it is offline here from now on.
                 self.tokens.revoke_user(user, None);
-                self.hub().close_principal(&user.to_string(), None);
-                None
+                (self.hub().close_principal(&user.to_string(), None) > 0).then_some(user)
             }
         };
         if let Some(user) = offline {
