@@ -2473,6 +2473,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        headers: &[],
         security: &[],
     },
     rt::route::Endpoint {
@@ -2507,6 +2508,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        headers: &[],
         security: &[],
     },
 ];

@@ -504,6 +504,22 @@ async fn rate_limit_replies_then_closes_1008() {
 }
 
 #[tokio::test]
+async fn another_method_than_get_at_a_websocket_path_is_405() {
+    let (server, _) = net::start(Limits::default()).await;
+    for (method, path) in [("POST", "/ws"), ("PUT", "/"), ("DELETE", "/ws")] {
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        let (status, head, _) = net::http(&server, &request).await;
+        assert_eq!(status, 405, "{method} {path}: {head}");
+        assert!(head.to_ascii_lowercase().contains("allow: get"), "{head}");
+    }
+    let json = "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    let request = format!("POST /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{json}");
+    let (status, ..) = net::http(&server, &request).await;
+    assert_eq!(status, 404, "not a WebSocket path: the application's POSTs, none here");
+}
+
+#[tokio::test]
 async fn probes_spec_and_docs_are_served_on_the_same_port() {
     let (server, handlers) = net::start(Limits::default()).await;
     assert_eq!(net::get(&server, "/healthz").await, (200, "ok\n".into()));

@@ -48,6 +48,21 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Name/value pairs (a query's, an upgrade's headers) as a JSON object to
+/// validate against a schema: values that read as booleans or numbers are
+/// those, the rest strings. A later pair with the same name wins.
+pub fn typed_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (key, text) in pairs {
+        let value = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(parsed) if parsed.is_boolean() || parsed.is_number() => parsed,
+            _ => serde_json::Value::String(text),
+        };
+        map.insert(key, value);
+    }
+    serde_json::Value::Object(map)
+}
+
 /// Decodes `%XX` escapes (and `+` as a space, in queries); an invalid escape stays as written.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();

@@ -32,7 +32,9 @@ use crate::context::{
 use crate::encode::{self, Echo, Shape};
 use crate::error::ApiError;
 use crate::frame::{self, Correlation, Frame};
-use crate::service::{self, BindError, Binding, Outcome, Scheduling, Service, ServiceInfo, authenticate};
+use crate::service::{
+    self, BindError, Binding, Outcome, Scheduling, Service, ServiceInfo, UpgradeRefused, authenticate,
+};
 
 /// One received message of one operation: what the pipeline needs to serve
 /// it, read from the spec. `P` is the spec's policy vocabulary.
@@ -111,9 +113,22 @@ pub struct Endpoint {
     pub error: Option<&'static Shape>,
     /// Where frames here keep their correlation id, echoed in such errors.
     pub correlation: Option<Correlation>,
+    /// The `ws` bindings' `headers` of its channels: the upgrade's headers
+    /// must match each (400 otherwise).
+    pub headers: &'static [UpgradeHeaders],
     /// The servers' `security`: a connection is admitted at the upgrade only
     /// with a credential one of these schemes accepts. Empty: open.
     pub security: &'static [Scheme],
+}
+
+/// A channel's `ws` binding `headers`: the schema the upgrade's headers
+/// (those it names, as a JSON object) must match.
+#[derive(Debug)]
+pub struct UpgradeHeaders {
+    /// The schema's validator, by index.
+    pub validator: usize,
+    /// The header names the schema declares, as written in it.
+    pub names: &'static [&'static str],
 }
 
 /// A frame routed, not yet run.
@@ -298,6 +313,21 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
     }
 }
 
+/// The upgrade's headers that `rule` names, against its schema.
+fn check_headers<A: Api>(rule: &UpgradeHeaders, headers: &[(&str, &str)]) -> Result<(), UpgradeRefused> {
+    let named = rule.names.iter().filter_map(|name| {
+        let (_, value) = headers.iter().find(|(header, _)| header.eq_ignore_ascii_case(name))?;
+        Some(((*name).to_owned(), (*value).to_owned()))
+    });
+    let value = crate::path::typed_pairs(named);
+    match A::validator(rule.validator).iter_errors(&value).next() {
+        None => Ok(()),
+        Some(error) => {
+            Err(UpgradeRefused::Headers(format!("invalid headers at `{}`: {}", error.instance_path(), error.masked())))
+        }
+    }
+}
+
 /// The value at `pointer` in an encoded reply's payload.
 fn reply_target(text: &str, pointer: &str) -> Option<Value> {
     let reply: Value = serde_json::from_str(text).ok()?;
@@ -354,14 +384,18 @@ impl<A: Api> Service for A {
         &self,
         binding: &A::Binding,
         connection: &ConnectionInfo,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send {
-        let schemes = A::ENDPOINTS[A::endpoint(binding)].security;
+        headers: &[(&str, &str)],
+    ) -> impl Future<Output = Result<(), UpgradeRefused>> + Send {
+        let endpoint = &A::ENDPOINTS[A::endpoint(binding)];
+        let checked = endpoint.headers.iter().try_for_each(|rule| check_headers::<A>(rule, headers));
         let context = self.context();
         async move {
-            if schemes.is_empty() {
+            checked?;
+            if endpoint.security.is_empty() {
                 return Ok(());
             }
-            Box::pin(authenticate(context, schemes, None, connection)).await.map(drop)
+            let authenticated = Box::pin(authenticate(context, endpoint.security, None, connection)).await;
+            authenticated.map(drop).map_err(UpgradeRefused::Security)
         }
     }
 

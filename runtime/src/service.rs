@@ -130,6 +130,16 @@ pub enum Scheduling {
     Exclusive,
 }
 
+/// Why an upgrade the path accepts is refused ([`Service::admit`]).
+#[derive(Debug)]
+pub enum UpgradeRefused {
+    /// The headers break the channel's `ws` binding `headers` schema (400).
+    Headers(String),
+    /// The servers' `security` is not satisfied: `unauthorized` (401),
+    /// `forbidden` (403), or the check itself failed (503).
+    Security(ApiError),
+}
+
 /// The generated API as the server drives it.
 pub trait Service: Send + Sync + 'static {
     /// A connection's channels and parameters.
@@ -167,14 +177,15 @@ pub trait Service: Send + Sync + 'static {
     /// Whether requests can be served (`/readyz`).
     fn ready(&self) -> impl Future<Output = bool> + Send;
 
-    /// Whether a connection at `binding` may be upgraded: the servers'
-    /// `security` for its path, checked with the credentials the upgrade
-    /// presents (`unauthorized` without one, `forbidden` for too few scopes).
+    /// Whether a connection at `binding` may be upgraded: its channels' `ws`
+    /// binding `headers` against the upgrade's `headers`, then the servers'
+    /// `security` for its path with the credentials the upgrade presents.
     fn admit(
         &self,
         binding: &Self::Binding,
         connection: &ConnectionInfo,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+        headers: &[(&str, &str)],
+    ) -> impl Future<Output = Result<(), UpgradeRefused>> + Send;
 
     /// A connection was upgraded (the application's [`Context::connected`]).
     fn connected(&self, connection: &ConnectionInfo) -> impl Future<Output = ()> + Send;

@@ -522,7 +522,7 @@ static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
                 ));
                 let _ = writeln!(
                     parse,
-                    "let query = coerce_query({RT}::path::query_pairs(query)); {check} let query = {RT}::serde_json::from_value(query).map_err(|e| {RT}::service::BindError::Invalid(format!(\"invalid query: {{e}}\")))?;"
+                    "let query = {RT}::path::typed_pairs({RT}::path::query_pairs(query)); {check} let query = {RT}::serde_json::from_value(query).map_err(|e| {RT}::service::BindError::Invalid(format!(\"invalid query: {{e}}\")))?;"
                 );
                 field_names.push("query".into());
             }
@@ -568,25 +568,6 @@ impl {name} {{
 "#,
                 doc = lit(&doc),
                 key_parts = key_parts.join(", "),
-            );
-        }
-        if self.api.channels.iter().any(|c| c.query.is_some()) {
-            let _ = write!(
-                self.out,
-                r#"
-/// The query as a JSON object; values that read as booleans or numbers are those.
-fn coerce_query(pairs: Vec<(String, String)>) -> {RT}::serde_json::Value {{
-    let mut map = {RT}::serde_json::Map::new();
-    for (key, text) in pairs {{
-        let value = match {RT}::serde_json::from_str::<{RT}::serde_json::Value>(&text) {{
-            Ok(parsed) if parsed.is_boolean() || parsed.is_number() => parsed,
-            _ => {RT}::serde_json::Value::String(text),
-        }};
-        map.insert(key, value);
-    }}
-    {RT}::serde_json::Value::Object(map)
-}}
-"#
             );
         }
     }
@@ -927,12 +908,28 @@ pub trait Handlers: Send + Sync + 'static {{
         let endpoint_security: Vec<Vec<crate::model::SchemeId>> =
             self.endpoints.iter().map(|e| e.security.clone()).collect();
         let securities: Vec<TokenStream> = endpoint_security.iter().map(|s| self.security_table(s)).collect();
+        // Each channel's `ws` binding `headers` at the path: the upgrade's headers must match.
+        let upgrade_headers: Vec<TokenStream> = self
+            .endpoints
+            .clone()
+            .iter()
+            .map(|endpoint| {
+                let rules =
+                    endpoint.channels.iter().filter_map(|c| api.channels[*c].upgrade_headers.as_ref()).map(|h| {
+                        let validator = index(self_schema_index(&mut self.schemas, &h.json));
+                        let names = &h.names;
+                        quote!(#rt::route::UpgradeHeaders { validator: #validator, names: &[#(#names),*] })
+                    });
+                let rules: Vec<TokenStream> = rules.collect();
+                quote!(&[#(#rules),*])
+            })
+            .collect();
         let endpoints: Vec<TokenStream> = self
             .endpoints
             .iter()
             .enumerate()
             .map(|(e, endpoint)| {
-                let security = &securities[e];
+                let (security, headers) = (&securities[e], &upgrade_headers[e]);
                 let routes = self.route_of[e].iter().map(|r| {
                     let value = option(self.routes[*r].3.as_deref());
                     let r = index(*r);
@@ -964,6 +961,7 @@ pub trait Handlers: Send + Sync + 'static {{
                         routes: &[#(#routes),*],
                         error: #error,
                         correlation: #correlation,
+                        headers: #headers,
                         security: #security,
                     }
                 }

@@ -155,14 +155,25 @@ pub struct Channel {
     pub query: Option<SchemaId>,
     /// That schema as one standalone draft-07 document (the upgrade validates the query).
     pub query_json: Option<Value>,
-    /// The `ws` binding's `headers` schema.
-    pub upgrade_headers: Option<SchemaId>,
+    /// The `ws` binding's `headers`: what the upgrade request's headers must be.
+    pub upgrade_headers: Option<UpgradeHeaders>,
     /// `x-specserve-close-codes`.
     pub close_codes: Vec<CloseCode>,
     /// `x-specserve-aliases`: more paths the channel is served at.
     pub aliases: Vec<String>,
     /// Its dotted path, for messages.
     pub path: String,
+}
+
+/// A channel's `ws` binding `headers`: a schema over the upgrade's headers.
+#[derive(Debug, Clone)]
+pub struct UpgradeHeaders {
+    /// The schema.
+    pub schema: SchemaId,
+    /// It as one standalone draft-07 document (the upgrade validates the headers).
+    pub json: Value,
+    /// The header names it declares (`properties`), as written.
+    pub names: Vec<String>,
 }
 
 /// A channel parameter: a string taken from the path.
@@ -798,7 +809,7 @@ impl<'d> Builder<'d> {
     }
 
     /// The `ws` channel binding: its query and headers schemas, and the query's bundle.
-    fn ws_binding(&mut self, channel: &Node<'d>) -> (Option<SchemaId>, Option<SchemaId>, Option<Value>) {
+    fn ws_binding(&mut self, channel: &Node<'d>) -> (Option<SchemaId>, Option<UpgradeHeaders>, Option<Value>) {
         let Some(ws) = channel.child("bindings").and_then(|b| b.resolve().ok()).and_then(|b| b.child("ws")) else {
             return (None, None, None);
         };
@@ -806,14 +817,24 @@ impl<'d> Builder<'d> {
         if let Some(method) = ws.opt_str("method").ok().flatten()
             && method != "GET"
         {
-            self.diags.push(ws.warning(format!("a WebSocket upgrade is a GET: `method: {method}` is ignored")));
+            self.diags.push(ws.warning(format!(
+                "a WebSocket upgrade is a GET (RFC 6455): specserve serves this channel's upgrade as GET, and answers `{method}` there with 405"
+            )));
         }
         let query_node = ws.child("query").and_then(|q| q.resolve().ok());
         let query = query_node.as_ref().map(|q| self.api.schemas.read(q, &mut self.diags));
         let query_json = query_node
             .as_ref()
             .and_then(|q| self.take(bundle::bundle(self.docs, &q.loc(), &format!("{} query", channel.key()))));
-        let headers = ws.child("headers").map(|h| self.api.schemas.read(&h, &mut self.diags));
+        let headers = ws.child("headers").and_then(|h| h.resolve().ok()).and_then(|node| {
+            let schema = self.api.schemas.read(&node, &mut self.diags);
+            let json = self.take(bundle::bundle(self.docs, &node.loc(), &format!("{} headers", channel.key())))?;
+            let names = match &self.api.schemas.get(schema).shape {
+                crate::schema::Shape::Object(rules) => rules.properties.iter().map(|p| p.name.clone()).collect(),
+                _ => Vec::new(),
+            };
+            Some(UpgradeHeaders { schema, json, names })
+        });
         (query, headers, query_json)
     }
 

@@ -330,6 +330,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         routes: &[(Some("item/put"), 0), (Some("item/get"), 1)],
         error: Some(&SHAPE_0),
         correlation: None,
+        headers: &[],
         security: &[],
     },
 ];

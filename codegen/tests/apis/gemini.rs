@@ -273,7 +273,7 @@ impl MarketDataParams {
         };
         let _ = &param;
         let symbol = param("symbol")?;
-        let query = coerce_query(rt::path::query_pairs(query));
+        let query = rt::path::typed_pairs(rt::path::query_pairs(query));
         if let Some(error) = validator(0).iter_errors(&query).next() {
             return Err(
                 rt::service::BindError::Invalid(
@@ -290,18 +290,6 @@ impl MarketDataParams {
             ))?;
         Ok(Self { symbol, query })
     }
-}
-/// The query as a JSON object; values that read as booleans or numbers are those.
-fn coerce_query(pairs: Vec<(String, String)>) -> rt::serde_json::Value {
-    let mut map = rt::serde_json::Map::new();
-    for (key, text) in pairs {
-        let value = match rt::serde_json::from_str::<rt::serde_json::Value>(&text) {
-            Ok(parsed) if parsed.is_boolean() || parsed.is_number() => parsed,
-            _ => rt::serde_json::Value::String(text),
-        };
-        map.insert(key, value);
-    }
-    rt::serde_json::Value::Object(map)
 }
 /// The channels a connection is bound to (by its upgrade path) and their typed parameters.
 #[derive(Debug, Clone, Default)]
@@ -386,6 +374,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         routes: &[],
         error: None,
         correlation: None,
+        headers: &[],
         security: &[],
     },
 ];

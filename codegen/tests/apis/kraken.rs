@@ -300,6 +300,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         routes: &[(Some("ping"), 0), (Some("subscribe"), 1)],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        headers: &[],
         security: &[],
     },
 ];

@@ -288,6 +288,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         routes: &[(None, 0)],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        headers: &[],
         security: &[],
     },
 ];

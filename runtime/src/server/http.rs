@@ -29,7 +29,7 @@ use super::{Shared, connection};
 use crate::context::HttpPost;
 use crate::context::{ConnectionInfo, CredentialSource};
 use crate::error::Code;
-use crate::service::{BindError, Binding as _, Service};
+use crate::service::{BindError, Binding as _, Service, UpgradeRefused};
 
 type Reply = Response<Full<Bytes>>;
 
@@ -89,6 +89,13 @@ pub async fn route<S: Service>(
                 text(StatusCode::BAD_REQUEST, "text/plain", format!("{why}\n"))
             }
         },
+        // A WebSocket path's handshake is a GET (RFC 6455), whatever a `ws`
+        // binding's `method` says (the loader warns about that).
+        (_, _) if !matches!(shared.service.bind(path, None), Err(BindError::NotFound)) => {
+            let mut reply = text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "a WebSocket upgrade is a GET\n");
+            reply.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+            reply
+        }
         (&Method::POST, _) => post(request, &shared, peer).await,
         _ => not_found(),
     };
@@ -206,11 +213,21 @@ async fn upgrade<S: Service>(
     };
     let accept = derive_accept_key(key.as_bytes());
     let info = Arc::new(connection_info(&shared, &request, client_ip));
-    // The servers' `security`, before anything is registered for the connection.
-    if let Err(error) = Box::pin(shared.service.admit(&binding, &info)).await {
-        shared.metrics.rejected(Rejection::Unauthorized);
-        tracing::info!(ip = %client_ip, code = error.code().as_str(), "upgrade refused: server security");
-        return text(admission_status(error.code()), "text/plain", format!("{}\n", error.message()));
+    // The binding's headers and the servers' `security`, before anything is
+    // registered for the connection.
+    let header_pairs: Vec<(&str, &str)> =
+        headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect();
+    match Box::pin(shared.service.admit(&binding, &info, &header_pairs)).await {
+        Ok(()) => {}
+        Err(UpgradeRefused::Headers(why)) => {
+            shared.metrics.rejected(Rejection::BadUpgrade);
+            return text(StatusCode::BAD_REQUEST, "text/plain", format!("{why}\n"));
+        }
+        Err(UpgradeRefused::Security(error)) => {
+            shared.metrics.rejected(Rejection::Unauthorized);
+            tracing::info!(ip = %client_ip, code = error.code().as_str(), "upgrade refused: server security");
+            return text(admission_status(error.code()), "text/plain", format!("{}\n", error.message()));
+        }
     }
     let id = info.id();
     let membership = connection::Membership::join(&shared.hub, binding.topics(), &info, shared.limits.event_queue);
