@@ -233,3 +233,12 @@ fn a_secured_server_with_one_checkable_alternative_warns_about_the_others() {
     let warning = warnings.all().into_iter().find(|p| p.path == "servers.local.security").expect("named");
     assert!(warning.message.contains("only its other schemes admit"), "{warning}");
 }
+
+#[test]
+fn two_received_messages_with_one_schema_and_no_discriminator_are_named() {
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/documents/twins.yaml")).unwrap();
+    let warnings = warnings_of(&spec);
+    let twins = warnings.all().into_iter().find(|w| w.message.contains("same payload schema")).expect("named");
+    assert!(twins.message.contains("`Subscribe`") && twins.message.contains("`Unsubscribe`"), "{twins}");
+}

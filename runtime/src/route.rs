@@ -243,11 +243,12 @@ fn prepare<A: Api>(endpoint: &Endpoint, text: &str) -> Result<Prepared, Outcome>
             let mut matching = routes.iter().map(|(_, route)| *route).filter(|route| validates(*route));
             match (matching.next(), matching.next()) {
                 (Some(route), None) => route,
-                (Some(_), Some(_)) => {
-                    return Err(fail(
-                        Some(&frame),
-                        ApiError::bad_request("frame matches several messages of this path"),
-                    ));
+                (Some(one), Some(other)) => {
+                    let why = match (A::ROUTES[one].key, A::ROUTES[other].key) {
+                        (one, other) if one == other => format!("frame matches two messages of `{one}`"),
+                        (one, other) => format!("frame matches the messages of both `{one}` and `{other}`"),
+                    };
+                    return Err(fail(Some(&frame), ApiError::bad_request(why)));
                 }
                 (None, _) => {
                     let first = A::ROUTES[routes[0].1].validators.0.map(A::validator);

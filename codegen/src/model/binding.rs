@@ -482,6 +482,7 @@ fn error_body_rules<'a>(api: &'a Api, message: &super::Message) -> Option<&'a cr
 pub fn check(api: &Api, diags: &mut Diagnostics) {
     let endpoints = endpoints(api);
     check_server_security(api, &endpoints, diags);
+    let mut twins_named: Vec<(MessageId, MessageId)> = Vec::new();
     for (id, channel) in api.channels.iter().enumerate() {
         if !endpoints.iter().any(|e| e.channels.contains(&id)) {
             let servers: Vec<&str> = channel.servers.iter().flatten().map(|s| api.servers[*s].key.as_str()).collect();
@@ -533,6 +534,37 @@ pub fn check(api: &Api, diags: &mut Diagnostics) {
                 )
                 .hint("give every received message a property fixed to a distinct `const`, like `event: {const: ping}`"),
             );
+            // Matched by validation, two messages with one schema can never be
+            // told apart: every such frame is refused as ambiguous. (The
+            // bundles differ only in their titles, which name the message.)
+            let schema = |route: &Route| {
+                let mut bundle = api.messages[route.message].payload_json.clone()?;
+                bundle.as_object_mut()?.remove("title");
+                Some(bundle)
+            };
+            for (i, first) in endpoint.routes.iter().enumerate() {
+                let Some(twin) =
+                    endpoint.routes[i + 1..].iter().find(|r| schema(r).is_some() && schema(r) == schema(first))
+                else {
+                    continue;
+                };
+                // Once per pair, not once per path the channel is served at.
+                if twins_named.contains(&(first.message, twin.message)) {
+                    continue;
+                }
+                twins_named.push((first.message, twin.message));
+                let (a, b) = (&api.messages[first.message].key, &api.messages[twin.message].key);
+                diags.push(
+                    SpecError::warning(
+                        api.messages[twin.message].path.clone(),
+                        format!(
+                            "messages `{a}` and `{b}` received at `{}` have the same payload schema: no frame can be told to be one or the other, so each is refused as matching several messages",
+                            endpoint.address
+                        ),
+                    )
+                    .hint("fix a property of each to a distinct `const`, or receive one of them"),
+                );
+            }
         }
     }
     for (id, op) in api.operations.iter().enumerate() {
