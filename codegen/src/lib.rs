@@ -18,7 +18,7 @@ pub mod spec;
 pub mod types;
 
 pub use diagnostics::{Diagnostics, Severity, SpecError};
-pub use model::Api;
+pub use model::{Api, Perspective};
 
 use std::path::Path;
 
@@ -26,6 +26,12 @@ use std::path::Path;
 /// Warnings are in [`Api::warnings`]; errors are the `Err`.
 pub fn load(path: &Path) -> Result<Api, Diagnostics> {
     Api::load(path)
+}
+
+/// [`load`], reading the document from `perspective`: a client's document
+/// ([`Perspective::Client`]) generates the server it talks to.
+pub fn load_as(path: &Path, perspective: Perspective) -> Result<Api, Diagnostics> {
+    Api::load_as(path, perspective)
 }
 
 /// Every file `specserve-tools gen` writes under `generated/`, as (relative path, contents).

@@ -242,3 +242,17 @@ fn two_received_messages_with_one_schema_and_no_discriminator_are_named() {
     let twins = warnings.all().into_iter().find(|w| w.message.contains("same payload schema")).expect("named");
     assert!(twins.message.contains("`Subscribe`") && twins.message.contains("`Unsubscribe`"), "{twins}");
 }
+
+#[test]
+fn a_document_that_sends_requests_is_told_it_reads_like_a_clients() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/documents/echo.client.yaml"))
+        .unwrap();
+    let warnings = warnings_of(&spec);
+    let hint = warnings.all().into_iter().find(|w| w.path == "operations.sendEcho").expect("the request is named");
+    assert!(hint.to_string().contains("--perspective client"), "{hint}");
+    let served = specserve_codegen::Api::from_yaml_as(&spec, specserve_codegen::Perspective::Client).unwrap();
+    assert!(served.warnings.is_empty(), "read as a client's, it is clean: {}", served.warnings);
+    let action = |key: &str| served.operations.iter().find(|o| o.key == key).map(|o| o.action);
+    assert_eq!(action("sendEcho"), Some(specserve_codegen::model::Action::Receive));
+    assert_eq!(action("receiveTick"), Some(specserve_codegen::model::Action::Send));
+}

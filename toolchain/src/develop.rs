@@ -7,6 +7,8 @@ use clap::Args;
 
 use specserve_tools::Outcome;
 
+use crate::qa_commands::PerspectiveArg;
+
 /// `specserve-tools gen`.
 #[derive(Args)]
 pub struct GenArgs {
@@ -16,11 +18,14 @@ pub struct GenArgs {
     /// Where to write.
     #[arg(long, default_value = "generated")]
     out: PathBuf,
+    /// Whose side the document describes; `client` generates the server a client's document talks to.
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
 }
 
 /// Writes every generated file under `--out`.
 pub fn generate(args: &GenArgs) -> anyhow::Result<Outcome> {
-    let api = specserve_codegen::load(&args.spec).map_err(|e| anyhow!("{e}"))?;
+    let api = args.perspective.load(&args.spec).map_err(|e| anyhow!("{e}"))?;
     let files = specserve_codegen::generated_files(&api).map_err(|e| anyhow!("{e}"))?;
     let schemas = args.out.join("schemas");
     if schemas.exists() {
@@ -54,6 +59,10 @@ pub struct NewArgs {
     /// binary was built from.
     #[arg(long, env = "SPECSERVE_HOME", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     specserve_path: PathBuf,
+    /// Whose side the document describes; `client` makes the server a client's
+    /// document talks to (its build.rs reads the document that way).
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
 }
 
 /// Makes a Cargo project that serves `--spec`: it builds, runs and passes its
@@ -62,8 +71,7 @@ pub fn new_project(args: &NewArgs) -> anyhow::Result<Outcome> {
     if args.dir.exists() && std::fs::read_dir(&args.dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         anyhow::bail!("{} exists and is not empty: choose a new folder", args.dir.display());
     }
-    let api =
-        specserve_codegen::load(&args.spec).map_err(|e| anyhow!("{} does not load:\n{e}", args.spec.display()))?;
+    let api = args.perspective.load(&args.spec).map_err(|e| anyhow!("{} does not load:\n{e}", args.spec.display()))?;
     if !api.warnings.is_empty() {
         eprintln!("{}", api.warnings);
     }

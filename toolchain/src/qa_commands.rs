@@ -18,6 +18,28 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Whose side a document describes (`--perspective`): a client's document
+/// is read inverted, generating the server it talks to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum PerspectiveArg {
+    /// The document describes the server (AsyncAPI's reading).
+    #[default]
+    Application,
+    /// The document describes a client of the server.
+    Client,
+}
+
+impl PerspectiveArg {
+    /// Loads `spec` as this perspective says.
+    pub fn load(self, spec: &Path) -> Result<specserve_codegen::Api, specserve_codegen::Diagnostics> {
+        let perspective = match self {
+            PerspectiveArg::Application => specserve_codegen::Perspective::Application,
+            PerspectiveArg::Client => specserve_codegen::Perspective::Client,
+        };
+        specserve_codegen::load_as(spec, perspective)
+    }
+}
+
 /// `specserve-tools validate`.
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -57,6 +79,9 @@ pub struct LintArgs {
     /// Fail on warnings too (what the build does for the spec it serves).
     #[arg(long)]
     deny_warnings: bool,
+    /// Whose side the document describes; `client` checks the server a client's document talks to.
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
 }
 
 /// `specserve-tools diff`.
@@ -154,7 +179,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 /// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
     std::fs::metadata(&args.spec).with_context(|| format!("reading {}", args.spec.display()))?;
-    match specserve_codegen::load(&args.spec) {
+    match args.perspective.load(&args.spec) {
         Ok(api) => {
             if !api.warnings.is_empty() {
                 eprintln!("{}", api.warnings);

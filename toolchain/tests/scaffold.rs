@@ -216,3 +216,17 @@ fn a_project_is_never_made_over_existing_files_or_from_a_broken_spec() {
     let _ = std::fs::remove_dir_all(&occupied);
     let _ = std::fs::remove_dir_all(&broken);
 }
+
+#[test]
+fn a_project_for_a_clients_document_builds_the_server_it_talks_to() {
+    let dir = fresh_dir("client-perspective");
+    let spec = format!("{ROOT}/fixtures/documents/echo.client.yaml");
+    let output = specserve(&["new", "--perspective", "client", "--spec", &spec, dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let build = std::fs::read_to_string(dir.join("build.rs")).unwrap();
+    assert!(build.contains("load_as(spec, specserve_codegen::Perspective::Client)"), "{build}");
+    // Its one handler is the client's request, which this server receives.
+    let handlers = std::fs::read_to_string(dir.join("src/handlers/echo.rs")).unwrap();
+    assert!(handlers.contains("async fn send_echo"), "{handlers}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,7 +9,7 @@ use heck::{ToKebabCase, ToSnakeCase};
 
 use crate::diagnostics::{Diagnostics, SpecError};
 use crate::emit::rust::{HandlerStubs, handler_stubs};
-use crate::model::{Action, Api};
+use crate::model::{Action, Api, Perspective};
 
 /// How the project depends on specserve's crates (TOML values, such as
 /// `{ path = "/src/specserve/runtime" }`), and what it is called.
@@ -61,7 +61,13 @@ pub fn files(api: &Api, options: &Options) -> Result<Vec<(String, String)>, Diag
                 .render(),
             )?,
         ),
-        ("build.rs".to_owned(), render(BuildTemplate { spec_files: &options.spec_files }.render())?),
+        (
+            "build.rs".to_owned(),
+            render(
+                BuildTemplate { spec_files: &options.spec_files, client: api.perspective == Perspective::Client }
+                    .render(),
+            )?,
+        ),
         ("src/lib.rs".to_owned(), render(LibTemplate { title }.render())?),
         ("src/api.rs".to_owned(), render(ApiTemplate.render())?),
         ("src/app.rs".to_owned(), render(AppTemplate { groups: &groups }.render())?),
@@ -106,6 +112,8 @@ struct CargoTemplate<'a> {
 #[template(path = "scaffold/build.rs.askama", escape = "none")]
 struct BuildTemplate<'a> {
     spec_files: &'a [String],
+    /// The document is a client's (`--perspective client`): build.rs reads it inverted.
+    client: bool,
 }
 
 #[derive(Template)]

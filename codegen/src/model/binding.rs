@@ -569,10 +569,17 @@ pub fn check(api: &Api, diags: &mut Diagnostics) {
     }
     for (id, op) in api.operations.iter().enumerate() {
         if op.action == Action::Send && op.reply.is_some() {
-            diags.push(SpecError::warning(
+            let warning = SpecError::warning(
                 op.path.clone(),
                 "replies to messages the server sends are not awaited: the reply messages are typed and documented only",
-            ));
+            );
+            // Sending requests and awaiting answers is what a client does.
+            diags.push(match api.perspective {
+                super::Perspective::Application => warning.hint(
+                    "a document that sends requests and awaits their replies reads like a client's: if it describes the client's side, serve it with `--perspective client`",
+                ),
+                super::Perspective::Client => warning,
+            });
         }
         if op.action == Action::Receive {
             let errors: Vec<MessageId> = op

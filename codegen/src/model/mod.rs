@@ -69,6 +69,8 @@ pub struct Api {
     pub schemas: Schemas,
     /// `components.schemas`, in order: named types even when unused.
     pub components: Vec<(String, SchemaId)>,
+    /// Whose side the document describes; a client's is served inverted.
+    pub perspective: Perspective,
     /// The warnings found while loading.
     pub warnings: Diagnostics,
 }
@@ -199,6 +201,21 @@ pub struct CloseCode {
     pub code: u16,
     /// When it is sent, one sentence.
     pub when: String,
+}
+
+/// Whose side of the conversation a document describes. AsyncAPI says a
+/// document describes its own application, but public API documents are
+/// often written from their client's side (the generator's client templates
+/// expect exactly that): served as `Client`, every operation's action is
+/// inverted, so what the client sends the server receives and answers, and
+/// what the client receives the server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Perspective {
+    /// The document describes the server specserve runs (the spec's reading).
+    #[default]
+    Application,
+    /// The document describes a client of that server.
+    Client,
 }
 
 /// `send` or `receive`.
@@ -397,20 +414,32 @@ pub struct SecurityScheme {
 impl Api {
     /// Loads the document at `path` (and every file it references).
     pub fn load(path: &std::path::Path) -> std::result::Result<Api, Diagnostics> {
+        Api::load_as(path, Perspective::Application)
+    }
+
+    /// Loads the document at `path`, read from `perspective`.
+    pub fn load_as(path: &std::path::Path, perspective: Perspective) -> std::result::Result<Api, Diagnostics> {
         let docs = Documents::load(path)?;
-        Api::from_documents(&docs)
+        Api::from_documents(&docs, perspective)
     }
 
     /// Loads a document from text (local references only).
     pub fn from_yaml(text: &str) -> std::result::Result<Api, Diagnostics> {
+        Api::from_yaml_as(text, Perspective::Application)
+    }
+
+    /// Loads a document from text, read from `perspective`.
+    pub fn from_yaml_as(text: &str, perspective: Perspective) -> std::result::Result<Api, Diagnostics> {
         let docs = Documents::parse(text)?;
-        Api::from_documents(&docs)
+        Api::from_documents(&docs, perspective)
     }
 
     /// Builds the model of a loaded document set: every problem is reported,
     /// errors as `Err`, warnings in [`Api::warnings`].
-    pub fn from_documents(docs: &Documents) -> std::result::Result<Api, Diagnostics> {
-        let mut builder = Builder { docs, diags: Diagnostics::new(), api: Api::empty() };
+    pub fn from_documents(docs: &Documents, perspective: Perspective) -> std::result::Result<Api, Diagnostics> {
+        let mut api = Api::empty();
+        api.perspective = perspective;
+        let mut builder = Builder { docs, diags: Diagnostics::new(), api };
         builder.build();
         let Builder { mut diags, mut api, .. } = builder;
         binding::check(&api, &mut diags);
@@ -434,6 +463,7 @@ impl Api {
             security_schemes: Vec::new(),
             schemas: Schemas::new(),
             components: Vec::new(),
+            perspective: Perspective::Application,
             warnings: Diagnostics::new(),
         }
     }
@@ -1155,7 +1185,10 @@ impl<'d> Builder<'d> {
         }
         let field = |name: &str| sources.iter().find_map(|s| s.child(name));
         let text = |name: &str| field(name).and_then(|n| n.value().as_str().map(str::to_owned));
+        let client = self.api.perspective == Perspective::Client;
         let action = match text("action").as_deref() {
+            Some("send") if client => Action::Receive,
+            Some("receive") if client => Action::Send,
             Some("send") => Action::Send,
             Some("receive") => Action::Receive,
             other => {
