@@ -34,6 +34,19 @@ pub fn load_as(path: &Path, perspective: Perspective) -> Result<Api, Diagnostics
     Api::load_as(path, perspective)
 }
 
+/// The document to serve at `/asyncapi.yaml` for the one at `path`: its text
+/// as written when it is one file, else the bundle ([`spec::Documents::bundled`])
+/// as YAML, since a client cannot fetch the files its `$ref`s name.
+pub fn served_document(path: &Path) -> Result<String, Diagnostics> {
+    let docs = spec::Documents::load(path)?;
+    if !docs.is_multi_file() {
+        return std::fs::read_to_string(path)
+            .map_err(|e| SpecError::new("", format!("cannot read {}: {e}", path.display())).into());
+    }
+    let bundled = docs.bundled()?;
+    serde_norway::to_string(&bundled).map_err(|e| SpecError::new("", format!("cannot write the bundle: {e}")).into())
+}
+
 /// Every file `specserve-tools gen` writes under `generated/`, as (relative path, contents).
 pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
     let mut files = vec![

@@ -92,3 +92,42 @@ fn every_document_is_served_at_the_urls_on_record() {
     let expected = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(expected == record, "{} is out of date; rerun with UPDATE_GOLDEN=1 and review the diff", file.display());
 }
+
+/// Every multi-file document bundles into one that stands alone: no `$ref`
+/// names another file, and it loads with the same operations and messages.
+#[test]
+fn every_multi_file_document_is_served_as_one_that_stands_alone() {
+    let mut bundled = 0;
+    for (path, _) in manifest().into_iter().filter(|(_, o)| o == "valid") {
+        let file = corpus().join(&path);
+        let docs = specserve_codegen::spec::Documents::load(&file).unwrap();
+        if !docs.is_multi_file() {
+            continue;
+        }
+        bundled += 1;
+        let served = specserve_codegen::served_document(&file).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let value: Value = serde_norway::from_str(&served).unwrap();
+        let mut refs = Vec::new();
+        collect_refs(&value, &mut refs);
+        assert!(refs.iter().all(|r| r.starts_with('#')), "{path}: references to other files remain: {refs:?}");
+        let alone = specserve_codegen::Api::from_yaml(&served).unwrap_or_else(|e| panic!("{path} bundled: {e}"));
+        let original = specserve_codegen::load(&file).unwrap();
+        let keys = |api: &specserve_codegen::Api| api.operations.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&alone), keys(&original), "{path}");
+        assert_eq!(alone.messages.len(), original.messages.len(), "{path}");
+    }
+    assert!(bundled >= 5, "the corpus has multi-file documents: {bundled}");
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                refs.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}

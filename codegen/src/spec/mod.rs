@@ -130,6 +130,62 @@ impl Documents {
         Some(node)
     }
 
+    /// Whether the document is more than its root file.
+    pub fn is_multi_file(&self) -> bool {
+        self.files.len() > 1
+    }
+
+    /// The root document standing alone: every reference into another file
+    /// replaced by what it points at (and that, in turn, by what its own
+    /// references reach), so a client fetching `/asyncapi.yaml` gets the
+    /// whole contract. References within the root file, and references from
+    /// other files back into it, stay (or become) `#/...` references, so
+    /// recursive schemas stay references. A cycle through other files is
+    /// refused: it cannot be written out without references.
+    pub fn bundled(&self) -> Result<Value> {
+        self.inline(0, &self.files[0].value, &mut Vec::new())
+    }
+
+    fn inline(&self, file: usize, value: &Value, within: &mut Vec<Loc>) -> Result<Value> {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    if file == 0 && reference.starts_with('#') {
+                        return Ok(value.clone());
+                    }
+                    let from = Node {
+                        docs: self,
+                        file,
+                        value: &self.files[file].value,
+                        pointer: String::new(),
+                        path: self.files[file].name.clone(),
+                    };
+                    let target = self.lookup(&from, reference)?;
+                    if target.file == 0 {
+                        return Ok(serde_json::json!({ "$ref": format!("#{}", target.pointer) }));
+                    }
+                    let loc = target.loc();
+                    if within.contains(&loc) {
+                        return Err(from
+                            .error(format!("`$ref: {reference}` is part of a cycle through other files"))
+                            .hint("move the recursive definition into the root document's components"));
+                    }
+                    within.push(loc);
+                    let inlined = self.inline(target.file, target.value, within);
+                    within.pop();
+                    return inlined;
+                }
+                let mut out = serde_json::Map::new();
+                for (key, item) in map {
+                    out.insert(key.clone(), self.inline(file, item, within)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Array(items) => items.iter().map(|item| self.inline(file, item, within)).collect(),
+            other => Ok(other.clone()),
+        }
+    }
+
     /// The file a location is in, as errors name it (empty for the root).
     pub fn file_name(&self, file: usize) -> &str {
         self.files.get(file).map_or("", |f| f.name.as_str())
