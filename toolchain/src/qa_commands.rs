@@ -29,14 +29,19 @@ pub enum PerspectiveArg {
     Client,
 }
 
+impl From<PerspectiveArg> for specserve_codegen::Perspective {
+    fn from(arg: PerspectiveArg) -> Self {
+        match arg {
+            PerspectiveArg::Application => specserve_codegen::Perspective::Application,
+            PerspectiveArg::Client => specserve_codegen::Perspective::Client,
+        }
+    }
+}
+
 impl PerspectiveArg {
     /// Loads `spec` as this perspective says.
     pub fn load(self, spec: &Path) -> Result<specserve_codegen::Api, specserve_codegen::Diagnostics> {
-        let perspective = match self {
-            PerspectiveArg::Application => specserve_codegen::Perspective::Application,
-            PerspectiveArg::Client => specserve_codegen::Perspective::Client,
-        };
-        specserve_codegen::load_as(spec, perspective)
+        specserve_codegen::load_as(spec, self.into())
     }
 }
 
@@ -65,6 +70,9 @@ pub struct ValidateArgs {
     /// The spec to validate against (its referenced files are read too).
     #[arg(long, default_value = "asyncapi.yaml", env = "SPECSERVE_SPEC")]
     spec: PathBuf,
+    /// Whose side the document describes (`client`: a client's document, read as the server's).
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -119,6 +127,9 @@ pub struct ConformanceArgs {
     /// The spec the server serves.
     #[arg(long, default_value = "asyncapi.yaml", env = "SPECSERVE_SPEC")]
     spec: PathBuf,
+    /// Whose side the document describes, as the server was built with it.
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -128,14 +139,14 @@ fn verdict(passed: bool) -> Outcome {
     if passed { Outcome::Passed } else { Outcome::Failed }
 }
 
-/// Validators for the spec at `path`.
-fn checker(path: &Path) -> anyhow::Result<specserve_tools::qa::Checker> {
-    Ok(specserve_tools::qa::Checker::load(path)?)
+/// Validators for the spec at `path`, read from `perspective`.
+fn checker(path: &Path, perspective: PerspectiveArg) -> anyhow::Result<specserve_tools::qa::Checker> {
+    Ok(specserve_tools::qa::Checker::load(path, perspective.into())?)
 }
 
 /// Runs `validate`: one verdict per input.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let checker = checker(&args.spec)?;
+    let checker = checker(&args.spec, args.perspective)?;
     let selector = specserve_tools::qa::Selector {
         operation: args.operation.clone(),
         message: args.message.clone(),
@@ -228,7 +239,7 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
 /// Runs `conformance` against a live server.
 pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
     use specserve_tools::qa::conformance;
-    let checker = checker(&args.spec)?;
+    let checker = checker(&args.spec, args.perspective)?;
     let tls = match &args.fingerprint {
         Some(fingerprint) => specserve_runtime::client::pinned_config(fingerprint),
         None => specserve_runtime::client::web_roots_config(),

@@ -167,3 +167,16 @@ fn diff_reports_breaking_changes_with_exit_1_and_a_semver_bump() {
     assert_eq!(report["suggested_bump"], "major");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_clients_document_read_with_perspective_client_takes_its_sends_as_requests() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/documents/echo.client.yaml");
+    let frame = std::env::temp_dir().join(format!("specserve-echo-{}.json", std::process::id()));
+    std::fs::write(&frame, r#"{"type":"echo","id":"1","text":"hi"}"#).unwrap();
+    let frame = frame.to_str().unwrap();
+    let (code, out) = specserve(&["validate", "--spec", spec, "--perspective", "client", frame]);
+    assert_eq!((code, out.trim()), (0, "line 1: sendEcho request Echo: valid"));
+    let (_, out) = specserve(&["validate", "--spec", spec, frame]);
+    assert!(out.contains("sendEcho event"), "read as the application's, the client's send is an event: {out}");
+    let _ = std::fs::remove_file(frame);
+}

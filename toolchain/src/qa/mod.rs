@@ -136,12 +136,13 @@ pub enum LoadError {
 }
 
 impl Checker {
-    /// Loads the spec at `path` (and every file it references).
-    pub fn load(path: &Path) -> Result<Checker, LoadError> {
+    /// Loads the spec at `path` (and every file it references), read from
+    /// `perspective` as the server was built.
+    pub fn load(path: &Path, perspective: specserve_codegen::Perspective) -> Result<Checker, LoadError> {
         if let Err(source) = std::fs::metadata(path) {
             return Err(LoadError::Read { path: path.display().to_string(), source });
         }
-        Checker::new(Api::load(path).map_err(LoadError::Spec)?)
+        Checker::new(Api::load_as(path, perspective).map_err(LoadError::Spec)?)
     }
 
     /// Loads a single-file spec from text (the one a binary was built from).
