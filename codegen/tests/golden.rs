@@ -140,3 +140,13 @@ fn docs_show_paths_parameters_query_and_pushed_events() {
         assert!(html.contains(expected), "the docs do not mention {expected}");
     }
 }
+
+/// The HTML docs say what a secured server asks of a connection.
+#[test]
+fn the_docs_name_a_servers_security() {
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/documents/secured.yaml");
+    let api = specserve_codegen::load(&spec).unwrap();
+    let html = specserve_codegen::emit::docs::html(&api).unwrap();
+    assert!(html.contains("must present a credential of one of"), "the server's security is documented");
+    assert!(html.contains("apiKey") && html.contains("bearer"));
+}

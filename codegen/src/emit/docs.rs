@@ -112,11 +112,15 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
             .iter()
             .map(|s| {
                 let pathname = s.pathname.as_deref().unwrap_or("").trim_end_matches('/');
-                (
-                    s.key.clone(),
-                    format!("{}://{}{pathname}", s.protocol, s.host),
-                    prose(s.description.as_deref().unwrap_or_default()),
-                )
+                let mut description = s.description.clone().unwrap_or_default();
+                if !s.security.is_empty() {
+                    let schemes: Vec<&str> = s.security.iter().map(|i| api.security_schemes[*i].key.as_str()).collect();
+                    description.push_str(&format!(
+                        "\n\nA connection must present a credential of one of `{}`, checked at the upgrade (401 otherwise).",
+                        schemes.join("`, `")
+                    ));
+                }
+                (s.key.clone(), format!("{}://{}{pathname}", s.protocol, s.host), prose(&description))
             })
             .collect(),
         any_enveloped: endpoints.iter().any(|e| e.enveloped),
