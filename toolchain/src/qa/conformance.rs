@@ -234,14 +234,8 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
                 }
                 let answer = match socket.as_mut() {
                     Some(open) => {
-                        exchange(
-                            open,
-                            &case,
-                            operation.is_none_or(|op| api.operations[op].reply.is_some()),
-                            target.timeout,
-                            &mut events,
-                        )
-                        .await
+                        let replies = operation.is_none_or(|op| api.operations[op].reply.is_some());
+                        paced(open, &case, replies, target.timeout, &mut events).await
                     }
                     None => Err(format!("cannot connect to {url}")),
                 };
@@ -389,6 +383,36 @@ async fn connect(api: &Api, target: &Target, url: &str) -> Result<Socket, String
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("timed out".into()),
+    }
+}
+
+/// How long conformance waits in all, per case, for a server's rate limits.
+const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(60);
+
+/// [`exchange`], paced under the server's limits: a `rate_limited` answer
+/// is not the case's verdict but a request to slow down, so the case is sent
+/// again after a wait that doubles from 250 ms (at most
+/// [`RATE_LIMIT_PATIENCE`] in all, then the refusal is the answer). A run
+/// against a server with its default limits then passes as it would
+/// against one with none, only slower.
+async fn paced(
+    socket: &mut Socket,
+    case: &Case,
+    replies: bool,
+    timeout: Duration,
+    events: &mut Vec<Value>,
+) -> Result<Option<Value>, String> {
+    let (mut wait, mut waited) = (Duration::from_millis(250), Duration::ZERO);
+    loop {
+        let answer = exchange(socket, case, replies, timeout, events).await;
+        let limited =
+            matches!(&answer, Ok(Some(value)) if value.pointer("/error/code") == Some(&Value::from("rate_limited")));
+        if !limited || waited >= RATE_LIMIT_PATIENCE {
+            return answer;
+        }
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_secs(8));
     }
 }
 
