@@ -23,8 +23,14 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// One `cargo` at a time in the shared scaffold target dir: two at once
+/// could rebuild a dependency between one's build and its doc-tests, which
+/// then named an rlib that was no longer there (seen once under load).
+static SCAFFOLD_TARGET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `cargo <args>` in `project`, building into the shared scaffold target dir.
 fn cargo(project: &Path, args: &[&str]) {
+    let _one_at_a_time = SCAFFOLD_TARGET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let output = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(project)
