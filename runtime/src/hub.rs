@@ -360,7 +360,7 @@ impl Hub {
     /// logout): they stay open but get no more of its events. Returns whether
     /// the principal went offline.
     pub fn unbind_session(&self, principal: &str, session: u64) -> bool {
-        self.unbind(principal, |s| s == session)
+        self.unbind(principal, |s| s == session, |_| {})
     }
 
     /// Unbinds every session of `principal` but `keep` (a password change
@@ -368,16 +368,23 @@ impl Hub {
     /// token `unauthorized`, and get no more of its events. Returns whether the
     /// principal went offline.
     pub fn unbind_principal(&self, principal: &str, keep: Option<u64>) -> bool {
-        self.unbind(principal, |s| Some(s) != keep)
+        self.unbind(principal, |s| Some(s) != keep, |_| {})
     }
 
-    fn unbind(&self, principal: &str, drop_session: impl Fn(u64) -> bool) -> bool {
+    /// Drops `principal`'s bindings through the sessions `drop_session`
+    /// picks, telling `unbound` each connection that lost one. Returns
+    /// whether the principal went offline.
+    fn unbind(&self, principal: &str, drop_session: impl Fn(u64) -> bool, mut unbound: impl FnMut(&Member)) -> bool {
         let mut state = self.write();
         let ids: Vec<u64> = state.by_principal.get(principal).cloned().unwrap_or_default();
         let mut offline = false;
         for id in ids {
             let Some(member) = state.members.get_mut(&id) else { continue };
+            let before = member.bound.len();
             member.bound.retain(|(p, s)| !(&**p == principal && drop_session(*s)));
+            if member.bound.len() < before {
+                unbound(member);
+            }
             if !member.bound.iter().any(|(p, _)| &**p == principal) {
                 offline |= state.unlist(principal, id);
             }
@@ -392,24 +399,17 @@ impl Hub {
     /// here from this call on (the caller says so to others; their leaving
     /// reports nothing more). Returns how many were asked to close.
     pub fn close_principal(&self, principal: &str, keep: Option<u64>) -> usize {
-        let mut state = self.write();
-        let ids: Vec<u64> = state.by_principal.get(principal).cloned().unwrap_or_default();
         let mut closed = 0;
-        for id in ids {
-            let Some(member) = state.members.get_mut(&id) else { continue };
-            let before = member.bound.len();
-            member.bound.retain(|(p, s)| !(&**p == principal && Some(*s) != keep));
-            if member.bound.len() == before {
-                continue;
-            }
-            if !member.close.is_cancelled() {
-                member.close.cancel();
-                closed += 1;
-            }
-            if !member.bound.iter().any(|(p, _)| &**p == principal) {
-                state.unlist(principal, id);
-            }
-        }
+        self.unbind(
+            principal,
+            |s| Some(s) != keep,
+            |member| {
+                if !member.close.is_cancelled() {
+                    member.close.cancel();
+                    closed += 1;
+                }
+            },
+        );
         closed
     }
 
