@@ -256,3 +256,15 @@ fn a_document_that_sends_requests_is_told_it_reads_like_a_clients() {
     assert_eq!(action("sendEcho"), Some(specserve_codegen::model::Action::Receive));
     assert_eq!(action("receiveTick"), Some(specserve_codegen::model::Action::Send));
 }
+
+#[test]
+fn a_path_on_a_secured_and_an_open_server_is_named_at_the_open_one() {
+    let spec = edited(
+        MINIMAL,
+        "    protocol: wss\n",
+        "    protocol: wss\n    security:\n      - $ref: '#/components/securitySchemes/token'\n  open:\n    host: localhost:8444\n    protocol: wss\n",
+    );
+    let warnings = warnings_of(&spec);
+    let warning = warnings.all().into_iter().find(|w| w.path == "servers.open").expect("named at the open server");
+    assert!(warning.message.contains("`/ws` is also on a secured server"), "{warning}");
+}

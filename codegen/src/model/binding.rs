@@ -652,20 +652,18 @@ fn check_server_security(api: &Api, endpoints: &[Endpoint], diags: &mut Diagnost
             ));
         }
     }
+    let served = served_paths(api);
     for endpoint in endpoints.iter().filter(|e| !e.security.is_empty()) {
-        let open: Vec<&str> = served_paths(api)
-            .into_iter()
-            .filter(|(server, path, _)| {
-                *path == endpoint.address && server.is_some_and(|s| api.servers[s].security.is_empty())
-            })
-            .filter_map(|(server, ..)| server.map(|s| api.servers[s].key.as_str()))
-            .collect();
-        if let Some(server) = open.first() {
+        let open = served.iter().find_map(|(server, path, _)| {
+            let server = &api.servers[(*server)?];
+            (*path == endpoint.address && server.security.is_empty()).then_some(server)
+        });
+        if let Some(server) = open {
             diags.push(SpecError::warning(
-                format!("servers.{server}"),
+                server.path.clone(),
                 format!(
-                    "`{}` is also on a secured server: specserve serves one listener, so the path is secured on `{server}` too",
-                    endpoint.address
+                    "`{}` is also on a secured server: specserve serves one listener, so the path is secured on `{}` too",
+                    endpoint.address, server.key
                 ),
             ));
         }
