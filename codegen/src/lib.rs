@@ -13,12 +13,13 @@ pub mod diagnostics;
 pub mod diff;
 pub mod emit;
 pub mod model;
+pub mod report;
 pub mod schema;
 pub mod spec;
 pub mod types;
 
 pub use diagnostics::{Diagnostics, Severity, SpecError};
-pub use model::{Api, Perspective};
+pub use model::{Api, Perspective, Unsupported};
 
 use std::path::Path;
 

@@ -69,28 +69,64 @@ fn every_warning_names_where_it_is() {
     }
 }
 
-/// The URLs each document is served at (the URL rule in README), on record
-/// in tests/corpus/served-urls.txt; `UPDATE_GOLDEN=1` rewrites it.
+/// What each document means once served, on record in
+/// tests/corpus/contract.txt: the URLs (the URL rule in README), the
+/// credentials each path and operation admits, and what is not served as
+/// written, by JSON pointer (the same text `specserve-tools lint` prints).
+/// `UPDATE_GOLDEN=1` rewrites it for review.
 #[test]
-fn every_document_is_served_at_the_urls_on_record() {
+fn every_document_is_served_as_on_record() {
+    use specserve_codegen::report;
     let mut record = String::from(
-        "# The URLs specserve serves each valid corpus document at: `specserve-tools lint` prints them.\n\
+        "# What specserve serves for each valid corpus document, as `specserve-tools lint` prints it:\n\
+         # the URLs, the security enforced, what is not served as written.\n\
          # Written by codegen/tests/corpus.rs with UPDATE_GOLDEN=1; review the diff.\n",
     );
     for (path, _) in manifest().into_iter().filter(|(_, o)| o == "valid") {
         let api = specserve_codegen::load(&corpus().join(&path)).unwrap();
         record += &format!("\n{path}\n");
-        for url in api.served_urls() {
-            let server = url.server.map_or_else(String::new, |s| format!("server {s}, "));
-            record += &format!("  {}  {server}channel {}\n", url.url, url.channel);
-        }
+        record += &report::served_urls(&api);
+        record += &report::enforced_security(&api);
+        record += &report::not_served(&api);
     }
-    let file = corpus().join("served-urls.txt");
+    let file = corpus().join("contract.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&file, &record).unwrap();
     }
     let expected = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(expected == record, "{} is out of date; rerun with UPDATE_GOLDEN=1 and review the diff", file.display());
+}
+
+/// The spec repository published each example in AsyncAPI 2.6.0 and again
+/// in 3.0.0. Read as 3.0 (spec::v2), every 2.6.0 edition is served at the
+/// very URLs of its 3.0 edition, with as many operations and messages.
+#[test]
+fn every_2_6_example_serves_what_its_3_0_edition_serves() {
+    let mut pairs = 0;
+    for (path, _) in manifest().into_iter().filter(|(p, o)| o == "valid" && p.starts_with("asyncapi-spec-2.6/")) {
+        let name = path.trim_start_matches("asyncapi-spec-2.6/");
+        let twin = if name.ends_with(".yml") { name.replace(".yml", "-asyncapi.yml") } else { name.to_owned() };
+        let (v2, v3) = (specserve_codegen::load(&corpus().join(&path)).unwrap(), {
+            let file = corpus().join("asyncapi-spec").join(&twin);
+            specserve_codegen::load(&file).unwrap_or_else(|e| panic!("{twin}: {e}"))
+        });
+        let urls = |api: &specserve_codegen::Api| {
+            let mut urls: Vec<String> = api.served_urls().into_iter().map(|u| u.url).collect();
+            urls.sort();
+            urls
+        };
+        assert_eq!(urls(&v2), urls(&v3), "{path}");
+        assert_eq!(v2.operations.len(), v3.operations.len(), "{path}");
+        let actions = |api: &specserve_codegen::Api| {
+            let mut actions: Vec<String> = api.operations.iter().map(|o| format!("{:?}", o.action)).collect();
+            actions.sort();
+            actions
+        };
+        assert_eq!(actions(&v2), actions(&v3), "{path}: publish is receive, subscribe is send");
+        assert_eq!(v2.asyncapi, "2.6.0");
+        pairs += 1;
+    }
+    assert!(pairs >= 19, "every 2.6.0 example has its 3.0 edition: {pairs}");
 }
 
 /// Every multi-file document bundles into one that stands alone: no `$ref`

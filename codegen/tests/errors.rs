@@ -97,11 +97,42 @@ fn an_unknown_security_scheme_is_an_error() {
     only(&errors_of(&spec), "operations.itemGet.security[0]", "points at nothing");
 }
 
+/// A 2.x document is read as 3.0, but its problems name its own places.
+#[test]
+fn a_2_x_document_is_told_about_in_its_own_paths() {
+    let v2 = |channel: &str| {
+        format!(
+            "asyncapi: 2.6.0\ninfo: {{title: t, version: '1'}}\nservers:\n  main: {{url: 'ws://x/ws', protocol: ws}}\nchannels:\n{channel}"
+        )
+    };
+    let problem = only(
+        &errors_of(&v2("  /chat:\n    publish:\n      message: {payload: {type: 7}}\n")),
+        "channels.\"/chat\".publish.message.payload",
+        "`type` must be a string or a list",
+    );
+    assert_eq!(problem.severity, specserve_codegen::Severity::Error);
+    let lost = only(
+        &warnings_of(&v2(
+            "  'rooms/{id}':\n    parameters:\n      id: {schema: {type: string, pattern: '^[0-9]+$'}}\n    subscribe:\n      message: {payload: {type: string}}\n",
+        )),
+        "channels.\"rooms/{id}\".parameters.id.schema",
+        "`pattern` not checked",
+    );
+    assert!(lost.hint.unwrap_or_default().contains("asyncapi convert"));
+    only(
+        &errors_of(&v2(
+            "  /chat:\n    subscribe:\n      security: [{key: [], token: []}]\n      message: {payload: {type: string}}\ncomponents:\n  securitySchemes:\n    key: {type: httpApiKey, in: query, name: key}\n    token: {type: http, scheme: bearer}\n",
+        )),
+        "channels.\"/chat\".subscribe.security[0]",
+        "AsyncAPI 3 lists alternatives",
+    );
+}
+
 #[test]
 fn document_rules() {
     let error =
-        only(&errors_of(&edited(MINIMAL, "asyncapi: 3.0.0", "asyncapi: 2.6.0")), "asyncapi", "2.6.0 is not supported");
-    assert!(error.hint.as_deref().unwrap_or_default().contains("asyncapi convert"), "{error}");
+        only(&errors_of(&edited(MINIMAL, "asyncapi: 3.0.0", "asyncapi: 1.2.0")), "asyncapi", "1.2.0 is not supported");
+    assert!(error.hint.as_deref().unwrap_or_default().contains("2.0 to 2.6, 3.0 and 3.1"), "{error}");
     only(
         &errors_of(&edited(MINIMAL, "    action: receive", "    action: publish")),
         "operations.itemGet.action",
@@ -214,9 +245,35 @@ fn scopes_are_read_from_where_asyncapi_puts_them() {
     only(&errors_of(&without_forbidden), "components.schemas.ErrorCode", "the error codes lack `forbidden`");
 }
 
+/// Inline schemes are each their own, with their own scopes: the second
+/// operation's `admin` scope is not replaced by the first one's `read`
+/// (both sit at `security[0]`, which once made them one scheme).
+#[test]
+fn inline_schemes_at_the_same_index_keep_their_own_scopes() {
+    let inline = |scope: &str| {
+        format!(
+            "    security:\n      - type: oauth2\n        flows: {{clientCredentials: {{tokenUrl: 'https://x/t', availableScopes: {{read: r, admin: a}}}}}}\n        scopes: [{scope}]\n"
+        )
+    };
+    let spec = format!(
+        "asyncapi: 3.0.0\ninfo: {{title: t, version: '1'}}\nchannels:\n  a: {{address: /a, messages: {{m: {{payload: {{type: object}}}}}}}}\n  b: {{address: /b, messages: {{m: {{payload: {{type: object}}}}}}}}\noperations:\n  readA:\n    action: receive\n    channel: {{$ref: '#/channels/a'}}\n{}  adminB:\n    action: receive\n    channel: {{$ref: '#/channels/b'}}\n{}",
+        inline("read"),
+        inline("admin")
+    );
+    let api = Api::from_yaml(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let scopes = |op: usize| {
+        let ids = &api.operations[op].security;
+        assert_eq!(ids.len(), 1);
+        api.security_schemes[ids[0]].scopes.clone()
+    };
+    assert_eq!(scopes(0), ["read"]);
+    assert_eq!(scopes(1), ["admin"]);
+    assert_eq!(api.security_schemes[api.operations[1].security[0]].key, "oauth2", "named by its type");
+}
+
 #[test]
 fn a_server_secured_only_by_what_no_upgrade_presents_is_refused_rather_than_served_open() {
-    let spec = edited(MINIMAL, "    protocol: wss\n", "    protocol: wss\n    security:\n      - type: userPassword\n");
+    let spec = edited(MINIMAL, "    protocol: wss\n", "    protocol: wss\n    security:\n      - type: X509\n");
     let problems = errors_of(&spec);
     let error = problems.all().into_iter().find(|p| p.path == "servers.local.security").expect("named at the server");
     assert!(error.message.contains("would serve it open"), "{error}");
@@ -227,7 +284,7 @@ fn a_secured_server_with_one_checkable_alternative_warns_about_the_others() {
     let spec = edited(
         MINIMAL,
         "    protocol: wss\n",
-        "    protocol: wss\n    security:\n      - type: userPassword\n      - $ref: '#/components/securitySchemes/token'\n",
+        "    protocol: wss\n    security:\n      - type: X509\n      - $ref: '#/components/securitySchemes/token'\n",
     );
     let warnings = warnings_of(&spec);
     let warning = warnings.all().into_iter().find(|p| p.path == "servers.local.security").expect("named");

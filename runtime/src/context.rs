@@ -26,6 +26,9 @@ pub enum CredentialSource {
     Query(&'static str),
     /// A cookie (`httpApiKey` with `in: cookie`).
     Cookie(&'static str),
+    /// `Authorization: Basic <base64 of user:password>` (`userPassword`,
+    /// `http` basic); the credential is the decoded `user:password`.
+    Basic,
 }
 
 /// A credential presented for a secured operation.
@@ -35,6 +38,14 @@ pub struct Credential<'a> {
     pub scheme: &'static str,
     /// The credential itself.
     pub value: &'a str,
+}
+
+impl<'a> Credential<'a> {
+    /// A `userPassword` (HTTP Basic) credential as its user and password,
+    /// split at the first `:` (RFC 7617: a user name has none).
+    pub fn user_password(&self) -> Option<(&'a str, &'a str)> {
+        self.value.split_once(':')
+    }
 }
 
 /// Never prints the credential.

@@ -26,6 +26,7 @@ pub struct GenArgs {
 /// Writes every generated file under `--out`.
 pub fn generate(args: &GenArgs) -> anyhow::Result<Outcome> {
     let api = args.perspective.load(&args.spec).map_err(|e| anyhow!("{e}"))?;
+    eprint!("{}", specserve_codegen::report::not_served(&api));
     let files = specserve_codegen::generated_files(&api).map_err(|e| anyhow!("{e}"))?;
     let schemas = args.out.join("schemas");
     if schemas.exists() {

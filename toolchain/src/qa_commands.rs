@@ -87,6 +87,10 @@ pub struct LintArgs {
     /// Fail on warnings too (what the build does for the spec it serves).
     #[arg(long)]
     deny_warnings: bool,
+    /// Fail when the document says anything specserve does not serve as
+    /// written (a non-WebSocket binding, an unenforced security scheme, ...).
+    #[arg(long)]
+    strict: bool,
     /// Whose side the document describes; `client` checks the server a client's document talks to.
     #[arg(long, value_enum, default_value_t)]
     perspective: PerspectiveArg,
@@ -196,6 +200,15 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
                 eprintln!("{}", api.warnings);
             }
             print!("{}", specserve_tools::qa::lint_summary(&api));
+            if args.strict && !api.unsupported.is_empty() {
+                eprintln!(
+                    "error: --strict: {} construct{} of the document {} not served as written",
+                    api.unsupported.len(),
+                    if api.unsupported.len() == 1 { "" } else { "s" },
+                    if api.unsupported.len() == 1 { "is" } else { "are" }
+                );
+                return Ok(Outcome::Failed);
+            }
             Ok(verdict(!args.deny_warnings || api.warnings.is_empty()))
         }
         Err(problems) => {

@@ -131,6 +131,7 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
             .map(|s| {
                 let how = match &s.enforcement {
                     Enforcement::Bearer => "`Authorization: Bearer <credential>` on the upgrade".to_owned(),
+                    Enforcement::Basic => "`Authorization: Basic <base64 of user:password>` on the upgrade".to_owned(),
                     Enforcement::Header(h) => format!("the `{h}` header of the upgrade"),
                     Enforcement::Query(q) => format!("the `{q}` query parameter of the upgrade"),
                     Enforcement::Cookie(c) => format!("the `{c}` cookie"),

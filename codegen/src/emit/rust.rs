@@ -434,13 +434,8 @@ impl<'a> Emitter<'a> {
         let paths: Vec<String> = self.endpoints.iter().map(|e| lit(&e.address)).collect();
         let mut sources: Vec<String> = Vec::new();
         for scheme in &api.security_schemes {
-            let source = match &scheme.enforcement {
-                Enforcement::Bearer => format!("{RT}::context::CredentialSource::Bearer"),
-                Enforcement::Header(h) => format!("{RT}::context::CredentialSource::Header({})", lit(h)),
-                Enforcement::Query(q) => format!("{RT}::context::CredentialSource::Query({})", lit(q)),
-                Enforcement::Cookie(c) => format!("{RT}::context::CredentialSource::Cookie({})", lit(c)),
-                _ => continue,
-            };
+            let Some(source) = credential_source(&scheme.enforcement) else { continue };
+            let source = source.to_string();
             if !sources.contains(&source) {
                 sources.push(source);
             }
@@ -807,12 +802,9 @@ pub trait Handlers: Send + Sync + 'static {{
         }
         let schemes: Vec<TokenStream> = schemes.iter().map(|s| {
             let scheme = &api.security_schemes[*s];
-            let source = match &scheme.enforcement {
-                Enforcement::Bearer => quote!(Some(#rt::context::CredentialSource::Bearer)),
-                Enforcement::Header(h) => quote!(Some(#rt::context::CredentialSource::Header(#h))),
-                Enforcement::Query(q) => quote!(Some(#rt::context::CredentialSource::Query(#q))),
-                Enforcement::Cookie(c) => quote!(Some(#rt::context::CredentialSource::Cookie(#c))),
-                _ => quote!(None),
+            let source = match credential_source(&scheme.enforcement) {
+                Some(source) => quote!(Some(#source)),
+                None => quote!(None),
             };
             let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
             quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
@@ -1883,4 +1875,17 @@ fn raw_string(s: &str) -> String {
     }
     let fence = "#".repeat(hashes);
     format!("r{fence}\"{s}\"{fence}")
+}
+
+/// Where the runtime finds a scheme's credential at the upgrade, if it does.
+fn credential_source(enforcement: &Enforcement) -> Option<TokenStream> {
+    let rt = quote!(rt);
+    Some(match enforcement {
+        Enforcement::Bearer => quote!(#rt::context::CredentialSource::Bearer),
+        Enforcement::Basic => quote!(#rt::context::CredentialSource::Basic),
+        Enforcement::Header(h) => quote!(#rt::context::CredentialSource::Header(#h)),
+        Enforcement::Query(q) => quote!(#rt::context::CredentialSource::Query(#q)),
+        Enforcement::Cookie(c) => quote!(#rt::context::CredentialSource::Cookie(#c)),
+        Enforcement::MessageOnly | Enforcement::NotEnforced(_) => return None,
+    })
 }

@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use super::{Action, Api, ChannelId, Correlation, Enforcement, MessageId, OperationId, SchemeId};
+use super::{Action, Api, ChannelId, Correlation, MessageId, OperationId, SchemeId};
 use crate::diagnostics::{Diagnostics, SpecError};
 use crate::schema::{Additional, Property, SchemaId, Shape};
 
@@ -140,10 +140,7 @@ impl Api {
 /// Whether a scheme's credential comes with the upgrade, so a server's
 /// `security` can be checked before the connection is accepted.
 fn admits_at_upgrade(api: &Api, scheme: SchemeId) -> bool {
-    matches!(
-        api.security_schemes[scheme].enforcement,
-        Enforcement::Bearer | Enforcement::Header(_) | Enforcement::Query(_) | Enforcement::Cookie(_)
-    )
+    api.security_schemes[scheme].enforcement.at_upgrade()
 }
 
 /// A URL a client may open: what `lint` prints and the SDK's README shows.
@@ -478,25 +475,31 @@ fn error_body_rules<'a>(api: &'a Api, message: &super::Message) -> Option<&'a cr
     }
 }
 
-/// Checks what the binding needs of the document, recording problems.
-pub fn check(api: &Api, diags: &mut Diagnostics) {
+/// Checks what the binding needs of the document, recording problems;
+/// returns what it leaves unserved (channels on no WebSocket server).
+pub fn check(api: &Api, diags: &mut Diagnostics) -> Vec<super::Unsupported> {
     let endpoints = endpoints(api);
     check_server_security(api, &endpoints, diags);
     let mut twins_named: Vec<(MessageId, MessageId)> = Vec::new();
+    let mut unserved = Vec::new();
     for (id, channel) in api.channels.iter().enumerate() {
         if !endpoints.iter().any(|e| e.channels.contains(&id)) {
             let servers: Vec<&str> = channel.servers.iter().flatten().map(|s| api.servers[*s].key.as_str()).collect();
-            diags.push(
-                SpecError::warning(
-                    format!("{}.servers", channel.path),
-                    format!(
-                        "channel `{}` is on no WebSocket server (only on `{}`): specserve does not serve it, and its operations never run",
-                        channel.key,
-                        servers.join("`, `")
-                    ),
-                )
-                .hint("list a `ws`/`wss` server among the channel's `servers` for specserve to serve it"),
-            );
+            let warning = SpecError::warning(
+                format!("{}.servers", channel.path),
+                format!(
+                    "channel `{}` is on no WebSocket server (only on `{}`): specserve does not serve it, and its operations never run",
+                    channel.key,
+                    servers.join("`, `")
+                ),
+            )
+            .hint("list a `ws`/`wss` server among the channel's `servers` for specserve to serve it");
+            unserved.push(super::Unsupported {
+                construct: format!("channel `{}` on servers that are not WebSocket", channel.key),
+                pointer: format!("{}/servers", channel.pointer),
+                consequence: warning.message.clone(),
+            });
+            diags.push(warning);
         }
     }
     for endpoint in &endpoints {
@@ -573,6 +576,11 @@ pub fn check(api: &Api, diags: &mut Diagnostics) {
                 op.path.clone(),
                 "replies to messages the server sends are not awaited: the reply messages are typed and documented only",
             );
+            unserved.push(super::Unsupported {
+                construct: format!("`reply` of send operation `{}`", op.key),
+                pointer: format!("{}/reply", op.pointer),
+                consequence: warning.message.clone(),
+            });
             // Sending requests and awaiting answers is what a client does.
             diags.push(match api.perspective {
                 super::Perspective::Application => warning.hint(
@@ -611,6 +619,7 @@ pub fn check(api: &Api, diags: &mut Diagnostics) {
     for message in api.messages.iter().filter(|m| m.error_body.is_some()) {
         check_error_message(api, message, diags);
     }
+    unserved
 }
 
 /// An error message must carry the runtime's error body: `code` (an enum with

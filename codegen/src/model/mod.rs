@@ -47,7 +47,7 @@ pub const SCHEME_EXTENSIONS: &[&str] = &["x-specserve-message-property", "x-spec
 /// A whole document.
 #[derive(Debug)]
 pub struct Api {
-    /// `asyncapi`: `3.0.0` or `3.1.0`.
+    /// `asyncapi` as written: `3.0.0`, `3.1.0`, or a 2.x read as 3.0.
     pub asyncapi: String,
     /// `id`.
     pub id: Option<String>,
@@ -73,6 +73,21 @@ pub struct Api {
     pub perspective: Perspective,
     /// The warnings found while loading.
     pub warnings: Diagnostics,
+    /// What the document says that specserve does not do, each also a
+    /// warning: `lint` lists them by JSON pointer and `--strict` refuses them.
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// A construct of the document that the server does not honour as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// What it is, in the document's words (`kafka` binding, `userPassword` security scheme).
+    pub construct: String,
+    /// Where it is: a JSON pointer in the document as written
+    /// (`file.yaml#/pointer` in another file of a multi-file document).
+    pub pointer: String,
+    /// What specserve does instead.
+    pub consequence: String,
 }
 
 /// `info`.
@@ -165,6 +180,8 @@ pub struct Channel {
     pub aliases: Vec<String>,
     /// Its dotted path, for messages.
     pub path: String,
+    /// Its JSON pointer in the document as written.
+    pub pointer: String,
 }
 
 /// A channel's `ws` binding `headers`: a schema over the upgrade's headers.
@@ -287,6 +304,8 @@ pub struct Operation {
     pub audit: Option<Audit>,
     /// Its dotted path.
     pub path: String,
+    /// Its JSON pointer in the document as written.
+    pub pointer: String,
 }
 
 /// `x-specserve-audit`: the event an operation records, and its target.
@@ -386,16 +405,33 @@ pub enum Enforcement {
     Query(String),
     /// A cookie at the upgrade.
     Cookie(String),
+    /// `Authorization: Basic` at the upgrade (`userPassword`, `http` basic).
+    Basic,
     /// Only in messages (`x-specserve-message-property`).
     MessageOnly,
     /// Not something a WebSocket server can check; the reason.
     NotEnforced(String),
 }
 
+impl Enforcement {
+    /// Whether the credential comes with the upgrade request, so it can be
+    /// checked before the connection is accepted.
+    pub fn at_upgrade(&self) -> bool {
+        matches!(
+            self,
+            Enforcement::Bearer
+                | Enforcement::Header(_)
+                | Enforcement::Query(_)
+                | Enforcement::Cookie(_)
+                | Enforcement::Basic
+        )
+    }
+}
+
 /// A security scheme.
 #[derive(Debug, Clone)]
 pub struct SecurityScheme {
-    /// Its key under `components.securitySchemes` (or a made-up one for inline schemes).
+    /// Its key under `components.securitySchemes`; an inline scheme's `type`.
     pub key: String,
     /// `type`.
     pub kind: String,
@@ -409,6 +445,8 @@ pub struct SecurityScheme {
     /// `oauth2` or `openIdConnect` scheme, `x-specserve-scopes` of any other
     /// (the standard field is only defined for those two). Empty: none needed.
     pub scopes: Vec<String>,
+    /// Its dotted path: where it is written, which is what makes it one scheme.
+    pub path: String,
 }
 
 impl Api {
@@ -442,7 +480,8 @@ impl Api {
         let mut builder = Builder { docs, diags: Diagnostics::new(), api };
         builder.build();
         let Builder { mut diags, mut api, .. } = builder;
-        binding::check(&api, &mut diags);
+        let unserved = binding::check(&api, &mut diags);
+        api.unsupported.extend(unserved);
         if diags.has_errors() {
             return Err(diags);
         }
@@ -465,6 +504,7 @@ impl Api {
             components: Vec::new(),
             perspective: Perspective::Application,
             warnings: Diagnostics::new(),
+            unsupported: Vec::new(),
         }
     }
 
@@ -537,30 +577,33 @@ impl<'d> Builder<'d> {
         let Some(version) = self.take(root.required("asyncapi").and_then(|v| v.str().map(str::to_owned))) else {
             return;
         };
-        match version.split('.').collect::<Vec<_>>().as_slice() {
-            ["3", "0" | "1", _] => {}
-            ["2", ..] => {
-                self.diags.push(
-                    root.child("asyncapi")
-                        .map_or_else(
-                            || SpecError::new("asyncapi", ""),
-                            |n| n.error(format!("AsyncAPI {version} is not supported")),
-                        )
-                        .hint("convert it to 3.0 with `asyncapi convert` (the AsyncAPI CLI), then review the result"),
-                );
-                return;
+        if !matches!(version.split('.').collect::<Vec<_>>().as_slice(), ["3", "0" | "1", _]) {
+            self.diags.push(
+                root.child("asyncapi")
+                    .map_or_else(
+                        || SpecError::new("asyncapi", ""),
+                        |n| n.error(format!("AsyncAPI {version} is not supported")),
+                    )
+                    .hint("specserve reads AsyncAPI 2.0 to 2.6, 3.0 and 3.1 documents"),
+            );
+            return;
+        }
+        // A 2.x document arrives here rewritten as 3.0 (spec::v2); it keeps
+        // its own version, and what the rewrite lost is said where it was.
+        let version = self.docs.converted_from().map_or(version, str::to_owned);
+        for (path, loss) in self.docs.conversion_losses() {
+            let hint = "AsyncAPI 2.x is read as the 3.0 document `asyncapi convert` would write";
+            if loss.refused {
+                self.diags.push(SpecError::new(path, loss.message.clone()).hint(hint));
+                continue;
             }
-            _ => {
-                self.diags.push(
-                    root.child("asyncapi")
-                        .map_or_else(
-                            || SpecError::new("asyncapi", ""),
-                            |n| n.error(format!("AsyncAPI {version} is not supported")),
-                        )
-                        .hint("specserve reads AsyncAPI 3.0 and 3.1 documents"),
-                );
-                return;
-            }
+            let entry = Unsupported {
+                construct: loss.construct.clone(),
+                pointer: loss.pointer.clone(),
+                consequence: loss.message.clone(),
+            };
+            self.api.unsupported.push(entry);
+            self.diags.push(SpecError::warning(path, loss.message.clone()).hint(hint));
         }
         self.api.asyncapi = version;
         for problem in root.unknown_extensions(ROOT_EXTENSIONS) {
@@ -572,10 +615,10 @@ impl<'d> Builder<'d> {
             && !is_json(ct)
         {
             let node = root.child("defaultContentType").unwrap_or_else(|| root.clone());
-            self.diags.push(
-                node.warning(format!("content type `{ct}` is not JSON: specserve sends and reads JSON text frames"))
-                    .hint("use application/json"),
-            );
+            let warning = node
+                .warning(format!("content type `{ct}` is not JSON: specserve sends and reads JSON text frames"))
+                .hint("use application/json");
+            self.not_served(&node, format!("content type `{ct}`"), warning);
         }
         self.info(&root);
         self.servers(&root);
@@ -625,6 +668,35 @@ impl<'d> Builder<'d> {
         self.diags.take(result)
     }
 
+    /// Records that `construct` (at `node`) is not served as written, and
+    /// says so in `warning`, once however often the node is read.
+    fn not_served(&mut self, node: &Node<'d>, construct: impl Into<String>, warning: SpecError) {
+        let entry = Unsupported {
+            construct: construct.into(),
+            pointer: self.docs.written_pointer(&node.loc()),
+            consequence: warning.message.clone(),
+        };
+        if !self.api.unsupported.contains(&entry) {
+            self.api.unsupported.push(entry);
+            self.diags.push(warning);
+        }
+    }
+
+    /// Bindings of protocols other than WebSocket, on a server, channel,
+    /// operation or message: documented, not served.
+    fn foreign_bindings(&mut self, owner: &Node<'d>) {
+        let Some(bindings) = owner.child("bindings").and_then(|b| self.take(b.resolve())) else { return };
+        for (protocol, binding) in bindings.entries().unwrap_or_default() {
+            if protocol == "ws" || protocol.starts_with("x-") {
+                continue;
+            }
+            let warning = binding
+                .warning(format!("`{protocol}` bindings are not served: specserve speaks WebSocket only"))
+                .hint("keep them for the tools of that protocol; specserve ignores them");
+            self.not_served(&binding, format!("`{protocol}` binding"), warning);
+        }
+    }
+
     fn info(&mut self, root: &Node<'d>) {
         let Some(info) = self.take(root.required("info")) else { return };
         let text = |key: &str| info.opt_str(key).ok().flatten().map(str::to_owned);
@@ -666,15 +738,15 @@ impl<'d> Builder<'d> {
                 continue;
             };
             if protocol != "ws" && protocol != "wss" {
-                self.diags.push(
-                    node.child("protocol")
-                        .unwrap_or_else(|| node.clone())
-                        .warning(format!(
-                            "protocol `{protocol}` is not WebSocket: specserve serves this API over WebSocket anyway"
-                        ))
-                        .hint("use `ws` or `wss` for a server specserve runs"),
-                );
+                let at = node.child("protocol").unwrap_or_else(|| node.clone());
+                let warning = at
+                    .warning(format!(
+                        "protocol `{protocol}` is not WebSocket: specserve serves this API over WebSocket anyway"
+                    ))
+                    .hint("use `ws` or `wss` for a server specserve runs");
+                self.not_served(&at, format!("protocol `{protocol}`"), warning);
             }
+            self.foreign_bindings(&node);
             let mut variables = Vec::new();
             if let Some(vars) = node.child("variables") {
                 for (name, var) in self.take(vars.entries()).unwrap_or_default() {
@@ -725,15 +797,12 @@ impl<'d> Builder<'d> {
         if is_json_schema_format(format) {
             return Some(schema);
         }
-        self.diags.push(
-            resolved
-                .warning(format!(
-                    "schema format `{format}` is not JSON Schema: this payload is neither validated nor typed"
-                ))
-                .hint(
-                    "describe the payload in JSON Schema (AsyncAPI's default schema format) for specserve to check it",
-                ),
-        );
+        let warning = resolved
+            .warning(format!(
+                "schema format `{format}` is not JSON Schema: this payload is neither validated nor typed"
+            ))
+            .hint("describe the payload in JSON Schema (AsyncAPI's default schema format) for specserve to check it");
+        self.not_served(&resolved, format!("schema format `{format}`"), warning);
         None
     }
 
@@ -761,13 +830,12 @@ impl<'d> Builder<'d> {
             for (name, param) in self.take(params.entries()).unwrap_or_default() {
                 let Some(param) = self.take(param.resolve()) else { continue };
                 if let Some(location) = param.opt_str("location").ok().flatten() {
-                    self.diags.push(
-                        param
-                            .warning(format!(
-                                "parameter location `{location}` is ignored: specserve takes parameters from the path"
-                            ))
-                            .hint("remove `location`; the address names where the parameter is"),
-                    );
+                    let warning = param
+                        .warning(format!(
+                            "parameter location `{location}` is ignored: specserve takes parameters from the path"
+                        ))
+                        .hint("remove `location`; the address names where the parameter is");
+                    self.not_served(&param, "parameter `location`", warning);
                 }
                 parameters.push(Parameter {
                     name,
@@ -779,6 +847,7 @@ impl<'d> Builder<'d> {
             }
         }
         let (query, upgrade_headers, query_json) = self.ws_binding(&resolved);
+        self.foreign_bindings(&resolved);
         let servers = self.channel_servers(&resolved);
         let close_codes = self.close_codes(resolved.child("x-specserve-close-codes"));
         let aliases = match resolved.child("x-specserve-aliases") {
@@ -807,6 +876,7 @@ impl<'d> Builder<'d> {
             close_codes,
             aliases,
             path: resolved.path().to_owned(),
+            pointer: self.docs.written_pointer(&resolved.loc()),
         });
         let mut messages = Vec::new();
         if let Some(list) = resolved.child("messages") {
@@ -847,9 +917,11 @@ impl<'d> Builder<'d> {
         if let Some(method) = ws.opt_str("method").ok().flatten()
             && method != "GET"
         {
-            self.diags.push(ws.warning(format!(
+            let warning = ws.warning(format!(
                 "a WebSocket upgrade is a GET (RFC 6455): specserve serves this channel's upgrade as GET, and answers `{method}` there with 405"
-            )));
+            ));
+            let at = ws.child("method").unwrap_or_else(|| ws.clone());
+            self.not_served(&at, format!("`ws` binding `method: {method}`"), warning);
         }
         let query_node = ws.child("query").and_then(|q| q.resolve().ok());
         let query = query_node.as_ref().map(|q| self.api.schemas.read(q, &mut self.diags));
@@ -947,11 +1019,14 @@ impl<'d> Builder<'d> {
         if let Some(ct) = &content_type
             && !is_json(ct)
         {
-            self.diags.push(
-                resolved
-                    .warning(format!("content type `{ct}` is not JSON: specserve sends and reads JSON text frames"))
-                    .hint("use application/json"),
-            );
+            let warning = resolved
+                .warning(format!("content type `{ct}` is not JSON: specserve sends and reads JSON text frames"))
+                .hint("use application/json");
+            let at = field("contentType").unwrap_or_else(|| resolved.clone());
+            self.not_served(&at, format!("content type `{ct}`"), warning);
+        }
+        for source in &sources {
+            self.foreign_bindings(source);
         }
         let payload_node = field("payload").and_then(|p| self.schema_node(&p));
         let payload = payload_node.as_ref().map(|p| self.api.schemas.read(p, &mut self.diags));
@@ -1086,7 +1161,9 @@ impl<'d> Builder<'d> {
         let mut ids = Vec::new();
         for item in self.take(list.items()).unwrap_or_default() {
             let Some(scheme) = self.take(item.resolve()) else { continue };
-            if let Some(id) = self.api.security_schemes.iter().position(|s| s.key == scheme_key(&scheme)) {
+            // One scheme per place it is written: two inline schemes (with
+            // scopes of their own) are two schemes, whatever their keys.
+            if let Some(id) = self.api.security_schemes.iter().position(|s| s.path == scheme.path()) {
                 ids.push(id);
                 continue;
             }
@@ -1112,6 +1189,8 @@ impl<'d> Builder<'d> {
         let enforcement = match (kind.as_str(), location.as_deref(), name) {
             ("http", ..) if text("scheme").is_some_and(|s| s.eq_ignore_ascii_case("bearer")) => Enforcement::Bearer,
             ("oauth2" | "openIdConnect", ..) => Enforcement::Bearer,
+            ("http", ..) if text("scheme").is_some_and(|s| s.eq_ignore_ascii_case("basic")) => Enforcement::Basic,
+            ("userPassword", ..) => Enforcement::Basic,
             ("httpApiKey", Some("header"), Some(name)) if name.eq_ignore_ascii_case("authorization") => {
                 Enforcement::Bearer
             }
@@ -1133,11 +1212,10 @@ impl<'d> Builder<'d> {
             (enforcement, _) => enforcement,
         };
         if let Enforcement::NotEnforced(reason) = &enforcement {
-            self.diags.push(
-                node.warning(format!("security scheme `{kind}` is documented but not enforced: {reason}")).hint(
-                    "use `http` bearer, `httpApiKey` (header, query or cookie), or `x-specserve-message-property`",
-                ),
-            );
+            let warning = node
+                .warning(format!("security scheme `{kind}` is documented but not enforced: {reason}"))
+                .hint("use `http` bearer, `httpApiKey` (header, query or cookie), or `x-specserve-message-property`");
+            self.not_served(node, format!("`{kind}` security scheme"), warning);
         }
         let scopes = self.scheme_scopes(node, &kind);
         Some(SecurityScheme {
@@ -1147,6 +1225,7 @@ impl<'d> Builder<'d> {
             enforcement,
             message_property,
             scopes,
+            path: node.path().to_owned(),
         })
     }
 
@@ -1201,6 +1280,9 @@ impl<'d> Builder<'d> {
                 return;
             }
         };
+        for source in &sources {
+            self.foreign_bindings(source);
+        }
         let Some(channel_node) = self.take(node.required("channel")) else { return };
         let Some(channel) = self.channel(&channel_node) else { return };
         let messages = match node.child("messages") {
@@ -1269,6 +1351,7 @@ impl<'d> Builder<'d> {
             scheduling,
             audit,
             path: node.path().to_owned(),
+            pointer: self.docs.written_pointer(&node.loc()),
         });
     }
 
@@ -1300,9 +1383,10 @@ impl<'d> Builder<'d> {
         };
         let address = node.child("address").and_then(|a| a.resolve().ok()).and_then(|a| {
             let location = a.opt_str("location").ok().flatten().map(str::to_owned);
-            self.diags.push(a.warning(
+            let warning = a.warning(
                 "a reply `address` is informational on WebSocket: specserve sends the reply on the socket the request came on",
-            ));
+            );
+            self.not_served(&a, "reply `address`", warning);
             location
         });
         let messages_channel = channel.unwrap_or(operation_channel);
@@ -1410,11 +1494,13 @@ fn channel_key(node: &Node<'_>) -> String {
     node.key()
 }
 
+/// A scheme's name: its key under `components.securitySchemes`, or for an
+/// inline scheme its `type` (the list index it sits at names nothing).
 fn scheme_key(node: &Node<'_>) -> String {
     let pointer = node.loc().pointer;
     match pointer.strip_prefix("/components/securitySchemes/") {
         Some(name) if !name.contains('/') => name.to_owned(),
-        _ => node.key(),
+        _ => node.opt_str("type").ok().flatten().map_or_else(|| node.key(), str::to_owned),
     }
 }
 

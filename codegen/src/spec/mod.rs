@@ -13,6 +13,10 @@ use serde_json::Value;
 
 use crate::diagnostics::{Result, SpecError};
 
+mod v2;
+
+pub use v2::Loss;
+
 /// Where a value lives: a file of the set and a JSON pointer in it. Two
 /// references to the same place resolve to the same `Loc`, which is how the
 /// model gives one message or schema one id however often it is referenced.
@@ -30,12 +34,21 @@ struct File {
     name: String,
     path: Option<PathBuf>,
     value: Value,
+    /// For a converted 2.x root: where each rewritten place came from, so
+    /// problems name the document's own paths.
+    moved: Vec<(String, String)>,
+    /// For a converted 2.x root: the document as written (what is served).
+    original: Option<Value>,
 }
 
 /// The root document and every file its references reach.
 #[derive(Debug)]
 pub struct Documents {
     files: Vec<File>,
+    /// The `asyncapi` version of a 2.x root read as 3.0.
+    converted_from: Option<String>,
+    /// What that conversion could not carry over.
+    losses: Vec<Loss>,
 }
 
 impl Documents {
@@ -60,7 +73,8 @@ impl Documents {
 
     fn from_root(text: &str, path: Option<PathBuf>) -> Result<Documents> {
         let value = parse_text(text, "")?;
-        let mut docs = Documents { files: vec![File { name: String::new(), path, value }] };
+        let root = File { name: String::new(), path, value, moved: Vec::new(), original: None };
+        let mut docs = Documents { files: vec![root], converted_from: None, losses: Vec::new() };
         let mut next = 0;
         while next < docs.files.len() {
             let base = docs.files[next].path.clone();
@@ -69,7 +83,24 @@ impl Documents {
             }
             next += 1;
         }
+        if v2::is_v2(&docs.files[0].value) {
+            docs.read_v2_as_v3();
+        }
         Ok(docs)
+    }
+
+    /// Rewrites a 2.x root as 3.0 (see [`v2`]), keeping the document as
+    /// written to serve and to name places in.
+    fn read_v2_as_v3(&mut self) {
+        let written = &self.files[0].value;
+        let version = written.get("asyncapi").and_then(Value::as_str).map(str::to_owned);
+        let resolve = |reference: &str| self.follow(0, reference).ok().map(|node| node.value().clone());
+        let conversion = v2::to_v3(written, &resolve);
+        self.converted_from = version;
+        self.losses = conversion.losses;
+        let root = &mut self.files[0];
+        root.original = Some(std::mem::replace(&mut root.value, conversion.value));
+        root.moved = conversion.moved;
     }
 
     /// The index of the file `target` names relative to `from`, loading it if new.
@@ -94,7 +125,7 @@ impl Documents {
         let root_dir = self.files[0].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
         let name = path.strip_prefix(root_dir).unwrap_or(&path).display().to_string();
         let value = parse_text(&text, &name)?;
-        self.files.push(File { name, path: Some(path), value });
+        self.files.push(File { name, path: Some(path), value, moved: Vec::new(), original: None });
         Ok(self.files.len() - 1)
     }
 
@@ -115,7 +146,7 @@ impl Documents {
                 file: loc.file,
                 value,
                 pointer: loc.pointer.clone(),
-                path: dotted(&file.name, &loc.pointer),
+                path: self.shown(loc.file, &loc.pointer),
             });
         }
         let mut node =
@@ -130,6 +161,36 @@ impl Documents {
         Some(node)
     }
 
+    /// The `asyncapi` version of a 2.x document that was read as 3.0.
+    pub fn converted_from(&self) -> Option<&str> {
+        self.converted_from.as_deref()
+    }
+
+    /// What reading a 2.x document as 3.0 could not carry over, each with
+    /// its dotted path in the document as written.
+    pub fn conversion_losses(&self) -> impl Iterator<Item = (String, &Loss)> {
+        self.losses.iter().map(|loss| (dotted("", &loss.pointer), loss))
+    }
+
+    /// How problems name `pointer` in `file`: its dotted path in the file as
+    /// written (for a converted 2.x root, where the place came from).
+    fn shown(&self, file: usize, pointer: &str) -> String {
+        let Some(f) = self.files.get(file) else { return dotted("", pointer) };
+        if f.moved.is_empty() {
+            return dotted(&f.name, pointer);
+        }
+        dotted(&f.name, &v2::origin(&f.moved, pointer))
+    }
+
+    /// `loc` as a JSON pointer into the document as written: a converted
+    /// 2.x root's own places, `file.yaml#/pointer` in another file.
+    pub fn written_pointer(&self, loc: &Loc) -> String {
+        let Some(f) = self.files.get(loc.file) else { return loc.pointer.clone() };
+        let pointer = if f.moved.is_empty() { loc.pointer.clone() } else { v2::origin(&f.moved, &loc.pointer) };
+        let pointer = if pointer.is_empty() { "/".to_owned() } else { pointer };
+        if f.name.is_empty() { pointer } else { format!("{}#{pointer}", f.name) }
+    }
+
     /// Whether the document is more than its root file.
     pub fn is_multi_file(&self) -> bool {
         self.files.len() > 1
@@ -142,8 +203,10 @@ impl Documents {
     /// other files back into it, stay (or become) `#/...` references, so
     /// recursive schemas stay references. A cycle through other files is
     /// refused: it cannot be written out without references.
+    /// A converted 2.x document is bundled as written, in 2.x.
     pub fn bundled(&self) -> Result<Value> {
-        self.inline(0, &self.files[0].value, &mut Vec::new())
+        let root = &self.files[0];
+        self.inline(0, root.original.as_ref().unwrap_or(&root.value), &mut Vec::new())
     }
 
     fn inline(&self, file: usize, value: &Value, within: &mut Vec<Loc>) -> Result<Value> {
@@ -363,7 +426,7 @@ impl<'a> Node<'a> {
     pub fn child(&self, key: &str) -> Option<Node<'a>> {
         let value = self.value.as_object()?.get(key)?;
         let pointer = format!("{}/{}", self.pointer, escape(key));
-        let path = dotted(self.docs.file_name(self.file), &pointer);
+        let path = self.docs.shown(self.file, &pointer);
         Some(Node { docs: self.docs, file: self.file, value, pointer, path })
     }
 
@@ -384,7 +447,7 @@ impl<'a> Node<'a> {
         Ok((0..items.len())
             .map(|i| {
                 let pointer = format!("{}/{i}", self.pointer);
-                let path = dotted(self.docs.file_name(self.file), &pointer);
+                let path = self.docs.shown(self.file, &pointer);
                 Node { docs: self.docs, file: self.file, value: &items[i], pointer, path }
             })
             .collect())
@@ -430,7 +493,7 @@ impl<'a> Node<'a> {
 
 /// The file `path` as the error messages of a loaded set show it.
 pub fn display_path(docs: &Documents, loc: &Loc) -> String {
-    dotted(docs.file_name(loc.file), &loc.pointer)
+    docs.shown(loc.file, &loc.pointer)
 }
 
 /// Reads a path relative to a document set's root folder (scaffolds copy files).

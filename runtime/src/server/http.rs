@@ -380,6 +380,7 @@ fn credential(source: CredentialSource, headers: &HeaderMap, query: Option<&str>
         CredentialSource::Bearer => header(header::AUTHORIZATION.as_str())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|v| v.trim().to_owned()),
+        CredentialSource::Basic => header(header::AUTHORIZATION.as_str()).and_then(basic_credential),
         CredentialSource::Header(name) => header(name).map(str::to_owned),
         CredentialSource::Query(name) => {
             crate::path::query_pairs(query).into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
@@ -393,6 +394,18 @@ fn credential(source: CredentialSource, headers: &HeaderMap, query: Option<&str>
             .map(str::to_owned),
     };
     value.filter(|v| !v.is_empty())
+}
+
+/// `user:password` from an `Authorization: Basic` value (RFC 7617), if it
+/// is one: the scheme name in any case, base64 of UTF-8 with a `:`.
+fn basic_credential(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    String::from_utf8(decoded).ok().filter(|pair| pair.contains(':'))
 }
 
 /// Why an opening handshake is refused (RFC 6455 section 4.2.1).

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use specserve_codegen::model::{Action, MessageId, OperationId};
 use specserve_codegen::schema::bundle;
-use specserve_codegen::{Api, Diagnostics};
+use specserve_codegen::{Api, Diagnostics, report};
 
 /// Which way an input travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
@@ -393,10 +393,11 @@ pub fn lint_summary(api: &Api) -> String {
     let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
     let paths = api.endpoints().len();
     format!(
-        "ok: {} {} (AsyncAPI {}): {} operation{} on {paths} WebSocket path{}, {} message{}, {examples} examples checked, {} warning{}\n",
+        "ok: {} {} (AsyncAPI {}{}): {} operation{} on {paths} WebSocket path{}, {} message{}, {examples} examples checked, {} warning{}\n",
         api.info.title,
         api.info.version,
         api.asyncapi,
+        if api.asyncapi.starts_with("2.") { ", read as 3.0" } else { "" },
         api.operations.len(),
         if api.operations.len() == 1 { "" } else { "s" },
         if paths == 1 { "" } else { "s" },
@@ -404,17 +405,7 @@ pub fn lint_summary(api: &Api) -> String {
         if api.messages.len() == 1 { "" } else { "s" },
         api.warnings.len(),
         if api.warnings.len() == 1 { "" } else { "s" },
-    ) + &served_urls(api)
-}
-
-/// Every URL a client may open, one per line: the server, the URL, the channel.
-pub fn served_urls(api: &Api) -> String {
-    let urls = api.served_urls();
-    let width = urls.iter().map(|u| u.url.len()).max().unwrap_or(0);
-    let mut text = String::new();
-    for url in urls {
-        let server = url.server.map_or_else(String::new, |s| format!("server {s}, "));
-        text += &format!("  {:width$}  {server}channel {}\n", url.url, url.channel);
-    }
-    text
+    ) + &report::served_urls(api)
+        + &report::enforced_security(api)
+        + &report::not_served(api)
 }
