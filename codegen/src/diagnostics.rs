@@ -25,17 +25,27 @@ pub struct SpecError {
     pub message: String,
     /// How to fix it, when there is an obvious fix.
     pub hint: Option<String>,
+    /// The official parser's rule this breaks (`asyncapi3-channel-parameters`),
+    /// when it has one: the parser refuses the document too.
+    pub rule: Option<&'static str>,
 }
 
 impl SpecError {
     /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None }
+        Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None, rule: None }
     }
 
     /// A warning at `path`.
     pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, ..Self::new(path, message) }
+    }
+
+    /// The same problem, named by the official parser's rule for it.
+    #[must_use]
+    pub fn rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
+        self
     }
 
     /// The same problem with a suggested fix.
@@ -53,7 +63,10 @@ impl fmt::Display for SpecError {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{severity}: {path}: {}", self.message)?;
+        match self.rule {
+            Some(rule) => write!(f, "{severity}[{rule}]: {path}: {}", self.message)?,
+            None => write!(f, "{severity}: {path}: {}", self.message)?,
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  fix: {hint}")?;
         }
@@ -123,6 +136,32 @@ impl Diagnostics {
     /// How many.
     pub fn len(&self) -> usize {
         self.items.len()
+    }
+
+    /// Adds the official parser's view of the same document: each of
+    /// `official` (errors named by a rule) that is about a place one of these
+    /// errors is about (the same, or one inside the other) lends that error
+    /// its rule name instead of being said twice; the rest are added.
+    pub fn merge_official(&mut self, official: Vec<SpecError>) {
+        let related = |a: &str, b: &str| {
+            let inside = |inner: &str, outer: &str| {
+                outer.is_empty()
+                    || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            };
+            a == b || inside(a, b) || inside(b, a)
+        };
+        for violation in official {
+            let ours = self
+                .items
+                .iter_mut()
+                .find(|d| d.severity == Severity::Error && !d.path.is_empty() && related(&d.path, &violation.path));
+            match ours {
+                Some(ours) => {
+                    ours.rule = ours.rule.or(violation.rule);
+                }
+                None => self.push(violation),
+            }
+        }
     }
 
     /// Turns every warning into an error (a project's own spec must be clean).

@@ -128,6 +128,25 @@ fn a_2_x_document_is_told_about_in_its_own_paths() {
     );
 }
 
+/// What the official parser leaves unchecked for 3.x, specserve warns about:
+/// a server URL variable nobody declares, a documented value its schema refuses.
+#[test]
+fn unknowable_urls_and_values_their_schemas_refuse_are_named() {
+    only(
+        &warnings_of(&edited(MINIMAL, "    protocol: wss\n", "    protocol: wss\n    pathname: /{tenant}\n")),
+        "servers.local.host",
+        "`{tenant}` is not among the server's `variables`",
+    );
+    let spec = edited(
+        MINIMAL,
+        "label: {type: string, description: What the item is called.}",
+        "label: {type: string, default: 7, description: What the item is called.}",
+    );
+    let (at, message) =
+        ("components.schemas.ItemGetReplyFrame.properties.label.default", "does not match its own schema");
+    only(&warnings_of(&spec), at, message);
+}
+
 #[test]
 fn document_rules() {
     let error =
@@ -149,11 +168,23 @@ fn document_rules() {
         "components.messages.Error.x-specserve-error",
         "must name an object property of the payload",
     );
+    // Without `parameters` an address parameter is any string (the official parser agrees)...
     only(
-        &errors_of(&edited(MINIMAL, "    address: /ws\n", "    address: /ws/{room}\n")),
+        &warnings_of(&edited(MINIMAL, "    address: /ws\n", "    address: /ws/{room}\n")),
         "channels.api.address",
-        "`{room}` is not among the channel's `parameters`",
+        "`{room}` has no `parameters` entry",
     );
+    // ...but a `parameters` object must declare every one, and only those.
+    let error = only(
+        &errors_of(&edited(
+            MINIMAL,
+            "    address: /ws\n",
+            "    address: /ws/{room}\n    parameters:\n      room: {}\n      floor: {}\n",
+        )),
+        "channels.api.parameters.floor",
+        "the address has no `{floor}`",
+    );
+    assert_eq!(error.rule, Some("asyncapi3-channel-parameters"));
     only(
         &errors_of(&edited(MINIMAL, "location: $message.payload#/requestId", "location: $message.payload#requestId")),
         "components.messages.ItemGetRequest.correlationId",

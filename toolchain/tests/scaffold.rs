@@ -212,12 +212,14 @@ fn a_project_is_never_made_over_existing_files_or_from_a_broken_spec() {
     let broken = fresh_dir("broken-spec");
     std::fs::create_dir_all(&broken).unwrap();
     let spec = broken.join("asyncapi.yaml");
-    std::fs::write(&spec, "asyncapi: 3.0.0\ninfo: {title: t, version: '1'}\nchannels: {a: {address: '/{x}'}}\n")
-        .unwrap();
+    let document =
+        "asyncapi: 3.0.0\ninfo: {title: t, version: '1'}\nchannels: {a: {address: '/{x}', parameters: {}}}\n";
+    std::fs::write(&spec, document).unwrap();
     let target = broken.join("project");
     let output = specserve(&["new", "--spec", spec.to_str().unwrap(), target.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`{x}` is not among the channel's `parameters`"));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("[asyncapi3-channel-parameters]") && said.contains("`{x}` is not among"), "{said}");
     assert!(!target.exists(), "nothing was made");
     let _ = std::fs::remove_dir_all(&occupied);
     let _ = std::fs::remove_dir_all(&broken);

@@ -482,6 +482,10 @@ impl Api {
         let Builder { mut diags, mut api, .. } = builder;
         let unserved = binding::check(&api, &mut diags);
         api.unsupported.extend(unserved);
+        // The document must be valid by the official schema too (the
+        // official parser refuses it otherwise); where specserve's own
+        // checks already said so, they get the parser's rule name.
+        diags.merge_official(official_violations(docs, &api.asyncapi));
         if diags.has_errors() {
             return Err(diags);
         }
@@ -567,6 +571,24 @@ struct Builder<'d> {
     api: Api,
 }
 
+/// The document as written (its references resolved, as the official parser
+/// validates it) checked against the official AsyncAPI JSON Schema of its version, each violation an error under the
+/// official parser's rule name.
+fn official_violations(docs: &Documents, version: &str) -> Vec<SpecError> {
+    use crate::spec::official;
+    if !official::knows(version) {
+        return vec![
+            SpecError::new("asyncapi", format!("`{version}` is not a released AsyncAPI version"))
+                .rule("asyncapi-is-asyncapi")
+                .hint("write 3.0.0 or 3.1.0 (or a 2.x release from 2.0.0 to 2.6.0)"),
+        ];
+    }
+    official::check(version, &docs.dereferenced())
+        .into_iter()
+        .map(|violation| SpecError::new(docs.written_path(&violation.pointer), violation.message).rule(official::RULE))
+        .collect()
+}
+
 /// The keys of a message object that traits may supply.
 const MESSAGE_FIELDS: &[&str] =
     &["name", "title", "summary", "description", "contentType", "payload", "headers", "correlationId", "examples"];
@@ -594,7 +616,11 @@ impl<'d> Builder<'d> {
         for (path, loss) in self.docs.conversion_losses() {
             let hint = "AsyncAPI 2.x is read as the 3.0 document `asyncapi convert` would write";
             if loss.refused {
-                self.diags.push(SpecError::new(path, loss.message.clone()).hint(hint));
+                let error = SpecError::new(path, loss.message.clone()).hint(hint);
+                self.diags.push(match loss.rule {
+                    Some(rule) => error.rule(rule),
+                    None => error,
+                });
                 continue;
             }
             let entry = Unsupported {
@@ -666,6 +692,12 @@ impl<'d> Builder<'d> {
 
     fn take<T>(&mut self, result: Result<T>) -> Option<T> {
         self.diags.take(result)
+    }
+
+    /// The official parser's name for a rule it has in both majors: its
+    /// `asyncapi2-` form for a 2.x document, else its `asyncapi3-` form.
+    fn rule(&self, v2: &'static str, v3: &'static str) -> &'static str {
+        if self.docs.converted_from().is_some() { v2 } else { v3 }
     }
 
     /// Records that `construct` (at `node`) is not served as written, and
@@ -747,6 +779,7 @@ impl<'d> Builder<'d> {
                 self.not_served(&at, format!("protocol `{protocol}`"), warning);
             }
             self.foreign_bindings(&node);
+            self.check_server_variables(&node, &host);
             let mut variables = Vec::new();
             if let Some(vars) = node.child("variables") {
                 for (name, var) in self.take(vars.entries()).unwrap_or_default() {
@@ -774,6 +807,33 @@ impl<'d> Builder<'d> {
         }
     }
 
+    /// Every `{name}` of a server's host and pathname is one of its
+    /// `variables`, and every variable is used: the official parser checks
+    /// this for 2.x, not for 3.x, and an unknown one leaves the URL unknowable.
+    fn check_server_variables(&mut self, server: &Node<'d>, host: &str) {
+        let pathname = server.opt_str("pathname").ok().flatten().unwrap_or_default();
+        let used: Vec<String> = address_parameters(host).into_iter().chain(address_parameters(pathname)).collect();
+        let declared: Vec<String> = server
+            .child("variables")
+            .and_then(|v| v.entries().ok())
+            .map(|entries| entries.into_iter().map(|(name, _)| name).collect())
+            .unwrap_or_default();
+        for name in used.iter().filter(|name| !declared.contains(name)) {
+            let at = server.child("host").unwrap_or_else(|| server.clone());
+            self.diags.push(
+                at.warning(format!("`{{{name}}}` is not among the server's `variables`: the URL keeps it as written"))
+                    .hint(format!("declare `variables: {{{name}: {{default: ...}}}}`")),
+            );
+        }
+        if let Some(variables) = server.child("variables") {
+            for (name, variable) in variables.entries().unwrap_or_default() {
+                if !used.contains(&name) {
+                    self.diags.push(variable.warning(format!("`{{{name}}}` is in neither the host nor the pathname")));
+                }
+            }
+        }
+    }
+
     fn components(&mut self, root: &Node<'d>) {
         let Some(components) = root.child("components") else { return };
         if let Some(schemas) = components.child("schemas") {
@@ -781,8 +841,62 @@ impl<'d> Builder<'d> {
                 if let Some(node) = self.schema_node(&node) {
                     let id = self.api.schemas.read(&node, &mut self.diags);
                     self.api.components.push((name, id));
+                    self.check_schema_values(&node, 0);
                 }
             }
+        }
+    }
+
+    /// The `default` and `examples` written in a schema (and in the schemas
+    /// written inside it) must be valid against it: the official parser
+    /// leaves this out for 3.x (and in practice for 2.x), and a client that
+    /// trusts the documented default would send what the server refuses.
+    /// A `$ref` is checked where its target is written.
+    fn check_schema_values(&mut self, node: &Node<'d>, depth: usize) {
+        let Some(map) = node.value().as_object() else { return };
+        if depth > 32 || map.contains_key("$ref") {
+            return;
+        }
+        if map.contains_key("default") || map.contains_key("examples") {
+            let validator = bundle::bundle(self.docs, &node.loc(), "value check")
+                .ok()
+                .and_then(|json| bundle::validator(&json).ok());
+            if let Some(validator) = validator {
+                let mut values: Vec<Node<'d>> = node.child("default").into_iter().collect();
+                if let Some(examples) = node.child("examples") {
+                    values.extend(examples.items().unwrap_or_default());
+                }
+                for value in values {
+                    if let Some(error) = validator.iter_errors(value.value()).next() {
+                        self.diags.push(
+                            value
+                                .warning(format!("this value does not match its own schema: {}", error.masked()))
+                                .hint("fix the value or the schema: clients take documented values as valid"),
+                        );
+                    }
+                }
+            }
+        }
+        let mut inner = Vec::new();
+        for key in ["properties", "patternProperties", "definitions", "$defs"] {
+            if let Some(children) = node.child(key) {
+                inner.extend(children.entries().unwrap_or_default().into_iter().map(|(_, n)| n));
+            }
+        }
+        for key in ["items", "additionalProperties", "additionalItems", "contains", "not", "if", "then", "else"] {
+            match node.child(key) {
+                Some(child) if child.value().is_array() => inner.extend(child.items().unwrap_or_default()),
+                Some(child) => inner.push(child),
+                None => {}
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(list) = node.child(key) {
+                inner.extend(list.items().unwrap_or_default());
+            }
+        }
+        for child in inner {
+            self.check_schema_values(&child, depth + 1);
         }
     }
 
@@ -816,6 +930,15 @@ impl<'d> Builder<'d> {
         for problem in resolved.unknown_extensions(CHANNEL_EXTENSIONS) {
             self.diags.push(problem);
         }
+        if key.contains(['?', '#']) {
+            let rule = self.rule("asyncapi2-channel-no-query-nor-fragment", "asyncapi3-channel-no-query-nor-fragment");
+            self.diags.push(
+                resolved
+                    .error(format!("channel `{key}` has a query (`?`) or fragment (`#`) in its name"))
+                    .hint("name the channel without them; a query belongs in the `ws` binding's `query`")
+                    .rule(rule),
+            );
+        }
         let text = |k: &str| resolved.opt_str(k).ok().flatten().map(str::to_owned);
         let address = match resolved.child("address").map(|a| a.value().clone()) {
             None | Some(Value::Null) => None,
@@ -843,6 +966,27 @@ impl<'d> Builder<'d> {
                     allowed: strings(param.value().get("enum")),
                     default: param.opt_str("default").ok().flatten().map(str::to_owned),
                     examples: strings(param.value().get("examples")),
+                });
+            }
+        }
+        // Without a `parameters` object, the address's `{names}` are plain
+        // string parameters (the official parser accepts that); with one, it
+        // must declare them all (`check_address`).
+        if resolved.child("parameters").is_none()
+            && let Some(address) = &address
+        {
+            for name in address_parameters(address) {
+                let at = resolved.child("address").unwrap_or_else(|| resolved.clone());
+                self.diags.push(
+                    at.warning(format!("`{{{name}}}` has no `parameters` entry: any value is accepted there"))
+                        .hint(format!("declare `parameters: {{{name}: {{enum: [...]}}}}` to say which values are")),
+                );
+                parameters.push(Parameter {
+                    name,
+                    description: None,
+                    allowed: Vec::new(),
+                    default: None,
+                    examples: Vec::new(),
                 });
             }
         }
@@ -902,7 +1046,11 @@ impl<'d> Builder<'d> {
             let Some(server) = self.take(item.resolve()) else { continue };
             match self.api.servers.iter().position(|s| s.path == server.path()) {
                 Some(index) => servers.push(index),
-                None => self.diags.push(item.error("a channel's `servers` must each be a `$ref` to one of `servers`")),
+                None => {
+                    let rule = self.rule("asyncapi2-channel-servers", "asyncapi3-required-channel-servers-unambiguity");
+                    self.diags
+                        .push(item.error("a channel's `servers` must each be a `$ref` to one of `servers`").rule(rule));
+                }
             }
         }
         Some(servers)
@@ -941,9 +1089,9 @@ impl<'d> Builder<'d> {
     }
 
     fn check_address(&mut self, id: ChannelId) {
+        let rule = self.rule("asyncapi2-channel-parameters", "asyncapi3-channel-parameters");
         let channel = &self.api.channels[id];
-        let Some(address) = &channel.address else { return };
-        let named: Vec<String> = address_parameters(address);
+        let named: Vec<String> = channel.address.as_deref().map(address_parameters).unwrap_or_default();
         for name in &named {
             if !channel.parameters.iter().any(|p| &p.name == name) {
                 self.diags.push(
@@ -951,16 +1099,21 @@ impl<'d> Builder<'d> {
                         format!("{}.address", channel.path),
                         format!("`{{{name}}}` is not among the channel's `parameters`"),
                     )
-                    .hint(format!("declare `parameters: {{{name}: {{description: ...}}}}`")),
+                    .hint(format!("declare `parameters: {{{name}: {{description: ...}}}}`"))
+                    .rule(rule),
                 );
             }
         }
         for parameter in &channel.parameters {
             if !named.contains(&parameter.name) {
-                self.diags.push(SpecError::warning(
-                    format!("{}.parameters.{}", channel.path, parameter.name),
-                    "the address has no such `{parameter}`: the parameter is never set",
-                ));
+                self.diags.push(
+                    SpecError::new(
+                        format!("{}.parameters.{}", channel.path, parameter.name),
+                        format!("the address has no `{{{}}}`: the parameter is never set", parameter.name),
+                    )
+                    .hint("remove the parameter, or use it in the address")
+                    .rule(rule),
+                );
             }
         }
     }
@@ -1029,6 +1182,9 @@ impl<'d> Builder<'d> {
             self.foreign_bindings(source);
         }
         let payload_node = field("payload").and_then(|p| self.schema_node(&p));
+        if let Some(payload) = &payload_node {
+            self.check_schema_values(payload, 0);
+        }
         let payload = payload_node.as_ref().map(|p| self.api.schemas.read(p, &mut self.diags));
         let headers_node = field("headers").and_then(|h| self.schema_node(&h));
         let headers = headers_node.as_ref().map(|h| self.api.schemas.read(h, &mut self.diags));
@@ -1130,6 +1286,10 @@ impl<'d> Builder<'d> {
         let message = &self.api.messages[id];
         let compile = |json: &Option<Value>| json.as_ref().and_then(|j| bundle::validator(j).ok());
         let (payload, headers) = (compile(&message.payload_json), compile(&message.headers_json));
+        // AsyncAPI 2's official parser refuses a document whose examples do
+        // not match (`asyncapi2-message-examples`); its 3.x rules do not
+        // check them, so for 3.x it is a warning.
+        let v2 = self.docs.converted_from().is_some();
         let mut problems = Vec::new();
         for (i, example) in message.examples.iter().enumerate() {
             let label = example.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
@@ -1139,16 +1299,17 @@ impl<'d> Builder<'d> {
                 if let (Some(validator), Some(value)) = (validator, value)
                     && let Some(error) = validator.iter_errors(value).next()
                 {
-                    problems.push(
-                        SpecError::warning(
-                            format!("{}.examples[{i}]", node.path()),
-                            format!(
-                                "example `{label}` does not match the message's {part} schema: at `{}`: {error}",
-                                error.instance_path()
-                            ),
-                        )
-                        .hint("fix the example or the schema"),
+                    let path = format!("{}.examples[{i}]", node.path());
+                    let message = format!(
+                        "example `{label}` does not match the message's {part} schema: at `{}`: {error}",
+                        error.instance_path()
                     );
+                    let problem = if v2 {
+                        SpecError::new(path, message).rule("asyncapi2-message-examples")
+                    } else {
+                        SpecError::warning(path, message)
+                    };
+                    problems.push(problem.hint("fix the example or the schema"));
                 }
             }
         }
@@ -1284,6 +1445,17 @@ impl<'d> Builder<'d> {
             self.foreign_bindings(source);
         }
         let Some(channel_node) = self.take(node.required("channel")) else { return };
+        if let Ok(Some(reference)) = channel_node.ref_target()
+            && !reference.starts_with("#/channels/")
+            && self.docs.converted_from().is_none()
+        {
+            self.diags.push(
+                channel_node
+                    .error(format!("`{reference}` is not one of the document's `channels`"))
+                    .hint("reference the channel under the root `channels`, as `#/channels/<name>`")
+                    .rule("asyncapi3-required-operation-channel-unambiguity"),
+            );
+        }
         let Some(channel) = self.channel(&channel_node) else { return };
         let messages = match node.child("messages") {
             None => self.api.channels[channel].messages.iter().map(|(_, m)| *m).collect(),
@@ -1366,9 +1538,13 @@ impl<'d> Builder<'d> {
                 Some((_, id)) => ids.push(*id),
                 None => {
                     let key = &self.api.channels[channel].key;
-                    self.diags.push(item.error(format!("this message is not one of channel `{key}`'s messages")).hint(
-                        format!("reference it as `#/channels/{key}/messages/<name>` after adding it to the channel"),
-                    ));
+                    self.diags.push(
+                        item.error(format!("this message is not one of channel `{key}`'s messages"))
+                            .hint(format!(
+                                "reference it as `#/channels/{key}/messages/<name>` after adding it to the channel"
+                            ))
+                            .rule("asyncapi3-operation-messages-from-referred-channel"),
+                    );
                 }
             }
         }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::diagnostics::{Result, SpecError};
 
+pub mod official;
 mod v2;
 
 pub use v2::Loss;
@@ -275,30 +276,133 @@ impl Documents {
     }
 
     fn lookup<'a>(&'a self, from: &Node<'a>, reference: &str) -> Result<Node<'a>> {
-        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let file = if file_part.is_empty() {
-            from.file
-        } else {
-            if file_part.contains("://") {
-                return Err(from
-                    .error(format!("`$ref: {reference}` is a remote reference"))
-                    .hint("download it beside the document and reference it by relative path"));
-            }
-            let base = self.files[from.file].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
-            let wanted = base.join(file_part);
-            let wanted = wanted.canonicalize().unwrap_or(wanted);
-            self.files
-                .iter()
-                .position(|f| {
-                    f.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())) == Some(wanted.clone())
-                })
-                .ok_or_else(|| from.error(format!("`$ref: {reference}` names a file that was not loaded")))?
-        };
-        let loc = Loc { file, pointer: pointer.to_owned() };
+        if reference.split('#').next().is_some_and(|file| file.contains("://")) {
+            return Err(from
+                .error(format!("`$ref: {reference}` is a remote reference"))
+                .hint("download it beside the document and reference it by relative path"));
+        }
+        let loc = self
+            .locate(from.file, reference)
+            .ok_or_else(|| from.error(format!("`$ref: {reference}` names a file that was not loaded")))?;
         self.at(&loc).ok_or_else(|| {
             from.error(format!("`$ref: {reference}` points at nothing"))
                 .hint("define the target or correct the reference")
+                .rule("invalid-ref")
         })
+    }
+
+    /// Where `reference`, written in `file`, points: its file (one of the
+    /// set) and the pointer in it.
+    fn locate(&self, file: usize, reference: &str) -> Option<Loc> {
+        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let file = if file_part.is_empty() {
+            file
+        } else {
+            let base = self.files[file].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
+            let wanted = base.join(file_part);
+            let wanted = wanted.canonicalize().unwrap_or(wanted);
+            self.files.iter().position(|f| {
+                f.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())) == Some(wanted.clone())
+            })?
+        };
+        Some(Loc { file, pointer: pointer.to_owned() })
+    }
+
+    /// A file's tree as written (a converted 2.x root as it was).
+    fn written(&self, file: usize) -> &Value {
+        let f = &self.files[file];
+        f.original.as_ref().unwrap_or(&f.value)
+    }
+
+    /// The value at `loc` in the files as written, following `$ref`s the
+    /// pointer passes through.
+    fn written_at(&self, loc: &Loc, depth: usize) -> Option<(usize, &Value)> {
+        let mut file = loc.file;
+        let mut value = self.written(file);
+        for raw in loc.pointer.split('/').skip(1) {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            let child = match value {
+                Value::Object(map) => map.get(&key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            value = match child {
+                Some(child) => child,
+                None if depth < 16 => {
+                    let reference = value.get("$ref")?.as_str()?;
+                    let (target_file, target) = self.written_at(&self.locate(file, reference)?, depth + 1)?;
+                    file = target_file;
+                    match target {
+                        Value::Object(map) => map.get(&key)?,
+                        Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                        _ => return None,
+                    }
+                }
+                None => return None,
+            };
+        }
+        Some((file, value))
+    }
+
+    /// Where the value at `pointer` of the [dereferenced](Self::dereferenced)
+    /// document is written, as problems name places: a violation inside a
+    /// referenced schema is reported once, where the schema is.
+    pub fn written_path(&self, pointer: &str) -> String {
+        let (mut file, mut at) = (0, String::new());
+        let mut value = self.written(0);
+        for raw in pointer.split('/').skip(1) {
+            self.follow_written(&mut file, &mut at, &mut value);
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            let child = match value {
+                Value::Object(map) => map.get(&key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            let Some(child) = child else { break };
+            at = format!("{at}/{raw}");
+            value = child;
+        }
+        self.follow_written(&mut file, &mut at, &mut value);
+        dotted(self.file_name(file), &at)
+    }
+
+    /// Moves (`file`, `at`, `value`) from a `$ref` to what it points at, transitively.
+    fn follow_written<'a>(&'a self, file: &mut usize, at: &mut String, value: &mut &'a Value) {
+        for _ in 0..16 {
+            let Some(reference) = value.get("$ref").and_then(Value::as_str) else { break };
+            let Some(loc) = self.locate(*file, reference) else { break };
+            let Some((target_file, target)) = self.written_at(&loc, 0) else { break };
+            (*file, *at, *value) = (target_file, loc.pointer, target);
+        }
+    }
+
+    /// The document as written with every `$ref` replaced by what it points
+    /// at, as the official parser validates it; a reference back into what
+    /// it is inside (a recursive schema) stays a reference. A reference to
+    /// nothing stays too: the loader reports it.
+    pub fn dereferenced(&self) -> Value {
+        self.expand(0, self.written(0), &mut Vec::new())
+    }
+
+    fn expand(&self, file: usize, value: &Value, within: &mut Vec<Loc>) -> Value {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    let Some(loc) = self.locate(file, reference) else { return value.clone() };
+                    if within.contains(&loc) {
+                        return value.clone();
+                    }
+                    let Some((target_file, target)) = self.written_at(&loc, 0) else { return value.clone() };
+                    within.push(loc);
+                    let expanded = self.expand(target_file, target, within);
+                    within.pop();
+                    return expanded;
+                }
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.expand(file, v, within))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.expand(file, v, within)).collect()),
+            other => other.clone(),
+        }
     }
 }
 

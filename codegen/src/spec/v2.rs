@@ -49,6 +49,8 @@ pub struct Loss {
     pub message: String,
     /// Whether the document must be refused (serving it would weaken it).
     pub refused: bool,
+    /// The official parser's rule for it, when the parser refuses it too.
+    pub rule: Option<&'static str>,
 }
 
 /// Whether `value` is a 2.x document.
@@ -61,7 +63,7 @@ pub(crate) fn is_v2(value: &Value) -> bool {
 /// server, a channel, a parameter and its schema are converted where they
 /// are used.
 pub(crate) fn to_v3(doc: &Value, resolve: &dyn Fn(&str) -> Option<Value>) -> Conversion {
-    let mut converter = Converter { doc, resolve, moved: Vec::new(), losses: Vec::new() };
+    let mut converter = Converter { doc, ids_seen: Vec::new(), resolve, moved: Vec::new(), losses: Vec::new() };
     let value = converter.document();
     let mut moved = converter.moved;
     moved.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
@@ -82,6 +84,8 @@ pub(crate) fn origin(moved: &[(String, String)], pointer: &str) -> String {
 
 struct Converter<'a> {
     doc: &'a Value,
+    /// `operationId`s and `messageId`s seen: each must be unique.
+    ids_seen: Vec<(&'static str, String)>,
     resolve: &'a dyn Fn(&str) -> Option<Value>,
     moved: Vec<(String, String)>,
     losses: Vec<Loss>,
@@ -127,12 +131,34 @@ impl Converter<'_> {
         target
     }
 
+    /// Refuses a second `operationId` or `messageId` of the same value
+    /// (2.x requires them unique; as 3.0 keys, one would replace the other).
+    fn unique(&mut self, field: &'static str, id: &str, at: String) -> bool {
+        let seen = (field, id.to_owned());
+        if self.ids_seen.contains(&seen) {
+            let rule = if field == "operationId" {
+                "asyncapi2-operation-operationId-uniqueness"
+            } else {
+                "asyncapi2-message-messageId-uniqueness"
+            };
+            self.refuse_as(rule, format!("{at}/{field}"), format!("`{field}: {id}` is used twice"));
+            return false;
+        }
+        self.ids_seen.push(seen);
+        true
+    }
+
     fn lose(&mut self, pointer: String, construct: &str, message: String) {
-        self.losses.push(Loss { pointer, construct: construct.to_owned(), message, refused: false });
+        self.losses.push(Loss { pointer, construct: construct.to_owned(), message, refused: false, rule: None });
     }
 
     fn refuse(&mut self, pointer: String, message: String) {
-        self.losses.push(Loss { pointer, construct: String::new(), message, refused: true });
+        self.losses.push(Loss { pointer, construct: String::new(), message, refused: true, rule: None });
+    }
+
+    /// A refusal the official parser makes too, under `rule`.
+    fn refuse_as(&mut self, rule: &'static str, pointer: String, message: String) {
+        self.losses.push(Loss { pointer, construct: String::new(), message, refused: true, rule: Some(rule) });
     }
 
     fn document(&mut self) -> Value {
@@ -216,7 +242,12 @@ impl Converter<'_> {
                 continue;
             };
             let Some(scheme) = schemes.get(name) else {
-                self.refuse(here, format!("`{name}` is not one of `components.securitySchemes`"));
+                let rule = if at.starts_with("/servers") {
+                    "asyncapi2-server-security"
+                } else {
+                    "asyncapi2-operation-security"
+                };
+                self.refuse_as(rule, here, format!("`{name}` is not one of `components.securitySchemes`"));
                 continue;
             };
             let reference = format!("#/components/securitySchemes/{}", esc(name));
@@ -270,11 +301,16 @@ impl Converter<'_> {
         copy(item, &mut out, &["description", "bindings"]);
         copy_extensions(item, &mut out);
         if let Some(servers) = item.get("servers").and_then(Value::as_array) {
-            let refs = servers
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|name| json!({ "$ref": format!("#/servers/{}", esc(name)) }))
-                .collect();
+            let mut refs = Vec::new();
+            for (i, name) in servers.iter().enumerate() {
+                let Some(name) = name.as_str() else { continue };
+                if self.doc.pointer(&format!("/servers/{}", esc(name))).is_none() {
+                    let message = format!("`{name}` is not one of the document's `servers`");
+                    self.refuse_as("asyncapi2-channel-servers", format!("{at}/servers/{i}"), message);
+                    continue;
+                }
+                refs.push(json!({ "$ref": format!("#/servers/{}", esc(name)) }));
+            }
             out.insert("servers".into(), Value::Array(refs));
         }
         if let Some(parameters) = item.get("parameters").and_then(Value::as_object) {
@@ -292,6 +328,9 @@ impl Converter<'_> {
                 .get("operationId")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("{id}.{verb}"), str::to_owned);
+            if !self.unique("operationId", &op_id, op_at.clone()) {
+                continue;
+            }
             let mut refs = Vec::new();
             let listed: Vec<(String, &Value)> = match operation.get("message") {
                 Some(Value::Object(m)) if m.get("oneOf").is_some_and(Value::is_array) => m["oneOf"]
@@ -306,6 +345,11 @@ impl Converter<'_> {
             };
             let several = listed.len() > 1;
             for (n, (from, message)) in listed.into_iter().enumerate() {
+                if let Some(message_id) = message.get("messageId").and_then(Value::as_str)
+                    && !self.unique("messageId", message_id, from.clone())
+                {
+                    continue;
+                }
                 let key = message_key(message).unwrap_or_else(|| {
                     let verb_or_id = operation.get("operationId").and_then(Value::as_str).unwrap_or(verb);
                     if several { format!("{verb_or_id}.message.{n}") } else { format!("{verb_or_id}.message") }
