@@ -47,6 +47,52 @@ async fn zero_config_server_on_sqlite_passes_the_python_seed_client() {
     assert!(status.success(), "{status}");
 }
 
+/// Whether Node (which the SDK tests use too) trusts the server at `url`
+/// when told `NODE_EXTRA_CA_CERTS=cert`, as README says to.
+fn node_trusts(url: &str, cert: &std::path::Path) -> Option<bool> {
+    let port = url.split(':').nth(2)?.split('/').next()?.to_owned();
+    let script = "const s = require('tls').connect({host: '127.0.0.1', port: +process.argv[1], servername: 'localhost'}, \
+                  () => { console.log(s.authorized); s.end(); }); s.on('error', e => { console.log(e.code); });";
+    let output = Command::new("node").args(["-e", script, &port]).env("NODE_EXTRA_CA_CERTS", cert).output().ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).trim() == "true")
+}
+
+/// The zero-configuration certificate is a file clients can trust, and a
+/// restart keeps it (README's `NODE_EXTRA_CA_CERTS` advice depends on both).
+#[tokio::test]
+async fn the_self_signed_certificate_is_kept_for_clients_and_restarts() {
+    let running = Running::start(None);
+    let cert = running.dir.join("specserve-tls/cert.pem");
+    assert!(cert.exists(), "by default in the working directory, where README says");
+    running.sigterm();
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}");
+    assert!(logs.contains("specserve-tls/cert.pem"), "the start log says where the certificate is: {logs}");
+
+    let kept = std::env::temp_dir().join(format!("specserve-tls-kept-{}", rand_suffix()));
+    let flags = ["--self-signed-dir", kept.to_str().unwrap()];
+    let running = Running::start_with(None, &flags);
+    let (cert, first) = (kept.join("cert.pem"), running.fingerprint.clone());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(kept.join("key.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is its owner's only: {mode:o}");
+    }
+    match node_trusts(&running.url, &cert) {
+        Some(trusted) => assert!(trusted, "Node trusts the server with NODE_EXTRA_CA_CERTS={}", cert.display()),
+        None => common::skip_unless_ci("node"),
+    }
+    assert!(node_trusts(&running.url, std::path::Path::new("/dev/null")) != Some(true), "and not without it");
+    running.sigterm();
+    assert!(running.wait().0.success());
+    let again = Running::start_with(None, &flags);
+    assert_eq!(again.fingerprint, first, "a restart presents the same certificate");
+    again.sigterm();
+    assert!(again.wait().0.success());
+    let _ = std::fs::remove_dir_all(&kept);
+}
+
 #[tokio::test]
 async fn server_on_mariadb_passes_the_python_seed_client() {
     let Some(db) = db::mysql().await else { return };
@@ -410,6 +456,76 @@ async fn db_init_creates_a_missing_mysql_database() {
         Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(again.status.success() && !String::from_utf8_lossy(&again.stdout).contains("database created"));
     db::TestDb::external(store, url).drop_database(&admin_url, &name).await;
+}
+
+/// `specserve serve` on `url` in a scratch directory, expected to stop at
+/// start: its exit code and what it said.
+fn serve_refused(url: &str) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("specserve-refused-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .current_dir(&dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A MySQL database the server cannot use stops it at start with what to
+/// run, rather than a server that listens and answers every request
+/// `internal`; `--wait-for-db` waits for one that comes up.
+#[tokio::test]
+async fn serve_refuses_a_mysql_database_it_cannot_use_and_waits_for_one_that_comes_up() {
+    use sqlx::Connection as _;
+    let Some(admin_url) = std::env::var(db::MYSQL_URL_VAR).ok() else { return };
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let name = format!("specserve_ready_{}_{}", std::process::id(), rand_suffix());
+    let url = format!("{base}/{name}");
+
+    let (code, said) = serve_refused(&url);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("does not exist") && said.contains("specserve db init"), "{said}");
+
+    let mut admin = sqlx::MySqlConnection::connect(&admin_url).await.unwrap();
+    // `name` is made here of letters, digits and underscores.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`"))).execute(&mut admin).await.unwrap();
+    let (code, said) = serve_refused(&url);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("lacks migrations 1, 2") && said.contains("specserve db init"), "{said}");
+
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, said) = serve_refused(&format!("mysql://root@127.0.0.1:{free_port}/{name}"));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("does not answer") && said.contains("--wait-for-db"), "{said}");
+    assert!(!said.contains("listening"), "{said}");
+
+    // Migrated, behind a port nothing answers on yet: the server waits, and
+    // serves once a forwarder to MariaDB comes up there.
+    let init = Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output();
+    assert!(init.unwrap().status.success());
+    let mariadb = admin_url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+    let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = later.local_addr().unwrap().port();
+    drop(later);
+    let waiting = Running::start_waiting(&format!("mysql://root@127.0.0.1:{port}/{name}"), "waiting for the database");
+    let forwarder = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = forwarder.accept().await {
+            let mariadb = mariadb.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(mariadb).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    // Read its log off this (single-threaded) runtime, which runs the forwarder.
+    let running = tokio::task::spawn_blocking(move || waiting.listening()).await.unwrap();
+    running.sigterm();
+    assert!(running.wait().0.success());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`"))).execute(&mut admin).await.unwrap();
 }
 
 #[tokio::test]

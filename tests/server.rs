@@ -535,7 +535,12 @@ async fn probes_spec_and_docs_are_served_on_the_same_port() {
         assert!(docs.contains(&format!("id=\"{operation}\"")), "no anchor for {operation}");
     }
     assert_eq!(net::get(&server, "/nope").await.0, 404);
-    assert_eq!(net::get(&server, "/ws").await.0, 426);
+    // A browser opening the WebSocket URL is told where the API is described.
+    for path in ["/ws", "/"] {
+        let (status, body) = net::get(&server, path).await;
+        assert_eq!(status, 426, "{path}");
+        assert!(body.contains("WebSocket endpoint") && body.contains("/docs"), "{path}: {body}");
+    }
 }
 
 #[tokio::test]

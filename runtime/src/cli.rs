@@ -66,6 +66,10 @@ pub struct ServerArgs {
     /// TLS private key (PEM).
     #[arg(long, env = "SPECSERVE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Where the self-signed certificate is kept (cert.pem, key.pem) when no
+    /// --tls-cert is given: made on the first start, reused after.
+    #[arg(long, env = "SPECSERVE_SELF_SIGNED_DIR", default_value = "specserve-tls")]
+    pub self_signed_dir: PathBuf,
     /// Serve plain ws:// (only behind a TLS-terminating proxy).
     #[arg(long, env = "SPECSERVE_INSECURE_PLAINTEXT", conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_plaintext: bool,
@@ -101,7 +105,7 @@ impl ServerArgs {
         let tls = match (&self.tls_cert, &self.tls_key, self.insecure_plaintext) {
             (_, _, true) => TlsSetup::Plaintext,
             (Some(cert), Some(key), false) => TlsSetup::Files { cert: cert.clone(), key: key.clone() },
-            _ => TlsSetup::SelfSigned,
+            _ => TlsSetup::SelfSignedIn(self.self_signed_dir.clone()),
         };
         ServerConfig {
             limits: self.limits.to_limits(),
@@ -142,8 +146,15 @@ pub fn init_logging(format: LogFormat) {
 pub async fn serve_until_signal(server: Server) -> bool {
     if server.certificate().is_none() {
         tracing::warn!("serving plain ws:// (--insecure-plaintext): only behind a TLS-terminating proxy");
+    } else if let (Some(fingerprint), Some(file)) = (server.fingerprint(), server.certificate_file()) {
+        tracing::info!(
+            certificate = %file.display(),
+            %fingerprint,
+            "self-signed TLS certificate: clients trust that file (NODE_EXTRA_CA_CERTS={}) or pin its SHA-256; pass --tls-cert/--tls-key for a real one",
+            file.display()
+        );
     } else if let Some(fingerprint) = server.fingerprint() {
-        tracing::info!(%fingerprint, "TLS certificate (SHA-256); pin a self-signed one in clients, or pass --tls-cert/--tls-key");
+        tracing::info!(%fingerprint, "TLS certificate (SHA-256)");
     }
     tracing::info!(url = %server.url(), docs = %server.docs_url(), workers = server.workers(), "listening");
     shutdown::on_signal(server.shutdown_token());

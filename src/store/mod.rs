@@ -74,6 +74,9 @@ pub trait Store: UserStore + TokenStore + VerificationStore + ChatStore + Send +
     /// new one). A database made before migrations existed takes the first as
     /// a no-op (it only creates what is missing).
     async fn migrate(&self) -> StoreResult<()>;
+    /// The versions of the migrations the database has not had (all of them
+    /// for a database without specserve's tables).
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
     /// Whether the database answers.
     async fn ping(&self) -> bool;
 }
@@ -124,6 +127,23 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// Where the data is, for a log line: the server and database, or the
+    /// file; never the credentials a URL carries.
+    pub fn location(&self) -> String {
+        match self {
+            DatabaseUrl::MySql(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("MySQL at {}", rest.split('?').next().unwrap_or(rest))
+            }
+            DatabaseUrl::SqliteFile(url) => {
+                let path = url.split_once(':').map_or(url.as_str(), |(_, path)| path).trim_start_matches("//");
+                format!("SQLite file {}", path.split('?').next().unwrap_or(path))
+            }
+            DatabaseUrl::SqliteMemory => "SQLite in memory (gone when the process exits)".to_owned(),
+        }
+    }
+
     /// Parses `url`, refusing what would silently lose data: an empty URL (as
     /// env files leave it) is not the in-memory database, and a scheme we do not
     /// support is not SQLite.
@@ -200,4 +220,19 @@ pub fn to_stored(at: time::OffsetDateTime) -> PrimitiveDateTime {
     PrimitiveDateTime::new(at.date(), at.time())
         .replace_microsecond(micros)
         .unwrap_or(PrimitiveDateTime::new(at.date(), at.time()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn a_location_names_the_data_and_never_the_password() {
+        let located = |url: &str| DatabaseUrl::parse(url).unwrap().location();
+        let mysql = located("mysql://app:s3cret@db.internal:3306/specserve?ssl-mode=required");
+        assert_eq!(mysql, "MySQL at db.internal:3306/specserve");
+        assert_eq!(located("sqlite://specserve.db"), "SQLite file specserve.db");
+        assert_eq!(located("sqlite:/var/lib/specserve/data.db?mode=rwc"), "SQLite file /var/lib/specserve/data.db");
+        assert!(located("sqlite::memory:").contains("in memory"));
+    }
 }

@@ -26,6 +26,10 @@ impl Dialect for MySql {
         Box::pin(async move { MIGRATOR.run_direct(None, connection, false).await.map_err(StoreError::Migrate) })
     }
 
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
     fn inserted_id(result: &MySqlQueryResult) -> i64 {
         i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
     }

@@ -18,6 +18,8 @@ use super::{Store, StoreError, StoreResult};
 pub trait Dialect: sqlx::Database {
     /// Applies this database's migrations (`migrations/<database>`) on `connection`.
     fn migrate(connection: &mut Self::Connection) -> futures_util::future::BoxFuture<'_, StoreResult<()>>;
+    /// Those migrations, as `migrate` applies them.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
     /// The id an `INSERT` made.
     fn inserted_id(result: &Self::QueryResult) -> i64;
     /// How many rows a statement changed.
@@ -67,6 +69,23 @@ where
 {
     async fn migrate(&self) -> StoreResult<()> {
         DB::migrate(&mut *self.connections.acquire().await?).await
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        let mut connection = self.connections.acquire().await?;
+        let applied =
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE").fetch_all(&mut *connection).await;
+        let applied: Vec<i64> = match applied {
+            Ok(rows) => rows.iter().filter_map(|row| sqlx::Row::try_get(row, "version").ok()).collect(),
+            // A database no migration ever ran on has no bookkeeping table.
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("42S02") || error.message().contains("no such table") =>
+            {
+                Vec::new()
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(DB::migrator().iter().map(|m| m.version).filter(|version| !applied.contains(version)).collect())
     }
 
     async fn ping(&self) -> bool {

@@ -23,6 +23,10 @@ impl Dialect for Sqlite {
         Box::pin(async move { MIGRATOR.run_direct(None, connection, false).await.map_err(StoreError::Migrate) })
     }
 
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
     fn inserted_id(result: &SqliteQueryResult) -> i64 {
         result.last_insert_rowid()
     }

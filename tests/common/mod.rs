@@ -1029,18 +1029,17 @@ pub mod process {
         pub dir: std::path::PathBuf,
     }
 
-    impl Running {
-        pub fn start(database_url: Option<&str>) -> Running {
-            Running::start_with(database_url, &[])
-        }
+    /// A `specserve serve` that has not said where it listens yet.
+    pub struct Starting {
+        child: Child,
+        said: std::sync::mpsc::Receiver<(&'static str, String)>,
+        logs: Arc<Mutex<Vec<String>>>,
+        dir: std::path::PathBuf,
+        fingerprint: String,
+    }
 
-        /// The binary with extra flags.
-        pub fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
-            Running::start_reading_logs(database_url, flags, true)
-        }
-
-        /// The binary; with `keep_reading` false its log pipe is closed once it listens.
-        pub fn start_reading_logs(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Running {
+    impl Starting {
+        fn spawn(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Starting {
             let dir = std::env::temp_dir().join(format!("specserve-bin-{}-{}", std::process::id(), rand_suffix()));
             std::fs::create_dir_all(&dir).unwrap();
             let mut command = Command::new(env!("CARGO_BIN_EXE_specserve"));
@@ -1058,7 +1057,7 @@ pub mod process {
             let mut child = command.spawn().expect("the binary starts");
             let stderr = child.stderr.take().unwrap();
             let logs = Arc::new(Mutex::new(Vec::new()));
-            let (tx, rx) = std::sync::mpsc::channel();
+            let (tx, said) = std::sync::mpsc::channel();
             let sink = Arc::clone(&logs);
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -1067,6 +1066,7 @@ pub mod process {
                         if let Some(fingerprint) = fields["fingerprint"].as_str() {
                             let _ = tx.send(("fingerprint", fingerprint.to_owned()));
                         }
+                        let _ = tx.send(("message", fields["message"].as_str().unwrap_or_default().to_owned()));
                         if fields["message"] == "listening" {
                             let _ = tx.send(("url", fields["url"].as_str().unwrap_or_default().to_owned()));
                             if !keep_reading {
@@ -1077,17 +1077,55 @@ pub mod process {
                     sink.lock().unwrap().push(line);
                 }
             });
-            let (mut url, mut fingerprint) = (String::new(), String::new());
-            while url.is_empty() {
-                let (key, value) =
-                    rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the server says where it listens");
-                match key {
-                    "url" => url = value,
-                    _ => fingerprint = value,
+            Starting { child, said, logs, dir, fingerprint: String::new() }
+        }
+
+        /// Reads what it says until `done` holds for a (what, value) pair; returns the value.
+        fn until(&mut self, mut done: impl FnMut(&str, &str) -> bool) -> String {
+            loop {
+                let (key, value) = self
+                    .said
+                    .recv_timeout(std::time::Duration::from_secs(90))
+                    .expect("the server says it, within 90 s");
+                if key == "fingerprint" {
+                    self.fingerprint = value.clone();
+                }
+                if done(key, &value) {
+                    return value;
                 }
             }
-            assert!(!fingerprint.is_empty(), "the self-signed certificate's fingerprint is logged");
+        }
+
+        /// Waits until it listens.
+        pub fn listening(mut self) -> Running {
+            let url = self.until(|key, _| key == "url");
+            assert!(!self.fingerprint.is_empty(), "the self-signed certificate's fingerprint is logged");
+            let Starting { child, logs, dir, fingerprint, .. } = self;
             Running { child, url, fingerprint, logs, dir }
+        }
+    }
+
+    impl Running {
+        pub fn start(database_url: Option<&str>) -> Running {
+            Running::start_with(database_url, &[])
+        }
+
+        /// The binary with extra flags.
+        pub fn start_with(database_url: Option<&str>, flags: &[&str]) -> Running {
+            Running::start_reading_logs(database_url, flags, true)
+        }
+
+        /// The binary; with `keep_reading` false its log pipe is closed once it listens.
+        pub fn start_reading_logs(database_url: Option<&str>, flags: &[&str], keep_reading: bool) -> Running {
+            Starting::spawn(database_url, flags, keep_reading).listening()
+        }
+
+        /// The binary on `database_url` (waiting up to a minute for it), once
+        /// it has logged a message containing `said`.
+        pub fn start_waiting(database_url: &str, said: &str) -> Starting {
+            let mut starting = Starting::spawn(Some(database_url), &["--wait-for-db", "60s"], true);
+            starting.until(|key, value| key == "message" && value.contains(said));
+            starting
         }
 
         /// The typed client, pinned to its certificate.

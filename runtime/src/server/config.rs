@@ -10,8 +10,13 @@ use super::Workers;
 /// How the listener speaks TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsSetup {
-    /// A self-signed certificate made at start-up; its SHA-256 fingerprint is logged.
+    /// A self-signed certificate made at start-up and kept in memory; its
+    /// SHA-256 fingerprint is logged. For tests and benchmarks.
     SelfSigned,
+    /// A self-signed certificate kept in a folder (`cert.pem`, `key.pem`):
+    /// made on the first start, reused after, so clients can trust the file
+    /// (`NODE_EXTRA_CA_CERTS`) and a restart does not change it.
+    SelfSignedIn(PathBuf),
     /// PEM certificate chain and private key files.
     Files {
         /// Certificate chain (PEM).

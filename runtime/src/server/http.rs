@@ -82,7 +82,12 @@ pub async fn route<S: Service>(
         },
         (&Method::GET, _) => match shared.service.bind(path, request.uri().query()) {
             Ok(binding) if is_upgrade(request.headers()) => upgrade(request, binding, shared, peer, shutdown).await,
-            Ok(_) => text(StatusCode::UPGRADE_REQUIRED, "text/plain", "WebSocket upgrade required\n"),
+            // A person who opened the URL in a browser: say where to read instead.
+            Ok(_) => {
+                let mut refused = text(StatusCode::UPGRADE_REQUIRED, "text/plain", upgrade_required(&shared.assets));
+                refused.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                refused
+            }
             Err(BindError::NotFound) => not_found(),
             Err(BindError::Invalid(why)) => {
                 shared.metrics.rejected(Rejection::BadUpgrade);
@@ -406,6 +411,16 @@ fn basic_credential(value: &str) -> Option<String> {
     }
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     String::from_utf8(decoded).ok().filter(|pair| pair.contains(':'))
+}
+
+/// The body of a 426 at a WebSocket path: what it is, and where the API is
+/// described when this server serves its docs.
+fn upgrade_required(assets: &super::config::Assets) -> String {
+    let mut body = String::from("This is a WebSocket endpoint: connect with a WebSocket client.\n");
+    if assets.docs_html.is_some() {
+        body.push_str("The API is described at /docs (and /asyncapi.yaml).\n");
+    }
+    body
 }
 
 /// Why an opening handshake is refused (RFC 6455 section 4.2.1).

@@ -106,7 +106,9 @@ impl Server {
         let metrics = Arc::new(Metrics::new(info, config.workers.accept_loops()));
         let cookies = info.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Cookie(_)));
         if cookies && config.allowed_origins.is_empty() {
-            tracing::warn!("the spec accepts cookies, but without --allowed-origin they are ignored");
+            tracing::info!(
+                "cookie sessions are off: the spec accepts them, but only from origins given with --allowed-origin"
+            );
         }
         let shared = Arc::new(Shared {
             service,
@@ -176,6 +178,11 @@ impl Server {
     /// The TLS leaf certificate, DER (None in plaintext mode).
     pub fn certificate(&self) -> Option<&[u8]> {
         self.tls.as_ref().map(|t| t.certificate.as_ref())
+    }
+
+    /// Where a kept self-signed certificate is (PEM), for clients to trust.
+    pub fn certificate_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(|t| t.file.as_deref())
     }
 
     /// The TLS certificate's SHA-256 fingerprint.
