@@ -528,6 +528,44 @@ async fn serve_refuses_a_mysql_database_it_cannot_use_and_waits_for_one_that_com
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`"))).execute(&mut admin).await.unwrap();
 }
 
+/// The command line as an operator first meets it: `--help` lists the
+/// commands (the server's flags are under `serve --help`), a mistyped command
+/// is named, and input the operator got wrong is a "no" (exit 1), not an error.
+#[test]
+fn the_command_line_lists_its_commands_and_tells_a_refusal_from_an_error() {
+    let run = |args: &[&str], stdin: &str| {
+        let dir = std::env::temp_dir().join(format!("specserve-cli-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
+            .current_dir(&dir)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), said)
+    };
+    let (code, help) = run(&["--help"], "");
+    assert_eq!(code, Some(0));
+    assert!(help.contains("serve") && help.contains("user") && !help.contains("--tls-cert"), "{help}");
+    let (_, serve_help) = run(&["serve", "--help"], "");
+    assert!(serve_help.contains("--listen") && serve_help.contains("--wait-for-db"), "{serve_help}");
+    let (code, said) = run(&["usr", "list"], "");
+    assert_eq!(code, Some(2));
+    assert!(said.contains("similar subcommand exists: 'user'"), "{said}");
+    let create = ["user", "create", "--email", "a@example.com", "--name", "A"];
+    let (code, said) = run(&create, "short");
+    assert_eq!(code, Some(1), "a password the rules refuse is a verdict: {said}");
+    assert!(said.contains("user not created") && said.contains("/payload/password [minLength]"), "{said}");
+}
+
 #[tokio::test]
 async fn a_limit_flag_changes_what_the_running_server_does() {
     let running = Running::start_with(None, &["--auth-per-ip-per-minute", "3"]);

@@ -25,7 +25,7 @@ pub struct GenArgs {
 
 /// Writes every generated file under `--out`.
 pub fn generate(args: &GenArgs) -> anyhow::Result<Outcome> {
-    let api = args.perspective.load(&args.spec).map_err(|e| anyhow!("{e}"))?;
+    let Some(api) = args.perspective.load_or_report(&args.spec)? else { return Ok(Outcome::Failed) };
     eprint!("{}", specserve_codegen::report::not_served(&api));
     let files = specserve_codegen::generated_files(&api).map_err(|e| anyhow!("{e}"))?;
     let schemas = args.out.join("schemas");
@@ -72,7 +72,7 @@ pub fn new_project(args: &NewArgs) -> anyhow::Result<Outcome> {
     if args.dir.exists() && std::fs::read_dir(&args.dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         anyhow::bail!("{} exists and is not empty: choose a new folder", args.dir.display());
     }
-    let api = args.perspective.load(&args.spec).map_err(|e| anyhow!("{} does not load:\n{e}", args.spec.display()))?;
+    let Some(api) = args.perspective.load_or_report(&args.spec)? else { return Ok(Outcome::Failed) };
     if !api.warnings.is_empty() {
         eprintln!("{}", api.warnings);
     }

@@ -43,6 +43,20 @@ impl PerspectiveArg {
     pub fn load(self, spec: &Path) -> Result<specserve_codegen::Api, specserve_codegen::Diagnostics> {
         specserve_codegen::load_as(spec, self.into())
     }
+
+    /// Loads `spec` for a command that needs it: `None` (with every reason
+    /// printed) when it does not load, which the command answers with exit 1.
+    /// A file that cannot be read is an error (exit 2).
+    pub fn load_or_report(self, spec: &Path) -> anyhow::Result<Option<specserve_codegen::Api>> {
+        std::fs::metadata(spec).with_context(|| format!("reading {}", spec.display()))?;
+        match self.load(spec) {
+            Ok(api) => Ok(Some(api)),
+            Err(problems) => {
+                eprintln!("{}: the spec does not load:\n{problems}", spec.display());
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// `specserve-tools validate`.
@@ -193,9 +207,8 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
-    std::fs::metadata(&args.spec).with_context(|| format!("reading {}", args.spec.display()))?;
-    match args.perspective.load(&args.spec) {
-        Ok(api) => {
+    match args.perspective.load_or_report(&args.spec)? {
+        Some(api) => {
             if !api.warnings.is_empty() {
                 eprintln!("{}", api.warnings);
             }
@@ -211,10 +224,7 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
             }
             Ok(verdict(!args.deny_warnings || api.warnings.is_empty()))
         }
-        Err(problems) => {
-            eprintln!("{}: the spec does not load:\n{problems}", args.spec.display());
-            Ok(Outcome::Failed)
-        }
+        None => Ok(Outcome::Failed),
     }
 }
 

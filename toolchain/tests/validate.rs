@@ -122,6 +122,13 @@ fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
     let (code, out) = specserve(&["lint", broken.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.contains("`type: strung` is not a JSON Schema type"), "{out}");
+    // `gen` refuses the same document the same way: a verdict (exit 1), each
+    // problem said once, not wrapped in a second "error:".
+    let out_dir = dir.join("generated");
+    let (code, out) = specserve(&["gen", "--spec", broken.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the spec does not load") && !out.contains("error: error:"), "{out}");
+    assert!(!out_dir.exists(), "nothing generated");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

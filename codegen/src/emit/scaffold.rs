@@ -86,7 +86,7 @@ pub fn files(api: &Api, options: &Options) -> Result<Vec<(String, String)>, Diag
                 .render(),
             )?,
         ),
-        (".gitignore".to_owned(), "/target\n".to_owned()),
+        (".gitignore".to_owned(), "/target\n/specserve-tls\n".to_owned()),
     ];
     for (stub, group) in stubs.iter().zip(&groups) {
         files.push((format!("src/handlers/{}.rs", group.module), stub.source.clone()));

@@ -71,6 +71,12 @@ fn most_specific(error: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
     use jsonschema::error::ValidationErrorKind as Kind;
     let branches = match error.kind() {
         Kind::OneOfNotValid { context } | Kind::AnyOf { context } => context,
+        // One unexpected property is named where it is, as the parser does.
+        Kind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
+            let key = unexpected[0].replace('~', "~0").replace('/', "~1");
+            let message = format!("`{}` is not a field AsyncAPI defines here", unexpected[0]);
+            return vec![Violation { pointer: format!("{}/{key}", error.instance_path()), message }];
+        }
         _ => {
             let message = error.masked_with("the value").to_string();
             return vec![Violation { pointer: error.instance_path().to_string(), message }];

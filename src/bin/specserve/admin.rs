@@ -10,6 +10,7 @@ use specserve::api::{EmailVerified, Role, UserCreatePayload};
 use specserve::handlers::{App, AppConfig};
 use specserve::security::audit::AuditLog;
 use specserve::store::{DEFAULT_DATABASE_URL, Database, DatabaseUrl, now_utc};
+use specserve_runtime::error::Code;
 
 use crate::Outcome;
 
@@ -120,26 +121,38 @@ pub fn user(command: UserCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 let email_verified = verified.then_some(EmailVerified);
                 let request =
                     UserCreatePayload { name, email, password: Some(password), role: Some(role), email_verified };
-                let id = app.create_user_as_operator(request).await.map_err(|error| {
-                    let details: Vec<String> = error
-                        .details()
-                        .iter()
-                        .map(|d| format!("\n  {} [{}] {}", d.pointer, d.keyword, d.message))
-                        .collect();
-                    anyhow!("{}{}", error.message(), details.concat())
-                })?;
+                let id = match app.create_user_as_operator(request).await {
+                    Ok(id) => id,
+                    Err(error) => {
+                        let details: Vec<String> = error
+                            .details()
+                            .iter()
+                            .map(|d| format!("\n  {} [{}] {}", d.pointer, d.keyword, d.message))
+                            .collect();
+                        let said = format!("{}{}", error.message(), details.concat());
+                        // What the operator typed is refused (exit 1, README's "no");
+                        // the database failing is an error (exit 2).
+                        let code = error.code();
+                        if code == Code::INTERNAL || code == Code::UNAVAILABLE {
+                            bail!("{said}");
+                        }
+                        eprintln!("user not created: {said}");
+                        return Ok(Outcome::Failed);
+                    }
+                };
                 println!("created user {id} ({role})");
                 Ok(Outcome::Passed)
             })
         }
         UserCommand::List(database) => runtime.block_on(async {
             let users = database.connect().await?.list_users().await.context("listing users")?;
-            println!("{:>6}  {:<6}  {:<8}  {:<30}  name", "id", "role", "manager", "email");
+            let mut rows = vec![["id".to_owned(), "role".into(), "manager".into(), "email".into(), "name".into()]];
             for user in users {
                 let manager = user.created_by.map_or_else(|| "-".to_owned(), |id| id.to_string());
                 let (email, name) = (for_terminal(&user.email), for_terminal(&user.name));
-                println!("{:>6}  {:<6}  {:<8}  {email:<30}  {name}", user.id, user.role, manager);
+                rows.push([user.id.to_string(), user.role.to_string(), manager, email.into(), name.into()]);
             }
+            print!("{}", table(&rows));
             Ok(Outcome::Passed)
         }),
     }
@@ -163,6 +176,28 @@ fn read_password() -> anyhow::Result<String> {
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 
+/// Rows as columns as wide as their widest cell (in characters), the first
+/// column right-aligned (ids), the last not padded.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let width = |column: usize| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match i {
+                0 => format!("{cell:>w$}", w = widths[0]),
+                i if i + 1 == N => cell.clone(),
+                i => format!("{cell:<w$}", w = widths[i]),
+            })
+            .collect();
+        out += &cells.join("  ");
+        out.push('\n');
+    }
+    out
+}
+
 /// Text stored by users, made safe for an operator's terminal: control
 /// characters (newlines that forge rows, ANSI and OSC escapes) and bidirectional
 /// overrides are shown as `\u{..}` escapes.
@@ -178,7 +213,25 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::for_terminal;
+    use super::{for_terminal, table};
+
+    #[test]
+    fn a_table_lines_up_whatever_the_widths() {
+        let row = |cells: [&str; 3]| cells.map(str::to_owned);
+        let rows = [
+            row(["id", "email", "name"]),
+            row(["7", "a-rather-long-address@example.com", "Zoë"]),
+            row(["1234", "zoë@example.com", "Al"]),
+        ];
+        let printed = table(&rows);
+        // Where (in characters) each line's last column starts.
+        let last_column =
+            |line: &str| line.chars().count() - line.rsplit("  ").next().unwrap_or_default().chars().count();
+        let starts: Vec<usize> = printed.lines().map(last_column).collect();
+        assert_eq!(starts, [starts[0]; 3], "{printed}");
+        let ids: Vec<String> = printed.lines().map(|line| line.chars().take(4).collect()).collect();
+        assert_eq!(ids, ["  id", "   7", "1234"], "ids are right-aligned: {printed}");
+    }
 
     #[test]
     fn control_characters_cannot_forge_rows_or_drive_the_terminal() {

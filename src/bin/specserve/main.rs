@@ -14,19 +14,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// An AsyncAPI-first WebSocket API server. With no subcommand, `serve`.
+/// An AsyncAPI-first WebSocket API server. With no subcommand, `serve`
+/// (so `specserve --listen 0.0.0.0:8443` serves); `specserve serve --help`
+/// lists the server's flags.
 #[derive(Parser)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    version,
+    about,
+    after_help = "With no command, or with flags first, it serves: `specserve --listen 0.0.0.0:8443` is `specserve serve --listen 0.0.0.0:8443`."
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    serve: serve::ServeArgs,
+    command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the WSS server.
+    /// Run the WSS server (the default: `specserve` alone serves).
     Serve(Box<serve::ServeArgs>),
     /// Database administration.
     #[command(subcommand)]
@@ -51,8 +55,23 @@ pub enum Outcome {
     Failed,
 }
 
+/// The command line with `serve` made explicit: nothing, or a flag first,
+/// means `serve`; `--help` and `--version` stay the program's own, and a
+/// word that is no command is left for clap to suggest the command meant.
+fn with_serve_explicit(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const PROGRAM_FLAGS: [&str; 4] = ["--help", "-h", "--version", "-V"];
+    let serves = match args.get(1).map(|a| a.to_string_lossy()) {
+        None => true,
+        Some(first) => first.starts_with('-') && !PROGRAM_FLAGS.contains(&first.as_ref()),
+    };
+    if serves {
+        args.insert(1.min(args.len()), "serve".into());
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_serve_explicit(std::env::args_os().collect()));
     match run(cli) {
         Ok(Outcome::Passed) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
@@ -66,11 +85,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let runtime = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
     match cli.command {
-        None => runtime()?.block_on(serve::run(cli.serve)),
-        Some(Command::Serve(args)) => runtime()?.block_on(serve::run(*args)),
-        Some(Command::Db(command)) => runtime()?.block_on(admin::db(command)),
-        Some(Command::User(command)) => admin::user(command, &runtime()?),
-        Some(Command::Token(command)) => runtime()?.block_on(admin::token(command)),
-        Some(Command::Cluster(command)) => cluster::run(command),
+        Command::Serve(args) => runtime()?.block_on(serve::run(*args)),
+        Command::Db(command) => runtime()?.block_on(admin::db(command)),
+        Command::User(command) => admin::user(command, &runtime()?),
+        Command::Token(command) => runtime()?.block_on(admin::token(command)),
+        Command::Cluster(command) => cluster::run(command),
     }
 }
