@@ -1535,6 +1535,7 @@ pub const OPERATIONS: &[&str] = &[
 pub const PATHS: &[&str] = &["/ws", "/"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "specserve user API",
+    version: "0.1.0",
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,

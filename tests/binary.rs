@@ -493,7 +493,7 @@ async fn serve_refuses_a_mysql_database_it_cannot_use_and_waits_for_one_that_com
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`"))).execute(&mut admin).await.unwrap();
     let (code, said) = serve_refused(&url);
     assert_eq!(code, Some(2), "{said}");
-    assert!(said.contains("lacks migrations 1, 2") && said.contains("specserve db init"), "{said}");
+    assert!(said.contains("lacks migrations 1, 2") && said.contains("specserve db migrate"), "{said}");
 
     let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (code, said) = serve_refused(&format!("mysql://root@127.0.0.1:{free_port}/{name}"));
@@ -501,10 +501,24 @@ async fn serve_refuses_a_mysql_database_it_cannot_use_and_waits_for_one_that_com
     assert!(said.contains("does not answer") && said.contains("--wait-for-db"), "{said}");
     assert!(!said.contains("listening"), "{said}");
 
+    // `db status` says what `db migrate` then applies, keeping the database.
+    let db = |command: &str| {
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", command]).env("DATABASE_URL", &url).output();
+        let output = output.unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, status) = db("status");
+    assert_eq!(code, Some(1), "pending migrations are a \"no\": {status}");
+    assert!(status.contains("   1  PENDING  initial") && status.contains("2 pending"), "{status}");
+    let (code, applied) = db("migrate");
+    assert_eq!(code, Some(0), "{applied}");
+    assert!(applied.contains("applied    1 initial") && applied.contains("(2 new)"), "{applied}");
+    let (code, status) = db("status");
+    assert_eq!((code, status.contains("up to date")), (Some(0), true), "{status}");
+
     // Migrated, behind a port nothing answers on yet: the server waits, and
     // serves once a forwarder to MariaDB comes up there.
-    let init = Command::new(env!("CARGO_BIN_EXE_specserve")).args(["db", "init"]).env("DATABASE_URL", &url).output();
-    assert!(init.unwrap().status.success());
     let mariadb = admin_url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
     let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = later.local_addr().unwrap().port();

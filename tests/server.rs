@@ -562,6 +562,18 @@ async fn metrics_reflect_the_traffic_just_sent() {
     assert_eq!(metric(&text, "specserve_replies_total{code=\"unknown_channel\"}"), 1.0);
     assert_eq!(metric(&text, "specserve_auth_failures_total"), 1.0);
     assert_eq!(metric(&text, "specserve_dispatch_seconds_count{operation=\"userRead\"}"), 3.0);
+    // What is serving, and the process as every exporter names it.
+    let info_version = specserve::ASYNCAPI_YAML
+        .lines()
+        .skip_while(|line| *line != "info:")
+        .find_map(|line| line.trim().strip_prefix("version: "))
+        .unwrap();
+    let served = format!("spec=\"specserve user API\",spec_version=\"{info_version}\"}} 1");
+    let build = text.lines().find(|line| line.starts_with("specserve_build_info{runtime=\""));
+    assert!(build.is_some_and(|line| line.ends_with(&served)), "{build:?} should end with {served}");
+    assert!(metric(&text, "process_resident_memory_bytes") > 0.0);
+    assert!(metric(&text, "process_open_fds") >= 1.0);
+    assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
 }
 
 /// A socket whose `user/read` of [`SLOW_USER`] (request id `slow`) has reached

@@ -72,6 +72,8 @@ pub fn spec_default<T: serde::de::DeserializeOwned>(json: &str) -> T {
 pub struct ServiceInfo {
     /// The spec's title.
     pub title: &'static str,
+    /// The spec's `info.version`: `/metrics` reports it in `specserve_build_info`.
+    pub version: &'static str,
     /// Every operation key, in spec order: the metrics' `operation` label.
     pub operations: &'static [&'static str],
     /// Every error code that may be sent: the metrics' `code` label.

@@ -66,6 +66,17 @@ impl From<sqlx::Error> for StoreError {
 /// Store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// One of the binary's migrations, as `db status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// Its number (the file's prefix).
+    pub version: i64,
+    /// What it does (the rest of the file name).
+    pub description: String,
+    /// Whether the database has had it.
+    pub applied: bool,
+}
+
 /// Users, tokens, verification codes and the chat: every concern's store in
 /// one, and the database's upkeep.
 #[async_trait]
@@ -74,9 +85,9 @@ pub trait Store: UserStore + TokenStore + VerificationStore + ChatStore + Send +
     /// new one). A database made before migrations existed takes the first as
     /// a no-op (it only creates what is missing).
     async fn migrate(&self) -> StoreResult<()>;
-    /// The versions of the migrations the database has not had (all of them
-    /// for a database without specserve's tables).
-    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
+    /// Every migration this binary has, and whether the database has had it
+    /// (none has, for a database without specserve's tables).
+    async fn migrations(&self) -> StoreResult<Vec<Migration>>;
     /// Whether the database answers.
     async fn ping(&self) -> bool;
 }

@@ -71,7 +71,7 @@ where
         DB::migrate(&mut *self.connections.acquire().await?).await
     }
 
-    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+    async fn migrations(&self) -> StoreResult<Vec<super::Migration>> {
         let mut connection = self.connections.acquire().await?;
         let applied =
             sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE").fetch_all(&mut *connection).await;
@@ -85,7 +85,12 @@ where
             }
             Err(error) => return Err(error.into()),
         };
-        Ok(DB::migrator().iter().map(|m| m.version).filter(|version| !applied.contains(version)).collect())
+        let migration = |m: &sqlx::migrate::Migration| super::Migration {
+            version: m.version,
+            description: m.description.to_string(),
+            applied: applied.contains(&m.version),
+        };
+        Ok(DB::migrator().iter().map(migration).collect())
     }
 
     async fn ping(&self) -> bool {

@@ -441,6 +441,7 @@ impl<'a> Emitter<'a> {
             }
         }
         let title = lit(&api.info.title);
+        let version = lit(&api.info.version);
         let _ = write!(
             self.out,
             r#"
@@ -455,6 +456,7 @@ pub const PATHS: &[&str] = &[{paths}];
 
 static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
     title: {title},
+    version: {version},
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,

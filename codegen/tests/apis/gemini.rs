@@ -237,6 +237,7 @@ pub const OPERATIONS: &[&str] = &["marketUpdate", "marketHeartbeat"];
 pub const PATHS: &[&str] = &["/v1/marketdata/{symbol}"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Gemini-style market data",
+    version: "1.0.0",
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,

@@ -169,6 +169,7 @@ pub const OPERATIONS: &[&str] = &["ping", "subscribe", "heartbeat", "ticker"];
 pub const PATHS: &[&str] = &["/v2"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Kraken-style spot API",
+    version: "2.0.0",
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,

@@ -173,6 +173,7 @@ pub const OPERATIONS: &[&str] = &["itemGet"];
 pub const PATHS: &[&str] = &["/ws"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "Minimal",
+    version: "1.0.0",
     operations: OPERATIONS,
     error_codes: ERROR_CODES,
     close_codes: CLOSE_CODES,

@@ -276,6 +276,24 @@ impl Metrics {
             let _ = writeln!(out, "specserve_dispatch_seconds_sum{{operation=\"{operation}\"}} {sum}");
             let _ = writeln!(out, "specserve_dispatch_seconds_count{{operation=\"{operation}\"}} {count}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP specserve_build_info What is serving: the runtime's version, the spec's title and version."
+        );
+        let _ = writeln!(out, "# TYPE specserve_build_info gauge");
+        let _ = writeln!(
+            out,
+            "specserve_build_info{{runtime=\"{}\",spec=\"{}\",spec_version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            label_value(self.info.title),
+            label_value(self.info.version)
+        );
+        super::process::render(&mut out);
         out
     }
+}
+
+/// `text` as a Prometheus label value: backslash, quote and newline escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

@@ -9,7 +9,7 @@
 //! - [`connection`]  the per-socket loop
 //! - [`workers`]  which threads serve: the caller's runtime, or one per core
 //!   (pinned with [`affinity`])
-//! - [`limits`], [`metrics`], [`shutdown`]
+//! - [`limits`], [`metrics`] (with the `process_*` gauges), [`shutdown`]
 
 pub mod affinity;
 pub mod close;
@@ -20,6 +20,7 @@ mod in_flight;
 pub mod limits;
 mod listener;
 pub mod metrics;
+mod process;
 pub mod shutdown;
 mod signals;
 pub mod tls;

@@ -1,4 +1,4 @@
-//! Operator commands: `db init`, `user create|list`, `token revoke`.
+//! Operator commands: `db init|migrate|status`, `user create|list`, `token revoke`.
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Read};
@@ -35,6 +35,12 @@ pub enum DbCommand {
     /// Create the database if it does not exist (MySQL/MariaDB), then apply the
     /// migrations it has not had (all of them to a new one; run it after upgrading).
     Init(DatabaseArgs),
+    /// Apply the migrations the database has not had, keeping its data (the
+    /// database must exist: `db init` creates it).
+    Migrate(DatabaseArgs),
+    /// List every migration and whether the database has had it; exit 1 while
+    /// any is pending (for deploy scripts: the server refuses to start then).
+    Status(DatabaseArgs),
 }
 
 /// `specserve user ...`.
@@ -82,7 +88,33 @@ pub enum TokenCommand {
 
 /// Runs a `db` command.
 pub async fn db(command: DbCommand) -> anyhow::Result<Outcome> {
-    let DbCommand::Init(database) = command;
+    let database = match command {
+        DbCommand::Init(database) => database,
+        DbCommand::Migrate(database) => {
+            let store = database.connect().await?;
+            let pending = pending(&store).await?;
+            store.migrate().await.context("applying the migrations")?;
+            for migration in &pending {
+                println!("applied {:>4} {}", migration.version, migration.description);
+            }
+            println!("migrations applied ({} new)", pending.len());
+            return Ok(Outcome::Passed);
+        }
+        DbCommand::Status(database) => {
+            let migrations = database.connect().await?.migrations().await.context("reading the migrations")?;
+            for migration in &migrations {
+                let state = if migration.applied { "applied" } else { "PENDING" };
+                println!("{:>4}  {state:<7}  {}", migration.version, migration.description);
+            }
+            let waiting = migrations.iter().filter(|m| !m.applied).count();
+            if waiting > 0 {
+                println!("{waiting} pending: `specserve db migrate` applies them");
+                return Ok(Outcome::Failed);
+            }
+            println!("up to date");
+            return Ok(Outcome::Passed);
+        }
+    };
     match Database::create_if_missing(&database.url).await {
         Ok(true) => println!("database created"),
         Ok(false) => {}
@@ -104,6 +136,12 @@ pub async fn db(command: DbCommand) -> anyhow::Result<Outcome> {
     database.connect().await?.migrate().await.context("applying the migrations")?;
     println!("migrations applied");
     Ok(Outcome::Passed)
+}
+
+/// The migrations `store` has not had.
+async fn pending(store: &Database) -> anyhow::Result<Vec<specserve::store::Migration>> {
+    let migrations = store.migrations().await.context("reading the migrations")?;
+    Ok(migrations.into_iter().filter(|m| !m.applied).collect())
 }
 
 /// Runs a `user` command (password prompts happen before the runtime starts work).

@@ -57,8 +57,10 @@ async fn ready(store: &Database, url: &str, wait: Duration) -> anyhow::Result<()
     let location = DatabaseUrl::parse(url).map(|u| u.location()).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + wait;
     let pending = loop {
-        match store.pending_migrations().await {
-            Ok(pending) => break pending,
+        match store.migrations().await {
+            Ok(migrations) => {
+                break migrations.into_iter().filter(|m| !m.applied).map(|m| m.version).collect::<Vec<_>>();
+            }
             Err(StoreError::Unavailable(error)) if tokio::time::Instant::now() < deadline => {
                 tracing::info!(database = %location, %error, "waiting for the database (--wait-for-db)");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -74,7 +76,7 @@ async fn ready(store: &Database, url: &str, wait: Duration) -> anyhow::Result<()
     };
     if !pending.is_empty() {
         let versions = pending.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        bail!("{location} lacks migrations {versions}: apply them with `specserve db init` (it keeps the data)");
+        bail!("{location} lacks migrations {versions}: apply them with `specserve db migrate` (it keeps the data)");
     }
     Ok(())
 }
