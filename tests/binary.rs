@@ -93,6 +93,40 @@ async fn the_self_signed_certificate_is_kept_for_clients_and_restarts() {
     let _ = std::fs::remove_dir_all(&kept);
 }
 
+/// A renewed certificate is taken on SIGHUP, without a restart: new
+/// handshakes present it, open connections carry on, and a pair whose key is
+/// not the certificate's is refused with the current one kept.
+#[tokio::test]
+async fn sighup_reloads_the_tls_certificate_and_open_connections_carry_on() {
+    use specserve_runtime::server::tls::ServerTls;
+    let (served, renewed) = (common::certs::TestCert::new(), common::certs::TestCert::new());
+    let fingerprint_of =
+        |cert: &common::certs::TestCert| ServerTls::from_setup(&cert.tls()).unwrap().unwrap().fingerprint();
+    let (before, after) = (fingerprint_of(&served), fingerprint_of(&renewed));
+    let flags = ["--tls-cert", served.cert.to_str().unwrap(), "--tls-key", served.key.to_str().unwrap()];
+    let running = Running::start_with(None, &flags);
+    assert_eq!(running.fingerprint, before);
+    let open = running.client().await;
+    let alice = common::register_alice(&open).await;
+
+    // A certificate and someone else's key: refused, the current pair stays.
+    std::fs::copy(&renewed.cert, &served.cert).unwrap();
+    running.signal("HUP");
+    running.wait_for_log("TLS certificate not reloaded");
+    let pinned = specserve_runtime::client::ClientOptions::pinned;
+    assert!(Client::connect_with(&running.url, pinned(&before)).await.is_ok(), "still the old certificate");
+
+    std::fs::copy(&renewed.key, &served.key).unwrap();
+    running.signal("HUP");
+    let reloaded = running.wait_for_log("TLS certificate reloaded");
+    assert!(reloaded.contains(&after), "{reloaded}");
+    assert!(Client::connect_with(&running.url, pinned(&after)).await.is_ok(), "new handshakes present the renewed one");
+    assert!(Client::connect_with(&running.url, pinned(&before)).await.is_err(), "and no longer the old one");
+    assert!(open.user_read(&UserRef { id: alice }).await.is_ok(), "a connection made before carries on");
+    running.sigterm();
+    assert!(running.wait().0.success());
+}
+
 #[tokio::test]
 async fn server_on_mariadb_passes_the_python_seed_client() {
     let Some(db) = db::mysql().await else { return };

@@ -158,6 +158,9 @@ pub async fn serve_until_signal(server: Server) -> bool {
     }
     tracing::info!(url = %server.url(), docs = %server.docs_url(), workers = server.workers(), "listening");
     shutdown::on_signal(server.shutdown_token());
+    if let Some(tls) = server.tls() {
+        reload_on_hangup(tls.clone(), server.shutdown_token());
+    }
     let drained = server.wait().await;
     if drained {
         tracing::info!("shut down cleanly");
@@ -165,6 +168,28 @@ pub async fn serve_until_signal(server: Server) -> bool {
         tracing::warn!("shutdown deadline passed; remaining connections were dropped");
     }
     drained
+}
+
+/// Reads the TLS certificate and key again on every SIGHUP (a renewed
+/// certificate, without dropping a connection), until shutdown. A pair that
+/// does not load is logged and the current one kept.
+fn reload_on_hangup(tls: crate::server::tls::ServerTls, shutdown: tokio_util::sync::CancellationToken) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                Some(()) = hangups.recv() => match tls.reload() {
+                    Ok(fingerprint) => tracing::info!(%fingerprint, "TLS certificate reloaded (SIGHUP)"),
+                    Err(error) => tracing::warn!(%error, "TLS certificate not reloaded (SIGHUP): the current one stays"),
+                },
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (tls, shutdown);
 }
 
 /// Connection and transport limits (`specserve serve --help`, "Limits").

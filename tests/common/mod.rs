@@ -1150,6 +1150,24 @@ pub mod process {
             assert!(status.success());
         }
 
+        /// Waits (up to 30 s) until a log line contains `text`.
+        pub fn wait_for_log(&self, text: &str) -> String {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                if let Some(line) = self.logs.lock().unwrap().iter().find(|line| line.contains(text)) {
+                    return line.clone();
+                }
+                assert!(std::time::Instant::now() < deadline, "no log line says {text:?}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+
+        /// Sends it a signal (`HUP`, `TERM`, ...).
+        pub fn signal(&self, name: &str) {
+            let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status();
+            assert!(status.unwrap().success());
+        }
+
         /// Waits for it to exit: its status and everything it logged.
         pub fn wait(mut self) -> (std::process::ExitStatus, String) {
             let status = self.child.wait().unwrap();

@@ -176,9 +176,15 @@ impl Server {
         format!("{scheme}://{}/docs", self.local_addr)
     }
 
-    /// The TLS leaf certificate, DER (None in plaintext mode).
-    pub fn certificate(&self) -> Option<&[u8]> {
-        self.tls.as_ref().map(|t| t.certificate.as_ref())
+    /// The TLS leaf certificate presented now, DER (None in plaintext mode).
+    pub fn certificate(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref().map(|t| t.certificate().to_vec())
+    }
+
+    /// The TLS configuration, to [reload](ServerTls::reload) its certificate
+    /// (None in plaintext mode).
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
     }
 
     /// Where a kept self-signed certificate is (PEM), for clients to trust.

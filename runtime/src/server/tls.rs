@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
 
 use super::config::TlsSetup;
@@ -40,49 +42,92 @@ pub enum TlsError {
     },
 }
 
-/// A ready server TLS configuration and the leaf certificate it presents.
+/// A ready server TLS configuration and the certificate it presents, which
+/// [`reload`](ServerTls::reload) replaces without a restart (SIGHUP, when a
+/// certificate is renewed): handshakes after it present the new one,
+/// connections already open keep theirs.
 #[derive(Clone)]
 pub struct ServerTls {
     /// For tokio-rustls.
     pub config: Arc<rustls::ServerConfig>,
-    /// The leaf certificate (DER), so tests and tools can trust it.
-    pub certificate: CertificateDer<'static>,
     /// Where a self-signed certificate is kept (PEM), for clients to trust.
     pub file: Option<PathBuf>,
+    current: Arc<Current>,
+    setup: TlsSetup,
+}
+
+/// The certificate and key every new handshake is given.
+#[derive(Debug)]
+struct Current(std::sync::RwLock<Arc<CertifiedKey>>);
+
+impl Current {
+    fn get(&self) -> Arc<CertifiedKey> {
+        Arc::clone(&self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+impl ResolvesServerCert for Current {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.get())
+    }
 }
 
 impl ServerTls {
     /// Builds the TLS configuration for `setup`; `None` for plaintext.
     pub fn from_setup(setup: &TlsSetup) -> Result<Option<ServerTls>, TlsError> {
-        let (chain, key, file) = match setup {
-            TlsSetup::Plaintext => return Ok(None),
-            TlsSetup::SelfSigned => {
-                let (cert, key) = self_signed()?;
-                (vec![cert], key, None)
-            }
-            TlsSetup::SelfSignedIn(dir) => {
-                let (chain, key) = kept_self_signed(dir)?;
-                (chain, key, Some(dir.join(CERT_FILE)))
-            }
-            TlsSetup::Files { cert, key } => {
-                let (chain, key) = read_pem(cert, key)?;
-                (chain, key, None)
-            }
-        };
-        let certificate = chain[0].clone();
+        let Some((certified, file)) = certified(setup)? else { return Ok(None) };
+        let current = Arc::new(Current(std::sync::RwLock::new(Arc::new(certified))));
         let mut config =
             rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                 .with_safe_default_protocol_versions()?
                 .with_no_client_auth()
-                .with_single_cert(chain, key)?;
+                .with_cert_resolver(Arc::clone(&current) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Some(ServerTls { config: Arc::new(config), certificate, file }))
+        Ok(Some(ServerTls { config: Arc::new(config), file, current, setup: setup.clone() }))
+    }
+
+    /// The leaf certificate presented now (DER), so tests and tools can trust it.
+    pub fn certificate(&self) -> CertificateDer<'static> {
+        self.current.get().cert[0].clone()
+    }
+
+    /// Reads the certificate and key again (`--tls-cert`/`--tls-key`, or the
+    /// kept self-signed pair) and presents them from the next handshake on;
+    /// returns the new fingerprint. A pair that does not load, or whose key
+    /// is not the certificate's, is refused and the current one stays.
+    pub fn reload(&self) -> Result<String, TlsError> {
+        if let Some((certified, _)) = certified(&self.setup)? {
+            *self.current.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(certified);
+        }
+        Ok(self.fingerprint())
     }
 
     /// `AB:CD:...`: the SHA-256 fingerprint of the leaf certificate.
     pub fn fingerprint(&self) -> String {
-        fingerprint(&self.certificate)
+        fingerprint(&self.certificate())
     }
+}
+
+/// The certificate and key `setup` names (made, for a self-signed one), and
+/// where a kept self-signed certificate is; `None` for plaintext.
+fn certified(setup: &TlsSetup) -> Result<Option<(CertifiedKey, Option<PathBuf>)>, TlsError> {
+    let (chain, key, file) = match setup {
+        TlsSetup::Plaintext => return Ok(None),
+        TlsSetup::SelfSigned => {
+            let (cert, key) = self_signed()?;
+            (vec![cert], key, None)
+        }
+        TlsSetup::SelfSignedIn(dir) => {
+            let (chain, key) = kept_self_signed(dir)?;
+            (chain, key, Some(dir.join(CERT_FILE)))
+        }
+        TlsSetup::Files { cert, key } => {
+            let (chain, key) = read_pem(cert, key)?;
+            (chain, key, None)
+        }
+    };
+    let certified = CertifiedKey::from_der(chain, key, &rustls::crypto::ring::default_provider())?;
+    Ok(Some((certified, file)))
 }
 
 /// The SHA-256 fingerprint of a DER certificate, as colon-separated hex.
