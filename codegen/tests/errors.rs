@@ -147,6 +147,33 @@ fn unknowable_urls_and_values_their_schemas_refuse_are_named() {
     only(&warnings_of(&spec), at, message);
 }
 
+/// `x-specserve-trigger` names, on a send operation, the receive operation
+/// whose requests make the server push it; anything else is refused.
+#[test]
+fn a_trigger_names_a_request_on_the_same_channel() {
+    let with_trigger = |on: &str, value: &str| {
+        let spec =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/documents/echo.client.yaml"))
+                .unwrap();
+        let spec = spec.replace("    x-specserve-trigger: sendEcho\n", "");
+        edited(&spec, &format!("  {on}:\n"), &format!("  {on}:\n    x-specserve-trigger: {value}\n"))
+    };
+    // Read as the server (the document's own side), receiveTick is what it receives.
+    let refused = |on: &str, value: &str, message: &str| {
+        let problems = Api::from_yaml(&with_trigger(on, value)).map(|_| ()).unwrap_err();
+        let path = format!("operations.{on}.x-specserve-trigger");
+        let errors: Vec<_> = problems.errors().collect();
+        assert!(errors.len() == 1 && errors[0].path == path && errors[0].message.contains(message), "{problems}");
+    };
+    refused("receiveTick", "sendEcho", "belongs on an operation the server sends");
+    refused("sendEcho", "nosuch", "must name a `receive` operation");
+    refused("sendEcho", "sendEcho", "is not a `receive` operation");
+    let client =
+        Api::from_yaml_as(&with_trigger("receiveTick", "sendEcho"), specserve_codegen::Perspective::Client).unwrap();
+    let tick = client.operations.iter().find(|o| o.key == "receiveTick").unwrap();
+    assert_eq!(tick.trigger.map(|t| client.operations[t].key.as_str()), Some("sendEcho"));
+}
+
 #[test]
 fn document_rules() {
     let error =

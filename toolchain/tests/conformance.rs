@@ -43,10 +43,15 @@ async fn product_server() -> Server {
 /// Runs `specserve-tools conformance` with `args` on a blocking thread (the
 /// servers under test live on this test's runtime).
 async fn conformance(args: Vec<String>) -> Output {
+    conformance_of(SPEC, args).await
+}
+
+/// [`conformance`] against the document at `spec`.
+async fn conformance_of(spec: &'static str, args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_specserve-tools"))
             .arg("conformance")
-            .args(["--spec", SPEC])
+            .args(["--spec", spec])
             .args(args)
             .output()
             .expect("the binary runs")
@@ -204,4 +209,38 @@ async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
     assert!(text.lines().any(|l| l.starts_with("(events at /ws) ") && l.contains(" FAILED ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("userRead ") && l.contains(" FAILED ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("authRegister ") && l.contains(" FAILED ")), "{text}");
+}
+
+/// A message the spec says a request makes the server push
+/// (`x-specserve-trigger`, fixtures/documents/echo.client.yaml: each echo is
+/// followed by a tick) is provoked and checked: pushed, it passes; not
+/// pushed, the run fails naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_the_spec_says_a_request_triggers_is_provoked_and_its_absence_fails() {
+    use specserve_fixtures::echo::{self as app, api};
+    const ECHO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/documents/echo.client.yaml");
+    for pushes in [true, false] {
+        let hub = specserve_runtime::hub::Hub::new();
+        let publisher = pushes.then(|| api::Publisher::new(hub.clone()));
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        config.hub = hub;
+        let service = api::Service::<app::Echo>::new(Arc::new(app::Context::with(publisher)));
+        let server = Server::start(config, Arc::new(service)).await.unwrap();
+        let (url, fingerprint) = (server.url_at("/echo"), server.fingerprint().unwrap());
+        let args = ["--perspective", "client", "--url", &url, "--fingerprint", &fingerprint, "--format", "json"];
+        let output = conformance_of(ECHO, args.map(str::to_owned).to_vec()).await;
+        let json = report(&output);
+        let tick = operation(&json, "receiveTick");
+        assert!(!json["unchecked"].to_string().contains("receiveTick"), "{json:#}");
+        if pushes {
+            assert_eq!(tick["status"], "passed", "{tick:#}");
+            assert_eq!(tick["cases"][0]["got"], "Tick", "{tick:#}");
+            assert!(output.status.success(), "{json:#}");
+        } else {
+            assert_eq!(tick["status"], "failed", "{tick:#}");
+            assert!(tick["cases"][0]["problems"].to_string().contains("none came"), "{tick:#}");
+            assert_eq!(output.status.code(), Some(1));
+        }
+        server.shutdown().await;
+    }
 }

@@ -38,6 +38,7 @@ pub const OPERATION_EXTENSIONS: &[&str] = &[
     "x-specserve-ordered",
     "x-specserve-audit",
     "x-specserve-group",
+    "x-specserve-trigger",
 ];
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
@@ -302,6 +303,10 @@ pub struct Operation {
     pub scheduling: Scheduling,
     /// `x-specserve-audit`.
     pub audit: Option<Audit>,
+    /// `x-specserve-trigger` on a `send` operation: the `receive` operation
+    /// whose request makes the server push this message on the same
+    /// connection, so `conformance` can provoke it and check what comes.
+    pub trigger: Option<OperationId>,
     /// Its dotted path.
     pub path: String,
     /// Its JSON pointer in the document as written.
@@ -659,8 +664,40 @@ impl<'d> Builder<'d> {
                 self.operation(&key, &node);
             }
         }
+        self.triggers(&root);
         self.name_methods();
         self.infer_reply_correlations();
+    }
+
+    /// Each `x-specserve-trigger`, once every operation is known: on a `send`
+    /// operation, the key of a `receive` operation on the same channel.
+    fn triggers(&mut self, root: &Node<'d>) {
+        let Some(operations) = root.child("operations") else { return };
+        for (key, node) in self.take(operations.entries()).unwrap_or_default() {
+            let Some(trigger) = node.resolve().ok().and_then(|n| n.child("x-specserve-trigger")) else { continue };
+            let Some(op) = self.api.operations.iter().position(|o| o.key == key) else { continue };
+            let named = trigger.value().as_str().and_then(|k| self.api.operations.iter().position(|o| o.key == k));
+            let problem = match named {
+                _ if self.api.operations[op].action != Action::Send => {
+                    Some("`x-specserve-trigger` belongs on an operation the server sends".to_owned())
+                }
+                None => Some("`x-specserve-trigger` must name a `receive` operation by its key".to_owned()),
+                Some(by) if self.api.operations[by].action != Action::Receive => {
+                    Some(format!("`{}` is not a `receive` operation", self.api.operations[by].key))
+                }
+                Some(by) if self.api.operations[by].channel != self.api.operations[op].channel => Some(format!(
+                    "`{}` is on another channel: what it triggers must arrive on its connection",
+                    self.api.operations[by].key
+                )),
+                Some(_) => None,
+            };
+            match problem {
+                Some(problem) => self.diags.push(trigger.error(problem).hint(
+                    "name the receive operation whose request makes the server push this message on the same socket",
+                )),
+                None => self.api.operations[op].trigger = named,
+            }
+        }
     }
 
     /// A reply message without a `correlationId` whose payload has the very
@@ -1522,6 +1559,7 @@ impl<'d> Builder<'d> {
             rate_limit: text("x-specserve-rate-limit"),
             scheduling,
             audit,
+            trigger: None,
             path: node.path().to_owned(),
             pointer: self.docs.written_pointer(&node.loc()),
         });

@@ -11,9 +11,10 @@
 //!
 //! Frames the server pushes meanwhile (events, without the correlation id)
 //! are checked against the messages of the spec's `send` operations at that
-//! path. What it cannot see is said in the report, not passed silently:
-//! `send` operations it cannot provoke and fire-and-forget operations without
-//! a reply are listed as unchecked.
+//! path, and a `send` operation whose `x-specserve-trigger` names a request
+//! must arrive after that request's cases. What it cannot see is said in the
+//! report, not passed silently: `send` operations without a trigger and
+//! fire-and-forget operations without a reply are listed as unchecked.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,6 +166,8 @@ struct Plan {
     groups: Vec<(String, Option<OperationId>, Vec<Case>)>,
     /// The messages the server may push at this path (its `send` operations').
     pushed: Vec<MessageId>,
+    /// The operations planned here, whose requests may trigger pushes.
+    triggers: Vec<OperationId>,
 }
 
 /// Runs every case against `target`.
@@ -207,12 +210,19 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             .filter(|op| op.action == Action::Send && endpoint.channels.contains(&op.channel))
             .flat_map(|op| op.messages.iter().copied())
             .collect();
-        plans.push(Plan { path: fill_path(api, &endpoint), groups, pushed });
+        let triggers = groups.iter().filter_map(|(_, op, _)| *op).collect();
+        plans.push(Plan { path: fill_path(api, &endpoint), groups, pushed, triggers });
     }
     let mut unchecked = Vec::new();
-    for (id, op) in api.operations.iter().enumerate().filter(|(id, _)| selected(*id)) {
-        if op.action == Action::Send {
-            unchecked.push(format!("{}: the server sends it (push); nothing to request", op.key));
+    for (id, op) in api.operations.iter().enumerate() {
+        let triggered = op.trigger.is_some_and(|by| planned.contains(&by));
+        if op.action == Action::Send && !triggered && target.operations.is_empty() {
+            unchecked.push(format!(
+                "{}: the server sends it (push) and the spec does not say what makes it (`x-specserve-trigger`)",
+                op.key
+            ));
+        } else if op.action == Action::Send || !selected(id) {
+            continue;
         } else if !planned.contains(&id) {
             unchecked.push(format!("{}: its channel has no WebSocket path", op.key));
         } else if op.reply.is_none() {
@@ -253,8 +263,28 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             };
             operations.push(OperationReport { operation: name, path: plan.path.clone(), cases: reports, status });
         }
+        // A push the spec says a request triggers may come after its reply:
+        // wait for it, up to the timeout a reply gets.
+        let promised: Vec<OperationId> = (0..api.operations.len())
+            .filter(|id| api.operations[*id].trigger.is_some_and(|by| plan.triggers.contains(&by)))
+            .collect();
+        let seen = |events: &[Value]| {
+            promised.iter().all(|op| {
+                let messages = &api.operations[*op].messages;
+                events.iter().any(|e| messages.iter().any(|m| checker.violations(*m, e, "").is_empty()))
+            })
+        };
+        if let Some(open) = socket.as_mut()
+            && !seen(&events)
+        {
+            await_pushes(open, target.timeout, &mut events, seen).await;
+        }
         if let Some(mut open) = socket {
             let _ = open.close(None).await;
+        }
+        for (id, op) in api.operations.iter().enumerate() {
+            let Some(by) = op.trigger.filter(|by| plan.triggers.contains(by)) else { continue };
+            operations.push(judge_triggered(checker, id, by, &plan.path, &events, &operations));
         }
         if !events.is_empty() {
             operations.push(judge_events(checker, &plan.path, &plan.pushed, &events));
@@ -416,6 +446,27 @@ async fn paced(
     }
 }
 
+/// Reads pushed frames into `events` until `enough` says so, the socket
+/// ends, or `timeout` passes.
+async fn await_pushes(
+    socket: &mut Socket,
+    timeout: Duration,
+    events: &mut Vec<Value>,
+    enough: impl Fn(&[Value]) -> bool,
+) {
+    let read = async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                events.push(serde_json::from_str(text.as_str()).unwrap_or(Value::String(text.as_str().to_owned())));
+                if enough(events) {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+}
+
 /// Sends a case's frame and returns its answer: the next frame carrying the
 /// case's correlation id (frames that do not, such as pushed events, are
 /// set aside in `events`), or the next frame at all when there is no
@@ -506,6 +557,43 @@ fn judge_events(checker: &Checker, path: &str, pushed: &[MessageId], events: &[V
         .collect();
     let status = if cases.iter().any(|c| !c.problems.is_empty()) { Status::Failed } else { Status::Passed };
     OperationReport { operation: format!("(events at {path})"), path: path.to_owned(), cases, status }
+}
+
+/// A `send` operation its spec says `by`'s requests trigger: passed when a
+/// frame pushed on that connection is one of its messages, not implemented
+/// when `by` is, failed when none came.
+fn judge_triggered(
+    checker: &Checker,
+    op: OperationId,
+    by: OperationId,
+    path: &str,
+    events: &[Value],
+    reports: &[OperationReport],
+) -> OperationReport {
+    let api = checker.api();
+    let (operation, trigger) = (&api.operations[op], &api.operations[by]);
+    let of_operation =
+        |event: &Value| operation.messages.iter().copied().find(|m| checker.violations(*m, event, "").is_empty());
+    let found = events.iter().find_map(of_operation);
+    let trigger_pending = reports.iter().any(|r| r.operation == trigger.key && r.status == Status::NotImplemented);
+    let names: Vec<&str> = operation.messages.iter().map(|m| api.messages[*m].key.as_str()).collect();
+    let (got, problems, status) = match found {
+        Some(message) => (api.messages[message].key.clone(), Vec::new(), Status::Passed),
+        None if trigger_pending => ("nothing".to_owned(), Vec::new(), Status::NotImplemented),
+        None => (
+            "nothing".to_owned(),
+            vec![format!("`x-specserve-trigger` says `{}`'s requests make the server push it; none came", trigger.key)],
+            Status::Failed,
+        ),
+    };
+    let case = CaseReport {
+        case: format!("pushed after `{}`'s requests", trigger.key),
+        expected: format!("{} on the same connection", names.join(" or ")),
+        got,
+        problems,
+        not_implemented: status == Status::NotImplemented,
+    };
+    OperationReport { operation: operation.key.clone(), path: path.to_owned(), cases: vec![case], status }
 }
 
 /// Whether a frame looks like an error (an `error` object), whatever its message.
