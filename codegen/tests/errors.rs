@@ -145,6 +145,15 @@ fn unknowable_urls_and_values_their_schemas_refuse_are_named() {
     let (at, message) =
         ("components.schemas.ItemGetReplyFrame.properties.label.default", "does not match its own schema");
     only(&warnings_of(&spec), at, message);
+    // A reply sent to a run-time address on a channel that has one too.
+    let spec = edited(
+        MINIMAL,
+        "    reply:\n      channel:\n",
+        "    reply:\n      address: {location: '$message.payload#/replyTo'}\n      channel:\n",
+    );
+    let warnings = warnings_of(&spec);
+    let both = warnings.all().into_iter().find(|w| w.message.contains("names an `address` and a channel at `/ws`"));
+    assert!(both.is_some_and(|w| w.path == "operations.itemGet.reply.address"), "{warnings}");
 }
 
 /// `x-specserve-trigger` names, on a send operation, the receive operation
@@ -165,9 +174,13 @@ fn a_trigger_names_a_request_on_the_same_channel() {
         let errors: Vec<_> = problems.errors().collect();
         assert!(errors.len() == 1 && errors[0].path == path && errors[0].message.contains(message), "{problems}");
     };
-    refused("receiveTick", "sendEcho", "belongs on an operation the server sends");
     refused("sendEcho", "nosuch", "must name a `receive` operation");
     refused("sendEcho", "sendEcho", "is not a `receive` operation");
+    // On what the server receives (the document read from its own side), it is ignored, with a word.
+    let as_written = Api::from_yaml(&with_trigger("receiveTick", "sendEcho")).unwrap();
+    let said = as_written.warnings.to_string();
+    assert!(said.contains("operations.receiveTick.x-specserve-trigger") && said.contains("ignored"), "{said}");
+    assert!(as_written.operations.iter().all(|o| o.trigger.is_none()));
     let client =
         Api::from_yaml_as(&with_trigger("receiveTick", "sendEcho"), specserve_codegen::Perspective::Client).unwrap();
     let tick = client.operations.iter().find(|o| o.key == "receiveTick").unwrap();

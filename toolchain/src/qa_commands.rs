@@ -95,9 +95,12 @@ pub struct ValidateArgs {
 /// `specserve-tools lint`.
 #[derive(Args)]
 pub struct LintArgs {
-    /// The spec to check (its referenced files are read too).
-    #[arg(default_value = "asyncapi.yaml")]
-    spec: PathBuf,
+    /// The spec to check (its referenced files are read too); default asyncapi.yaml.
+    #[arg(value_name = "SPEC")]
+    spec: Option<PathBuf>,
+    /// The spec, named as the other commands name it (`gen --spec`, `validate --spec`).
+    #[arg(long = "spec", value_name = "SPEC", conflicts_with = "spec")]
+    spec_flag: Option<PathBuf>,
     /// Fail on warnings too (what the build does for the spec it serves).
     #[arg(long)]
     deny_warnings: bool,
@@ -207,7 +210,8 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
-    match args.perspective.load_or_report(&args.spec)? {
+    let spec = args.spec.clone().or_else(|| args.spec_flag.clone()).unwrap_or_else(|| "asyncapi.yaml".into());
+    match args.perspective.load_or_report(&spec)? {
         Some(api) => {
             if !api.warnings.is_empty() {
                 eprintln!("{}", api.warnings);

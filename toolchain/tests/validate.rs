@@ -138,6 +138,9 @@ fn lint_passes_the_shipped_spec() {
     let (code, out) = specserve(&["lint", spec]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("ok: specserve user API"), "{out}");
+    // `--spec`, as gen, new, validate and conformance take it, names it too.
+    let (code, same) = specserve(&["lint", "--spec", spec]);
+    assert_eq!((code, same), (0, out));
 }
 
 #[test]

@@ -677,10 +677,15 @@ impl<'d> Builder<'d> {
             let Some(trigger) = node.resolve().ok().and_then(|n| n.child("x-specserve-trigger")) else { continue };
             let Some(op) = self.api.operations.iter().position(|o| o.key == key) else { continue };
             let named = trigger.value().as_str().and_then(|k| self.api.operations.iter().position(|o| o.key == k));
+            // Read from the other side (`--perspective`), the operation is one
+            // the server receives: the trigger says nothing about this server.
+            if self.api.operations[op].action != Action::Send {
+                self.diags.push(trigger.warning(
+                    "`x-specserve-trigger` is for an operation the server sends; read from this side it receives it, so the trigger is ignored",
+                ));
+                continue;
+            }
             let problem = match named {
-                _ if self.api.operations[op].action != Action::Send => {
-                    Some("`x-specserve-trigger` belongs on an operation the server sends".to_owned())
-                }
                 None => Some("`x-specserve-trigger` must name a `receive` operation by its key".to_owned()),
                 Some(by) if self.api.operations[by].action != Action::Receive => {
                     Some(format!("`{}` is not a `receive` operation", self.api.operations[by].key))
@@ -1603,6 +1608,19 @@ impl<'d> Builder<'d> {
             self.not_served(&a, "reply `address`", warning);
             location
         });
+        // Checked here, not by the official parser: a reply sent to a runtime
+        // address and also on a channel with an address of its own says two
+        // places; the spec reads `address` as overriding the channel's.
+        if let (Some(at), Some(reply_channel)) = (node.child("address"), channel)
+            && let Some(channel_address) = self.api.channels[reply_channel].address.clone()
+        {
+            self.diags.push(
+                at.warning(format!(
+                    "the reply names an `address` and a channel at `{channel_address}`: a client reading either waits in a different place"
+                ))
+                .hint("give the reply channel `address: null` when the address is decided at run time"),
+            );
+        }
         let messages_channel = channel.unwrap_or(operation_channel);
         let messages = match node.child("messages") {
             Some(list) => self.channel_messages(messages_channel, &list),
