@@ -573,6 +573,13 @@ impl<'a> TypeSpace<'a> {
         fields.iter().find(|f| f.json == json).map(|f| f.ty.clone())
     }
 
+    /// Whether `ty` is an object whose every field may be left out (so `{}` is one).
+    pub fn all_optional(&self, ty: &Ty) -> bool {
+        let Ty::Named(name) = ty else { return false };
+        let Some(def) = self.types.iter().find(|t| &t.name == name) else { return false };
+        matches!(&def.body, TypeBody::Struct { fields, .. } if fields.iter().all(|f| f.optional))
+    }
+
     /// Whether a type name is taken.
     pub fn has(&self, name: &str) -> bool {
         self.names.contains(name)

@@ -187,6 +187,60 @@ test("pushed events arrive typed through on(): a message, its receipt, presence"
   bob.client.close();
 });
 
+/** Resolves with the next presence event about `userId` that `client` receives. */
+function presenceOf(client, userId, online) {
+  return new Promise((resolve) => {
+    const stop = client.on("presenceChanged", (event) => {
+      if (event.userId === userId && event.online === online) {
+        stop();
+        resolve(event);
+      }
+    });
+  });
+}
+
+test("a reconnected client is bound again by itself and its events keep coming", async () => {
+  const alice = await account("Kate");
+  const bob = await account("Liam");
+  const { room } = await alice.client.room.create({ otherUserId: bob.userId });
+  await bob.client.room.join({ roomId: room.id });
+  const first = presenceOf(alice.client, bob.userId, true);
+  await bob.client.auth.bind(); // no payload: every field of it is optional
+  await first;
+  // The server drops Bob's connection (a frame over its size limit: 1009).
+  const offline = presenceOf(alice.client, bob.userId, false);
+  const online = presenceOf(alice.client, bob.userId, true);
+  const oversized = bob.client.request("userRead", { id: bob.userId, padding: "x".repeat(100 * 1024) });
+  await assert.rejects(oversized, (e) => e instanceof ConnectionError && e.closeCode === 1009);
+  await offline;
+  // Bob's SDK reconnects and replays his bind (x-specserve-session): he is online again...
+  await online;
+  // ...and what Alice sends reaches him without his code doing anything.
+  const received = new Promise((resolve) => bob.client.on("messageNew", resolve));
+  const sent = await alice.client.message.send({ roomId: room.id, text: "still there?", clientMsgId: "r-1" });
+  assert.equal((await received).message.id, sent.messageId);
+  alice.client.close();
+  bob.client.close();
+});
+
+test("an aborted call rejects with AbortError and is forgotten", async () => {
+  const { client, userId } = await account("Mia");
+  const controller = new AbortController();
+  const call = client.user.read({ id: userId }, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(call, { name: "AbortError" });
+  const already = AbortSignal.abort(new Error("not needed any more"));
+  await assert.rejects(client.user.read({ id: userId }, { signal: already }), /not needed any more/);
+  assert.equal((await client.user.read({ id: userId })).id, userId, "the client carries on");
+  client.close();
+});
+
+test("a certificate the client does not trust is named, not an opaque 1006", async () => {
+  const error = await connect(url, { WebSocket, reconnect: false }).catch((e) => e);
+  assert.ok(error instanceof ConnectionError, String(error));
+  assert.match(error.message, /certificate/i);
+});
+
 test("sessions: list the logins of an account and end one from another", async () => {
   const laptop = await account("Kim");
   const phone = await connect(url, { WebSocket: TrustingWebSocket });

@@ -56,6 +56,14 @@ export async function usage(url: string, token: string): Promise<void> {
     void status;
   });
 
+  // An operation whose payload has no required field may be called without one,
+  // and any call may be given an AbortSignal.
+  const controller = new AbortController();
+  await client.auth.bind(undefined, { signal: controller.signal });
+  await client.auth.bind();
+  // @ts-expect-error: a payload with required fields must be given
+  await client.user.read();
+
   void [role, created, sameThing];
   client.close();
 }

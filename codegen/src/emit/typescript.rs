@@ -174,6 +174,7 @@ impl Sdk {
                         "correlation": correlation,
                         "enveloped": enveloped,
                         "reply": op.reply.is_some(),
+                        "session": op.session,
                         "error": error,
                         "replies": reply_table,
                     }),
@@ -189,6 +190,7 @@ impl Sdk {
                     group: group_property(&op.group),
                     method,
                     secured,
+                    payload_optional: space.all_optional(&request),
                     request: request.typescript(),
                     reply,
                     doc: jsdoc(&call_doc(api, id), "  "),
@@ -348,6 +350,8 @@ struct CallView {
     group: String,
     method: String,
     secured: bool,
+    /// Every field of the payload is optional: the call may omit it.
+    payload_optional: bool,
     request: String,
     reply: String,
     doc: String,
@@ -547,9 +551,14 @@ const CLIENT_MEMBERS: &[&str] = &[
 
 /// The `Client` property of the operations tagged `group`: its camel-case
 /// name, with `Api` appended where that is one of the client's own members
-/// (a tag `token` gives `client.tokenApi`, leaving `client.token` the credential).
+/// (a tag `token` gives `client.tokenApi`, leaving `client.token` the
+/// credential), and `api` for a group whose name has no letter (a 2.x
+/// channel `/`), as the Rust trait is `Api`.
 fn group_property(group: &str) -> String {
     let name = group.to_lower_camel_case();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return format!("api{}", name.to_upper_camel_case());
+    }
     if CLIENT_MEMBERS.contains(&name.as_str()) { format!("{name}Api") } else { name }
 }
 
@@ -563,5 +572,7 @@ mod group_property_tests {
         assert_eq!(group_property("request"), "requestApi");
         assert_eq!(group_property("user"), "user");
         assert_eq!(group_property("chat-room"), "chatRoom");
+        assert_eq!(group_property("/"), "api", "a 2.x channel named `/`");
+        assert_eq!(group_property("2fa"), "api2fa");
     }
 }

@@ -39,6 +39,7 @@ pub const OPERATION_EXTENSIONS: &[&str] = &[
     "x-specserve-audit",
     "x-specserve-group",
     "x-specserve-trigger",
+    "x-specserve-session",
 ];
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
@@ -307,6 +308,10 @@ pub struct Operation {
     /// whose request makes the server push this message on the same
     /// connection, so `conformance` can provoke it and check what comes.
     pub trigger: Option<OperationId>,
+    /// `x-specserve-session: true`: the request sets up state on its
+    /// connection (a login, a subscription) that a new connection lacks, so
+    /// clients replay it after reconnecting.
+    pub session: bool,
     /// Its dotted path.
     pub path: String,
     /// Its JSON pointer in the document as written.
@@ -1516,6 +1521,7 @@ impl<'d> Builder<'d> {
                 false
             }),
         };
+        let session = flag("x-specserve-session");
         let scheduling = match (flag("x-specserve-exclusive"), flag("x-specserve-ordered")) {
             (true, ordered) => {
                 if let Some(ordered) = field("x-specserve-ordered").filter(|_| ordered) {
@@ -1536,6 +1542,7 @@ impl<'d> Builder<'d> {
         }
         if action == Action::Send {
             let received_only = [
+                ("x-specserve-session", "sessions"),
                 ("x-specserve-rate-limit", "rate limits"),
                 ("x-specserve-exclusive", "exclusivity"),
                 ("x-specserve-ordered", "ordering"),
@@ -1565,6 +1572,7 @@ impl<'d> Builder<'d> {
             scheduling,
             audit,
             trigger: None,
+            session,
             path: node.path().to_owned(),
             pointer: self.docs.written_pointer(&node.loc()),
         });

@@ -143,6 +143,19 @@ export interface ConnectOptions {
   onStateChange?: (state: ConnectionState) => void;
   /** Given frames that answer no pending request and are no declared event. */
   onUnmatched?: (frame: unknown) => void;
+  /**
+   * Told when a session operation (`x-specserve-session`: a bind, a
+   * subscription) replayed after a reconnect is refused or unanswered.
+   */
+  onSessionError?: (operation: OperationKey, error: Error) => void;
+}
+
+/** What a call's `signal` needs of an `AbortSignal` (browsers' and Node's fit). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /** Options of one call. */
@@ -153,6 +166,8 @@ export interface CallOptions {
   token?: string;
   /** Message headers, on paths whose frames carry them. */
   headers?: Record<string, unknown>;
+  /** Aborting it rejects the call (with the signal's reason, else an `AbortError`) and forgets it. */
+  signal?: AbortSignalLike;
 }
 
 /** The `api` operations. */

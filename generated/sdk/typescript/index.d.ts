@@ -1559,6 +1559,19 @@ export interface ConnectOptions {
   onStateChange?: (state: ConnectionState) => void;
   /** Given frames that answer no pending request and are no declared event. */
   onUnmatched?: (frame: unknown) => void;
+  /**
+   * Told when a session operation (`x-specserve-session`: a bind, a
+   * subscription) replayed after a reconnect is refused or unanswered.
+   */
+  onSessionError?: (operation: OperationKey, error: Error) => void;
+}
+
+/** What a call's `signal` needs of an `AbortSignal` (browsers' and Node's fit). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /** Options of one call. */
@@ -1569,6 +1582,8 @@ export interface CallOptions {
   token?: string;
   /** Message headers, on paths whose frames carry them. */
   headers?: Record<string, unknown>;
+  /** Aborting it rejects the call (with the signal's reason, else an `AbortError`) and forgets it. */
+  signal?: AbortSignalLike;
 }
 
 /** The `auth` operations. */
@@ -1602,12 +1617,12 @@ export interface AuthOperations {
    * Revoke the token this request was authenticated with.
    * Operation `authLogout`; sends the client's token.
    */
-  logout(payload: AuthLogoutPayload, call?: CallOptions): Promise<void>;
+  logout(payload?: AuthLogoutPayload, call?: CallOptions): Promise<void>;
   /**
    * Bind this connection to the caller, so the caller's events reach it.
    * Operation `authBind`; sends the client's token.
    */
-  bind(payload: EmptyPayload, call?: CallOptions): Promise<AuthBindReply>;
+  bind(payload?: EmptyPayload, call?: CallOptions): Promise<AuthBindReply>;
 }
 
 /** The `user` operations. */
@@ -1643,12 +1658,12 @@ export interface RoomOperations {
    * Open the direct room with another user, or create a group room.
    * Operation `roomCreate`; sends the client's token.
    */
-  create(payload: RoomCreatePayload, call?: CallOptions): Promise<RoomCreateReply>;
+  create(payload?: RoomCreatePayload, call?: CallOptions): Promise<RoomCreateReply>;
   /**
    * The caller's rooms, most recently active first, with the last message and the unread count.
    * Operation `roomList`; sends the client's token.
    */
-  list(payload: EmptyPayload, call?: CallOptions): Promise<RoomListReply>;
+  list(payload?: EmptyPayload, call?: CallOptions): Promise<RoomListReply>;
   /**
    * Add a user to a group room the caller owns.
    * Operation `roomAddMember`; sends the client's token.
@@ -1710,7 +1725,7 @@ export interface TokenApiOperations {
    * The caller's live tokens, without their secrets.
    * Operation `tokenList`; sends the client's token.
    */
-  list(payload: EmptyPayload, call?: CallOptions): Promise<TokenListReply>;
+  list(payload?: EmptyPayload, call?: CallOptions): Promise<TokenListReply>;
   /**
    * Revoke one of the caller's tokens by id ("log out that device").
    * Operation `tokenRevoke`; sends the client's token.

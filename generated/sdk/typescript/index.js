@@ -33,6 +33,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -86,6 +87,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -139,6 +141,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -192,6 +195,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -245,6 +249,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -302,6 +307,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -359,6 +365,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -416,6 +423,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -468,6 +476,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -525,6 +534,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -582,6 +592,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": true,
     "error": {
       "consts": [
         [
@@ -639,6 +650,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -696,6 +708,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -753,6 +766,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -810,6 +824,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -867,6 +882,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -924,6 +940,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -981,6 +998,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1038,6 +1056,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1095,6 +1114,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1152,6 +1172,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1209,6 +1230,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1266,6 +1288,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1323,6 +1346,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1380,6 +1404,7 @@ export const OPERATIONS = Object.freeze({
     },
     "enveloped": false,
     "reply": true,
+    "session": false,
     "error": {
       "consts": [
         [
@@ -1568,6 +1593,16 @@ export class Client {
     };
     this.onStateChange = options.onStateChange;
     this.onUnmatched = options.onUnmatched;
+    this.onSessionError = options.onSessionError;
+    /**
+     * The last successful call of each session operation (`x-specserve-session`:
+     * a bind, a subscription), replayed on every new connection before anything
+     * else, so a reconnected client receives what it received before.
+     * @type {Map<string, { payload: unknown, token: string | undefined }>}
+     */
+    this.sessions = new Map();
+    /** Why the last connection attempt failed, when the WebSocket said (`ws` does; browsers do not). @type {string | undefined} */
+    this.lastError = undefined;
     /** Requests sent and awaiting their reply, by correlation id (as JSON). @type {Map<string, Pending>} */
     this.inFlight = new Map();
     /** Requests sent whose messages carry no correlation id: answered in order. @type {Pending[]} */
@@ -1677,25 +1712,88 @@ export class Client {
     if (this.closedByUser) {
       return Promise.reject(new ConnectionError("the client was closed", undefined));
     }
+    const signal = call.signal;
+    if (signal?.aborted) {
+      return Promise.reject(abortReason(signal));
+    }
+    // An operation whose payload has no required field may be called without one.
+    const body = payload === undefined ? {} : payload;
     const n = this.nextId++;
     const id = spec.correlation === null ? undefined : spec.correlation.numeric ? n : String(n);
-    const text = encode(spec, payload, id, call.token ?? this.token, call.headers);
+    const text = encode(spec, body, id, call.token ?? this.token, call.headers);
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     return new Promise((resolve, reject) => {
-      /** @type {Pending} */
-      const pending = { operation: spec.operation, spec, id, text, resolve, reject, timer: undefined };
-      pending.timer = setTimeout(() => {
+      const forget = () => {
+        clearTimeout(pending.timer);
         if (id !== undefined) this.inFlight.delete(JSON.stringify(id));
         this.inOrder = this.inOrder.filter((p) => p !== pending);
         this.queued = this.queued.filter((p) => p !== pending);
-        reject(new TimeoutError(spec.operation, id, timeoutMs));
+      };
+      const onAbort = () => {
+        forget();
+        reject(abortReason(/** @type {AbortSignalLike} */ (signal)));
+      };
+      /** @param {any} value */
+      const settled = (value) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (spec.session) this.sessions.set(spec.operation, { payload: body, token: call.token });
+        resolve(value);
+      };
+      /** @param {Error} error */
+      const failed = (error) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(error);
+      };
+      /** @type {Pending} */
+      const pending = { operation: spec.operation, spec, id, text, resolve: settled, reject: failed, timer: undefined };
+      pending.timer = setTimeout(() => {
+        forget();
+        failed(new TimeoutError(spec.operation, id, timeoutMs));
       }, timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       if (this.socket !== null && this.socket.readyState === 1) {
         this.transmit(pending);
       } else {
         this.queued.push(pending);
       }
     });
+  }
+
+  /**
+   * Sends again, on a new connection, the session operations that succeeded
+   * before (with the token they used, else the client's). A refusal (the
+   * token expired, say) ends that session and, like a timeout, is told to
+   * `onSessionError`.
+   */
+  replaySessions() {
+    for (const [operation, { payload, token }] of this.sessions) {
+      const spec = OPERATIONS[operation];
+      const n = this.nextId++;
+      const id = spec.correlation === null ? undefined : spec.correlation.numeric ? n : String(n);
+      /** @param {Error} error */
+      const failed = (error) => {
+        // The connection dropping again is not the server refusing: the next one replays it.
+        if (error instanceof ConnectionError) return;
+        if (error instanceof ApiError) this.sessions.delete(operation);
+        const tell = /** @type {((operation: string, error: Error) => void) | undefined} */ (this.onSessionError);
+        tell?.(operation, error);
+      };
+      /** @type {Pending} */
+      const pending = {
+        operation,
+        spec,
+        id,
+        text: encode(spec, payload, id, token ?? this.token, undefined),
+        resolve: () => clearTimeout(pending.timer),
+        reject: failed,
+        timer: undefined,
+      };
+      pending.timer = setTimeout(() => {
+        if (id !== undefined) this.inFlight.delete(JSON.stringify(id));
+        failed(new TimeoutError(operation, id, this.timeoutMs));
+      }, this.timeoutMs);
+      this.transmit(pending);
+    }
   }
 
   /**
@@ -1761,20 +1859,29 @@ export class Client {
     socket.onopen = () => {
       opened = true;
       this.attempt = 0;
+      this.lastError = undefined;
       this.setState("open");
+      // What the last connection had set up comes first: a bind, subscriptions.
+      this.replaySessions();
       const waiting = this.queued;
       this.queued = [];
       for (const pending of waiting) this.transmit(pending);
       resolved?.();
     };
     socket.onmessage = (event) => this.receive(event.data);
-    socket.onerror = () => {};
+    // `ws` says why a connection failed (a certificate it does not trust, say);
+    // browsers keep that to themselves and report 1006 only.
+    socket.onerror = (event) => {
+      const cause = event?.error?.message ?? event?.message;
+      if (typeof cause === "string" && cause !== "") this.lastError = cause;
+    };
     socket.onclose = (event) => {
       if (this.socket === socket) this.socket = null;
+      const why = `${event.code}${event.reason ? `: ${event.reason}` : this.lastError ? `: ${this.lastError}` : ""}`;
       // A request already sent may or may not have run: fail it rather than resend it.
-      this.failAll(new ConnectionError(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ""})`, event.code), false);
+      this.failAll(new ConnectionError(`connection closed (${why})`, event.code), false);
       if (!opened && rejected !== undefined) {
-        rejected(new ConnectionError(`cannot connect to ${this.url} (${event.code})`, event.code));
+        rejected(new ConnectionError(`cannot connect to ${this.url} (${why})`, event.code));
         return;
       }
       if (!this.closedByUser) this.retry();
@@ -1985,6 +2092,7 @@ function isObject(value) {
  * @property {CorrelationSpec | null} correlation
  * @property {boolean} enveloped
  * @property {boolean} reply whether a reply is declared
+ * @property {boolean} session it sets up state on its connection, replayed after a reconnect
  * @property {ErrorSpec | null} error the error reply, if declared
  * @property {ReplySpec[]} replies the success replies
  */
@@ -2017,6 +2125,14 @@ function isObject(value) {
  */
 
 /**
+ * @typedef {object} AbortSignalLike what `signal` needs of an AbortSignal
+ * @property {boolean} aborted
+ * @property {unknown} [reason]
+ * @property {(type: "abort", listener: () => void, options?: { once?: boolean }) => void} addEventListener
+ * @property {(type: "abort", listener: () => void) => void} removeEventListener
+ */
+
+/**
  * @typedef {object} Pending
  * @property {string} operation
  * @property {OperationSpec} spec
@@ -2026,3 +2142,15 @@ function isObject(value) {
  * @property {(error: Error) => void} reject
  * @property {ReturnType<typeof setTimeout> | undefined} timer
  */
+
+/**
+ * The error an aborted call rejects with: the signal's reason, else an `AbortError`.
+ * @param {AbortSignalLike} signal
+ * @returns {Error}
+ */
+function abortReason(signal) {
+  if (signal.reason instanceof Error) return signal.reason;
+  const error = new Error("the call was aborted");
+  error.name = "AbortError";
+  return error;
+}
