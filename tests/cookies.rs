@@ -196,6 +196,50 @@ on_both_databases!(
     without_an_origin_allowlist_cookies_are_ignored,
 );
 
+/// A page of the allowed origin on another host of the site (`app.` calling
+/// `api.`) is granted the CORS preflight and may read the login's answer;
+/// any other origin, or a server without an allowlist, is refused.
+#[tokio::test]
+async fn an_allowed_origin_gets_a_cors_preflight_and_others_do_not() {
+    let preflight = |origin: &str, method: &str| {
+        format!(
+            "OPTIONS /auth/login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nOrigin: {origin}\r\n\
+             Access-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: content-type\r\n\r\n"
+        )
+    };
+    let header = |head: &str, name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let running = with_site(common::db::sqlite().await).await;
+    let (status, head, _) = net::http(&running.server, &preflight(SITE, "POST")).await;
+    assert_eq!(status, 204, "{head}");
+    assert_eq!(header(&head, "access-control-allow-origin").as_deref(), Some(SITE));
+    assert_eq!(header(&head, "access-control-allow-credentials").as_deref(), Some("true"));
+    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST"));
+    assert!(header(&head, "access-control-allow-headers").is_some_and(|h| h.contains("content-type")), "{head}");
+    for (origin, method) in [(FOREIGN, "POST"), (SITE, "DELETE")] {
+        let (status, head, _) = net::http(&running.server, &preflight(origin, method)).await;
+        assert_eq!(status, 403, "{origin} {method}: {head}");
+        assert_eq!(header(&head, "access-control-allow-origin"), None, "{head}");
+    }
+    // The login itself, from that page: its answer is readable there.
+    let mut conn = Conn::open(&running).await;
+    conn.register("Alice", "alice@example.com", PASSWORD).await;
+    let body = json!({"email": "alice@example.com", "password": PASSWORD}).to_string();
+    let origin = format!("Origin: {SITE}");
+    let (status, head, _) = post(&running, "/auth/login", &["Content-Type: application/json", &origin], &body).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "access-control-allow-origin").as_deref(), Some(SITE));
+    running.stop().await;
+    let open = app::start(common::db::sqlite().await, test_config()).await;
+    let (status, head, _) = net::http(&open.server, &preflight(SITE, "POST")).await;
+    assert_eq!((status, header(&head, "access-control-allow-origin")), (403, None), "{head}");
+    open.stop().await;
+}
+
 /// One per-address budget for every way to log in: `POST /auth/login`
 /// spends the one `auth/generateToken` frames spend (`--auth-per-ip-per-minute`).
 #[tokio::test]

@@ -95,6 +95,8 @@ async fn the_sdk_drives_the_seed_flow_against_a_real_server() {
             &[
                 ("SPECSERVE_URL", &url),
                 ("SPECSERVE_CA", &ca),
+                // fetch (the cookie log-in helper) trusts the test certificate this way.
+                ("NODE_EXTRA_CA_CERTS", &ca),
                 ("SPECSERVE_ADMIN_EMAIL", ADMIN_EMAIL),
                 ("SPECSERVE_ADMIN_PASSWORD", ADMIN_PASSWORD),
                 ("SPECSERVE_VERIFYING_URL", &verifying_url),

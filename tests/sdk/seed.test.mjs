@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { test } from "node:test";
 
 import WebSocket from "ws";
-import { ApiError, Client, ConnectionError, ERROR_CODES, TimeoutError, connect } from "specserve-user-api";
+import { ApiError, Client, ConnectionError, ERROR_CODES, TimeoutError, connect, loginWithCookie } from "specserve-user-api";
 
 const url = process.env.SPECSERVE_URL;
 const ca = process.env.SPECSERVE_CA ? readFileSync(process.env.SPECSERVE_CA) : undefined;
@@ -235,10 +235,27 @@ test("an aborted call rejects with AbortError and is forgotten", async () => {
   client.close();
 });
 
-test("a certificate the client does not trust is named, not an opaque 1006", async () => {
-  const error = await connect(url, { WebSocket, reconnect: false }).catch((e) => e);
+test("a certificate the client does not accept is named, not an opaque 1006", async () => {
+  // The certificate is trusted but is not for this name: TLS verification fails.
+  class WrongNameWebSocket extends WebSocket {
+    /** @param {string} address */
+    constructor(address) {
+      super(address, { ca, servername: "not-this-server.example" });
+    }
+  }
+  const error = await connect(url, { WebSocket: WrongNameWebSocket, reconnect: false }).catch((e) => e);
   assert.ok(error instanceof ConnectionError, String(error));
   assert.match(error.message, /certificate/i);
+});
+
+test("a page logs in with the cookie endpoint, and a refusal is a typed ApiError", async () => {
+  const { client, userId, email } = await account("Noah");
+  client.close();
+  const answer = await loginWithCookie(url, { email, password: "SecretPass123" });
+  assert.equal(answer.userId, userId);
+  assert.match(answer.expiresAt, /^\d{4}-\d{2}-\d{2}T/);
+  const refused = loginWithCookie(url, { email, password: "not-the-password" });
+  await assert.rejects(refused, (e) => e instanceof ApiError && e.code === "unauthorized");
 });
 
 test("sessions: list the logins of an account and end one from another", async () => {

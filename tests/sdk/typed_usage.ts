@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import {
   ApiError,
   connect,
+  loginWithCookie,
   type ErrorCode,
   type Role,
   type UserReadReply,
@@ -63,6 +64,11 @@ export async function usage(url: string, token: string): Promise<void> {
   await client.auth.bind();
   // @ts-expect-error: a payload with required fields must be given
   await client.user.read();
+
+  // Browser pages log in with a cookie; the answer is typed.
+  const session = await loginWithCookie("wss://localhost:8443/ws", { email: "a@example.com", password: "pw" });
+  const sessionUser: number = session.userId;
+  void sessionUser;
 
   void [role, created, sameThing];
   client.close();

@@ -39,8 +39,10 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         error_code_type: format!("{error}[\"code\"]"),
         error_body_type: error.clone(),
         runtime_error_body: space.error_body.is_none(),
+        cookie_login: cookie_login(api),
     };
     let runtime = RuntimeTemplate {
+        cookie_login: cookie_login(api),
         title,
         version,
         groups: &sdk.groups,
@@ -338,6 +340,12 @@ fn call_doc(api: &Api, id: OperationId) -> Vec<String> {
     doc
 }
 
+/// Whether a security scheme takes a cookie, which specserve's `POST
+/// /auth/login` sets: browser pages then log in with `loginWithCookie`.
+fn cookie_login(api: &Api) -> bool {
+    api.security_schemes.iter().any(|s| matches!(s.enforcement, crate::model::Enforcement::Cookie(_)))
+}
+
 /// A JSON value as index.js holds it: two-space indented, frozen by the runtime.
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
@@ -408,11 +416,15 @@ struct DeclarationsTemplate<'a> {
     error_body_type: String,
     /// The spec declares no error message: the runtime's own error body is declared here.
     runtime_error_body: bool,
+    /// The spec accepts a session cookie: the SDK has the cookie log-in helpers.
+    cookie_login: bool,
 }
 
 #[derive(Template)]
 #[template(path = "sdk/index.js.askama", escape = "none")]
 struct RuntimeTemplate<'a> {
+    /// The spec accepts a session cookie: the SDK has the cookie log-in helpers.
+    cookie_login: bool,
     title: &'a str,
     version: &'a str,
     groups: &'a [GroupView],

@@ -1769,3 +1769,25 @@ export declare class Client {
 
 /** Opens a connection and resolves once it is open. */
 export declare function connect(url: string, options?: ConnectOptions): Promise<Client>;
+
+/** Options of the cookie log-in helpers. */
+export interface CookieLoginOptions {
+  /** The fetch to use; defaults to `globalThis.fetch` (browsers, Node 18+). */
+  fetch?: typeof fetch;
+  /** Aborts the request. */
+  signal?: AbortSignalLike;
+}
+
+/**
+ * Logs in through the server's cookie endpoint (`POST /auth/login`), for
+ * browser pages: the server sets an httpOnly session cookie that the page's
+ * WebSocket upgrade then presents. Rejects with `ApiError` when refused.
+ */
+export declare function loginWithCookie(
+  url: string,
+  credentials: { email: string; password: string },
+  options?: CookieLoginOptions,
+): Promise<{ userId: number; expiresAt: string }>;
+
+/** Ends the cookie session (`POST /auth/logout`). */
+export declare function logoutCookie(url: string, options?: CookieLoginOptions): Promise<void>;

@@ -1555,6 +1555,68 @@ export class ConnectionError extends Error {
     this.closeCode = closeCode;
   }
 }
+/**
+ * Logs in through the server's cookie endpoint (`POST /auth/login`), for
+ * browser pages: the server answers `{ userId, expiresAt }` and sets an
+ * httpOnly session cookie, which the page's WebSocket upgrade then presents
+ * (its origin must be one of the server's `--allowed-origin`). Rejects with
+ * `ApiError` when refused.
+ * @param {string} url the API's WebSocket URL (`wss://host/ws`) or its `https://` origin
+ * @param {Credentials} credentials
+ * @param {CookieOptions} [options]
+ * @returns {Promise<any>}
+ */
+export async function loginWithCookie(url, credentials, options = {}) {
+  return cookieEndpoint(url, "/auth/login", credentials, options);
+}
+
+/**
+ * Ends the cookie session (`POST /auth/logout`): the server revokes its token and clears the cookie.
+ * @param {string} url
+ * @param {CookieOptions} [options]
+ * @returns {Promise<void>}
+ */
+export async function logoutCookie(url, options = {}) {
+  await cookieEndpoint(url, "/auth/logout", {}, options);
+}
+
+/**
+ * @param {string} url
+ * @param {string} path
+ * @param {unknown} body
+ * @param {CookieOptions} options
+ * @returns {Promise<any>}
+ */
+async function cookieEndpoint(url, path, body, options) {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const origin = new URL(url);
+  origin.protocol = origin.protocol === "ws:" || origin.protocol === "http:" ? "http:" : "https:";
+  const response = await fetchImpl(new URL(path, origin.origin).toString(), {
+    method: "POST",
+    credentials: "include",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: /** @type {any} */ (options.signal),
+  });
+  const answer = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const error = isObject(answer) && isObject(answer.error) ? answer.error : { code: "internal", message: `HTTP ${response.status}` };
+    throw new ApiError(path, undefined, /** @type {any} */ (error));
+  }
+  return answer;
+}
+
+/**
+ * @typedef {object} Credentials an account's email and password
+ * @property {string} email
+ * @property {string} password
+ */
+
+/**
+ * @typedef {object} CookieOptions
+ * @property {typeof fetch} [fetch] defaults to `globalThis.fetch`
+ * @property {AbortSignalLike} [signal]
+ */
 
 /**
  * Opens a connection and resolves once it is open.

@@ -102,6 +102,7 @@ pub async fn route<S: Service>(
             reply
         }
         (&Method::POST, _) => post(request, &shared, peer).await,
+        (&Method::OPTIONS, _) => preflight(request.headers(), &shared, peer),
         _ => not_found(),
     };
     Ok(with_security_headers(reply))
@@ -293,6 +294,45 @@ fn admission_status(code: Code) -> StatusCode {
     }
 }
 
+/// A CORS preflight for a `POST` endpoint, from an `--allowed-origin` page
+/// (another origin of the same site, such as `app.example.com` calling
+/// `api.example.com`): granted for JSON POSTs with credentials. Any other
+/// origin, or none configured, is refused: the endpoints stay same-origin.
+fn preflight<S>(headers: &HeaderMap, shared: &Shared<S>, peer: SocketAddr) -> Reply {
+    let Some(origin) = allowed_origin(shared, headers) else {
+        if let Some(refused) = refuse_foreign_origin(shared, headers, peer) {
+            return refused;
+        }
+        return text(StatusCode::FORBIDDEN, "text/plain", "cross-origin requests need --allowed-origin\n");
+    };
+    let asks_post = headers
+        .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+        .is_some_and(|method| method.as_bytes().eq_ignore_ascii_case(b"POST"));
+    if !asks_post {
+        return text(StatusCode::FORBIDDEN, "text/plain", "only POST is offered across origins\n");
+    }
+    let mut reply = text(StatusCode::NO_CONTENT, "text/plain", "");
+    let granted = reply.headers_mut();
+    with_cors(granted, origin);
+    granted.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+    granted.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+    granted.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    reply
+}
+
+/// The request's `Origin` when it is one of `--allowed-origin`.
+fn allowed_origin<'h, S>(shared: &Shared<S>, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
+    shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes()).then_some(origin)
+}
+
+/// Lets the page at `origin` read the answer, with its cookies.
+fn with_cors(headers: &mut HeaderMap, origin: &HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+}
+
 /// A `POST` for the application: same-origin (when origins are configured),
 /// JSON, small; 404 when the application serves no such path.
 async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: SocketAddr) -> Reply {
@@ -301,7 +341,7 @@ async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: 
         return refused;
     }
     // Also what keeps other sites out: a cross-site JSON POST needs a CORS
-    // preflight, which this server never grants.
+    // preflight, which this server grants to `--allowed-origin` pages only.
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -310,6 +350,7 @@ async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: 
         return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, "text/plain", "Content-Type must be application/json\n");
     }
     let client_ip = client_ip(peer.ip(), headers, &shared.trusted_proxies);
+    let cors = allowed_origin(shared, headers).cloned();
     let info = connection_info(shared, &request, client_ip);
     let path = request.uri().path().to_owned();
     let reading = Limited::new(request.into_body(), HttpPost::MAX_BODY_BYTES).collect();
@@ -336,6 +377,9 @@ async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: 
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, value);
         }
+    }
+    if let Some(origin) = &cors {
+        with_cors(headers, origin);
     }
     reply
 }
