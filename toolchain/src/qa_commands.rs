@@ -111,6 +111,9 @@ pub struct LintArgs {
     /// Whose side the document describes; `client` checks the server a client's document talks to.
     #[arg(long, value_enum, default_value_t)]
     perspective: PerspectiveArg,
+    /// Output format: `json` puts every problem, URL and construct not served in one object (for CI).
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
 }
 
 /// `specserve-tools diff`.
@@ -154,6 +157,9 @@ pub struct ConformanceArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
+    /// Also write the report as JUnit XML to this file (for CI test reports).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 fn verdict(passed: bool) -> Outcome {
@@ -211,6 +217,17 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 /// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec.clone().or_else(|| args.spec_flag.clone()).unwrap_or_else(|| "asyncapi.yaml".into());
+    if matches!(args.format, OutputFormat::Json) {
+        std::fs::metadata(&spec).with_context(|| format!("reading {}", spec.display()))?;
+        let loaded = args.perspective.load(&spec);
+        let report = specserve_tools::qa::lint_json(&loaded);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        let refused = match &loaded {
+            Ok(api) => (args.strict && !api.unsupported.is_empty()) || (args.deny_warnings && !api.warnings.is_empty()),
+            Err(_) => true,
+        };
+        return Ok(verdict(!refused));
+    }
     match args.perspective.load_or_report(&spec)? {
         Some(api) => {
             if !api.warnings.is_empty() {
@@ -279,6 +296,10 @@ pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
         operations: args.operations.clone(),
     };
     let report = conformance::run(&checker, &target).await?;
+    if let Some(file) = &args.junit {
+        std::fs::write(file, conformance::render_junit(&report))
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
     match args.format {
         OutputFormat::Text => print!("{}", conformance::render_text(&report)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

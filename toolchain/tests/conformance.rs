@@ -200,6 +200,20 @@ async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
         assert_eq!(operation(&json, fine)["status"], "passed", "{fine} is answered correctly by the broken server");
     }
 
+    // The same run as JUnit XML for CI: a failure per broken case, under its operation.
+    let junit = std::env::temp_dir().join(format!("specserve-junit-{}.xml", std::process::id()));
+    let args = vec!["--url".into(), url.clone(), "--junit".into(), junit.display().to_string()];
+    assert_eq!(conformance(args).await.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let _ = std::fs::remove_file(&junit);
+    assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"), "{xml}");
+    let read_suite = xml.split("<testsuite ").find(|s| s.starts_with("name=\"userRead\"")).unwrap();
+    assert!(
+        read_suite.contains("<failure ") && read_suite.contains("breaks UserReadReply at `/id` [type]"),
+        "{read_suite}"
+    );
+    assert_eq!(xml.matches("<testsuite ").count(), json["operations"].as_array().unwrap().len() + 1, "{xml}");
+
     let output = conformance(vec!["--url".into(), url]).await;
     let text = String::from_utf8_lossy(&output.stdout);
     let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();

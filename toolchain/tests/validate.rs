@@ -122,6 +122,14 @@ fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
     let (code, out) = specserve(&["lint", broken.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.contains("`type: strung` is not a JSON Schema type"), "{out}");
+    let (code, json) = specserve(&["lint", "--format", "json", broken.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((code, report["loads"].as_bool()), (1, Some(false)), "{report:#}");
+    let problem = &report["problems"][0];
+    assert_eq!(
+        (problem["severity"].as_str(), problem["rule"].as_str()),
+        (Some("error"), Some("asyncapi-document-resolved"))
+    );
     // `gen` refuses the same document the same way: a verdict (exit 1), each
     // problem said once, not wrapped in a second "error:".
     let out_dir = dir.join("generated");
@@ -141,6 +149,14 @@ fn lint_passes_the_shipped_spec() {
     // `--spec`, as gen, new, validate and conformance take it, names it too.
     let (code, same) = specserve(&["lint", "--spec", spec]);
     assert_eq!((code, same), (0, out));
+    // For CI: one JSON object.
+    let (code, json) = specserve(&["lint", "--format", "json", spec]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (code, report["loads"].as_bool(), report["problems"].as_array().map(Vec::len)),
+        (0, Some(true), Some(0))
+    );
+    assert_eq!(report["urls"][0]["url"], "wss://localhost:8443/ws", "{report:#}");
 }
 
 #[test]

@@ -977,3 +977,60 @@ pub fn render_text(report: &Report) -> String {
     }
     out
 }
+
+/// The report as JUnit XML, which CI systems show as test results: one
+/// `testsuite` per operation, one `testcase` per case, its problems as the
+/// failure; not implemented cases are `skipped`; unchecked operations are
+/// listed in the suite's `system-out`.
+pub fn render_junit(report: &Report) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let cases: usize = report.operations.iter().map(|o| o.cases.len()).sum();
+    let failures = report.operations.iter().flat_map(|o| &o.cases).filter(|c| !c.problems.is_empty()).count();
+    out += &format!(
+        "<testsuites name=\"conformance of {}\" tests=\"{cases}\" failures=\"{failures}\">\n",
+        xml(&report.spec)
+    );
+    for operation in &report.operations {
+        let failed = operation.cases.iter().filter(|c| !c.problems.is_empty()).count();
+        out += &format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+            xml(&operation.operation),
+            operation.cases.len()
+        );
+        for case in &operation.cases {
+            out += &format!("    <testcase classname=\"{}\" name=\"{}\">", xml(&operation.operation), xml(&case.case));
+            if !case.problems.is_empty() {
+                let detail = format!("expected {}, got {}\n{}", case.expected, case.got, case.problems.join("\n"));
+                out += &format!("<failure message=\"{}\">{}</failure>", xml(&case.problems[0]), xml(&detail));
+            } else if case.not_implemented {
+                out += "<skipped message=\"not implemented\"/>";
+            }
+            out += "</testcase>\n";
+        }
+        out += "  </testsuite>\n";
+    }
+    if !report.unchecked.is_empty() {
+        out += &format!(
+            "  <testsuite name=\"unchecked\" tests=\"0\"><system-out>{}</system-out></testsuite>\n",
+            xml(&report.unchecked.join("\n"))
+        );
+    }
+    out + "</testsuites>\n"
+}
+
+/// `text` escaped for XML attributes and text.
+fn xml(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => escaped.push_str(&format!("&#{};", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}

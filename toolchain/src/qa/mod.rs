@@ -388,6 +388,46 @@ pub fn render_text(verdict: &Verdict) -> String {
     out
 }
 
+/// `specserve-tools lint --format json`: whether the document loads, every
+/// problem (severity, dotted path, message, fix, the official parser's rule),
+/// and for one that loads its URLs and what is not served as written.
+pub fn lint_json(loaded: &Result<Api, Diagnostics>) -> Value {
+    let problems = |diagnostics: &Diagnostics| -> Vec<Value> {
+        diagnostics
+            .all()
+            .into_iter()
+            .map(|p| {
+                serde_json::json!({
+                    "severity": match p.severity {
+                        specserve_codegen::Severity::Error => "error",
+                        specserve_codegen::Severity::Warning => "warning",
+                    },
+                    "path": p.path,
+                    "message": p.message,
+                    "fix": p.hint,
+                    "rule": p.rule,
+                })
+            })
+            .collect()
+    };
+    match loaded {
+        Err(errors) => serde_json::json!({"loads": false, "problems": problems(errors)}),
+        Ok(api) => serde_json::json!({
+            "loads": true,
+            "asyncapi": api.asyncapi,
+            "title": api.info.title,
+            "version": api.info.version,
+            "problems": problems(&api.warnings),
+            "urls": api.served_urls().into_iter().map(|u| serde_json::json!({
+                "url": u.url, "server": u.server, "channel": u.channel,
+            })).collect::<Vec<_>>(),
+            "not_served": api.unsupported.iter().map(|u| serde_json::json!({
+                "pointer": u.pointer, "construct": u.construct, "consequence": u.consequence,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
 /// `specserve-tools lint`: a one-paragraph summary of a spec that loads.
 pub fn lint_summary(api: &Api) -> String {
     let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
