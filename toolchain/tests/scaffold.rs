@@ -139,6 +139,8 @@ fn a_project_for_someone_elses_spec_builds_serves_and_reports_what_is_left() {
     }
     let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
     assert!(readme.contains("cargo run") && readme.contains("cargo test"), "two commands: {readme}");
+    // It shows how a handler pushes the spec's first `send` operation (its publisher method).
+    assert!(readme.contains("rq.context().publisher.heartbeat(Audience::everyone(), &event)?;"), "{readme}");
     let stub = std::fs::read_to_string(project.join("src/handlers/ping.rs")).unwrap();
     assert!(stub.contains("Err(ApiError::not_implemented(\"receivePing\"))"), "{stub}");
     std::fs::write(project.join("src/handlers/ping.rs"), PING_HANDLER).unwrap();

@@ -82,6 +82,7 @@ pub fn files(api: &Api, options: &Options) -> Result<Vec<(String, String)>, Diag
                     url: format!("wss://127.0.0.1:8443{path}"),
                     docs_url: "https://127.0.0.1:8443/docs".to_owned(),
                     operations,
+                    push: push_example(api),
                 }
                 .render(),
             )?,
@@ -158,4 +159,18 @@ struct ReadmeTemplate<'a> {
     url: String,
     docs_url: String,
     operations: Vec<&'a str>,
+    /// How a handler pushes the first `send` operation's message, if there is one.
+    push: Option<String>,
+}
+
+/// A handler's call of the publisher for the document's first `send`
+/// operation: one argument per channel parameter, then who gets it, then the message.
+fn push_example(api: &Api) -> Option<String> {
+    let op = api.operations.iter().find(|o| o.action == crate::model::Action::Send)?;
+    let parameters: String = api.channels[op.channel]
+        .parameters
+        .iter()
+        .map(|p| format!("\"{}\", ", p.allowed.first().cloned().unwrap_or_else(|| format!("<{}>", p.name))))
+        .collect();
+    Some(format!("rq.context().publisher.{}({parameters}Audience::everyone(), &event)?;", op.key.to_snake_case()))
 }
