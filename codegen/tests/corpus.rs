@@ -12,13 +12,19 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
 }
 
+/// The entries of tests/corpus/manifest.json.
+fn documents() -> Vec<Value> {
+    let text = std::fs::read_to_string(corpus().join("manifest.json")).expect("tests/corpus/manifest.json");
+    let mut manifest: Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    match manifest["documents"].take() {
+        Value::Array(documents) => documents,
+        _ => panic!("the manifest lists `documents`"),
+    }
+}
+
 /// (path under tests/corpus, the official parser's verdict) of every document.
 fn manifest() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(corpus().join("manifest.json")).expect("tests/corpus/manifest.json");
-    let manifest: Value = serde_json::from_str(&text).expect("the manifest is JSON");
-    manifest["documents"]
-        .as_array()
-        .expect("documents")
+    documents()
         .iter()
         .map(|d| (d["path"].as_str().unwrap().to_owned(), d["official"].as_str().unwrap().to_owned()))
         .collect()
@@ -27,11 +33,7 @@ fn manifest() -> Vec<(String, String)> {
 /// The official parser's rule for each document it refuses (the code its
 /// first error is reported under), by path.
 fn official_rules() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(corpus().join("manifest.json")).expect("tests/corpus/manifest.json");
-    let manifest: Value = serde_json::from_str(&text).expect("the manifest is JSON");
-    manifest["documents"]
-        .as_array()
-        .expect("documents")
+    documents()
         .iter()
         .filter_map(|d| {
             let reason = d.get("official_reason")?.as_str()?;

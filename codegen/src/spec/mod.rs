@@ -317,62 +317,52 @@ impl Documents {
     /// The value at `loc` in the files as written, following `$ref`s the
     /// pointer passes through.
     fn written_at(&self, loc: &Loc, depth: usize) -> Option<(usize, &Value)> {
-        let mut file = loc.file;
-        let mut value = self.written(file);
-        for raw in loc.pointer.split('/').skip(1) {
-            let key = raw.replace("~1", "/").replace("~0", "~");
-            let child = match value {
-                Value::Object(map) => map.get(&key),
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            value = match child {
-                Some(child) => child,
-                None if depth < 16 => {
-                    let reference = value.get("$ref")?.as_str()?;
-                    let (target_file, target) = self.written_at(&self.locate(file, reference)?, depth + 1)?;
-                    file = target_file;
-                    match target {
-                        Value::Object(map) => map.get(&key)?,
-                        Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-                        _ => return None,
-                    }
-                }
-                None => return None,
-            };
-        }
-        Some((file, value))
+        self.walk_written(loc, false, depth).map(|(at, value)| (at.file, value))
     }
 
     /// Where the value at `pointer` of the [dereferenced](Self::dereferenced)
     /// document is written, as problems name places: a violation inside a
     /// referenced schema is reported once, where the schema is.
     pub fn written_path(&self, pointer: &str) -> String {
-        let (mut file, mut at) = (0, String::new());
-        let mut value = self.written(0);
-        for raw in pointer.split('/').skip(1) {
-            self.follow_written(&mut file, &mut at, &mut value);
-            let key = raw.replace("~1", "/").replace("~0", "~");
-            let child = match value {
-                Value::Object(map) => map.get(&key),
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            let Some(child) = child else { break };
-            at = format!("{at}/{raw}");
-            value = child;
-        }
-        self.follow_written(&mut file, &mut at, &mut value);
-        dotted(self.file_name(file), &at)
+        let root = Loc { file: 0, pointer: pointer.to_owned() };
+        let Some((mut at, mut value)) = self.walk_written(&root, true, 0) else { return dotted("", pointer) };
+        self.follow_written(&mut at, &mut value, 0);
+        dotted(self.file_name(at.file), &at.pointer)
     }
 
-    /// Moves (`file`, `at`, `value`) from a `$ref` to what it points at, transitively.
-    fn follow_written<'a>(&'a self, file: &mut usize, at: &mut String, value: &mut &'a Value) {
+    /// Walks `loc`'s pointer through the files as written, going through a
+    /// `$ref` wherever the pointer continues past one; returns where it ended
+    /// and the value there. With `partial`, a pointer that leads nowhere
+    /// stops at the deepest place that exists rather than failing.
+    fn walk_written(&self, loc: &Loc, partial: bool, depth: usize) -> Option<(Loc, &Value)> {
+        let mut at = Loc { file: loc.file, pointer: String::new() };
+        let mut value = self.written(loc.file);
+        for raw in loc.pointer.split('/').skip(1) {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            let mut child = child_value(value, &key);
+            if child.is_none() && depth < 16 {
+                self.follow_written(&mut at, &mut value, depth + 1);
+                child = child_value(value, &key);
+            }
+            match child {
+                Some(child) => {
+                    at.pointer = format!("{}/{raw}", at.pointer);
+                    value = child;
+                }
+                None if partial => break,
+                None => return None,
+            }
+        }
+        Some((at, value))
+    }
+
+    /// Moves (`at`, `value`) from a `$ref` to what it points at, transitively.
+    fn follow_written<'a>(&'a self, at: &mut Loc, value: &mut &'a Value, depth: usize) {
         for _ in 0..16 {
             let Some(reference) = value.get("$ref").and_then(Value::as_str) else { break };
-            let Some(loc) = self.locate(*file, reference) else { break };
-            let Some((target_file, target)) = self.written_at(&loc, 0) else { break };
-            (*file, *at, *value) = (target_file, loc.pointer, target);
+            let Some(target) = self.locate(at.file, reference) else { break };
+            let Some((target_at, target)) = self.walk_written(&target, false, depth) else { break };
+            (*at, *value) = (target_at, target);
         }
     }
 
@@ -403,6 +393,15 @@ impl Documents {
             Value::Array(items) => Value::Array(items.iter().map(|v| self.expand(file, v, within)).collect()),
             other => other.clone(),
         }
+    }
+}
+
+/// The child of a mapping (by key) or a sequence (by index).
+fn child_value<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
     }
 }
 

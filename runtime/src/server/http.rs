@@ -387,10 +387,7 @@ async fn post<S: Service>(request: Request<Incoming>, shared: &Shared<S>, peer: 
 /// 403 when origins are configured and the request's `Origin` is not one of them.
 fn refuse_foreign_origin<S>(shared: &Shared<S>, headers: &HeaderMap, peer: SocketAddr) -> Option<Reply> {
     match headers.get(header::ORIGIN) {
-        Some(origin)
-            if !shared.allowed_origins.is_empty()
-                && !shared.allowed_origins.iter().any(|allowed| origin.as_bytes() == allowed.as_bytes()) =>
-        {
+        Some(origin) if !shared.allowed_origins.is_empty() && allowed_origin(shared, headers).is_none() => {
             shared.metrics.rejected(Rejection::Origin);
             tracing::info!(ip = %peer.ip(), origin = ?origin, "request refused: origin not allowed");
             Some(text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n"))

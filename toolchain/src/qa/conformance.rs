@@ -268,12 +268,8 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
         let promised: Vec<OperationId> = (0..api.operations.len())
             .filter(|id| api.operations[*id].trigger.is_some_and(|by| plan.triggers.contains(&by)))
             .collect();
-        let seen = |events: &[Value]| {
-            promised.iter().all(|op| {
-                let messages = &api.operations[*op].messages;
-                events.iter().any(|e| messages.iter().any(|m| checker.violations(*m, e, "").is_empty()))
-            })
-        };
+        let seen =
+            |events: &[Value]| promised.iter().all(|op| events.iter().any(|e| message_of(checker, *op, e).is_some()));
         if let Some(open) = socket.as_mut()
             && !seen(&events)
         {
@@ -446,6 +442,11 @@ async fn paced(
     }
 }
 
+/// A text frame as JSON, or as a JSON string when it is not JSON.
+fn frame_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
 /// Reads pushed frames into `events` until `enough` says so, the socket
 /// ends, or `timeout` passes.
 async fn await_pushes(
@@ -457,7 +458,7 @@ async fn await_pushes(
     let read = async {
         while let Some(Ok(message)) = socket.next().await {
             if let Message::Text(text) = message {
-                events.push(serde_json::from_str(text.as_str()).unwrap_or(Value::String(text.as_str().to_owned())));
+                events.push(frame_value(text.as_str()));
                 if enough(events) {
                     return;
                 }
@@ -486,8 +487,7 @@ async fn exchange(
         loop {
             match socket.next().await {
                 Some(Ok(Message::Text(text))) => {
-                    let value: Value =
-                        serde_json::from_str(text.as_str()).unwrap_or(Value::String(text.as_str().to_owned()));
+                    let value = frame_value(text.as_str());
                     let Some((pointer, sent)) = &case.correlation else {
                         // Uncorrelated: an error is awaited and anything else is pushed.
                         if matches!(case.expect, Expect::Error(_)) && !is_error(&value) {
@@ -559,6 +559,11 @@ fn judge_events(checker: &Checker, path: &str, pushed: &[MessageId], events: &[V
     OperationReport { operation: format!("(events at {path})"), path: path.to_owned(), cases, status }
 }
 
+/// Which of `op`'s messages `event` is, if it is one of them.
+fn message_of(checker: &Checker, op: OperationId, event: &Value) -> Option<MessageId> {
+    checker.api().operations[op].messages.iter().copied().find(|m| checker.violations(*m, event, "").is_empty())
+}
+
 /// A `send` operation its spec says `by`'s requests trigger: passed when a
 /// frame pushed on that connection is one of its messages, not implemented
 /// when `by` is, failed when none came.
@@ -572,9 +577,7 @@ fn judge_triggered(
 ) -> OperationReport {
     let api = checker.api();
     let (operation, trigger) = (&api.operations[op], &api.operations[by]);
-    let of_operation =
-        |event: &Value| operation.messages.iter().copied().find(|m| checker.violations(*m, event, "").is_empty());
-    let found = events.iter().find_map(of_operation);
+    let found = events.iter().find_map(|event| message_of(checker, op, event));
     let trigger_pending = reports.iter().any(|r| r.operation == trigger.key && r.status == Status::NotImplemented);
     let names: Vec<&str> = operation.messages.iter().map(|m| api.messages[*m].key.as_str()).collect();
     let (got, problems, status) = match found {
