@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: `asyncapi.yaml` -> `specserve-codegen` (build.rs) ->
 //! [`api`] (generated types, traits, service, client) over `specserve-runtime`
-//! (frames, the WSS server, the hub) -> [`handlers`] -> [`store`]. Beside them:
+//! (frames, the WSS server, the hub) -> [`handlers`] -> [`store`]. Beside them: [`presence`] (who is online, who hears it),
 //! [`security`] (passwords, tokens, throttles, audit), [`mail`] (verification
 //! codes over SMTP) and [`cluster`] (several nodes on NATS). The toolchain
 //! (lint, gen, new, diff, validate, conformance) is the `specserve-tools`
@@ -15,6 +15,7 @@ pub mod api;
 pub mod cluster;
 pub mod handlers;
 pub mod mail;
+pub mod presence;
 pub mod security;
 pub mod store;
 

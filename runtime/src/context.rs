@@ -206,6 +206,24 @@ impl<'a, C, P, A> RequestContext<'a, C, P, A> {
     pub fn params(&self) -> &'a P {
         self.params
     }
+
+    /// One part of the application's state ([`Part`]): what a handler group
+    /// written over `C: Part<T>` sees of the application.
+    pub fn part<T>(&self) -> &'a T
+    where
+        C: Part<T>,
+    {
+        self.context.part()
+    }
+}
+
+/// A part of the application's state, lent by reference (axum's `FromRef`).
+/// A handler group written for any context `C: Context + Part<Accounts>`
+/// reaches the accounts through `rq.part::<Accounts>()` and nothing else of
+/// the application: the group's bounds say what it uses.
+pub trait Part<T> {
+    /// The part.
+    fn part(&self) -> &T;
 }
 
 impl<'a, C: Context, P> RequestContext<'a, C, P, Authenticated<C::Principal>> {

@@ -30,7 +30,7 @@ pub mod presence;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -186,6 +186,31 @@ pub struct Cluster {
     presence: Presence,
     outbound: mpsc::Sender<(Kind, Bytes)>,
     counters: Arc<Counters>,
+}
+
+/// This node's cluster, once it joined one (`--cluster-url`): one handle
+/// shared by the parts of the app that tell the other nodes something (the
+/// sessions' notices, presence), set once by `App::join_cluster`.
+#[derive(Debug, Clone, Default)]
+pub struct Nodes(Arc<OnceLock<Arc<Cluster>>>);
+
+impl Nodes {
+    /// The cluster, if this node is in one.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.0.get()
+    }
+
+    /// Records the cluster this node joined; a second is refused.
+    pub fn set(&self, cluster: Arc<Cluster>) -> Result<(), ClusterError> {
+        self.0.set(cluster).map_err(|_| ClusterError::AlreadyJoined)
+    }
+
+    /// Tells the other nodes, if any.
+    pub fn announce(&self, notice: Notice) {
+        if let Some(cluster) = self.cluster() {
+            cluster.announce(notice);
+        }
+    }
 }
 
 impl std::fmt::Debug for Cluster {

@@ -33,18 +33,31 @@ use specserve_runtime::hub::{Audience, Hub, Position};
 use specserve_runtime::{ApiError, Detail, Secured};
 use tokio::sync::Mutex;
 
-use super::{App, forbidden, not_found, store_error, wire_time};
+use super::{ChatContext, ChatHandlers, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
+use crate::cluster::Nodes;
 use crate::store::{
-    Edit, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage, RoomKind as StoredKind,
-    RoomRecord, now_utc,
+    Database, Edit, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage,
+    RoomKind as StoredKind, RoomRecord, now_utc,
 };
+
+/// The chat part of the application: rooms and messages in the store, pushed
+/// through the hub, presence for the members' lists.
+#[derive(Debug)]
+pub struct Chat {
+    store: Database,
+    publisher: Publisher,
+    presence: crate::presence::Presence,
+    /// Per-room order: a message is stored and pushed under its room's lock.
+    room_locks: RoomLocks,
+    nodes: Nodes,
+}
 
 /// Stripes of per-room locks: a room's messages are stored and pushed one at
 /// a time, so every member sees them in id order. Rooms share a stripe when
 /// their ids collide modulo its size, which only serializes them more.
 #[derive(Debug)]
-pub(super) struct RoomLocks([Mutex<()>; 64]);
+struct RoomLocks([Mutex<()>; 64]);
 
 impl Default for RoomLocks {
     fn default() -> Self {
@@ -110,7 +123,21 @@ fn member_status(status: StoredStatus) -> MemberStatus {
     }
 }
 
-impl App {
+impl Chat {
+    pub(super) fn new(
+        store: Database,
+        publisher: Publisher,
+        presence: crate::presence::Presence,
+        nodes: Nodes,
+    ) -> Self {
+        Chat { store, publisher, presence, room_locks: RoomLocks::default(), nodes }
+    }
+
+    /// The hub the chat pushes through.
+    pub(super) fn hub(&self) -> &Hub {
+        self.publisher.hub()
+    }
+
     /// The caller's place in `room`; `forbidden` for a non-member (or no such room).
     async fn member_of(&self, room: i64, user: i64) -> Result<Membership, ApiError> {
         self.store
@@ -123,24 +150,24 @@ impl App {
     /// `user` accepted `room`: the room's joined members may see them now,
     /// and hear that they are online if they are.
     async fn accepted(&self, room: i64, user: i64) -> Result<(), ApiError> {
-        if !self.store.join_room(room, user).await.map_err(store_error)? || !self.is_online(user) {
+        if !self.store.join_room(room, user).await.map_err(store_error)? || !self.presence.is_online(user) {
             return Ok(());
         }
         let members = self.store.member_ids(room).await.map_err(store_error)?;
-        let joined = principals(
-            members.into_iter().filter(|(id, status)| *id != user && *status == StoredStatus::Joined).map(|(id, _)| id),
-        );
-        let event = PresenceChanged { user_id: user, online: true };
-        self.publisher.presence_changed(Audience::principals(&joined), &event)?;
-        Ok(())
+        let joined: Vec<i64> = members
+            .into_iter()
+            .filter(|(id, status)| *id != user && *status == StoredStatus::Joined)
+            .map(|(id, _)| id)
+            .collect();
+        self.presence.tell(user, true, &joined)
     }
 }
 
-impl RoomApi for App {
-    type Context = Self;
+impl<C: ChatContext> RoomApi for ChatHandlers<C> {
+    type Context = C;
 
-    async fn create(rq: Secured<'_, Self>, request: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
+    async fn create(rq: Secured<'_, C>, request: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
         let room = match (request.other_user_id, request.name) {
             (Some(other), None) => {
                 if request.member_ids.is_some() {
@@ -150,20 +177,20 @@ impl RoomApi for App {
                     return Err(invalid("/payload/otherUserId", "a direct room is with another user"));
                 }
                 // Invites `other` if such a user exists; the reply is the same either way.
-                app.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?.0
+                chat.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?.0
             }
             (None, Some(name)) => {
                 let members: Vec<i64> = request.member_ids.unwrap_or_default();
-                app.store.create_group_room(caller, &name, &members, now_utc()).await.map_err(store_error)?
+                chat.store.create_group_room(caller, &name, &members, now_utc()).await.map_err(store_error)?
             }
             _ => return Err(invalid("/payload", "give otherUserId (a direct room) or name (a group room)")),
         };
         Ok(RoomCreateReply { room: room_view(room) })
     }
 
-    async fn list(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<RoomListReply, ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        let rooms = app.store.rooms_of(caller).await.map_err(store_error)?;
+    async fn list(rq: Secured<'_, C>, _request: EmptyPayload) -> Result<RoomListReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        let rooms = chat.store.rooms_of(caller).await.map_err(store_error)?;
         let rooms = rooms
             .into_iter()
             .map(|summary| RoomSummary {
@@ -176,54 +203,54 @@ impl RoomApi for App {
         Ok(RoomListReply { rooms })
     }
 
-    async fn add_member(rq: Secured<'_, Self>, request: RoomMemberPayload) -> Result<(), ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        let place = app.member_of(request.room_id, caller).await?;
+    async fn add_member(rq: Secured<'_, C>, request: RoomMemberPayload) -> Result<(), ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        let place = chat.member_of(request.room_id, caller).await?;
         if place.role != MemberRole::Owner || place.status != StoredStatus::Joined {
             return Err(forbidden("only the owner adds members"));
         }
         let room =
-            app.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
+            chat.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
         if room.kind == StoredKind::Direct {
             return Err(forbidden("a direct room has its two users only"));
         }
         // An invitation if such a user exists; the reply is the same either way.
-        app.store.add_member(request.room_id, request.user_id, now_utc()).await.map_err(store_error)?;
+        chat.store.add_member(request.room_id, request.user_id, now_utc()).await.map_err(store_error)?;
         Ok(())
     }
 
-    async fn join(rq: Secured<'_, Self>, request: RoomRef) -> Result<(), ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        if app.member_of(request.room_id, caller).await?.status == StoredStatus::Invited {
-            app.accepted(request.room_id, caller).await?;
+    async fn join(rq: Secured<'_, C>, request: RoomRef) -> Result<(), ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        if chat.member_of(request.room_id, caller).await?.status == StoredStatus::Invited {
+            chat.accepted(request.room_id, caller).await?;
         }
         Ok(())
     }
 
-    async fn leave(rq: Secured<'_, Self>, request: RoomRef) -> Result<(), ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        let place = app.member_of(request.room_id, caller).await?;
+    async fn leave(rq: Secured<'_, C>, request: RoomRef) -> Result<(), ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        let place = chat.member_of(request.room_id, caller).await?;
         let room =
-            app.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
+            chat.store.room(request.room_id).await.map_err(store_error)?.ok_or_else(|| not_found("no such room"))?;
         // Declining an invitation is leaving; a direct room one joined stays.
         if room.kind == StoredKind::Direct && place.status == StoredStatus::Joined {
             return Err(forbidden("a direct room cannot be left"));
         }
-        app.store.leave_room(request.room_id, caller).await.map_err(store_error)?;
+        chat.store.leave_room(request.room_id, caller).await.map_err(store_error)?;
         Ok(())
     }
 
-    async fn members(rq: Secured<'_, Self>, request: RoomRef) -> Result<RoomMembersReply, ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        app.member_of(request.room_id, caller).await?;
-        let members = app.store.members(request.room_id).await.map_err(store_error)?;
+    async fn members(rq: Secured<'_, C>, request: RoomRef) -> Result<RoomMembersReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        chat.member_of(request.room_id, caller).await?;
+        let members = chat.store.members(request.room_id).await.map_err(store_error)?;
         let members = members
             .into_iter()
             .map(|m| {
                 // An invited member is a number to the others until they accept.
                 let shown = m.status == StoredStatus::Joined || m.user_id == caller;
                 RoomMember {
-                    online: shown && app.is_online(m.user_id),
+                    online: shown && chat.presence.is_online(m.user_id),
                     name: shown.then_some(m.name),
                     user_id: m.user_id,
                     role: match m.role {
@@ -238,30 +265,30 @@ impl RoomApi for App {
     }
 }
 
-impl MessageApi for App {
-    type Context = Self;
+impl<C: ChatContext> MessageApi for ChatHandlers<C> {
+    type Context = C;
 
-    async fn send(rq: Secured<'_, Self>, request: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
-        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
+    async fn send(rq: Secured<'_, C>, request: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
+        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection());
         // One read answers both "may the caller write here" and "who hears it",
         // outside the room's lock (which then covers the insert and the push only).
-        let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+        let members = chat.store.member_ids(request.room_id).await.map_err(store_error)?;
         match members.iter().find(|(id, _)| *id == caller) {
             None => return Err(forbidden("not a member of this room")),
             // Writing in a room one was invited to accepts it.
-            Some((_, StoredStatus::Invited)) => app.accepted(request.room_id, caller).await?,
+            Some((_, StoredStatus::Invited)) => chat.accepted(request.room_id, caller).await?,
             Some((_, StoredStatus::Joined)) => {}
         }
-        let _room_order = app.room_locks.of(request.room_id).lock().await;
+        let _room_order = chat.room_locks.of(request.room_id).lock().await;
         let message = NewMessage {
             room_id: request.room_id,
             author_id: caller,
             text: request.text,
             client_msg_id: request.client_msg_id,
             now: now_utc(),
-            linked: app.is_clustered(),
+            linked: chat.nodes.cluster().is_some(),
         };
-        let inserted = app.store.insert_message(message).await.map_err(store_error)?;
+        let inserted = chat.store.insert_message(message).await.map_err(store_error)?;
         let stored = inserted.record;
         let reply = MessageSendReply { message_id: stored.id, created_at: wire_time(stored.created_at) };
         if !inserted.new {
@@ -287,30 +314,30 @@ impl MessageApi for App {
             .except(connection.id())
             .in_order(position)
             .with_receipt(&author, &witnesses);
-        app.publisher.message_new(audience, &MessageNew { message: message_view(stored) })?;
+        chat.publisher.message_new(audience, &MessageNew { message: message_view(stored) })?;
         Ok(reply)
     }
 
-    async fn history(rq: Secured<'_, Self>, request: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        app.member_of(request.room_id, caller).await?;
+    async fn history(rq: Secured<'_, C>, request: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        chat.member_of(request.room_id, caller).await?;
         // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
         let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
-        let mut page = app.store.history(request.room_id, request.before, limit + 1).await.map_err(store_error)?;
+        let mut page = chat.store.history(request.room_id, request.before, limit + 1).await.map_err(store_error)?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);
         let next_cursor = if more { page.last().map(|m| m.id) } else { None };
         Ok(MessageHistoryReply { messages: page.into_iter().map(message_view).collect(), next_cursor })
     }
 
-    async fn edit(rq: Secured<'_, Self>, request: MessageEditPayload) -> Result<MessageEditReply, ApiError> {
-        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
-        let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+    async fn edit(rq: Secured<'_, C>, request: MessageEditPayload) -> Result<MessageEditReply, ApiError> {
+        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection());
+        let members = chat.store.member_ids(request.room_id).await.map_err(store_error)?;
         if !members.iter().any(|(id, _)| *id == caller) {
             return Err(forbidden("not a member of this room"));
         }
         let (room, message) = (request.room_id, request.message_id);
-        match app.store.edit_message(room, message, caller, &request.text).await.map_err(store_error)? {
+        match chat.store.edit_message(room, message, caller, &request.text).await.map_err(store_error)? {
             Edit::Edited => {}
             Edit::NotFound => return Err(not_found("no such message in this room")),
             Edit::NotAuthor => return Err(forbidden("only its author may edit a message")),
@@ -320,36 +347,36 @@ impl MessageApi for App {
         let everyone = principals(members.into_iter().map(|(id, _)| id));
         let event =
             MessageEdited { room_id: room, message_id: message, text: request.text, edited_at: edited_at.clone() };
-        app.publisher.message_edited(Audience::principals(&everyone).except(connection.id()), &event)?;
+        chat.publisher.message_edited(Audience::principals(&everyone).except(connection.id()), &event)?;
         Ok(MessageEditReply { edited_at })
     }
 
-    async fn mark_read(rq: Secured<'_, Self>, request: MessageMarkReadPayload) -> Result<(), ApiError> {
-        let (app, caller, connection) = (rq.context(), rq.principal().user_id, rq.connection());
-        let place = app.member_of(request.room_id, caller).await?;
-        let moved = app.store.mark_read(request.room_id, caller, request.message_id).await.map_err(store_error)?;
+    async fn mark_read(rq: Secured<'_, C>, request: MessageMarkReadPayload) -> Result<(), ApiError> {
+        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection());
+        let place = chat.member_of(request.room_id, caller).await?;
+        let moved = chat.store.mark_read(request.room_id, caller, request.message_id).await.map_err(store_error)?;
         // An invited member's reading is not told: it would say they are there.
         if moved && place.status == StoredStatus::Joined {
-            let members = app.store.member_ids(request.room_id).await.map_err(store_error)?;
+            let members = chat.store.member_ids(request.room_id).await.map_err(store_error)?;
             let everyone = principals(members.into_iter().map(|(id, _)| id));
             let event = RoomRead { room_id: request.room_id, user_id: caller, message_id: request.message_id };
-            app.publisher.room_read(Audience::principals(&everyone).except(connection.id()), &event)?;
+            chat.publisher.room_read(Audience::principals(&everyone).except(connection.id()), &event)?;
         }
         Ok(())
     }
 }
 
-impl PresenceApi for App {
-    type Context = Self;
+impl<C: ChatContext> PresenceApi for ChatHandlers<C> {
+    type Context = C;
 
-    async fn list(rq: Secured<'_, Self>, request: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
-        let (app, caller) = (rq.context(), rq.principal().user_id);
-        let peers: HashSet<i64> = app.store.peers_of(caller).await.map_err(store_error)?.into_iter().collect();
+    async fn list(rq: Secured<'_, C>, request: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        let peers: HashSet<i64> = chat.store.peers_of(caller).await.map_err(store_error)?.into_iter().collect();
         let users = request
             .user_ids
             .into_iter()
             .filter(|id| *id == caller || peers.contains(id))
-            .map(|user_id| Presence { user_id, online: app.is_online(user_id) })
+            .map(|user_id| Presence { user_id, online: chat.presence.is_online(user_id) })
             .collect();
         Ok(PresenceListReply { users })
     }

@@ -7,7 +7,9 @@ use serde_json::json;
 use specserve_runtime::context::CredentialSource;
 use specserve_runtime::{ApiError, Code, HttpPost, HttpReply};
 
-use super::{App, store_error, validated};
+use super::accounts::Accounts;
+use super::sessions::Sessions;
+use super::{store_error, validated};
 use crate::api::AuthGenerateTokenPayload;
 use crate::security::tokens;
 use crate::store::now_utc;
@@ -16,72 +18,69 @@ use crate::store::now_utc;
 /// `__Host-` prefix makes browsers insist on `Secure`, `Path=/` and no `Domain`.
 pub const SESSION_COOKIE: &str = "__Host-specserve-token";
 
-impl App {
-    /// The application's HTTP endpoints (`Context::http_post`).
-    pub(super) async fn http_post(&self, request: HttpPost<'_>) -> Option<HttpReply> {
-        match request.path {
-            "/auth/login" => Some(self.cookie_log_in(request).await),
-            "/auth/logout" => Some(self.cookie_log_out(request).await),
-            _ => None,
-        }
+/// The application's HTTP endpoints (`Context::http_post`).
+pub(super) async fn http_post(accounts: &Accounts, sessions: &Sessions, request: HttpPost<'_>) -> Option<HttpReply> {
+    match request.path {
+        "/auth/login" => Some(log_in(accounts, request).await),
+        "/auth/logout" => Some(log_out(accounts, sessions, request).await),
+        _ => None,
     }
+}
 
-    /// auth/generateToken's checks and token, delivered as a cookie. The body
-    /// is auth/generateToken's payload; `refresh` is refused, since the
-    /// cookie holds one token.
-    async fn cookie_log_in(&self, request: HttpPost<'_>) -> HttpReply {
-        let connection = request.connection;
-        let outcome = async {
-            // The same per-address budget as auth/generateToken's frames.
-            self.auth_budget(connection)?;
-            let payload = serde_json::from_slice(request.body)
-                .map_err(|_| ApiError::new(Code::BAD_REQUEST, "the body is not JSON"))?;
-            let payload: AuthGenerateTokenPayload =
-                validated("AuthGenerateTokenRequest", "auth/generateToken", payload)?;
-            if payload.refresh.is_some() {
-                return Err(ApiError::new(Code::BAD_REQUEST, "a cookie log-in has no refresh token"));
-            }
-            self.log_in(payload, connection).await
+/// auth/generateToken's checks and token, delivered as a cookie. The body
+/// is auth/generateToken's payload; `refresh` is refused, since the
+/// cookie holds one token.
+async fn log_in(accounts: &Accounts, request: HttpPost<'_>) -> HttpReply {
+    let connection = request.connection;
+    let outcome = async {
+        // The same per-address budget as auth/generateToken's frames.
+        accounts.auth_budget(connection)?;
+        let payload = serde_json::from_slice(request.body)
+            .map_err(|_| ApiError::new(Code::BAD_REQUEST, "the body is not JSON"))?;
+        let payload: AuthGenerateTokenPayload = validated("AuthGenerateTokenRequest", "auth/generateToken", payload)?;
+        if payload.refresh.is_some() {
+            return Err(ApiError::new(Code::BAD_REQUEST, "a cookie log-in has no refresh token"));
         }
-        .await;
-        match outcome {
-            Ok(logged_in) => {
-                self.audit("login", Some(logged_in.user_id), Some(logged_in.user_id), connection, "success");
-                let max_age = self.config.token_ttl.as_secs();
-                HttpReply {
-                    status: 200,
-                    body: json!({"userId": logged_in.user_id, "expiresAt": logged_in.access.expires_at}).to_string(),
-                    set_cookies: vec![session_cookie(&logged_in.access.token, max_age)],
-                }
+        accounts.log_in(payload, connection).await
+    }
+    .await;
+    match outcome {
+        Ok(logged_in) => {
+            accounts.audit("login", Some(logged_in.user_id), Some(logged_in.user_id), connection, "success");
+            let max_age = accounts.config.token_ttl.as_secs();
+            HttpReply {
+                status: 200,
+                body: json!({"userId": logged_in.user_id, "expiresAt": logged_in.access.expires_at}).to_string(),
+                set_cookies: vec![session_cookie(&logged_in.access.token, max_age)],
             }
-            Err(error) => {
-                self.audit("login", None, None, connection, error.code().as_str());
-                error_reply(&error, Vec::new())
-            }
+        }
+        Err(error) => {
+            accounts.audit("login", None, None, connection, error.code().as_str());
+            error_reply(&error, Vec::new())
         }
     }
+}
 
-    /// Revokes the cookie's token, if live, and clears the cookie either way.
-    async fn cookie_log_out(&self, request: HttpPost<'_>) -> HttpReply {
-        let connection = request.connection;
-        let cleared = vec![session_cookie("", 0)];
-        let Some(token) = connection.credential(CredentialSource::Cookie(SESSION_COOKIE)) else {
-            return error_reply(&ApiError::unauthorized(), cleared);
-        };
-        let now = now_utc();
-        let record = match self.live_token(tokens::hash(token), now).await {
-            Ok(record) => record,
-            Err(error) => return error_reply(&error, Vec::new()),
-        };
-        if let Some(record) = record {
-            if let Err(error) = self.store.revoke_token(record.id, now).await.map_err(store_error) {
-                return error_reply(&error, Vec::new());
-            }
-            self.end_session(record.user_id, record.id).await;
-            self.audit("logout", Some(record.user_id), Some(record.user_id), connection, "success");
+/// Revokes the cookie's token, if live, and clears the cookie either way.
+async fn log_out(accounts: &Accounts, sessions: &Sessions, request: HttpPost<'_>) -> HttpReply {
+    let connection = request.connection;
+    let cleared = vec![session_cookie("", 0)];
+    let Some(token) = connection.credential(CredentialSource::Cookie(SESSION_COOKIE)) else {
+        return error_reply(&ApiError::unauthorized(), cleared);
+    };
+    let now = now_utc();
+    let record = match sessions.live_token(tokens::hash(token), now).await {
+        Ok(record) => record,
+        Err(error) => return error_reply(&error, Vec::new()),
+    };
+    if let Some(record) = record {
+        if let Err(error) = accounts.store.revoke_token(record.id, now).await.map_err(store_error) {
+            return error_reply(&error, Vec::new());
         }
-        HttpReply { status: 200, body: json!({"loggedOut": true}).to_string(), set_cookies: cleared }
+        sessions.end_session(record.user_id, record.id).await;
+        accounts.audit("logout", Some(record.user_id), Some(record.user_id), connection, "success");
     }
+    HttpReply { status: 200, body: json!({"loggedOut": true}).to_string(), set_cookies: cleared }
 }
 
 /// The session cookie holding `token` for `max_age` seconds (0 clears it).

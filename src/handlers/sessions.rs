@@ -1,68 +1,180 @@
-//! token/list and token/revoke: a user's sessions (one per login, and the
-//! client tokens an admin made), seen and ended from any of them; and
-//! token/createClient.
+//! Sessions: whose a token is (the cache in front of the store), which
+//! connections are bound to whom, and ending sessions on every node.
 
-use std::time::Duration;
+use specserve_runtime::context::CredentialSource;
+use specserve_runtime::hub::Hub;
+use specserve_runtime::{ApiError, ConnectionInfo, Credential};
+use time::PrimitiveDateTime;
 
-use specserve_runtime::{ApiError, Secured};
+use super::{STALE_READS, cookies, store_error};
+use crate::api::Scope;
+use crate::cluster::{Nodes, Notice};
+use crate::presence::Presence;
+use crate::security::Identity;
+use crate::security::tokens::{self, TokenCache};
+use crate::store::{Database, TokenRecord, now_utc};
 
-use super::auth::new_token;
-use super::{App, forbidden, not_found, store_error, wire_time};
-use crate::api::*;
-use crate::store::{ClientToken, now_utc};
+/// The sessions part of the application.
+#[derive(Debug)]
+pub struct Sessions {
+    store: Database,
+    tokens: TokenCache,
+    hub: Hub,
+    presence: Presence,
+    nodes: Nodes,
+}
 
-impl TokenApi for App {
-    type Context = Self;
-
-    async fn list(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<TokenListReply, ApiError> {
-        let (app, principal) = (rq.context(), rq.principal());
-        let live = app.store.live_tokens(principal.user_id, now_utc()).await.map_err(store_error)?;
-        let sessions = live
-            .into_iter()
-            .map(|token| Session {
-                token_id: token.id,
-                kind: if token.client.is_some() { SessionKind::Client } else { SessionKind::User },
-                name: token.client.as_ref().map(|c| c.name.clone()),
-                scopes: token
-                    .client
-                    .map(|c| c.scopes.iter().filter_map(|s| Scope::from_wire(s)).collect::<Vec<_>>())
-                    .filter(|scopes| !scopes.is_empty()),
-                current: token.id == principal.token_id,
-                client_ip: token.client_ip,
-                user_agent: token.user_agent,
-                created_at: wire_time(token.created_at),
-                expires_at: wire_time(token.expires_at),
-                last_used_at: token.last_used_at.map(wire_time),
-            })
-            .collect();
-        Ok(TokenListReply { sessions })
+impl Sessions {
+    pub(super) fn new(store: Database, tokens: TokenCache, hub: Hub, presence: Presence, nodes: Nodes) -> Self {
+        Sessions { store, tokens, hub, presence, nodes }
     }
 
-    async fn create_client(
-        rq: Secured<'_, Self>,
-        request: TokenCreateClientPayload,
-    ) -> Result<TokenCreateClientReply, ApiError> {
-        let (app, principal, connection) = (rq.context(), rq.principal(), rq.connection());
-        if principal.role != Role::Admin {
-            return Err(forbidden("only an admin may create client tokens"));
+    /// The identity a token stands for, from the cache or the store; binds
+    /// `connection` to its user, whose contacts hear if they came online.
+    pub(super) async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        connection: &ConnectionInfo,
+    ) -> Result<Identity, ApiError> {
+        let hash = tokens::hash(credential.value);
+        let now = now_utc();
+        let bind = |identity: &Identity| self.bind(connection, identity);
+        if let Some((identity, came_online)) = self.tokens.get(&hash, now, bind) {
+            if came_online {
+                self.presence.changed_here(identity.user_id, true).await;
+            }
+            return Ok(identity);
         }
-        let days = u64::try_from(request.expires_in_days).unwrap_or(90);
-        let (token, record) = new_token(principal.user_id, Duration::from_secs(days * 24 * 3600), connection)?;
-        let expires_at = record.expires_at;
-        let client =
-            ClientToken { name: request.name, scopes: request.scopes.iter().map(|s| s.as_str().to_owned()).collect() };
-        let token_id = app.store.insert_client_token(record, client).await.map_err(store_error)?;
-        Ok(TokenCreateClientReply { token_id, token, scopes: request.scopes, expires_at: wire_time(expires_at) })
+        // A revocation committing during the read makes it stale: read again.
+        for _ in 0..STALE_READS {
+            let ticket = self.tokens.begin_load();
+            let Some(record) = self.live_token(hash, now).await? else {
+                return Err(ApiError::unauthorized());
+            };
+            // Scopes the spec no longer has grant nothing.
+            let scopes = record.scopes.map(|names| names.iter().filter_map(|n| Scope::from_wire(n)).collect());
+            let identity = Identity { user_id: record.user_id, role: record.role, token_id: record.id, scopes };
+            let Some(came_online) = self.tokens.insert(ticket, hash, identity.clone(), record.expires_at, bind) else {
+                continue;
+            };
+            if came_online {
+                self.presence.changed_here(identity.user_id, true).await;
+            }
+            // Best effort: a failed bookkeeping write must not fail the request.
+            if let Err(error) = self.store.touch_token(record.id, now).await {
+                tracing::debug!(%error, "could not record token use");
+            }
+            return Ok(identity);
+        }
+        Err(ApiError::unavailable("token reads kept racing revocations"))
     }
 
-    async fn revoke(rq: Secured<'_, Self>, request: TokenRevokePayload) -> Result<(), ApiError> {
-        let (app, principal, connection) = (rq.context(), rq.principal(), rq.connection());
-        let user_id = principal.user_id;
-        if !app.store.revoke_user_token(user_id, request.token_id, now_utc()).await.map_err(store_error)? {
-            return Err(not_found("no such session"));
+    /// A bearer token (or the session cookie) on the upgrade binds the
+    /// connection at once, so it gets the user's events before it sends anything.
+    pub(super) async fn connected(&self, connection: &ConnectionInfo) {
+        let upgrade_token = connection
+            .credential(CredentialSource::Bearer)
+            .or_else(|| connection.credential(CredentialSource::Cookie(cookies::SESSION_COOKIE)));
+        if let Some(token) = upgrade_token {
+            let credential = Credential { scheme: "apiToken", value: token };
+            if let Err(error) = self.authenticate(credential, connection).await {
+                tracing::debug!(code = %error.code(), "upgrade token not accepted; frames will say why");
+            }
         }
-        app.end_session(user_id, request.token_id).await;
-        app.audit("token_revoked", Some(user_id), Some(user_id), connection, "success");
-        Ok(())
+    }
+
+    /// The stored token with this hash if it is neither revoked nor expired at `now`.
+    pub(super) async fn live_token(
+        &self,
+        hash: [u8; 32],
+        now: PrimitiveDateTime,
+    ) -> Result<Option<TokenRecord>, ApiError> {
+        let record = self.store.token_by_hash(hash).await.map_err(store_error)?;
+        Ok(record.filter(|r| r.revoked_at.is_none() && r.expires_at > now))
+    }
+
+    /// Binds `connection` to the user `identity` authenticated (once per
+    /// token per connection); returns whether the user came online with it.
+    /// Client tokens are programs acting for their admin: they bind nothing.
+    /// Called under the token cache's lock (`TokenCache::get`), so a
+    /// revocation (which unbinds or closes the user's connections) is either
+    /// before it and refused it, or after it and undoes it.
+    fn bind(&self, connection: &ConnectionInfo, identity: &Identity) -> bool {
+        if identity.is_client() {
+            return false;
+        }
+        let principal = identity.user_id.to_string();
+        let session = identity.token_id.unsigned_abs();
+        !self.hub.is_bound(connection.id(), &principal, session) && self.hub.bind(connection.id(), &principal, session)
+    }
+
+    /// After token `token_id` of `user_id` was revoked in the store: the cache
+    /// forgets it (after the write committed, so no concurrent load can cache it
+    /// again), and connections bound through it get no more of the user's events.
+    pub(super) async fn end_session(&self, user_id: i64, token_id: i64) {
+        self.tokens.revoke_token(token_id);
+        self.nodes.announce(Notice::SessionEnded { user: user_id, token: token_id });
+        if self.hub.unbind_session(&user_id.to_string(), token_id.unsigned_abs()) {
+            self.presence.changed_here(user_id, false).await;
+        }
+    }
+
+    /// After every token of `user_id` but `keep` was revoked in the store (a
+    /// password change): as [`Sessions::end_session`] for each, on every node.
+    pub(super) async fn end_user_sessions(&self, user_id: i64, keep: Option<i64>) {
+        self.tokens.revoke_user(user_id, keep);
+        self.nodes.announce(Notice::SessionsEnded { user: user_id, keep });
+        if self.hub.unbind_principal(&user_id.to_string(), keep.map(i64::unsigned_abs)) {
+            self.presence.changed_here(user_id, false).await;
+        }
+    }
+
+    /// After a user's role changed: cached identities are stale on every node.
+    pub(super) fn forget_user(&self, user_id: i64) {
+        self.tokens.revoke_user(user_id, None);
+        self.nodes.announce(Notice::UserChanged { user: user_id });
+    }
+
+    /// After a user was deleted: its tokens are forgotten and its connections
+    /// close, on every node; `peers` (its contacts, read before the delete
+    /// took it out of their rooms) hear it went offline. How many closed here.
+    pub(super) fn remove_user(&self, user_id: i64, peers: &[i64]) -> usize {
+        self.tokens.revoke_user(user_id, None);
+        self.nodes.announce(Notice::UserDeleted { user: user_id });
+        let closed = self.hub.close_principal(&user_id.to_string(), None);
+        if closed > 0
+            && let Err(error) = self.presence.tell(user_id, false, peers)
+        {
+            tracing::error!(%error, "presence event not sent");
+        }
+        closed
+    }
+
+    /// Repeats another node's revocation for this node's cache and
+    /// connections; a user it takes offline here is announced as any
+    /// offline is, so their peers hear it once the last node lets go.
+    pub(super) async fn apply(&self, notice: Notice) {
+        let offline = match notice {
+            Notice::SessionEnded { user, token } => {
+                self.tokens.revoke_token(token);
+                self.hub.unbind_session(&user.to_string(), token.unsigned_abs()).then_some(user)
+            }
+            Notice::SessionsEnded { user, keep } => {
+                self.tokens.revoke_user(user, keep);
+                self.hub.unbind_principal(&user.to_string(), keep.map(i64::unsigned_abs)).then_some(user)
+            }
+            Notice::UserChanged { user } => {
+                self.tokens.revoke_user(user, None);
+                None
+            }
+            Notice::UserDeleted { user } => {
+                // Its connections close, and it is offline here from now on.
+                self.tokens.revoke_user(user, None);
+                (self.hub.close_principal(&user.to_string(), None) > 0).then_some(user)
+            }
+        };
+        if let Some(user) = offline {
+            self.presence.changed_here(user, false).await;
+        }
     }
 }
