@@ -2203,241 +2203,162 @@ impl rt::Policy for Policy {
 const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
         discriminator: Some("auth/register"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(0), None),
         rate_limit: Some(RateClass::Auth),
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::Register,
-            target: Some(rt::route::AuditTarget::Reply("/userId")),
-        }),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(0, "authRegister")
+        audit: Some(rt::route::Audit::of(AuditEvent::Register).reply("/userId")),
+        security: &[],
+        ..SHARED_ROUTE_0.named(0, "authRegister")
     },
     rt::route::Route {
         discriminator: Some("auth/generateToken"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(1), None),
         rate_limit: Some(RateClass::Auth),
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::Login,
-            target: None,
-        }),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(1, "authGenerateToken")
+        audit: Some(rt::route::Audit::of(AuditEvent::Login)),
+        security: &[],
+        ..SHARED_ROUTE_0.named(1, "authGenerateToken")
     },
     rt::route::Route {
         discriminator: Some("auth/refresh"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(2), None),
         rate_limit: Some(RateClass::Auth),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(2, "authRefresh")
+        security: &[],
+        ..SHARED_ROUTE_0.named(2, "authRefresh")
     },
     rt::route::Route {
         discriminator: Some("auth/verifyEmail"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(3), None),
         rate_limit: Some(RateClass::Auth),
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::EmailVerified,
-            target: Some(rt::route::AuditTarget::Reply("/userId")),
-        }),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(3, "authVerifyEmail")
+        audit: Some(rt::route::Audit::of(AuditEvent::EmailVerified).reply("/userId")),
+        security: &[],
+        ..SHARED_ROUTE_0.named(3, "authVerifyEmail")
     },
     rt::route::Route {
         discriminator: Some("auth/resendVerification"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(4), None),
         rate_limit: Some(RateClass::Auth),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(4, "authResendVerification")
+        security: &[],
+        ..SHARED_ROUTE_0.named(4, "authResendVerification")
     },
     rt::route::Route {
         discriminator: Some("auth/logout"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(5), None),
-        security: SECURITY_0,
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::Logout,
-            target: None,
-        }),
-        error: Some(&SHAPE_0),
+        audit: Some(rt::route::Audit::of(AuditEvent::Logout)),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..rt::route::Route::new(5, "authLogout")
+        ..SHARED_ROUTE_0.named(5, "authLogout")
     },
     rt::route::Route {
         discriminator: Some("user/create"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(6), None),
         security: SECURITY_1,
         rate_limit: Some(RateClass::Create),
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::UserCreated,
-            target: Some(rt::route::AuditTarget::Reply("/userId")),
-        }),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(6, "userCreate")
+        audit: Some(rt::route::Audit::of(AuditEvent::UserCreated).reply("/userId")),
+        ..SHARED_ROUTE_0.named(6, "userCreate")
     },
     rt::route::Route {
         discriminator: Some("user/read"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(7), None),
         security: SECURITY_2,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(7, "userRead")
+        reply: Some(&SHAPE_2),
+        ..SHARED_ROUTE_0.named(7, "userRead")
     },
     rt::route::Route {
         discriminator: Some("user/update"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(8), None),
-        security: SECURITY_0,
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::UserUpdated,
-            target: Some(rt::route::AuditTarget::Request("/payload/id")),
-        }),
-        error: Some(&SHAPE_0),
+        audit: Some(
+            rt::route::Audit::of(AuditEvent::UserUpdated).request("/payload/id"),
+        ),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..rt::route::Route::new(8, "userUpdate")
+        ..SHARED_ROUTE_0.named(8, "userUpdate")
     },
     rt::route::Route {
         discriminator: Some("user/delete"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(9), None),
         security: SECURITY_3,
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::UserDeleted,
-            target: Some(rt::route::AuditTarget::Request("/payload/id")),
-        }),
-        error: Some(&SHAPE_0),
+        audit: Some(
+            rt::route::Audit::of(AuditEvent::UserDeleted).request("/payload/id"),
+        ),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..rt::route::Route::new(9, "userDelete")
+        ..SHARED_ROUTE_0.named(9, "userDelete")
     },
     rt::route::Route {
         discriminator: Some("auth/bind"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(10), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(10, "authBind")
+        ..SHARED_ROUTE_0.named(10, "authBind")
     },
     rt::route::Route {
         discriminator: Some("room/create"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(11), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(11, "roomCreate")
+        ..SHARED_ROUTE_0.named(11, "roomCreate")
     },
     rt::route::Route {
         discriminator: Some("room/list"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(12), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(12, "roomList")
+        ..SHARED_ROUTE_0.named(12, "roomList")
     },
     rt::route::Route {
         discriminator: Some("room/addMember"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(13), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(13, "roomAddMember")
+        ..SHARED_ROUTE_0.named(13, "roomAddMember")
     },
     rt::route::Route {
         discriminator: Some("room/leave"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(14), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(14, "roomLeave")
+        ..SHARED_ROUTE_0.named(14, "roomLeave")
     },
     rt::route::Route {
         discriminator: Some("room/join"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(15), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(15, "roomJoin")
+        ..SHARED_ROUTE_0.named(15, "roomJoin")
     },
     rt::route::Route {
         discriminator: Some("room/members"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(16), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(16, "roomMembers")
+        ..SHARED_ROUTE_0.named(16, "roomMembers")
     },
     rt::route::Route {
         discriminator: Some("message/send"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(17), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
         scheduling: rt::service::Scheduling::Ordered,
-        ..rt::route::Route::new(17, "messageSend")
+        ..SHARED_ROUTE_0.named(17, "messageSend")
     },
     rt::route::Route {
         discriminator: Some("message/history"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(18), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(18, "messageHistory")
+        ..SHARED_ROUTE_0.named(18, "messageHistory")
     },
     rt::route::Route {
         discriminator: Some("message/markRead"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(19), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(19, "messageMarkRead")
+        ..SHARED_ROUTE_0.named(19, "messageMarkRead")
     },
     rt::route::Route {
         discriminator: Some("message/edit"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(20), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(20, "messageEdit")
+        ..SHARED_ROUTE_0.named(20, "messageEdit")
     },
     rt::route::Route {
         discriminator: Some("presence/list"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(21), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(21, "presenceList")
+        ..SHARED_ROUTE_0.named(21, "presenceList")
     },
     rt::route::Route {
         discriminator: Some("token/list"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(22), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(22, "tokenList")
+        ..SHARED_ROUTE_0.named(22, "tokenList")
     },
     rt::route::Route {
         discriminator: Some("token/revoke"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(23), None),
-        security: SECURITY_0,
-        error: Some(&SHAPE_0),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..rt::route::Route::new(23, "tokenRevoke")
+        ..SHARED_ROUTE_0.named(23, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("token/createClient"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(24), None),
-        security: SECURITY_0,
-        audit: Some(rt::route::Audit {
-            event: AuditEvent::ClientTokenCreated,
-            target: Some(rt::route::AuditTarget::Reply("/tokenId")),
-        }),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(24, "tokenCreateClient")
+        audit: Some(
+            rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),
+        ),
+        ..SHARED_ROUTE_0.named(24, "tokenCreateClient")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -2553,209 +2474,32 @@ impl<H: Handlers> rt::route::Api for Service<H> {
         route: usize,
         call: rt::route::Call<'a, Self>,
     ) -> rt::route::Reply<'a> {
-        let mut call = call;
         match route {
-            0 => {
-                Box::pin(async move {
-                    let message: AuthRegisterPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    let reply = <H::Auth as AuthApi>::register(rq, message).await?;
-                    call.reply(&SHAPE_1, &reply)
-                })
-            }
-            1 => {
-                Box::pin(async move {
-                    let message: AuthGenerateTokenPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    let reply = <H::Auth as AuthApi>::generate_token(rq, message).await?;
-                    call.reply(&SHAPE_2, &reply)
-                })
-            }
-            2 => {
-                Box::pin(async move {
-                    let message: AuthRefreshPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    let reply = <H::Auth as AuthApi>::refresh(rq, message).await?;
-                    call.reply(&SHAPE_3, &reply)
-                })
-            }
-            3 => {
-                Box::pin(async move {
-                    let message: AuthVerifyEmailPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    let reply = <H::Auth as AuthApi>::verify_email(rq, message).await?;
-                    call.reply(&SHAPE_4, &reply)
-                })
-            }
-            4 => {
-                Box::pin(async move {
-                    let message: AuthResendVerificationPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    <H::Auth as AuthApi>::resend_verification(rq, message).await?;
-                    call.reply(&SHAPE_5, &())
-                })
-            }
-            5 => {
-                Box::pin(async move {
-                    let message: AuthLogoutPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Auth as AuthApi>::logout(rq, message).await?;
-                    call.reply(&SHAPE_6, &())
-                })
-            }
-            6 => {
-                Box::pin(async move {
-                    let message: UserCreatePayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::User as UserApi>::create(rq, message).await?;
-                    call.reply(&SHAPE_7, &reply)
-                })
-            }
-            7 => {
-                Box::pin(async move {
-                    let message: UserRef = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::User as UserApi>::read(rq, message).await?;
-                    call.reply(&SHAPE_8, &reply)
-                })
-            }
-            8 => {
-                Box::pin(async move {
-                    let message: UserUpdatePayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::User as UserApi>::update(rq, message).await?;
-                    call.reply(&SHAPE_9, &())
-                })
-            }
-            9 => {
-                Box::pin(async move {
-                    let message: UserRef = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::User as UserApi>::delete(rq, message).await?;
-                    call.reply(&SHAPE_10, &())
-                })
-            }
-            10 => {
-                Box::pin(async move {
-                    let message: EmptyPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Auth as AuthApi>::bind(rq, message).await?;
-                    call.reply(&SHAPE_11, &reply)
-                })
-            }
-            11 => {
-                Box::pin(async move {
-                    let message: RoomCreatePayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Room as RoomApi>::create(rq, message).await?;
-                    call.reply(&SHAPE_12, &reply)
-                })
-            }
-            12 => {
-                Box::pin(async move {
-                    let message: EmptyPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Room as RoomApi>::list(rq, message).await?;
-                    call.reply(&SHAPE_13, &reply)
-                })
-            }
-            13 => {
-                Box::pin(async move {
-                    let message: RoomMemberPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Room as RoomApi>::add_member(rq, message).await?;
-                    call.reply(&SHAPE_14, &())
-                })
-            }
-            14 => {
-                Box::pin(async move {
-                    let message: RoomRef = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Room as RoomApi>::leave(rq, message).await?;
-                    call.reply(&SHAPE_15, &())
-                })
-            }
-            15 => {
-                Box::pin(async move {
-                    let message: RoomRef = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Room as RoomApi>::join(rq, message).await?;
-                    call.reply(&SHAPE_16, &())
-                })
-            }
-            16 => {
-                Box::pin(async move {
-                    let message: RoomRef = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Room as RoomApi>::members(rq, message).await?;
-                    call.reply(&SHAPE_17, &reply)
-                })
-            }
-            17 => {
-                Box::pin(async move {
-                    let message: MessageSendPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Message as MessageApi>::send(rq, message).await?;
-                    call.reply(&SHAPE_18, &reply)
-                })
-            }
-            18 => {
-                Box::pin(async move {
-                    let message: MessageHistoryPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Message as MessageApi>::history(rq, message).await?;
-                    call.reply(&SHAPE_19, &reply)
-                })
-            }
-            19 => {
-                Box::pin(async move {
-                    let message: MessageMarkReadPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Message as MessageApi>::mark_read(rq, message).await?;
-                    call.reply(&SHAPE_20, &())
-                })
-            }
-            20 => {
-                Box::pin(async move {
-                    let message: MessageEditPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Message as MessageApi>::edit(rq, message).await?;
-                    call.reply(&SHAPE_21, &reply)
-                })
-            }
-            21 => {
-                Box::pin(async move {
-                    let message: PresenceListPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Presence as PresenceApi>::list(rq, message).await?;
-                    call.reply(&SHAPE_22, &reply)
-                })
-            }
-            22 => {
-                Box::pin(async move {
-                    let message: EmptyPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Token as TokenApi>::list(rq, message).await?;
-                    call.reply(&SHAPE_23, &reply)
-                })
-            }
-            23 => {
-                Box::pin(async move {
-                    let message: TokenRevokePayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    <H::Token as TokenApi>::revoke(rq, message).await?;
-                    call.reply(&SHAPE_24, &())
-                })
-            }
-            24 => {
-                Box::pin(async move {
-                    let message: TokenCreateClientPayload = call.take("/payload")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Token as TokenApi>::create_client(rq, message)
-                        .await?;
-                    call.reply(&SHAPE_25, &reply)
-                })
-            }
+            0 => call.run(<H::Auth as AuthApi>::register),
+            1 => call.run(<H::Auth as AuthApi>::generate_token),
+            2 => call.run(<H::Auth as AuthApi>::refresh),
+            3 => call.run(<H::Auth as AuthApi>::verify_email),
+            4 => call.run(<H::Auth as AuthApi>::resend_verification),
+            5 => call.run(<H::Auth as AuthApi>::logout),
+            6 => call.run(<H::User as UserApi>::create),
+            7 => call.run(<H::User as UserApi>::read),
+            8 => call.run(<H::User as UserApi>::update),
+            9 => call.run(<H::User as UserApi>::delete),
+            10 => call.run(<H::Auth as AuthApi>::bind),
+            11 => call.run(<H::Room as RoomApi>::create),
+            12 => call.run(<H::Room as RoomApi>::list),
+            13 => call.run(<H::Room as RoomApi>::add_member),
+            14 => call.run(<H::Room as RoomApi>::leave),
+            15 => call.run(<H::Room as RoomApi>::join),
+            16 => call.run(<H::Room as RoomApi>::members),
+            17 => call.run(<H::Message as MessageApi>::send),
+            18 => call.run(<H::Message as MessageApi>::history),
+            19 => call.run(<H::Message as MessageApi>::mark_read),
+            20 => call.run(<H::Message as MessageApi>::edit),
+            21 => call.run(<H::Presence as PresenceApi>::list),
+            22 => call.run(<H::Token as TokenApi>::list),
+            23 => call.run(<H::Token as TokenApi>::revoke),
+            24 => call.run(<H::Token as TokenApi>::create_client),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -2783,7 +2527,7 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageNew,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_26, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
             rt::frame::check_outgoing(&text, false, validator(25), None)?;
         }
@@ -2798,7 +2542,7 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageEdited,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_27, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
             rt::frame::check_outgoing(&text, false, validator(26), None)?;
         }
@@ -2813,7 +2557,7 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageDelivered,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_28, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
             rt::frame::check_outgoing(&text, false, validator(27), None)?;
         }
@@ -2828,7 +2572,7 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomRead,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_29, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
             rt::frame::check_outgoing(&text, false, validator(28), None)?;
         }
@@ -2843,7 +2587,7 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &PresenceChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_30, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
             rt::frame::check_outgoing(&text, false, validator(29), None)?;
         }
@@ -2871,31 +2615,31 @@ pub enum Event {
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
     pub fn decode(frame: rt::serde_json::Value) -> Result<Event, rt::serde_json::Value> {
-        if let Some(value) = rt::encode::has_consts(&SHAPE_26, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_3, &frame)
             .then(|| rt::serde_json::from_value::<MessageNew>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_27, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_4, &frame)
             .then(|| rt::serde_json::from_value::<MessageEdited>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageEdited(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_28, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_5, &frame)
             .then(|| rt::serde_json::from_value::<MessageDelivered>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_29, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_6, &frame)
             .then(|| rt::serde_json::from_value::<RoomRead>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_30, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_7, &frame)
             .then(|| rt::serde_json::from_value::<PresenceChanged>(frame.clone()).ok())
             .flatten()
         {
@@ -2948,7 +2692,6 @@ impl Client {
         self.connection.events(Event::decode)
     }
     /// Create an account with the role `user` and return its id.
-    ///
     /// Operation `authRegister` (receive on channel `api`). The whole contract: [`AuthApi::register`].
     pub async fn auth_register(
         &self,
@@ -2957,7 +2700,6 @@ impl Client {
         self.connection.call_typed(&CALL_0, request).await
     }
     /// Exchange an email and password for a new API token.
-    ///
     /// Operation `authGenerateToken` (receive on channel `api`). The whole contract: [`AuthApi::generate_token`].
     pub async fn auth_generate_token(
         &self,
@@ -2966,7 +2708,6 @@ impl Client {
         self.connection.call_typed(&CALL_1, request).await
     }
     /// Exchange a refresh token for a new access token and a new refresh token.
-    ///
     /// Operation `authRefresh` (receive on channel `api`). The whole contract: [`AuthApi::refresh`].
     pub async fn auth_refresh(
         &self,
@@ -2975,7 +2716,6 @@ impl Client {
         self.connection.call_typed(&CALL_2, request).await
     }
     /// Prove the account's email with the code mailed to it; log-in works from then on.
-    ///
     /// Operation `authVerifyEmail` (receive on channel `api`). The whole contract: [`AuthApi::verify_email`].
     pub async fn auth_verify_email(
         &self,
@@ -2984,7 +2724,6 @@ impl Client {
         self.connection.call_typed(&CALL_3, request).await
     }
     /// Mail a new code to an unverified account; the old code stops working.
-    ///
     /// Operation `authResendVerification` (receive on channel `api`). The whole contract: [`AuthApi::resend_verification`].
     pub async fn auth_resend_verification(
         &self,
@@ -2994,7 +2733,6 @@ impl Client {
         Ok(())
     }
     /// Revoke the token this request was authenticated with.
-    ///
     /// Operation `authLogout` (receive on channel `api`), needs a credential. The whole contract: [`AuthApi::logout`].
     pub async fn auth_logout(
         &self,
@@ -3004,7 +2742,6 @@ impl Client {
         Ok(())
     }
     /// Create a user managed by the caller.
-    ///
     /// Operation `userCreate` (receive on channel `api`), needs a credential. The whole contract: [`UserApi::create`].
     pub async fn user_create(
         &self,
@@ -3013,7 +2750,6 @@ impl Client {
         self.connection.call_typed(&CALL_6, request).await
     }
     /// Return one user.
-    ///
     /// Operation `userRead` (receive on channel `api`), needs a credential. The whole contract: [`UserApi::read`].
     pub async fn user_read(
         &self,
@@ -3022,7 +2758,6 @@ impl Client {
         self.connection.call_typed(&CALL_7, request).await
     }
     /// Change a user's name, email, password or role; absent fields stay as they are.
-    ///
     /// Operation `userUpdate` (receive on channel `api`), needs a credential. The whole contract: [`UserApi::update`].
     pub async fn user_update(
         &self,
@@ -3032,14 +2767,12 @@ impl Client {
         Ok(())
     }
     /// Delete a user, revoke its tokens and close its connections.
-    ///
     /// Operation `userDelete` (receive on channel `api`), needs a credential. The whole contract: [`UserApi::delete`].
     pub async fn user_delete(&self, request: &UserRef) -> Result<(), ClientError> {
         self.connection.request(&CALL_9, request).await?;
         Ok(())
     }
     /// Bind this connection to the caller, so the caller's events reach it.
-    ///
     /// Operation `authBind` (receive on channel `api`), needs a credential. The whole contract: [`AuthApi::bind`].
     pub async fn auth_bind(
         &self,
@@ -3048,7 +2781,6 @@ impl Client {
         self.connection.call_typed(&CALL_10, request).await
     }
     /// Open the direct room with another user, or create a group room.
-    ///
     /// Operation `roomCreate` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::create`].
     pub async fn room_create(
         &self,
@@ -3057,7 +2789,6 @@ impl Client {
         self.connection.call_typed(&CALL_11, request).await
     }
     /// The caller's rooms, most recently active first, with the last message and the unread count.
-    ///
     /// Operation `roomList` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::list`].
     pub async fn room_list(
         &self,
@@ -3066,7 +2797,6 @@ impl Client {
         self.connection.call_typed(&CALL_12, request).await
     }
     /// Add a user to a group room the caller owns.
-    ///
     /// Operation `roomAddMember` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::add_member`].
     pub async fn room_add_member(
         &self,
@@ -3076,21 +2806,18 @@ impl Client {
         Ok(())
     }
     /// Leave a group room.
-    ///
     /// Operation `roomLeave` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::leave`].
     pub async fn room_leave(&self, request: &RoomRef) -> Result<(), ClientError> {
         self.connection.request(&CALL_14, request).await?;
         Ok(())
     }
     /// Join a room the caller was invited to.
-    ///
     /// Operation `roomJoin` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::join`].
     pub async fn room_join(&self, request: &RoomRef) -> Result<(), ClientError> {
         self.connection.request(&CALL_15, request).await?;
         Ok(())
     }
     /// A room's members, their role and whether they are online.
-    ///
     /// Operation `roomMembers` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::members`].
     pub async fn room_members(
         &self,
@@ -3099,7 +2826,6 @@ impl Client {
         self.connection.call_typed(&CALL_16, request).await
     }
     /// Store a message in a room and push it to the room's members.
-    ///
     /// Operation `messageSend` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::send`].
     pub async fn message_send(
         &self,
@@ -3108,7 +2834,6 @@ impl Client {
         self.connection.call_typed(&CALL_17, request).await
     }
     /// A room's messages, newest first, a page at a time.
-    ///
     /// Operation `messageHistory` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::history`].
     pub async fn message_history(
         &self,
@@ -3117,7 +2842,6 @@ impl Client {
         self.connection.call_typed(&CALL_18, request).await
     }
     /// Move the caller's last-read pointer in a room forward.
-    ///
     /// Operation `messageMarkRead` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::mark_read`].
     pub async fn message_mark_read(
         &self,
@@ -3127,7 +2851,6 @@ impl Client {
         Ok(())
     }
     /// Replace the text of a message the caller sent.
-    ///
     /// Operation `messageEdit` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::edit`].
     pub async fn message_edit(
         &self,
@@ -3136,7 +2859,6 @@ impl Client {
         self.connection.call_typed(&CALL_20, request).await
     }
     /// Whether the caller's contacts are online.
-    ///
     /// Operation `presenceList` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::list`].
     pub async fn presence_list(
         &self,
@@ -3145,7 +2867,6 @@ impl Client {
         self.connection.call_typed(&CALL_21, request).await
     }
     /// The caller's live tokens, without their secrets.
-    ///
     /// Operation `tokenList` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::list`].
     pub async fn token_list(
         &self,
@@ -3154,7 +2875,6 @@ impl Client {
         self.connection.call_typed(&CALL_22, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
-    ///
     /// Operation `tokenRevoke` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::revoke`].
     pub async fn token_revoke(
         &self,
@@ -3164,7 +2884,6 @@ impl Client {
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
-    ///
     /// Operation `tokenCreateClient` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::create_client`].
     pub async fn token_create_client(
         &self,
@@ -3350,250 +3069,78 @@ const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
         max: Some(64),
     },
 };
-const SECURITY_0: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "apiToken",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "sessionCookie",
-        source: Some(rt::context::CredentialSource::Cookie("__Host-specserve-token")),
-        message_property: None,
-        scopes: &[],
-    },
-];
-const SECURITY_1: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "apiToken",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "sessionCookie",
-        source: Some(rt::context::CredentialSource::Cookie("__Host-specserve-token")),
-        message_property: None,
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "clientUsersCreate",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &["users:create"],
-    },
-];
-const SECURITY_2: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "apiToken",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "sessionCookie",
-        source: Some(rt::context::CredentialSource::Cookie("__Host-specserve-token")),
-        message_property: None,
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "clientUsersRead",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &["users:read"],
-    },
-];
-const SECURITY_3: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "apiToken",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "sessionCookie",
-        source: Some(rt::context::CredentialSource::Cookie("__Host-specserve-token")),
-        message_property: None,
-        scopes: &[],
-    },
-    rt::context::Scheme {
-        name: "clientUsersDelete",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: Some("apiToken"),
-        scopes: &["users:delete"],
-    },
-];
-const CALL_0: rt::client::Call = rt::client::Call {
+const SCHEME_0: rt::context::Scheme = rt::context::Scheme {
+    name: "apiToken",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: Some("apiToken"),
+    scopes: &[],
+};
+const SCHEME_1: rt::context::Scheme = rt::context::Scheme {
+    name: "sessionCookie",
+    source: Some(rt::context::CredentialSource::Cookie("__Host-specserve-token")),
+    message_property: None,
+    scopes: &[],
+};
+const SECURITY_0: &[rt::context::Scheme] = &[SCHEME_0, SCHEME_1];
+const SCHEME_2: rt::context::Scheme = rt::context::Scheme {
+    name: "clientUsersCreate",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: Some("apiToken"),
+    scopes: &["users:create"],
+};
+const SECURITY_1: &[rt::context::Scheme] = &[SCHEME_0, SCHEME_1, SCHEME_2];
+const SCHEME_3: rt::context::Scheme = rt::context::Scheme {
+    name: "clientUsersRead",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: Some("apiToken"),
+    scopes: &["users:read"],
+};
+const SECURITY_2: &[rt::context::Scheme] = &[SCHEME_0, SCHEME_1, SCHEME_3];
+const SCHEME_4: rt::context::Scheme = rt::context::Scheme {
+    name: "clientUsersDelete",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: Some("apiToken"),
+    scopes: &["users:delete"],
+};
+const SECURITY_3: &[rt::context::Scheme] = &[SCHEME_0, SCHEME_1, SCHEME_4];
+const SHARED_ROUTE_0: rt::route::Route<Policy> = rt::route::Route {
+    correlation: Some(CORRELATION_0),
+    error: Some(&SHAPE_0),
+    reply: Some(&SHAPE_1),
+    security: SECURITY_0,
+    ..rt::route::Route::new(0, "")
+};
+const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_31)
+    ..rt::client::Call::SHARED
 };
-const CALL_1: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_32)
-};
-const CALL_2: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_33)
-};
-const CALL_3: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_34)
-};
-const CALL_4: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_35)
-};
-const CALL_5: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_36)
-};
-const CALL_6: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_37)
-};
-const CALL_7: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_38)
-};
-const CALL_8: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_39)
-};
-const CALL_9: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_40)
-};
-const CALL_10: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_41)
-};
-const CALL_11: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_42)
-};
-const CALL_12: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_43)
-};
-const CALL_13: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_44)
-};
-const CALL_14: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_45)
-};
-const CALL_15: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_46)
-};
-const CALL_16: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_47)
-};
-const CALL_17: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_48)
-};
-const CALL_18: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_49)
-};
-const CALL_19: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_50)
-};
-const CALL_20: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_51)
-};
-const CALL_21: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_52)
-};
-const CALL_22: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_53)
-};
-const CALL_23: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_54)
-};
-const CALL_24: rt::client::Call = rt::client::Call {
-    under: Some("payload"),
-    correlation: Some(CORRELATION_0),
-    credential: true,
-    error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_55)
-};
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_8);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_9);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
+const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3605,356 +3152,195 @@ const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
 const SHAPE_1: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/register\"")),
+        ("channel", rt::encode::Lead::Discriminator),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_2: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
+        ("channel", rt::encode::Lead::Discriminator),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_3: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_4: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_5: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_6: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_7: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"user/create\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("channel", rt::encode::Lead::Const("\"user/read\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"user/update\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"user/delete\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/create\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/list\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/leave\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/join\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"room/members\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"message/send\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"message/history\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/list\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-    ],
-);
-const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"message/new\""))],
 );
-const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_4: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
 );
-const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_5: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
 );
-const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_6: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"room/read\""))],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_7: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
 );
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_43: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_44: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_45: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_46: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_47: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_48: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_49: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_50: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_51: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_52: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_53: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_54: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_55: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

@@ -60,12 +60,19 @@ pub struct Route<P: Policy> {
     pub error: Option<&'static Shape>,
     /// How its frames run beside the connection's others.
     pub scheduling: Scheduling,
+    /// Where in the frame the handler's message is ([`Call::run`]): a JSON
+    /// pointer (`/payload`, `""` for the whole frame); `None`: the handler
+    /// takes no message.
+    pub message: Option<&'static str>,
+    /// The reply's layout ([`Call::run`]); `None`: no reply.
+    pub reply: Option<&'static Shape>,
 }
 
 impl<P: Policy> Route<P> {
     /// A route of operation `operation` with nothing else declared: no
     /// discriminator, correlation, validator or security, the runtime's own
-    /// error frame, concurrent. The generated table overrides what the spec says.
+    /// error frame, concurrent, its message at `/payload`, no reply. The
+    /// generated table overrides what the spec says.
     pub const fn new(operation: usize, key: &'static str) -> Self {
         Route {
             operation,
@@ -78,7 +85,15 @@ impl<P: Policy> Route<P> {
             audit: None,
             error: None,
             scheduling: Scheduling::Concurrent,
+            message: Some("/payload"),
+            reply: None,
         }
+    }
+
+    /// This row as operation `operation`'s (`key`): what lets a generated
+    /// table write what its routes share once (`..SHARED.named(3, "userRead")`).
+    pub const fn named(self, operation: usize, key: &'static str) -> Self {
+        Route { operation, key, ..self }
     }
 }
 
@@ -89,6 +104,23 @@ pub struct Audit<E> {
     pub event: E,
     /// Where the record's target comes from, if anywhere.
     pub target: Option<AuditTarget>,
+}
+
+impl<E: Copy> Audit<E> {
+    /// `event`, with no target.
+    pub const fn of(event: E) -> Self {
+        Audit { event, target: None }
+    }
+
+    /// This audit with its target at `pointer` in the request's payload.
+    pub const fn request(self, pointer: &'static str) -> Self {
+        Audit { target: Some(AuditTarget::Request(pointer)), ..self }
+    }
+
+    /// This audit with its target at `pointer` in the reply's payload.
+    pub const fn reply(self, pointer: &'static str) -> Self {
+        Audit { target: Some(AuditTarget::Reply(pointer)), ..self }
+    }
 }
 
 /// A runtime expression naming an audit record's target.
@@ -147,6 +179,7 @@ pub struct Call<'a, A: Api> {
     frame: &'a mut Frame,
     echo: Echo<'a>,
     auth: Option<&'a Authenticated<Principal<A>>>,
+    route: &'a Route<PolicyOf<A>>,
 }
 
 /// The principal of an API's context.
@@ -182,6 +215,84 @@ impl<'a, A: Api> Call<'a, A> {
     /// the connection is not bound to that channel (a codegen bug).
     pub fn params<P>(&self, params: Option<&'a P>) -> Result<&'a P, ApiError> {
         params.ok_or_else(|| ApiError::internal("the connection is not bound to this channel"))
+    }
+
+    /// Serves the route with `handler`, the whole of a usual route's shim:
+    /// the message taken from where the route says, the request context the
+    /// handler's signature asks for (open or secured), the reply encoded in
+    /// the route's layout.
+    pub fn run<Z, M, R, F, Fut>(self, handler: F) -> Reply<'a>
+    where
+        Z: Caller<'a, A>,
+        M: serde::de::DeserializeOwned + Send + 'a,
+        R: serde::Serialize,
+        F: FnOnce(RequestContext<'a, A::Context, (), Z>, M) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<R, ApiError>> + Send + 'a,
+    {
+        self.run_with(|_| Some(&()), handler)
+    }
+
+    /// [`Call::run`] for a handler that takes its channel's typed
+    /// parameters, which `params` picks from the connection's binding.
+    pub fn run_with<P, Z, M, R, F, Fut>(
+        mut self,
+        params: impl FnOnce(&'a A::Binding) -> Option<&'a P>,
+        handler: F,
+    ) -> Reply<'a>
+    where
+        P: Sync + 'a,
+        Z: Caller<'a, A>,
+        M: serde::de::DeserializeOwned + Send + 'a,
+        R: serde::Serialize,
+        F: FnOnce(RequestContext<'a, A::Context, P, Z>, M) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<R, ApiError>> + Send + 'a,
+    {
+        let request = self.request(params);
+        Box::pin(async move {
+            let (rq, message) = request?;
+            let reply = handler(rq, message).await?;
+            match self.route.reply {
+                Some(shape) => self.reply(shape, &reply),
+                None => Ok(String::new()),
+            }
+        })
+    }
+
+    /// The handler's request context and message.
+    #[allow(clippy::type_complexity)]
+    fn request<P: 'a, Z: Caller<'a, A>, M: serde::de::DeserializeOwned>(
+        &mut self,
+        params: impl FnOnce(&'a A::Binding) -> Option<&'a P>,
+    ) -> Result<(RequestContext<'a, A::Context, P, Z>, M), ApiError> {
+        let params = self.params(params(self.binding))?;
+        let caller = Z::of(self)?;
+        let message = match self.route.message {
+            Some(pointer) => self.take(pointer)?,
+            None => M::deserialize(Value::Null).map_err(ApiError::internal)?,
+        };
+        Ok((RequestContext::__new(self.context, self.connection, params, caller), message))
+    }
+}
+
+/// Who a handler's request context says is calling: [`Anonymous`] for an
+/// open operation, [`Authenticated`] for a secured one. [`Call::run`] infers
+/// it from the handler's signature, so a secured handler cannot be run
+/// without the pipeline's authentication.
+pub trait Caller<'a, A: Api>: Sync + 'a {
+    /// The caller of `call`; an internal error for a secured handler on a
+    /// route the pipeline did not authenticate (a codegen bug).
+    fn of(call: &Call<'a, A>) -> Result<&'a Self, ApiError>;
+}
+
+impl<'a, A: Api> Caller<'a, A> for Anonymous {
+    fn of(_: &Call<'a, A>) -> Result<&'a Self, ApiError> {
+        Ok(&Anonymous)
+    }
+}
+
+impl<'a, A: Api> Caller<'a, A> for Authenticated<Principal<A>> {
+    fn of(call: &Call<'a, A>) -> Result<&'a Self, ApiError> {
+        call.auth.ok_or_else(|| ApiError::internal("a secured route was not authenticated"))
     }
 }
 
@@ -294,7 +405,7 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
         if let Some(Audit { target: Some(AuditTarget::Request(pointer)), .. }) = route.audit {
             request_target = frame::at_pointer(frame.payload(), pointer).cloned();
         }
-        let call = Call { binding, context, connection, frame: &mut frame, echo, auth: auth.as_ref() };
+        let call = Call { binding, context, connection, frame: &mut frame, echo, auth: auth.as_ref(), route };
         api.invoke(index, call).await
     }
     .await;

@@ -342,10 +342,8 @@ impl<'a> Emitter<'a> {
         // The client repeats the summary; the description stays on the trait.
         let client_doc = match (op.description.is_some(), doc.last()) {
             (true, Some(operation)) => {
+                // One paragraph: the summary, then where the whole contract is.
                 let mut client_doc = summary;
-                if !client_doc.is_empty() {
-                    client_doc.push(String::new());
-                }
                 client_doc.push(format!("{operation} The whole contract: [`{trait_name}::{method}`]."));
                 client_doc
             }
@@ -809,7 +807,10 @@ pub trait Handlers: Send + Sync + 'static {{
                 None => quote!(None),
             };
             let (name, property, scopes) = (&scheme.key, option(scheme.message_property.as_deref()), &scheme.scopes);
-            quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] })
+            let value = quote!(#rt::context::Scheme { name: #name, source: #source, message_property: #property, scopes: &[#(#scopes),*] });
+            // Each scheme is written once, and each table names its schemes.
+            let scheme = format_ident!("{}", self.named("SCHEME", &format!("{RT}::context::Scheme"), value.to_string()));
+            quote!(#scheme)
         }).collect();
         let value = quote!(&[#(#schemes),*]).to_string();
         let name = format_ident!("{}", self.named("SECURITY", &format!("&[{RT}::context::Scheme]"), value));
@@ -822,7 +823,7 @@ pub trait Handlers: Send + Sync + 'static {{
     fn service(&mut self) {
         let api = self.api;
         let rt = quote!(rt);
-        let mut routes = Vec::new();
+        let mut rows = Vec::new();
         let mut shims = Vec::new();
         for (i, (e, op_id, message, value)) in self.routes.clone().into_iter().enumerate() {
             let op = self.ops[op_id].clone();
@@ -854,50 +855,86 @@ pub trait Handlers: Send + Sync + 'static {{
             let audit = match &operation.audit {
                 Some(audit) => {
                     let event = format_ident!("{}", policy_variant(&audit.event));
-                    let event = quote!(#audit_event::#event);
-                    let target = match &audit.target {
-                        Some((AuditSource::Request, p)) => quote!(Some(#rt::route::AuditTarget::Request(#p))),
-                        Some((AuditSource::Reply, p)) => quote!(Some(#rt::route::AuditTarget::Reply(#p))),
-                        None => quote!(None),
-                    };
-                    quote!(Some(#rt::route::Audit { event: #event, target: #target }))
+                    let event = quote!(#rt::route::Audit::of(#audit_event::#event));
+                    match &audit.target {
+                        Some((AuditSource::Request, p)) => quote!(Some(#event.request(#p))),
+                        Some((AuditSource::Reply, p)) => quote!(Some(#event.reply(#p))),
+                        None => quote!(Some(#event)),
+                    }
                 }
                 None => quote!(None),
             };
             let scheduling = format_ident!("{}", operation.scheduling.variant());
             // Only what differs from `Route::new`, so each row reads as what the spec says.
-            let mut fields = Vec::new();
+            let mut fields: Vec<(&str, TokenStream)> = Vec::new();
             if let Some(value) = value.as_deref() {
-                fields.push(quote!(discriminator: Some(#value)));
+                fields.push(("discriminator", quote!(Some(#value))));
             }
             if let Some(correlation) = correlation {
-                fields.push(quote!(correlation: Some(#correlation)));
+                fields.push(("correlation", quote!(Some(#correlation))));
             }
             if !(payload_validator.is_none() && headers_validator.is_none()) {
                 let (payload, headers) = (option(payload_validator.map(index)), option(headers_validator.map(index)));
-                fields.push(quote!(validators: (#payload, #headers)));
+                fields.push(("validators", quote!((#payload, #headers))));
             }
             if !operation.security.is_empty() {
-                fields.push(quote!(security: #security));
+                fields.push(("security", security));
             }
             if operation.rate_limit.is_some() {
-                fields.push(quote!(rate_limit: #rate_limit));
+                fields.push(("rate_limit", rate_limit));
             }
             if operation.audit.is_some() {
-                fields.push(quote!(audit: #audit));
+                fields.push(("audit", audit));
             }
             if error != "None" {
-                let error = tokens(&error);
-                fields.push(quote!(error: #error));
+                fields.push(("error", tokens(&error)));
             }
             if !matches!(operation.scheduling, crate::model::Scheduling::Concurrent) {
-                fields.push(quote!(scheduling: #rt::service::Scheduling::#scheduling));
+                fields.push(("scheduling", quote!(#rt::service::Scheduling::#scheduling)));
             }
-            let (key, operation_index) = (&operation.key, index(op_id));
-            routes.push(quote! {
-                #rt::route::Route { #(#fields,)* ..#rt::route::Route::new(#operation_index, #key) }
+            let (shim, shim_fields) = self.shim(i, &op, message, discriminator.as_deref(), value.as_deref());
+            fields.extend(shim_fields);
+            rows.push((e, op_id, fields));
+            shims.push(shim);
+        }
+        // What most routes of an endpoint say alike is written once, in its
+        // `SHARED_ROUTE_n`; each row adds what is its own (a row without a
+        // shared field says `Route::new`'s value for it).
+        let route_type = format!("{RT}::route::Route<{}>", self.policy.policy);
+        let mut routes = Vec::new();
+        for (e, op_id, fields) in &rows {
+            let siblings: Vec<&Vec<(&str, TokenStream)>> =
+                rows.iter().filter(|(other, ..)| other == e).map(|(.., f)| f).collect();
+            let shared = shared_fields(&siblings);
+            let text = |name: &str, value: &TokenStream| format!("{name}: {value}");
+            let mut own: Vec<(&str, TokenStream)> = fields
+                .iter()
+                .filter(|(name, value)| !shared.iter().any(|(n, v)| n == name && text(n, v) == text(name, value)))
+                .cloned()
+                .collect();
+            for (name, _) in shared.iter().filter(|(name, _)| !fields.iter().any(|(n, _)| n == name)) {
+                own.push((name, route_default(name)));
+            }
+            let (key, operation_index) = (&api.operations[*op_id].key, index(*op_id));
+            let base = if shared.is_empty() {
+                quote!(#rt::route::Route::new(#operation_index, #key))
+            } else {
+                let value = format!(
+                    "{RT}::route::Route {{ {} ..{RT}::route::Route::new(0, \"\") }}",
+                    shared.iter().map(|(n, v)| format!("{},", text(n, v))).collect::<String>()
+                );
+                let name = format_ident!("{}", self.named("SHARED_ROUTE", &route_type, value));
+                quote!(#name.named(#operation_index, #key))
+            };
+            routes.push(if own.is_empty() {
+                base
+            } else {
+                let own = own.iter().map(|(name, value)| {
+                    let name = format_ident!("{name}");
+                    quote!(#name: #value)
+                });
+                quote!(#rt::route::Route { #(#own,)* ..#base })
             });
-            shims.push(self.shim(i, &op, message, discriminator.as_deref()));
         }
         let endpoint_security: Vec<Vec<crate::model::SchemeId>> =
             self.endpoints.iter().map(|e| e.security.clone()).collect();
@@ -970,7 +1007,6 @@ pub trait Handlers: Send + Sync + 'static {{
             }
         } else {
             quote! {
-                let mut call = call;
                 match route {
                     #(#shims)*
                     _ => Box::pin(async { Err(#rt::ApiError::internal("unknown route")) }),
@@ -1099,10 +1135,21 @@ pub trait Handlers: Send + Sync + 'static {{
         }
     }
 
-    /// Route `route`'s arm of `invoke`: the message taken from the frame as
-    /// its type, the handler called with the request context its security
-    /// calls for, the reply encoded in its message's layout.
-    fn shim(&self, route: usize, op: &Op, message: MessageId, discriminator: Option<&str>) -> TokenStream {
+    /// Route `route`'s arm of `invoke`, and what its row adds for it. The
+    /// usual route is one line, `call.run(handler)`: the runtime takes the
+    /// message where the row's `message` says, makes the request context
+    /// the handler's signature asks for, and encodes the reply in the row's
+    /// `reply` layout. A route whose operation takes one of several messages
+    /// or answers one of several replies gets an arm that does the same
+    /// steps with the `Call`'s parts, choosing the variant.
+    fn shim(
+        &self,
+        route: usize,
+        op: &Op,
+        message: MessageId,
+        discriminator: Option<&str>,
+        value: Option<&str>,
+    ) -> (TokenStream, Vec<(&'static str, TokenStream)>) {
         let api = self.api;
         let operation = &api.operations[op.id];
         let (_, input_ty, pointer, unit) = op.inputs.iter().find(|(m, ..)| *m == message).cloned().unwrap_or((
@@ -1111,6 +1158,40 @@ pub trait Handlers: Send + Sync + 'static {{
             String::new(),
             true,
         ));
+        let takes_message = op.input.is_some() && !(op.inputs.len() == 1 && unit);
+        let (group, trait_name, method) = (
+            format_ident!("{}", group_type(&op.trait_name)),
+            format_ident!("{}", op.trait_name),
+            format_ident!("{}", op.method),
+        );
+        let handler = quote!(<H::#group as #trait_name>::#method);
+        let params = (op.params != "()").then(|| format_ident!("channel_{}", operation.channel));
+        let route = index(route);
+        let mut fields: Vec<(&'static str, TokenStream)> = Vec::new();
+        let single_reply = match (&op.reply, op.replies.as_slice()) {
+            (None, _) | (Some(_), []) => Some(None),
+            (Some(_), [(rm, ..)]) => Some(Some(format_ident!("{}", self.reply_shape(*rm, discriminator, value)))),
+            _ => None,
+        };
+        if let Some(reply) = single_reply.filter(|_| op.inputs.len() <= 1) {
+            if let Some(shape) = reply {
+                fields.push(("reply", quote!(Some(&#shape))));
+            }
+            let handler = if takes_message {
+                if pointer != "/payload" {
+                    fields.push(("message", quote!(Some(#pointer))));
+                }
+                handler
+            } else {
+                fields.push(("message", quote!(None)));
+                quote!(|rq, ()| #handler(rq))
+            };
+            let arm = match params {
+                Some(field) => quote!(#route => call.run_with(|binding| binding.#field.as_ref(), #handler),),
+                None => quote!(#route => call.run(#handler),),
+            };
+            return (arm, fields);
+        }
         let input_ty = tokens(&input_ty);
         let take = if unit {
             quote!()
@@ -1121,25 +1202,17 @@ pub trait Handlers: Send + Sync + 'static {{
         } else {
             quote!(let message: #input_ty = call.take(#pointer)?;)
         };
-        let message_arg =
-            if op.input.is_some() && !(op.inputs.len() == 1 && unit) { quote!(, message) } else { quote!() };
-        let params = if op.params == "()" {
-            quote!(&())
-        } else {
-            let field = format_ident!("channel_{}", operation.channel);
-            quote!(call.params(call.binding.#field.as_ref())?)
+        let message_arg = if takes_message { quote!(, message) } else { quote!() };
+        let params = match params {
+            Some(field) => quote!(call.params(call.binding.#field.as_ref())?),
+            None => quote!(&()),
         };
         let rq = if op.secured { quote!(call.secured(#params)?) } else { quote!(call.open(#params)) };
-        let (group, trait_name, method) = (
-            format_ident!("{}", group_type(&op.trait_name)),
-            format_ident!("{}", op.trait_name),
-            format_ident!("{}", op.method),
-        );
-        let handler = quote!(<H::#group as #trait_name>::#method(rq #message_arg).await?);
+        let handler = quote!(#handler(rq #message_arg).await?);
         let reply = match (&op.reply, op.replies.as_slice()) {
             (None, _) | (Some(_), []) => quote!(#handler; Ok(String::new())),
             (Some(_), [(rm, _, ty)]) => {
-                let shape = format_ident!("{}", self.shape(*rm, discriminator, None));
+                let shape = format_ident!("{}", self.reply_shape(*rm, discriminator, value));
                 if *ty == Ty::Unit {
                     quote!(#handler; call.reply(&#shape, &()))
                 } else {
@@ -1156,14 +1229,15 @@ pub trait Handlers: Send + Sync + 'static {{
                 quote!(let reply = #handler; match &reply { #(#arms)* })
             }
         };
-        let route = index(route);
-        quote! {
+        let arm = quote! {
             #route => Box::pin(async move {
+                let mut call = call;
                 #take
                 let rq = #rq;
                 #reply
             }),
-        }
+        };
+        (arm, fields)
     }
 
     fn publisher(&mut self) {
@@ -1281,35 +1355,42 @@ impl Publisher {{
                 };
                 let arg = if *unit { String::new() } else { format!(", request: &{input_ty}") };
                 let body = if *unit { "&()" } else { "request" };
-                // Only what differs from `Call::new`, as the route rows.
-                let mut fields = Vec::new();
+                // What this endpoint's calls share, written once (`SHARED_CALL_n`);
+                // each call is that in its own layout, with what it adds.
+                let mut shared = Vec::new();
                 let under = pointer.trim_start_matches('/').replace("~1", "/").replace("~0", "~");
                 if !*unit && !pointer.is_empty() {
-                    fields.push(format!("under: Some({})", lit(&under)));
+                    shared.push(format!("under: Some({})", lit(&under)));
                 }
                 if let Some(c) = &m.correlation {
                     let literal = self.correlation_lit(&c.pointer, c.in_headers, self.correlation_rule(*message));
                     let name = self.named("CORRELATION", &format!("{RT}::frame::Correlation"), literal);
-                    fields.push(format!("correlation: Some({name})"));
-                }
-                if op.secured && credential.is_some() {
-                    fields.push("credential: true".into());
-                }
-                if op.reply.is_none() {
-                    fields.push("replies: false".into());
+                    shared.push(format!("correlation: Some({name})"));
                 }
                 if let Some(em) = op.error.filter(|_| op.reply.is_some()) {
                     let shape = self.shape(em, discriminator.as_deref(), None);
                     let under = api.messages[em].error_body.clone().unwrap_or_default();
-                    fields.push(format!("error: Some((&{shape}, {}))", lit(&under)));
+                    shared.push(format!("error: Some((&{shape}, {}))", lit(&under)));
                 }
                 if enveloped {
-                    fields.push("enveloped: true".into());
+                    shared.push("enveloped: true".into());
                 }
-                let row = format!(
-                    "{RT}::client::Call {{ {} ..{RT}::client::Call::new(&{shape}) }}",
-                    fields.iter().map(|f| format!("{f},")).collect::<String>()
-                );
+                let mut row = if shared.is_empty() {
+                    format!("{RT}::client::Call::new(&{shape})")
+                } else {
+                    let base = format!(
+                        "{RT}::client::Call {{ {} ..{RT}::client::Call::SHARED }}",
+                        shared.iter().map(|f| format!("{f},")).collect::<String>()
+                    );
+                    let base = self.named("SHARED_CALL", &format!("{RT}::client::Call"), base);
+                    format!("{base}.shaped(&{shape})")
+                };
+                if op.secured && credential.is_some() {
+                    row.push_str(".with_credential()");
+                }
+                if op.reply.is_none() {
+                    row.push_str(".without_reply()");
+                }
                 let call = self.named("CALL", &format!("{RT}::client::Call"), row);
                 let request = format!("self.connection.request(&{call}, {body}).await?");
                 let (output, tail) = match (&op.reply, op.replies.as_slice()) {
@@ -1541,7 +1622,28 @@ pub fn round_trip(message: &str, value: {RT}::serde_json::Value) -> Option<Resul
 
     /// The name of the layout constant of `message` in this context.
     fn shape(&self, message: MessageId, discriminator: Option<&str>, credential: Option<&str>) -> String {
-        let layout = self.api.layout(message, discriminator, credential);
+        self.shape_of(message, self.api.layout(message, discriminator, credential))
+    }
+
+    /// The layout of a reply on a route whose requests carry `value` at the
+    /// `discriminator` property: a reply whose own constant there is that
+    /// same value echoes the request's instead (the same bytes), so the
+    /// replies of an endpoint share one layout.
+    fn reply_shape(&self, message: MessageId, discriminator: Option<&str>, value: Option<&str>) -> String {
+        let mut layout = self.api.layout(message, discriminator, None);
+        if let (Some(property), Some(value)) = (discriminator, value) {
+            let echoed = serde_json::Value::String(value.to_owned()).to_string();
+            for (name, lead) in &mut layout.leading {
+                if name == property && matches!(lead, Lead::Const(json) if *json == echoed) {
+                    *lead = Lead::Discriminator;
+                }
+            }
+        }
+        self.shape_of(message, layout)
+    }
+
+    /// The name of `layout`'s constant, `message`'s layout.
+    fn shape_of(&self, message: MessageId, layout: Layout) -> String {
         let enveloped = self.endpoints.iter().any(|e| {
             e.enveloped && e.channels.iter().any(|c| self.api.channels[*c].messages.iter().any(|(_, m)| *m == message))
         });
@@ -1618,6 +1720,37 @@ pub fn round_trip(message: &str, value: {RT}::serde_json::Value) -> Option<Resul
 }
 
 /// Rust text the older string emitters make, as tokens for `quote!`.
+/// The fields most of an endpoint's route rows have alike (a strict
+/// majority, and at least two rows), with their value.
+fn shared_fields<'f>(rows: &[&Vec<(&'f str, TokenStream)>]) -> Vec<(&'f str, TokenStream)> {
+    let mut shared: Vec<(&str, TokenStream)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let names = rows.iter().flat_map(|row| row.iter().map(|(name, _)| *name)).filter(|name| seen.insert(*name));
+    for name in names {
+        let values: Vec<&TokenStream> =
+            rows.iter().filter_map(|row| row.iter().find(|(n, _)| *n == name).map(|(_, v)| v)).collect();
+        let most = values
+            .iter()
+            .map(|value| (values.iter().filter(|v| v.to_string() == value.to_string()).count(), *value))
+            .max_by_key(|(count, _)| *count);
+        if let Some((_, value)) = most.filter(|(count, _)| *count >= 2 && *count * 2 > rows.len()) {
+            shared.push((name, value.clone()));
+        }
+    }
+    shared
+}
+
+/// `Route::new`'s value of a route row's field.
+fn route_default(field: &str) -> TokenStream {
+    match field {
+        "validators" => quote!((None, None)),
+        "security" => quote!(&[]),
+        "scheduling" => quote!(rt::service::Scheduling::Concurrent),
+        "message" => quote!(Some("/payload")),
+        _ => quote!(None),
+    }
+}
+
 fn tokens(text: &str) -> TokenStream {
     text.parse().unwrap_or_else(|error| panic!("generated Rust does not lex ({error}): {text}"))
 }

@@ -311,16 +311,17 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
         discriminator: Some("item/put"),
         validators: (Some(0), None),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(0, "itemPut")
+        reply: Some(&SHAPE_1),
+        ..SHARED_ROUTE_0.named(0, "itemPut")
     },
     rt::route::Route {
         discriminator: Some("item/get"),
         correlation: Some(CORRELATION_0),
         validators: (Some(1), None),
         security: SECURITY_0,
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(1, "itemGet")
+        reply: Some(&SHAPE_2),
+        message: Some(""),
+        ..SHARED_ROUTE_0.named(1, "itemGet")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -375,24 +376,9 @@ impl<H: Handlers> rt::route::Api for Service<H> {
         route: usize,
         call: rt::route::Call<'a, Self>,
     ) -> rt::route::Reply<'a> {
-        let mut call = call;
         match route {
-            0 => {
-                Box::pin(async move {
-                    let message: ItemPutRequestPayload = call.take("/payload")?;
-                    let rq = call.open(&());
-                    let reply = <H::Api as ApiApi>::item_put(rq, message).await?;
-                    call.reply(&SHAPE_1, &reply)
-                })
-            }
-            1 => {
-                Box::pin(async move {
-                    let message: ItemGetRequest = call.take("")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Api as ApiApi>::item_get(rq, message).await?;
-                    call.reply(&SHAPE_2, &reply)
-                })
-            }
+            0 => call.run(<H::Api as ApiApi>::item_put),
+            1 => call.run(<H::Api as ApiApi>::item_get),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -542,24 +528,29 @@ const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
         max: Some(32),
     },
 };
-const SECURITY_0: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "token",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: None,
-        scopes: &[],
-    },
-];
-const CALL_0: rt::client::Call = rt::client::Call {
+const SCHEME_0: rt::context::Scheme = rt::context::Scheme {
+    name: "token",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: None,
+    scopes: &[],
+};
+const SECURITY_0: &[rt::context::Scheme] = &[SCHEME_0];
+const SHARED_ROUTE_0: rt::route::Route<Policy> = rt::route::Route {
+    error: Some(&SHAPE_0),
+    ..rt::route::Route::new(0, "")
+};
+const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_3)
+    ..rt::client::Call::SHARED
 };
-const CALL_1: rt::client::Call = rt::client::Call {
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_3);
+const SHARED_CALL_1: rt::client::Call = rt::client::Call {
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_2)
+    ..rt::client::Call::SHARED
 };
+const CALL_1: rt::client::Call = SHARED_CALL_1.shaped(&SHAPE_4);
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -571,15 +562,21 @@ const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
 const SHAPE_1: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("success", rt::encode::Lead::Const("true")),
-        ("channel", rt::encode::Lead::Const("\"item/put\"")),
+        ("channel", rt::encode::Lead::Discriminator),
     ],
 );
 const SHAPE_2: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"item/get\"")),
+        ("channel", rt::encode::Lead::Discriminator),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_3: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"item/put\""))],
+);
+const SHAPE_4: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"item/get\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );

@@ -280,17 +280,17 @@ impl rt::Policy for Policy {
 const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
         discriminator: Some("ping"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(0), None),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(0, "ping")
+        reply: Some(&SHAPE_1),
+        message: None,
+        ..SHARED_ROUTE_0.named(0, "ping")
     },
     rt::route::Route {
         discriminator: Some("subscribe"),
-        correlation: Some(CORRELATION_0),
         validators: (Some(1), None),
-        error: Some(&SHAPE_0),
-        ..rt::route::Route::new(1, "subscribe")
+        reply: Some(&SHAPE_2),
+        message: Some("/params"),
+        ..SHARED_ROUTE_0.named(1, "subscribe")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -345,23 +345,9 @@ impl<H: Handlers> rt::route::Api for Service<H> {
         route: usize,
         call: rt::route::Call<'a, Self>,
     ) -> rt::route::Reply<'a> {
-        let mut call = call;
         match route {
-            0 => {
-                Box::pin(async move {
-                    let rq = call.open(&());
-                    let reply = <H::V2 as V2Api>::ping(rq).await?;
-                    call.reply(&SHAPE_1, &reply)
-                })
-            }
-            1 => {
-                Box::pin(async move {
-                    let message: SubscribeParams = call.take("/params")?;
-                    let rq = call.open(&());
-                    let reply = <H::V2 as V2Api>::subscribe(rq, message).await?;
-                    call.reply(&SHAPE_2, &reply)
-                })
-            }
+            0 => call.run(|rq, ()| <H::V2 as V2Api>::ping(rq)),
+            1 => call.run(<H::V2 as V2Api>::subscribe),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -552,15 +538,22 @@ const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
     pointer: "/req_id",
     rule: rt::frame::IdRule::Integer,
 };
-const CALL_0: rt::client::Call = rt::client::Call {
+const SHARED_ROUTE_0: rt::route::Route<Policy> = rt::route::Route {
     correlation: Some(CORRELATION_0),
-    ..rt::client::Call::new(&SHAPE_5)
+    error: Some(&SHAPE_0),
+    ..rt::route::Route::new(0, "")
 };
-const CALL_1: rt::client::Call = rt::client::Call {
+const SHARED_CALL_0: rt::client::Call = rt::client::Call {
+    correlation: Some(CORRELATION_0),
+    ..rt::client::Call::SHARED
+};
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_5);
+const SHARED_CALL_1: rt::client::Call = rt::client::Call {
     under: Some("params"),
     correlation: Some(CORRELATION_0),
-    ..rt::client::Call::new(&SHAPE_6)
+    ..rt::client::Call::SHARED
 };
+const CALL_1: rt::client::Call = SHARED_CALL_1.shaped(&SHAPE_6);
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[("req_id", rt::encode::Lead::CorrelationId)],
     "error",
@@ -573,7 +566,7 @@ const SHAPE_1: rt::encode::Shape = rt::encode::Shape::flat(
 );
 const SHAPE_2: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("method", rt::encode::Lead::Const("\"subscribe\"")),
+        ("method", rt::encode::Lead::Discriminator),
         ("success", rt::encode::Lead::Const("true")),
         ("req_id", rt::encode::Lead::CorrelationId),
     ],

@@ -278,6 +278,8 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         validators: (Some(0), None),
         security: SECURITY_0,
         error: Some(&SHAPE_0),
+        reply: Some(&SHAPE_1),
+        message: Some(""),
         ..rt::route::Route::new(0, "itemGet")
     },
 ];
@@ -333,16 +335,8 @@ impl<H: Handlers> rt::route::Api for Service<H> {
         route: usize,
         call: rt::route::Call<'a, Self>,
     ) -> rt::route::Reply<'a> {
-        let mut call = call;
         match route {
-            0 => {
-                Box::pin(async move {
-                    let message: ItemGetRequest = call.take("")?;
-                    let rq = call.secured(&())?;
-                    let reply = <H::Api as ApiApi>::item_get(rq, message).await?;
-                    call.reply(&SHAPE_1, &reply)
-                })
-            }
+            0 => call.run(<H::Api as ApiApi>::item_get),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -477,19 +471,19 @@ const CORRELATION_0: rt::frame::Correlation = rt::frame::Correlation {
         max: Some(32),
     },
 };
-const SECURITY_0: &[rt::context::Scheme] = &[
-    rt::context::Scheme {
-        name: "token",
-        source: Some(rt::context::CredentialSource::Bearer),
-        message_property: None,
-        scopes: &[],
-    },
-];
-const CALL_0: rt::client::Call = rt::client::Call {
+const SCHEME_0: rt::context::Scheme = rt::context::Scheme {
+    name: "token",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: None,
+    scopes: &[],
+};
+const SECURITY_0: &[rt::context::Scheme] = &[SCHEME_0];
+const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
-    ..rt::client::Call::new(&SHAPE_1)
+    ..rt::client::Call::SHARED
 };
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_1);
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),

@@ -82,6 +82,26 @@ impl Call {
     pub const fn new(shape: &'static Shape) -> Call {
         Call { shape, under: None, correlation: None, credential: false, replies: true, error: None, enveloped: false }
     }
+
+    /// A call with nothing declared and no layout yet: where a generated
+    /// table's shared fields start (`Call { correlation, ..Call::SHARED }`).
+    pub const SHARED: Call = Call::new(&Shape::flat(&[]));
+
+    /// This call in `shape`: what lets a generated table write what its
+    /// calls share once (`SHARED.shaped(&SHAPE_3)`).
+    pub const fn shaped(self, shape: &'static Shape) -> Call {
+        Call { shape, ..self }
+    }
+
+    /// This call with the connection's token in the frame.
+    pub const fn with_credential(self) -> Call {
+        Call { credential: true, ..self }
+    }
+
+    /// This call, expecting no reply.
+    pub const fn without_reply(self) -> Call {
+        Call { replies: false, ..self }
+    }
 }
 
 /// `{"<property>": body}` without building a `Value` first.
