@@ -20,6 +20,6 @@ fn main() {
 }
 
 fn fail(problems: &specserve_codegen::Diagnostics) -> ! {
-    eprintln!("error: asyncapi.yaml is not a spec specserve can build:\n{problems}");
+    eprintln!("error: asyncapi.yaml is not a spec specserve can build:\n{}", problems.located());
     std::process::exit(1);
 }

@@ -4,6 +4,7 @@
 //! `specserve-tools lint`. Loading collects all of them in one run.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,12 +29,27 @@ pub struct SpecError {
     /// The official parser's rule this breaks (`asyncapi3-channel-parameters`),
     /// when it has one: the parser refuses the document too.
     pub rule: Option<&'static str>,
+    /// Where it is written, when known: the line and column editors and CI
+    /// annotations jump to ([`SpecError::located`]). Boxed: most problems
+    /// travel in `Result`s, which stay small.
+    pub at: Option<Box<At>>,
+}
+
+/// A place in a document's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    /// The file, as the loader was given it (`None` for a document parsed from memory).
+    pub file: Option<PathBuf>,
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
 }
 
 impl SpecError {
     /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None, rule: None }
+        Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None, rule: None, at: None }
     }
 
     /// A warning at `path`.
@@ -46,6 +62,24 @@ impl SpecError {
     pub fn rule(mut self, rule: &'static str) -> Self {
         self.rule = Some(rule);
         self
+    }
+
+    /// The same problem, placed at `at` (when known).
+    #[must_use]
+    pub fn at(mut self, at: Option<At>) -> Self {
+        self.at = at.map(Box::new);
+        self
+    }
+
+    /// The problem as compilers write theirs, for editors and CI logs that
+    /// link `file:line:column:` to the place (`line:column:` for a document
+    /// read from memory); as [`Display`](fmt::Display) where its place is unknown.
+    pub fn located(&self) -> String {
+        match self.at.as_deref() {
+            Some(At { file: Some(file), line, column }) => format!("{}:{line}:{column}: {self}", file.display()),
+            Some(At { file: None, line, column }) => format!("{line}:{column}: {self}"),
+            None => self.to_string(),
+        }
     }
 
     /// The same problem with a suggested fix.
@@ -164,6 +198,23 @@ impl Diagnostics {
         }
     }
 
+    /// Places the problems that have no place yet by their path in
+    /// `by_path` (or their nearest enclosing path's place).
+    pub fn place(&mut self, by_path: &std::collections::HashMap<String, At>) {
+        for item in self.items.iter_mut().filter(|item| item.at.is_none()) {
+            let mut path = item.path.as_str();
+            item.at = loop {
+                if let Some(at) = by_path.get(path) {
+                    break Some(Box::new(at.clone()));
+                }
+                match path.rfind(['.', '[']) {
+                    Some(end) => path = &path[..end],
+                    None => break None,
+                }
+            };
+        }
+    }
+
     /// Turns every warning into an error (a project's own spec must be clean).
     pub fn deny_warnings(&mut self) {
         for item in &mut self.items {
@@ -175,6 +226,13 @@ impl Diagnostics {
 impl From<SpecError> for Diagnostics {
     fn from(error: SpecError) -> Self {
         Diagnostics { items: vec![error] }
+    }
+}
+
+impl Diagnostics {
+    /// Every problem, errors first, each [`SpecError::located`], one per line.
+    pub fn located(&self) -> String {
+        self.all().iter().map(|problem| problem.located()).collect::<Vec<_>>().join("\n")
     }
 }
 

@@ -18,7 +18,7 @@ pub mod schema;
 pub mod spec;
 pub mod types;
 
-pub use diagnostics::{Diagnostics, Severity, SpecError};
+pub use diagnostics::{At, Diagnostics, Severity, SpecError};
 pub use model::{Api, Perspective, Unsupported};
 
 use std::path::Path;

@@ -111,6 +111,8 @@ fn a_2_x_document_is_told_about_in_its_own_paths() {
         "`type` must be a string or a list",
     );
     assert_eq!(problem.severity, specserve_codegen::Severity::Error);
+    // Placed in the document as written: `payload` inside the flow mapping.
+    assert_eq!(problem.at.as_ref().map(|at| (at.line, at.column)), Some((8, 17)), "{problem}");
     let lost = only(
         &warnings_of(&v2(
             "  'rooms/{id}':\n    parameters:\n      id: {schema: {type: string, pattern: '^[0-9]+$'}}\n    subscribe:\n      message: {payload: {type: string}}\n",
@@ -395,4 +397,38 @@ fn a_path_on_a_secured_and_an_open_server_is_named_at_the_open_one() {
     let warnings = warnings_of(&spec);
     let warning = warnings.all().into_iter().find(|w| w.path == "servers.open").expect("named at the open server");
     assert!(warning.message.contains("`/ws` is also on a secured server"), "{warning}");
+}
+
+/// A problem in a file the document references is placed in that file, at
+/// the line and column an editor jumps to (`file:line:column:`).
+#[test]
+fn a_problem_in_a_referenced_file_is_placed_in_that_file() {
+    let dir = std::env::temp_dir().join(format!("specserve-placed-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = MINIMAL.to_owned();
+    std::fs::write(dir.join("asyncapi.yaml"), &root).unwrap();
+    std::fs::write(dir.join("user.yaml"), "User:\n  type: object\n  properties:\n    name:\n      type: strng\n")
+        .unwrap();
+    let text = root.replacen(
+        "        apiToken: {type: string}\n",
+        "        apiToken: {type: string}\n        user:\n          $ref: './user.yaml#/User'\n",
+        1,
+    );
+    assert_ne!(text, root, "the fixture has components");
+    std::fs::write(dir.join("asyncapi.yaml"), &text).unwrap();
+    let loaded = specserve_codegen::load(&dir.join("asyncapi.yaml"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let problems = match loaded {
+        Ok(api) => api.warnings,
+        Err(errors) => errors,
+    };
+    let placed = problems.all().into_iter().find(|p| p.message.contains("strng")).cloned();
+    let Some(at) = placed.as_ref().and_then(|p| p.at.as_deref().cloned()) else { panic!("not placed: {problems}") };
+    assert_eq!(
+        (at.file.as_deref().and_then(|f| f.file_name()), at.line, at.column),
+        (Some("user.yaml".as_ref()), 4, 5),
+        "at the schema `name`, whose type it is"
+    );
+    let line = placed.map(|p| p.located()).unwrap_or_default();
+    assert!(line.contains("user.yaml:4:5: "), "{line}");
 }

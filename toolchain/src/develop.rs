@@ -74,7 +74,7 @@ pub fn new_project(args: &NewArgs) -> anyhow::Result<Outcome> {
     }
     let Some(api) = args.perspective.load_or_report(&args.spec)? else { return Ok(Outcome::Failed) };
     if !api.warnings.is_empty() {
-        eprintln!("{}", api.warnings);
+        eprintln!("{}", api.warnings.located());
     }
     // The spec's files, the root renamed `asyncapi.yaml`, the rest where its references expect them.
     let docs = specserve_codegen::spec::Documents::load(&args.spec).map_err(|e| anyhow!("{e}"))?;

@@ -18,6 +18,17 @@ pub enum OutputFormat {
     Json,
 }
 
+/// How `lint` prints its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Human-readable, each problem as `file:line:column: ...`.
+    Text,
+    /// One JSON object (for CI scripts).
+    Json,
+    /// A SARIF 2.1.0 log (for code-scanning UIs).
+    Sarif,
+}
+
 /// Whose side a document describes (`--perspective`): a client's document
 /// is read inverted, generating the server it talks to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -52,7 +63,7 @@ impl PerspectiveArg {
         match self.load(spec) {
             Ok(api) => Ok(Some(api)),
             Err(problems) => {
-                eprintln!("{}: the spec does not load:\n{problems}", spec.display());
+                eprintln!("{}: the spec does not load:\n{}", spec.display(), problems.located());
                 Ok(None)
             }
         }
@@ -111,9 +122,11 @@ pub struct LintArgs {
     /// Whose side the document describes; `client` checks the server a client's document talks to.
     #[arg(long, value_enum, default_value_t)]
     perspective: PerspectiveArg,
-    /// Output format: `json` puts every problem, URL and construct not served in one object (for CI).
+    /// Output format: `json` puts every problem, URL and construct not
+    /// served in one object (for CI); `sarif` writes them as a SARIF 2.1.0
+    /// log, for code-scanning UIs (GitHub, GitLab, Azure DevOps).
     #[arg(long, value_enum, default_value = "text")]
-    format: OutputFormat,
+    format: LintFormat,
 }
 
 /// `specserve-tools diff`.
@@ -217,10 +230,13 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 /// Runs `lint`: the spec loads (its warnings listed), or every reason it does not.
 pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec.clone().or_else(|| args.spec_flag.clone()).unwrap_or_else(|| "asyncapi.yaml".into());
-    if matches!(args.format, OutputFormat::Json) {
+    if args.format != LintFormat::Text {
         std::fs::metadata(&spec).with_context(|| format!("reading {}", spec.display()))?;
         let loaded = args.perspective.load(&spec);
-        let report = specserve_tools::qa::lint_json(&loaded);
+        let report = match args.format {
+            LintFormat::Sarif => specserve_tools::qa::lint_sarif(&spec, &loaded),
+            _ => specserve_tools::qa::lint_json(&loaded),
+        };
         println!("{}", serde_json::to_string_pretty(&report)?);
         let refused = match &loaded {
             Ok(api) => (args.strict && !api.unsupported.is_empty()) || (args.deny_warnings && !api.warnings.is_empty()),
@@ -231,7 +247,7 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<Outcome> {
     match args.perspective.load_or_report(&spec)? {
         Some(api) => {
             if !api.warnings.is_empty() {
-                eprintln!("{}", api.warnings);
+                eprintln!("{}", api.warnings.located());
             }
             print!("{}", specserve_tools::qa::lint_summary(&api));
             if args.strict && !api.unsupported.is_empty() {

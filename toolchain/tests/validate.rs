@@ -54,6 +54,21 @@ fn an_invalid_payload_lists_every_violation_with_exit_1() {
 }
 
 #[test]
+fn each_violation_is_placed_at_its_line_and_column_in_the_file() {
+    let dir = std::env::temp_dir().join(format!("specserve-validate-placed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pretty.json");
+    std::fs::write(&file, "{\n  \"name\": \"Ann\",\n  \"email\": \"nope\"\n}\n").unwrap();
+    let (code, out) = specserve(&["validate", "--route", "user/create", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("/email [format] value is not a \"email\" (line 3, column 3)"), "{out}");
+    let (_, json) = specserve(&["validate", "--format", "json", "--route", "user/create", file.to_str().unwrap()]);
+    let verdict: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!((verdict["errors"][0]["line"].as_u64(), verdict["errors"][0]["column"].as_u64()), (Some(3), Some(3)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_capture_gets_one_verdict_per_frame_in_text_and_json() {
     let (code, text) = specserve(&["validate", "capture.jsonl"]);
     assert_eq!(code, 1);
@@ -137,6 +152,94 @@ fn another_spec_is_loaded_at_run_time_through_the_codegen_loader() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("the spec does not load") && !out.contains("error: error:"), "{out}");
     assert!(!out_dir.exists(), "nothing generated");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A document whose problems lint places, with the line of each.
+const PLACED: &str = "asyncapi: 3.0.0
+info:
+  title: Placed
+  version: 1.0.0
+channels:
+  chat:
+    address: /chat
+    messages:
+      say:
+        payload:
+          type: object
+          properties:
+            text: {type: strin}
+operations:
+  sayIt:
+    action: receive
+    channel:
+      $ref: '#/channels/chat'
+    bindings:
+      kafka: {}
+";
+
+#[test]
+fn lint_places_each_problem_at_its_line_and_column_for_editors_and_code_scanning() {
+    let dir = std::env::temp_dir().join(format!("specserve-placed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("placed.yaml");
+    std::fs::write(&spec, PLACED).unwrap();
+    let spec = spec.to_str().unwrap();
+    // Text: `file:line:column:` first, as compilers write it (the type's key
+    // is on line 13, column 13; the kafka binding's on line 20, column 7).
+    let (code, out) = specserve(&["lint", spec]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{spec}:13:13: error[asyncapi-document-resolved]: ")), "{out}");
+    assert!(out.contains(&format!("{spec}:20:7: warning: operations.sayIt.bindings.kafka")), "{out}");
+    // JSON: the same places as fields.
+    let (_, json) = specserve(&["lint", "--format", "json", spec]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let placed: Vec<(i64, i64)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["line"].as_i64().unwrap_or(0), p["column"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(placed, [(13, 13), (20, 7)], "{report:#}");
+    assert_eq!(report["problems"][0]["file"], spec);
+    // SARIF 2.1.0: what code-scanning UIs require of a result (a rule id, a
+    // level, a message, a file and a start line), rules declared by the tool.
+    let (code, sarif) = specserve(&["lint", "--format", "sarif", spec]);
+    assert_eq!(code, 1, "a refused document fails in every format");
+    let log: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "specserve-tools");
+    let results = run["results"].as_array().unwrap();
+    let summary: Vec<(&str, &str, i64)> = results
+        .iter()
+        .map(|r| {
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            (r["ruleId"].as_str().unwrap(), r["level"].as_str().unwrap(), region["startLine"].as_i64().unwrap_or(0))
+        })
+        .collect();
+    assert_eq!(summary, [("asyncapi-document-resolved", "error", 13), ("specserve", "warning", 20)], "{log:#}");
+    for result in results {
+        assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], spec);
+        assert!(result["message"]["text"].as_str().is_some_and(|t| !t.is_empty()));
+        let declared = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert!(declared.iter().any(|rule| rule["id"] == result["ruleId"]), "{log:#}");
+    }
+    // A document that loads: what it does not serve as written are notes.
+    let served = PLACED.replace("{type: strin}", "{type: string}");
+    let spec = dir.join("served.yaml");
+    std::fs::write(&spec, served).unwrap();
+    let (code, sarif) = specserve(&["lint", "--format", "sarif", spec.to_str().unwrap()]);
+    assert_eq!(code, 0, "{sarif}");
+    let log: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let notes: Vec<i64> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "specserve-not-served" && r["level"] == "note")
+        .map(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(notes, [20], "the kafka binding, where it is: {log:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

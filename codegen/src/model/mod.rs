@@ -496,6 +496,7 @@ impl Api {
         // official parser refuses it otherwise); where specserve's own
         // checks already said so, they get the parser's rule name.
         diags.merge_official(official_violations(docs, &api.asyncapi));
+        diags.place(&docs.positions_by_path());
         if diags.has_errors() {
             return Err(diags);
         }
@@ -595,7 +596,11 @@ fn official_violations(docs: &Documents, version: &str) -> Vec<SpecError> {
     }
     official::check(version, &docs.dereferenced())
         .into_iter()
-        .map(|violation| SpecError::new(docs.written_path(&violation.pointer), violation.message).rule(official::RULE))
+        .map(|violation| {
+            SpecError::new(docs.written_path(&violation.pointer), violation.message)
+                .rule(official::RULE)
+                .at(docs.written_position(&violation.pointer))
+        })
         .collect()
 }
 

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::diagnostics::{Result, SpecError};
+use self::locate::{Position, Positions};
+use crate::diagnostics::{At, Result, SpecError};
 
+pub mod locate;
 pub mod official;
 mod v2;
 
@@ -40,6 +42,8 @@ struct File {
     moved: Vec<(String, String)>,
     /// For a converted 2.x root: the document as written (what is served).
     original: Option<Value>,
+    /// Where each value is in the file's text (of the document as written).
+    positions: Positions,
 }
 
 /// The root document and every file its references reach.
@@ -74,7 +78,8 @@ impl Documents {
 
     fn from_root(text: &str, path: Option<PathBuf>) -> Result<Documents> {
         let value = parse_text(text, "")?;
-        let root = File { name: String::new(), path, value, moved: Vec::new(), original: None };
+        let positions = Positions::of(text);
+        let root = File { name: String::new(), path, value, moved: Vec::new(), original: None, positions };
         let mut docs = Documents { files: vec![root], converted_from: None, losses: Vec::new() };
         let mut next = 0;
         while next < docs.files.len() {
@@ -126,7 +131,8 @@ impl Documents {
         let root_dir = self.files[0].path.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
         let name = path.strip_prefix(root_dir).unwrap_or(&path).display().to_string();
         let value = parse_text(&text, &name)?;
-        self.files.push(File { name, path: Some(path), value, moved: Vec::new(), original: None });
+        let positions = Positions::of(&text);
+        self.files.push(File { name, path: Some(path), value, moved: Vec::new(), original: None, positions });
         Ok(self.files.len() - 1)
     }
 
@@ -175,6 +181,34 @@ impl Documents {
 
     /// How problems name `pointer` in `file`: its dotted path in the file as
     /// written (for a converted 2.x root, where the place came from).
+    /// Where the value at `pointer` of file `file` is written (its line and
+    /// column in the file as written: a converted 2.x root's own place).
+    pub fn position(&self, file: usize, pointer: &str) -> Option<At> {
+        let f = self.files.get(file)?;
+        let pointer = if f.moved.is_empty() { pointer.to_owned() } else { v2::origin(&f.moved, pointer) };
+        self.position_written(file, &pointer)
+    }
+
+    /// Where each place is, by the dotted path problems name it with: how
+    /// a problem found in the model, which keeps paths rather than
+    /// pointers, is placed ([`Diagnostics::place`](crate::Diagnostics::place)).
+    pub fn positions_by_path(&self) -> std::collections::HashMap<String, At> {
+        let mut by_path = std::collections::HashMap::new();
+        for f in &self.files {
+            for (pointer, Position { line, column }) in f.positions.iter() {
+                by_path.insert(dotted(&f.name, pointer), At { file: f.path.clone(), line, column });
+            }
+        }
+        by_path
+    }
+
+    /// Where `pointer` of file `file` as written is.
+    fn position_written(&self, file: usize, pointer: &str) -> Option<At> {
+        let f = self.files.get(file)?;
+        let Position { line, column } = f.positions.find(pointer)?;
+        Some(At { file: f.path.clone(), line, column })
+    }
+
     fn shown(&self, file: usize, pointer: &str) -> String {
         let Some(f) = self.files.get(file) else { return dotted("", pointer) };
         if f.moved.is_empty() {
@@ -324,10 +358,23 @@ impl Documents {
     /// document is written, as problems name places: a violation inside a
     /// referenced schema is reported once, where the schema is.
     pub fn written_path(&self, pointer: &str) -> String {
+        match self.written_loc(pointer) {
+            Some(at) => dotted(self.file_name(at.file), &at.pointer),
+            None => dotted("", pointer),
+        }
+    }
+
+    /// Where [`Self::written_path`]'s place is in its file's text.
+    pub fn written_position(&self, pointer: &str) -> Option<At> {
+        self.written_loc(pointer).and_then(|at| self.position_written(at.file, &at.pointer))
+    }
+
+    /// The place in the files as written of `pointer` of the dereferenced document.
+    fn written_loc(&self, pointer: &str) -> Option<Loc> {
         let root = Loc { file: 0, pointer: pointer.to_owned() };
-        let Some((mut at, mut value)) = self.walk_written(&root, true, 0) else { return dotted("", pointer) };
+        let (mut at, mut value) = self.walk_written(&root, true, 0)?;
         self.follow_written(&mut at, &mut value, 0);
-        dotted(self.file_name(at.file), &at.pointer)
+        Some(at)
     }
 
     /// Walks `loc`'s pointer through the files as written, going through a
@@ -503,12 +550,12 @@ impl<'a> Node<'a> {
 
     /// An error located here.
     pub fn error(&self, message: impl Into<String>) -> SpecError {
-        SpecError::new(self.path.clone(), message)
+        SpecError::new(self.path.clone(), message).at(self.docs.position(self.file, &self.pointer))
     }
 
     /// A warning located here.
     pub fn warning(&self, message: impl Into<String>) -> SpecError {
-        SpecError::warning(self.path.clone(), message)
+        SpecError::warning(self.path.clone(), message).at(self.docs.position(self.file, &self.pointer))
     }
 
     /// This node with `$ref`s followed.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use specserve_codegen::model::{Action, MessageId, OperationId};
 use specserve_codegen::schema::bundle;
+use specserve_codegen::spec::locate::Positions;
 use specserve_codegen::{Api, Diagnostics, report};
 
 /// Which way an input travels.
@@ -56,6 +57,12 @@ pub struct Violation {
     pub keyword: String,
     /// What is wrong (the value itself masked).
     pub message: String,
+    /// Where the value is in the input file: line and column, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// See `line`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 /// The verdict on one input.
@@ -232,6 +239,7 @@ impl Checker {
             }
         }
         let Some((candidate, errors)) = best else { return unknown(Vec::new()) };
+        let errors = placed(errors, text, line);
         Verdict {
             line,
             operation: Some(self.api.operations[candidate.operation].key.clone()),
@@ -368,7 +376,22 @@ fn collect(validator: &jsonschema::Validator, value: &Value, prefix: &str, strip
 }
 
 fn violation(pointer: &str, keyword: &str, message: String) -> Violation {
-    Violation { pointer: pointer.to_owned(), keyword: keyword.to_owned(), message }
+    Violation { pointer: pointer.to_owned(), keyword: keyword.to_owned(), message, line: None, column: None }
+}
+
+/// `errors` placed at their line and column in `text`, an input whose
+/// first line is line `first_line` of its file.
+fn placed(mut errors: Vec<Violation>, text: &str, first_line: usize) -> Vec<Violation> {
+    if errors.is_empty() {
+        return errors;
+    }
+    let positions = Positions::of(text);
+    for error in &mut errors {
+        if let Some(at) = positions.find(&error.pointer) {
+            (error.line, error.column) = (Some(first_line + at.line - 1), Some(at.column));
+        }
+    }
+    errors
 }
 
 /// A verdict as one human-readable block.
@@ -383,7 +406,11 @@ pub fn render_text(verdict: &Verdict) -> String {
     );
     for error in &verdict.errors {
         let pointer = if error.pointer.is_empty() { "(root)" } else { &error.pointer };
-        out.push_str(&format!("  {pointer} [{}] {}\n", error.keyword, error.message));
+        let at = match (error.line, error.column) {
+            (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+            _ => String::new(),
+        };
+        out.push_str(&format!("  {pointer} [{}] {}{at}\n", error.keyword, error.message));
     }
     out
 }
@@ -398,11 +425,11 @@ pub fn lint_json(loaded: &Result<Api, Diagnostics>) -> Value {
             .into_iter()
             .map(|p| {
                 serde_json::json!({
-                    "severity": match p.severity {
-                        specserve_codegen::Severity::Error => "error",
-                        specserve_codegen::Severity::Warning => "warning",
-                    },
+                    "severity": severity(p.severity),
                     "path": p.path,
+                    "file": p.at.as_ref().and_then(|at| at.file.as_ref()).map(|f| f.display().to_string()),
+                    "line": p.at.as_ref().map(|at| at.line),
+                    "column": p.at.as_ref().map(|at| at.column),
                     "message": p.message,
                     "fix": p.hint,
                     "rule": p.rule,
@@ -426,6 +453,95 @@ pub fn lint_json(loaded: &Result<Api, Diagnostics>) -> Value {
             })).collect::<Vec<_>>(),
         }),
     }
+}
+
+fn severity(severity: specserve_codegen::Severity) -> &'static str {
+    match severity {
+        specserve_codegen::Severity::Error => "error",
+        specserve_codegen::Severity::Warning => "warning",
+    }
+}
+
+/// The rule of a problem the official parser has no rule for.
+const SPECSERVE_RULE: &str = "specserve";
+/// The rule of a construct specserve does not serve as written.
+const NOT_SERVED_RULE: &str = "specserve-not-served";
+
+/// `specserve-tools lint --format sarif`: the problems of the document at
+/// `spec` (and, for one that loads, the constructs it does not serve as
+/// written, as notes) as a SARIF 2.1.0 log, each at its file, line and
+/// column, for code-scanning UIs. A problem's rule is the official parser's
+/// where it has one (`asyncapi3-channel-parameters`), else `specserve`.
+pub fn lint_sarif(spec: &Path, loaded: &Result<Api, Diagnostics>) -> Value {
+    let uri = |file: &Path| file.to_string_lossy().replace('\\', "/");
+    let location = |file: &Path, region: Option<(usize, usize)>, path: &str| {
+        let mut physical = serde_json::json!({"artifactLocation": {"uri": uri(file)}});
+        if let Some((line, column)) = region {
+            physical["region"] = serde_json::json!({"startLine": line, "startColumn": column});
+        }
+        serde_json::json!({"physicalLocation": physical, "logicalLocations": [{"fullyQualifiedName": path}]})
+    };
+    let mut results = Vec::new();
+    let problems = match loaded {
+        Ok(api) => api.warnings.all(),
+        Err(errors) => errors.all(),
+    };
+    for problem in problems {
+        let file = problem.at.as_ref().and_then(|at| at.file.as_deref()).unwrap_or(spec);
+        let region = problem.at.as_ref().map(|at| (at.line, at.column));
+        let text = match &problem.hint {
+            Some(hint) => format!("{}: {} (fix: {hint})", problem.path, problem.message),
+            None => format!("{}: {}", problem.path, problem.message),
+        };
+        results.push(serde_json::json!({
+            "ruleId": problem.rule.unwrap_or(SPECSERVE_RULE),
+            "level": severity(problem.severity),
+            "message": {"text": text},
+            "locations": [location(file, region, &problem.path)],
+        }));
+    }
+    if let Ok(api) = loaded {
+        let positions = std::fs::read_to_string(spec).map(|text| specserve_codegen::spec::locate::Positions::of(&text));
+        for construct in &api.unsupported {
+            let region = match (&positions, construct.pointer.starts_with('/') || construct.pointer.is_empty()) {
+                (Ok(positions), true) => positions.find(&construct.pointer).map(|p| (p.line, p.column)),
+                _ => None,
+            };
+            results.push(serde_json::json!({
+                "ruleId": NOT_SERVED_RULE,
+                "level": "note",
+                "message": {"text": format!("{} is not served as written: {}", construct.construct, construct.consequence)},
+                "locations": [location(spec, region, &construct.pointer)],
+            }));
+        }
+    }
+    let mut rules: Vec<&str> = results.iter().filter_map(|r| r["ruleId"].as_str()).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let rules: Vec<Value> = rules
+        .into_iter()
+        .map(|id| {
+            let description = match id {
+                SPECSERVE_RULE => "A problem specserve finds in an AsyncAPI document".to_owned(),
+                NOT_SERVED_RULE => "A construct of the document specserve does not serve as written".to_owned(),
+                official => format!("The official AsyncAPI parser's rule `{official}`"),
+            };
+            serde_json::json!({"id": id, "shortDescription": {"text": description}})
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "specserve-tools",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://www.asyncapi.com/docs/reference",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
 }
 
 /// `specserve-tools lint`: a one-paragraph summary of a spec that loads.
