@@ -197,8 +197,8 @@ on_both_databases!(
 );
 
 /// A page of the allowed origin on another host of the site (`app.` calling
-/// `api.`) is granted the CORS preflight and may read the login's answer;
-/// any other origin, or a server without an allowlist, is refused.
+/// `api.`) is granted the CORS preflight (POST only) and may read the
+/// login's answer; any other origin, or a server without an allowlist, is refused.
 #[tokio::test]
 async fn an_allowed_origin_gets_a_cors_preflight_and_others_do_not() {
     let preflight = |origin: &str, method: &str| {
@@ -215,16 +215,18 @@ async fn an_allowed_origin_gets_a_cors_preflight_and_others_do_not() {
     };
     let running = with_site(common::db::sqlite().await).await;
     let (status, head, _) = net::http(&running.server, &preflight(SITE, "POST")).await;
-    assert_eq!(status, 204, "{head}");
+    assert_eq!(status, 200, "{head}");
     assert_eq!(header(&head, "access-control-allow-origin").as_deref(), Some(SITE));
     assert_eq!(header(&head, "access-control-allow-credentials").as_deref(), Some("true"));
     assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST"));
     assert!(header(&head, "access-control-allow-headers").is_some_and(|h| h.contains("content-type")), "{head}");
-    for (origin, method) in [(FOREIGN, "POST"), (SITE, "DELETE")] {
-        let (status, head, _) = net::http(&running.server, &preflight(origin, method)).await;
-        assert_eq!(status, 403, "{origin} {method}: {head}");
-        assert_eq!(header(&head, "access-control-allow-origin"), None, "{head}");
-    }
+    // Another site's page is refused outright.
+    let (status, head, _) = net::http(&running.server, &preflight(FOREIGN, "POST")).await;
+    assert_eq!((status, header(&head, "access-control-allow-origin")), (403, None), "{head}");
+    // The site's page asking for another method hears that only POST is
+    // offered, which its browser then refuses to send.
+    let (_, head, _) = net::http(&running.server, &preflight(SITE, "DELETE")).await;
+    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST"), "{head}");
     // The login itself, from that page: its answer is readable there.
     let mut conn = Conn::open(&running).await;
     conn.register("Alice", "alice@example.com", PASSWORD).await;
@@ -262,6 +264,47 @@ async fn the_login_endpoint_and_the_login_frame_share_one_budget_per_address() {
         json!({"channel": "auth/generateToken", "payload": {"email": "alice@example.com", "password": "Guess12345"}});
     assert_eq!(code(&Conn::open(&running).await.send(frame).await), "rate_limited", "the frames' budget is spent too");
     assert!(running.audit.text().contains(r#""event":"rate_limited""#));
+    running.stop().await;
+}
+
+/// A body over the limit is refused (413) as soon as its announced length
+/// says so, before any of it is sent, and also when it streams in chunks
+/// without announcing a length; the connection's server stays up.
+#[tokio::test]
+async fn an_oversized_body_is_refused_whether_announced_or_streamed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let running = with_site(common::db::sqlite().await).await;
+    let fingerprint = running.server.fingerprint().unwrap();
+    let exchange = |request: Vec<u8>| {
+        let fingerprint = fingerprint.clone();
+        let addr = running.server.local_addr();
+        async move {
+            let mut stream = net::tls_at(addr, &fingerprint).await;
+            stream.write_all(&request).await.unwrap();
+            let mut response = vec![0; 4096];
+            let read = stream.read(&mut response).await.unwrap_or(0);
+            String::from_utf8_lossy(&response[..read]).into_owned()
+        }
+    };
+    // Announced: only the head is sent, and the answer comes without the body.
+    let announced = "POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                     Content-Length: 100000\r\n\r\n";
+    let response = exchange(announced.as_bytes().to_vec()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    // Streamed: 9,000 bytes in chunks of 1,000, no length announced.
+    let mut streamed = b"POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    for _ in 0..9 {
+        streamed.extend_from_slice(b"3e8\r\n");
+        streamed.extend_from_slice(&[b' '; 1000]);
+        streamed.extend_from_slice(b"\r\n");
+    }
+    streamed.extend_from_slice(b"0\r\n\r\n");
+    let response = exchange(streamed).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let (status, _) = net::get(&running.server, "/healthz").await;
+    assert_eq!(status, 200);
     running.stop().await;
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -77,10 +76,7 @@ where
     Svc: Service,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = {
-        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
-        service_fn(move |request| http::route(request, Arc::clone(&shared), peer, shutdown.clone()))
-    };
+    let service = http::service(Arc::clone(&shared), peer, shutdown.clone());
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(shared.limits.upgrade_timeout).max_buf_size(16 * 1024);
     let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();

@@ -60,7 +60,10 @@ pub struct Shared<S> {
     /// `/docs`'s Content-Security-Policy, made once from the page.
     docs_policy: String,
     limiter: Arc<ConnectionLimiter>,
-    allowed_origins: Vec<String>,
+    /// `--allowed-origin`: the only pages whose requests (and cookies) count.
+    allowed_origins: Arc<[String]>,
+    /// CORS for the application's `POST` endpoints, for those pages.
+    cors: Option<tower_http::cors::CorsLayer>,
     trusted_proxies: Vec<IpAddr>,
     next_connection_id: AtomicU64,
     tracker: TaskTracker,
@@ -119,7 +122,8 @@ impl Server {
             limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
             limits: config.limits,
             metrics: Arc::clone(&metrics),
-            allowed_origins: config.allowed_origins,
+            cors: http::cors(&config.allowed_origins),
+            allowed_origins: config.allowed_origins.into(),
             trusted_proxies: config.trusted_proxies,
             next_connection_id: AtomicU64::new(1),
             tracker: TaskTracker::new(),
