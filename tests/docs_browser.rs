@@ -1,6 +1,8 @@
 //! `/docs` in real headless Chromium over real TLS, driven through the DevTools
-//! protocol: the page loads, every route's anchor is there, nothing is fetched
-//! besides the page, and nothing is logged to the console. With
+//! protocol: the page loads, every route's anchor is there, the served URL is
+//! the server's, schemas fold, the search filters operations, nothing is
+//! fetched besides the page, and nothing is logged to the console (its
+//! inline script runs under the page's hash-only policy). With
 //! `UPDATE_SCREENSHOT=1` it also rewrites docs/docs-screenshot.png. And a page
 //! of the server's origin logs in by cookie as a browser app would.
 
@@ -174,6 +176,32 @@ async fn docs_render_in_headless_chromium_with_every_anchor_and_no_console_error
         let linked = page.evaluate(&format!("!!document.querySelector('a[href=\"#{anchor}\"]')")).await;
         assert_eq!(linked, true, "the page links to #{anchor}");
     }
+    // The URL to connect to is this server's, whatever host the document names.
+    let here = page.evaluate("document.querySelector('code[data-path=\"/ws\"]')?.textContent ?? ''").await;
+    assert_eq!(here.as_str(), Some(server.url().as_str()), "the served URL");
+    // The document itself is one link away, beside the page.
+    let raw = page.evaluate("!!document.querySelector('a[href=\"asyncapi.yaml\"]')").await;
+    assert_eq!(raw, true, "the page links to the raw document");
+    // Schemas and examples fold: fields open, examples closed.
+    let folds = page
+        .evaluate("[document.querySelectorAll('details[open]').length, document.querySelectorAll('details:not([open])').length]")
+        .await;
+    assert!(folds[0].as_u64().unwrap_or(0) > 0 && folds[1].as_u64().unwrap_or(0) > 0, "details: {folds}");
+    // Search: typing keeps the operations every word of which matches, in the
+    // sections and in the contents; clearing it shows them all again.
+    let search = "(() => { const box = document.getElementById('search'); box.value = 'token revoke'; \
+                  box.dispatchEvent(new Event('input')); \
+                  return [...document.querySelectorAll('section.route[data-search]')].filter(s => !s.hidden).map(s => s.id); })()";
+    let shown = page.evaluate(search).await;
+    let revoke = specserve_codegen::emit::docs::anchor("tokenRevoke");
+    assert_eq!(shown, json!([revoke]), "search for `token revoke`");
+    let listed =
+        page.evaluate("[...document.querySelectorAll('nav li[data-search]')].filter(li => !li.hidden).length").await;
+    assert_eq!(listed, 1, "the contents follow the search");
+    let cleared = "(() => { const box = document.getElementById('search'); box.value = ''; \
+                   box.dispatchEvent(new Event('input')); \
+                   return document.querySelectorAll('section.route[data-search]:not([hidden])').length; })()";
+    assert_eq!(page.evaluate(cleared).await, api.operations.len(), "every operation again");
     // Laid out for a phone too: nothing wider than a 420 px viewport needs more than the page scrolls.
     let viewport = page.evaluate("document.querySelector('meta[name=viewport]')?.content ?? ''").await;
     assert!(viewport.as_str().unwrap_or_default().contains("width=device-width"), "viewport: {viewport}");

@@ -722,7 +722,7 @@ async fn per_core_workers_refuse_a_taken_port() {
 }
 
 /// Every response says `nosniff` and sends no referrer; the docs page may
-/// load and run nothing but its own inline styles, allowed by their hashes.
+/// load and run nothing but its own inline style and script, allowed by their hashes.
 #[tokio::test]
 async fn responses_carry_security_headers_and_the_docs_a_strict_policy() {
     let (server, _) = net::start(Limits::default()).await;
@@ -749,6 +749,11 @@ async fn responses_carry_security_headers_and_the_docs_a_strict_policy() {
     let digest = <sha2::Sha256 as sha2::Digest>::digest(style.as_bytes());
     let hash = base64::engine::general_purpose::STANDARD.encode(digest);
     assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+    // Its one script (search, the served URLs) runs by its hash too, and no other.
+    let script = page.split("<script>").nth(1).and_then(|s| s.split("</script>").next()).expect("an inline script");
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(script.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+    assert!(policy.contains(&format!("script-src 'sha256-{hash}';")), "{policy}");
 }
 
 /// Headers that trickle in (a byte every 100 ms, against a 500 ms header

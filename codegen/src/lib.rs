@@ -35,6 +35,15 @@ pub fn load_as(path: &Path, perspective: Perspective) -> Result<Api, Diagnostics
     Api::load_as(path, perspective)
 }
 
+/// Every file `specserve-tools gen` writes for the document at `spec`:
+/// [`generated_files`], and beside the docs page the document as
+/// `/asyncapi.yaml` serves it (the page links to it).
+pub fn generated_files_of(spec: &Path, api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
+    let mut files = generated_files(api)?;
+    files.push(("docs/asyncapi.yaml".to_owned(), served_document(spec)?));
+    Ok(files)
+}
+
 /// The document to serve at `/asyncapi.yaml` for the one at `path`: its text
 /// as written when it is one file, else the bundle ([`spec::Documents::bundled`])
 /// as YAML, since a client cannot fetch the files its `$ref`s name.

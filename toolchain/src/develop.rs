@@ -27,7 +27,7 @@ pub struct GenArgs {
 pub fn generate(args: &GenArgs) -> anyhow::Result<Outcome> {
     let Some(api) = args.perspective.load_or_report(&args.spec)? else { return Ok(Outcome::Failed) };
     eprint!("{}", specserve_codegen::report::not_served(&api));
-    let files = specserve_codegen::generated_files(&api).map_err(|e| anyhow!("{e}"))?;
+    let files = specserve_codegen::generated_files_of(&args.spec, &api).map_err(|e| anyhow!("{e}"))?;
     let schemas = args.out.join("schemas");
     if schemas.exists() {
         // Routes may have been removed from the spec: start the schema folder afresh.

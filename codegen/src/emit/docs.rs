@@ -1,7 +1,11 @@
 //! HTML documentation: one self-contained page (no network fetches, readable on
 //! a phone) rendered by askama from the model: how to connect (paths,
-//! parameters, query), every operation with its messages as field tables and
-//! examples, events the server pushes, errors, security and close codes.
+//! parameters, query; served, the URLs on the server the page came from),
+//! every operation with its messages as collapsible field tables and
+//! examples, events the server pushes, errors, security and close codes; a
+//! contents sidebar with a search over the operations, and a link to the
+//! document itself (`asyncapi.yaml`, beside the page). Its one inline script
+//! is allowed by its hash, like its style (the server's `docs_policy`).
 
 use askama::Template;
 use heck::ToLowerCamelCase;
@@ -55,10 +59,21 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
         let credential = api.credential_property(id);
         let message =
             |m: MessageId, credential: Option<&str>| message_view(api, m, discriminator.as_deref(), credential);
+        let title = op.title.clone().or_else(|| op.summary.clone()).unwrap_or_else(|| op.key.clone());
+        let messages = op.messages.iter().chain(op.reply.iter().flat_map(|r| &r.messages));
+        // What the page's search matches: the words a reader would type.
+        let search = [op.key.as_str(), &title, &api.channels[op.channel].key, &op.group]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(messages.map(|m| api.messages[*m].key.clone()))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         operations.push(OperationView {
+            search,
             anchor: anchor(&op.key),
             key: op.key.clone(),
-            title: op.title.clone().or_else(|| op.summary.clone()).unwrap_or_else(|| op.key.clone()),
+            title,
             summary: prose(op.summary.as_deref().unwrap_or_default()),
             description: prose(op.description.as_deref().unwrap_or_default()),
             receive: op.action == Action::Receive,
@@ -194,6 +209,8 @@ struct ChannelView {
 }
 
 struct OperationView {
+    /// Lower-case words the page's search matches (key, title, channel, group, messages).
+    search: String,
     anchor: String,
     key: String,
     title: String,

@@ -142,22 +142,27 @@ async fn ready<S: Service>(shared: &Shared<S>) -> Reply {
 }
 
 /// The docs page's Content-Security-Policy: nothing may load or run but its
-/// own inline styles (allowed by their hashes), no framing, no forms.
+/// own inline styles and scripts (allowed by their hashes), no framing, no forms.
 pub(super) fn docs_policy(html: &str) -> String {
-    use base64::Engine;
-    let mut styles = String::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<style>") {
-        let after = &rest[start + "<style>".len()..];
-        let Some(end) = after.find("</style>") else { break };
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&after.as_bytes()[..end]);
-        styles.push_str(&format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
-        rest = &after[end..];
-    }
-    let styles = if styles.is_empty() { " 'none'".to_owned() } else { styles };
+    let hashes = |tag: &str| {
+        use base64::Engine;
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        let mut hashes = String::new();
+        let mut rest = html;
+        while let Some(start) = rest.find(&open) {
+            let after = &rest[start + open.len()..];
+            let Some(end) = after.find(&close) else { break };
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(&after.as_bytes()[..end]);
+            hashes.push_str(&format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
+            rest = &after[end..];
+        }
+        if hashes.is_empty() { " 'none'".to_owned() } else { hashes }
+    };
     format!(
-        "default-src 'none'; style-src{styles}; img-src data:; base-uri 'none'; form-action 'none'; \
-         frame-ancestors 'none'"
+        "default-src 'none'; style-src{}; script-src{}; img-src data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'",
+        hashes("style"),
+        hashes("script")
     )
 }
 
