@@ -2202,7 +2202,7 @@ impl rt::Policy for Policy {
 /// serves (`specserve_runtime::route`), by index.
 const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
-        discriminator: Some("auth/register"),
+        discriminator: Some("\"auth/register\""),
         validators: (Some(0), None),
         rate_limit: Some(RateClass::Auth),
         audit: Some(rt::route::Audit::of(AuditEvent::Register).reply("/userId")),
@@ -2210,7 +2210,7 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(0, "authRegister")
     },
     rt::route::Route {
-        discriminator: Some("auth/generateToken"),
+        discriminator: Some("\"auth/generateToken\""),
         validators: (Some(1), None),
         rate_limit: Some(RateClass::Auth),
         audit: Some(rt::route::Audit::of(AuditEvent::Login)),
@@ -2218,14 +2218,14 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(1, "authGenerateToken")
     },
     rt::route::Route {
-        discriminator: Some("auth/refresh"),
+        discriminator: Some("\"auth/refresh\""),
         validators: (Some(2), None),
         rate_limit: Some(RateClass::Auth),
         security: &[],
         ..SHARED_ROUTE_0.named(2, "authRefresh")
     },
     rt::route::Route {
-        discriminator: Some("auth/verifyEmail"),
+        discriminator: Some("\"auth/verifyEmail\""),
         validators: (Some(3), None),
         rate_limit: Some(RateClass::Auth),
         audit: Some(rt::route::Audit::of(AuditEvent::EmailVerified).reply("/userId")),
@@ -2233,21 +2233,21 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(3, "authVerifyEmail")
     },
     rt::route::Route {
-        discriminator: Some("auth/resendVerification"),
+        discriminator: Some("\"auth/resendVerification\""),
         validators: (Some(4), None),
         rate_limit: Some(RateClass::Auth),
         security: &[],
         ..SHARED_ROUTE_0.named(4, "authResendVerification")
     },
     rt::route::Route {
-        discriminator: Some("auth/logout"),
+        discriminator: Some("\"auth/logout\""),
         validators: (Some(5), None),
         audit: Some(rt::route::Audit::of(AuditEvent::Logout)),
         scheduling: rt::service::Scheduling::Exclusive,
         ..SHARED_ROUTE_0.named(5, "authLogout")
     },
     rt::route::Route {
-        discriminator: Some("user/create"),
+        discriminator: Some("\"user/create\""),
         validators: (Some(6), None),
         security: SECURITY_1,
         rate_limit: Some(RateClass::Create),
@@ -2255,14 +2255,14 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(6, "userCreate")
     },
     rt::route::Route {
-        discriminator: Some("user/read"),
+        discriminator: Some("\"user/read\""),
         validators: (Some(7), None),
         security: SECURITY_2,
         reply: Some(&SHAPE_2),
         ..SHARED_ROUTE_0.named(7, "userRead")
     },
     rt::route::Route {
-        discriminator: Some("user/update"),
+        discriminator: Some("\"user/update\""),
         validators: (Some(8), None),
         audit: Some(
             rt::route::Audit::of(AuditEvent::UserUpdated).request("/payload/id"),
@@ -2271,7 +2271,7 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(8, "userUpdate")
     },
     rt::route::Route {
-        discriminator: Some("user/delete"),
+        discriminator: Some("\"user/delete\""),
         validators: (Some(9), None),
         security: SECURITY_3,
         audit: Some(
@@ -2281,79 +2281,79 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(9, "userDelete")
     },
     rt::route::Route {
-        discriminator: Some("auth/bind"),
+        discriminator: Some("\"auth/bind\""),
         validators: (Some(10), None),
         ..SHARED_ROUTE_0.named(10, "authBind")
     },
     rt::route::Route {
-        discriminator: Some("room/create"),
+        discriminator: Some("\"room/create\""),
         validators: (Some(11), None),
         ..SHARED_ROUTE_0.named(11, "roomCreate")
     },
     rt::route::Route {
-        discriminator: Some("room/list"),
+        discriminator: Some("\"room/list\""),
         validators: (Some(12), None),
         ..SHARED_ROUTE_0.named(12, "roomList")
     },
     rt::route::Route {
-        discriminator: Some("room/addMember"),
+        discriminator: Some("\"room/addMember\""),
         validators: (Some(13), None),
         ..SHARED_ROUTE_0.named(13, "roomAddMember")
     },
     rt::route::Route {
-        discriminator: Some("room/leave"),
+        discriminator: Some("\"room/leave\""),
         validators: (Some(14), None),
         ..SHARED_ROUTE_0.named(14, "roomLeave")
     },
     rt::route::Route {
-        discriminator: Some("room/join"),
+        discriminator: Some("\"room/join\""),
         validators: (Some(15), None),
         ..SHARED_ROUTE_0.named(15, "roomJoin")
     },
     rt::route::Route {
-        discriminator: Some("room/members"),
+        discriminator: Some("\"room/members\""),
         validators: (Some(16), None),
         ..SHARED_ROUTE_0.named(16, "roomMembers")
     },
     rt::route::Route {
-        discriminator: Some("message/send"),
+        discriminator: Some("\"message/send\""),
         validators: (Some(17), None),
         scheduling: rt::service::Scheduling::Ordered,
         ..SHARED_ROUTE_0.named(17, "messageSend")
     },
     rt::route::Route {
-        discriminator: Some("message/history"),
+        discriminator: Some("\"message/history\""),
         validators: (Some(18), None),
         ..SHARED_ROUTE_0.named(18, "messageHistory")
     },
     rt::route::Route {
-        discriminator: Some("message/markRead"),
+        discriminator: Some("\"message/markRead\""),
         validators: (Some(19), None),
         ..SHARED_ROUTE_0.named(19, "messageMarkRead")
     },
     rt::route::Route {
-        discriminator: Some("message/edit"),
+        discriminator: Some("\"message/edit\""),
         validators: (Some(20), None),
         ..SHARED_ROUTE_0.named(20, "messageEdit")
     },
     rt::route::Route {
-        discriminator: Some("presence/list"),
+        discriminator: Some("\"presence/list\""),
         validators: (Some(21), None),
         ..SHARED_ROUTE_0.named(21, "presenceList")
     },
     rt::route::Route {
-        discriminator: Some("token/list"),
+        discriminator: Some("\"token/list\""),
         validators: (Some(22), None),
         ..SHARED_ROUTE_0.named(22, "tokenList")
     },
     rt::route::Route {
-        discriminator: Some("token/revoke"),
+        discriminator: Some("\"token/revoke\""),
         validators: (Some(23), None),
         scheduling: rt::service::Scheduling::Exclusive,
         ..SHARED_ROUTE_0.named(23, "tokenRevoke")
     },
     rt::route::Route {
-        discriminator: Some("token/createClient"),
+        discriminator: Some("\"token/createClient\""),
         validators: (Some(24), None),
         audit: Some(
             rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),

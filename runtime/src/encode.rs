@@ -75,7 +75,8 @@ impl Shape {
 /// for a client's request, its correlation id and credential.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo<'a> {
-    /// The request's discriminator value, when it named a known message.
+    /// The request's discriminator value as JSON text, when it named a
+    /// known message (the route's, written once by the generator).
     pub discriminator: Option<&'a str>,
     /// The correlation id.
     pub correlation: Option<&'a Value>,
@@ -115,7 +116,12 @@ pub fn encode<T: Serialize + ?Sized>(shape: &Shape, echo: Echo<'_>, value: &T) -
                         push_key(&mut out, &mut first, name);
                         out.push_str(json);
                     }
-                    Lead::Discriminator => push_echoed(&mut out, &mut first, name, echo.discriminator),
+                    Lead::Discriminator => {
+                        if let Some(json) = echo.discriminator {
+                            push_key(&mut out, &mut first, name);
+                            out.push_str(json);
+                        }
+                    }
                     Lead::Credential => push_echoed(&mut out, &mut first, name, echo.credential),
                     Lead::CorrelationId => {
                         if let Some(id) = echo.correlation {
@@ -154,7 +160,7 @@ pub fn encode<T: Serialize + ?Sized>(shape: &Shape, echo: Echo<'_>, value: &T) -
 fn lead_value(lead: &Lead, echo: Echo<'_>) -> Option<Value> {
     match lead {
         Lead::Const(json) => serde_json::from_str(json).ok(),
-        Lead::Discriminator => echo.discriminator.map(|d| Value::String(d.to_owned())),
+        Lead::Discriminator => echo.discriminator.and_then(|json| serde_json::from_str(json).ok()),
         Lead::CorrelationId => echo.correlation.cloned(),
         Lead::Credential => echo.credential.map(|c| Value::String(c.to_owned())),
     }
@@ -242,7 +248,7 @@ mod tests {
     #[test]
     fn a_flat_reply_keeps_the_seed_protocols_bytes() {
         let id = json!("c-1");
-        let echo = Echo { discriminator: Some("user/create"), correlation: Some(&id), credential: None };
+        let echo = Echo { discriminator: Some("\"user/create\""), correlation: Some(&id), credential: None };
         let text = encode(&REPLY, echo, &json!({"userId": 2})).unwrap();
         assert_eq!(text, r#"{"success":true,"channel":"user/create","requestId":"c-1","userId":2}"#);
         let text = encode(&REPLY, Echo::default(), &json!({})).unwrap();
@@ -263,7 +269,7 @@ mod tests {
         let text = encode(&ERROR, Echo::default(), &json!({"code": "bad_request"})).unwrap();
         assert_eq!(text, r#"{"success":false,"error":{"code":"bad_request"}}"#);
         let id = json!(42);
-        let echo = Echo { discriminator: Some("user/read"), correlation: Some(&id), credential: None };
+        let echo = Echo { discriminator: Some("\"user/read\""), correlation: Some(&id), credential: None };
         let text = encode(&ERROR, echo, &json!({"code": "forbidden"})).unwrap();
         assert_eq!(text, r#"{"success":false,"channel":"user/read","requestId":42,"error":{"code":"forbidden"}}"#);
     }

@@ -44,7 +44,9 @@ pub struct Route<P: Policy> {
     pub operation: usize,
     /// The operation's key (audit records).
     pub key: &'static str,
-    /// The discriminator value that names the message, echoed in replies.
+    /// The discriminator value that names the message, as JSON text
+    /// (`"\"user/read\""`): echoed in replies and errors as written, so a
+    /// reply layout shared by an endpoint's routes costs no escaping.
     pub discriminator: Option<&'static str>,
     /// Where the message keeps its correlation id.
     pub correlation: Option<Correlation>,

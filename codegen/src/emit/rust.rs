@@ -868,7 +868,9 @@ pub trait Handlers: Send + Sync + 'static {{
             // Only what differs from `Route::new`, so each row reads as what the spec says.
             let mut fields: Vec<(&str, TokenStream)> = Vec::new();
             if let Some(value) = value.as_deref() {
-                fields.push(("discriminator", quote!(Some(#value))));
+                // As JSON text: the runtime echoes it as written.
+                let json = serde_json::Value::String(value.to_owned()).to_string();
+                fields.push(("discriminator", quote!(Some(#json))));
             }
             if let Some(correlation) = correlation {
                 fields.push(("correlation", quote!(Some(#correlation))));

@@ -309,13 +309,13 @@ impl rt::Policy for Policy {
 /// serves (`specserve_runtime::route`), by index.
 const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
-        discriminator: Some("item/put"),
+        discriminator: Some("\"item/put\""),
         validators: (Some(0), None),
         reply: Some(&SHAPE_1),
         ..SHARED_ROUTE_0.named(0, "itemPut")
     },
     rt::route::Route {
-        discriminator: Some("item/get"),
+        discriminator: Some("\"item/get\""),
         correlation: Some(CORRELATION_0),
         validators: (Some(1), None),
         security: SECURITY_0,

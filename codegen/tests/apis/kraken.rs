@@ -279,14 +279,14 @@ impl rt::Policy for Policy {
 /// serves (`specserve_runtime::route`), by index.
 const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
-        discriminator: Some("ping"),
+        discriminator: Some("\"ping\""),
         validators: (Some(0), None),
         reply: Some(&SHAPE_1),
         message: None,
         ..SHARED_ROUTE_0.named(0, "ping")
     },
     rt::route::Route {
-        discriminator: Some("subscribe"),
+        discriminator: Some("\"subscribe\""),
         validators: (Some(1), None),
         reply: Some(&SHAPE_2),
         message: Some("/params"),
