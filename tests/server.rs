@@ -573,7 +573,10 @@ async fn metrics_reflect_the_traffic_just_sent() {
     assert!(build.is_some_and(|line| line.ends_with(&served)), "{build:?} should end with {served}");
     assert!(metric(&text, "process_resident_memory_bytes") > 0.0);
     assert!(metric(&text, "process_open_fds") >= 1.0);
-    assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
+    // OpenMetrics: a counter family is named without `_total`, its sample with it.
+    assert!(text.contains("# TYPE process_cpu_seconds counter"), "{text}");
+    assert!(text.lines().any(|line| line.starts_with("process_cpu_seconds_total ")), "{text}");
+    assert!(text.ends_with("# EOF\n"), "an OpenMetrics exposition ends so");
 }
 
 /// A socket whose `user/read` of [`SLOW_USER`] (request id `slow`) has reached

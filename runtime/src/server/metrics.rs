@@ -1,11 +1,17 @@
 //! Prometheus metrics in plain atomics: the operations and error codes come
 //! from the spec (the service's [`ServiceInfo`]), so every series is a slot
 //! made at start-up and recording a frame never locks (only a connection's
-//! close does).
+//! close does). prometheus-client encodes them at each scrape (its
+//! `Collector`), in the OpenMetrics text format.
 
-use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use super::close::CloseReason;
 use crate::service::{Outcome, ServiceInfo};
@@ -198,102 +204,181 @@ impl Metrics {
         self.connections_open.load(Relaxed)
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        let _ = writeln!(out, "# HELP specserve_connections_open Open WebSocket connections.");
-        let _ = writeln!(out, "# TYPE specserve_connections_open gauge");
-        let _ = writeln!(out, "specserve_connections_open {}", self.connections_open.load(Relaxed));
-        let _ = writeln!(out, "# HELP specserve_connections_total WebSocket connections accepted since start.");
-        let _ = writeln!(out, "# TYPE specserve_connections_total counter");
-        let _ = writeln!(out, "specserve_connections_total {}", self.connections_total.load(Relaxed));
-        for (name, help, series) in [
-            ("specserve_frames_in_total", "Text frames received, by operation.", &self.frames_in),
-            ("specserve_frames_out_total", "Reply frames sent, by operation.", &self.frames_out),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            for (slot, value) in series.iter().enumerate() {
-                let _ = writeln!(out, "{name}{{operation=\"{}\"}} {}", self.label(slot), value.load(Relaxed));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP specserve_accepted_total TCP connections accepted, by worker (0 unless --workers runs several)."
-        );
-        let _ = writeln!(out, "# TYPE specserve_accepted_total counter");
-        for (worker, count) in self.accepted.iter().enumerate() {
-            let _ = writeln!(out, "specserve_accepted_total{{worker=\"{worker}\"}} {}", count.load(Relaxed));
-        }
-        let _ = writeln!(out, "# HELP specserve_events_out_total Events (server push) queued for clients.");
-        let _ = writeln!(out, "# TYPE specserve_events_out_total counter");
-        let _ = writeln!(out, "specserve_events_out_total {}", self.events_out.load(Relaxed));
-        let _ = writeln!(out, "# HELP specserve_replies_total Replies by outcome: ok or the error code.");
-        let _ = writeln!(out, "# TYPE specserve_replies_total counter");
-        let _ = writeln!(out, "specserve_replies_total{{code=\"ok\"}} {}", self.replies_ok.load(Relaxed));
-        let codes = self.info.error_codes.iter().copied().chain(["other"]);
-        for (code, count) in codes.zip(&self.replies_error) {
-            let _ = writeln!(out, "specserve_replies_total{{code=\"{code}\"}} {}", count.load(Relaxed));
-        }
-        let _ = writeln!(out, "# HELP specserve_auth_failures_total Secured frames refused as unauthorized.");
-        let _ = writeln!(out, "# TYPE specserve_auth_failures_total counter");
-        let _ = writeln!(out, "specserve_auth_failures_total {}", self.auth_failures.load(Relaxed));
-        let _ = writeln!(
-            out,
-            "# HELP specserve_rejected_total Connections and requests refused before or at upgrade, by reason."
-        );
-        let _ = writeln!(out, "# TYPE specserve_rejected_total counter");
-        for why in Rejection::ALL {
-            let _ = writeln!(
-                out,
-                "specserve_rejected_total{{reason=\"{}\"}} {}",
-                why.label(),
-                self.rejected[why as usize].load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP specserve_closes_total Connections closed, by who closed and the close code on the wire."
-        );
-        let _ = writeln!(out, "# TYPE specserve_closes_total counter");
-        for ((by, code), count) in self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "specserve_closes_total{{by=\"{by}\",code=\"{code}\"}} {count}");
-        }
-        let _ = writeln!(out, "# HELP specserve_dispatch_seconds Time from frame to reply, by operation.");
-        let _ = writeln!(out, "# TYPE specserve_dispatch_seconds histogram");
-        for (slot, histogram) in self.latency.iter().enumerate() {
-            let operation = self.label(slot);
-            for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
-                let _ = writeln!(
-                    out,
-                    "specserve_dispatch_seconds_bucket{{operation=\"{operation}\",le=\"{bound}\"}} {}",
-                    bucket.load(Relaxed)
-                );
-            }
-            let count = histogram.count.load(Relaxed);
-            let _ = writeln!(out, "specserve_dispatch_seconds_bucket{{operation=\"{operation}\",le=\"+Inf\"}} {count}");
-            let sum = histogram.sum_micros.load(Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "specserve_dispatch_seconds_sum{{operation=\"{operation}\"}} {sum}");
-            let _ = writeln!(out, "specserve_dispatch_seconds_count{{operation=\"{operation}\"}} {count}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP specserve_build_info What is serving: the runtime's version, the spec's title and version."
-        );
-        let _ = writeln!(out, "# TYPE specserve_build_info gauge");
-        let _ = writeln!(
-            out,
-            "specserve_build_info{{runtime=\"{}\",spec=\"{}\",spec_version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION"),
-            label_value(self.info.title),
-            label_value(self.info.version)
-        );
-        super::process::render(&mut out);
+    /// These metrics alone in the OpenMetrics text exposition (what
+    /// `/metrics` serves, with the process's and the bus's beside them).
+    pub fn render(self: &Arc<Self>) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Arc::clone(self)));
+        let mut out = String::with_capacity(8192);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }
 }
 
-/// `text` as a Prometheus label value: backslash, quote and newline escaped.
-fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+/// Encoded at each scrape from the atomics (prometheus-client's own
+/// metric types would put a lock and a map lookup by label set on every
+/// frame; these are array slots).
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        gauge(&mut encoder, "specserve_connections_open", "Open WebSocket connections.", &self.connections_open)?;
+        total(
+            &mut encoder,
+            "specserve_connections",
+            "WebSocket connections accepted since start.",
+            &self.connections_total,
+        )?;
+        for (name, help, series) in [
+            ("specserve_frames_in", "Text frames received, by operation.", &self.frames_in),
+            ("specserve_frames_out", "Reply frames sent, by operation.", &self.frames_out),
+        ] {
+            let by_operation: Vec<_> =
+                series.iter().enumerate().map(|(slot, value)| ([("operation", self.label(slot))], value)).collect();
+            counter(&mut encoder, name, help, &by_operation)?;
+        }
+        let by_worker: Vec<_> =
+            self.accepted.iter().enumerate().map(|(worker, count)| ([("worker", worker.to_string())], count)).collect();
+        counter(
+            &mut encoder,
+            "specserve_accepted",
+            "TCP connections accepted, by worker (0 unless --workers runs several).",
+            &by_worker,
+        )?;
+        total(&mut encoder, "specserve_events_out", "Events (server push) queued for clients.", &self.events_out)?;
+        let codes = std::iter::once(("ok", &self.replies_ok))
+            .chain(self.info.error_codes.iter().copied().chain(["other"]).zip(&self.replies_error))
+            .map(|(code, count)| ([("code", code)], count))
+            .collect::<Vec<_>>();
+        counter(&mut encoder, "specserve_replies", "Replies by outcome: ok or the error code.", &codes)?;
+        total(&mut encoder, "specserve_auth_failures", "Secured frames refused as unauthorized.", &self.auth_failures)?;
+        let reasons: Vec<_> =
+            Rejection::ALL.iter().map(|why| ([("reason", why.label())], &self.rejected[*why as usize])).collect();
+        counter(
+            &mut encoder,
+            "specserve_rejected",
+            "Connections and requests refused before or at upgrade, by reason.",
+            &reasons,
+        )?;
+        {
+            let closes = self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut family = encoder.encode_descriptor(
+                "specserve_closes",
+                "Connections closed, by who closed and the close code on the wire.",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((by, code), count) in closes.iter() {
+                let labels = [("by", *by), ("code", code.as_str())];
+                family.encode_family(&labels)?.encode_counter::<NoLabelSet, _, u64>(count, None)?;
+            }
+        }
+        let mut latency = encoder.encode_descriptor(
+            "specserve_dispatch_seconds",
+            "Time from frame to reply, by operation.",
+            None,
+            MetricType::Histogram,
+        )?;
+        for (slot, histogram) in self.latency.iter().enumerate() {
+            // The slots count cumulatively; the encoder wants each bucket's own.
+            let mut below = 0;
+            let mut buckets: Vec<(f64, u64)> = BUCKETS
+                .iter()
+                .zip(&histogram.buckets)
+                .map(|(bound, bucket)| {
+                    let cumulative = bucket.load(Relaxed).max(below);
+                    let own = cumulative - below;
+                    below = cumulative;
+                    (*bound, own)
+                })
+                .collect();
+            let count = histogram.count.load(Relaxed).max(below);
+            buckets.push((f64::MAX, count - below));
+            let sum = histogram.sum_micros.load(Relaxed) as f64 / 1e6;
+            latency
+                .encode_family(&[("operation", self.label(slot))])?
+                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        }
+        let build =
+            [("runtime", env!("CARGO_PKG_VERSION")), ("spec", self.info.title), ("spec_version", self.info.version)];
+        encoder
+            .encode_descriptor(
+                "specserve_build",
+                "What is serving: the runtime's version, the spec's title and version.",
+                None,
+                MetricType::Info,
+            )?
+            .encode_info(&build)
+    }
+}
+
+/// A counter family: each series' labels and value.
+fn counter<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(L, &AtomicU64)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in series {
+        family.encode_family(labels)?.encode_counter::<NoLabelSet, _, u64>(&value.load(Relaxed), None)?;
+    }
+    Ok(())
+}
+
+/// A counter without labels.
+fn total(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: &AtomicU64) -> std::fmt::Result {
+    encoder
+        .encode_descriptor(name, help, None, MetricType::Counter)?
+        .encode_counter::<NoLabelSet, _, u64>(&value.load(Relaxed), None)
+}
+
+/// A gauge without labels.
+fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: &AtomicU64) -> std::fmt::Result {
+    encoder.encode_descriptor(name, help, None, MetricType::Gauge)?.encode_gauge(&value.load(Relaxed))
+}
+
+/// The cluster bus's state and traffic, when the hub has one.
+#[derive(Debug)]
+pub(super) struct BusMetrics(pub(super) crate::hub::Hub);
+
+impl Collector for BusMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let Some(bus) = self.0.bus_status() else { return Ok(()) };
+        encoder
+            .encode_descriptor(
+                "specserve_cluster_bus_connected",
+                "Whether the cluster bus reaches the other nodes.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&u64::from(bus.connected))?;
+        encoder
+            .encode_descriptor(
+                "specserve_cluster_bus_refused",
+                "Whether the cluster bus refuses this node's credentials.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&u64::from(bus.refused))?;
+        let mut family = encoder.encode_descriptor(
+            "specserve_cluster_messages",
+            "Cluster bus messages: sent, dropped (queue full), received, late (behind their stream, dropped), \
+             forged (not sealed with the cluster key), replayed (seen before, or too old), unconfirmed (a stream \
+             position the database does not have).",
+            None,
+            MetricType::Counter,
+        )?;
+        let outcomes = [
+            ("sent", bus.sent),
+            ("dropped", bus.dropped),
+            ("received", bus.received),
+            ("late", bus.late),
+            ("forged", bus.forged),
+            ("replayed", bus.replayed),
+            ("unconfirmed", bus.unconfirmed),
+        ];
+        for (outcome, count) in outcomes {
+            family.encode_family(&[("outcome", outcome)])?.encode_counter::<NoLabelSet, _, u64>(&count, None)?;
+        }
+        Ok(())
+    }
 }

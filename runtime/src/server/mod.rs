@@ -54,6 +54,8 @@ pub struct Shared<S> {
     pub limits: Limits,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// What `/metrics` encodes: the counters, the process, the cluster bus.
+    registry: prometheus_client::registry::Registry,
     /// Connections by channel, for server push.
     pub hub: Hub,
     assets: config::Assets,
@@ -114,8 +116,13 @@ impl Server {
                 "cookie sessions are off: the spec accepts them, but only from origins given with --allowed-origin"
             );
         }
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Arc::clone(&metrics)));
+        registry.register_collector(Box::new(process::Process));
+        registry.register_collector(Box::new(metrics::BusMetrics(config.hub.clone())));
         let shared = Arc::new(Shared {
             service,
+            registry,
             hub: config.hub,
             docs_policy: http::docs_policy(config.assets.docs_html.unwrap_or_default()),
             assets: config.assets,

@@ -3,53 +3,54 @@
 //! written for them work unchanged), read from `/proc` on Linux; elsewhere
 //! there are none.
 
-use std::fmt::Write as _;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 
-/// Appends the `process_*` series to `out` (nothing where `/proc` is absent).
-pub(super) fn render(out: &mut String) {
-    let Some(stat) = std::fs::read_to_string("/proc/self/stat").ok() else { return };
-    // The command name may hold spaces and parentheses: fields start after the last `)`.
-    let Some((_, fields)) = stat.rsplit_once(')') else { return };
-    let fields: Vec<&str> = fields.split_whitespace().collect();
-    // `stat` field n (1-based, proc(5)) is fields[n - 3].
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
-    let ticks = clock_ticks_per_second();
-    if let (Some(user), Some(system)) = (field(14), field(15)) {
-        gauge(
-            out,
-            "process_cpu_seconds_total",
-            "counter",
-            "User and system CPU time spent, in seconds.",
-            (user + system) / ticks,
-        );
-    }
-    if let Some(virtual_bytes) = field(23) {
-        gauge(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size, in bytes.", virtual_bytes);
-    }
-    if let Some(pages) = field(24) {
-        gauge(out, "process_resident_memory_bytes", "gauge", "Resident memory size, in bytes.", pages * page_size());
-    }
-    if let (Some(started), Some(boot)) = (field(22), boot_time()) {
-        gauge(
-            out,
-            "process_start_time_seconds",
-            "gauge",
-            "Start time of the process since the Unix epoch, in seconds.",
-            boot + started / ticks,
-        );
-    }
-    if let Ok(open) = std::fs::read_dir("/proc/self/fd") {
-        gauge(out, "process_open_fds", "gauge", "Open file descriptors.", open.count() as f64);
-    }
-    if let Some(max) = max_open_files() {
-        gauge(out, "process_max_fds", "gauge", "Most file descriptors the process may open.", max);
-    }
-}
+/// The `process_*` series, read at each scrape (none where `/proc` is absent).
+#[derive(Debug)]
+pub(super) struct Process;
 
-fn gauge(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "{name} {value}");
+impl Collector for Process {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let Some(stat) = std::fs::read_to_string("/proc/self/stat").ok() else { return Ok(()) };
+        // The command name may hold spaces and parentheses: fields start after the last `)`.
+        let Some((_, fields)) = stat.rsplit_once(')') else { return Ok(()) };
+        let fields: Vec<&str> = fields.split_whitespace().collect();
+        // `stat` field n (1-based, proc(5)) is fields[n - 3].
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
+        let ticks = clock_ticks_per_second();
+        if let (Some(user), Some(system)) = (field(14), field(15)) {
+            encoder
+                .encode_descriptor(
+                    "process_cpu_seconds",
+                    "User and system CPU time spent, in seconds.",
+                    None,
+                    MetricType::Counter,
+                )?
+                .encode_counter::<NoLabelSet, _, f64>(&((user + system) / ticks), None)?;
+        }
+        let mut gauge = |name: &str, help: &str, value: f64| {
+            encoder.encode_descriptor(name, help, None, MetricType::Gauge)?.encode_gauge(&value)
+        };
+        if let Some(virtual_bytes) = field(23) {
+            gauge("process_virtual_memory_bytes", "Virtual memory size, in bytes.", virtual_bytes)?;
+        }
+        if let Some(pages) = field(24) {
+            gauge("process_resident_memory_bytes", "Resident memory size, in bytes.", pages * page_size())?;
+        }
+        if let (Some(started), Some(boot)) = (field(22), boot_time()) {
+            let help = "Start time of the process since the Unix epoch, in seconds.";
+            gauge("process_start_time_seconds", help, boot + started / ticks)?;
+        }
+        if let Ok(open) = std::fs::read_dir("/proc/self/fd") {
+            gauge("process_open_fds", "Open file descriptors.", open.count() as f64)?;
+        }
+        if let Some(max) = max_open_files() {
+            gauge("process_max_fds", "Most file descriptors the process may open.", max)?;
+        }
+        Ok(())
+    }
 }
 
 /// The kernel's clock ticks per second, which `stat`'s times count.
@@ -83,8 +84,10 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn the_process_reports_its_cpu_memory_and_files() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(super::Process));
         let mut out = String::new();
-        super::render(&mut out);
+        prometheus_client::encoding::text::encode(&mut out, &registry).expect("encodes");
         let value = |name: &str| {
             out.lines()
                 .find_map(|line| line.strip_prefix(&format!("{name} ")))

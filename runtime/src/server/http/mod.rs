@@ -79,11 +79,11 @@ async fn route<S: Service>(
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
         (&Method::GET, "/readyz") => ready(&shared).await,
         (&Method::GET, "/metrics") => {
-            let mut body = shared.metrics.render();
-            if let Some(bus) = shared.hub.bus_status() {
-                body.push_str(&render_bus(bus));
+            let mut body = String::with_capacity(16 * 1024);
+            match prometheus_client::encoding::text::encode(&mut body, &shared.registry) {
+                Ok(()) => text(StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", body),
+                Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "metrics could not be encoded\n"),
             }
-            text(StatusCode::OK, "text/plain; version=0.0.4", body)
         }
         (&Method::GET, "/asyncapi.yaml") => match shared.assets.spec_yaml {
             Some(yaml) => text(StatusCode::OK, "application/yaml", yaml),
@@ -164,37 +164,6 @@ pub(super) fn docs_policy(html: &str) -> String {
         hashes("style"),
         hashes("script")
     )
-}
-
-/// The cluster bus as Prometheus text.
-fn render_bus(bus: crate::hub::BusStatus) -> String {
-    let mut body = format!(
-        "# HELP specserve_cluster_bus_connected Whether the cluster bus reaches the other nodes.\n\
-         # TYPE specserve_cluster_bus_connected gauge\n\
-         specserve_cluster_bus_connected {}\n\
-         # HELP specserve_cluster_bus_refused Whether the cluster bus refuses this node's credentials.\n\
-         # TYPE specserve_cluster_bus_refused gauge\n\
-         specserve_cluster_bus_refused {}\n\
-         # HELP specserve_cluster_messages_total Cluster bus messages: sent, dropped (queue full), received, \
-         late (behind their stream, dropped), forged (not sealed with the cluster key), replayed (seen \
-         before, or too old), unconfirmed (a stream position the database does not have).\n\
-         # TYPE specserve_cluster_messages_total counter\n",
-        u8::from(bus.connected),
-        u8::from(bus.refused),
-    );
-    let outcomes = [
-        ("sent", bus.sent),
-        ("dropped", bus.dropped),
-        ("received", bus.received),
-        ("late", bus.late),
-        ("forged", bus.forged),
-        ("replayed", bus.replayed),
-        ("unconfirmed", bus.unconfirmed),
-    ];
-    for (outcome, count) in outcomes {
-        body.push_str(&format!("specserve_cluster_messages_total{{outcome=\"{outcome}\"}} {count}\n"));
-    }
-    body
 }
 
 fn not_found() -> Reply {
