@@ -648,3 +648,28 @@ async fn a_log_reader_that_goes_away_does_not_take_connections_down() {
         assert!(registered.is_ok(), "the request is still answered: {registered:?}");
     }
 }
+
+/// A command's output whose reader is gone (`| head`) ends it quietly, by
+/// SIGPIPE as other command-line tools end, not with a panic about a broken
+/// pipe; `serve` keeps SIGPIPE ignored (its sockets report a closed peer).
+#[test]
+fn a_command_whose_reader_is_gone_ends_without_a_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specserve"))
+        .args(["db", "status"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes before the first line is written (opening the database comes first).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", output.status);
+    }
+}

@@ -14,6 +14,21 @@ use clap::{Args, ValueEnum};
 
 use crate::server::{Assets, Limits, Server, ServerConfig, TlsSetup, Workers, shutdown};
 
+/// For a command that prints (not `serve`): output piped into `head`,
+/// `grep -q` and the like ends the process quietly once the reader is gone,
+/// as other command-line tools do, instead of panicking at the next
+/// `println!` (Rust starts programs with SIGPIPE ignored). Sockets are
+/// unaffected: on Linux they are written with `MSG_NOSIGNAL` and report a
+/// closed peer as an error.
+pub fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before the command's
+    // work starts has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// A duration written the way operators do (`10s`, `500ms`, `7days`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);

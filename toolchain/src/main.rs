@@ -42,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    specserve_runtime::cli::end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Lint(args) => qa_commands::lint(&args),

@@ -68,6 +68,30 @@ fn each_violation_is_placed_at_its_line_and_column_in_the_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Output whose reader is gone (`| head`, `| grep -q`) ends the command
+/// quietly, by SIGPIPE as other command-line tools end: no panic about a
+/// broken pipe in the terminal or the CI log.
+#[test]
+fn output_whose_reader_is_gone_ends_without_a_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specserve-tools"))
+        .args(["lint", "--format", "sarif", SPEC])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes before the first line is written (loading the spec comes first).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", output.status);
+    }
+}
+
 #[test]
 fn a_capture_gets_one_verdict_per_frame_in_text_and_json() {
     let (code, text) = specserve(&["validate", "capture.jsonl"]);

@@ -84,6 +84,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let runtime = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    if !matches!(cli.command, Command::Serve(_)) {
+        specserve_runtime::cli::end_quietly_on_a_closed_pipe();
+    }
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(serve::run(*args)),
         Command::Db(command) => runtime()?.block_on(admin::db(command)),
