@@ -411,25 +411,34 @@ impl<'a> Emitter<'a> {
         let Some(code) = rules.properties.iter().find(|p| p.name == "code") else { return };
         let component = self.api.schemas.get(code.schema).component.clone();
         let Some(name) = component.map(|c| c.to_upper_camel_case()).filter(|n| self.space.has(n)) else { return };
-        let _ = writeln!(
-            self.out,
-            "impl From<{name}> for {RT}::Code {{ fn from(code: {name}) -> Self {{ {RT}::Code::new(code.as_str()) }} }}"
-        );
+        let (rt, code_type) = (quote!(rt), format_ident!("{name}"));
+        let mut code = quote! {
+            impl From<#code_type> for #rt::Code {
+                fn from(code: #code_type) -> Self {
+                    #rt::Code::new(code.as_str())
+                }
+            }
+        };
         // A spec whose own `ErrorCode` means something else keeps its name.
         if name != "ErrorCode" && !self.space.has("ErrorCode") {
-            let _ = writeln!(
-                self.out,
-                "/// The spec's error codes under the name handlers use.\npub type ErrorCode = {name};"
-            );
+            code.extend(quote! {
+                /// The spec's error codes under the name handlers use.
+                pub type ErrorCode = #code_type;
+            });
         }
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     fn constants(&mut self) {
-        let api = self.api;
-        let close: Vec<String> = api.close_codes().iter().map(|c| format!("({}, {})", c.code, lit(&c.when))).collect();
-        let codes: Vec<String> = api.error_codes().iter().map(|c| lit(c)).collect();
-        let ops: Vec<String> = api.operations.iter().map(|o| lit(&o.key)).collect();
-        let paths: Vec<String> = self.endpoints.iter().map(|e| lit(&e.address)).collect();
+        let (api, rt) = (self.api, quote!(rt));
+        let close = api.close_codes().into_iter().map(|c| {
+            let (code, when) = (proc_macro2::Literal::u16_unsuffixed(c.code), c.when);
+            quote!((#code, #when))
+        });
+        let codes = api.error_codes();
+        let ops = api.operations.iter().map(|o| &o.key);
+        let paths = self.endpoints.iter().map(|e| &e.address);
         let mut sources: Vec<String> = Vec::new();
         for scheme in &api.security_schemes {
             let Some(source) = credential_source(&scheme.enforcement) else { continue };
@@ -438,50 +447,48 @@ impl<'a> Emitter<'a> {
                 sources.push(source);
             }
         }
-        let title = lit(&api.info.title);
-        let version = lit(&api.info.version);
-        let _ = write!(
-            self.out,
-            r#"
-/// Every WebSocket close code the server sends, and when (`x-specserve-close-codes`).
-pub const CLOSE_CODES: &[(u16, &str)] = &[{close}];
-/// Every error code of the spec's error bodies.
-pub const ERROR_CODES: &[&str] = &[{codes}];
-/// Every operation key, in spec order.
-pub const OPERATIONS: &[&str] = &[{ops}];
-/// Every WebSocket path served (channel addresses joined to the servers' pathnames).
-pub const PATHS: &[&str] = &[{paths}];
+        let sources = sources.iter().map(|source| tokens(source));
+        let (title, version) = (&api.info.title, &api.info.version);
+        let code = quote! {
+            /// Every WebSocket close code the server sends, and when (`x-specserve-close-codes`).
+            pub const CLOSE_CODES: &[(u16, &str)] = &[#(#close),*];
+            /// Every error code of the spec's error bodies.
+            pub const ERROR_CODES: &[&str] = &[#(#codes),*];
+            /// Every operation key, in spec order.
+            pub const OPERATIONS: &[&str] = &[#(#ops),*];
+            /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
+            pub const PATHS: &[&str] = &[#(#paths),*];
 
-static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
-    title: {title},
-    version: {version},
-    operations: OPERATIONS,
-    error_codes: ERROR_CODES,
-    close_codes: CLOSE_CODES,
-    credentials: &[{sources}],
-    paths: PATHS,
-}};
-"#,
-            close = close.join(", "),
-            codes = codes.join(", "),
-            ops = ops.join(", "),
-            paths = paths.join(", "),
-            sources = sources.join(", "),
-        );
+            static INFO: #rt::ServiceInfo = #rt::ServiceInfo {
+                title: #title,
+                version: #version,
+                operations: OPERATIONS,
+                error_codes: ERROR_CODES,
+                close_codes: CLOSE_CODES,
+                credentials: &[#(#sources),*],
+                paths: PATHS,
+            };
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     /// One typed parameter struct per channel that has parameters or a query.
     fn params(&mut self) {
+        let rt = quote!(rt);
+        let mut code = TokenStream::new();
         for (id, channel) in self.api.channels.iter().enumerate() {
             let name = self.params_type(id);
             if name == "()" {
                 continue;
             }
-            let mut fields = String::new();
-            let mut parse = String::new();
+            let name = format_ident!("{name}");
+            let mut fields = Vec::new();
+            let mut parse = Vec::new();
+            let mut field_names = Vec::new();
             for parameter in &channel.parameters {
-                let field = ident(&parameter.name.to_snake_case());
-                let doc = doc_attrs(
+                let field = format_ident!("{}", ident(&parameter.name.to_snake_case()));
+                let doc = doc_tokens(
                     &lines(parameter.description.as_deref())
                         .into_iter()
                         .chain(
@@ -491,304 +498,299 @@ static INFO: {RT}::ServiceInfo = {RT}::ServiceInfo {{
                         .collect::<Vec<_>>(),
                     &format!("The `{}` parameter of the path.", parameter.name),
                 );
-                let _ = writeln!(fields, "{doc} pub {field}: String,");
-                let allowed: Vec<String> = parameter.allowed.iter().map(|a| lit(a)).collect();
-                let _ = write!(parse, "let {field} = param({})?;", lit(&parameter.name));
-                if !allowed.is_empty() {
-                    let _ = writeln!(
-                        parse,
-                        "if ![{allowed}].contains(&{field}.as_str()) {{ return Err({RT}::service::BindError::Invalid(format!(\"`{{}}` is not an allowed {}\", {field}))); }}",
-                        parameter.name,
-                        allowed = allowed.join(", ")
-                    );
+                fields.push(quote!(#doc pub #field: String,));
+                let key = &parameter.name;
+                parse.push(quote!(let #field = param(#key)?;));
+                if !parameter.allowed.is_empty() {
+                    let allowed = &parameter.allowed;
+                    let message = format!("`{{}}` is not an allowed {}", parameter.name);
+                    parse.push(quote! {
+                        if ![#(#allowed),*].contains(&#field.as_str()) {
+                            return Err(#rt::service::BindError::Invalid(format!(#message, #field)));
+                        }
+                    });
                 }
+                field_names.push(field);
             }
-            let mut field_names: Vec<String> =
-                channel.parameters.iter().map(|p| ident(&p.name.to_snake_case())).collect();
+            let key_parts = field_names.clone();
             if let Some(query_ty) = self.space.queries.get(&id).cloned() {
-                let _ = writeln!(
-                    fields,
-                    "/// The query string, typed by the channel's `ws` binding.\n pub query: {},",
-                    query_ty.rust()
-                );
+                let query_ty = tokens(&query_ty.rust());
+                fields.push(quote! {
+                    /// The query string, typed by the channel's `ws` binding.
+                    pub query: #query_ty,
+                });
                 let validator = channel.query_json.as_ref().map(|j| self_schema_index(&mut self.schemas, j));
-                let check = validator.map_or(String::new(), |v| format!(
-                    "if let Some(error) = validator({v}).iter_errors(&query).next() {{ return Err({RT}::service::BindError::Invalid(format!(\"invalid query at `{{}}`: {{}}\", error.instance_path(), error.masked()))); }}"
-                ));
-                let _ = writeln!(
-                    parse,
-                    "let query = {RT}::path::typed_pairs({RT}::path::query_pairs(query)); {check} let query = {RT}::serde_json::from_value(query).map_err(|e| {RT}::service::BindError::Invalid(format!(\"invalid query: {{e}}\")))?;"
-                );
-                field_names.push("query".into());
+                let check = validator.map(index).map(|v| {
+                    quote! {
+                        if let Some(error) = validator(#v).iter_errors(&query).next() {
+                            return Err(#rt::service::BindError::Invalid(format!(
+                                "invalid query at `{}`: {}",
+                                error.instance_path(),
+                                error.masked()
+                            )));
+                        }
+                    }
+                });
+                parse.push(quote! {
+                    let query = #rt::path::typed_pairs(#rt::path::query_pairs(query));
+                    #check
+                    let query = #rt::serde_json::from_value(query)
+                        .map_err(|e| #rt::service::BindError::Invalid(format!("invalid query: {e}")))?;
+                });
+                field_names.push(format_ident!("query"));
             }
-            let key_parts: Vec<String> = channel
-                .parameters
-                .iter()
-                .map(|p| format!("self.{}.as_str()", ident(&p.name.to_snake_case())))
-                .collect();
             // A channel on no WebSocket server is never bound (the loader warns).
             let served = self.endpoints.iter().any(|e| e.channels.contains(&id));
-            let parse_fn = if served {
-                format!(
-                    r#"fn parse(params: &[(&'static str, String)], query: Option<&str>) -> Result<Self, {RT}::service::BindError> {{
-        let _ = (&params, &query);
-        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).ok_or_else(|| {RT}::service::BindError::Invalid(format!("no `{{name}}` in the path")));
-        let _ = &param;
-        {parse}
-        Ok(Self {{ {field_names} }})
-    }}"#,
-                    field_names = field_names.join(", "),
-                )
-            } else {
-                String::new()
-            };
+            let parse_fn = served.then(|| {
+                quote! {
+                    fn parse(params: &[(&'static str, String)], query: Option<&str>) -> Result<Self, #rt::service::BindError> {
+                        let _ = (&params, &query);
+                        let param = |name: &str| {
+                            params
+                                .iter()
+                                .find(|(n, _)| *n == name)
+                                .map(|(_, v)| v.clone())
+                                .ok_or_else(|| #rt::service::BindError::Invalid(format!("no `{name}` in the path")))
+                        };
+                        let _ = &param;
+                        #(#parse)*
+                        Ok(Self { #(#field_names),* })
+                    }
+                }
+            });
             let doc = format!(
                 "The parameters of channel `{}`: its path parameters{}.",
                 channel.key,
                 if channel.query.is_some() { " and query" } else { "" }
             );
-            let _ = write!(
-                self.out,
-                r#"
-#[doc = {doc}]
-#[derive(Debug, Clone, PartialEq)]
-pub struct {name} {{ {fields} }}
+            code.extend(quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct #name { #(#fields)* }
 
-impl {name} {{
-    /// The hub topic key: the parameter values, joined.
-    pub fn key(&self) -> String {{ let parts: &[&str] = &[{key_parts}]; parts.join("/") }}
+                impl #name {
+                    /// The hub topic key: the parameter values, joined.
+                    pub fn key(&self) -> String {
+                        let parts: &[&str] = &[#(self.#key_parts.as_str()),*];
+                        parts.join("/")
+                    }
 
-    {parse_fn}
-}}
-"#,
-                doc = lit(&doc),
-                key_parts = key_parts.join(", "),
-            );
+                    #parse_fn
+                }
+            });
         }
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     fn binding(&mut self) {
-        let api = self.api;
-        let mut fields = String::new();
-        let mut arms = String::new();
-        let mut topics = String::new();
+        let (api, rt) = (self.api, quote!(rt));
+        let mut fields = Vec::new();
+        let mut arms = Vec::new();
+        let mut topics = Vec::new();
         let mut with_params: Vec<ChannelId> = Vec::new();
         for (id, channel) in api.channels.iter().enumerate() {
             let ty = self.params_type(id);
             if ty != "()" {
-                let field = format!("channel_{id}");
-                let _ = writeln!(
-                    fields,
-                    "/// Channel `{}`'s parameters, when the connection is at one of its paths.\n {field}: Option<{ty}>,",
-                    channel.key
-                );
+                let (field, ty) = (format_ident!("channel_{id}"), format_ident!("{ty}"));
+                let doc =
+                    format!(" Channel `{}`'s parameters, when the connection is at one of its paths.", channel.key);
+                fields.push(quote!(#[doc = #doc] #field: Option<#ty>,));
                 with_params.push(id);
             }
         }
-        let mut plain: Vec<String> = Vec::new();
+        let mut plain = Vec::new();
         for (e, endpoint) in self.endpoints.iter().enumerate() {
-            let mut sets = String::new();
-            let mut without: Vec<String> = Vec::new();
+            let mut sets = Vec::new();
+            let mut without = Vec::new();
             for channel in &endpoint.channels {
                 if with_params.contains(channel) {
-                    let ty = self.params_type(*channel);
-                    let _ = writeln!(sets, "binding.channel_{channel} = Some({ty}::parse(&params, query)?);");
+                    let (field, ty) =
+                        (format_ident!("channel_{channel}"), format_ident!("{}", self.params_type(*channel)));
+                    sets.push(quote!(binding.#field = Some(#ty::parse(&params, query)?);));
                 } else {
-                    without.push(channel.to_string());
+                    without.push(index(*channel));
                 }
             }
-            plain.push(format!("&[{}]", without.join(", ")));
-            let _ = writeln!(
-                arms,
-                "if let Some(params) = {RT}::path::match_address({path}, path) {{ let {mutable}binding = Binding {{ endpoint: {e}{update} }}; let _ = &params; {sets} return Ok(binding); }}",
-                path = lit(&endpoint.address),
-                mutable = if sets.is_empty() { "" } else { "mut " },
-                update = if with_params.is_empty() { "" } else { ", ..Binding::default()" }
-            );
+            plain.push(quote!(&[#(#without),*]));
+            let (path, e) = (&endpoint.address, index(e));
+            let mutable = (!sets.is_empty()).then(|| quote!(mut));
+            let update = (!with_params.is_empty()).then(|| quote!(, ..Binding::default()));
+            arms.push(quote! {
+                if let Some(params) = #rt::path::match_address(#path, path) {
+                    let #mutable binding = Binding { endpoint: #e #update };
+                    let _ = &params;
+                    #(#sets)*
+                    return Ok(binding);
+                }
+            });
         }
         for channel in &with_params {
-            let _ = writeln!(
-                topics,
-                "if let Some(p) = &self.channel_{channel} {{ topics.push(({channel}, p.key().into())); }}"
-            );
+            let (field, c) = (format_ident!("channel_{channel}"), index(*channel));
+            topics.push(quote! {
+                if let Some(p) = &self.#field {
+                    topics.push((#c, p.key().into()));
+                }
+            });
         }
-        let plain = plain.join(", ");
-        let mutable = if with_params.is_empty() { "" } else { "mut " };
-        let _ = write!(
-            self.out,
-            r#"
-/// The channels a connection is bound to (by its upgrade path) and their typed parameters.
-#[derive(Debug, Clone, Default)]
-pub struct Binding {{
-    /// Index of the path in [`PATHS`].
-    pub endpoint: usize,
-    {fields}
-}}
+        let mutable = (!with_params.is_empty()).then(|| quote!(mut));
+        let code = quote! {
+            /// The channels a connection is bound to (by its upgrade path) and their typed parameters.
+            #[derive(Debug, Clone, Default)]
+            pub struct Binding {
+                /// Index of the path in [`PATHS`].
+                pub endpoint: usize,
+                #(#fields)*
+            }
 
-impl Binding {{
-    fn bind(path: &str, query: Option<&str>) -> Result<Binding, {RT}::service::BindError> {{
-        let _ = &query;
-        {arms}
-        Err({RT}::service::BindError::NotFound)
-    }}
-}}
+            impl Binding {
+                fn bind(path: &str, query: Option<&str>) -> Result<Binding, #rt::service::BindError> {
+                    let _ = &query;
+                    #(#arms)*
+                    Err(#rt::service::BindError::NotFound)
+                }
+            }
 
-impl {RT}::service::Binding for Binding {{
-    fn topics(&self) -> Vec<{RT}::hub::Topic> {{
-        /// Per path, its channels without parameters.
-        const PLAIN: &[&[u16]] = &[{plain}];
-        let {mutable}topics: Vec<{RT}::hub::Topic> =
-            PLAIN.get(self.endpoint).copied().unwrap_or_default().iter().map(|c| (*c, "".into())).collect();
-        {topics}
-        topics
-    }}
-}}
-"#
-        );
+            impl #rt::service::Binding for Binding {
+                fn topics(&self) -> Vec<#rt::hub::Topic> {
+                    /// Per path, its channels without parameters.
+                    const PLAIN: &[&[u16]] = &[#(#plain),*];
+                    let #mutable topics: Vec<#rt::hub::Topic> =
+                        PLAIN.get(self.endpoint).copied().unwrap_or_default().iter().map(|c| (*c, "".into())).collect();
+                    #(#topics)*
+                    topics
+                }
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     /// Enums for operations that receive several messages or reply with several.
     fn inputs_and_replies(&mut self) {
-        let mut out = String::new();
+        let api = self.api;
+        let mut code = TokenStream::new();
         for op in &self.ops {
             if op.inputs.len() > 1 {
-                let name = op.input.clone().unwrap_or_default();
-                let variants: Vec<String> = op
-                    .inputs
-                    .iter()
-                    .map(|(m, ty, _, unit)| {
-                        let variant = self.api.messages[*m].key.to_upper_camel_case();
-                        let doc = format!("Message `{}`.", self.api.messages[*m].key);
-                        if *unit {
-                            format!("#[doc = {}] {variant},", lit(&doc))
-                        } else {
-                            format!("#[doc = {}] {variant}({ty}),", lit(&doc))
-                        }
-                    })
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "/// What operation `{}` receives: one of its messages.\n#[derive(Debug, Clone, PartialEq)]\n#[allow(clippy::large_enum_variant)]\npub enum {name} {{ {} }}",
-                    op.key,
-                    variants.join(" ")
-                );
+                let name = tokens(op.input.as_deref().unwrap_or_default());
+                let doc = format!(" What operation `{}` receives: one of its messages.", op.key);
+                let variants = op.inputs.iter().map(|(m, ty, _, unit)| {
+                    let variant = format_ident!("{}", api.messages[*m].key.to_upper_camel_case());
+                    let doc = format!("Message `{}`.", api.messages[*m].key);
+                    let ty = tokens(ty);
+                    if *unit { quote!(#[doc = #doc] #variant,) } else { quote!(#[doc = #doc] #variant(#ty),) }
+                });
+                code.extend(quote! {
+                    #[doc = #doc]
+                    #[derive(Debug, Clone, PartialEq)]
+                    #[allow(clippy::large_enum_variant)]
+                    pub enum #name { #(#variants)* }
+                });
             }
             if op.replies.len() > 1 {
-                let name = op.reply.clone().unwrap_or_default();
-                let variants: Vec<String> = op
-                    .replies
-                    .iter()
-                    .map(|(m, variant, ty)| {
-                        format!(
-                            "#[doc = {}] {variant}({}),",
-                            lit(&format!("Message `{}`.", self.api.messages[*m].key)),
-                            ty.rust()
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "/// What operation `{}` replies with: one of its reply messages.\n#[derive(Debug, Clone, PartialEq)]\n#[allow(clippy::large_enum_variant)]\npub enum {name} {{ {} }}",
-                    op.key,
-                    variants.join(" ")
-                );
+                let name = tokens(op.reply.as_deref().unwrap_or_default());
+                let doc = format!(" What operation `{}` replies with: one of its reply messages.", op.key);
+                let variants = op.replies.iter().map(|(m, variant, ty)| {
+                    let (variant, ty) = (format_ident!("{variant}"), tokens(&ty.rust()));
+                    let doc = format!("Message `{}`.", api.messages[*m].key);
+                    quote!(#[doc = #doc] #variant(#ty),)
+                });
+                code.extend(quote! {
+                    #[doc = #doc]
+                    #[derive(Debug, Clone, PartialEq)]
+                    #[allow(clippy::large_enum_variant)]
+                    pub enum #name { #(#variants)* }
+                });
             }
         }
-        self.out.push_str(&out);
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     fn traits(&mut self) {
-        let api = self.api;
-        let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
-        let mut stubs: Vec<(String, Vec<String>)> = Vec::new();
-        for op in &self.ops {
-            if api.operations[op.id].action != Action::Receive {
-                continue;
-            }
-            let stub = format!(
-                "async fn {method}(_: {rq}<'_, C, {params}>{message}) -> Result<{output}, {RT}::ApiError> {{ Err({RT}::ApiError::not_implemented({key})) }}",
-                method = op.method,
-                rq = if op.secured { format!("{RT}::Secured") } else { format!("{RT}::Open") },
-                params = op.params,
-                message = op.input.as_ref().map(|ty| format!(", _: {ty}")).unwrap_or_default(),
-                output = op.reply.clone().unwrap_or_else(|| "()".into()),
-                key = lit(&op.key),
-            );
+        let (api, rt) = (self.api, quote!(rt));
+        let policy = format_ident!("{}", self.policy.policy);
+        let mut groups: Vec<(String, String, Vec<TokenStream>)> = Vec::new();
+        let mut stubs: Vec<(String, Vec<TokenStream>)> = Vec::new();
+        for op in self.ops.iter().filter(|op| api.operations[op.id].action == Action::Receive) {
+            let (method, key) = (format_ident!("{}", op.method), &op.key);
+            let rq = if op.secured { quote!(#rt::Secured) } else { quote!(#rt::Open) };
+            let (params, output) = (tokens(&op.params), tokens(op.reply.as_deref().unwrap_or("()")));
+            let (ignored, message) = match op.input.as_deref().map(tokens) {
+                Some(ty) => (quote!(, _: #ty), quote!(, message: #ty)),
+                None => (quote!(), quote!()),
+            };
+            let stub = quote! {
+                async fn #method(_: #rq<'_, C, #params> #ignored) -> Result<#output, #rt::ApiError> {
+                    Err(#rt::ApiError::not_implemented(#key))
+                }
+            };
             match stubs.iter_mut().find(|(name, _)| *name == op.trait_name) {
                 Some((_, methods)) => methods.push(stub),
                 None => stubs.push((op.trait_name.clone(), vec![stub])),
             }
-            let rq = if op.secured { format!("{RT}::Secured") } else { format!("{RT}::Open") };
-            let message = op.input.as_ref().map(|ty| format!(", message: {ty}")).unwrap_or_default();
-            let output = op.reply.clone().unwrap_or_else(|| "()".into());
-            let method = format!(
-                "{doc} fn {method}(rq: {rq}<'_, Self::Context, {params}>{message}) -> impl std::future::Future<Output = Result<{output}, {RT}::ApiError>> + Send;",
-                doc = doc_attrs(&op.doc, "An operation."),
-                method = op.method,
-                params = op.params,
-            );
+            let doc = doc_tokens(&op.doc, "An operation.");
+            let method = quote! {
+                #doc
+                fn #method(rq: #rq<'_, Self::Context, #params> #message)
+                    -> impl std::future::Future<Output = Result<#output, #rt::ApiError>> + Send;
+            };
             match groups.iter_mut().find(|(name, _, _)| *name == op.trait_name) {
                 Some((_, _, methods)) => methods.push(method),
                 None => groups.push((op.trait_name.clone(), api.operations[op.id].group.clone(), vec![method])),
             }
         }
+        let mut code = TokenStream::new();
         for (name, group, methods) in &groups {
-            let _ = write!(
-                self.out,
-                r#"
-/// Handlers of the `{group}` operations. Implement every method; an operation added to the spec adds one here.
-pub trait {name}: Send + Sync + 'static {{
-    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
-    type Context: {RT}::Context<Policy = {policy}>;
-    {methods}
-}}
-"#,
-                methods = methods.join("\n"),
-                policy = self.policy.policy,
+            let name = format_ident!("{name}");
+            let doc = format!(
+                " Handlers of the `{group}` operations. Implement every method; an operation added to the spec adds one here."
             );
+            code.extend(quote! {
+                #[doc = #doc]
+                pub trait #name: Send + Sync + 'static {
+                    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+                    type Context: #rt::Context<Policy = #policy>;
+                    #(#methods)*
+                }
+            });
         }
         if !stubs.is_empty() {
-            let _ = write!(
-                self.out,
-                r#"
-/// Handlers that answer `not_implemented` to every operation of the groups
-/// an application does not serve yet: `type Room = Unimplemented<App>;`.
-/// `specserve-tools conformance` reports the operations they answer.
-pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
-"#
-            );
+            code.extend(quote! {
+                /// Handlers that answer `not_implemented` to every operation of the groups
+                /// an application does not serve yet: `type Room = Unimplemented<App>;`.
+                /// `specserve-tools conformance` reports the operations they answer.
+                pub struct Unimplemented<C>(std::marker::PhantomData<fn() -> C>);
+            });
         }
         for (name, methods) in &stubs {
-            let _ = write!(
-                self.out,
-                "impl<C: {RT}::Context<Policy = {policy}>> {name} for Unimplemented<C> {{ type Context = C; {} }}",
-                methods.join("\n"),
-                policy = self.policy.policy,
-            );
+            let name = format_ident!("{name}");
+            code.extend(quote! {
+                impl<C: #rt::Context<Policy = #policy>> #name for Unimplemented<C> {
+                    type Context = C;
+                    #(#methods)*
+                }
+            });
         }
-        let assoc: Vec<String> = groups
-            .iter()
-            .map(|(name, group, _)| {
-                format!(
-                    "/// Implements the `{group}` operations.\n type {}: {name}<Context = Self::Context>;",
-                    group_type(name)
-                )
-            })
-            .collect();
-        let _ = write!(
-            self.out,
-            r#"
-/// Which types implement each operation group, over one context. Groups may be
-/// separate types or one: `impl Handlers for App {{ type Context = App; type User = App; .. }}`.
-pub trait Handlers: Send + Sync + 'static {{
-    /// The application's state every handler gets.
-    type Context: {RT}::Context<Policy = {policy}>;
-    {assoc}
-}}
-"#,
-            assoc = assoc.join("\n"),
-            policy = self.policy.policy,
-        );
+        let assoc = groups.iter().map(|(name, group, _)| {
+            let (ty, name) = (format_ident!("{}", group_type(name)), format_ident!("{name}"));
+            let doc = format!(" Implements the `{group}` operations.");
+            quote! {
+                #[doc = #doc]
+                type #ty: #name<Context = Self::Context>;
+            }
+        });
+        code.extend(quote! {
+            /// Which types implement each operation group, over one context. Groups may be
+            /// separate types or one: `impl Handlers for App { type Context = App; type User = App; .. }`.
+            pub trait Handlers: Send + Sync + 'static {
+                /// The application's state every handler gets.
+                type Context: #rt::Context<Policy = #policy>;
+                #(#assoc)*
+            }
+        });
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     /// A list of security schemes as the runtime reads them (any one
@@ -1243,14 +1245,14 @@ pub trait Handlers: Send + Sync + 'static {{
     }
 
     fn publisher(&mut self) {
-        let api = self.api;
-        let mut methods = String::new();
+        let (api, rt) = (self.api, quote!(rt));
+        let mut methods = Vec::new();
         for op in self.ops.iter().filter(|o| api.operations[o.id].action == Action::Send) {
             let operation = &api.operations[op.id];
             let channel = operation.channel;
             for message in &operation.messages {
                 let ty = self.space.messages.get(message).cloned().unwrap_or(Ty::Any);
-                let shape = self.shape_owned(*message);
+                let shape = format_ident!("{}", self.shape_owned(*message));
                 let name = if operation.messages.len() > 1 {
                     format!(
                         "{}_{}",
@@ -1260,86 +1262,96 @@ pub trait Handlers: Send + Sync + 'static {{
                 } else {
                     op.client_method.trim_start_matches("r#").to_owned()
                 };
+                let name = format_ident!("{name}");
                 // The topic is the channel and its path parameters (the query is per connection).
-                let names: Vec<String> =
-                    api.channels[channel].parameters.iter().map(|p| ident(&p.name.to_snake_case())).collect();
-                let param: String = names.iter().map(|n| format!("{n}: &str, ")).collect();
-                let key = format!("[{}].join(\"/\")", names.iter().map(String::as_str).collect::<Vec<_>>().join(", "));
-                let key = if names.is_empty() { "String::new()".to_owned() } else { key };
-                let body_arg = if ty == Ty::Unit { String::new() } else { format!(", message: &{}", ty.rust()) };
-                let body = if ty == Ty::Unit { "&()" } else { "message" };
+                let names: Vec<proc_macro2::Ident> = api.channels[channel]
+                    .parameters
+                    .iter()
+                    .map(|p| format_ident!("{}", ident(&p.name.to_snake_case())))
+                    .collect();
+                let key = if names.is_empty() { quote!(String::new()) } else { quote!([#(#names),*].join("/")) };
+                let (body_arg, body) = if ty == Ty::Unit {
+                    (quote!(), quote!(&()))
+                } else {
+                    let ty = tokens(&ty.rust());
+                    (quote!(, message: &#ty), quote!(message))
+                };
                 let m = &api.messages[*message];
                 let enveloped = self.endpoints.iter().any(|e| e.enveloped && e.channels.contains(&channel));
                 let check = match m.payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j)) {
                     Some(payload) => {
                         let headers = m.headers_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
-                        format!(
-                            "if cfg!(debug_assertions) {{ {RT}::frame::check_outgoing(&text, {enveloped}, validator({payload}), {})?; }}",
-                            headers.map_or("None".into(), |h| format!("Some(validator({h}))"))
-                        )
+                        let headers = match headers.map(index) {
+                            Some(h) => quote!(Some(validator(#h))),
+                            None => quote!(None),
+                        };
+                        let payload = index(payload);
+                        quote! {
+                            if cfg!(debug_assertions) {
+                                #rt::frame::check_outgoing(&text, #enveloped, validator(#payload), #headers)?;
+                            }
+                        }
                     }
-                    None => String::new(),
+                    None => quote!(),
                 };
-                let _ = write!(
-                    methods,
-                    r#"
-    {doc}
-    pub fn {name}(&self, {param}audience: {RT}::hub::Audience<'_>{body_arg}) -> Result<{RT}::hub::Delivery, {RT}::ApiError> {{
-        let text = {RT}::encode::encode(&{shape}, {RT}::encode::Echo::default(), {body})?;
-        {check}
-        let key: String = {key};
-        Ok(self.hub.publish(&({channel}, key.into()), audience, text.into()))
-    }}
-"#,
-                    doc = doc_attrs(&op.doc, "Publishes an event."),
-                );
+                let (doc, channel) = (doc_tokens(&op.doc, "Publishes an event."), index(channel));
+                methods.push(quote! {
+                    #doc
+                    pub fn #name(&self, #(#names: &str,)* audience: #rt::hub::Audience<'_> #body_arg)
+                        -> Result<#rt::hub::Delivery, #rt::ApiError>
+                    {
+                        let text = #rt::encode::encode(&#shape, #rt::encode::Echo::default(), #body)?;
+                        #check
+                        let key: String = #key;
+                        Ok(self.hub.publish(&(#channel, key.into()), audience, text.into()))
+                    }
+                });
             }
         }
-        let _ = write!(
-            self.out,
-            r#"
-/// Pushes the spec's `send` operations to connected clients, through the hub
-/// the server was started with.
-#[derive(Debug, Clone)]
-pub struct Publisher {{
-    hub: {RT}::hub::Hub,
-}}
+        let code = quote! {
+            /// Pushes the spec's `send` operations to connected clients, through the hub
+            /// the server was started with.
+            #[derive(Debug, Clone)]
+            pub struct Publisher {
+                hub: #rt::hub::Hub,
+            }
 
-impl Publisher {{
-    /// A publisher over `hub` (give the server the same hub).
-    pub fn new(hub: {RT}::hub::Hub) -> Self {{
-        Publisher {{ hub }}
-    }}
+            impl Publisher {
+                /// A publisher over `hub` (give the server the same hub).
+                pub fn new(hub: #rt::hub::Hub) -> Self {
+                    Publisher { hub }
+                }
 
-    /// The hub it publishes through.
-    pub fn hub(&self) -> &{RT}::hub::Hub {{
-        &self.hub
-    }}
-    {methods}
-}}
-"#
-        );
+                /// The hub it publishes through.
+                pub fn hub(&self) -> &#rt::hub::Hub {
+                    &self.hub
+                }
+
+                #(#methods)*
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     fn client(&mut self) {
-        let api = self.api;
+        let (api, rt) = (self.api, quote!(rt));
         // The error body type clients decode.
-        let error_body = self.space.error_body.as_ref().map_or_else(|| format!("{RT}::ErrorBody"), Ty::rust);
-        let mut correlations: Vec<String> = Vec::new();
+        let error_body = self.space.error_body.as_ref().map_or_else(|| quote!(#rt::ErrorBody), |ty| tokens(&ty.rust()));
+        let mut correlations: Vec<(bool, String)> = Vec::new();
         for m in &api.messages {
-            if let Some(c) = &m.correlation {
-                let entry = format!(
-                    "({RT}::frame::Part::{}, {})",
-                    if c.in_headers { "Headers" } else { "Payload" },
-                    lit(&c.pointer)
-                );
-                if !correlations.contains(&entry) {
-                    correlations.push(entry);
-                }
+            if let Some(c) = &m.correlation
+                && !correlations.contains(&(c.in_headers, c.pointer.clone()))
+            {
+                correlations.push((c.in_headers, c.pointer.clone()));
             }
         }
+        let correlations = correlations.iter().map(|(in_headers, pointer)| {
+            let part = format_ident!("{}", if *in_headers { "Headers" } else { "Payload" });
+            quote!((#rt::frame::Part::#part, #pointer))
+        });
         let enveloped = self.endpoints.iter().any(|e| e.enveloped);
-        let mut methods = String::new();
+        let mut methods = Vec::new();
         for op in self.ops.clone() {
             let operation = &api.operations[op.id];
             if operation.action != Action::Receive {
@@ -1355,8 +1367,13 @@ impl Publisher {{
                 } else {
                     op.client_method.clone()
                 };
-                let arg = if *unit { String::new() } else { format!(", request: &{input_ty}") };
-                let body = if *unit { "&()" } else { "request" };
+                let name = format_ident!("{name}");
+                let (arg, body) = if *unit {
+                    (quote!(), quote!(&()))
+                } else {
+                    let ty = tokens(input_ty);
+                    (quote!(, request: &#ty), quote!(request))
+                };
                 // What this endpoint's calls share, written once (`SHARED_CALL_n`);
                 // each call is that in its own layout, with what it adds.
                 let mut shared = Vec::new();
@@ -1393,47 +1410,46 @@ impl Publisher {{
                 if op.reply.is_none() {
                     row.push_str(".without_reply()");
                 }
-                let call = self.named("CALL", &format!("{RT}::client::Call"), row);
-                let request = format!("self.connection.request(&{call}, {body}).await?");
+                let call = format_ident!("{}", self.named("CALL", &format!("{RT}::client::Call"), row));
+                let request = quote!(self.connection.request(&#call, #body).await?);
                 let (output, tail) = match (&op.reply, op.replies.as_slice()) {
-                    (None, _) | (Some(_), []) => ("()".to_owned(), format!("{request}; Ok(())")),
-                    (Some(_), [(_, _, Ty::Unit)]) => ("()".to_owned(), format!("{request}; Ok(())")),
+                    (None, _) | (Some(_), []) | (Some(_), [(_, _, Ty::Unit)]) => (quote!(()), quote!(#request; Ok(()))),
                     (Some(_), [(_, _, ty)]) => {
-                        (ty.rust(), format!("self.connection.call_typed(&{call}, {body}).await"))
+                        (tokens(&ty.rust()), quote!(self.connection.call_typed(&#call, #body).await))
                     }
                     (Some(reply), many) => {
-                        let mut tries = String::new();
-                        for (rm, variant, ty) in many {
-                            let shape = self.shape(*rm, discriminator.as_deref(), None);
-                            let _ = write!(
-                                tries,
-                                "if {RT}::encode::has_consts(&{shape}, &reply) && let Ok(value) = {RT}::serde_json::from_value::<{}>(reply.clone()) {{ return Ok({reply}::{variant}(value)); }}",
-                                ty.rust()
-                            );
-                        }
-                        (
-                            reply.clone(),
-                            format!(
-                                "let reply = {request}; {tries} Err({RT}::client::ClientError::Protocol(\"the reply is none of the operation's reply messages\".into()))"
-                            ),
-                        )
+                        let reply = tokens(reply);
+                        let tries = many.iter().map(|(rm, variant, ty)| {
+                            let shape = format_ident!("{}", self.shape(*rm, discriminator.as_deref(), None));
+                            let (variant, ty) = (format_ident!("{variant}"), tokens(&ty.rust()));
+                            quote! {
+                                if #rt::encode::has_consts(&#shape, &reply)
+                                    && let Ok(value) = #rt::serde_json::from_value::<#ty>(reply.clone())
+                                {
+                                    return Ok(#reply::#variant(value));
+                                }
+                            }
+                        });
+                        let tail = quote! {
+                            let reply = #request;
+                            #(#tries)*
+                            Err(#rt::client::ClientError::Protocol("the reply is none of the operation's reply messages".into()))
+                        };
+                        (reply, tail)
                     }
                 };
-                let _ = write!(
-                    methods,
-                    r#"
-    {doc}
-    pub async fn {name}(&self{arg}) -> Result<{output}, ClientError> {{
-        {tail}
-    }}
-"#,
-                    doc = doc_attrs(&op.client_doc, "Calls an operation."),
-                );
+                let doc = doc_tokens(&op.client_doc, "Calls an operation.");
+                methods.push(quote! {
+                    #doc
+                    pub async fn #name(&self #arg) -> Result<#output, ClientError> {
+                        #tail
+                    }
+                });
             }
         }
         // Events: the messages of `send` operations.
-        let mut variants = String::new();
-        let mut tries = String::new();
+        let mut variants = Vec::new();
+        let mut tries = Vec::new();
         for op in self.ops.clone() {
             let operation = &api.operations[op.id];
             if operation.action != Action::Send {
@@ -1446,135 +1462,141 @@ impl Publisher {{
                 } else {
                     op.key.to_upper_camel_case()
                 };
-                let shape = self.shape_owned(*message);
-                let doc =
-                    lit(&format!("An event of operation `{}` (message `{}`).", op.key, api.messages[*message].key));
+                let variant = format_ident!("{variant}");
+                let shape = format_ident!("{}", self.shape_owned(*message));
+                let doc = format!("An event of operation `{}` (message `{}`).", op.key, api.messages[*message].key);
                 if ty == Ty::Unit {
-                    let _ = writeln!(variants, "#[doc = {doc}] {variant},");
-                    let _ = write!(
-                        tries,
-                        "if {RT}::encode::has_consts(&{shape}, &frame) {{ return Ok(Event::{variant}); }}"
-                    );
+                    variants.push(quote!(#[doc = #doc] #variant,));
+                    tries.push(quote! {
+                        if #rt::encode::has_consts(&#shape, &frame) {
+                            return Ok(Event::#variant);
+                        }
+                    });
                 } else {
-                    let _ = writeln!(variants, "#[doc = {doc}] {variant}({}),", ty.rust());
-                    let _ = write!(
-                        tries,
-                        "if let Some(value) = {RT}::encode::has_consts(&{shape}, &frame).then(|| {RT}::serde_json::from_value::<{}>(frame.clone()).ok()).flatten() {{ return Ok(Event::{variant}(value)); }}",
-                        ty.rust()
-                    );
+                    let ty = tokens(&ty.rust());
+                    variants.push(quote!(#[doc = #doc] #variant(#ty),));
+                    tries.push(quote! {
+                        if let Some(value) = #rt::encode::has_consts(&#shape, &frame)
+                            .then(|| #rt::serde_json::from_value::<#ty>(frame.clone()).ok())
+                            .flatten()
+                        {
+                            return Ok(Event::#variant(value));
+                        }
+                    });
                 }
             }
         }
-        let envelope = if enveloped { "let frame = frame.get(\"payload\").cloned().unwrap_or(frame);" } else { "" };
-        let _ = write!(
-            self.out,
-            r#"
-/// What a call can fail with; its `Api` variant holds the spec's error body.
-pub type ClientError = {RT}::client::ClientError<{error_body}>;
+        let envelope = enveloped.then(|| quote!(let frame = frame.get("payload").cloned().unwrap_or(frame);));
+        let code = quote! {
+            /// What a call can fail with; its `Api` variant holds the spec's error body.
+            pub type ClientError = #rt::client::ClientError<#error_body>;
 
-/// A server-pushed message: one variant per message of the spec's `send` operations.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
-pub enum Event {{
-    {variants}
-}}
+            /// A server-pushed message: one variant per message of the spec's `send` operations.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant)]
+            pub enum Event {
+                #(#variants)*
+            }
 
-impl Event {{
-    /// The event a frame is, or the frame back when it is none of them.
-    pub fn decode(frame: {RT}::serde_json::Value) -> Result<Event, {RT}::serde_json::Value> {{
-        {envelope}
-        {tries}
-        Err(frame)
-    }}
-}}
+            impl Event {
+                /// The event a frame is, or the frame back when it is none of them.
+                pub fn decode(frame: #rt::serde_json::Value) -> Result<Event, #rt::serde_json::Value> {
+                    #envelope
+                    #(#tries)*
+                    Err(frame)
+                }
+            }
 
-/// A connection to a server of this API, one typed method per operation it receives.
-/// Calls take `&self`: many can be in flight on one socket.
-pub struct Client {{
-    connection: {RT}::client::Connection,
-}}
+            /// A connection to a server of this API, one typed method per operation it receives.
+            /// Calls take `&self`: many can be in flight on one socket.
+            pub struct Client {
+                connection: #rt::client::Connection,
+            }
 
-impl Client {{
-    /// Connects to `url` (`ws://` or `wss://`).
-    pub async fn connect(url: &str) -> Result<Client, ClientError> {{
-        Client::connect_with(url, {RT}::client::ClientOptions::default()).await
-    }}
+            impl Client {
+                /// Connects to `url` (`ws://` or `wss://`).
+                pub async fn connect(url: &str) -> Result<Client, ClientError> {
+                    Client::connect_with(url, #rt::client::ClientOptions::default()).await
+                }
 
-    /// Connects to `url` with `options`.
-    pub async fn connect_with(url: &str, options: {RT}::client::ClientOptions) -> Result<Client, ClientError> {{
-        let replies = {RT}::client::Replies {{ correlations: &[{correlations}], enveloped: {enveloped} }};
-        Ok(Client {{ connection: {RT}::client::Connection::connect(url, options, replies).await? }})
-    }}
+                /// Connects to `url` with `options`.
+                pub async fn connect_with(url: &str, options: #rt::client::ClientOptions) -> Result<Client, ClientError> {
+                    let replies = #rt::client::Replies { correlations: &[#(#correlations),*], enveloped: #enveloped };
+                    Ok(Client { connection: #rt::client::Connection::connect(url, options, replies).await? })
+                }
 
-    /// Sets (or clears) the credential sent with secured calls.
-    pub fn set_token(&self, token: Option<String>) {{
-        self.connection.set_token(token);
-    }}
+                /// Sets (or clears) the credential sent with secured calls.
+                pub fn set_token(&self, token: Option<String>) {
+                    self.connection.set_token(token);
+                }
 
-    /// The underlying connection (raw frames, for tools and tests).
-    pub fn connection(&self) -> &{RT}::client::Connection {{
-        &self.connection
-    }}
+                /// The underlying connection (raw frames, for tools and tests).
+                pub fn connection(&self) -> &#rt::client::Connection {
+                    &self.connection
+                }
 
-    /// The next pushed event, typed (`Err` holds a frame that is no known event);
-    /// `None` once the connection is closed.
-    pub async fn next_event(&self) -> Option<Result<Event, {RT}::serde_json::Value>> {{
-        self.connection.next_unmatched().await.map(Event::decode)
-    }}
+                /// The next pushed event, typed (`Err` holds a frame that is no known event);
+                /// `None` once the connection is closed.
+                pub async fn next_event(&self) -> Option<Result<Event, #rt::serde_json::Value>> {
+                    self.connection.next_unmatched().await.map(Event::decode)
+                }
 
-    /// The pushed events as a stream (`Err` holds a frame that is no known
-    /// event); it ends when the connection closes.
-    pub fn events(&self) -> impl {RT}::Stream<Item = Result<Event, {RT}::serde_json::Value>> + '_ {{
-        self.connection.events(Event::decode)
-    }}
-    {methods}
-}}
-"#,
-            correlations = correlations.join(", "),
-        );
+                /// The pushed events as a stream (`Err` holds a frame that is no known
+                /// event); it ends when the connection closes.
+                pub fn events(&self) -> impl #rt::Stream<Item = Result<Event, #rt::serde_json::Value>> + '_ {
+                    self.connection.events(Event::decode)
+                }
+
+                #(#methods)*
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     fn validators(&mut self) {
-        let schemas: Vec<String> = self.schemas.iter().map(|s| raw_string(s)).collect();
-        let by_message: Vec<String> =
-            self.message_validators.iter().map(|(key, index)| format!("({}, {index})", lit(key))).collect();
-        let _ = write!(
-            self.out,
-            r#"
-/// Every bundled JSON Schema (draft-07) the validators compile, by index.
-pub const SCHEMAS: &[&str] = &[{}];
+        let rt = quote!(rt);
+        // Raw strings: a schema reads as the JSON it is.
+        let schemas = self.schemas.iter().map(|schema| tokens(&raw_string(schema)));
+        let by_message = self.message_validators.iter().map(|(key, i)| {
+            let i = index(*i);
+            quote!((#key, #i))
+        });
+        let code = quote! {
+            /// Every bundled JSON Schema (draft-07) the validators compile, by index.
+            pub const SCHEMAS: &[&str] = &[#(#schemas),*];
 
-static VALIDATORS: std::sync::LazyLock<Vec<{RT}::jsonschema::Validator>> =
-    std::sync::LazyLock::new(|| SCHEMAS.iter().map(|schema| {RT}::frame::compile_schema(schema)).collect());
+            static VALIDATORS: std::sync::LazyLock<Vec<#rt::jsonschema::Validator>> =
+                std::sync::LazyLock::new(|| SCHEMAS.iter().map(|schema| #rt::frame::compile_schema(schema)).collect());
 
-/// The compiled validator of `SCHEMAS[index]`.
-pub fn validator(index: usize) -> &'static {RT}::jsonschema::Validator {{
-    &VALIDATORS[index]
-}}
+            /// The compiled validator of `SCHEMAS[index]`.
+            pub fn validator(index: usize) -> &'static #rt::jsonschema::Validator {
+                &VALIDATORS[index]
+            }
 
-/// Compiles every validator now (the service does this when it is made).
-pub fn compile_validators() {{
-    std::sync::LazyLock::force(&VALIDATORS);
-}}
+            /// Compiles every validator now (the service does this when it is made).
+            pub fn compile_validators() {
+                std::sync::LazyLock::force(&VALIDATORS);
+            }
 
-/// (message key, index in [`SCHEMAS`]) of every message the server receives.
-const MESSAGE_VALIDATORS: &[(&str, usize)] = &[{}];
+            /// (message key, index in [`SCHEMAS`]) of every message the server receives.
+            const MESSAGE_VALIDATORS: &[(&str, usize)] = &[#(#by_message),*];
 
-/// The validator of a received message's payload, by its key under
-/// `components/messages` (for checks outside the server, such as a CLI).
-pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Validator> {{
-    MESSAGE_VALIDATORS.iter().find(|(key, _)| *key == message).map(|(_, index)| validator(*index))
-}}
-"#,
-            schemas.join(", "),
-            by_message.join(", ")
-        );
+            /// The validator of a received message's payload, by its key under
+            /// `components/messages` (for checks outside the server, such as a CLI).
+            pub fn message_validator(message: &str) -> Option<&'static #rt::jsonschema::Validator> {
+                MESSAGE_VALIDATORS.iter().find(|(key, _)| *key == message).map(|(_, index)| validator(*index))
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     /// `round_trip(key, value)`: every message's generated type, by key, for
     /// checks outside the server (tests and QA: does an example survive it).
     fn round_trip(&mut self) {
-        let arms: Vec<String> = self
+        let rt = quote!(rt);
+        let arms: Vec<TokenStream> = self
             .api
             .messages
             .iter()
@@ -1586,40 +1608,51 @@ pub fn message_validator(message: &str) -> Option<&'static {RT}::jsonschema::Val
                     None => self.space.messages.get(&id)?,
                 };
                 let check = match ty {
-                    Ty::Unit => format!("{RT}::encode::round_trip_empty(value)"),
-                    ty => format!("{RT}::encode::round_trip::<{}>(value)", ty.rust()),
+                    Ty::Unit => quote!(#rt::encode::round_trip_empty(value)),
+                    ty => {
+                        let ty = tokens(&ty.rust());
+                        quote!(#rt::encode::round_trip::<#ty>(value))
+                    }
                 };
-                Some(format!("{} => {check},", lit(&m.key)))
+                let key = &m.key;
+                Some(quote!(#key => #check,))
             })
             .collect();
         if arms.is_empty() {
             return;
         }
-        let _ = write!(
-            self.out,
-            r#"
-/// The application's part of message `message` (what a handler takes or
-/// returns, or a publisher takes) read into its generated type and written
-/// back; `None` for a key the spec does not have. For checks outside the
-/// server: an example that comes back changed is one the types lose.
-pub fn round_trip(message: &str, value: {RT}::serde_json::Value) -> Option<Result<{RT}::serde_json::Value, String>> {{
-    Some(match message {{ {} _ => return None, }})
-}}
-"#,
-            arms.join(" ")
-        );
+        let code = quote! {
+            /// The application's part of message `message` (what a handler takes or
+            /// returns, or a publisher takes) read into its generated type and written
+            /// back; `None` for a key the spec does not have. For checks outside the
+            /// server: an example that comes back changed is one the types lose.
+            pub fn round_trip(message: &str, value: #rt::serde_json::Value) -> Option<Result<#rt::serde_json::Value, String>> {
+                Some(match message { #(#arms)* _ => return None, })
+            }
+        };
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
+    /// The tables' shared values (`CORRELATION_n`, `SCHEME_n`, `SECURITY_n`,
+    /// `SHARED_ROUTE_n`, `CALL_n`, ...) and the layouts (`SHAPE_n`), each a
+    /// constant named once.
     fn layouts(&mut self) {
+        let mut code = TokenStream::new();
         for (name, ty, value) in self.named.take() {
-            let _ = writeln!(self.out, "const {name}: {ty} = {value};");
+            let (name, ty, value) = (format_ident!("{name}"), tokens(&ty), tokens(&value));
+            code.extend(quote!(const #name: #ty = #value;));
         }
         let mut shapes: Vec<(String, String)> = self.shapes.take().into_iter().collect();
         // In the order they were named, so the output reads top to bottom.
         shapes.sort_by_key(|(_, name)| name.trim_start_matches("SHAPE_").parse::<usize>().unwrap_or(usize::MAX));
+        let rt = quote!(rt);
         for (text, name) in shapes {
-            let _ = writeln!(self.out, "const {name}: {RT}::encode::Shape = {text};");
+            let (name, value) = (format_ident!("{name}"), tokens(&text));
+            code.extend(quote!(const #name: #rt::encode::Shape = #value;));
         }
+        self.out.push_str(&code.to_string());
+        self.out.push('\n');
     }
 
     /// The name of the layout constant of `message` in this context.
@@ -1991,8 +2024,17 @@ fn field_source(field: &Field, owner: &str, defaults: &mut String) -> String {
     format!("{doc}{attrs} pub {}: {},\n", field.ident, field.rust_type())
 }
 
-/// `#[doc = ".."]` lines; `fallback` when the spec says nothing (so consumers'
-/// `missing_docs` lints pass on documents without descriptions).
+/// `#[doc = ".."]` attributes of `lines`; `fallback` when the spec says
+/// nothing (so consumers' `missing_docs` lints pass on documents without
+/// descriptions).
+fn doc_tokens(lines: &[String], fallback: &str) -> TokenStream {
+    let fallback = [fallback.to_owned()];
+    let lines = if lines.iter().all(|l| l.trim().is_empty()) { &fallback[..] } else { lines };
+    let lines = lines.iter().map(|line| format!(" {line}").trim_end().to_owned());
+    quote!(#(#[doc = #lines])*)
+}
+
+/// [`doc_tokens`] as source text, for the parts still written as text.
 fn doc_attrs(lines: &[String], fallback: &str) -> String {
     let fallback = [fallback.to_owned()];
     let lines = if lines.iter().all(|l| l.trim().is_empty()) { &fallback[..] } else { lines };
