@@ -67,7 +67,8 @@ pub struct NewArgs {
 }
 
 /// Makes a Cargo project that serves `--spec`: it builds, runs and passes its
-/// tests at once, with every operation answering `not_implemented`.
+/// tests at once, with every operation answering `not_implemented`, on the
+/// dependency versions of the specserve checkout it depends on (its `Cargo.lock`).
 pub fn new_project(args: &NewArgs) -> anyhow::Result<Outcome> {
     if args.dir.exists() && std::fs::read_dir(&args.dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         anyhow::bail!("{} exists and is not empty: choose a new folder", args.dir.display());
@@ -109,6 +110,13 @@ pub fn new_project(args: &NewArgs) -> anyhow::Result<Outcome> {
     }
     for (relative, contents) in &files {
         write(relative, contents.as_bytes())?;
+    }
+    // The versions specserve is tested with, not whatever is newest today:
+    // a newer dependency can warn (a deprecation) or break the build of
+    // code the newcomer did not write. Cargo trims what the project does not use.
+    let lock = checkout.join("Cargo.lock");
+    if lock.is_file() {
+        write("Cargo.lock", &std::fs::read(&lock).with_context(|| format!("reading {}", lock.display()))?)?;
     }
     println!(
         "made {} for {} ({} files). Next:\n  cd {}\n  cargo run    # serve it\n  cargo test",

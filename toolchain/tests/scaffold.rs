@@ -56,13 +56,16 @@ fn cargo(project: &Path, args: &[&str]) {
     assert!(warnings.is_empty(), "cargo {args:?} warned in {}:\n{stderr}", project.display());
 }
 
-/// Makes a project from `spec`, pinned to the versions specserve is tested with.
+/// Makes a project from `spec`, as a newcomer gets it: pinned by `new` to
+/// the versions specserve is tested with (the checkout's `Cargo.lock`).
 fn new_project(spec: &str, name: &str) -> PathBuf {
     let dir = fresh_dir(name);
     let output = specserve(&["new", "--spec", &format!("{ROOT}/{spec}"), dir.to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("cargo run"), "it says what to do next");
-    std::fs::copy(Path::new(ROOT).join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap_or_default();
+    let tested = std::fs::read_to_string(Path::new(ROOT).join("Cargo.lock")).unwrap();
+    assert_eq!(lock, tested, "the project starts from the versions specserve is tested with");
     dir
 }
 
