@@ -1694,10 +1694,14 @@ impl<'a> Emitter<'a> {
         let enveloped = self.endpoints.iter().any(|e| {
             e.enveloped && e.channels.iter().any(|c| self.api.channels[*c].messages.iter().any(|(_, m)| *m == message))
         });
-        let text = shape_text(&layout, enveloped);
+        self.layout_named(&layout, enveloped)
+    }
+
+    /// The `SHAPE_n` constant holding `layout`: one name per distinct layout.
+    fn layout_named(&self, layout: &Layout, enveloped: bool) -> String {
         let mut shapes = self.shapes.borrow_mut();
         let next = format!("SHAPE_{}", shapes.len());
-        shapes.entry(text).or_insert(next).clone()
+        shapes.entry(shape_text(layout, enveloped)).or_insert(next).clone()
     }
 
     /// For a spec without an error message: the runtime's own error frame,
@@ -1713,10 +1717,7 @@ impl<'a> Emitter<'a> {
         };
         let layout =
             Layout { leading: vec![(name.to_owned(), Lead::CorrelationId)], body: Body::Under("error".into()) };
-        let text = shape_text(&layout, enveloped);
-        let mut shapes = self.shapes.borrow_mut();
-        let next = format!("SHAPE_{}", shapes.len());
-        format!("Some(&{})", shapes.entry(text).or_insert(next))
+        format!("Some(&{})", self.layout_named(&layout, enveloped))
     }
 
     /// The name of a constant of type `ty` holding `value`, `PREFIX_<n>`, the

@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::future::Either;
 use http_body_util::Full;
 use hyper::body::{Body, Bytes, Frame, SizeHint};
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
@@ -74,9 +74,7 @@ where
         if let Some(origin) = foreign {
             self.layer.metrics.rejected(Rejection::Origin);
             tracing::info!(ip = %self.layer.peer.ip(), origin = ?origin, "request refused: origin not allowed");
-            let mut refused = Response::new(Full::new(Bytes::from_static(b"origin not allowed\n")));
-            *refused.status_mut() = StatusCode::FORBIDDEN;
-            refused.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            let refused = super::text(StatusCode::FORBIDDEN, "text/plain", "origin not allowed\n");
             return Either::Left(std::future::ready(Ok(refused)));
         }
         Either::Right(self.inner.call(request))
