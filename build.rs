@@ -7,6 +7,8 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=asyncapi.yaml");
+    // `sqlx::migrate!` embeds the folders' files; a new file must rebuild too.
+    println!("cargo:rerun-if-changed=migrations");
     let api = match specserve_codegen::load(Path::new("asyncapi.yaml")) {
         Ok(api) if api.warnings.is_empty() => api,
         Ok(api) => fail(&api.warnings),

@@ -101,12 +101,18 @@ CREATE TABLE IF NOT EXISTS rooms (
   kind        ENUM('direct', 'group') NOT NULL,
   -- Group rooms only.
   name        VARCHAR(100)  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  -- `public`: listed by room/discover and joinable by anyone; `private`: by invitation.
+  visibility  ENUM('private', 'public') NOT NULL DEFAULT 'private',
+  -- `since_join`: a member reads only what was stored after they became one.
+  history     ENUM('all', 'since_join') NOT NULL DEFAULT 'all',
   -- Direct rooms only: "<smaller user id>:<larger user id>", unique, so a pair has one room.
   direct_key  VARCHAR(41)   CHARACTER SET ascii COLLATE ascii_bin NULL,
   created_by  BIGINT        NULL,
   created_at  DATETIME(6)   NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY rooms_direct_key (direct_key),
+  -- room/discover's pages.
+  KEY rooms_public (visibility, id),
   CONSTRAINT rooms_created_by_fk FOREIGN KEY (created_by) REFERENCES users (id) ON DELETE SET NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
@@ -120,6 +126,9 @@ CREATE TABLE IF NOT EXISTS room_members (
   joined_at            DATETIME(6)  NOT NULL,
   -- The newest message the member has read (0: none).
   last_read_message_id BIGINT       NOT NULL DEFAULT 0,
+  -- The newest message the member may not read (0: none): the room's last
+  -- message when they became a member of a `since_join` room.
+  history_from         BIGINT       NOT NULL DEFAULT 0,
   PRIMARY KEY (room_id, user_id),
   -- A user's rooms, and the rooms two users share.
   KEY room_members_user (user_id),

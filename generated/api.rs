@@ -345,6 +345,92 @@ pub struct AuthBindRequest {
 ///
 /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
 pub type RoomName = String;
+/// `private`: joined by invitation only (direct rooms are); `public`:
+/// listed by `room/discover` and joinable by anyone.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    rt::serde::Serialize,
+    rt::serde::Deserialize
+)]
+#[serde(crate = "rt::serde")]
+pub enum RoomVisibility {
+    ///`private`
+    #[serde(rename = "private")]
+    Private,
+    ///`public`
+    #[serde(rename = "public")]
+    Public,
+}
+impl RoomVisibility {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::Private, Self::Public];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Public => "public",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for RoomVisibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// Which messages a member reads: `all` of the room's, or those stored
+/// since they became a member (`sinceJoin`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    rt::serde::Serialize,
+    rt::serde::Deserialize
+)]
+#[serde(crate = "rt::serde")]
+pub enum RoomHistory {
+    ///`all`
+    #[serde(rename = "all")]
+    All,
+    ///`sinceJoin`
+    #[serde(rename = "sinceJoin")]
+    SinceJoin,
+}
+impl RoomHistory {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::All, Self::SinceJoin];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::SinceJoin => "sinceJoin",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for RoomHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -367,6 +453,12 @@ pub struct RoomCreatePayload {
     #[serde(rename = "memberIds")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_ids: Option<Vec<UserId>>,
+    /// A group room's visibility (`private` unless given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<RoomVisibility>,
+    /// Which messages a group room's members read (`all` unless given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<RoomHistory>,
 }
 /// Open the direct room with another user, or create a group room.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -440,6 +532,37 @@ pub struct RoomJoinRequest {
 pub struct RoomMembersRequest {
     /// Names one room.
     pub payload: RoomRef,
+}
+/// What to look for, and where the page ends.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct RoomDiscoverPayload {
+    /// Text the name contains, in any case.
+    ///
+    /// Constraints: 1 to 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<RoomId>,
+    /// How many rooms at most.
+    ///
+    /// Constraints: at least 1, at most 100, default `50`.
+    #[serde(default = "default_room_discover_payload_limit")]
+    pub limit: i64,
+}
+fn default_room_discover_payload_limit() -> i64 {
+    rt::service::spec_default("50")
+}
+/// Public rooms whose name contains a text, newest first, a page at a time.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomDiscoverRequest {
+    /// What to look for, and where the page ends.
+    pub payload: RoomDiscoverPayload,
 }
 /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
 ///
@@ -867,6 +990,12 @@ pub struct Room {
     /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<RoomName>,
+    /// `private`: joined by invitation only (direct rooms are); `public`:
+    /// listed by `room/discover` and joinable by anyone.
+    pub visibility: RoomVisibility,
+    /// Which messages a member reads: `all` of the room's, or those stored
+    /// since they became a member (`sinceJoin`).
+    pub history: RoomHistory,
     /// An instant in UTC, ISO-8601.
     ///
     /// Constraints: format `date-time`.
@@ -1054,6 +1183,32 @@ pub struct RoomMember {
 pub struct RoomMembersReply {
     /// Constraints: at most 10000 items.
     pub members: Vec<RoomMember>,
+}
+/// A public room as `room/discover` lists it.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct PublicRoom {
+    /// A room.
+    pub room: Room,
+    /// How many joined it.
+    ///
+    /// Constraints: at least 0.
+    pub members: i64,
+    /// Whether the caller is one of them.
+    pub joined: bool,
+}
+/// Find public rooms reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomDiscoverReply {
+    /// Constraints: at most 100 items.
+    pub rooms: Vec<PublicRoom>,
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "nextCursor")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<RoomId>,
 }
 /// Send a message reply
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -1314,6 +1469,70 @@ pub struct PresenceChanged {
     /// Whether at least one of the user's connections is bound.
     pub online: bool,
 }
+/// Whether a user joined a room or left it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    rt::serde::Serialize,
+    rt::serde::Deserialize
+)]
+#[serde(crate = "rt::serde")]
+pub enum MembershipChange {
+    ///`joined`
+    #[serde(rename = "joined")]
+    Joined,
+    ///`left`
+    #[serde(rename = "left")]
+    Left,
+}
+impl MembershipChange {
+    /// Every value, in spec order.
+    pub const ALL: [Self; 2] = [Self::Joined, Self::Left];
+    /// The value as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Joined => "joined",
+            Self::Left => "left",
+        }
+    }
+    /// Parses a wire value.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+}
+impl std::fmt::Display for MembershipChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// Someone joined one of the user's rooms, or left it.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomMemberChanged {
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// The member's name, when they joined.
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<UserName>,
+    /// Whether a user joined a room or left it.
+    pub change: MembershipChange,
+}
 /// The closed set of error codes:
 /// `bad_request` (not a JSON object, or no channel),
 /// `validation_failed` (the frame breaks its schema),
@@ -1517,6 +1736,7 @@ pub const OPERATIONS: &[&str] = &[
     "roomLeave",
     "roomJoin",
     "roomMembers",
+    "roomDiscover",
     "messageSend",
     "messageHistory",
     "messageMarkRead",
@@ -1530,6 +1750,7 @@ pub const OPERATIONS: &[&str] = &[
     "messageDelivered",
     "roomRead",
     "presenceChanged",
+    "roomMemberChanged",
 ];
 /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/"];
@@ -1755,7 +1976,9 @@ pub trait RoomApi: Send + Sync + 'static {
     /// With `otherUserId`: the direct room of the caller and that user, created the
     /// first time and the same room ever after (idempotent). With `name` (and
     /// optionally `memberIds`): a new group room owned by the caller. Give one of
-    /// the two.
+    /// the two. A group room is `private` (by invitation) unless `visibility`
+    /// says `public` (listed by `room/discover`, joinable by anyone), and its
+    /// members read all of its history unless `history` says `sinceJoin`.
     ///
     /// The caller joins; the other users are *invited*: they receive the room's
     /// messages, and until they accept (`room/join`, or by sending a message in
@@ -1792,8 +2015,8 @@ pub trait RoomApi: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<(), rt::ApiError>> + Send;
     /// Leave a group room.
     ///
-    /// A member leaves; when the owner leaves, the longest-standing joined member
-    /// becomes the owner. An invited member leaving declines the invitation (also
+    /// A member leaves (the others hear `room/memberChanged`); when the owner
+    /// leaves, the longest-standing joined member becomes the owner. An invited member leaving declines the invitation (also
     /// of a direct room). Joined members of a direct room cannot leave it (`forbidden`).
     ///
     /// Operation `roomLeave` (receive on channel `api`), needs a credential.
@@ -1801,12 +2024,15 @@ pub trait RoomApi: Send + Sync + 'static {
         rq: rt::Secured<'_, Self::Context, ()>,
         message: RoomRef,
     ) -> impl std::future::Future<Output = Result<(), rt::ApiError>> + Send;
-    /// Join a room the caller was invited to.
+    /// Join a public room, or accept an invitation to a private one.
     ///
-    /// From now on the room's members see the caller's name and presence, and
-    /// the caller's connections count for `message/delivered`. Joining a room
-    /// one has joined already is not an error; a room one is not invited to is
-    /// `forbidden`, whether it exists or not.
+    /// Anyone may join a `public` room; a `private` one only by invitation.
+    /// From now on the room's members see the caller's name and presence, hear
+    /// `room/memberChanged`, and the caller's connections count for
+    /// `message/delivered`. Joining a room one has joined already is not an
+    /// error; a private room one is not invited to is `forbidden`, whether it
+    /// exists or not. In a room whose `history` is `sinceJoin`, a new member
+    /// reads the messages stored after they became one (invited or joined).
     ///
     /// Operation `roomJoin` (receive on channel `api`), needs a credential.
     fn join(
@@ -1823,6 +2049,22 @@ pub trait RoomApi: Send + Sync + 'static {
         message: RoomRef,
     ) -> impl std::future::Future<
         Output = Result<RoomMembersReply, rt::ApiError>,
+    > + Send;
+    /// Public rooms whose name contains a text, newest first, a page at a time.
+    ///
+    /// Lists `public` rooms only, with how many joined them and whether the
+    /// caller is one of them; private rooms are never listed. `query` matches
+    /// anywhere in the name, in any case; `%`, `_` and `!` are plain
+    /// characters. Up to `limit` (1 to 100, default 50) rooms older than
+    /// `before` (a room id); `nextCursor`, when present, is the `before` of
+    /// the next page.
+    ///
+    /// Operation `roomDiscover` (receive on channel `api`), needs a credential.
+    fn discover(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: RoomDiscoverPayload,
+    ) -> impl std::future::Future<
+        Output = Result<RoomDiscoverReply, rt::ApiError>,
     > + Send;
 }
 /// Handlers of the `message` operations. Implement every method; an operation added to the spec adds one here.
@@ -2061,6 +2303,12 @@ impl<C: rt::Context<Policy = Policy>> RoomApi for Unimplemented<C> {
         _: RoomRef,
     ) -> Result<RoomMembersReply, rt::ApiError> {
         Err(rt::ApiError::not_implemented("roomMembers"))
+    }
+    async fn discover(
+        _: rt::Secured<'_, C, ()>,
+        _: RoomDiscoverPayload,
+    ) -> Result<RoomDiscoverReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomDiscover"))
     }
 }
 impl<C: rt::Context<Policy = Policy>> MessageApi for Unimplemented<C> {
@@ -2316,49 +2564,54 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(16, "roomMembers")
     },
     rt::route::Route {
-        discriminator: Some("\"message/send\""),
+        discriminator: Some("\"room/discover\""),
         validators: (Some(17), None),
+        ..SHARED_ROUTE_0.named(17, "roomDiscover")
+    },
+    rt::route::Route {
+        discriminator: Some("\"message/send\""),
+        validators: (Some(18), None),
         scheduling: rt::service::Scheduling::Ordered,
-        ..SHARED_ROUTE_0.named(17, "messageSend")
+        ..SHARED_ROUTE_0.named(18, "messageSend")
     },
     rt::route::Route {
         discriminator: Some("\"message/history\""),
-        validators: (Some(18), None),
-        ..SHARED_ROUTE_0.named(18, "messageHistory")
+        validators: (Some(19), None),
+        ..SHARED_ROUTE_0.named(19, "messageHistory")
     },
     rt::route::Route {
         discriminator: Some("\"message/markRead\""),
-        validators: (Some(19), None),
-        ..SHARED_ROUTE_0.named(19, "messageMarkRead")
+        validators: (Some(20), None),
+        ..SHARED_ROUTE_0.named(20, "messageMarkRead")
     },
     rt::route::Route {
         discriminator: Some("\"message/edit\""),
-        validators: (Some(20), None),
-        ..SHARED_ROUTE_0.named(20, "messageEdit")
+        validators: (Some(21), None),
+        ..SHARED_ROUTE_0.named(21, "messageEdit")
     },
     rt::route::Route {
         discriminator: Some("\"presence/list\""),
-        validators: (Some(21), None),
-        ..SHARED_ROUTE_0.named(21, "presenceList")
+        validators: (Some(22), None),
+        ..SHARED_ROUTE_0.named(22, "presenceList")
     },
     rt::route::Route {
         discriminator: Some("\"token/list\""),
-        validators: (Some(22), None),
-        ..SHARED_ROUTE_0.named(22, "tokenList")
+        validators: (Some(23), None),
+        ..SHARED_ROUTE_0.named(23, "tokenList")
     },
     rt::route::Route {
         discriminator: Some("\"token/revoke\""),
-        validators: (Some(23), None),
+        validators: (Some(24), None),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..SHARED_ROUTE_0.named(23, "tokenRevoke")
+        ..SHARED_ROUTE_0.named(24, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("\"token/createClient\""),
-        validators: (Some(24), None),
+        validators: (Some(25), None),
         audit: Some(
             rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),
         ),
-        ..SHARED_ROUTE_0.named(24, "tokenCreateClient")
+        ..SHARED_ROUTE_0.named(25, "tokenCreateClient")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -2384,14 +2637,15 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("room/leave"), 14),
             (Some("room/join"), 15),
             (Some("room/members"), 16),
-            (Some("message/send"), 17),
-            (Some("message/history"), 18),
-            (Some("message/markRead"), 19),
-            (Some("message/edit"), 20),
-            (Some("presence/list"), 21),
-            (Some("token/list"), 22),
-            (Some("token/revoke"), 23),
-            (Some("token/createClient"), 24),
+            (Some("room/discover"), 17),
+            (Some("message/send"), 18),
+            (Some("message/history"), 19),
+            (Some("message/markRead"), 20),
+            (Some("message/edit"), 21),
+            (Some("presence/list"), 22),
+            (Some("token/list"), 23),
+            (Some("token/revoke"), 24),
+            (Some("token/createClient"), 25),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2419,14 +2673,15 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("room/leave"), 14),
             (Some("room/join"), 15),
             (Some("room/members"), 16),
-            (Some("message/send"), 17),
-            (Some("message/history"), 18),
-            (Some("message/markRead"), 19),
-            (Some("message/edit"), 20),
-            (Some("presence/list"), 21),
-            (Some("token/list"), 22),
-            (Some("token/revoke"), 23),
-            (Some("token/createClient"), 24),
+            (Some("room/discover"), 17),
+            (Some("message/send"), 18),
+            (Some("message/history"), 19),
+            (Some("message/markRead"), 20),
+            (Some("message/edit"), 21),
+            (Some("presence/list"), 22),
+            (Some("token/list"), 23),
+            (Some("token/revoke"), 24),
+            (Some("token/createClient"), 25),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2492,14 +2747,15 @@ impl<H: Handlers> rt::route::Api for Service<H> {
             14 => call.run(<H::Room as RoomApi>::leave),
             15 => call.run(<H::Room as RoomApi>::join),
             16 => call.run(<H::Room as RoomApi>::members),
-            17 => call.run(<H::Message as MessageApi>::send),
-            18 => call.run(<H::Message as MessageApi>::history),
-            19 => call.run(<H::Message as MessageApi>::mark_read),
-            20 => call.run(<H::Message as MessageApi>::edit),
-            21 => call.run(<H::Presence as PresenceApi>::list),
-            22 => call.run(<H::Token as TokenApi>::list),
-            23 => call.run(<H::Token as TokenApi>::revoke),
-            24 => call.run(<H::Token as TokenApi>::create_client),
+            17 => call.run(<H::Room as RoomApi>::discover),
+            18 => call.run(<H::Message as MessageApi>::send),
+            19 => call.run(<H::Message as MessageApi>::history),
+            20 => call.run(<H::Message as MessageApi>::mark_read),
+            21 => call.run(<H::Message as MessageApi>::edit),
+            22 => call.run(<H::Presence as PresenceApi>::list),
+            23 => call.run(<H::Token as TokenApi>::list),
+            24 => call.run(<H::Token as TokenApi>::revoke),
+            25 => call.run(<H::Token as TokenApi>::create_client),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -2529,7 +2785,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(25), None)?;
+            rt::frame::check_outgoing(&text, false, validator(26), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2544,7 +2800,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(26), None)?;
+            rt::frame::check_outgoing(&text, false, validator(27), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2559,7 +2815,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(27), None)?;
+            rt::frame::check_outgoing(&text, false, validator(28), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2574,7 +2830,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(28), None)?;
+            rt::frame::check_outgoing(&text, false, validator(29), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2589,7 +2845,27 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(29), None)?;
+            rt::frame::check_outgoing(&text, false, validator(30), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// Someone joined one of the user's rooms, or left it.
+    ///
+    /// Goes to the room's members (each of their connections, the joining or
+    /// leaving user's other devices too). An invitation is not told (an
+    /// invited member is nobody's business until they accept), nor is an
+    /// invited member declining.
+    ///
+    /// Operation `roomMemberChanged` (send on channel `api`).
+    pub fn room_member_changed(
+        &self,
+        audience: rt::hub::Audience<'_>,
+        message: &RoomMemberChanged,
+    ) -> Result<rt::hub::Delivery, rt::ApiError> {
+        let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
+        if cfg!(debug_assertions) {
+            rt::frame::check_outgoing(&text, false, validator(31), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2611,6 +2887,8 @@ pub enum Event {
     RoomRead(RoomRead),
     ///An event of operation `presenceChanged` (message `PresenceChanged`).
     PresenceChanged(PresenceChanged),
+    ///An event of operation `roomMemberChanged` (message `RoomMemberChanged`).
+    RoomMemberChanged(RoomMemberChanged),
 }
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
@@ -2644,6 +2922,12 @@ impl Event {
             .flatten()
         {
             return Ok(Event::PresenceChanged(value));
+        }
+        if let Some(value) = rt::encode::has_consts(&SHAPE_8, &frame)
+            .then(|| rt::serde_json::from_value::<RoomMemberChanged>(frame.clone()).ok())
+            .flatten()
+        {
+            return Ok(Event::RoomMemberChanged(value));
         }
         Err(frame)
     }
@@ -2811,7 +3095,7 @@ impl Client {
         self.connection.request(&CALL_14, request).await?;
         Ok(())
     }
-    /// Join a room the caller was invited to.
+    /// Join a public room, or accept an invitation to a private one.
     /// Operation `roomJoin` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::join`].
     pub async fn room_join(&self, request: &RoomRef) -> Result<(), ClientError> {
         self.connection.request(&CALL_15, request).await?;
@@ -2825,13 +3109,21 @@ impl Client {
     ) -> Result<RoomMembersReply, ClientError> {
         self.connection.call_typed(&CALL_16, request).await
     }
+    /// Public rooms whose name contains a text, newest first, a page at a time.
+    /// Operation `roomDiscover` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::discover`].
+    pub async fn room_discover(
+        &self,
+        request: &RoomDiscoverPayload,
+    ) -> Result<RoomDiscoverReply, ClientError> {
+        self.connection.call_typed(&CALL_17, request).await
+    }
     /// Store a message in a room and push it to the room's members.
     /// Operation `messageSend` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::send`].
     pub async fn message_send(
         &self,
         request: &MessageSendPayload,
     ) -> Result<MessageSendReply, ClientError> {
-        self.connection.call_typed(&CALL_17, request).await
+        self.connection.call_typed(&CALL_18, request).await
     }
     /// A room's messages, newest first, a page at a time.
     /// Operation `messageHistory` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::history`].
@@ -2839,7 +3131,7 @@ impl Client {
         &self,
         request: &MessageHistoryPayload,
     ) -> Result<MessageHistoryReply, ClientError> {
-        self.connection.call_typed(&CALL_18, request).await
+        self.connection.call_typed(&CALL_19, request).await
     }
     /// Move the caller's last-read pointer in a room forward.
     /// Operation `messageMarkRead` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::mark_read`].
@@ -2847,7 +3139,7 @@ impl Client {
         &self,
         request: &MessageMarkReadPayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_19, request).await?;
+        self.connection.request(&CALL_20, request).await?;
         Ok(())
     }
     /// Replace the text of a message the caller sent.
@@ -2856,7 +3148,7 @@ impl Client {
         &self,
         request: &MessageEditPayload,
     ) -> Result<MessageEditReply, ClientError> {
-        self.connection.call_typed(&CALL_20, request).await
+        self.connection.call_typed(&CALL_21, request).await
     }
     /// Whether the caller's contacts are online.
     /// Operation `presenceList` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::list`].
@@ -2864,7 +3156,7 @@ impl Client {
         &self,
         request: &PresenceListPayload,
     ) -> Result<PresenceListReply, ClientError> {
-        self.connection.call_typed(&CALL_21, request).await
+        self.connection.call_typed(&CALL_22, request).await
     }
     /// The caller's live tokens, without their secrets.
     /// Operation `tokenList` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::list`].
@@ -2872,7 +3164,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        self.connection.call_typed(&CALL_22, request).await
+        self.connection.call_typed(&CALL_23, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     /// Operation `tokenRevoke` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::revoke`].
@@ -2880,7 +3172,7 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_23, request).await?;
+        self.connection.request(&CALL_24, request).await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -2889,7 +3181,7 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        self.connection.call_typed(&CALL_24, request).await
+        self.connection.call_typed(&CALL_25, request).await
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -2905,12 +3197,13 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"EmailVerified":{"type":"boolean","const":true,"description":"An admin's word that the user owns this email: with\n`--require-email-verification`, the account logs in without a mailed\ncode. Admins only (`forbidden` otherwise); audited.\n"},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"},"emailVerified":{"$ref":"#/definitions/EmailVerified"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delete-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/delete","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
-    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}}}},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}},"visibility":{"$ref":"#/definitions/RoomVisibility","default":"private","description":"A group room's visibility (`private` unless given)."},"history":{"$ref":"#/definitions/RoomHistory","default":"all","description":"Which messages a group room's members read (`all` unless given)."}}},"RoomHistory":{"type":"string","enum":["all","sinceJoin"],"description":"Which messages a member reads: `all` of the room's, or those stored\nsince they became a member (`sinceJoin`).\n"},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"RoomVisibility":{"type":"string","enum":["private","public"],"description":"`private`: joined by invitation only (direct rooms are); `public`:\nlisted by `room/discover` and joinable by anyone.\n"},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Add a member request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/addMember","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomMemberPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomMemberPayload":{"type":"object","additionalProperties":false,"required":["roomId","userId"],"description":"A room and a user.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"}}},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Leave a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/leave","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Accept an invitation request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/join","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List members request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/members","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomRef":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Find public rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/discover","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomDiscoverPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomDiscoverPayload":{"type":"object","additionalProperties":false,"description":"What to look for, and where the page ends.","properties":{"query":{"type":"string","minLength":1,"maxLength":100,"description":"Text the name contains, in any case."},"before":{"$ref":"#/definitions/RoomId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many rooms at most."}}},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Send a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/send","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageSendPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"MessageSendPayload":{"type":"object","additionalProperties":false,"required":["roomId","text"],"description":"The message to send.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"text":{"$ref":"#/definitions/MessageText"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read history request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageHistoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageHistoryPayload":{"type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Mark read request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/markRead","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageMarkReadPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageMarkReadPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId"],"description":"The room and the newest message the caller has read.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
@@ -2924,6 +3217,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Presence event payload","type":"object","additionalProperties":false,"required":["channel","userId","online"],"properties":{"channel":{"type":"string","const":"presence/changed","description":"The event."},"userId":{"$ref":"#/definitions/UserId"},"online":{"type":"boolean","description":"Whether at least one of the user's connections is bound."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Member event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","change"],"properties":{"channel":{"type":"string","const":"room/memberChanged","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName","description":"The member's name, when they joined."},"change":{"$ref":"#/definitions/MembershipChange"}},"definitions":{"MembershipChange":{"type":"string","enum":["joined","left"],"description":"Whether a user joined a room or left it."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<rt::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| rt::frame::compile_schema(schema)).collect());
@@ -2954,14 +3248,15 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("RoomLeaveRequest", 14),
     ("RoomJoinRequest", 15),
     ("RoomMembersRequest", 16),
-    ("MessageSendRequest", 17),
-    ("MessageHistoryRequest", 18),
-    ("MessageMarkReadRequest", 19),
-    ("MessageEditRequest", 20),
-    ("PresenceListRequest", 21),
-    ("TokenListRequest", 22),
-    ("TokenRevokeRequest", 23),
-    ("TokenCreateClientRequest", 24),
+    ("RoomDiscoverRequest", 17),
+    ("MessageSendRequest", 18),
+    ("MessageHistoryRequest", 19),
+    ("MessageMarkReadRequest", 20),
+    ("MessageEditRequest", 21),
+    ("PresenceListRequest", 22),
+    ("TokenListRequest", 23),
+    ("TokenRevokeRequest", 24),
+    ("TokenCreateClientRequest", 25),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -3027,6 +3322,8 @@ pub fn round_trip(
             "RoomJoinReply" => rt::encode::round_trip_empty(value),
             "RoomMembersRequest" => rt::encode::round_trip::<RoomMembersRequest>(value),
             "RoomMembersReply" => rt::encode::round_trip::<RoomMembersReply>(value),
+            "RoomDiscoverRequest" => rt::encode::round_trip::<RoomDiscoverRequest>(value),
+            "RoomDiscoverReply" => rt::encode::round_trip::<RoomDiscoverReply>(value),
             "MessageSendRequest" => rt::encode::round_trip::<MessageSendRequest>(value),
             "MessageSendReply" => rt::encode::round_trip::<MessageSendReply>(value),
             "MessageHistoryRequest" => {
@@ -3056,6 +3353,7 @@ pub fn round_trip(
             "MessageEdited" => rt::encode::round_trip::<MessageEdited>(value),
             "RoomRead" => rt::encode::round_trip::<RoomRead>(value),
             "PresenceChanged" => rt::encode::round_trip::<PresenceChanged>(value),
+            "RoomMemberChanged" => rt::encode::round_trip::<RoomMemberChanged>(value),
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
             _ => return None,
         },
@@ -3116,31 +3414,32 @@ const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     error: Some((&SHAPE_0, "/error")),
     ..rt::client::Call::SHARED
 };
-const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_8);
-const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_9);
-const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
-const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
-const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
-const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13).with_credential();
-const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14).with_credential();
-const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
-const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
-const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
-const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
-const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
-const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
-const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
-const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
-const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
-const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
-const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
-const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
-const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
-const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
-const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
-const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
-const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
-const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_9);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
+const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
+const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3178,169 +3477,179 @@ const SHAPE_7: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
 );
 const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
+);
+const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
-    &[
-        ("channel", rt::encode::Lead::Const("\"message/send\"")),
-        ("requestId", rt::encode::Lead::CorrelationId),
-        ("apiToken", rt::encode::Lead::Credential),
-    ],
-);
 const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/history\"")),
+        ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
+        ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
+        ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"token/list\"")),
+        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"token/list\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

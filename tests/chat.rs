@@ -4,229 +4,29 @@
 //! does). Every case runs on SQLite, and on MySQL/MariaDB when the test server
 //! is set.
 //!
-//! "Did not arrive" is never a wait: a later event published to the same
-//! connection is the marker (a connection's events arrive in the order they
-//! were published), so a missing event is an event that the marker overtook.
+//! "Did not arrive" is never a wait: a later event is the marker (see
+//! [`common::device`]).
 
 #[macro_use]
 mod common;
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use common::app::{self, Running, test_config};
 use common::db::{self, TestDb};
+use common::device::{Device, PATIENCE, accept, direct_room, full_history, group_room, ids, user, users};
 use common::frames::{Conn, code, frame, seeded_user};
 use common::net;
-use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use specserve::api::{
-    Client, EmptyPayload, Event, Message as ChatMessage, MessageNew, MessageSendPayload, Publisher, Role,
-    RoomCreatePayload, RoomRef,
+    Client, EmptyPayload, Event, MembershipChange, Message as ChatMessage, MessageNew, MessageSendPayload, Publisher,
+    Role, RoomCreatePayload, RoomRef,
 };
 use specserve_runtime::client::ClientOptions;
 use specserve_runtime::hub::Audience;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// A hang guard, not a timing assertion: a frame that should come and does not
-/// fails the test with a message instead of hanging it.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// What a device's reader saw.
-enum Incoming {
-    Frame(Value),
-    /// The server closed (its close code, if it sent a close frame).
-    Closed(Option<CloseCode>),
-}
-
-/// One of a user's connections, bound to them. A task reads it all the time,
-/// as a real client does (so pings are answered); replies are matched by
-/// `requestId`, events are kept in arrival order.
-struct Device {
-    sink: SplitSink<net::Socket, Message>,
-    incoming: mpsc::UnboundedReceiver<Incoming>,
-    reader: tokio::task::JoinHandle<()>,
-    token: String,
-    requests: u64,
-    events: VecDeque<Value>,
-}
-
-impl Drop for Device {
-    /// Drops the socket without a close frame, as a client that goes away does.
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-impl Device {
-    /// A connection for `token`, bound with `auth/bind`.
-    async fn open(running: &Running, token: &str) -> Device {
-        Device::bind(net::raw(&running.server, "/", &[]).await.expect("upgrade"), token).await
-    }
-
-    async fn bind(socket: net::Socket, token: &str) -> Device {
-        let (sink, mut stream) = socket.split();
-        let (sender, incoming) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
-                let seen = match message {
-                    Message::Text(text) => Incoming::Frame(serde_json::from_str(&text).expect("JSON frame")),
-                    Message::Close(frame) => Incoming::Closed(frame.map(|f| f.code)),
-                    _ => continue,
-                };
-                let _ = sender.send(seen);
-            }
-            let _ = sender.send(Incoming::Closed(None));
-        });
-        let mut device =
-            Device { sink, incoming, reader, token: token.to_owned(), requests: 0, events: VecDeque::new() };
-        device.ok("auth/bind", json!({})).await;
-        device
-    }
-
-    /// Sends a request and returns its reply; events read meanwhile are kept.
-    async fn call(&mut self, channel: &str, payload: Value) -> Value {
-        self.requests += 1;
-        let id = format!("q{}", self.requests);
-        let mut request = frame(channel, Some(&self.token), payload);
-        request["requestId"] = json!(id);
-        self.sink.send(Message::text(request.to_string())).await.expect("send");
-        loop {
-            let frame = self.read().await.unwrap_or_else(|| panic!("closed while waiting for the {channel} reply"));
-            if frame["requestId"] == json!(id) {
-                return frame;
-            }
-            assert!(frame.get("requestId").is_none(), "a reply to nothing asked: {frame}");
-            self.events.push_back(frame);
-        }
-    }
-
-    /// A request that must succeed.
-    async fn ok(&mut self, channel: &str, payload: Value) -> Value {
-        let reply = self.call(channel, payload).await;
-        assert_eq!(code(&reply), "ok", "{channel}: {reply}");
-        reply
-    }
-
-    /// Sends `text` to `room`; returns the new message's id.
-    async fn say(&mut self, room: i64, text: &str) -> i64 {
-        let reply = self.ok("message/send", json!({"roomId": room, "text": text})).await;
-        reply["messageId"].as_i64().expect("messageId")
-    }
-
-    async fn incoming(&mut self) -> Incoming {
-        let next = tokio::time::timeout(PATIENCE, self.incoming.recv()).await.expect("a frame in time");
-        next.unwrap_or(Incoming::Closed(None))
-    }
-
-    /// The next text frame, or `None` once the server closed.
-    async fn read(&mut self) -> Option<Value> {
-        match self.incoming().await {
-            Incoming::Frame(frame) => Some(frame),
-            Incoming::Closed(_) => None,
-        }
-    }
-
-    /// The next event, whatever its channel.
-    async fn event(&mut self) -> Value {
-        match self.events.pop_front() {
-            Some(event) => event,
-            None => self.read().await.expect("an event before the connection closed"),
-        }
-    }
-
-    /// The next event on `channel`; events on other channels are skipped.
-    async fn next(&mut self, channel: &str) -> Value {
-        loop {
-            let event = self.event().await;
-            if event["channel"] == channel {
-                return event;
-            }
-        }
-    }
-
-    /// The next event on any of `channels`.
-    async fn next_of(&mut self, channels: &[&str]) -> Value {
-        loop {
-            let event = self.event().await;
-            if channels.iter().any(|channel| event["channel"] == *channel) {
-                return event;
-            }
-        }
-    }
-
-    /// Reads until the server closes the connection; its close code.
-    async fn close_code(&mut self) -> Option<CloseCode> {
-        loop {
-            if let Incoming::Closed(code) = self.incoming().await {
-                return code;
-            }
-        }
-    }
-
-    /// Closes cleanly (a close frame, then the server's answer).
-    async fn close(mut self) {
-        self.sink.send(Message::Close(None)).await.expect("close frame");
-        self.close_code().await;
-    }
-}
-
-/// A user made in the store and logged in: (id, token).
-async fn user(running: &Running, name: &str) -> (i64, String) {
-    let mut conn = Conn::open(running).await;
-    seeded_user(running, &mut conn, &format!("{name}@example.com"), Role::User, None).await
-}
-
-/// `count` users, each with one bound device.
-async fn users(running: &Running, names: &[&str]) -> Vec<(i64, Device)> {
-    let mut made = Vec::new();
-    for name in names {
-        let (id, token) = user(running, name).await;
-        made.push((id, Device::open(running, &token).await));
-    }
-    made
-}
-
-async fn direct_room(device: &mut Device, other: i64) -> i64 {
-    let reply = device.ok("room/create", json!({"otherUserId": other})).await;
-    reply["room"]["id"].as_i64().expect("room id")
-}
-
-/// Accepts the invitation to `room` (`room/join`).
-async fn accept(device: &mut Device, room: i64) {
-    device.ok("room/join", json!({"roomId": room})).await;
-}
-
-async fn group_room(device: &mut Device, name: &str, members: &[i64]) -> i64 {
-    let reply = device.ok("room/create", json!({"name": name, "memberIds": members})).await;
-    assert_eq!(reply["room"]["kind"], "group");
-    reply["room"]["id"].as_i64().expect("room id")
-}
-
-/// A room's whole history, paged newest first with `limit`.
-async fn full_history(device: &mut Device, room: i64, limit: u32) -> Vec<Value> {
-    let mut messages = Vec::new();
-    let mut before = Value::Null;
-    loop {
-        let mut request = json!({"roomId": room, "limit": limit});
-        if !before.is_null() {
-            request["before"] = before.clone();
-        }
-        let page = device.ok("message/history", request).await;
-        messages.extend(page["messages"].as_array().expect("messages").iter().cloned());
-        before = page.get("nextCursor").cloned().unwrap_or(Value::Null);
-        if before.is_null() {
-            return messages;
-        }
-    }
-}
-
-fn ids(messages: &[Value]) -> Vec<i64> {
-    messages.iter().map(|m| m["id"].as_i64().expect("id")).collect()
-}
 
 async fn a_direct_room_is_one_per_pair(running: Running) {
     let mut made = users(&running, &["alice", "bob"]).await;
@@ -269,6 +69,7 @@ async fn a_message_reaches_every_device_but_the_sending_one(running: Running) {
     // Bob accepts: Alice's devices may see him now, and hear that he is online.
     accept(&mut bob, room).await;
     for device in [&mut phone, &mut laptop] {
+        assert_eq!(device.event().await["channel"], "room/memberChanged");
         let online = json!({"channel": "presence/changed", "userId": bob_id, "online": true});
         assert_eq!(device.event().await, online);
     }
@@ -683,10 +484,13 @@ async fn an_invited_user_is_a_number_until_they_accept(running: Running) {
     assert_eq!(bob.next("message/new").await["message"]["id"], first);
     // ...but his connection taking it makes no receipt, nor does his reading.
     bob.ok("message/markRead", json!({"roomId": room, "messageId": first})).await;
-    // Bob accepts: Alice is told he is online, then hears receipts and reads.
+    // Bob accepts: Alice hears he joined and is online, then hears receipts and reads.
     accept(&mut bob, room).await;
+    let joined = alice.event().await;
+    let expected = json!({"channel": "room/memberChanged", "roomId": room, "userId": bob_id, "name": "bob@example.com", "change": "joined"});
+    assert_eq!(joined, expected, "nothing came before");
     let online = alice.event().await;
-    assert_eq!(online, json!({"channel": "presence/changed", "userId": bob_id, "online": true}), "nothing came before");
+    assert_eq!(online, json!({"channel": "presence/changed", "userId": bob_id, "online": true}));
     let second = alice.say(room, "there you are").await;
     assert_eq!(alice.event().await, json!({"channel": "message/delivered", "roomId": room, "messageId": second}));
     let members = alice.ok("room/members", json!({"roomId": room})).await;
@@ -775,6 +579,124 @@ async fn an_author_edits_a_message_and_the_room_hears_it(running: Running) {
     running.stop().await;
 }
 
+/// Seed 004's `join`: a public room is found by name and joined by anyone,
+/// its members hear who came and went; a private one is never listed and
+/// joined by invitation only, with the same answer as a room that does not
+/// exist.
+async fn a_public_room_is_found_and_joined_by_anyone(running: Running) {
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let created = alice.ok("room/create", json!({"name": "Rust users", "visibility": "public"})).await;
+    assert_eq!((&created["room"]["visibility"], &created["room"]["history"]), (&json!("public"), &json!("all")));
+    let public = created["room"]["id"].as_i64().unwrap();
+    let secret = group_room(&mut alice, "Rust insiders", &[]).await;
+    let odd = alice.ok("room/create", json!({"name": "100% Rust_!", "visibility": "public"})).await;
+    let odd = odd["room"]["id"].as_i64().unwrap();
+
+    // Found by any part of the name in any case; private rooms never.
+    let found = bob.ok("room/discover", json!({"query": "RUST"})).await;
+    let listed: Vec<(i64, i64, bool)> = found["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["room"]["id"].as_i64().unwrap(), r["members"].as_i64().unwrap(), r["joined"] == true))
+        .collect();
+    assert_eq!(listed, [(odd, 1, false), (public, 1, false)], "newest first, without {secret}");
+    // Wildcards are plain characters: `%` and `_` match themselves only.
+    for (query, expected) in [("%", vec![odd]), ("_", vec![odd]), ("t_!", vec![odd]), ("s%u", vec![])] {
+        let found = bob.ok("room/discover", json!({"query": query})).await;
+        let ids: Vec<i64> =
+            found["rooms"].as_array().unwrap().iter().map(|r| r["room"]["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, expected, "query {query:?}");
+    }
+    let injection = bob.ok("room/discover", json!({"query": "' OR 1=1 --"})).await;
+    assert_eq!(injection["rooms"], json!([]), "SQL in a query is text");
+    // Pages: one at a time, the cursor leading to the next.
+    let first = bob.ok("room/discover", json!({"query": "rust", "limit": 1})).await;
+    assert_eq!((first["rooms"][0]["room"]["id"].as_i64(), first["nextCursor"].as_i64()), (Some(odd), Some(odd)));
+    let second = bob.ok("room/discover", json!({"query": "rust", "limit": 1, "before": odd})).await;
+    assert_eq!(second["rooms"][0]["room"]["id"].as_i64(), Some(public));
+    assert!(second.get("nextCursor").is_none(), "the last page: {second}");
+
+    // Bob joins: Alice hears who; he reads, writes, and is listed as joined.
+    alice.say(public, "welcome").await;
+    bob.ok("room/join", json!({"roomId": public})).await;
+    let joined = alice.next("room/memberChanged").await;
+    let expected = json!({"channel": "room/memberChanged", "roomId": public, "userId": bob_id, "name": "bob@example.com", "change": "joined"});
+    assert_eq!(joined, expected);
+    assert_eq!(ids(&full_history(&mut bob, public, 10).await).len(), 1, "the room's whole history");
+    bob.ok("room/join", json!({"roomId": public})).await;
+    let found = bob.ok("room/discover", json!({"query": "users"})).await;
+    assert_eq!((&found["rooms"][0]["members"], &found["rooms"][0]["joined"]), (&json!(2), &json!(true)));
+    let said = bob.say(public, "hello all").await;
+    assert_eq!(alice.next("message/new").await["message"]["id"], said);
+    // Bob leaves: Alice hears it, and he can no longer read.
+    bob.ok("room/leave", json!({"roomId": public})).await;
+    let left = alice.next("room/memberChanged").await;
+    assert_eq!(left, json!({"channel": "room/memberChanged", "roomId": public, "userId": bob_id, "change": "left"}));
+    assert_eq!(code(&bob.call("message/history", json!({"roomId": public})).await), "forbidden");
+
+    // A private room, existing or not: the same refusal, and nothing listed.
+    let refused = bob.call("room/join", json!({"roomId": secret})).await;
+    let missing = bob.call("room/join", json!({"roomId": 999_999})).await;
+    assert_eq!((code(&refused), &refused["error"]["message"]), (code(&missing), &missing["error"]["message"]));
+    assert_eq!(code(&refused), "forbidden");
+    assert_eq!(code(&bob.call("message/send", json!({"roomId": secret, "text": "let me in"})).await), "forbidden");
+    let members = alice.ok("room/members", json!({"roomId": secret})).await;
+    assert_eq!(members["members"].as_array().unwrap().len(), 1, "no one came in: {members}");
+    assert!(!members.to_string().contains(&format!("\"userId\":{bob_id}")));
+    let _ = alice_id;
+
+    let cases = [
+        (json!({"query": ""}), "an empty query"),
+        (json!({"query": "x".repeat(101)}), "an oversized query"),
+        (json!({"limit": 0}), "a zero limit"),
+        (json!({"limit": 101}), "too large a limit"),
+        (json!({"before": -1}), "a negative cursor"),
+        (json!({"name": "x"}), "an unknown field"),
+    ];
+    for (payload, what) in cases {
+        assert_eq!(code(&bob.call("room/discover", payload).await), "validation_failed", "{what}");
+    }
+    for payload in [
+        json!({"otherUserId": alice_id, "visibility": "public"}),
+        json!({"otherUserId": alice_id, "history": "sinceJoin"}),
+        json!({"name": "x", "visibility": "everyone"}),
+    ] {
+        assert_eq!(code(&bob.call("room/create", payload.clone()).await), "validation_failed", "{payload}");
+    }
+    running.stop().await;
+}
+
+/// A `sinceJoin` room: a new member reads, counts and sees as last what came
+/// after they became one; in an `all` room, everything.
+async fn a_since_join_room_shows_a_new_member_what_came_after(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (carol_id, mut carol) = made.pop().unwrap();
+    let (_, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let created =
+        alice.ok("room/create", json!({"name": "news", "visibility": "public", "history": "sinceJoin"})).await;
+    assert_eq!(created["room"]["history"], "sinceJoin");
+    let room = created["room"]["id"].as_i64().unwrap();
+    let before = [alice.say(room, "one").await, alice.say(room, "two").await];
+    bob.ok("room/join", json!({"roomId": room})).await;
+    // Invited after two more: Carol too reads from her invitation on.
+    alice.ok("room/addMember", json!({"roomId": room, "userId": carol_id})).await;
+    let after = alice.say(room, "three").await;
+    assert_eq!(ids(&full_history(&mut bob, room, 1).await), [after]);
+    assert_eq!(ids(&full_history(&mut carol, room, 10).await), [after]);
+    assert_eq!(ids(&full_history(&mut alice, room, 10).await), [after, before[1], before[0]], "the owner, all");
+    let listed = bob.ok("room/list", json!({})).await;
+    let summary = &listed["rooms"][0];
+    assert_eq!((&summary["unread"], &summary["lastMessage"]["id"]), (&json!(1), &json!(after)));
+    // A message before one's joining stays unreadable through a cursor too.
+    let page = bob.ok("message/history", json!({"roomId": room, "before": after})).await;
+    assert_eq!(page["messages"], json!([]));
+    running.stop().await;
+}
+
 on_both_stores!(
     a_direct_room_is_one_per_pair,
     an_author_edits_a_message_and_the_room_hears_it,
@@ -788,6 +710,8 @@ on_both_stores!(
     deleting_a_user_closes_its_sockets_and_keeps_its_messages,
     pipelined_sends_are_stored_and_pushed_in_the_order_sent,
     an_invited_user_is_a_number_until_they_accept,
+    a_public_room_is_found_and_joined_by_anyone,
+    a_since_join_room_shows_a_new_member_what_came_after,
 );
 
 /// On a server of per-core workers, an event reaches every member's
@@ -1083,11 +1007,23 @@ async fn the_typed_client_receives_typed_events() {
     bob.set_token(Some(bob_token));
     assert_eq!(bob.auth_bind(&EmptyPayload {}).await.unwrap().user_id, bob_id);
     let room = alice
-        .room_create(&RoomCreatePayload { other_user_id: Some(bob_id), name: None, member_ids: None })
+        .room_create(&RoomCreatePayload {
+            other_user_id: Some(bob_id),
+            name: None,
+            member_ids: None,
+            visibility: None,
+            history: None,
+        })
         .await
         .unwrap()
         .room;
     bob.room_join(&RoomRef { room_id: room.id }).await.unwrap();
+    match tokio::time::timeout(PATIENCE, alice.next_event()).await.expect("the join in time") {
+        Some(Ok(Event::RoomMemberChanged(joined))) => {
+            assert_eq!((joined.room_id, joined.user_id, joined.change), (room.id, bob_id, MembershipChange::Joined));
+        }
+        other => panic!("expected room/memberChanged, got {other:?}"),
+    }
     match tokio::time::timeout(PATIENCE, alice.next_event()).await.expect("presence in time") {
         Some(Ok(Event::PresenceChanged(presence))) => assert_eq!((presence.user_id, presence.online), (bob_id, true)),
         other => panic!("expected presence/changed, got {other:?}"),

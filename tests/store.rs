@@ -343,7 +343,7 @@ async fn linked_inserts_chain_a_rooms_messages_even_when_concurrent(db: TestDb) 
     }
     let retry = store.insert_message(new_message(room.id, alice, &format!("{alice}-0"), true)).await.unwrap();
     assert!(!retry.new && retry.previous.is_none(), "a retry returns the original: {retry:?}");
-    assert_eq!(store.history(room.id, None, 100).await.unwrap().len(), 31, "the retry stored nothing");
+    assert_eq!(store.history(room.id, None, 0, 100).await.unwrap().len(), 31, "the retry stored nothing");
     db.drop().await;
 }
 

@@ -37,8 +37,9 @@ use super::{ChatContext, ChatHandlers, forbidden, not_found, store_error, wire_t
 use crate::api::*;
 use crate::cluster::Nodes;
 use crate::store::{
-    Database, Edit, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord, NewMessage,
-    RoomKind as StoredKind, RoomRecord, now_utc,
+    Database, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord,
+    NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord, RoomVisibility as StoredVisibility,
+    now_utc,
 };
 
 /// The chat part of the application: rooms and messages in the store, pushed
@@ -97,6 +98,14 @@ fn room_view(room: RoomRecord) -> Room {
             StoredKind::Group => RoomKind::Group,
         },
         name: room.name,
+        visibility: match room.visibility {
+            StoredVisibility::Private => RoomVisibility::Private,
+            StoredVisibility::Public => RoomVisibility::Public,
+        },
+        history: match room.history {
+            HistoryVisibility::All => RoomHistory::All,
+            HistoryVisibility::SinceJoin => RoomHistory::SinceJoin,
+        },
         created_at: wire_time(room.created_at),
     }
 }
@@ -147,13 +156,26 @@ impl Chat {
             .ok_or_else(|| forbidden("not a member of this room"))
     }
 
-    /// `user` accepted `room`: the room's joined members may see them now,
-    /// and hear that they are online if they are.
-    async fn accepted(&self, room: i64, user: i64) -> Result<(), ApiError> {
-        if !self.store.join_room(room, user).await.map_err(store_error)? || !self.presence.is_online(user) {
+    /// `user` accepted an invitation to `room` on `connection` (see [`Chat::arrived`]).
+    async fn accepted(&self, room: i64, user: i64, connection: u64) -> Result<(), ApiError> {
+        if self.store.join_room(room, user).await.map_err(store_error)? {
+            self.arrived(room, user, connection).await?;
+        }
+        Ok(())
+    }
+
+    /// `user` joined `room` now, on `connection`: its members' connections
+    /// (but that one, which has its reply) hear who (`room/memberChanged`),
+    /// and its joined members that they are online if they are.
+    async fn arrived(&self, room: i64, user: i64, connection: u64) -> Result<(), ApiError> {
+        let members = self.store.member_ids(room).await.map_err(store_error)?;
+        let name = self.store.user_by_id(user).await.map_err(store_error)?.map(|u| u.name);
+        let event = RoomMemberChanged { room_id: room, user_id: user, name, change: MembershipChange::Joined };
+        let everyone = principals(members.iter().map(|(id, _)| *id));
+        self.publisher.room_member_changed(Audience::principals(&everyone).except(connection), &event)?;
+        if !self.presence.is_online(user) {
             return Ok(());
         }
-        let members = self.store.member_ids(room).await.map_err(store_error)?;
         let joined: Vec<i64> = members
             .into_iter()
             .filter(|(id, status)| *id != user && *status == StoredStatus::Joined)
@@ -173,6 +195,9 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
                 if request.member_ids.is_some() {
                     return Err(invalid("/payload/memberIds", "memberIds go with name (a group room)"));
                 }
+                if request.visibility.is_some() || request.history.is_some() {
+                    return Err(invalid("/payload", "a direct room is private, its history whole"));
+                }
                 if other == caller {
                     return Err(invalid("/payload/otherUserId", "a direct room is with another user"));
                 }
@@ -181,7 +206,21 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
             }
             (None, Some(name)) => {
                 let members: Vec<i64> = request.member_ids.unwrap_or_default();
-                chat.store.create_group_room(caller, &name, &members, now_utc()).await.map_err(store_error)?
+                let room = NewGroupRoom {
+                    owner: caller,
+                    name: &name,
+                    members: &members,
+                    visibility: match request.visibility.unwrap_or(RoomVisibility::Private) {
+                        RoomVisibility::Private => StoredVisibility::Private,
+                        RoomVisibility::Public => StoredVisibility::Public,
+                    },
+                    history: match request.history.unwrap_or(RoomHistory::All) {
+                        RoomHistory::All => HistoryVisibility::All,
+                        RoomHistory::SinceJoin => HistoryVisibility::SinceJoin,
+                    },
+                    now: now_utc(),
+                };
+                chat.store.create_group_room(room).await.map_err(store_error)?
             }
             _ => return Err(invalid("/payload", "give otherUserId (a direct room) or name (a group room)")),
         };
@@ -220,11 +259,18 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
     }
 
     async fn join(rq: Secured<'_, C>, request: RoomRef) -> Result<(), ApiError> {
-        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
-        if chat.member_of(request.room_id, caller).await?.status == StoredStatus::Invited {
-            chat.accepted(request.room_id, caller).await?;
+        let (chat, caller, room) = (rq.part::<Chat>(), rq.principal().user_id, request.room_id);
+        let connection = rq.connection().id();
+        match chat.store.membership(room, caller).await.map_err(store_error)? {
+            Some(Membership { status: StoredStatus::Joined, .. }) => Ok(()),
+            Some(Membership { status: StoredStatus::Invited, .. }) => chat.accepted(room, caller, connection).await,
+            None => match chat.store.join_public_room(room, caller, now_utc()).await.map_err(store_error)? {
+                PublicJoin::Joined => chat.arrived(room, caller, connection).await,
+                PublicJoin::AlreadyMember => Ok(()),
+                // The same answer for a private room and for no room at all.
+                PublicJoin::NotPublic => Err(forbidden("not invited to this room")),
+            },
         }
-        Ok(())
     }
 
     async fn leave(rq: Secured<'_, C>, request: RoomRef) -> Result<(), ApiError> {
@@ -236,8 +282,39 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
         if room.kind == StoredKind::Direct && place.status == StoredStatus::Joined {
             return Err(forbidden("a direct room cannot be left"));
         }
-        chat.store.leave_room(request.room_id, caller).await.map_err(store_error)?;
+        if !chat.store.leave_room(request.room_id, caller).await.map_err(store_error)? {
+            return Ok(());
+        }
+        // An invited member declining was nobody's business.
+        if place.status == StoredStatus::Joined {
+            let members = chat.store.member_ids(request.room_id).await.map_err(store_error)?;
+            let told = principals(members.into_iter().map(|(id, _)| id).chain([caller]));
+            let event = RoomMemberChanged {
+                room_id: request.room_id,
+                user_id: caller,
+                name: None,
+                change: MembershipChange::Left,
+            };
+            chat.publisher.room_member_changed(Audience::principals(&told).except(rq.connection().id()), &event)?;
+        }
         Ok(())
+    }
+
+    async fn discover(rq: Secured<'_, C>, request: RoomDiscoverPayload) -> Result<RoomDiscoverReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
+        let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
+        let query = request.query.as_deref();
+        let mut page =
+            chat.store.discover_rooms(caller, query, request.before, limit + 1).await.map_err(store_error)?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = if more { page.last().map(|r| r.room.id) } else { None };
+        let rooms = page
+            .into_iter()
+            .map(|found| PublicRoom { room: room_view(found.room), members: found.members, joined: found.joined })
+            .collect();
+        Ok(RoomDiscoverReply { rooms, next_cursor })
     }
 
     async fn members(rq: Secured<'_, C>, request: RoomRef) -> Result<RoomMembersReply, ApiError> {
@@ -276,7 +353,7 @@ impl<C: ChatContext> MessageApi for ChatHandlers<C> {
         match members.iter().find(|(id, _)| *id == caller) {
             None => return Err(forbidden("not a member of this room")),
             // Writing in a room one was invited to accepts it.
-            Some((_, StoredStatus::Invited)) => chat.accepted(request.room_id, caller).await?,
+            Some((_, StoredStatus::Invited)) => chat.accepted(request.room_id, caller, connection.id()).await?,
             Some((_, StoredStatus::Joined)) => {}
         }
         let _room_order = chat.room_locks.of(request.room_id).lock().await;
@@ -320,10 +397,11 @@ impl<C: ChatContext> MessageApi for ChatHandlers<C> {
 
     async fn history(rq: Secured<'_, C>, request: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {
         let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
-        chat.member_of(request.room_id, caller).await?;
+        let place = chat.member_of(request.room_id, caller).await?;
         // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
         let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
-        let mut page = chat.store.history(request.room_id, request.before, limit + 1).await.map_err(store_error)?;
+        let (room, before, after) = (request.room_id, request.before, place.history_from);
+        let mut page = chat.store.history(room, before, after, limit + 1).await.map_err(store_error)?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);
         let next_cursor = if more { page.last().map(|m| m.id) } else { None };

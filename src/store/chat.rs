@@ -7,6 +7,23 @@ use time::PrimitiveDateTime;
 use super::sql::{Dialect, SqlStore, decode_error};
 use super::{StoreError, StoreResult};
 
+/// The columns [`SqlStore::room_from_row`] reads, as a `SELECT` list of
+/// `rooms` (a macro, so that `concat!` keeps the statements `'static`).
+macro_rules! room_columns {
+    () => {
+        "id, kind, name, visibility, history, created_at"
+    };
+}
+
+/// A new member's `history_from` (and first read pointer), as SQL over the
+/// room `r`: its newest message in a `since_join` room, else 0.
+macro_rules! history_from {
+    () => {
+        "CASE WHEN r.history = 'since_join'
+         THEN COALESCE((SELECT MAX(x.id) FROM messages x WHERE x.room_id = r.id), 0) ELSE 0 END"
+    };
+}
+
 /// Whether a room is two users' own or a named group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoomKind {
@@ -22,6 +39,44 @@ impl RoomKind {
         match self {
             RoomKind::Direct => "direct",
             RoomKind::Group => "group",
+        }
+    }
+}
+
+/// Who may find and join a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomVisibility {
+    /// By invitation only.
+    Private,
+    /// Listed by room/discover, joinable by anyone.
+    Public,
+}
+
+impl RoomVisibility {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomVisibility::Private => "private",
+            RoomVisibility::Public => "public",
+        }
+    }
+}
+
+/// Which of a room's messages its members read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryVisibility {
+    /// All of them, whenever they joined.
+    All,
+    /// Those stored after they became a member.
+    SinceJoin,
+}
+
+impl HistoryVisibility {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryVisibility::All => "all",
+            HistoryVisibility::SinceJoin => "since_join",
         }
     }
 }
@@ -72,6 +127,8 @@ pub struct Membership {
     pub role: MemberRole,
     /// Invited or joined.
     pub status: MemberStatus,
+    /// The newest message of the room they may not read (0: they read all).
+    pub history_from: i64,
 }
 
 /// A stored room.
@@ -83,8 +140,51 @@ pub struct RoomRecord {
     pub kind: RoomKind,
     /// A group room's name.
     pub name: Option<String>,
+    /// Private or public (direct rooms are private).
+    pub visibility: RoomVisibility,
+    /// Which messages members read.
+    pub history: HistoryVisibility,
     /// When created (UTC).
     pub created_at: PrimitiveDateTime,
+}
+
+/// A group room to create.
+#[derive(Debug, Clone)]
+pub struct NewGroupRoom<'a> {
+    /// Its owner, who joins it.
+    pub owner: i64,
+    /// Its name.
+    pub name: &'a str,
+    /// Users invited (those that exist).
+    pub members: &'a [i64],
+    /// Private or public.
+    pub visibility: RoomVisibility,
+    /// Which messages members read.
+    pub history: HistoryVisibility,
+    /// Now (UTC).
+    pub now: PrimitiveDateTime,
+}
+
+/// What [`ChatStore::join_public_room`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicJoin {
+    /// The user is a joined member now.
+    Joined,
+    /// The user was a joined member already.
+    AlreadyMember,
+    /// No such room, or it is not public.
+    NotPublic,
+}
+
+/// A public room as room/discover lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicRoomRecord {
+    /// The room.
+    pub room: RoomRecord,
+    /// Its joined members.
+    pub members: i64,
+    /// Whether the user who asked is one of them.
+    pub joined: bool,
 }
 
 /// A stored message.
@@ -182,15 +282,22 @@ pub trait ChatStore: Send + Sync {
     /// joins `caller` (accepting an invitation, or coming back after
     /// declining). `true` when it was created now. Concurrent calls get one room.
     async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)>;
-    /// A new group room owned (and joined) by `owner`, with those of
-    /// `members` that exist invited.
-    async fn create_group_room(
+    /// A new group room owned (and joined) by its owner, with those of its
+    /// members that exist invited.
+    async fn create_group_room(&self, room: NewGroupRoom<'_>) -> StoreResult<RoomRecord>;
+    /// Makes `user` a joined member of `room` if it is public (an invitation
+    /// to it is accepted too).
+    async fn join_public_room(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<PublicJoin>;
+    /// Public rooms whose name contains `query` (any case; `%`, `_` and `!`
+    /// are plain characters), newest first, older than `before`, at most
+    /// `limit`; each says whether `user` joined it.
+    async fn discover_rooms(
         &self,
-        owner: i64,
-        name: &str,
-        members: &[i64],
-        now: PrimitiveDateTime,
-    ) -> StoreResult<RoomRecord>;
+        user: i64,
+        query: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<PublicRoomRecord>>;
     /// A room by id.
     async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>>;
     /// `user`'s place in `room`, if a member (invited or joined).
@@ -212,8 +319,9 @@ pub trait ChatStore: Send + Sync {
     /// Stores a message; with a `client_msg_id` the sender already used in
     /// this room, the original instead.
     async fn insert_message(&self, message: NewMessage) -> StoreResult<InsertedMessage>;
-    /// A room's messages older than `before` (all when `None`), newest first, at most `limit`.
-    async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>>;
+    /// A room's messages older than `before` (all when `None`) and newer
+    /// than `after`, newest first, at most `limit`.
+    async fn history(&self, room: i64, before: Option<i64>, after: i64, limit: u32) -> StoreResult<Vec<MessageRecord>>;
     /// Whether message `message` is stored, in room `room` (a cluster
     /// believes an event's place in its room only then).
     async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool>;
@@ -262,7 +370,14 @@ where
                 Self::join_member(&mut *tx, id, caller, "member", now).await?;
                 Self::invite_member(&mut *tx, id, other, now).await?;
                 tx.commit().await?;
-                let room = RoomRecord { id, kind: RoomKind::Direct, name: None, created_at: now };
+                let room = RoomRecord {
+                    id,
+                    kind: RoomKind::Direct,
+                    name: None,
+                    visibility: RoomVisibility::Private,
+                    history: HistoryVisibility::All,
+                    created_at: now,
+                };
                 Ok((room, true))
             }
             // The pair has its room already (perhaps made a moment ago
@@ -270,7 +385,7 @@ where
             Err(StoreError::Conflict) => {
                 drop(tx);
                 let mut connection = self.connections.acquire().await?;
-                let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE direct_key = ?")
+                let row = sqlx::query(concat!("SELECT ", room_columns!(), " FROM rooms WHERE direct_key = ?"))
                     .bind(&key)
                     .fetch_one(&mut *connection)
                     .await?;
@@ -282,21 +397,21 @@ where
         }
     }
 
-    async fn create_group_room(
-        &self,
-        owner: i64,
-        name: &str,
-        members: &[i64],
-        now: PrimitiveDateTime,
-    ) -> StoreResult<RoomRecord> {
+    async fn create_group_room(&self, room: NewGroupRoom<'_>) -> StoreResult<RoomRecord> {
+        let NewGroupRoom { owner, name, members, visibility, history, now } = room;
         let mut connection = self.connections.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        let result = sqlx::query("INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)")
-            .bind(name)
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let result = sqlx::query(
+            "INSERT INTO rooms (kind, name, visibility, history, created_by, created_at)
+             VALUES ('group', ?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(visibility.as_str())
+        .bind(history.as_str())
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let id = DB::inserted_id(&result);
         Self::join_member(&mut *tx, id, owner, "owner", now).await?;
         let mut invited = std::collections::HashSet::new();
@@ -306,11 +421,65 @@ where
             }
         }
         tx.commit().await?;
-        Ok(RoomRecord { id, kind: RoomKind::Group, name: Some(name.to_owned()), created_at: now })
+        Ok(RoomRecord { id, kind: RoomKind::Group, name: Some(name.to_owned()), visibility, history, created_at: now })
+    }
+
+    async fn join_public_room(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<PublicJoin> {
+        let mut connection = self.connections.acquire().await?;
+        let place = Self::membership_on(&mut connection, room, user).await?;
+        if place.is_some_and(|place| place.status == MemberStatus::Joined) {
+            return Ok(PublicJoin::AlreadyMember);
+        }
+        let public = sqlx::query("SELECT 1 FROM rooms WHERE id = ? AND visibility = 'public'")
+            .bind(room)
+            .fetch_optional(&mut *connection)
+            .await?
+            .is_some();
+        if !public {
+            return Ok(PublicJoin::NotPublic);
+        }
+        Self::join_member(&mut connection, room, user, "member", now).await?;
+        Ok(PublicJoin::Joined)
+    }
+
+    async fn discover_rooms(
+        &self,
+        user: i64,
+        query: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<PublicRoomRecord>> {
+        use sqlx::Row;
+        let pattern = format!("%{}%", like_escaped(&query.unwrap_or_default().to_lowercase()));
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            room_columns!(),
+            ", (SELECT COUNT(*) FROM room_members m WHERE m.room_id = rooms.id AND m.status = 'joined') AS members,
+               (SELECT COUNT(*) FROM room_members m
+                WHERE m.room_id = rooms.id AND m.user_id = ? AND m.status = 'joined') AS joined
+             FROM rooms
+             WHERE visibility = 'public' AND id < ? AND LOWER(name) LIKE ? ESCAPE '!'
+             ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(user)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(&pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PublicRoomRecord {
+                    room: Self::room_from_row(row)?,
+                    members: row.try_get("members")?,
+                    joined: row.try_get::<i64, _>("joined")? > 0,
+                })
+            })
+            .collect()
     }
 
     async fn room(&self, id: i64) -> StoreResult<Option<RoomRecord>> {
-        let row = sqlx::query("SELECT id, kind, name, created_at FROM rooms WHERE id = ?")
+        let row = sqlx::query(concat!("SELECT ", room_columns!(), " FROM rooms WHERE id = ?"))
             .bind(id)
             .fetch_optional(&mut *self.connections.acquire().await?)
             .await?;
@@ -318,17 +487,7 @@ where
     }
 
     async fn membership(&self, room: i64, user: i64) -> StoreResult<Option<Membership>> {
-        use sqlx::Row;
-        let row = sqlx::query("SELECT role, status FROM room_members WHERE room_id = ? AND user_id = ?")
-            .bind(room)
-            .bind(user)
-            .fetch_optional(&mut *self.connections.acquire().await?)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Membership {
-            role: member_role(&row.try_get::<String, _>("role")?)?,
-            status: member_status(&row.try_get::<String, _>("status")?)?,
-        }))
+        Self::membership_on(&mut *self.connections.acquire().await?, room, user).await
     }
 
     async fn add_member(&self, room: i64, user: i64, now: PrimitiveDateTime) -> StoreResult<bool> {
@@ -416,15 +575,16 @@ where
     async fn rooms_of(&self, user: i64) -> StoreResult<Vec<RoomSummaryRecord>> {
         use sqlx::Row;
         let rows = sqlx::query(
-            "SELECT r.id, r.kind, r.name, r.created_at, m.status,
+            "SELECT r.id, r.kind, r.name, r.visibility, r.history, r.created_at, m.status,
                     (SELECT COUNT(*) FROM messages x
-                     WHERE x.room_id = r.id AND x.id > m.last_read_message_id
+                     WHERE x.room_id = r.id AND x.id > m.last_read_message_id AND x.id > m.history_from
                        AND (x.author_id IS NULL OR x.author_id <> ?)) AS unread,
                     l.id AS last_id, l.author_id AS last_author_id, l.text AS last_text,
                     l.client_msg_id AS last_client_msg_id, l.created_at AS last_created_at
              FROM room_members m
              JOIN rooms r ON r.id = m.room_id
              LEFT JOIN messages l ON l.id = (SELECT MAX(y.id) FROM messages y WHERE y.room_id = r.id)
+                                 AND l.id > m.history_from
              WHERE m.user_id = ?
              ORDER BY COALESCE(l.id, 0) DESC, r.id DESC",
         )
@@ -513,13 +673,14 @@ where
         }
     }
 
-    async fn history(&self, room: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+    async fn history(&self, room: i64, before: Option<i64>, after: i64, limit: u32) -> StoreResult<Vec<MessageRecord>> {
         let rows = sqlx::query(
             "SELECT id, room_id, author_id, text, client_msg_id, created_at FROM messages
-             WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+             WHERE room_id = ? AND id < ? AND id > ? ORDER BY id DESC LIMIT ?",
         )
         .bind(room)
         .bind(before.unwrap_or(i64::MAX))
+        .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&mut *self.connections.acquire().await?)
         .await?;
@@ -610,12 +771,40 @@ where
             "group" => RoomKind::Group,
             other => return Err(decode_error(format!("unknown room kind `{other}`"))),
         };
+        let visibility = match row.try_get::<String, _>("visibility")?.as_str() {
+            "private" => RoomVisibility::Private,
+            "public" => RoomVisibility::Public,
+            other => return Err(decode_error(format!("unknown room visibility `{other}`"))),
+        };
+        let history = match row.try_get::<String, _>("history")?.as_str() {
+            "all" => HistoryVisibility::All,
+            "since_join" => HistoryVisibility::SinceJoin,
+            other => return Err(decode_error(format!("unknown room history `{other}`"))),
+        };
         Ok(RoomRecord {
             id: row.try_get("id")?,
             kind,
             name: row.try_get("name")?,
+            visibility,
+            history,
             created_at: row.try_get("created_at")?,
         })
+    }
+
+    /// `user`'s place in `room`, if a member, on `connection`.
+    async fn membership_on(connection: &mut DB::Connection, room: i64, user: i64) -> StoreResult<Option<Membership>> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT role, status, history_from FROM room_members WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&mut *connection)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Membership {
+            role: member_role(&row.try_get::<String, _>("role")?)?,
+            status: member_status(&row.try_get::<String, _>("status")?)?,
+            history_from: row.try_get("history_from")?,
+        }))
     }
 
     fn message_from_row(row: &DB::Row) -> StoreResult<MessageRecord> {
@@ -639,13 +828,19 @@ where
         role: &str,
         now: PrimitiveDateTime,
     ) -> StoreResult<()> {
-        let inserted = sqlx::query(
-            "INSERT INTO room_members (room_id, user_id, role, status, joined_at) VALUES (?, ?, ?, 'joined', ?)",
-        )
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO room_members (room_id, user_id, role, status, joined_at, history_from, last_read_message_id)
+             SELECT ?, ?, ?, 'joined', ?, ",
+            history_from!(),
+            ", ",
+            history_from!(),
+            " FROM rooms r WHERE r.id = ?"
+        ))
         .bind(room)
         .bind(user)
         .bind(role)
         .bind(now)
+        .bind(room)
         .execute(&mut *connection)
         .await
         .map_err(StoreError::from);
@@ -671,11 +866,16 @@ where
         user: i64,
         now: PrimitiveDateTime,
     ) -> StoreResult<bool> {
-        let result = sqlx::query(
-            "INSERT INTO room_members (room_id, user_id, role, status, joined_at)
-             SELECT ?, u.id, 'member', 'invited', ? FROM users u
-             WHERE u.id = ? AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = ? AND m.user_id = u.id)",
-        )
+        let result = sqlx::query(concat!(
+            "INSERT INTO room_members (room_id, user_id, role, status, joined_at, history_from, last_read_message_id)
+             SELECT ?, u.id, 'member', 'invited', ?, ",
+            history_from!(),
+            ", ",
+            history_from!(),
+            " FROM users u, rooms r
+             WHERE u.id = ? AND r.id = ?
+               AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = u.id)"
+        ))
         .bind(room)
         .bind(now)
         .bind(user)
@@ -684,6 +884,19 @@ where
         .await?;
         Ok(DB::rows_affected(&result) > 0)
     }
+}
+
+/// `text` with the `LIKE` wildcards made plain, for `ESCAPE '!'` (a
+/// character both MySQL and SQLite take as written, unlike `\`).
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// A stored member role; anything else means the table was edited by hand.

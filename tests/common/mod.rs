@@ -260,6 +260,7 @@ impl UserApi for Memory {
     }
 }
 
+pub mod device;
 pub mod nats;
 
 /// Starting a real server over real TLS, and talking to it.

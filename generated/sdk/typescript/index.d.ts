@@ -364,6 +364,18 @@ export interface AuthBindRequest {
 export type RoomName = string;
 
 /**
+ * `private`: joined by invitation only (direct rooms are); `public`:
+ * listed by `room/discover` and joinable by anyone.
+ */
+export type RoomVisibility = "private" | "public";
+
+/**
+ * Which messages a member reads: `all` of the room's, or those stored
+ * since they became a member (`sinceJoin`).
+ */
+export type RoomHistory = "all" | "sinceJoin";
+
+/**
  * `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
  */
 export interface RoomCreatePayload {
@@ -385,6 +397,14 @@ export interface RoomCreatePayload {
    * Constraints: at most 100 items, items unique.
    */
   memberIds?: UserId[];
+  /**
+   * A group room's visibility (`private` unless given).
+   */
+  visibility?: RoomVisibility;
+  /**
+   * Which messages a group room's members read (`all` unless given).
+   */
+  history?: RoomHistory;
 }
 
 /**
@@ -482,6 +502,40 @@ export interface RoomMembersRequest {
    * Names one room.
    */
   payload: RoomRef;
+}
+
+/**
+ * What to look for, and where the page ends.
+ */
+export interface RoomDiscoverPayload {
+  /**
+   * Text the name contains, in any case.
+   *
+   * Constraints: 1 to 100 characters.
+   */
+  query?: string;
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  before?: RoomId;
+  /**
+   * How many rooms at most.
+   *
+   * Constraints: at least 1, at most 100, default `50`.
+   */
+  limit?: number;
+}
+
+/**
+ * Public rooms whose name contains a text, newest first, a page at a time.
+ */
+export interface RoomDiscoverRequest {
+  /**
+   * What to look for, and where the page ends.
+   */
+  payload: RoomDiscoverPayload;
 }
 
 /**
@@ -929,6 +983,16 @@ export interface Room {
    */
   name?: RoomName;
   /**
+   * `private`: joined by invitation only (direct rooms are); `public`:
+   * listed by `room/discover` and joinable by anyone.
+   */
+  visibility: RoomVisibility;
+  /**
+   * Which messages a member reads: `all` of the room's, or those stored
+   * since they became a member (`sinceJoin`).
+   */
+  history: RoomHistory;
+  /**
    * An instant in UTC, ISO-8601.
    *
    * Constraints: format `date-time`.
@@ -1074,6 +1138,42 @@ export interface RoomMembersReply {
    * Constraints: at most 10000 items.
    */
   members: RoomMember[];
+}
+
+/**
+ * A public room as `room/discover` lists it.
+ */
+export interface PublicRoom {
+  /**
+   * A room.
+   */
+  room: Room;
+  /**
+   * How many joined it.
+   *
+   * Constraints: at least 0.
+   */
+  members: number;
+  /**
+   * Whether the caller is one of them.
+   */
+  joined: boolean;
+}
+
+/**
+ * Find public rooms reply
+ */
+export interface RoomDiscoverReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  rooms: PublicRoom[];
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  nextCursor?: RoomId;
 }
 
 /**
@@ -1354,6 +1454,39 @@ export interface PresenceChanged {
 }
 
 /**
+ * Whether a user joined a room or left it.
+ */
+export type MembershipChange = "joined" | "left";
+
+/**
+ * Someone joined one of the user's rooms, or left it.
+ */
+export interface RoomMemberChanged {
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * The member's name, when they joined.
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name?: UserName;
+  /**
+   * Whether a user joined a room or left it.
+   */
+  change: MembershipChange;
+}
+
+/**
  * The closed set of error codes:
  * `bad_request` (not a JSON object, or no channel),
  * `validation_failed` (the frame breaks its schema),
@@ -1441,6 +1574,7 @@ export interface Operations {
   "roomLeave": { request: RoomRef; reply: void };
   "roomJoin": { request: RoomRef; reply: void };
   "roomMembers": { request: RoomRef; reply: RoomMembersReply };
+  "roomDiscover": { request: RoomDiscoverPayload; reply: RoomDiscoverReply };
   "messageSend": { request: MessageSendPayload; reply: MessageSendReply };
   "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
   "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
@@ -1481,6 +1615,11 @@ export interface Events {
    * Operation `presenceChanged`.
    */
   "presenceChanged": PresenceChanged;
+  /**
+   * Someone joined one of the user's rooms, or left it.
+   * Operation `roomMemberChanged`.
+   */
+  "roomMemberChanged": RoomMemberChanged;
 }
 
 /** How each operation's frames are laid out (from the spec); the client's runtime reads it. */
@@ -1675,7 +1814,7 @@ export interface RoomOperations {
    */
   leave(payload: RoomRef, call?: CallOptions): Promise<void>;
   /**
-   * Join a room the caller was invited to.
+   * Join a public room, or accept an invitation to a private one.
    * Operation `roomJoin`; sends the client's token.
    */
   join(payload: RoomRef, call?: CallOptions): Promise<void>;
@@ -1684,6 +1823,11 @@ export interface RoomOperations {
    * Operation `roomMembers`; sends the client's token.
    */
   members(payload: RoomRef, call?: CallOptions): Promise<RoomMembersReply>;
+  /**
+   * Public rooms whose name contains a text, newest first, a page at a time.
+   * Operation `roomDiscover`; sends the client's token.
+   */
+  discover(payload?: RoomDiscoverPayload, call?: CallOptions): Promise<RoomDiscoverReply>;
 }
 
 /** The `message` operations. */

@@ -971,6 +971,64 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "roomDiscover": {
+    "operation": "roomDiscover",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "room/discover"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "session": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/discover"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "messageSend": {
     "operation": "messageSend",
     "secured": true,
@@ -1501,6 +1559,18 @@ export const EVENTS = Object.freeze({
       "channel"
     ],
     "unit": false
+  },
+  "roomMemberChanged": {
+    "consts": [
+      [
+        "channel",
+        "room/memberChanged"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
   }
 });
 
@@ -1725,6 +1795,8 @@ export class Client {
       join: (payload, call) => this.request("roomJoin", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       members: (payload, call) => this.request("roomMembers", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      discover: (payload, call) => this.request("roomDiscover", payload, call),
     });
     /** The `message` operations. */
     this.message = Object.freeze({
