@@ -329,6 +329,37 @@ pub struct UserDeleteRequest {
     /// Names one user by id.
     pub payload: UserRef,
 }
+/// What to look for, and where the page starts.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryPayload {
+    /// Text the name contains, in any case.
+    ///
+    /// Constraints: 1 to 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<UserId>,
+    /// How many users at most.
+    ///
+    /// Constraints: at least 1, at most 100, default `50`.
+    #[serde(default = "default_directory_payload_limit")]
+    pub limit: i64,
+}
+fn default_directory_payload_limit() -> i64 {
+    rt::service::spec_default("50")
+}
+/// Users the caller may see whose name contains a text, by id, a page at a time.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct UserDirectoryRequest {
+    /// What to look for, and where the page starts.
+    pub payload: DirectoryPayload,
+}
 /// No fields.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -700,6 +731,13 @@ pub struct PresenceListPayload {
 pub struct PresenceListRequest {
     /// The users to ask about.
     pub payload: PresenceListPayload,
+}
+/// The users online now whom the caller may see.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct PresenceOnlineRequest {
+    /// No fields.
+    pub payload: EmptyPayload,
 }
 /// No fields; the caller's sessions.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -1391,6 +1429,58 @@ pub struct TokenCreateClientReply {
     #[serde(rename = "expiresAt")]
     pub expires_at: Timestamp,
 }
+/// A user the caller may see.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct DirectoryEntry {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    pub name: UserName,
+    /// Whether at least one of the user's connections is bound.
+    pub online: bool,
+}
+/// Find users reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct UserDirectoryReply {
+    /// Constraints: at most 100 items.
+    pub users: Vec<DirectoryEntry>,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "nextCursor")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<UserId>,
+}
+/// A user who is online.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct OnlineUser {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+    ///
+    /// Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+    pub name: UserName,
+}
+/// Online users reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct PresenceOnlineReply {
+    /// Constraints: at most 1000 items.
+    pub users: Vec<OnlineUser>,
+    /// More users are online than listed.
+    pub truncated: bool,
+}
 /// A message was sent in one of the user's rooms.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1729,6 +1819,7 @@ pub const OPERATIONS: &[&str] = &[
     "userRead",
     "userUpdate",
     "userDelete",
+    "userDirectory",
     "authBind",
     "roomCreate",
     "roomList",
@@ -1742,6 +1833,7 @@ pub const OPERATIONS: &[&str] = &[
     "messageMarkRead",
     "messageEdit",
     "presenceList",
+    "presenceOnline",
     "tokenList",
     "tokenRevoke",
     "tokenCreateClient",
@@ -1966,6 +2058,23 @@ pub trait UserApi: Send + Sync + 'static {
         rq: rt::Secured<'_, Self::Context, ()>,
         message: UserRef,
     ) -> impl std::future::Future<Output = Result<(), rt::ApiError>> + Send;
+    /// Users the caller may see whose name contains a text, by id, a page at a time.
+    ///
+    /// Who the caller may see is the server's `--user-visibility`: `all` (every
+    /// user), `contacts` (the default: users who share a room with the caller
+    /// where both joined) or `none` (nobody); the caller always sees
+    /// themselves. Others are not listed, as if unknown. `query` matches
+    /// anywhere in the name, in any case; `%`, `_` and `!` are plain
+    /// characters. Up to `limit` (1 to 100, default 50) users with ids above
+    /// `after`; `nextCursor`, when present, is the `after` of the next page.
+    ///
+    /// Operation `userDirectory` (receive on channel `api`), needs a credential.
+    fn directory(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: DirectoryPayload,
+    ) -> impl std::future::Future<
+        Output = Result<UserDirectoryReply, rt::ApiError>,
+    > + Send;
 }
 /// Handlers of the `room` operations. Implement every method; an operation added to the spec adds one here.
 pub trait RoomApi: Send + Sync + 'static {
@@ -2132,9 +2241,10 @@ pub trait MessageApi: Send + Sync + 'static {
 pub trait PresenceApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
     type Context: rt::Context<Policy = Policy>;
-    /// Whether the caller's contacts are online.
+    /// Whether the users the caller may see are online.
     ///
-    /// Contacts are the users who share a room with the caller where both
+    /// Under `--user-visibility` (see `user/directory`): with the default,
+    /// `contacts`, the users who share a room with the caller where both
     /// joined (an invitation not accepted yet does not count). Others are left
     /// out of the reply, as if unknown.
     ///
@@ -2144,6 +2254,20 @@ pub trait PresenceApi: Send + Sync + 'static {
         message: PresenceListPayload,
     ) -> impl std::future::Future<
         Output = Result<PresenceListReply, rt::ApiError>,
+    > + Send;
+    /// The users online now whom the caller may see.
+    ///
+    /// Under `--user-visibility`: `all` lists everyone online, `contacts` (the
+    /// default) the caller's contacts who are, `none` the caller alone. At most
+    /// 1,000, by id; `truncated` says there were more. `presence/changed`
+    /// keeps the list current: the same users hear of the same changes.
+    ///
+    /// Operation `presenceOnline` (receive on channel `api`), needs a credential.
+    fn online(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: EmptyPayload,
+    ) -> impl std::future::Future<
+        Output = Result<PresenceOnlineReply, rt::ApiError>,
     > + Send;
 }
 /// Handlers of the `token` operations. Implement every method; an operation added to the spec adds one here.
@@ -2271,6 +2395,12 @@ impl<C: rt::Context<Policy = Policy>> UserApi for Unimplemented<C> {
     async fn delete(_: rt::Secured<'_, C, ()>, _: UserRef) -> Result<(), rt::ApiError> {
         Err(rt::ApiError::not_implemented("userDelete"))
     }
+    async fn directory(
+        _: rt::Secured<'_, C, ()>,
+        _: DirectoryPayload,
+    ) -> Result<UserDirectoryReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("userDirectory"))
+    }
 }
 impl<C: rt::Context<Policy = Policy>> RoomApi for Unimplemented<C> {
     type Context = C;
@@ -2345,6 +2475,12 @@ impl<C: rt::Context<Policy = Policy>> PresenceApi for Unimplemented<C> {
         _: PresenceListPayload,
     ) -> Result<PresenceListReply, rt::ApiError> {
         Err(rt::ApiError::not_implemented("presenceList"))
+    }
+    async fn online(
+        _: rt::Secured<'_, C, ()>,
+        _: EmptyPayload,
+    ) -> Result<PresenceOnlineReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("presenceOnline"))
     }
 }
 impl<C: rt::Context<Policy = Policy>> TokenApi for Unimplemented<C> {
@@ -2529,89 +2665,99 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(9, "userDelete")
     },
     rt::route::Route {
-        discriminator: Some("\"auth/bind\""),
+        discriminator: Some("\"user/directory\""),
         validators: (Some(10), None),
-        ..SHARED_ROUTE_0.named(10, "authBind")
+        ..SHARED_ROUTE_0.named(10, "userDirectory")
+    },
+    rt::route::Route {
+        discriminator: Some("\"auth/bind\""),
+        validators: (Some(11), None),
+        ..SHARED_ROUTE_0.named(11, "authBind")
     },
     rt::route::Route {
         discriminator: Some("\"room/create\""),
-        validators: (Some(11), None),
-        ..SHARED_ROUTE_0.named(11, "roomCreate")
+        validators: (Some(12), None),
+        ..SHARED_ROUTE_0.named(12, "roomCreate")
     },
     rt::route::Route {
         discriminator: Some("\"room/list\""),
-        validators: (Some(12), None),
-        ..SHARED_ROUTE_0.named(12, "roomList")
+        validators: (Some(13), None),
+        ..SHARED_ROUTE_0.named(13, "roomList")
     },
     rt::route::Route {
         discriminator: Some("\"room/addMember\""),
-        validators: (Some(13), None),
-        ..SHARED_ROUTE_0.named(13, "roomAddMember")
+        validators: (Some(14), None),
+        ..SHARED_ROUTE_0.named(14, "roomAddMember")
     },
     rt::route::Route {
         discriminator: Some("\"room/leave\""),
-        validators: (Some(14), None),
-        ..SHARED_ROUTE_0.named(14, "roomLeave")
+        validators: (Some(15), None),
+        ..SHARED_ROUTE_0.named(15, "roomLeave")
     },
     rt::route::Route {
         discriminator: Some("\"room/join\""),
-        validators: (Some(15), None),
-        ..SHARED_ROUTE_0.named(15, "roomJoin")
+        validators: (Some(16), None),
+        ..SHARED_ROUTE_0.named(16, "roomJoin")
     },
     rt::route::Route {
         discriminator: Some("\"room/members\""),
-        validators: (Some(16), None),
-        ..SHARED_ROUTE_0.named(16, "roomMembers")
+        validators: (Some(17), None),
+        ..SHARED_ROUTE_0.named(17, "roomMembers")
     },
     rt::route::Route {
         discriminator: Some("\"room/discover\""),
-        validators: (Some(17), None),
-        ..SHARED_ROUTE_0.named(17, "roomDiscover")
+        validators: (Some(18), None),
+        ..SHARED_ROUTE_0.named(18, "roomDiscover")
     },
     rt::route::Route {
         discriminator: Some("\"message/send\""),
-        validators: (Some(18), None),
+        validators: (Some(19), None),
         scheduling: rt::service::Scheduling::Ordered,
-        ..SHARED_ROUTE_0.named(18, "messageSend")
+        ..SHARED_ROUTE_0.named(19, "messageSend")
     },
     rt::route::Route {
         discriminator: Some("\"message/history\""),
-        validators: (Some(19), None),
-        ..SHARED_ROUTE_0.named(19, "messageHistory")
+        validators: (Some(20), None),
+        ..SHARED_ROUTE_0.named(20, "messageHistory")
     },
     rt::route::Route {
         discriminator: Some("\"message/markRead\""),
-        validators: (Some(20), None),
-        ..SHARED_ROUTE_0.named(20, "messageMarkRead")
+        validators: (Some(21), None),
+        ..SHARED_ROUTE_0.named(21, "messageMarkRead")
     },
     rt::route::Route {
         discriminator: Some("\"message/edit\""),
-        validators: (Some(21), None),
-        ..SHARED_ROUTE_0.named(21, "messageEdit")
+        validators: (Some(22), None),
+        ..SHARED_ROUTE_0.named(22, "messageEdit")
     },
     rt::route::Route {
         discriminator: Some("\"presence/list\""),
-        validators: (Some(22), None),
-        ..SHARED_ROUTE_0.named(22, "presenceList")
+        validators: (Some(23), None),
+        ..SHARED_ROUTE_0.named(23, "presenceList")
+    },
+    rt::route::Route {
+        discriminator: Some("\"presence/online\""),
+        validators: (Some(24), None),
+        ..SHARED_ROUTE_0.named(24, "presenceOnline")
     },
     rt::route::Route {
         discriminator: Some("\"token/list\""),
-        validators: (Some(23), None),
-        ..SHARED_ROUTE_0.named(23, "tokenList")
+        validators: (Some(25), None),
+        ..SHARED_ROUTE_0.named(25, "tokenList")
     },
     rt::route::Route {
         discriminator: Some("\"token/revoke\""),
-        validators: (Some(24), None),
+        validators: (Some(26), None),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..SHARED_ROUTE_0.named(24, "tokenRevoke")
+        ..SHARED_ROUTE_0.named(26, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("\"token/createClient\""),
-        validators: (Some(25), None),
+        validators: (Some(27), None),
         audit: Some(
             rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),
         ),
-        ..SHARED_ROUTE_0.named(25, "tokenCreateClient")
+        ..SHARED_ROUTE_0.named(27, "tokenCreateClient")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -2630,22 +2776,24 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("user/read"), 7),
             (Some("user/update"), 8),
             (Some("user/delete"), 9),
-            (Some("auth/bind"), 10),
-            (Some("room/create"), 11),
-            (Some("room/list"), 12),
-            (Some("room/addMember"), 13),
-            (Some("room/leave"), 14),
-            (Some("room/join"), 15),
-            (Some("room/members"), 16),
-            (Some("room/discover"), 17),
-            (Some("message/send"), 18),
-            (Some("message/history"), 19),
-            (Some("message/markRead"), 20),
-            (Some("message/edit"), 21),
-            (Some("presence/list"), 22),
-            (Some("token/list"), 23),
-            (Some("token/revoke"), 24),
-            (Some("token/createClient"), 25),
+            (Some("user/directory"), 10),
+            (Some("auth/bind"), 11),
+            (Some("room/create"), 12),
+            (Some("room/list"), 13),
+            (Some("room/addMember"), 14),
+            (Some("room/leave"), 15),
+            (Some("room/join"), 16),
+            (Some("room/members"), 17),
+            (Some("room/discover"), 18),
+            (Some("message/send"), 19),
+            (Some("message/history"), 20),
+            (Some("message/markRead"), 21),
+            (Some("message/edit"), 22),
+            (Some("presence/list"), 23),
+            (Some("presence/online"), 24),
+            (Some("token/list"), 25),
+            (Some("token/revoke"), 26),
+            (Some("token/createClient"), 27),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2666,22 +2814,24 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("user/read"), 7),
             (Some("user/update"), 8),
             (Some("user/delete"), 9),
-            (Some("auth/bind"), 10),
-            (Some("room/create"), 11),
-            (Some("room/list"), 12),
-            (Some("room/addMember"), 13),
-            (Some("room/leave"), 14),
-            (Some("room/join"), 15),
-            (Some("room/members"), 16),
-            (Some("room/discover"), 17),
-            (Some("message/send"), 18),
-            (Some("message/history"), 19),
-            (Some("message/markRead"), 20),
-            (Some("message/edit"), 21),
-            (Some("presence/list"), 22),
-            (Some("token/list"), 23),
-            (Some("token/revoke"), 24),
-            (Some("token/createClient"), 25),
+            (Some("user/directory"), 10),
+            (Some("auth/bind"), 11),
+            (Some("room/create"), 12),
+            (Some("room/list"), 13),
+            (Some("room/addMember"), 14),
+            (Some("room/leave"), 15),
+            (Some("room/join"), 16),
+            (Some("room/members"), 17),
+            (Some("room/discover"), 18),
+            (Some("message/send"), 19),
+            (Some("message/history"), 20),
+            (Some("message/markRead"), 21),
+            (Some("message/edit"), 22),
+            (Some("presence/list"), 23),
+            (Some("presence/online"), 24),
+            (Some("token/list"), 25),
+            (Some("token/revoke"), 26),
+            (Some("token/createClient"), 27),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -2740,22 +2890,24 @@ impl<H: Handlers> rt::route::Api for Service<H> {
             7 => call.run(<H::User as UserApi>::read),
             8 => call.run(<H::User as UserApi>::update),
             9 => call.run(<H::User as UserApi>::delete),
-            10 => call.run(<H::Auth as AuthApi>::bind),
-            11 => call.run(<H::Room as RoomApi>::create),
-            12 => call.run(<H::Room as RoomApi>::list),
-            13 => call.run(<H::Room as RoomApi>::add_member),
-            14 => call.run(<H::Room as RoomApi>::leave),
-            15 => call.run(<H::Room as RoomApi>::join),
-            16 => call.run(<H::Room as RoomApi>::members),
-            17 => call.run(<H::Room as RoomApi>::discover),
-            18 => call.run(<H::Message as MessageApi>::send),
-            19 => call.run(<H::Message as MessageApi>::history),
-            20 => call.run(<H::Message as MessageApi>::mark_read),
-            21 => call.run(<H::Message as MessageApi>::edit),
-            22 => call.run(<H::Presence as PresenceApi>::list),
-            23 => call.run(<H::Token as TokenApi>::list),
-            24 => call.run(<H::Token as TokenApi>::revoke),
-            25 => call.run(<H::Token as TokenApi>::create_client),
+            10 => call.run(<H::User as UserApi>::directory),
+            11 => call.run(<H::Auth as AuthApi>::bind),
+            12 => call.run(<H::Room as RoomApi>::create),
+            13 => call.run(<H::Room as RoomApi>::list),
+            14 => call.run(<H::Room as RoomApi>::add_member),
+            15 => call.run(<H::Room as RoomApi>::leave),
+            16 => call.run(<H::Room as RoomApi>::join),
+            17 => call.run(<H::Room as RoomApi>::members),
+            18 => call.run(<H::Room as RoomApi>::discover),
+            19 => call.run(<H::Message as MessageApi>::send),
+            20 => call.run(<H::Message as MessageApi>::history),
+            21 => call.run(<H::Message as MessageApi>::mark_read),
+            22 => call.run(<H::Message as MessageApi>::edit),
+            23 => call.run(<H::Presence as PresenceApi>::list),
+            24 => call.run(<H::Presence as PresenceApi>::online),
+            25 => call.run(<H::Token as TokenApi>::list),
+            26 => call.run(<H::Token as TokenApi>::revoke),
+            27 => call.run(<H::Token as TokenApi>::create_client),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -2785,7 +2937,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(26), None)?;
+            rt::frame::check_outgoing(&text, false, validator(28), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2800,7 +2952,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(27), None)?;
+            rt::frame::check_outgoing(&text, false, validator(29), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2815,7 +2967,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(28), None)?;
+            rt::frame::check_outgoing(&text, false, validator(30), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2830,12 +2982,16 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(29), None)?;
+            rt::frame::check_outgoing(&text, false, validator(31), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
-    /// A contact (someone who shares a room with this user, both joined) came online or went offline.
+    /// A user this one may see came online or went offline.
+    ///
+    /// Who hears it follows `--user-visibility`: with `contacts` (the default),
+    /// the users who share a room with them where both joined; with `all`,
+    /// every bound connection; with `none`, nobody.
     ///
     /// Operation `presenceChanged` (send on channel `api`).
     pub fn presence_changed(
@@ -2845,7 +3001,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(30), None)?;
+            rt::frame::check_outgoing(&text, false, validator(32), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -2865,7 +3021,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(31), None)?;
+            rt::frame::check_outgoing(&text, false, validator(33), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3056,13 +3212,21 @@ impl Client {
         self.connection.request(&CALL_9, request).await?;
         Ok(())
     }
+    /// Users the caller may see whose name contains a text, by id, a page at a time.
+    /// Operation `userDirectory` (receive on channel `api`), needs a credential. The whole contract: [`UserApi::directory`].
+    pub async fn user_directory(
+        &self,
+        request: &DirectoryPayload,
+    ) -> Result<UserDirectoryReply, ClientError> {
+        self.connection.call_typed(&CALL_10, request).await
+    }
     /// Bind this connection to the caller, so the caller's events reach it.
     /// Operation `authBind` (receive on channel `api`), needs a credential. The whole contract: [`AuthApi::bind`].
     pub async fn auth_bind(
         &self,
         request: &EmptyPayload,
     ) -> Result<AuthBindReply, ClientError> {
-        self.connection.call_typed(&CALL_10, request).await
+        self.connection.call_typed(&CALL_11, request).await
     }
     /// Open the direct room with another user, or create a group room.
     /// Operation `roomCreate` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::create`].
@@ -3070,7 +3234,7 @@ impl Client {
         &self,
         request: &RoomCreatePayload,
     ) -> Result<RoomCreateReply, ClientError> {
-        self.connection.call_typed(&CALL_11, request).await
+        self.connection.call_typed(&CALL_12, request).await
     }
     /// The caller's rooms, most recently active first, with the last message and the unread count.
     /// Operation `roomList` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::list`].
@@ -3078,7 +3242,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<RoomListReply, ClientError> {
-        self.connection.call_typed(&CALL_12, request).await
+        self.connection.call_typed(&CALL_13, request).await
     }
     /// Add a user to a group room the caller owns.
     /// Operation `roomAddMember` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::add_member`].
@@ -3086,19 +3250,19 @@ impl Client {
         &self,
         request: &RoomMemberPayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_13, request).await?;
+        self.connection.request(&CALL_14, request).await?;
         Ok(())
     }
     /// Leave a group room.
     /// Operation `roomLeave` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::leave`].
     pub async fn room_leave(&self, request: &RoomRef) -> Result<(), ClientError> {
-        self.connection.request(&CALL_14, request).await?;
+        self.connection.request(&CALL_15, request).await?;
         Ok(())
     }
     /// Join a public room, or accept an invitation to a private one.
     /// Operation `roomJoin` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::join`].
     pub async fn room_join(&self, request: &RoomRef) -> Result<(), ClientError> {
-        self.connection.request(&CALL_15, request).await?;
+        self.connection.request(&CALL_16, request).await?;
         Ok(())
     }
     /// A room's members, their role and whether they are online.
@@ -3107,7 +3271,7 @@ impl Client {
         &self,
         request: &RoomRef,
     ) -> Result<RoomMembersReply, ClientError> {
-        self.connection.call_typed(&CALL_16, request).await
+        self.connection.call_typed(&CALL_17, request).await
     }
     /// Public rooms whose name contains a text, newest first, a page at a time.
     /// Operation `roomDiscover` (receive on channel `api`), needs a credential. The whole contract: [`RoomApi::discover`].
@@ -3115,7 +3279,7 @@ impl Client {
         &self,
         request: &RoomDiscoverPayload,
     ) -> Result<RoomDiscoverReply, ClientError> {
-        self.connection.call_typed(&CALL_17, request).await
+        self.connection.call_typed(&CALL_18, request).await
     }
     /// Store a message in a room and push it to the room's members.
     /// Operation `messageSend` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::send`].
@@ -3123,7 +3287,7 @@ impl Client {
         &self,
         request: &MessageSendPayload,
     ) -> Result<MessageSendReply, ClientError> {
-        self.connection.call_typed(&CALL_18, request).await
+        self.connection.call_typed(&CALL_19, request).await
     }
     /// A room's messages, newest first, a page at a time.
     /// Operation `messageHistory` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::history`].
@@ -3131,7 +3295,7 @@ impl Client {
         &self,
         request: &MessageHistoryPayload,
     ) -> Result<MessageHistoryReply, ClientError> {
-        self.connection.call_typed(&CALL_19, request).await
+        self.connection.call_typed(&CALL_20, request).await
     }
     /// Move the caller's last-read pointer in a room forward.
     /// Operation `messageMarkRead` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::mark_read`].
@@ -3139,7 +3303,7 @@ impl Client {
         &self,
         request: &MessageMarkReadPayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_20, request).await?;
+        self.connection.request(&CALL_21, request).await?;
         Ok(())
     }
     /// Replace the text of a message the caller sent.
@@ -3148,15 +3312,23 @@ impl Client {
         &self,
         request: &MessageEditPayload,
     ) -> Result<MessageEditReply, ClientError> {
-        self.connection.call_typed(&CALL_21, request).await
+        self.connection.call_typed(&CALL_22, request).await
     }
-    /// Whether the caller's contacts are online.
+    /// Whether the users the caller may see are online.
     /// Operation `presenceList` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::list`].
     pub async fn presence_list(
         &self,
         request: &PresenceListPayload,
     ) -> Result<PresenceListReply, ClientError> {
-        self.connection.call_typed(&CALL_22, request).await
+        self.connection.call_typed(&CALL_23, request).await
+    }
+    /// The users online now whom the caller may see.
+    /// Operation `presenceOnline` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::online`].
+    pub async fn presence_online(
+        &self,
+        request: &EmptyPayload,
+    ) -> Result<PresenceOnlineReply, ClientError> {
+        self.connection.call_typed(&CALL_24, request).await
     }
     /// The caller's live tokens, without their secrets.
     /// Operation `tokenList` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::list`].
@@ -3164,7 +3336,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        self.connection.call_typed(&CALL_23, request).await
+        self.connection.call_typed(&CALL_25, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     /// Operation `tokenRevoke` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::revoke`].
@@ -3172,7 +3344,7 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_24, request).await?;
+        self.connection.request(&CALL_26, request).await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -3181,7 +3353,7 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        self.connection.call_typed(&CALL_25, request).await
+        self.connection.call_typed(&CALL_27, request).await
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -3196,6 +3368,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/read","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"EmailVerified":{"type":"boolean","const":true,"description":"An admin's word that the user owns this email: with\n`--require-email-verification`, the account logs in without a mailed\ncode. Admins only (`forbidden` otherwise); audited.\n"},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"},"emailVerified":{"$ref":"#/definitions/EmailVerified"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delete-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/delete","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Find users request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/directory","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/DirectoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"DirectoryPayload":{"type":"object","additionalProperties":false,"description":"What to look for, and where the page starts.","properties":{"query":{"type":"string","minLength":1,"maxLength":100,"description":"Text the name contains, in any case."},"after":{"$ref":"#/definitions/UserId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many users at most."}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}},"visibility":{"$ref":"#/definitions/RoomVisibility","default":"private","description":"A group room's visibility (`private` unless given)."},"history":{"$ref":"#/definitions/RoomHistory","default":"all","description":"Which messages a group room's members read (`all` unless given)."}}},"RoomHistory":{"type":"string","enum":["all","sinceJoin"],"description":"Which messages a member reads: `all` of the room's, or those stored\nsince they became a member (`sinceJoin`).\n"},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"RoomVisibility":{"type":"string","enum":["private","public"],"description":"`private`: joined by invitation only (direct rooms are); `public`:\nlisted by `room/discover` and joinable by anyone.\n"},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
@@ -3209,6 +3382,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Mark read request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/markRead","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageMarkReadPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageMarkReadPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId"],"description":"The room and the newest message the caller has read.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edit a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/edit","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageEditPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageEditPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId","text"],"description":"The message and its new text.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Online users request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/online","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
@@ -3241,22 +3415,24 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("UserReadRequest", 7),
     ("UserUpdateRequest", 8),
     ("UserDeleteRequest", 9),
-    ("AuthBindRequest", 10),
-    ("RoomCreateRequest", 11),
-    ("RoomListRequest", 12),
-    ("RoomAddMemberRequest", 13),
-    ("RoomLeaveRequest", 14),
-    ("RoomJoinRequest", 15),
-    ("RoomMembersRequest", 16),
-    ("RoomDiscoverRequest", 17),
-    ("MessageSendRequest", 18),
-    ("MessageHistoryRequest", 19),
-    ("MessageMarkReadRequest", 20),
-    ("MessageEditRequest", 21),
-    ("PresenceListRequest", 22),
-    ("TokenListRequest", 23),
-    ("TokenRevokeRequest", 24),
-    ("TokenCreateClientRequest", 25),
+    ("UserDirectoryRequest", 10),
+    ("AuthBindRequest", 11),
+    ("RoomCreateRequest", 12),
+    ("RoomListRequest", 13),
+    ("RoomAddMemberRequest", 14),
+    ("RoomLeaveRequest", 15),
+    ("RoomJoinRequest", 16),
+    ("RoomMembersRequest", 17),
+    ("RoomDiscoverRequest", 18),
+    ("MessageSendRequest", 19),
+    ("MessageHistoryRequest", 20),
+    ("MessageMarkReadRequest", 21),
+    ("MessageEditRequest", 22),
+    ("PresenceListRequest", 23),
+    ("PresenceOnlineRequest", 24),
+    ("TokenListRequest", 25),
+    ("TokenRevokeRequest", 26),
+    ("TokenCreateClientRequest", 27),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -3348,6 +3524,14 @@ pub fn round_trip(
             "TokenCreateClientReply" => {
                 rt::encode::round_trip::<TokenCreateClientReply>(value)
             }
+            "UserDirectoryRequest" => {
+                rt::encode::round_trip::<UserDirectoryRequest>(value)
+            }
+            "UserDirectoryReply" => rt::encode::round_trip::<UserDirectoryReply>(value),
+            "PresenceOnlineRequest" => {
+                rt::encode::round_trip::<PresenceOnlineRequest>(value)
+            }
+            "PresenceOnlineReply" => rt::encode::round_trip::<PresenceOnlineReply>(value),
             "MessageNew" => rt::encode::round_trip::<MessageNew>(value),
             "MessageDelivered" => rt::encode::round_trip::<MessageDelivered>(value),
             "MessageEdited" => rt::encode::round_trip::<MessageEdited>(value),
@@ -3440,6 +3624,8 @@ const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credentia
 const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
 const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
 const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
+const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
+const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3546,110 +3732,124 @@ const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
 );
 const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
+        ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/create\"")),
+        ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/list\"")),
+        ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
+        ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/leave\"")),
+        ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/join\"")),
+        ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/members\"")),
+        ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"room/discover\"")),
+        ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/send\"")),
+        ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/history\"")),
+        ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
+        ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
+        ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
+        ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"token/list\"")),
+        ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
+        ("channel", rt::encode::Lead::Const("\"presence/online\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
 const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"token/list\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

@@ -91,6 +91,7 @@ pub struct Audience<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Who<'a> {
     Everyone,
+    Bound,
     Principal(&'a str),
     Principals(&'a [String]),
     Connection(u64),
@@ -100,6 +101,12 @@ impl<'a> Audience<'a> {
     /// Every connection on the topic (a market data feed, say).
     pub fn everyone() -> Self {
         Audience::of(Who::Everyone)
+    }
+
+    /// Every connection bound to a principal (every signed-in user's
+    /// devices, no anonymous socket): news for all users of an open server.
+    pub fn bound() -> Self {
+        Audience::of(Who::Bound)
     }
 
     /// Every connection bound to `principal` (all of a user's devices).
@@ -176,6 +183,8 @@ pub struct RemoteEvent {
 pub enum RemoteAudience {
     /// Every connection on the topic.
     Everyone,
+    /// Every connection bound to a principal.
+    Bound,
     /// One principal's connections.
     Principal(String),
     /// Several principals' connections.
@@ -186,6 +195,7 @@ impl RemoteAudience {
     fn as_audience(&self) -> Audience<'_> {
         match self {
             RemoteAudience::Everyone => Audience::everyone(),
+            RemoteAudience::Bound => Audience::bound(),
             RemoteAudience::Principal(p) => Audience::principal(p),
             RemoteAudience::Principals(ps) => Audience::principals(ps),
         }
@@ -448,6 +458,7 @@ impl Hub {
         let bus = self.bus.get().filter(|_| !audience.here_only);
         let remote = match audience.who {
             Who::Everyone => Some(RemoteAudience::Everyone),
+            Who::Bound => Some(RemoteAudience::Bound),
             Who::Principal(p) => Some(RemoteAudience::Principal(p.to_owned())),
             Who::Principals(ps) => Some(RemoteAudience::Principals(ps.to_vec())),
             Who::Connection(_) => None,
@@ -587,6 +598,7 @@ impl Hub {
         let on_topic = |id: &u64| state.members.get(id).is_some_and(|m| m.topics.contains(topic));
         let mut chosen: Vec<u64> = match audience.who {
             Who::Everyone => state.by_topic.get(topic).cloned().unwrap_or_default(),
+            Who::Bound => state.by_principal.values().flatten().copied().collect(),
             Who::Principal(p) => state.by_principal.get(p).cloned().unwrap_or_default(),
             Who::Principals(ps) => {
                 ps.iter().filter_map(|p| state.by_principal.get(p.as_str())).flatten().copied().collect()
@@ -704,6 +716,13 @@ mod tests {
         assert_eq!((a2.try_recv().ok().as_deref(), b.try_recv().ok().as_deref()), (Some("m"), Some("m")));
         assert!(unbound.try_recv().is_err(), "nobody unbound hears a principal's events");
         assert_eq!(hub.publish(&topic("other"), Audience::principal("bob"), "x".into()).delivered, 0, "topic first");
+        // Everyone signed in, each connection once (Alice's two sessions on one included).
+        assert!(!hub.bind(1, "alice", 12));
+        let delivery = hub.publish(&topic(""), Audience::bound().except(3), "all".into());
+        assert_eq!(delivery.delivered, 2);
+        assert_eq!((a1.try_recv().ok().as_deref(), a2.try_recv().ok().as_deref()), (Some("all"), Some("all")));
+        assert!(a1.try_recv().is_err(), "once per connection");
+        assert!(unbound.try_recv().is_err() && b.try_recv().is_err(), "nobody anonymous, nor the excepted");
     }
 
     #[test]

@@ -288,6 +288,11 @@ impl Cluster {
         self.presence.lock().unwrap_or_else(PoisonError::into_inner).is_online(principal)
     }
 
+    /// Everyone online on the other nodes heard from within [`PRESENCE_TTL`].
+    pub fn everyone_online_elsewhere(&self) -> Vec<Box<str>> {
+        self.presence.lock().unwrap_or_else(PoisonError::into_inner).online()
+    }
+
     /// Forgets the nodes not heard from for [`PRESENCE_TTL`]; who each had online.
     fn forget_lost_nodes(&self) -> Vec<Vec<String>> {
         self.presence.lock().unwrap_or_else(PoisonError::into_inner).forget_lost()

@@ -47,6 +47,13 @@ impl Elsewhere {
         self.nodes.values().any(|node| node.heard.elapsed() < PRESENCE_TTL && node.online.contains(principal))
     }
 
+    /// Everyone online on a node heard from within [`PRESENCE_TTL`], each once.
+    pub fn online(&self) -> Vec<Box<str>> {
+        let live = self.nodes.values().filter(|node| node.heard.elapsed() < PRESENCE_TTL);
+        let everyone: HashSet<&String> = live.flat_map(|node| &node.online).collect();
+        everyone.into_iter().map(|p| p.as_str().into()).collect()
+    }
+
     /// Records what `node` says; returns the users whose being online on
     /// some other node changed with it (`true`: came online). A heartbeat
     /// counts too: it corrects a change that was lost on the way.

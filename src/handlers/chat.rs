@@ -27,8 +27,6 @@
 //! Members are read just before the message is stored: one who joins while a
 //! message is in flight may not be pushed that message; history has it.
 
-use std::collections::HashSet;
-
 use specserve_runtime::hub::{Audience, Hub, Position};
 use specserve_runtime::{ApiError, Detail, Secured};
 use tokio::sync::Mutex;
@@ -36,6 +34,7 @@ use tokio::sync::Mutex;
 use super::{ChatContext, ChatHandlers, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
 use crate::cluster::Nodes;
+use crate::presence::Visibility;
 use crate::store::{
     Database, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord,
     NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord, RoomVisibility as StoredVisibility,
@@ -326,8 +325,9 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
             .map(|m| {
                 // An invited member is a number to the others until they accept.
                 let shown = m.status == StoredStatus::Joined || m.user_id == caller;
+                let sees_presence = m.user_id == caller || chat.presence.visibility() != Visibility::Nobody;
                 RoomMember {
-                    online: shown && chat.presence.is_online(m.user_id),
+                    online: shown && sees_presence && chat.presence.is_online(m.user_id),
                     name: shown.then_some(m.name),
                     user_id: m.user_id,
                     role: match m.role {
@@ -449,13 +449,16 @@ impl<C: ChatContext> PresenceApi for ChatHandlers<C> {
 
     async fn list(rq: Secured<'_, C>, request: PresenceListPayload) -> Result<PresenceListReply, ApiError> {
         let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
-        let peers: HashSet<i64> = chat.store.peers_of(caller).await.map_err(store_error)?.into_iter().collect();
-        let users = request
-            .user_ids
-            .into_iter()
-            .filter(|id| *id == caller || peers.contains(id))
-            .map(|user_id| Presence { user_id, online: chat.presence.is_online(user_id) })
-            .collect();
+        let visible = chat.presence.visible_to(caller, request.user_ids).await.map_err(store_error)?;
+        let users =
+            visible.into_iter().map(|user_id| Presence { user_id, online: chat.presence.is_online(user_id) }).collect();
         Ok(PresenceListReply { users })
+    }
+
+    async fn online(rq: Secured<'_, C>, _request: EmptyPayload) -> Result<PresenceOnlineReply, ApiError> {
+        let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
+        let (online, truncated) = chat.presence.online_for(caller).await.map_err(store_error)?;
+        let users = online.into_iter().map(|(user_id, name)| OnlineUser { user_id, name }).collect();
+        Ok(PresenceOnlineReply { users, truncated })
     }
 }

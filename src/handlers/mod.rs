@@ -39,7 +39,7 @@ pub use self::sessions::Sessions;
 use crate::api::{AuditEvent, ErrorCode, Handlers, Policy, Publisher, RateClass};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Nodes, PositionCheck};
 use crate::mail::Mailer;
-use crate::presence::Presence;
+use crate::presence::{Presence, Visibility};
 use crate::security::Identity;
 use crate::security::audit::AuditLog;
 use crate::security::secret::Secret;
@@ -78,6 +78,9 @@ pub struct AppConfig {
     pub verification_code_ttl: Duration,
     /// The least time between two verification mails to one account.
     pub verification_resend_interval: Duration,
+    /// Whom users may see: in the directory, the online list and presence
+    /// (`--user-visibility`).
+    pub visibility: Visibility,
 }
 
 /// Email verification's settings.
@@ -111,6 +114,7 @@ impl Default for AppConfig {
             email_verification: None,
             verification_code_ttl: Duration::from_secs(10 * 60),
             verification_resend_interval: Duration::from_secs(60),
+            visibility: Visibility::default(),
         }
     }
 }
@@ -138,7 +142,7 @@ impl App {
         let audit = Arc::new(audit);
         let nodes = Nodes::default();
         let publisher = Publisher::new(hub.clone());
-        let presence = Presence::new(store.clone(), publisher.clone(), nodes.clone());
+        let presence = Presence::new(store.clone(), publisher.clone(), nodes.clone(), config.visibility);
         let tokens = TokenCache::new(config.token_cache_ttl);
         Ok(App {
             sessions: Sessions::new(store.clone(), tokens, hub, presence.clone(), nodes.clone()),
@@ -219,6 +223,12 @@ impl Part<Sessions> for App {
     }
 }
 
+impl Part<Presence> for App {
+    fn part(&self) -> &Presence {
+        &self.presence
+    }
+}
+
 impl Part<Chat> for App {
     fn part(&self) -> &Chat {
         &self.chat
@@ -229,10 +239,17 @@ impl Part<Chat> for App {
 /// that lends them the accounts and the sessions: all they see of the app.
 pub struct AccountHandlers<C>(PhantomData<fn() -> C>);
 
-/// What the account operations need of their context.
-pub trait AccountContext: Context<Principal = Identity, Policy = Policy> + Part<Accounts> + Part<Sessions> {}
+/// What the account operations need of their context (presence: whom the
+/// directory shows, and who of them is online).
+pub trait AccountContext:
+    Context<Principal = Identity, Policy = Policy> + Part<Accounts> + Part<Sessions> + Part<Presence>
+{
+}
 
-impl<C> AccountContext for C where C: Context<Principal = Identity, Policy = Policy> + Part<Accounts> + Part<Sessions> {}
+impl<C> AccountContext for C where
+    C: Context<Principal = Identity, Policy = Policy> + Part<Accounts> + Part<Sessions> + Part<Presence>
+{
+}
 
 /// The chat operations (`room/*`, `message/*`, `presence/*`), for any context
 /// that lends them the chat: all they see of the app.

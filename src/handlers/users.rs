@@ -6,10 +6,26 @@ use super::accounts::Accounts;
 use super::sessions::Sessions;
 use super::{AccountContext, AccountHandlers, forbidden, not_found, store_error, wire_time};
 use crate::api::*;
+use crate::presence::Presence;
 use crate::store::{RevokeTokens, UserChanges, now_utc};
 
 impl<C: AccountContext> UserApi for AccountHandlers<C> {
     type Context = C;
+
+    /// Whom the caller may see is presence's policy (`--user-visibility`).
+    async fn directory(rq: Secured<'_, C>, request: DirectoryPayload) -> Result<UserDirectoryReply, ApiError> {
+        let (presence, caller) = (rq.part::<Presence>(), rq.principal().user_id);
+        // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
+        let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
+        let after = request.after.unwrap_or(0);
+        let query = request.query.as_deref();
+        let mut page = presence.directory(caller, query, after, limit + 1).await.map_err(store_error)?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = if more { page.last().map(|(id, _, _)| *id) } else { None };
+        let users = page.into_iter().map(|(user_id, name, online)| DirectoryEntry { user_id, name, online }).collect();
+        Ok(UserDirectoryReply { users, next_cursor })
+    }
 
     async fn create(rq: Secured<'_, C>, request: UserCreatePayload) -> Result<UserCreateReply, ApiError> {
         let (accounts, principal) = (rq.part::<Accounts>(), rq.principal());

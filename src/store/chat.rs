@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use time::PrimitiveDateTime;
 
-use super::sql::{Dialect, SqlStore, decode_error};
+use super::sql::{Dialect, SqlStore, decode_error, like_escaped};
 use super::{StoreError, StoreResult};
 
 /// The columns [`SqlStore::room_from_row`] reads, as a `SELECT` list of
@@ -884,19 +884,6 @@ where
         .await?;
         Ok(DB::rows_affected(&result) > 0)
     }
-}
-
-/// `text` with the `LIKE` wildcards made plain, for `ESCAPE '!'` (a
-/// character both MySQL and SQLite take as written, unlike `\`).
-fn like_escaped(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            escaped.push('!');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// A stored member role; anything else means the table was edited by hand.

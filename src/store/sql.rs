@@ -107,3 +107,16 @@ where
 pub(super) fn decode_error(message: String) -> StoreError {
     StoreError::Other(sqlx::Error::Decode(message.into()))
 }
+
+/// `text` with the `LIKE` wildcards made plain, for `ESCAPE '!'` (a
+/// character both MySQL and SQLite take as written, unlike `\`).
+pub(super) fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

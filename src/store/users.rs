@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use time::PrimitiveDateTime;
 
 use super::StoreResult;
-use super::sql::{Dialect, SqlStore, decode_error};
+use super::sql::{Dialect, SqlStore, decode_error, like_escaped};
 use crate::api::Role;
 
 /// A stored user.
@@ -67,6 +67,18 @@ pub struct UserChanges {
     pub role: Option<Role>,
 }
 
+/// Whom a directory search may list besides the one searching (see
+/// `crate::presence::Visibility`, which decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visible {
+    /// Every user.
+    Everyone,
+    /// The users who share a room with the searcher where both joined.
+    Contacts,
+    /// Nobody else.
+    Myself,
+}
+
 /// Users. Every query is parameterized.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -90,6 +102,19 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<u64>>;
     /// Deletes a user (its tokens go with it; users it managed become unmanaged).
     async fn delete_user(&self, id: i64) -> StoreResult<bool>;
+    /// `(id, name)` of the users `viewer` may see (`visible`, and `viewer`)
+    /// whose name contains `query` (any case; `%`, `_` and `!` are plain
+    /// characters), with ids above `after`, by id, at most `limit`.
+    async fn directory(
+        &self,
+        viewer: i64,
+        visible: Visible,
+        query: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    /// `(id, name)` of those of `ids` that are users, by id.
+    async fn names_of(&self, ids: &[i64]) -> StoreResult<Vec<(i64, String)>>;
 }
 
 #[async_trait]
@@ -111,6 +136,58 @@ where
 {
     async fn create_user(&self, user: NewUser) -> StoreResult<i64> {
         Self::insert_user_row(&mut *self.connections.acquire().await?, &user).await
+    }
+
+    async fn directory(
+        &self,
+        viewer: i64,
+        visible: Visible,
+        query: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        use sqlx::Row;
+        macro_rules! search {
+            ($who:literal) => {
+                concat!(
+                    "SELECT u.id, u.name FROM users u
+                     WHERE u.id > ? AND LOWER(u.name) LIKE ? ESCAPE '!' AND ",
+                    $who,
+                    " ORDER BY u.id LIMIT ?"
+                )
+            };
+        }
+        let pattern = format!("%{}%", like_escaped(&query.unwrap_or_default().to_lowercase()));
+        // Bound in the order of the `?`s: after, pattern, the clause's, limit.
+        let rows = match visible {
+            Visible::Everyone => sqlx::query(search!("u.id <> ?")).bind(after).bind(&pattern).bind(0_i64),
+            Visible::Contacts => sqlx::query(search!(
+                "(u.id = ? OR EXISTS (SELECT 1 FROM room_members a JOIN room_members b ON b.room_id = a.room_id
+                  WHERE a.user_id = ? AND b.user_id = u.id AND a.status = 'joined' AND b.status = 'joined'))"
+            ))
+            .bind(after)
+            .bind(&pattern)
+            .bind(viewer)
+            .bind(viewer),
+            Visible::Myself => sqlx::query(search!("u.id = ?")).bind(after).bind(&pattern).bind(viewer),
+        };
+        let rows = rows.bind(i64::from(limit)).fetch_all(&mut *self.connections.acquire().await?).await?;
+        rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("name")?))).collect()
+    }
+
+    async fn names_of(&self, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        use sqlx::Row;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<DB>::new("SELECT id, name FROM users WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(") ORDER BY id");
+        let rows = query.build().fetch_all(&mut *self.connections.acquire().await?).await?;
+        rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("name")?))).collect()
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {

@@ -258,6 +258,23 @@ impl UserApi for Memory {
         rq.context().state().users.remove(&request.id).ok_or_else(not_found)?;
         Ok(())
     }
+
+    /// Everyone, by id, whose name contains the query (no policy here: these
+    /// tests exercise the generated side, `tests/directory.rs` the app's).
+    async fn directory(rq: Secured<'_, Self>, request: DirectoryPayload) -> Result<UserDirectoryReply, ApiError> {
+        let state = rq.context().state();
+        let mut users: Vec<DirectoryEntry> = state
+            .users
+            .iter()
+            .filter(|(id, (name, _, _))| {
+                **id > request.after.unwrap_or(0) && request.query.as_ref().is_none_or(|q| name.contains(q.as_str()))
+            })
+            .map(|(id, (name, _, _))| DirectoryEntry { user_id: *id, name: name.clone(), online: false })
+            .collect();
+        users.sort_by_key(|user| user.user_id);
+        users.truncate(usize::try_from(request.limit).unwrap_or(0));
+        Ok(UserDirectoryReply { users, next_cursor: None })
+    }
 }
 
 pub mod device;

@@ -341,6 +341,40 @@ export interface UserDeleteRequest {
 }
 
 /**
+ * What to look for, and where the page starts.
+ */
+export interface DirectoryPayload {
+  /**
+   * Text the name contains, in any case.
+   *
+   * Constraints: 1 to 100 characters.
+   */
+  query?: string;
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  after?: UserId;
+  /**
+   * How many users at most.
+   *
+   * Constraints: at least 1, at most 100, default `50`.
+   */
+  limit?: number;
+}
+
+/**
+ * Users the caller may see whose name contains a text, by id, a page at a time.
+ */
+export interface UserDirectoryRequest {
+  /**
+   * What to look for, and where the page starts.
+   */
+  payload: DirectoryPayload;
+}
+
+/**
  * No fields.
  */
 export interface EmptyPayload {
@@ -707,6 +741,16 @@ export interface PresenceListRequest {
    * The users to ask about.
    */
   payload: PresenceListPayload;
+}
+
+/**
+ * The users online now whom the caller may see.
+ */
+export interface PresenceOnlineRequest {
+  /**
+   * No fields.
+   */
+  payload: EmptyPayload;
 }
 
 /**
@@ -1356,6 +1400,76 @@ export interface TokenCreateClientReply {
 }
 
 /**
+ * A user the caller may see.
+ */
+export interface DirectoryEntry {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name: UserName;
+  /**
+   * Whether at least one of the user's connections is bound.
+   */
+  online: boolean;
+}
+
+/**
+ * Find users reply
+ */
+export interface UserDirectoryReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  users: DirectoryEntry[];
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  nextCursor?: UserId;
+}
+
+/**
+ * A user who is online.
+ */
+export interface OnlineUser {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs).
+   *
+   * Constraints: 1 to 100 characters, matches `^[^\u0000-\u001F\u007F-\u009F]*$`.
+   */
+  name: UserName;
+}
+
+/**
+ * Online users reply
+ */
+export interface PresenceOnlineReply {
+  /**
+   * Constraints: at most 1000 items.
+   */
+  users: OnlineUser[];
+  /**
+   * More users are online than listed.
+   */
+  truncated: boolean;
+}
+
+/**
  * A message was sent in one of the user's rooms.
  */
 export interface MessageNew {
@@ -1567,6 +1681,7 @@ export interface Operations {
   "userRead": { request: UserRef; reply: UserReadReply };
   "userUpdate": { request: UserUpdatePayload; reply: void };
   "userDelete": { request: UserRef; reply: void };
+  "userDirectory": { request: DirectoryPayload; reply: UserDirectoryReply };
   "authBind": { request: EmptyPayload; reply: AuthBindReply };
   "roomCreate": { request: RoomCreatePayload; reply: RoomCreateReply };
   "roomList": { request: EmptyPayload; reply: RoomListReply };
@@ -1580,6 +1695,7 @@ export interface Operations {
   "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
   "messageEdit": { request: MessageEditPayload; reply: MessageEditReply };
   "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
+  "presenceOnline": { request: EmptyPayload; reply: PresenceOnlineReply };
   "tokenList": { request: EmptyPayload; reply: TokenListReply };
   "tokenRevoke": { request: TokenRevokePayload; reply: void };
   "tokenCreateClient": { request: TokenCreateClientPayload; reply: TokenCreateClientReply };
@@ -1611,7 +1727,7 @@ export interface Events {
    */
   "roomRead": RoomRead;
   /**
-   * A contact (someone who shares a room with this user, both joined) came online or went offline.
+   * A user this one may see came online or went offline.
    * Operation `presenceChanged`.
    */
   "presenceChanged": PresenceChanged;
@@ -1789,6 +1905,11 @@ export interface UserOperations {
    * A token with the scope `users:delete` is accepted too.
    */
   delete(payload: UserRef, call?: CallOptions): Promise<void>;
+  /**
+   * Users the caller may see whose name contains a text, by id, a page at a time.
+   * Operation `userDirectory`; sends the client's token.
+   */
+  directory(payload?: DirectoryPayload, call?: CallOptions): Promise<UserDirectoryReply>;
 }
 
 /** The `room` operations. */
@@ -1857,10 +1978,15 @@ export interface MessageOperations {
 /** The `presence` operations. */
 export interface PresenceOperations {
   /**
-   * Whether the caller's contacts are online.
+   * Whether the users the caller may see are online.
    * Operation `presenceList`; sends the client's token.
    */
   list(payload: PresenceListPayload, call?: CallOptions): Promise<PresenceListReply>;
+  /**
+   * The users online now whom the caller may see.
+   * Operation `presenceOnline`; sends the client's token.
+   */
+  online(payload?: EmptyPayload, call?: CallOptions): Promise<PresenceOnlineReply>;
 }
 
 /** The `tokenApi` operations. */

@@ -565,6 +565,64 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "userDirectory": {
+    "operation": "userDirectory",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "user/directory"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "session": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "user/directory"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "authBind": {
     "operation": "authBind",
     "secured": true,
@@ -1319,6 +1377,64 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "presenceOnline": {
+    "operation": "presenceOnline",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "presence/online"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "session": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "presence/online"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "tokenList": {
     "operation": "tokenList",
     "secured": true,
@@ -1780,6 +1896,8 @@ export class Client {
       update: (payload, call) => this.request("userUpdate", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       delete: (payload, call) => this.request("userDelete", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      directory: (payload, call) => this.request("userDirectory", payload, call),
     });
     /** The `room` operations. */
     this.room = Object.freeze({
@@ -1813,6 +1931,8 @@ export class Client {
     this.presence = Object.freeze({
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       list: (payload, call) => this.request("presenceList", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      online: (payload, call) => this.request("presenceOnline", payload, call),
     });
     /** The `tokenApi` operations. */
     this.tokenApi = Object.freeze({

@@ -9,6 +9,7 @@ use clap::Args;
 
 use specserve::handlers::{AppConfig, EmailVerification};
 use specserve::mail::Mailer;
+use specserve::presence::Visibility;
 use specserve::security::secret::Secret;
 use specserve_runtime::cli::{HumanDuration, at_least_one};
 
@@ -75,6 +76,11 @@ pub struct AccountArgs {
     /// either, a single node makes ./specserve-secret.key on first start.
     #[arg(long, env = "SPECSERVE_SECRET_FILE")]
     pub secret_file: Option<PathBuf>,
+    /// Whom users may see in user/directory, presence/online, presence/list
+    /// and presence/changed: all (everyone), contacts (users who share a
+    /// room where both joined) or none (themselves only).
+    #[arg(long, env = "SPECSERVE_USER_VISIBILITY", default_value_t = app().visibility, value_name = "all|contacts|none")]
+    pub user_visibility: Visibility,
 }
 
 /// Where a single node keeps the server secret it made itself.
@@ -127,6 +133,7 @@ impl AccountArgs {
             email_verification,
             verification_code_ttl: self.verification_code_ttl.0,
             verification_resend_interval: self.verification_resend_interval.0,
+            visibility: self.user_visibility,
         })
     }
 }
@@ -170,6 +177,7 @@ mod tests {
             "--password-changes-per-minute=22",
             "--verification-code-ttl=25m",
             "--verification-resend-interval=26s",
+            "--user-visibility=all",
         ]);
         let secs = Duration::from_secs;
         // A struct literal: a limit added without a flag fails to compile here.
@@ -187,8 +195,17 @@ mod tests {
             email_verification: None,
             verification_code_ttl: secs(25 * 60),
             verification_resend_interval: secs(26),
+            visibility: Visibility::All,
         };
         assert_eq!(format!("{:?}", flags.account.to_app_config(false).unwrap()), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn an_unknown_visibility_is_refused_with_the_choices() {
+        let Err(error) = Flags::try_parse_from(["specserve", "--user-visibility=friends"]) else {
+            panic!("an unknown visibility was taken");
+        };
+        assert!(error.to_string().contains("all, contacts or none"), "{error}");
     }
 
     #[test]
