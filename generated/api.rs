@@ -360,17 +360,27 @@ pub struct UserDirectoryRequest {
     /// What to look for, and where the page starts.
     pub payload: DirectoryPayload,
 }
-/// No fields.
+/// A message's id; ids grow with time, in every room.
+///
+/// Constraints: at least 1.
+pub type MessageId = i64;
+/// Optionally, where the client's view of its rooms ends.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
 #[serde(deny_unknown_fields)]
-pub struct EmptyPayload {}
+pub struct AuthBindPayload {
+    /// The id of the newest message the client saw (for `missed`).
+    ///
+    /// Constraints: at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<MessageId>,
+}
 /// Bind this connection to the caller, so the caller's events reach it.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
 pub struct AuthBindRequest {
-    /// No fields.
-    pub payload: EmptyPayload,
+    /// Optionally, where the client's view of its rooms ends.
+    pub payload: AuthBindPayload,
 }
 /// A group room's name, 1 to 100 characters, without control characters.
 ///
@@ -498,6 +508,11 @@ pub struct RoomCreateRequest {
     /// `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
     pub payload: RoomCreatePayload,
 }
+/// No fields.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct EmptyPayload {}
 /// The caller's rooms, most recently active first, with the last message and the unread count.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -631,10 +646,6 @@ pub struct MessageSendRequest {
     /// The message to send.
     pub payload: MessageSendPayload,
 }
-/// A message's id; ids grow with time, in every room.
-///
-/// Constraints: at least 1.
-pub type MessageId = i64;
 /// Which room, and where the page ends.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -961,6 +972,92 @@ pub struct UserReadReply {
     /// Constraints: format `date-time`.
     pub created_at: Timestamp,
 }
+/// What the server enforces on this connection.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct ConnectionLimits {
+    /// The largest message the server accepts; a larger one closes the connection 1009.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "maxMessageBytes")]
+    pub max_message_bytes: i64,
+    /// Frames a connection may send per second, sustained; more are refused `rate_limited`.
+    ///
+    /// Constraints: at least 0.
+    #[serde(rename = "framesPerSecond")]
+    pub frames_per_second: f64,
+    /// Frames a connection may send in a burst.
+    ///
+    /// Constraints: at least 0.
+    #[serde(rename = "frameBurst")]
+    pub frame_burst: f64,
+    /// Events waiting for a connection that does not read before it is closed 1008.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "eventQueue")]
+    pub event_queue: i64,
+}
+/// Who the server believes a connection is, and its limits.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct BoundSession {
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// What a user may do. An `admin` may read, update and delete anyone.
+    pub role: Role,
+    /// The token (session) it was bound through, as token/list shows it.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "tokenId")]
+    pub token_id: TokenId,
+    /// What the server enforces on this connection.
+    pub limits: ConnectionLimits,
+}
+/// A message of a room.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct Message {
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    pub id: MessageId,
+    /// A room's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "roomId")]
+    pub room_id: RoomId,
+    /// The sender; absent once the sender's account is deleted.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "authorId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<UserId>,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    /// Chosen by the sender; the same id from the same sender is the same message.
+    ///
+    /// Constraints: 1 to 64 characters.
+    #[serde(rename = "clientMsgId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<ClientMsgId>,
+}
+/// A message the client missed, as `message/new` carries it.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct MissedMessage {
+    /// A message of a room.
+    pub message: Message,
+}
 /// Bind reply
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -970,6 +1067,16 @@ pub struct AuthBindReply {
     /// Constraints: at least 1.
     #[serde(rename = "userId")]
     pub user_id: UserId,
+    /// Who the server believes a connection is, and its limits.
+    pub session: BoundSession,
+    /// With `since`, the messages stored after it, oldest first, each as `message/new` carries it.
+    ///
+    /// Constraints: at most 500 items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Vec<MissedMessage>>,
+    /// With `since`, more than 500 messages came after it; none are listed, reload history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync: Option<bool>,
 }
 /// A `direct` room is two users' own; a `group` room has a name and an owner.
 #[derive(
@@ -1089,41 +1196,6 @@ impl std::fmt::Display for MemberStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-/// A message of a room.
-#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
-#[serde(crate = "rt::serde")]
-pub struct Message {
-    /// A message's id; ids grow with time, in every room.
-    ///
-    /// Constraints: at least 1.
-    pub id: MessageId,
-    /// A room's id.
-    ///
-    /// Constraints: at least 1.
-    #[serde(rename = "roomId")]
-    pub room_id: RoomId,
-    /// The sender; absent once the sender's account is deleted.
-    ///
-    /// Constraints: at least 1.
-    #[serde(rename = "authorId")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<UserId>,
-    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
-    ///
-    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
-    pub text: MessageText,
-    /// An instant in UTC, ISO-8601.
-    ///
-    /// Constraints: format `date-time`.
-    #[serde(rename = "createdAt")]
-    pub created_at: Timestamp,
-    /// Chosen by the sender; the same id from the same sender is the same message.
-    ///
-    /// Constraints: 1 to 64 characters.
-    #[serde(rename = "clientMsgId")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_msg_id: Option<ClientMsgId>,
 }
 /// One of the caller's rooms, its last message and how many the caller has not read.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -1623,6 +1695,13 @@ pub struct RoomMemberChanged {
     /// Whether a user joined a room or left it.
     pub change: MembershipChange,
 }
+/// A connection bound on its upgrade hears who the server believes it is.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct SessionWelcome {
+    /// Who the server believes a connection is, and its limits.
+    pub session: BoundSession,
+}
 /// The closed set of error codes:
 /// `bad_request` (not a JSON object, or no channel),
 /// `validation_failed` (the frame breaks its schema),
@@ -1843,6 +1922,7 @@ pub const OPERATIONS: &[&str] = &[
     "roomRead",
     "presenceChanged",
     "roomMemberChanged",
+    "sessionWelcome",
 ];
 /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/"];
@@ -1996,11 +2076,23 @@ pub trait AuthApi: Send + Sync + 'static {
     /// request binds a connection that has nothing else to send yet. A bound
     /// connection receives the user's events (`message/new`, `room/read`,
     /// `presence/changed` ...) and makes the user online. Logging out unbinds it.
+    /// The reply says who the server believes the connection is and the
+    /// limits it enforces on it (`session`; a connection bound on the upgrade
+    /// hears the same as `session/welcome`).
+    ///
+    /// Catch-up after a reconnect: with `since`, the id of the newest message
+    /// the client saw (ids only grow), the reply lists in `missed`, oldest
+    /// first, every message of the user's rooms stored after it that the user
+    /// may read, as `message/new` would have carried them. More than 500 are
+    /// not sent: `resync` says to reload each room's history instead. A
+    /// message stored while this request runs may come both in `missed` and as
+    /// `message/new`: the id tells them apart. Edits and read receipts are not
+    /// replayed (history shows the edited text).
     ///
     /// Operation `authBind` (receive on channel `api`), needs a credential.
     fn bind(
         rq: rt::Secured<'_, Self::Context, ()>,
-        message: EmptyPayload,
+        message: AuthBindPayload,
     ) -> impl std::future::Future<Output = Result<AuthBindReply, rt::ApiError>> + Send;
 }
 /// Handlers of the `user` operations. Implement every method; an operation added to the spec adds one here.
@@ -2367,7 +2459,7 @@ impl<C: rt::Context<Policy = Policy>> AuthApi for Unimplemented<C> {
     }
     async fn bind(
         _: rt::Secured<'_, C, ()>,
-        _: EmptyPayload,
+        _: AuthBindPayload,
     ) -> Result<AuthBindReply, rt::ApiError> {
         Err(rt::ApiError::not_implemented("authBind"))
     }
@@ -3026,6 +3118,28 @@ impl Publisher {
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
     }
+    /// A connection bound on its upgrade hears who the server believes it is.
+    ///
+    /// The first frame of a connection whose upgrade carried a valid token
+    /// (`Authorization: Bearer`, the session cookie): the session it is bound
+    /// to and the limits the server enforces on it, as `auth/bind` answers.
+    /// Seed 002's `authentication` and seed 003's `registered`. A connection
+    /// bound by a frame's own token hears nothing unasked (a seed 000 client
+    /// reads only replies); `auth/bind` answers the same.
+    ///
+    /// Operation `sessionWelcome` (send on channel `api`).
+    pub fn session_welcome(
+        &self,
+        audience: rt::hub::Audience<'_>,
+        message: &SessionWelcome,
+    ) -> Result<rt::hub::Delivery, rt::ApiError> {
+        let text = rt::encode::encode(&SHAPE_9, rt::encode::Echo::default(), message)?;
+        if cfg!(debug_assertions) {
+            rt::frame::check_outgoing(&text, false, validator(34), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
 }
 /// What a call can fail with; its `Api` variant holds the spec's error body.
 pub type ClientError = rt::client::ClientError<ApiErrorBody>;
@@ -3045,6 +3159,8 @@ pub enum Event {
     PresenceChanged(PresenceChanged),
     ///An event of operation `roomMemberChanged` (message `RoomMemberChanged`).
     RoomMemberChanged(RoomMemberChanged),
+    ///An event of operation `sessionWelcome` (message `SessionWelcome`).
+    SessionWelcome(SessionWelcome),
 }
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
@@ -3084,6 +3200,12 @@ impl Event {
             .flatten()
         {
             return Ok(Event::RoomMemberChanged(value));
+        }
+        if let Some(value) = rt::encode::has_consts(&SHAPE_9, &frame)
+            .then(|| rt::serde_json::from_value::<SessionWelcome>(frame.clone()).ok())
+            .flatten()
+        {
+            return Ok(Event::SessionWelcome(value));
         }
         Err(frame)
     }
@@ -3224,7 +3346,7 @@ impl Client {
     /// Operation `authBind` (receive on channel `api`), needs a credential. The whole contract: [`AuthApi::bind`].
     pub async fn auth_bind(
         &self,
-        request: &EmptyPayload,
+        request: &AuthBindPayload,
     ) -> Result<AuthBindReply, ClientError> {
         self.connection.call_typed(&CALL_11, request).await
     }
@@ -3369,7 +3491,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Update-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/update","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserUpdatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"EmailVerified":{"type":"boolean","const":true,"description":"An admin's word that the user owns this email: with\n`--require-email-verification`, the account logs in without a mailed\ncode. Admins only (`forbidden` otherwise); audited.\n"},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."},"UserUpdatePayload":{"type":"object","additionalProperties":false,"required":["id"],"description":"The user to change and the fields to change; absent fields stay as they are.","properties":{"id":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"role":{"$ref":"#/definitions/Role"},"emailVerified":{"$ref":"#/definitions/EmailVerified"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delete-user request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/delete","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/UserRef"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserRef":{"type":"object","additionalProperties":false,"required":["id"],"description":"Names one user by id.","properties":{"id":{"$ref":"#/definitions/UserId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Find users request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"user/directory","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/DirectoryPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"DirectoryPayload":{"type":"object","additionalProperties":false,"description":"What to look for, and where the page starts.","properties":{"query":{"type":"string","minLength":1,"maxLength":100,"description":"Text the name contains, in any case."},"after":{"$ref":"#/definitions/UserId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many users at most."}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
-    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Bind request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"auth/bind","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AuthBindPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"AuthBindPayload":{"type":"object","additionalProperties":false,"description":"Optionally, where the client's view of its rooms ends.","properties":{"since":{"$ref":"#/definitions/MessageId","description":"The id of the newest message the client saw (for `missed`)."}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create a room request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/create","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomCreatePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomCreatePayload":{"type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}},"visibility":{"$ref":"#/definitions/RoomVisibility","default":"private","description":"A group room's visibility (`private` unless given)."},"history":{"$ref":"#/definitions/RoomHistory","default":"all","description":"Which messages a group room's members read (`all` unless given)."}}},"RoomHistory":{"type":"string","enum":["all","sinceJoin"],"description":"Which messages a member reads: `all` of the room's, or those stored\nsince they became a member (`sinceJoin`).\n"},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"RoomVisibility":{"type":"string","enum":["private","public"],"description":"`private`: joined by invitation only (direct rooms are); `public`:\nlisted by `room/discover` and joinable by anyone.\n"},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Add a member request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"room/addMember","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/RoomMemberPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"RoomMemberPayload":{"type":"object","additionalProperties":false,"required":["roomId","userId"],"description":"A room and a user.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"}}},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
@@ -3392,6 +3514,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","messageId"],"properties":{"channel":{"type":"string","const":"room/read","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Presence event payload","type":"object","additionalProperties":false,"required":["channel","userId","online"],"properties":{"channel":{"type":"string","const":"presence/changed","description":"The event."},"userId":{"$ref":"#/definitions/UserId"},"online":{"type":"boolean","description":"Whether at least one of the user's connections is bound."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Member event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","change"],"properties":{"channel":{"type":"string","const":"room/memberChanged","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName","description":"The member's name, when they joined."},"change":{"$ref":"#/definitions/MembershipChange"}},"definitions":{"MembershipChange":{"type":"string","enum":["joined","left"],"description":"Whether a user joined a room or left it."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Welcome event payload","type":"object","additionalProperties":false,"required":["channel","session"],"properties":{"channel":{"type":"string","const":"session/welcome","description":"The event."},"session":{"$ref":"#/definitions/BoundSession"}},"definitions":{"BoundSession":{"type":"object","additionalProperties":false,"required":["userId","role","tokenId","limits"],"description":"Who the server believes a connection is, and its limits.","properties":{"userId":{"$ref":"#/definitions/UserId"},"role":{"$ref":"#/definitions/Role"},"tokenId":{"$ref":"#/definitions/TokenId","description":"The token (session) it was bound through, as token/list shows it."},"limits":{"$ref":"#/definitions/ConnectionLimits"}}},"ConnectionLimits":{"type":"object","additionalProperties":false,"required":["maxMessageBytes","framesPerSecond","frameBurst","eventQueue"],"description":"What the server enforces on this connection.","properties":{"maxMessageBytes":{"type":"integer","format":"int64","minimum":1,"description":"The largest message the server accepts; a larger one closes the connection 1009."},"framesPerSecond":{"type":"number","minimum":0,"description":"Frames a connection may send per second, sustained; more are refused `rate_limited`."},"frameBurst":{"type":"number","minimum":0,"description":"Frames a connection may send in a burst."},"eventQueue":{"type":"integer","format":"int64","minimum":1,"description":"Events waiting for a connection that does not read before it is closed 1008."}}},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<rt::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| rt::frame::compile_schema(schema)).collect());
@@ -3538,6 +3661,7 @@ pub fn round_trip(
             "RoomRead" => rt::encode::round_trip::<RoomRead>(value),
             "PresenceChanged" => rt::encode::round_trip::<PresenceChanged>(value),
             "RoomMemberChanged" => rt::encode::round_trip::<RoomMemberChanged>(value),
+            "SessionWelcome" => rt::encode::round_trip::<SessionWelcome>(value),
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
             _ => return None,
         },
@@ -3598,34 +3722,34 @@ const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     error: Some((&SHAPE_0, "/error")),
     ..rt::client::Call::SHARED
 };
-const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_9);
-const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
-const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
-const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
-const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
-const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14).with_credential();
-const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
-const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
-const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
-const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
-const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
-const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
-const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
-const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
-const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
-const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
-const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
-const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
-const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
-const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
-const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
-const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
-const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
-const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
-const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
-const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
-const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
-const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
+const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
+const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
+const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3666,190 +3790,193 @@ const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
 );
 const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
+);
+const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/online\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

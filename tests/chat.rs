@@ -20,8 +20,8 @@ use common::net;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use specserve::api::{
-    Client, EmptyPayload, Event, MembershipChange, Message as ChatMessage, MessageNew, MessageSendPayload, Publisher,
-    Role, RoomCreatePayload, RoomRef,
+    AuthBindPayload, Client, Event, MembershipChange, Message as ChatMessage, MessageNew, MessageSendPayload,
+    Publisher, Role, RoomCreatePayload, RoomRef,
 };
 use specserve_runtime::client::ClientOptions;
 use specserve_runtime::hub::Audience;
@@ -697,6 +697,93 @@ async fn a_since_join_room_shows_a_new_member_what_came_after(running: Running) 
     running.stop().await;
 }
 
+/// Seeds 002 and 003 confirm a secured connection: a connection bound on its
+/// upgrade hears first who the server believes it is and its limits; one
+/// bound by a frame's token hears nothing unasked (a seed 000 client reads
+/// replies only), and `auth/bind` answers the same facts.
+async fn a_connection_bound_on_its_upgrade_is_welcomed(running: Running) {
+    let (alice_id, alice_token) = user(&running, "alice").await;
+    let bearer = format!("Bearer {alice_token}");
+    let socket = net::raw(&running.server, "/ws", &[("Authorization", &bearer)]).await.expect("upgrade");
+    let (_sink, mut stream) = socket.split();
+    let first = match tokio::time::timeout(PATIENCE, stream.next()).await.expect("a frame in time") {
+        Some(Ok(Message::Text(text))) => serde_json::from_str::<Value>(&text).expect("JSON"),
+        other => panic!("expected the welcome, got {other:?}"),
+    };
+    assert_eq!(first["channel"], "session/welcome", "{first}");
+    let session = &first["session"];
+    assert_eq!((&session["userId"], &session["role"]), (&json!(alice_id), &json!("user")));
+    // The limits are the server's own (the tests' generous frame rate included).
+    let limits = json!({"maxMessageBytes": 65536, "framesPerSecond": 1e6, "frameBurst": 1e6, "eventQueue": 256});
+    assert_eq!(session["limits"], limits);
+
+    let mut device = Device::open(&running, &alice_token).await;
+    let bound = device.ok("auth/bind", json!({})).await;
+    assert_eq!(bound["session"], *session, "auth/bind answers the same facts");
+    let sessions = device.ok("token/list", json!({})).await;
+    let current = sessions["sessions"].as_array().unwrap().iter().find(|t| t["current"] == true).unwrap().clone();
+    assert_eq!(current["tokenId"], session["tokenId"], "the session is the token it was bound through");
+    // Bound by a frame: the next frame after a reply is the next reply.
+    let mut conn = Conn::open(&running).await;
+    let read = conn.send(frame("user/read", Some(&alice_token), json!({"id": alice_id}))).await;
+    assert_eq!(code(&read), "ok", "{read}");
+    let again = conn.send(frame("auth/bind", Some(&alice_token), json!({}))).await;
+    assert_eq!(again["channel"], "auth/bind", "no welcome came in between: {again}");
+    running.stop().await;
+}
+
+/// A dropped mobile connection loses nothing: reconnecting with the last
+/// message id it saw, the client gets what it missed, oldest first, exactly
+/// as `message/new` carried it; too much to catch up is a clear `resync`.
+async fn a_reconnecting_client_catches_up_what_it_missed(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (_, mut carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let bob_token = bob.token.clone();
+    let direct = direct_room(&mut alice, bob_id).await;
+    accept(&mut bob, direct).await;
+    let seen = alice.say(direct, "seen").await;
+    assert_eq!(bob.next("message/new").await["message"]["id"], seen);
+    // Bob's phone drops; meanwhile messages arrive in two of his rooms, and
+    // in a room of Carol's he is not in.
+    drop(bob);
+    let hub = running.app.hub().clone();
+    net::eventually("Bob goes offline", || !hub.is_online(&bob_id.to_string())).await;
+    let group = group_room(&mut alice, "team", &[bob_id]).await;
+    let mut missed = Vec::new();
+    for (room, text) in [(direct, "one"), (group, "two"), (direct, "three")] {
+        missed.push(alice.ok("message/send", json!({"roomId": room, "text": text})).await);
+    }
+    let elsewhere = group_room(&mut carol, "carol's", &[]).await;
+    carol.say(elsewhere, "not for Bob").await;
+
+    let mut phone = Device::open(&running, &bob_token).await;
+    let caught = phone.ok("auth/bind", json!({"since": seen})).await;
+    let texts: Vec<&str> =
+        caught["missed"].as_array().unwrap().iter().map(|m| m["message"]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["one", "two", "three"], "{caught}");
+    assert_eq!(caught["resync"], false);
+    let first = &caught["missed"][0]["message"];
+    assert_eq!((&first["id"], &first["createdAt"]), (&missed[0]["messageId"], &missed[0]["createdAt"]));
+    let newest = caught["missed"][2]["message"]["id"].as_i64().unwrap();
+    let nothing = phone.ok("auth/bind", json!({"since": newest})).await;
+    assert_eq!(nothing["missed"], json!([]), "up to date");
+    assert!(phone.ok("auth/bind", json!({})).await.get("missed").is_none(), "no since, no catch-up");
+
+    // More than 500 behind: no list, but the word to reload history.
+    for n in 0..501 {
+        alice.say(group, &format!("flood {n}")).await;
+    }
+    let behind = phone.ok("auth/bind", json!({"since": newest})).await;
+    assert_eq!((&behind["resync"], &behind["missed"]), (&json!(true), &json!([])));
+    for since in [json!(0), json!(-5), json!("12"), json!(1.5)] {
+        let reply = phone.call("auth/bind", json!({"since": since})).await;
+        assert_eq!(code(&reply), "validation_failed", "since {since}");
+    }
+    running.stop().await;
+}
+
 on_both_stores!(
     a_direct_room_is_one_per_pair,
     an_author_edits_a_message_and_the_room_hears_it,
@@ -712,6 +799,8 @@ on_both_stores!(
     an_invited_user_is_a_number_until_they_accept,
     a_public_room_is_found_and_joined_by_anyone,
     a_since_join_room_shows_a_new_member_what_came_after,
+    a_connection_bound_on_its_upgrade_is_welcomed,
+    a_reconnecting_client_catches_up_what_it_missed,
 );
 
 /// On a server of per-core workers, an event reaches every member's
@@ -1005,7 +1094,7 @@ async fn the_typed_client_receives_typed_events() {
     let (alice, bob) = (connect().await, connect().await);
     alice.set_token(Some(alice_token));
     bob.set_token(Some(bob_token));
-    assert_eq!(bob.auth_bind(&EmptyPayload {}).await.unwrap().user_id, bob_id);
+    assert_eq!(bob.auth_bind(&AuthBindPayload { since: None }).await.unwrap().user_id, bob_id);
     let room = alice
         .room_create(&RoomCreatePayload {
             other_user_id: Some(bob_id),

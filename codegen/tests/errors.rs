@@ -189,6 +189,42 @@ fn a_trigger_names_a_request_on_the_same_channel() {
     assert_eq!(tick.trigger.map(|t| client.operations[t].key.as_str()), Some("sendEcho"));
 }
 
+/// `x-specserve-resume` goes on a replayed (session) operation with a reply,
+/// and names a `send` operation of the same channel and a pointer into its
+/// payload; the project's own `auth/bind` is the valid case.
+#[test]
+fn a_resume_names_an_event_of_its_channel() {
+    let spec = include_str!("../../asyncapi.yaml");
+    let resume = "    x-specserve-resume: {since: since, missed: missed, event: messageNew, position: /message/id}\n";
+    let loaded = Api::from_yaml(spec).unwrap();
+    let bind = loaded.operations.iter().find(|o| o.key == "authBind").unwrap();
+    let event = bind.resume.as_ref().map(|r| loaded.operations[r.event].key.as_str());
+    assert_eq!(event, Some("messageNew"));
+    let refused = |edited: String, message: &str| {
+        let problems = Api::from_yaml(&edited).map(|_| ()).unwrap_err();
+        let errors: Vec<_> = problems.errors().collect();
+        let path = "operations.authBind.x-specserve-resume";
+        assert!(errors.len() == 1 && errors[0].path == path && errors[0].message.contains(message), "{problems}");
+    };
+    refused(edited(spec, resume, &resume.replace("messageNew", "roomList")), "is not a `send` operation");
+    refused(edited(spec, resume, &resume.replace("messageNew", "nosuch")), "`nosuch` is not an operation");
+    refused(edited(spec, resume, &resume.replace("/message/id", "message.id")), "is not a JSON pointer");
+    refused(edited(spec, resume, &resume.replace(", position: /message/id", "")), "needs `since`, `missed`");
+    let unsessioned = edited(spec, "    x-specserve-session: true\n    x-specserve-resume", "    x-specserve-resume");
+    refused(unsessioned, "goes with `x-specserve-session: true`");
+}
+
+/// A key twice in one mapping is refused where the second one is: YAML
+/// forbids it, and reading on would keep one of the two silently.
+#[test]
+fn a_key_twice_in_one_mapping_is_refused_at_the_second() {
+    let twice = edited(MINIMAL, "info:\n", "info:\n  version: '0'\n");
+    let problem = only(&errors_of(&twice), "info", "`version` is a key of this mapping twice");
+    let at = problem.at.as_deref().expect("located");
+    let second = twice.lines().position(|l| l.trim_start().starts_with("version:") && !l.contains("'0'")).unwrap();
+    assert_eq!((at.line, at.column), (second + 1, 3), "{problem:?}");
+}
+
 #[test]
 fn document_rules() {
     let error =

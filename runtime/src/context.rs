@@ -64,6 +64,21 @@ pub struct ConnectionInfo {
     path: String,
     credentials: Vec<(CredentialSource, String)>,
     close_signal: CancellationToken,
+    limits: ConnectionLimits,
+}
+
+/// What the server enforces on a connection, for applications that tell
+/// their clients (a greeting, say), so they need not guess.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConnectionLimits {
+    /// The largest message accepted; larger closes the connection 1009.
+    pub max_message_bytes: usize,
+    /// Frames per second the client may send, sustained.
+    pub frames_per_second: f64,
+    /// Frames the client may send in a burst.
+    pub frame_burst: f64,
+    /// Events that may wait for a client that does not read.
+    pub event_queue: usize,
 }
 
 impl ConnectionInfo {
@@ -83,6 +98,13 @@ impl ConnectionInfo {
     #[must_use]
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// With the limits the server enforces on it.
+    #[must_use]
+    pub fn with_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -116,6 +138,11 @@ impl ConnectionInfo {
     /// The credential the upgrade presented at `source`, if any.
     pub fn credential(&self, source: CredentialSource) -> Option<&str> {
         self.credentials.iter().find(|(s, _)| *s == source).map(|(_, v)| v.as_str())
+    }
+
+    /// The limits the server enforces on this connection.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     /// Cancelled to close this connection (its user was deleted, say); the

@@ -36,8 +36,8 @@ pub mod websocket;
 pub mod cli;
 
 pub use context::{
-    Anonymous, AuditRecord, Authenticated, ConnectionInfo, Context, Credential, HttpPost, HttpReply, Open, Part,
-    Policy, RequestContext, Secured,
+    Anonymous, AuditRecord, Authenticated, ConnectionInfo, ConnectionLimits, Context, Credential, HttpPost, HttpReply,
+    Open, Part, Policy, RequestContext, Secured,
 };
 pub use error::{ApiError, Code, Detail, ErrorBody};
 pub use service::{Outcome, Service, ServiceInfo};

@@ -5,11 +5,14 @@ use specserve_runtime::{ApiError, Open, Secured};
 
 use super::accounts::{Accounts, recorded_agent};
 use super::sessions::Sessions;
-use super::{AccountContext, AccountHandlers, VERIFICATION_ATTEMPTS, expiry, store_error, wire_time};
+use super::{AccountContext, AccountHandlers, VERIFICATION_ATTEMPTS, expiry, message_view, store_error, wire_time};
 use crate::api::*;
 use crate::mail::Mail;
 use crate::security::{codes, tokens};
 use crate::store::{NewUser, NextTokens, RefreshClaim, Verification, now_utc};
+
+/// The most messages `auth/bind` catches up; with more, it answers `resync`.
+pub const CATCH_UP_MAX: u32 = 500;
 
 impl<C: AccountContext> AuthApi for AccountHandlers<C> {
     type Context = C;
@@ -139,8 +142,22 @@ impl<C: AccountContext> AuthApi for AccountHandlers<C> {
         Ok(())
     }
 
-    /// Authenticating bound the connection already (see `Sessions::bind`).
-    async fn bind(rq: Secured<'_, C>, _request: EmptyPayload) -> Result<AuthBindReply, ApiError> {
-        Ok(AuthBindReply { user_id: rq.principal().user_id })
+    /// Authenticating bound the connection already (see `Sessions::bind`):
+    /// this says who to, and catches up what a reconnecting client missed.
+    async fn bind(rq: Secured<'_, C>, request: AuthBindPayload) -> Result<AuthBindReply, ApiError> {
+        let (principal, connection) = (rq.principal(), rq.connection());
+        let session = rq.part::<Sessions>().session_of(principal, connection);
+        let (mut missed, mut resync) = (None, None);
+        if let Some(since) = request.since {
+            // Bound first, read second: whatever is stored after this read is pushed live.
+            let store = &rq.part::<Accounts>().store;
+            let mut found =
+                store.messages_since(principal.user_id, since, CATCH_UP_MAX + 1).await.map_err(store_error)?;
+            let over = found.len() > CATCH_UP_MAX as usize;
+            found.truncate(if over { 0 } else { found.len() });
+            missed = Some(found.into_iter().map(|m| MissedMessage { message: message_view(m) }).collect());
+            resync = Some(over);
+        }
+        Ok(AuthBindReply { user_id: principal.user_id, session, missed, resync })
     }
 }

@@ -109,7 +109,8 @@ fn room_view(room: RoomRecord) -> Room {
     }
 }
 
-fn message_view(message: MessageRecord) -> Message {
+/// A stored message as the wire shows it.
+pub(super) fn message_view(message: MessageRecord) -> Message {
     Message {
         id: message.id,
         room_id: message.room_id,

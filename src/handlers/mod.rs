@@ -35,6 +35,7 @@ use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Context, Credenti
 
 pub use self::accounts::Accounts;
 pub use self::chat::Chat;
+use self::chat::message_view;
 pub use self::sessions::Sessions;
 use crate::api::{AuditEvent, ErrorCode, Handlers, Policy, Publisher, RateClass};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Nodes, PositionCheck};

@@ -2,12 +2,12 @@
 //! connections are bound to whom, and ending sessions on every node.
 
 use specserve_runtime::context::CredentialSource;
-use specserve_runtime::hub::Hub;
+use specserve_runtime::hub::{Audience, Hub};
 use specserve_runtime::{ApiError, ConnectionInfo, Credential};
 use time::PrimitiveDateTime;
 
 use super::{STALE_READS, cookies, store_error};
-use crate::api::Scope;
+use crate::api::{BoundSession, ConnectionLimits, Publisher, Scope, SessionWelcome};
 use crate::cluster::{Nodes, Notice};
 use crate::presence::Presence;
 use crate::security::Identity;
@@ -77,9 +77,35 @@ impl Sessions {
             .or_else(|| connection.credential(CredentialSource::Cookie(cookies::SESSION_COOKIE)));
         if let Some(token) = upgrade_token {
             let credential = Credential { scheme: "apiToken", value: token };
-            if let Err(error) = self.authenticate(credential, connection).await {
-                tracing::debug!(code = %error.code(), "upgrade token not accepted; frames will say why");
+            match self.authenticate(credential, connection).await {
+                // Its first frame says who the server believes it is (seed 002's `authentication`).
+                Ok(identity) if !identity.is_client() => {
+                    let welcome = SessionWelcome { session: self.session_of(&identity, connection) };
+                    let publisher = Publisher::new(self.hub.clone());
+                    if let Err(error) = publisher.session_welcome(Audience::connection(connection.id()), &welcome) {
+                        tracing::error!(%error, "welcome not sent");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::debug!(code = %error.code(), "upgrade token not accepted; frames will say why"),
             }
+        }
+    }
+
+    /// Who `identity` is on `connection`, and the limits the server enforces
+    /// there: what `auth/bind` answers and `session/welcome` tells.
+    pub(super) fn session_of(&self, identity: &Identity, connection: &ConnectionInfo) -> BoundSession {
+        let limits = connection.limits();
+        BoundSession {
+            user_id: identity.user_id,
+            role: identity.role,
+            token_id: identity.token_id,
+            limits: ConnectionLimits {
+                max_message_bytes: i64::try_from(limits.max_message_bytes).unwrap_or(i64::MAX),
+                frames_per_second: limits.frames_per_second,
+                frame_burst: limits.frame_burst,
+                event_queue: i64::try_from(limits.event_queue).unwrap_or(i64::MAX),
+            },
         }
     }
 

@@ -322,6 +322,10 @@ pub trait ChatStore: Send + Sync {
     /// A room's messages older than `before` (all when `None`) and newer
     /// than `after`, newest first, at most `limit`.
     async fn history(&self, room: i64, before: Option<i64>, after: i64, limit: u32) -> StoreResult<Vec<MessageRecord>>;
+    /// The messages of `user`'s rooms (joined or invited) after message
+    /// `since` that they may read, oldest first, at most `limit`: what a
+    /// reconnecting client missed.
+    async fn messages_since(&self, user: i64, since: i64, limit: u32) -> StoreResult<Vec<MessageRecord>>;
     /// Whether message `message` is stored, in room `room` (a cluster
     /// believes an event's place in its room only then).
     async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool>;
@@ -681,6 +685,21 @@ where
         .bind(room)
         .bind(before.unwrap_or(i64::MAX))
         .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter().map(|row| Self::message_from_row(row)).collect()
+    }
+
+    async fn messages_since(&self, user: i64, since: i64, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+        let rows = sqlx::query(
+            "SELECT x.id, x.room_id, x.author_id, x.text, x.client_msg_id, x.created_at
+             FROM room_members m JOIN messages x ON x.room_id = m.room_id
+             WHERE m.user_id = ? AND x.id > ? AND x.id > m.history_from
+             ORDER BY x.id LIMIT ?",
+        )
+        .bind(user)
+        .bind(since)
         .bind(i64::from(limit))
         .fetch_all(&mut *self.connections.acquire().await?)
         .await?;

@@ -196,8 +196,21 @@ impl AuthApi for Memory {
         })
     }
 
-    async fn bind(rq: Secured<'_, Self>, _request: EmptyPayload) -> Result<AuthBindReply, ApiError> {
-        Ok(AuthBindReply { user_id: rq.principal().user_id })
+    /// Says who; no chat here, so nothing to catch up.
+    async fn bind(rq: Secured<'_, Self>, _request: AuthBindPayload) -> Result<AuthBindReply, ApiError> {
+        let (principal, limits) = (rq.principal(), rq.connection().limits());
+        let session = BoundSession {
+            user_id: principal.user_id,
+            role: principal.role,
+            token_id: principal.token_id,
+            limits: ConnectionLimits {
+                max_message_bytes: limits.max_message_bytes.try_into().unwrap_or(i64::MAX),
+                frames_per_second: limits.frames_per_second,
+                frame_burst: limits.frame_burst,
+                event_queue: limits.event_queue.try_into().unwrap_or(i64::MAX),
+            },
+        };
+        Ok(AuthBindReply { user_id: principal.user_id, session, missed: None, resync: None })
     }
 
     async fn refresh(_: Open<'_, Self>, _: AuthRefreshPayload) -> Result<AuthRefreshReply, ApiError> {

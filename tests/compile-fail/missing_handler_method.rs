@@ -17,6 +17,9 @@ impl UserApi for Users {
     async fn update(_: Secured<'_, Self::Context>, _: UserUpdatePayload) -> Result<(), ApiError> {
         Err(ApiError::not_implemented("userUpdate"))
     }
+    async fn directory(_: Secured<'_, Self::Context>, _: DirectoryPayload) -> Result<UserDirectoryReply, ApiError> {
+        Err(ApiError::not_implemented("userDirectory"))
+    }
 }
 
 fn main() {}

@@ -111,7 +111,8 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
         }
     }
     assert!(requested > 7 && requested < api.operations.len(), "the chat's requests and events are both declared");
-    assert_eq!(tested.last(), Some(&"authLogout"), "the operation that revokes the token runs last");
+    let requests: Vec<&&str> = tested.iter().filter(|name| !name.starts_with("(events")).collect();
+    assert_eq!(requests.last(), Some(&&"authLogout"), "the operation that revokes the token runs last");
     // With a token the examples really run: Alice's create is answered with the success reply.
     let create = operation(&json, "userCreate");
     assert!(create["cases"].as_array().unwrap().iter().any(|c| c["got"] == "UserCreateReply"), "{create:#}");

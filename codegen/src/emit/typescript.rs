@@ -177,6 +177,12 @@ impl Sdk {
                         "enveloped": enveloped,
                         "reply": op.reply.is_some(),
                         "session": op.session,
+                        "resume": op.resume.as_ref().map(|resume| json!({
+                            "since": resume.since,
+                            "missed": resume.missed,
+                            "events": event_names(api, resume.event),
+                            "position": resume.position,
+                        })),
                         "error": error,
                         "replies": reply_table,
                     }),
@@ -220,12 +226,7 @@ impl Sdk {
         let mut events = Vec::new();
         let mut events_table = serde_json::Map::new();
         for (id, op) in api.operations.iter().enumerate().filter(|(_, op)| op.action == Action::Send) {
-            for &message in &op.messages {
-                let name = if op.messages.len() > 1 {
-                    format!("{}:{}", op.key, api.messages[message].key)
-                } else {
-                    op.key.clone()
-                };
+            for (&message, name) in op.messages.iter().zip(event_names(api, id)) {
                 let layout = api.layout(message, None, None);
                 let ty = space.messages.get(&message).cloned().unwrap_or(Ty::Any);
                 events_table.insert(
@@ -572,6 +573,20 @@ fn group_property(group: &str) -> String {
         return format!("api{}", name.to_upper_camel_case());
     }
     if CLIENT_MEMBERS.contains(&name.as_str()) { format!("{name}Api") } else { name }
+}
+
+/// The SDK's names for the events of send operation `op`: its key, or
+/// `key:message` for each of several messages.
+fn event_names(api: &Api, op: OperationId) -> Vec<String> {
+    let op = &api.operations[op];
+    op.messages
+        .iter()
+        .map(
+            |&message| {
+                if op.messages.len() > 1 { format!("{}:{}", op.key, api.messages[message].key) } else { op.key.clone() }
+            },
+        )
+        .collect()
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ pub const OPERATION_EXTENSIONS: &[&str] = &[
     "x-specserve-group",
     "x-specserve-trigger",
     "x-specserve-session",
+    "x-specserve-resume",
 ];
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
@@ -312,10 +313,29 @@ pub struct Operation {
     /// connection (a login, a subscription) that a new connection lacks, so
     /// clients replay it after reconnecting.
     pub session: bool,
+    /// `x-specserve-resume` on a session operation: how a reconnecting
+    /// client asks for the events it missed.
+    pub resume: Option<Resume>,
     /// Its dotted path.
     pub path: String,
     /// Its JSON pointer in the document as written.
     pub pointer: String,
+}
+
+/// `x-specserve-resume: {since, missed, event, position}`: replaying a
+/// session operation after a reconnect, a client puts the position of the
+/// newest `event` it received in the request payload's `since`; the reply's
+/// `missed` lists, oldest first, the payloads of the `event`s it missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The request payload property that carries the position.
+    pub since: String,
+    /// The reply payload property that lists the missed events' payloads.
+    pub missed: String,
+    /// The `send` operation whose events carry positions.
+    pub event: OperationId,
+    /// JSON pointer to the position in that event's payload.
+    pub position: String,
 }
 
 /// `x-specserve-audit`: the event an operation records, and its target.
@@ -675,6 +695,7 @@ impl<'d> Builder<'d> {
             }
         }
         self.triggers(&root);
+        self.resumes(&root);
         self.name_methods();
         self.infer_reply_correlations();
     }
@@ -711,6 +732,61 @@ impl<'d> Builder<'d> {
                     "name the receive operation whose request makes the server push this message on the same socket",
                 )),
                 None => self.api.operations[op].trigger = named,
+            }
+        }
+    }
+
+    /// Each `x-specserve-resume`, once every operation is known: on a
+    /// session operation, the names of its `since` and `missed` properties,
+    /// a `send` operation on the same channel and a pointer into its payload.
+    fn resumes(&mut self, root: &Node<'d>) {
+        let Some(operations) = root.child("operations") else { return };
+        for (key, node) in self.take(operations.entries()).unwrap_or_default() {
+            let Some(resume) = node.resolve().ok().and_then(|n| n.child("x-specserve-resume")) else { continue };
+            let Some(op) = self.api.operations.iter().position(|o| o.key == key) else { continue };
+            let text = |name: &str| resume.child(name).and_then(|n| n.value().as_str().map(str::to_owned));
+            let (Some(since), Some(missed), Some(event), Some(position)) =
+                (text("since"), text("missed"), text("event"), text("position"))
+            else {
+                self.diags.push(
+                    resume
+                        .error("`x-specserve-resume` needs `since`, `missed`, `event` and `position`")
+                        .hint("write {since: <request property>, missed: <reply property>, event: <send operation>, position: /pointer}"),
+                );
+                continue;
+            };
+            let operation = &self.api.operations[op];
+            let named = self.api.operations.iter().position(|o| o.key == event);
+            let problem = if !operation.session {
+                Some(
+                    "`x-specserve-resume` goes with `x-specserve-session: true`: only a replayed operation resumes"
+                        .to_owned(),
+                )
+            } else if operation.reply.is_none() {
+                Some("a resuming operation needs a reply to list what was missed in".to_owned())
+            } else if !position.starts_with('/') {
+                Some(format!("`{position}` is not a JSON pointer"))
+            } else {
+                match named {
+                    None => Some(format!("`{event}` is not an operation")),
+                    Some(by) if self.api.operations[by].action != Action::Send => {
+                        Some(format!("`{event}` is not a `send` operation: only pushed events are missed"))
+                    }
+                    Some(by) if self.api.operations[by].channel != operation.channel => {
+                        Some(format!("`{event}` is on another channel"))
+                    }
+                    Some(_) => None,
+                }
+            };
+            match (problem, named) {
+                (None, Some(event)) => {
+                    self.api.operations[op].resume = Some(Resume { since, missed, event, position });
+                }
+                (problem, _) => self.diags.push(
+                    resume
+                        .error(problem.unwrap_or_default())
+                        .hint("name a send operation of this channel and where its events hold their position"),
+                ),
             }
         }
     }
@@ -1578,6 +1654,7 @@ impl<'d> Builder<'d> {
             audit,
             trigger: None,
             session,
+            resume: None,
             path: node.path().to_owned(),
             pointer: self.docs.written_pointer(&node.loc()),
         });

@@ -5,6 +5,7 @@
 //! parser marks each one), only locates them.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use saphyr_parser::{Event, Parser};
 
@@ -19,7 +20,12 @@ pub struct Position {
 
 /// The position of every value of one text; a mapping's entry is at its key.
 #[derive(Debug, Clone, Default)]
-pub struct Positions(HashMap<String, Position>);
+pub struct Positions {
+    found: HashMap<String, Position>,
+    /// Keys a mapping has twice: the pointer and where it comes again. YAML
+    /// forbids them, and a reader keeps one of the two silently.
+    duplicates: Vec<(String, Position)>,
+}
 
 /// A collection being read: its pointer, and the key or index of the next entry.
 enum Open {
@@ -32,21 +38,22 @@ impl Positions {
     /// was located before the stop (the loader reports the syntax error).
     pub fn of(text: &str) -> Positions {
         let mut found = HashMap::new();
+        let mut duplicates = Vec::new();
         let mut open: Vec<Open> = Vec::new();
         for event in Parser::new_from_str(text) {
             let Ok((event, span)) = event else { break };
             let here = Position { line: span.start.line(), column: span.start.col() + 1 };
             match event {
                 Event::Scalar(value, ..) => {
-                    place(&mut open, &mut found, here, Some(&value));
+                    place(&mut open, &mut found, &mut duplicates, here, Some(&value));
                 }
                 Event::Alias(_) => {
-                    place(&mut open, &mut found, here, None);
+                    place(&mut open, &mut found, &mut duplicates, here, None);
                 }
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
                     // A collection as a mapping key: not a document an
                     // AsyncAPI loader accepts; what came before stays located.
-                    let Some(pointer) = place(&mut open, &mut found, here, None) else { break };
+                    let Some(pointer) = place(&mut open, &mut found, &mut duplicates, here, None) else { break };
                     open.push(match event {
                         Event::MappingStart(..) => Open::Mapping { pointer, key: None },
                         _ => Open::Sequence { pointer, next: 0 },
@@ -58,12 +65,17 @@ impl Positions {
                 _ => {}
             }
         }
-        Positions(found)
+        Positions { found, duplicates }
     }
 
     /// Every located pointer and its position.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Position)> {
-        self.0.iter().map(|(pointer, position)| (pointer.as_str(), *position))
+        self.found.iter().map(|(pointer, position)| (pointer.as_str(), *position))
+    }
+
+    /// The entries whose key their mapping has already, each at its second key.
+    pub fn duplicates(&self) -> &[(String, Position)] {
+        &self.duplicates
     }
 
     /// The position of `pointer`, or of its nearest ancestor that has one
@@ -71,7 +83,7 @@ impl Positions {
     pub fn find(&self, pointer: &str) -> Option<Position> {
         let mut pointer = pointer;
         loop {
-            if let Some(position) = self.0.get(pointer) {
+            if let Some(position) = self.found.get(pointer) {
                 return Some(*position);
             }
             pointer = &pointer[..pointer.rfind('/')?];
@@ -84,6 +96,7 @@ impl Positions {
 fn place(
     open: &mut [Open],
     found: &mut HashMap<String, Position>,
+    duplicates: &mut Vec<(String, Position)>,
     here: Position,
     scalar: Option<&str>,
 ) -> Option<String> {
@@ -92,7 +105,13 @@ fn place(
         Some(Open::Mapping { pointer, key }) => match key.take() {
             None => {
                 let name = scalar.unwrap_or_default();
-                found.entry(format!("{pointer}/{}", escape(name))).or_insert(here);
+                let entry = format!("{pointer}/{}", escape(name));
+                match found.entry(entry) {
+                    Entry::Occupied(taken) => duplicates.push((taken.key().clone(), here)),
+                    Entry::Vacant(free) => {
+                        free.insert(here);
+                    }
+                }
                 *key = Some(name.to_owned());
                 return None;
             }
@@ -140,6 +159,12 @@ mod tests {
         assert_eq!(positions.find("/a/b/1"), at(3, 2));
         assert_eq!(positions.find("/a/b/7/c"), positions.find("/a/b"));
         assert_eq!(positions.find("/a/b"), at(2, 9), "at its key");
+    }
+
+    #[test]
+    fn a_key_a_mapping_has_twice_is_found_at_its_second_place() {
+        let positions = Positions::of("a:\n  b: 1\n  c: 2\n  b: 3\nd: {b: 4}\n");
+        assert_eq!(positions.duplicates(), [("/a/b".to_owned(), Position { line: 4, column: 3 })]);
     }
 
     #[test]

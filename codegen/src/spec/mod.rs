@@ -79,6 +79,7 @@ impl Documents {
     fn from_root(text: &str, path: Option<PathBuf>) -> Result<Documents> {
         let value = parse_text(text, "")?;
         let positions = Positions::of(text);
+        refuse_duplicate_keys(&positions, path.as_deref())?;
         let root = File { name: String::new(), path, value, moved: Vec::new(), original: None, positions };
         let mut docs = Documents { files: vec![root], converted_from: None, losses: Vec::new() };
         let mut next = 0;
@@ -132,6 +133,7 @@ impl Documents {
         let name = path.strip_prefix(root_dir).unwrap_or(&path).display().to_string();
         let value = parse_text(&text, &name)?;
         let positions = Positions::of(&text);
+        refuse_duplicate_keys(&positions, Some(&path))?;
         self.files.push(File { name, path: Some(path), value, moved: Vec::new(), original: None, positions });
         Ok(self.files.len() - 1)
     }
@@ -654,4 +656,18 @@ pub fn root_dir(docs: &Documents) -> Option<PathBuf> {
 /// Every file of the set but the root, as (name relative to the root's folder, path).
 pub fn referenced_files(docs: &Documents) -> Vec<(String, PathBuf)> {
     docs.files.iter().skip(1).filter_map(|f| f.path.clone().map(|p| (f.name.clone(), p))).collect()
+}
+
+/// A key a mapping has twice is an error: YAML forbids it (the official
+/// parser refuses it too), and reading on would keep one of the two
+/// definitions silently.
+fn refuse_duplicate_keys(positions: &Positions, file: Option<&Path>) -> Result<()> {
+    let Some((pointer, at)) = positions.duplicates().first() else { return Ok(()) };
+    let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    let key = key.replace("~1", "/").replace("~0", "~");
+    let path = parent.trim_start_matches('/').replace('/', ".");
+    let error = SpecError::new(path, format!("`{key}` is a key of this mapping twice"))
+        .hint("YAML keys are unique: rename or merge one of the two")
+        .at(Some(crate::diagnostics::At { file: file.map(Path::to_owned), line: at.line, column: at.column }));
+    Err(error)
 }

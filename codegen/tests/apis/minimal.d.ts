@@ -132,6 +132,11 @@ export interface ConnectOptions {
    * subscription) replayed after a reconnect is refused or unanswered.
    */
   onSessionError?: (operation: OperationKey, error: Error) => void;
+  /**
+   * Told when a resumed session (`x-specserve-resume`) missed more than the
+   * server catches up: reload what the events would have changed.
+   */
+  onResync?: () => void;
 }
 
 /** What a call's `signal` needs of an `AbortSignal` (browsers' and Node's fit). */

@@ -375,9 +375,22 @@ export interface UserDirectoryRequest {
 }
 
 /**
- * No fields.
+ * A message's id; ids grow with time, in every room.
+ *
+ * Constraints: at least 1.
  */
-export interface EmptyPayload {
+export type MessageId = number;
+
+/**
+ * Optionally, where the client's view of its rooms ends.
+ */
+export interface AuthBindPayload {
+  /**
+   * The id of the newest message the client saw (for `missed`).
+   *
+   * Constraints: at least 1.
+   */
+  since?: MessageId;
 }
 
 /**
@@ -385,9 +398,9 @@ export interface EmptyPayload {
  */
 export interface AuthBindRequest {
   /**
-   * No fields.
+   * Optionally, where the client's view of its rooms ends.
    */
-  payload: EmptyPayload;
+  payload: AuthBindPayload;
 }
 
 /**
@@ -449,6 +462,12 @@ export interface RoomCreateRequest {
    * `otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.
    */
   payload: RoomCreatePayload;
+}
+
+/**
+ * No fields.
+ */
+export interface EmptyPayload {
 }
 
 /**
@@ -619,13 +638,6 @@ export interface MessageSendRequest {
    */
   payload: MessageSendPayload;
 }
-
-/**
- * A message's id; ids grow with time, in every room.
- *
- * Constraints: at least 1.
- */
-export type MessageId = number;
 
 /**
  * Which room, and where the page ends.
@@ -990,6 +1002,114 @@ export interface UserReadReply {
 }
 
 /**
+ * What the server enforces on this connection.
+ */
+export interface ConnectionLimits {
+  /**
+   * The largest message the server accepts; a larger one closes the connection 1009.
+   *
+   * Constraints: at least 1.
+   */
+  maxMessageBytes: number;
+  /**
+   * Frames a connection may send per second, sustained; more are refused `rate_limited`.
+   *
+   * Constraints: at least 0.
+   */
+  framesPerSecond: number;
+  /**
+   * Frames a connection may send in a burst.
+   *
+   * Constraints: at least 0.
+   */
+  frameBurst: number;
+  /**
+   * Events waiting for a connection that does not read before it is closed 1008.
+   *
+   * Constraints: at least 1.
+   */
+  eventQueue: number;
+}
+
+/**
+ * Who the server believes a connection is, and its limits.
+ */
+export interface BoundSession {
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  userId: UserId;
+  /**
+   * What a user may do. An `admin` may read, update and delete anyone.
+   */
+  role: Role;
+  /**
+   * The token (session) it was bound through, as token/list shows it.
+   *
+   * Constraints: at least 1.
+   */
+  tokenId: TokenId;
+  /**
+   * What the server enforces on this connection.
+   */
+  limits: ConnectionLimits;
+}
+
+/**
+ * A message of a room.
+ */
+export interface Message {
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  id: MessageId;
+  /**
+   * A room's id.
+   *
+   * Constraints: at least 1.
+   */
+  roomId: RoomId;
+  /**
+   * The sender; absent once the sender's account is deleted.
+   *
+   * Constraints: at least 1.
+   */
+  authorId?: UserId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+  /**
+   * Chosen by the sender; the same id from the same sender is the same message.
+   *
+   * Constraints: 1 to 64 characters.
+   */
+  clientMsgId?: ClientMsgId;
+}
+
+/**
+ * A message the client missed, as `message/new` carries it.
+ */
+export interface MissedMessage {
+  /**
+   * A message of a room.
+   */
+  message: Message;
+}
+
+/**
  * Bind reply
  */
 export interface AuthBindReply {
@@ -999,6 +1119,20 @@ export interface AuthBindReply {
    * Constraints: at least 1.
    */
   userId: UserId;
+  /**
+   * Who the server believes a connection is, and its limits.
+   */
+  session: BoundSession;
+  /**
+   * With `since`, the messages stored after it, oldest first, each as `message/new` carries it.
+   *
+   * Constraints: at most 500 items.
+   */
+  missed?: MissedMessage[];
+  /**
+   * With `since`, more than 500 messages came after it; none are listed, reload history.
+   */
+  resync?: boolean;
 }
 
 /**
@@ -1059,48 +1193,6 @@ export interface RoomCreateReply {
  * `joined`: in the room by their own act.
  */
 export type MemberStatus = "invited" | "joined";
-
-/**
- * A message of a room.
- */
-export interface Message {
-  /**
-   * A message's id; ids grow with time, in every room.
-   *
-   * Constraints: at least 1.
-   */
-  id: MessageId;
-  /**
-   * A room's id.
-   *
-   * Constraints: at least 1.
-   */
-  roomId: RoomId;
-  /**
-   * The sender; absent once the sender's account is deleted.
-   *
-   * Constraints: at least 1.
-   */
-  authorId?: UserId;
-  /**
-   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
-   *
-   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
-   */
-  text: MessageText;
-  /**
-   * An instant in UTC, ISO-8601.
-   *
-   * Constraints: format `date-time`.
-   */
-  createdAt: Timestamp;
-  /**
-   * Chosen by the sender; the same id from the same sender is the same message.
-   *
-   * Constraints: 1 to 64 characters.
-   */
-  clientMsgId?: ClientMsgId;
-}
 
 /**
  * One of the caller's rooms, its last message and how many the caller has not read.
@@ -1601,6 +1693,16 @@ export interface RoomMemberChanged {
 }
 
 /**
+ * A connection bound on its upgrade hears who the server believes it is.
+ */
+export interface SessionWelcome {
+  /**
+   * Who the server believes a connection is, and its limits.
+   */
+  session: BoundSession;
+}
+
+/**
  * The closed set of error codes:
  * `bad_request` (not a JSON object, or no channel),
  * `validation_failed` (the frame breaks its schema),
@@ -1682,7 +1784,7 @@ export interface Operations {
   "userUpdate": { request: UserUpdatePayload; reply: void };
   "userDelete": { request: UserRef; reply: void };
   "userDirectory": { request: DirectoryPayload; reply: UserDirectoryReply };
-  "authBind": { request: EmptyPayload; reply: AuthBindReply };
+  "authBind": { request: AuthBindPayload; reply: AuthBindReply };
   "roomCreate": { request: RoomCreatePayload; reply: RoomCreateReply };
   "roomList": { request: EmptyPayload; reply: RoomListReply };
   "roomAddMember": { request: RoomMemberPayload; reply: void };
@@ -1736,6 +1838,11 @@ export interface Events {
    * Operation `roomMemberChanged`.
    */
   "roomMemberChanged": RoomMemberChanged;
+  /**
+   * A connection bound on its upgrade hears who the server believes it is.
+   * Operation `sessionWelcome`.
+   */
+  "sessionWelcome": SessionWelcome;
 }
 
 /** How each operation's frames are laid out (from the spec); the client's runtime reads it. */
@@ -1819,6 +1926,11 @@ export interface ConnectOptions {
    * subscription) replayed after a reconnect is refused or unanswered.
    */
   onSessionError?: (operation: OperationKey, error: Error) => void;
+  /**
+   * Told when a resumed session (`x-specserve-resume`) missed more than the
+   * server catches up: reload what the events would have changed.
+   */
+  onResync?: () => void;
 }
 
 /** What a call's `signal` needs of an `AbortSignal` (browsers' and Node's fit). */
@@ -1877,7 +1989,7 @@ export interface AuthOperations {
    * Bind this connection to the caller, so the caller's events reach it.
    * Operation `authBind`; sends the client's token.
    */
-  bind(payload?: EmptyPayload, call?: CallOptions): Promise<AuthBindReply>;
+  bind(payload?: AuthBindPayload, call?: CallOptions): Promise<AuthBindReply>;
 }
 
 /** The `user` operations. */

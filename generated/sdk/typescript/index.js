@@ -34,6 +34,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -88,6 +89,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -142,6 +144,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -196,6 +199,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -250,6 +254,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -308,6 +313,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -366,6 +372,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -424,6 +431,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -477,6 +485,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -535,6 +544,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -593,6 +603,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -651,6 +662,14 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": true,
+    "resume": {
+      "since": "since",
+      "missed": "missed",
+      "events": [
+        "messageNew"
+      ],
+      "position": "/message/id"
+    },
     "error": {
       "consts": [
         [
@@ -709,6 +728,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -767,6 +787,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -825,6 +846,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -883,6 +905,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -941,6 +964,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -999,6 +1023,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1057,6 +1082,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1115,6 +1141,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1173,6 +1200,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1231,6 +1259,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1289,6 +1318,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1347,6 +1377,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1405,6 +1436,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1463,6 +1495,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1521,6 +1554,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1579,6 +1613,7 @@ export const OPERATIONS = Object.freeze({
     "enveloped": false,
     "reply": true,
     "session": false,
+    "resume": null,
     "error": {
       "consts": [
         [
@@ -1687,6 +1722,18 @@ export const EVENTS = Object.freeze({
       "channel"
     ],
     "unit": false
+  },
+  "sessionWelcome": {
+    "consts": [
+      [
+        "channel",
+        "session/welcome"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
   }
 });
 
@@ -1695,6 +1742,14 @@ export const ERROR_CODES = Object.freeze(["bad_request","validation_failed","unk
 
 /** Every WebSocket close code the server sends, and when (`ConnectionError.closeCode`). */
 export const CLOSE_CODES = Object.freeze({"1000":"The client closed. The server answers a client's close frame with the client's own code (RFC 6455 section 5.5.1), so a client closing with its own code gets that code back.","1001":"Server shutdown (after in-flight frames are answered), or no pong after a ping.","1002":"A WebSocket protocol error.","1007":"A text frame that is not UTF-8.","1008":"Sustained rate-limit abuse (more refused frames than `--rate-limit-strikes` within `--rate-limit-window`), the user was deleted, or the client does not read its replies for `--send-timeout` while they pile up, or its events overflow `--event-queue`.","1009":"A message or frame over the size limit (64 KiB by default)."});
+
+/** The resumable sessions' catch-up rules. @type {ReadonlyArray<ResumeSpec>} */
+const RESUMES = Object.freeze(
+  Object.values(OPERATIONS).flatMap((spec) => (spec.resume === null ? [] : [spec.resume])),
+);
+
+/** How many recent positions are remembered to hand an event over once. */
+const RECENT_POSITIONS = 1000;
 
 /** Where replies keep their correlation id: `[part, JSON pointer]`. @type {ReadonlyArray<[string, string]>} */
 const CORRELATIONS = Object.freeze([["payload","/requestId"]]);
@@ -1842,6 +1897,16 @@ export class Client {
     this.onStateChange = options.onStateChange;
     this.onUnmatched = options.onUnmatched;
     this.onSessionError = options.onSessionError;
+    this.onResync = options.onResync;
+    /**
+     * Where the client's view of the resumable events ends (`x-specserve-resume`):
+     * the newest position received, and the recent ones, by which an event
+     * that comes both live and among the missed is handed over once.
+     * @type {Positions}
+     */
+    this.positions = { newest: undefined, recent: new Set() };
+    /** Events held while a resume is answered, so they follow what was missed. @type {Array<[string, unknown, unknown]> | null} */
+    this.held = null;
     /**
      * The last successful call of each session operation (`x-specserve-session`:
      * a bind, a subscription), replayed on every new connection before anything
@@ -2020,12 +2085,19 @@ export class Client {
    * `onSessionError`.
    */
   replaySessions() {
-    for (const [operation, { payload, token }] of this.sessions) {
+    for (const [operation, session] of this.sessions) {
       const spec = OPERATIONS[operation];
+      const { token } = session;
       const n = this.nextId++;
       const id = spec.correlation === null ? undefined : spec.correlation.numeric ? n : String(n);
+      // A resumable session asks for what was missed since the newest event seen.
+      const resume = spec.resume;
+      const since = resume === null ? undefined : this.positions.newest;
+      const payload = since === undefined || resume === null ? session.payload : { ...(isObject(session.payload) ? session.payload : {}), [resume.since]: since };
+      if (since !== undefined) this.held = this.held ?? [];
       /** @param {Error} error */
       const failed = (error) => {
+        if (since !== undefined && resume !== null) this.resumed(resume, undefined);
         // The connection dropping again is not the server refusing: the next one replays it.
         if (error instanceof ConnectionError) return;
         if (error instanceof ApiError) this.sessions.delete(operation);
@@ -2038,7 +2110,10 @@ export class Client {
         spec,
         id,
         text: encode(spec, payload, id, token ?? this.token, undefined),
-        resolve: () => clearTimeout(pending.timer),
+        resolve: (/** @type {unknown} */ reply) => {
+          clearTimeout(pending.timer);
+          if (since !== undefined && resume !== null) this.resumed(resume, reply);
+        },
         reject: failed,
         timer: undefined,
       };
@@ -2180,17 +2255,75 @@ export class Client {
     }
     if (pending === undefined) {
       const event = eventOf(body);
-      const listeners = event === undefined ? undefined : this.listeners.get(event[0]);
-      if (event !== undefined && listeners !== undefined && listeners.size > 0) {
-        const value = event[1].unit ? undefined : strip(body, event[1].strip);
-        for (const listener of listeners) listener(value);
-      } else {
+      if (event === undefined) {
         this.onUnmatched?.(frame);
+      } else {
+        this.deliver(event[0], event[1].unit ? undefined : strip(body, event[1].strip), frame);
       }
       return;
     }
     clearTimeout(pending.timer);
     settle(pending, body);
+  }
+
+  /**
+   * Hands an event to its listeners: held while a resume is answered, and
+   * once per position (an event may come live and among the missed).
+   * @param {string} name
+   * @param {unknown} value
+   * @param {unknown} frame
+   */
+  deliver(name, value, frame) {
+    if (this.held !== null) {
+      this.held.push([name, value, frame]);
+      return;
+    }
+    if (!this.firstSighting(name, value)) return;
+    const listeners = this.listeners.get(name);
+    if (listeners !== undefined && listeners.size > 0) {
+      for (const listener of listeners) listener(value);
+    } else {
+      this.onUnmatched?.(frame);
+    }
+  }
+
+  /**
+   * Records the position of a resumable event; whether it is new.
+   * @param {string} name
+   * @param {unknown} value
+   */
+  firstSighting(name, value) {
+    const resume = RESUMES.find((r) => r.events.includes(name));
+    const position = resume === undefined ? undefined : at(value, resume.position);
+    if (position === undefined) return true;
+    const key = JSON.stringify([name, position]);
+    const { recent } = this.positions;
+    if (recent.has(key)) return false;
+    recent.add(key);
+    if (recent.size > RECENT_POSITIONS) recent.delete(/** @type {string} */ (recent.values().next().value));
+    const newest = this.positions.newest;
+    if (newest === undefined || typeof position !== "number" || typeof newest !== "number" || position > newest) {
+      this.positions.newest = position;
+    }
+    return true;
+  }
+
+  /**
+   * A resume was answered (`reply`) or not (`undefined`): the missed events
+   * first, oldest first, then those held meanwhile.
+   * @param {ResumeSpec} resume
+   * @param {any} reply
+   */
+  resumed(resume, reply) {
+    /** @type {Array<[string, unknown, unknown]>} */
+    const held = this.held ?? [];
+    this.held = null;
+    const listed = isObject(reply) ? reply[resume.missed] : undefined;
+    const missed = Array.isArray(listed) ? listed : [];
+    const [event] = resume.events;
+    if (event !== undefined) for (const value of missed) this.deliver(event, value, value);
+    if (isObject(reply) && reply.resync === true) this.onResync?.();
+    for (const [name, value, frame] of held) this.deliver(name, value, frame);
   }
 
   /**
@@ -2347,8 +2480,23 @@ function isObject(value) {
  * @property {boolean} enveloped
  * @property {boolean} reply whether a reply is declared
  * @property {boolean} session it sets up state on its connection, replayed after a reconnect
+ * @property {ResumeSpec | null} resume how its replay asks for the events missed (`x-specserve-resume`)
  * @property {ErrorSpec | null} error the error reply, if declared
  * @property {ReplySpec[]} replies the success replies
+ */
+
+/**
+ * @typedef {object} Positions where the client's view of resumable events ends
+ * @property {unknown} newest the newest position received
+ * @property {Set<string>} recent the recent `[event, position]`s, as JSON
+ */
+
+/**
+ * @typedef {object} ResumeSpec how a replayed session catches up
+ * @property {string} since the request property given the newest position seen
+ * @property {string} missed the reply property listing the missed events' payloads
+ * @property {string[]} events the events that carry positions
+ * @property {string} position JSON pointer to an event's position
  */
 
 /**

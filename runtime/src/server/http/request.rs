@@ -9,7 +9,7 @@ use hyper::Request;
 use hyper::header::{self, HeaderMap};
 
 use super::super::Shared;
-use crate::context::{ConnectionInfo, CredentialSource};
+use crate::context::{ConnectionInfo, ConnectionLimits, CredentialSource};
 use crate::service::Service;
 
 /// The facts of `request` for the application. Cookies count only from an
@@ -22,7 +22,14 @@ pub(super) fn connection_info<S: Service, B>(
 ) -> ConnectionInfo {
     let headers = request.headers();
     let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
-    let mut info = ConnectionInfo::new(id, request.uri().path()).with_client_ip(client_ip);
+    let limits = &shared.limits;
+    let enforced = ConnectionLimits {
+        max_message_bytes: limits.max_message_bytes,
+        frames_per_second: limits.frames_per_second,
+        frame_burst: limits.frame_burst,
+        event_queue: limits.event_queue,
+    };
+    let mut info = ConnectionInfo::new(id, request.uri().path()).with_client_ip(client_ip).with_limits(enforced);
     if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         info = info.with_user_agent(agent);
     }
