@@ -865,6 +865,15 @@ pub struct TokenCreateClientRequest {
     /// A new client token.
     pub payload: TokenCreateClientPayload,
 }
+/// A message for this socket's room.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomSay {
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub content: MessageText,
+}
 /// The new account's id.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1702,6 +1711,36 @@ pub struct SessionWelcome {
     /// Who the server believes a connection is, and its limits.
     pub session: BoundSession,
 }
+/// A new message, as seed 001's clients read it.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomMessageData {
+    /// A message's id; ids grow with time, in every room.
+    ///
+    /// Constraints: at least 1.
+    pub id: MessageId,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub content: MessageText,
+    /// A user's id.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "senderId")]
+    pub sender_id: UserId,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+}
+/// Another member wrote in this socket's room.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct RoomNewMessage {
+    /// A new message, as seed 001's clients read it.
+    pub data: RoomMessageData,
+}
 /// The closed set of error codes:
 /// `bad_request` (not a JSON object, or no channel),
 /// `validation_failed` (the frame breaks its schema),
@@ -1907,6 +1946,8 @@ pub const OPERATIONS: &[&str] = &[
     "roomJoin",
     "roomMembers",
     "roomDiscover",
+    "roomSay",
+    "roomNewMessage",
     "messageSend",
     "messageHistory",
     "messageMarkRead",
@@ -1925,7 +1966,7 @@ pub const OPERATIONS: &[&str] = &[
     "sessionWelcome",
 ];
 /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
-pub const PATHS: &[&str] = &["/ws", "/"];
+pub const PATHS: &[&str] = &["/ws", "/room/{roomId}", "/"];
 static INFO: rt::ServiceInfo = rt::ServiceInfo {
     title: "specserve user API",
     version: "0.1.0",
@@ -1935,25 +1976,74 @@ static INFO: rt::ServiceInfo = rt::ServiceInfo {
     credentials: &[
         rt::context::CredentialSource::Bearer,
         rt::context::CredentialSource::Cookie("__Host-specserve-token"),
+        rt::context::CredentialSource::Query("token"),
     ],
     paths: PATHS,
 };
+///The parameters of channel `room`: its path parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomParams {
+    /// The room's id, in digits as the API gives it (`7`, not `007`).
+    pub room_id: String,
+}
+impl RoomParams {
+    /// The hub topic key: the parameter values, joined.
+    pub fn key(&self) -> String {
+        let parts: &[&str] = &[self.room_id.as_str()];
+        parts.join("/")
+    }
+    fn parse(
+        params: &[(&'static str, String)],
+        query: Option<&str>,
+    ) -> Result<Self, rt::service::BindError> {
+        let _ = (&params, &query);
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| rt::service::BindError::Invalid(
+                    format!("no `{name}` in the path"),
+                ))
+        };
+        let _ = &param;
+        let room_id = param("roomId")?;
+        Ok(Self { room_id })
+    }
+}
 /// The channels a connection is bound to (by its upgrade path) and their typed parameters.
 #[derive(Debug, Clone, Default)]
 pub struct Binding {
     /// Index of the path in [`PATHS`].
     pub endpoint: usize,
+    /// Channel `room`'s parameters, when the connection is at one of its paths.
+    channel_1: Option<RoomParams>,
 }
 impl Binding {
     fn bind(path: &str, query: Option<&str>) -> Result<Binding, rt::service::BindError> {
         let _ = &query;
         if let Some(params) = rt::path::match_address("/ws", path) {
-            let binding = Binding { endpoint: 0 };
+            let binding = Binding {
+                endpoint: 0,
+                ..Binding::default()
+            };
             let _ = &params;
             return Ok(binding);
         }
+        if let Some(params) = rt::path::match_address("/room/{roomId}", path) {
+            let mut binding = Binding {
+                endpoint: 1,
+                ..Binding::default()
+            };
+            let _ = &params;
+            binding.channel_1 = Some(RoomParams::parse(&params, query)?);
+            return Ok(binding);
+        }
         if let Some(params) = rt::path::match_address("/", path) {
-            let binding = Binding { endpoint: 1 };
+            let binding = Binding {
+                endpoint: 2,
+                ..Binding::default()
+            };
             let _ = &params;
             return Ok(binding);
         }
@@ -1963,14 +2053,17 @@ impl Binding {
 impl rt::service::Binding for Binding {
     fn topics(&self) -> Vec<rt::hub::Topic> {
         /// Per path, its channels without parameters.
-        const PLAIN: &[&[u16]] = &[&[0], &[0]];
-        let topics: Vec<rt::hub::Topic> = PLAIN
+        const PLAIN: &[&[u16]] = &[&[0], &[], &[0]];
+        let mut topics: Vec<rt::hub::Topic> = PLAIN
             .get(self.endpoint)
             .copied()
             .unwrap_or_default()
             .iter()
             .map(|c| (*c, "".into()))
             .collect();
+        if let Some(p) = &self.channel_1 {
+            topics.push((1, p.key().into()));
+        }
         topics
     }
 }
@@ -2267,6 +2360,18 @@ pub trait RoomApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<RoomDiscoverReply, rt::ApiError>,
     > + Send;
+    /// Store a message in this socket's room and push it to the other members.
+    ///
+    /// As `message/send` without a room field or a client id: the room is the
+    /// socket's. Only members may write (`forbidden` otherwise, also for a room
+    /// that does not exist); an invited member who writes accepts. A
+    /// connection's messages are stored in the order sent.
+    ///
+    /// Operation `roomSay` (receive on channel `room`), needs a credential.
+    fn say(
+        rq: rt::Secured<'_, Self::Context, RoomParams>,
+        message: RoomSay,
+    ) -> impl std::future::Future<Output = Result<(), rt::ApiError>> + Send;
 }
 /// Handlers of the `message` operations. Implement every method; an operation added to the spec adds one here.
 pub trait MessageApi: Send + Sync + 'static {
@@ -2531,6 +2636,12 @@ impl<C: rt::Context<Policy = Policy>> RoomApi for Unimplemented<C> {
         _: RoomDiscoverPayload,
     ) -> Result<RoomDiscoverReply, rt::ApiError> {
         Err(rt::ApiError::not_implemented("roomDiscover"))
+    }
+    async fn say(
+        _: rt::Secured<'_, C, RoomParams>,
+        _: RoomSay,
+    ) -> Result<(), rt::ApiError> {
+        Err(rt::ApiError::not_implemented("roomSay"))
     }
 }
 impl<C: rt::Context<Policy = Policy>> MessageApi for Unimplemented<C> {
@@ -2805,43 +2916,43 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         discriminator: Some("\"message/send\""),
         validators: (Some(19), None),
         scheduling: rt::service::Scheduling::Ordered,
-        ..SHARED_ROUTE_0.named(19, "messageSend")
+        ..SHARED_ROUTE_0.named(21, "messageSend")
     },
     rt::route::Route {
         discriminator: Some("\"message/history\""),
         validators: (Some(20), None),
-        ..SHARED_ROUTE_0.named(20, "messageHistory")
+        ..SHARED_ROUTE_0.named(22, "messageHistory")
     },
     rt::route::Route {
         discriminator: Some("\"message/markRead\""),
         validators: (Some(21), None),
-        ..SHARED_ROUTE_0.named(21, "messageMarkRead")
+        ..SHARED_ROUTE_0.named(23, "messageMarkRead")
     },
     rt::route::Route {
         discriminator: Some("\"message/edit\""),
         validators: (Some(22), None),
-        ..SHARED_ROUTE_0.named(22, "messageEdit")
+        ..SHARED_ROUTE_0.named(24, "messageEdit")
     },
     rt::route::Route {
         discriminator: Some("\"presence/list\""),
         validators: (Some(23), None),
-        ..SHARED_ROUTE_0.named(23, "presenceList")
+        ..SHARED_ROUTE_0.named(25, "presenceList")
     },
     rt::route::Route {
         discriminator: Some("\"presence/online\""),
         validators: (Some(24), None),
-        ..SHARED_ROUTE_0.named(24, "presenceOnline")
+        ..SHARED_ROUTE_0.named(26, "presenceOnline")
     },
     rt::route::Route {
         discriminator: Some("\"token/list\""),
         validators: (Some(25), None),
-        ..SHARED_ROUTE_0.named(25, "tokenList")
+        ..SHARED_ROUTE_0.named(27, "tokenList")
     },
     rt::route::Route {
         discriminator: Some("\"token/revoke\""),
         validators: (Some(26), None),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..SHARED_ROUTE_0.named(26, "tokenRevoke")
+        ..SHARED_ROUTE_0.named(28, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("\"token/createClient\""),
@@ -2849,7 +2960,14 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         audit: Some(
             rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),
         ),
-        ..SHARED_ROUTE_0.named(27, "tokenCreateClient")
+        ..SHARED_ROUTE_0.named(29, "tokenCreateClient")
+    },
+    rt::route::Route {
+        validators: (Some(28), None),
+        security: SECURITY_4,
+        scheduling: rt::service::Scheduling::Ordered,
+        message: Some(""),
+        ..rt::route::Route::new(19, "roomSay")
     },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
@@ -2889,6 +3007,15 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
+        headers: &[],
+        security: &[],
+    },
+    rt::route::Endpoint {
+        enveloped: false,
+        discriminator: None,
+        routes: &[(None, 28)],
+        error: None,
+        correlation: None,
         headers: &[],
         security: &[],
     },
@@ -3000,6 +3127,12 @@ impl<H: Handlers> rt::route::Api for Service<H> {
             25 => call.run(<H::Token as TokenApi>::list),
             26 => call.run(<H::Token as TokenApi>::revoke),
             27 => call.run(<H::Token as TokenApi>::create_client),
+            28 => {
+                call.run_with(
+                    |binding| binding.channel_1.as_ref(),
+                    <H::Room as RoomApi>::say,
+                )
+            }
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -3019,6 +3152,22 @@ impl Publisher {
     pub fn hub(&self) -> &rt::hub::Hub {
         &self.hub
     }
+    /// Another member wrote in this socket's room.
+    ///
+    /// Operation `roomNewMessage` (send on channel `room`).
+    pub fn room_new_message(
+        &self,
+        room_id: &str,
+        audience: rt::hub::Audience<'_>,
+        message: &RoomNewMessage,
+    ) -> Result<rt::hub::Delivery, rt::ApiError> {
+        let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
+        if cfg!(debug_assertions) {
+            rt::frame::check_outgoing(&text, false, validator(29), None)?;
+        }
+        let key: String = [room_id].join("/");
+        Ok(self.hub.publish(&(1, key.into()), audience, text.into()))
+    }
     /// A message was sent in one of the user's rooms.
     ///
     /// Operation `messageNew` (send on channel `api`).
@@ -3027,9 +3176,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageNew,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(28), None)?;
+            rt::frame::check_outgoing(&text, false, validator(30), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3042,9 +3191,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageEdited,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(29), None)?;
+            rt::frame::check_outgoing(&text, false, validator(31), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3057,9 +3206,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageDelivered,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(30), None)?;
+            rt::frame::check_outgoing(&text, false, validator(32), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3072,9 +3221,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomRead,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(31), None)?;
+            rt::frame::check_outgoing(&text, false, validator(33), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3091,9 +3240,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &PresenceChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(32), None)?;
+            rt::frame::check_outgoing(&text, false, validator(34), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3111,9 +3260,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomMemberChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_9, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(33), None)?;
+            rt::frame::check_outgoing(&text, false, validator(35), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3133,9 +3282,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &SessionWelcome,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_9, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_10, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(34), None)?;
+            rt::frame::check_outgoing(&text, false, validator(36), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3147,6 +3296,8 @@ pub type ClientError = rt::client::ClientError<ApiErrorBody>;
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
+    ///An event of operation `roomNewMessage` (message `RoomNewMessage`).
+    RoomNewMessage(RoomNewMessage),
     ///An event of operation `messageNew` (message `MessageNew`).
     MessageNew(MessageNew),
     ///An event of operation `messageEdited` (message `MessageEdited`).
@@ -3166,42 +3317,48 @@ impl Event {
     /// The event a frame is, or the frame back when it is none of them.
     pub fn decode(frame: rt::serde_json::Value) -> Result<Event, rt::serde_json::Value> {
         if let Some(value) = rt::encode::has_consts(&SHAPE_3, &frame)
+            .then(|| rt::serde_json::from_value::<RoomNewMessage>(frame.clone()).ok())
+            .flatten()
+        {
+            return Ok(Event::RoomNewMessage(value));
+        }
+        if let Some(value) = rt::encode::has_consts(&SHAPE_4, &frame)
             .then(|| rt::serde_json::from_value::<MessageNew>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_4, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_5, &frame)
             .then(|| rt::serde_json::from_value::<MessageEdited>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageEdited(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_5, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_6, &frame)
             .then(|| rt::serde_json::from_value::<MessageDelivered>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_6, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_7, &frame)
             .then(|| rt::serde_json::from_value::<RoomRead>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_7, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_8, &frame)
             .then(|| rt::serde_json::from_value::<PresenceChanged>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::PresenceChanged(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_8, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_9, &frame)
             .then(|| rt::serde_json::from_value::<RoomMemberChanged>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomMemberChanged(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_9, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_10, &frame)
             .then(|| rt::serde_json::from_value::<SessionWelcome>(frame.clone()).ok())
             .flatten()
         {
@@ -3403,13 +3560,19 @@ impl Client {
     ) -> Result<RoomDiscoverReply, ClientError> {
         self.connection.call_typed(&CALL_18, request).await
     }
+    /// Store a message in this socket's room and push it to the other members.
+    /// Operation `roomSay` (receive on channel `room`), needs a credential. The whole contract: [`RoomApi::say`].
+    pub async fn room_say(&self, request: &RoomSay) -> Result<(), ClientError> {
+        self.connection.request(&CALL_19, request).await?;
+        Ok(())
+    }
     /// Store a message in a room and push it to the room's members.
     /// Operation `messageSend` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::send`].
     pub async fn message_send(
         &self,
         request: &MessageSendPayload,
     ) -> Result<MessageSendReply, ClientError> {
-        self.connection.call_typed(&CALL_19, request).await
+        self.connection.call_typed(&CALL_20, request).await
     }
     /// A room's messages, newest first, a page at a time.
     /// Operation `messageHistory` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::history`].
@@ -3417,7 +3580,7 @@ impl Client {
         &self,
         request: &MessageHistoryPayload,
     ) -> Result<MessageHistoryReply, ClientError> {
-        self.connection.call_typed(&CALL_20, request).await
+        self.connection.call_typed(&CALL_21, request).await
     }
     /// Move the caller's last-read pointer in a room forward.
     /// Operation `messageMarkRead` (receive on channel `api`), needs a credential. The whole contract: [`MessageApi::mark_read`].
@@ -3425,7 +3588,7 @@ impl Client {
         &self,
         request: &MessageMarkReadPayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_21, request).await?;
+        self.connection.request(&CALL_22, request).await?;
         Ok(())
     }
     /// Replace the text of a message the caller sent.
@@ -3434,7 +3597,7 @@ impl Client {
         &self,
         request: &MessageEditPayload,
     ) -> Result<MessageEditReply, ClientError> {
-        self.connection.call_typed(&CALL_22, request).await
+        self.connection.call_typed(&CALL_23, request).await
     }
     /// Whether the users the caller may see are online.
     /// Operation `presenceList` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::list`].
@@ -3442,7 +3605,7 @@ impl Client {
         &self,
         request: &PresenceListPayload,
     ) -> Result<PresenceListReply, ClientError> {
-        self.connection.call_typed(&CALL_23, request).await
+        self.connection.call_typed(&CALL_24, request).await
     }
     /// The users online now whom the caller may see.
     /// Operation `presenceOnline` (receive on channel `api`), needs a credential. The whole contract: [`PresenceApi::online`].
@@ -3450,7 +3613,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<PresenceOnlineReply, ClientError> {
-        self.connection.call_typed(&CALL_24, request).await
+        self.connection.call_typed(&CALL_25, request).await
     }
     /// The caller's live tokens, without their secrets.
     /// Operation `tokenList` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::list`].
@@ -3458,7 +3621,7 @@ impl Client {
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        self.connection.call_typed(&CALL_25, request).await
+        self.connection.call_typed(&CALL_26, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     /// Operation `tokenRevoke` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::revoke`].
@@ -3466,7 +3629,7 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_26, request).await?;
+        self.connection.request(&CALL_27, request).await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -3475,7 +3638,7 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        self.connection.call_typed(&CALL_27, request).await
+        self.connection.call_typed(&CALL_28, request).await
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -3508,6 +3671,8 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Say payload","type":"object","additionalProperties":false,"required":["content"],"properties":{"content":{"$ref":"#/definitions/MessageText"}},"definitions":{"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["type","data"],"properties":{"type":{"type":"string","const":"NEW_MESSAGE","description":"The event."},"data":{"$ref":"#/definitions/RoomMessageData"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomMessageData":{"type":"object","additionalProperties":false,"required":["id","content","senderId","createdAt"],"description":"A new message, as seed 001's clients read it.","properties":{"id":{"$ref":"#/definitions/MessageId"},"content":{"$ref":"#/definitions/MessageText"},"senderId":{"$ref":"#/definitions/UserId"},"createdAt":{"$ref":"#/definitions/Timestamp"}}},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edited event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId","text","editedAt"],"properties":{"channel":{"type":"string","const":"message/edited","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"},"editedAt":{"$ref":"#/definitions/Timestamp"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Delivered event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId"],"properties":{"channel":{"type":"string","const":"message/delivered","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
@@ -3556,6 +3721,7 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("TokenListRequest", 25),
     ("TokenRevokeRequest", 26),
     ("TokenCreateClientRequest", 27),
+    ("RoomSay", 28),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -3663,6 +3829,8 @@ pub fn round_trip(
             "RoomMemberChanged" => rt::encode::round_trip::<RoomMemberChanged>(value),
             "SessionWelcome" => rt::encode::round_trip::<SessionWelcome>(value),
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
+            "RoomSay" => rt::encode::round_trip::<RoomSay>(value),
+            "RoomNewMessage" => rt::encode::round_trip::<RoomNewMessage>(value),
             _ => return None,
         },
     )
@@ -3709,6 +3877,19 @@ const SCHEME_4: rt::context::Scheme = rt::context::Scheme {
     scopes: &["users:delete"],
 };
 const SECURITY_3: &[rt::context::Scheme] = &[SCHEME_0, SCHEME_1, SCHEME_4];
+const SCHEME_5: rt::context::Scheme = rt::context::Scheme {
+    name: "queryToken",
+    source: Some(rt::context::CredentialSource::Query("token")),
+    message_property: None,
+    scopes: &[],
+};
+const SCHEME_6: rt::context::Scheme = rt::context::Scheme {
+    name: "upgradeBearer",
+    source: Some(rt::context::CredentialSource::Bearer),
+    message_property: None,
+    scopes: &[],
+};
+const SECURITY_4: &[rt::context::Scheme] = &[SCHEME_1, SCHEME_5, SCHEME_6];
 const SHARED_ROUTE_0: rt::route::Route<Policy> = rt::route::Route {
     correlation: Some(CORRELATION_0),
     error: Some(&SHAPE_0),
@@ -3722,34 +3903,35 @@ const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     error: Some((&SHAPE_0, "/error")),
     ..rt::client::Call::SHARED
 };
-const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_10);
-const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
-const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
-const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
-const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
-const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15).with_credential();
-const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
-const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
-const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
-const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
-const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
-const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
-const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
-const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
-const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
-const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
-const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
-const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
-const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
-const CALL_19: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
-const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
-const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
-const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
-const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
-const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
-const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
-const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
-const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_19: rt::client::Call = rt::client::Call::new(&SHAPE_30).without_reply();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
+const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
+const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
+const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_38).with_credential();
+const CALL_28: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_39).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3772,211 +3954,215 @@ const SHAPE_2: rt::encode::Shape = rt::encode::Shape::flat(
     ],
 );
 const SHAPE_3: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
+    &[("type", rt::encode::Lead::Const("\"NEW_MESSAGE\""))],
 );
 const SHAPE_4: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
 );
 const SHAPE_5: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
 );
 const SHAPE_6: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
+    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
 );
 const SHAPE_7: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
+    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
 );
 const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
+    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
 );
 const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
+    &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
 );
 const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
+);
+const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(&[]);
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/online\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use common::db;
 use common::process::{Running, rand_suffix};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use specserve::api::*;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -280,6 +280,38 @@ async fn sigterm_closes_sockets_with_1001_exits_0_and_logs_no_secrets() {
     assert!(logs.contains("connection opened") && logs.contains("connection closed"), "{logs}");
     assert!(logs.contains("server shutting down"), "close reason logged");
     assert!(!logs.contains(password), "the password is in the logs");
+    assert!(!logs.contains(&token), "the token is in the logs");
+}
+
+/// Seed 001's `?token=` on the upgrade URL authenticates the per-room
+/// socket, and the token appears in no log line, even at debug level.
+#[tokio::test]
+async fn a_query_token_authenticates_a_room_socket_and_is_never_logged() {
+    let running = Running::start(None);
+    let client = running.client().await;
+    let password = "Unguessable-Passw0rd";
+    let register =
+        AuthRegisterPayload { name: "Ana".into(), email: "ana@example.com".into(), password: password.into() };
+    client.auth_register(&register).await.unwrap();
+    let login = AuthGenerateTokenPayload { email: "ana@example.com".into(), password: password.into(), refresh: None };
+    let token = client.auth_generate_token(&login).await.unwrap().token;
+    let connector =
+        tokio_tungstenite::Connector::Rustls(specserve_runtime::client::pinned_config(&running.fingerprint));
+    let url = format!("{}room/424242?token={token}", running.url.trim_end_matches("ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+        .await
+        .expect("the room socket opens");
+    socket.send(Message::text(r#"{"content": "hello"}"#)).await.unwrap();
+    // Authenticated (not `unauthorized`), then refused: no such room, or not a member, alike.
+    let answer = match socket.next().await {
+        Some(Ok(Message::Text(text))) => serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        other => panic!("expected the error frame, got {other:?}"),
+    };
+    assert_eq!(answer["error"]["code"], "forbidden", "{answer}");
+    running.sigterm();
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}");
+    assert!(logs.contains("connection opened"), "{logs}");
     assert!(!logs.contains(&token), "the token is in the logs");
 }
 

@@ -784,6 +784,90 @@ async fn a_reconnecting_client_catches_up_what_it_missed(running: Running) {
     running.stop().await;
 }
 
+/// Seed 001's per-room socket, as its README's client uses it: connect to
+/// `/room/<id>?token=...`, send `{"content"}`, read `NEW_MESSAGE`s of that
+/// room only, never one's own; and the same messages on `/ws`.
+async fn a_room_socket_carries_its_rooms_messages_only(running: Running) {
+    let mut made = users(&running, &["alice", "bob", "carol"]).await;
+    let (_, carol) = made.pop().unwrap();
+    let (bob_id, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    let room = direct_room(&mut alice, bob_id).await;
+    accept(&mut bob, room).await;
+    let other = group_room(&mut alice, "elsewhere", &[bob_id]).await;
+    accept(&mut bob, other).await;
+    let socket = |token: String, path: String| {
+        let running = &running;
+        async move {
+            let path = format!("{path}?token={token}");
+            let (sink, stream) = net::raw(&running.server, &path, &[]).await.expect("upgrade").split();
+            (sink, stream)
+        }
+    };
+    let next = async |stream: &mut futures_util::stream::SplitStream<net::Socket>| -> Value {
+        loop {
+            match tokio::time::timeout(PATIENCE, stream.next()).await.expect("a frame in time") {
+                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("JSON"),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a frame, got {other:?}"),
+            }
+        }
+    };
+    let (mut bob_sink, mut bob_room) = socket(bob.token.clone(), format!("/room/{room}")).await;
+
+    // Alice writes on /ws: Bob's room socket hears it, in the seed's shape.
+    let said = alice.ok("message/send", json!({"roomId": room, "text": "hi Bob"})).await;
+    let heard = next(&mut bob_room).await;
+    let data =
+        json!({"id": said["messageId"], "content": "hi Bob", "senderId": alice_id, "createdAt": said["createdAt"]});
+    assert_eq!(heard, json!({"type": "NEW_MESSAGE", "data": data}));
+    // Bob writes on the room socket: Alice hears it on /ws; Bob's own socket
+    // does not (Alice's next message is the first thing it hears).
+    bob_sink.send(Message::text(r#"{"content": "Hello!"}"#)).await.unwrap();
+    let new = alice.next("message/new").await;
+    assert_eq!((&new["message"]["text"], &new["message"]["authorId"]), (&json!("Hello!"), &json!(bob_id)));
+    // Another room's message does not reach this room's socket.
+    alice.say(other, "not here").await;
+    let marker = alice.say(room, "marker").await;
+    assert_eq!(
+        next(&mut bob_room).await["data"]["id"],
+        marker,
+        "neither his own message nor another room's came first"
+    );
+    let history = full_history(&mut bob, room, 10).await;
+    assert_eq!(history[1]["text"], "Hello!", "the room socket's messages are the room's");
+
+    // Refusals answer with the error frame and keep the socket open.
+    for (frame, expected) in [
+        (r#"{"content": ""}"#, "validation_failed"),
+        (r#"{"content": "x", "roomId": 1}"#, "validation_failed"),
+        ("not json", "bad_request"),
+    ] {
+        bob_sink.send(Message::text(frame)).await.unwrap();
+        assert_eq!(next(&mut bob_room).await["error"]["code"], expected, "{frame}");
+    }
+    // Not a member, a room that does not exist, a room spelled otherwise: alike.
+    drop(carol);
+    let (_, carol_token) = user(&running, "carol2").await;
+    for (token, path) in [
+        (carol_token.clone(), format!("/room/{room}")),
+        (bob.token.clone(), "/room/999999".to_owned()),
+        (bob.token.clone(), format!("/room/0{room}")),
+    ] {
+        let (mut sink, mut stream) = socket(token, path.clone()).await;
+        sink.send(Message::text(r#"{"content": "let me in"}"#)).await.unwrap();
+        assert_eq!(next(&mut stream).await["error"]["code"], "forbidden", "{path}");
+    }
+    // Without a token, or with a wrong one: unauthorized.
+    for path in [format!("/room/{room}"), format!("/room/{room}?token=not-a-token")] {
+        let (mut sink, mut stream) = net::raw(&running.server, &path, &[]).await.expect("upgrade").split();
+        sink.send(Message::text(r#"{"content": "hi"}"#)).await.unwrap();
+        assert_eq!(next(&mut stream).await["error"]["code"], "unauthorized", "{path}");
+    }
+    let _ = carol_token;
+    running.stop().await;
+}
+
 on_both_stores!(
     a_direct_room_is_one_per_pair,
     an_author_edits_a_message_and_the_room_hears_it,
@@ -801,6 +885,7 @@ on_both_stores!(
     a_since_join_room_shows_a_new_member_what_came_after,
     a_connection_bound_on_its_upgrade_is_welcomed,
     a_reconnecting_client_catches_up_what_it_missed,
+    a_room_socket_carries_its_rooms_messages_only,
 );
 
 /// On a server of per-core workers, an event reaches every member's

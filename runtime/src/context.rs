@@ -135,6 +135,12 @@ impl ConnectionInfo {
         &self.path
     }
 
+    /// Every credential the upgrade presented, at the places the spec's
+    /// schemes name.
+    pub fn credentials(&self) -> impl Iterator<Item = (CredentialSource, &str)> {
+        self.credentials.iter().map(|(source, value)| (*source, value.as_str()))
+    }
+
     /// The credential the upgrade presented at `source`, if any.
     pub fn credential(&self, source: CredentialSource) -> Option<&str> {
         self.credentials.iter().find(|(s, _)| *s == source).map(|(_, v)| v.as_str())

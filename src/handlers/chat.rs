@@ -53,6 +53,14 @@ pub struct Chat {
     nodes: Nodes,
 }
 
+/// A message to store and push ([`Chat::post`]).
+struct Post {
+    room: i64,
+    author: i64,
+    text: String,
+    client_msg_id: Option<String>,
+}
+
 /// Stripes of per-room locks: a room's messages are stored and pushed one at
 /// a time, so every member sees them in id order. Rooms share a stripe when
 /// their ids collide modulo its size, which only serializes them more.
@@ -156,6 +164,63 @@ impl Chat {
             .ok_or_else(|| forbidden("not a member of this room"))
     }
 
+    /// Stores a message and pushes it, from `connection`: `message/new` to
+    /// every member's connections on `/ws` and `NEW_MESSAGE` to their
+    /// sockets of the room (`/room/<id>`), but `connection`, which has its
+    /// answer; the author hears `message/delivered` once another joined
+    /// member's connection took it. A retried `client_msg_id` returns the
+    /// original and pushes nothing.
+    async fn post(&self, post: Post, connection: u64) -> Result<MessageRecord, ApiError> {
+        let Post { room, author, text, client_msg_id } = post;
+        // One read answers both "may the author write here" and "who hears it",
+        // outside the room's lock (which then covers the insert and the push only).
+        let members = self.store.member_ids(room).await.map_err(store_error)?;
+        match members.iter().find(|(id, _)| *id == author) {
+            None => return Err(forbidden("not a member of this room")),
+            // Writing in a room one was invited to accepts it.
+            Some((_, StoredStatus::Invited)) => self.accepted(room, author, connection).await?,
+            Some((_, StoredStatus::Joined)) => {}
+        }
+        let _room_order = self.room_locks.of(room).lock().await;
+        let linked = self.nodes.cluster().is_some();
+        let message = NewMessage { room_id: room, author_id: author, text, client_msg_id, now: now_utc(), linked };
+        let inserted = self.store.insert_message(message).await.map_err(store_error)?;
+        let stored = inserted.record;
+        if !inserted.new {
+            // A retry of a message already stored, and pushed when it was.
+            return Ok(stored);
+        }
+        let position = Position {
+            stream: stored.room_id,
+            id: stored.id,
+            after: inserted.previous.map(|(id, _)| id),
+            after_age_ms: inserted
+                .previous
+                .map_or(0, |(_, at)| u64::try_from((stored.created_at - at).whole_milliseconds()).unwrap_or(0)),
+        };
+        let witnesses = principals(
+            members.iter().filter(|(id, status)| *id != author && *status == StoredStatus::Joined).map(|(id, _)| *id),
+        );
+        let everyone = principals(members.into_iter().map(|(id, _)| id));
+        let author_principal = author.to_string();
+        let audience = Audience::principals(&everyone)
+            .except(connection)
+            .in_order(position)
+            .with_receipt(&author_principal, &witnesses);
+        self.publisher.message_new(audience, &MessageNew { message: message_view(stored.clone()) })?;
+        let data = RoomMessageData {
+            id: stored.id,
+            content: stored.text.clone(),
+            sender_id: author,
+            created_at: wire_time(stored.created_at),
+        };
+        // Not `in_order`: the position is `message/new`'s, which a node sequences once
+        // (on one node the room's lock keeps this order; across nodes, the bus's).
+        let on_sockets = Audience::principals(&everyone).except(connection);
+        self.publisher.room_new_message(&room.to_string(), on_sockets, &RoomNewMessage { data })?;
+        Ok(stored)
+    }
+
     /// `user` accepted an invitation to `room` on `connection` (see [`Chat::arrived`]).
     async fn accepted(&self, room: i64, user: i64, connection: u64) -> Result<(), ApiError> {
         if self.store.join_room(room, user).await.map_err(store_error)? {
@@ -187,6 +252,18 @@ impl Chat {
 
 impl<C: ChatContext> RoomApi for ChatHandlers<C> {
     type Context = C;
+
+    /// Seed 001's per-room socket: `message/send` with the socket's room.
+    async fn say(rq: Secured<'_, C, RoomParams>, request: RoomSay) -> Result<(), ApiError> {
+        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection().id());
+        // The topic is the path's text: only a canonical id reaches the room's sockets.
+        let raw = rq.params().room_id.as_str();
+        let room = raw.parse::<i64>().ok().filter(|id| *id > 0 && id.to_string() == raw);
+        let room = room.ok_or_else(|| forbidden("not a member of this room"))?;
+        let posted = Post { room, author: caller, text: request.content, client_msg_id: None };
+        chat.post(posted, connection).await?;
+        Ok(())
+    }
 
     async fn create(rq: Secured<'_, C>, request: RoomCreatePayload) -> Result<RoomCreateReply, ApiError> {
         let (chat, caller) = (rq.part::<Chat>(), rq.principal().user_id);
@@ -347,53 +424,11 @@ impl<C: ChatContext> MessageApi for ChatHandlers<C> {
     type Context = C;
 
     async fn send(rq: Secured<'_, C>, request: MessageSendPayload) -> Result<MessageSendReply, ApiError> {
-        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection());
-        // One read answers both "may the caller write here" and "who hears it",
-        // outside the room's lock (which then covers the insert and the push only).
-        let members = chat.store.member_ids(request.room_id).await.map_err(store_error)?;
-        match members.iter().find(|(id, _)| *id == caller) {
-            None => return Err(forbidden("not a member of this room")),
-            // Writing in a room one was invited to accepts it.
-            Some((_, StoredStatus::Invited)) => chat.accepted(request.room_id, caller, connection.id()).await?,
-            Some((_, StoredStatus::Joined)) => {}
-        }
-        let _room_order = chat.room_locks.of(request.room_id).lock().await;
-        let message = NewMessage {
-            room_id: request.room_id,
-            author_id: caller,
-            text: request.text,
-            client_msg_id: request.client_msg_id,
-            now: now_utc(),
-            linked: chat.nodes.cluster().is_some(),
-        };
-        let inserted = chat.store.insert_message(message).await.map_err(store_error)?;
-        let stored = inserted.record;
-        let reply = MessageSendReply { message_id: stored.id, created_at: wire_time(stored.created_at) };
-        if !inserted.new {
-            // A retry of a message already stored, and pushed when it was.
-            return Ok(reply);
-        }
-        let position = Position {
-            stream: stored.room_id,
-            id: stored.id,
-            after: inserted.previous.map(|(id, _)| id),
-            after_age_ms: inserted
-                .previous
-                .map_or(0, |(_, at)| u64::try_from((stored.created_at - at).whole_milliseconds()).unwrap_or(0)),
-        };
-        // Every member's connections but the sending one, which has the reply;
-        // the author hears `message/delivered` once another joined member's took it.
-        let witnesses = principals(
-            members.iter().filter(|(id, status)| *id != caller && *status == StoredStatus::Joined).map(|(id, _)| *id),
-        );
-        let everyone = principals(members.into_iter().map(|(id, _)| id));
-        let author = caller.to_string();
-        let audience = Audience::principals(&everyone)
-            .except(connection.id())
-            .in_order(position)
-            .with_receipt(&author, &witnesses);
-        chat.publisher.message_new(audience, &MessageNew { message: message_view(stored) })?;
-        Ok(reply)
+        let (chat, caller, connection) = (rq.part::<Chat>(), rq.principal().user_id, rq.connection().id());
+        let posted =
+            Post { room: request.room_id, author: caller, text: request.text, client_msg_id: request.client_msg_id };
+        let stored = chat.post(posted, connection).await?;
+        Ok(MessageSendReply { message_id: stored.id, created_at: wire_time(stored.created_at) })
     }
 
     async fn history(rq: Secured<'_, C>, request: MessageHistoryPayload) -> Result<MessageHistoryReply, ApiError> {

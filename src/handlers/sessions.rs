@@ -69,12 +69,19 @@ impl Sessions {
         Err(ApiError::unavailable("token reads kept racing revocations"))
     }
 
-    /// A bearer token (or the session cookie) on the upgrade binds the
-    /// connection at once, so it gets the user's events before it sends anything.
+    /// A token on the upgrade binds the connection at once, so it gets the
+    /// user's events before it sends anything. Where several are presented,
+    /// seed 001's order: the session cookie (from an allowed page), then a
+    /// query parameter (`?token=`), then `Authorization: Bearer`.
     pub(super) async fn connected(&self, connection: &ConnectionInfo) {
-        let upgrade_token = connection
-            .credential(CredentialSource::Bearer)
-            .or_else(|| connection.credential(CredentialSource::Cookie(cookies::SESSION_COOKIE)));
+        let rank = |source: CredentialSource| match source {
+            CredentialSource::Cookie(name) if name == cookies::SESSION_COOKIE => 0,
+            CredentialSource::Query(_) => 1,
+            CredentialSource::Bearer => 2,
+            _ => 3,
+        };
+        let presented = connection.credentials().filter(|(source, _)| rank(*source) < 3);
+        let upgrade_token = presented.min_by_key(|(source, _)| rank(*source)).map(|(_, token)| token);
         if let Some(token) = upgrade_token {
             let credential = Credential { scheme: "apiToken", value: token };
             match self.authenticate(credential, connection).await {

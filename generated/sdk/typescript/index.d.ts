@@ -860,6 +860,18 @@ export interface TokenCreateClientRequest {
 }
 
 /**
+ * A message for this socket's room.
+ */
+export interface RoomSay {
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  content: MessageText;
+}
+
+/**
  * The new account's id.
  */
 export interface AuthRegisterReply {
@@ -1703,6 +1715,46 @@ export interface SessionWelcome {
 }
 
 /**
+ * A new message, as seed 001's clients read it.
+ */
+export interface RoomMessageData {
+  /**
+   * A message's id; ids grow with time, in every room.
+   *
+   * Constraints: at least 1.
+   */
+  id: MessageId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  content: MessageText;
+  /**
+   * A user's id.
+   *
+   * Constraints: at least 1.
+   */
+  senderId: UserId;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+}
+
+/**
+ * Another member wrote in this socket's room.
+ */
+export interface RoomNewMessage {
+  /**
+   * A new message, as seed 001's clients read it.
+   */
+  data: RoomMessageData;
+}
+
+/**
  * The closed set of error codes:
  * `bad_request` (not a JSON object, or no channel),
  * `validation_failed` (the frame breaks its schema),
@@ -1792,6 +1844,7 @@ export interface Operations {
   "roomJoin": { request: RoomRef; reply: void };
   "roomMembers": { request: RoomRef; reply: RoomMembersReply };
   "roomDiscover": { request: RoomDiscoverPayload; reply: RoomDiscoverReply };
+  "roomSay": { request: RoomSay; reply: void };
   "messageSend": { request: MessageSendPayload; reply: MessageSendReply };
   "messageHistory": { request: MessageHistoryPayload; reply: MessageHistoryReply };
   "messageMarkRead": { request: MessageMarkReadPayload; reply: void };
@@ -1808,6 +1861,11 @@ export type OperationKey = keyof Operations;
 
 /** What the server pushes (the messages of the spec's `send` operations), by event name. */
 export interface Events {
+  /**
+   * Another member wrote in this socket's room.
+   * Operation `roomNewMessage`.
+   */
+  "roomNewMessage": RoomNewMessage;
   /**
    * A message was sent in one of the user's rooms.
    * Operation `messageNew`.
@@ -2061,6 +2119,11 @@ export interface RoomOperations {
    * Operation `roomDiscover`; sends the client's token.
    */
   discover(payload?: RoomDiscoverPayload, call?: CallOptions): Promise<RoomDiscoverReply>;
+  /**
+   * Store a message in this socket's room and push it to the other members.
+   * Operation `roomSay`; sends the client's token.
+   */
+  say(payload: RoomSay, call?: CallOptions): Promise<void>;
 }
 
 /** The `message` operations. */

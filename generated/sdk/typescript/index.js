@@ -1113,6 +1113,20 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "roomSay": {
+    "operation": "roomSay",
+    "secured": true,
+    "leading": [],
+    "wrap": null,
+    "whole": false,
+    "correlation": null,
+    "enveloped": false,
+    "reply": false,
+    "session": false,
+    "resume": null,
+    "error": null,
+    "replies": []
+  },
   "messageSend": {
     "operation": "messageSend",
     "secured": true,
@@ -1651,6 +1665,18 @@ export const OPERATIONS = Object.freeze({
  * @type {Readonly<Record<string, EventSpec>>}
  */
 export const EVENTS = Object.freeze({
+  "roomNewMessage": {
+    "consts": [
+      [
+        "type",
+        "NEW_MESSAGE"
+      ]
+    ],
+    "strip": [
+      "type"
+    ],
+    "unit": false
+  },
   "messageNew": {
     "consts": [
       [
@@ -1980,6 +2006,8 @@ export class Client {
       members: (payload, call) => this.request("roomMembers", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       discover: (payload, call) => this.request("roomDiscover", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      say: (payload, call) => this.request("roomSay", payload, call),
     });
     /** The `message` operations. */
     this.message = Object.freeze({
