@@ -750,6 +750,53 @@ pub struct PresenceOnlineRequest {
     /// No fields.
     pub payload: EmptyPayload,
 }
+/// The announcement.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncementPostPayload {
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+}
+/// Post a message to everyone; every signed-in connection hears it.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct AnnouncementPostRequest {
+    /// The announcement.
+    pub payload: AnnouncementPostPayload,
+}
+/// An announcement's id; ids grow with time.
+///
+/// Constraints: at least 1.
+pub type AnnouncementId = i64;
+/// Where the page ends.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncementHistoryPayload {
+    /// An announcement's id; ids grow with time.
+    ///
+    /// Constraints: at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<AnnouncementId>,
+    /// How many announcements at most.
+    ///
+    /// Constraints: at least 1, at most 100, default `50`.
+    #[serde(default = "default_announcement_history_payload_limit")]
+    pub limit: i64,
+}
+fn default_announcement_history_payload_limit() -> i64 {
+    rt::service::spec_default("50")
+}
+/// Announcements, newest first, a page at a time.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct AnnouncementHistoryRequest {
+    /// Where the page ends.
+    pub payload: AnnouncementHistoryPayload,
+}
 /// No fields; the caller's sessions.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1562,6 +1609,58 @@ pub struct PresenceOnlineReply {
     /// More users are online than listed.
     pub truncated: bool,
 }
+/// Announce reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct AnnouncementPostReply {
+    /// An announcement's id; ids grow with time.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "announcementId")]
+    pub announcement_id: AnnouncementId,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+}
+/// A message to everyone.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct Announcement {
+    /// An announcement's id; ids grow with time.
+    ///
+    /// Constraints: at least 1.
+    pub id: AnnouncementId,
+    /// Who posted it; absent once their account is deleted.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "authorId")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<UserId>,
+    /// A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+    ///
+    /// Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+    pub text: MessageText,
+    /// An instant in UTC, ISO-8601.
+    ///
+    /// Constraints: format `date-time`.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+}
+/// Read announcements reply
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct AnnouncementHistoryReply {
+    /// Constraints: at most 100 items.
+    pub announcements: Vec<Announcement>,
+    /// An announcement's id; ids grow with time.
+    ///
+    /// Constraints: at least 1.
+    #[serde(rename = "nextCursor")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<AnnouncementId>,
+}
 /// A message was sent in one of the user's rooms.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
 #[serde(crate = "rt::serde")]
@@ -1710,6 +1809,13 @@ pub struct RoomMemberChanged {
 pub struct SessionWelcome {
     /// Who the server believes a connection is, and its limits.
     pub session: BoundSession,
+}
+/// Someone announced something to everyone.
+#[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
+#[serde(crate = "rt::serde")]
+pub struct AnnouncementNew {
+    /// A message to everyone.
+    pub announcement: Announcement,
 }
 /// A new message, as seed 001's clients read it.
 #[derive(Debug, Clone, PartialEq, rt::serde::Serialize, rt::serde::Deserialize)]
@@ -1954,6 +2060,8 @@ pub const OPERATIONS: &[&str] = &[
     "messageEdit",
     "presenceList",
     "presenceOnline",
+    "announcementPost",
+    "announcementHistory",
     "tokenList",
     "tokenRevoke",
     "tokenCreateClient",
@@ -1964,6 +2072,7 @@ pub const OPERATIONS: &[&str] = &[
     "presenceChanged",
     "roomMemberChanged",
     "sessionWelcome",
+    "announcementNew",
 ];
 /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/room/{roomId}", "/"];
@@ -2467,6 +2576,39 @@ pub trait PresenceApi: Send + Sync + 'static {
         Output = Result<PresenceOnlineReply, rt::ApiError>,
     > + Send;
 }
+/// Handlers of the `announcement` operations. Implement every method; an operation added to the spec adds one here.
+pub trait AnnouncementApi: Send + Sync + 'static {
+    /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
+    type Context: rt::Context<Policy = Policy>;
+    /// Post a message to everyone; every signed-in connection hears it.
+    ///
+    /// Seed 002's broadcast `message`. Stored (`announcement/history` reads
+    /// them), then pushed as `announcement/new` to every connection bound to a
+    /// user, except the one that posted (it has the reply). Who may post is the
+    /// server's `--announcers`: `admins` (the default) or `everyone`; others get
+    /// `forbidden`. Client tokens never post.
+    ///
+    /// Operation `announcementPost` (receive on channel `api`), needs a credential.
+    fn post(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: AnnouncementPostPayload,
+    ) -> impl std::future::Future<
+        Output = Result<AnnouncementPostReply, rt::ApiError>,
+    > + Send;
+    /// Announcements, newest first, a page at a time.
+    ///
+    /// Up to `limit` (1 to 100, default 50) announcements older than `before`
+    /// (an announcement id; omit it for the newest). `nextCursor`, when
+    /// present, is the `before` of the next page. Any signed-in user reads them.
+    ///
+    /// Operation `announcementHistory` (receive on channel `api`), needs a credential.
+    fn history(
+        rq: rt::Secured<'_, Self::Context, ()>,
+        message: AnnouncementHistoryPayload,
+    ) -> impl std::future::Future<
+        Output = Result<AnnouncementHistoryReply, rt::ApiError>,
+    > + Send;
+}
 /// Handlers of the `token` operations. Implement every method; an operation added to the spec adds one here.
 pub trait TokenApi: Send + Sync + 'static {
     /// The application's state, handed to every handler as `rq.context()` (dropshot's `type Context`).
@@ -2686,6 +2828,21 @@ impl<C: rt::Context<Policy = Policy>> PresenceApi for Unimplemented<C> {
         Err(rt::ApiError::not_implemented("presenceOnline"))
     }
 }
+impl<C: rt::Context<Policy = Policy>> AnnouncementApi for Unimplemented<C> {
+    type Context = C;
+    async fn post(
+        _: rt::Secured<'_, C, ()>,
+        _: AnnouncementPostPayload,
+    ) -> Result<AnnouncementPostReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("announcementPost"))
+    }
+    async fn history(
+        _: rt::Secured<'_, C, ()>,
+        _: AnnouncementHistoryPayload,
+    ) -> Result<AnnouncementHistoryReply, rt::ApiError> {
+        Err(rt::ApiError::not_implemented("announcementHistory"))
+    }
+}
 impl<C: rt::Context<Policy = Policy>> TokenApi for Unimplemented<C> {
     type Context = C;
     async fn list(
@@ -2722,6 +2879,8 @@ pub trait Handlers: Send + Sync + 'static {
     type Message: MessageApi<Context = Self::Context>;
     /// Implements the `presence` operations.
     type Presence: PresenceApi<Context = Self::Context>;
+    /// Implements the `announcement` operations.
+    type Announcement: AnnouncementApi<Context = Self::Context>;
     /// Implements the `token` operations.
     type Token: TokenApi<Context = Self::Context>;
 }
@@ -2944,26 +3103,36 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         ..SHARED_ROUTE_0.named(26, "presenceOnline")
     },
     rt::route::Route {
-        discriminator: Some("\"token/list\""),
+        discriminator: Some("\"announcement/post\""),
         validators: (Some(25), None),
-        ..SHARED_ROUTE_0.named(27, "tokenList")
+        ..SHARED_ROUTE_0.named(27, "announcementPost")
+    },
+    rt::route::Route {
+        discriminator: Some("\"announcement/history\""),
+        validators: (Some(26), None),
+        ..SHARED_ROUTE_0.named(28, "announcementHistory")
+    },
+    rt::route::Route {
+        discriminator: Some("\"token/list\""),
+        validators: (Some(27), None),
+        ..SHARED_ROUTE_0.named(29, "tokenList")
     },
     rt::route::Route {
         discriminator: Some("\"token/revoke\""),
-        validators: (Some(26), None),
+        validators: (Some(28), None),
         scheduling: rt::service::Scheduling::Exclusive,
-        ..SHARED_ROUTE_0.named(28, "tokenRevoke")
+        ..SHARED_ROUTE_0.named(30, "tokenRevoke")
     },
     rt::route::Route {
         discriminator: Some("\"token/createClient\""),
-        validators: (Some(27), None),
+        validators: (Some(29), None),
         audit: Some(
             rt::route::Audit::of(AuditEvent::ClientTokenCreated).reply("/tokenId"),
         ),
-        ..SHARED_ROUTE_0.named(29, "tokenCreateClient")
+        ..SHARED_ROUTE_0.named(31, "tokenCreateClient")
     },
     rt::route::Route {
-        validators: (Some(28), None),
+        validators: (Some(30), None),
         security: SECURITY_4,
         scheduling: rt::service::Scheduling::Ordered,
         message: Some(""),
@@ -3001,9 +3170,11 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("message/edit"), 22),
             (Some("presence/list"), 23),
             (Some("presence/online"), 24),
-            (Some("token/list"), 25),
-            (Some("token/revoke"), 26),
-            (Some("token/createClient"), 27),
+            (Some("announcement/post"), 25),
+            (Some("announcement/history"), 26),
+            (Some("token/list"), 27),
+            (Some("token/revoke"), 28),
+            (Some("token/createClient"), 29),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -3013,7 +3184,7 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
     rt::route::Endpoint {
         enveloped: false,
         discriminator: None,
-        routes: &[(None, 28)],
+        routes: &[(None, 30)],
         error: None,
         correlation: None,
         headers: &[],
@@ -3048,9 +3219,11 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
             (Some("message/edit"), 22),
             (Some("presence/list"), 23),
             (Some("presence/online"), 24),
-            (Some("token/list"), 25),
-            (Some("token/revoke"), 26),
-            (Some("token/createClient"), 27),
+            (Some("announcement/post"), 25),
+            (Some("announcement/history"), 26),
+            (Some("token/list"), 27),
+            (Some("token/revoke"), 28),
+            (Some("token/createClient"), 29),
         ],
         error: Some(&SHAPE_0),
         correlation: Some(CORRELATION_0),
@@ -3124,10 +3297,12 @@ impl<H: Handlers> rt::route::Api for Service<H> {
             22 => call.run(<H::Message as MessageApi>::edit),
             23 => call.run(<H::Presence as PresenceApi>::list),
             24 => call.run(<H::Presence as PresenceApi>::online),
-            25 => call.run(<H::Token as TokenApi>::list),
-            26 => call.run(<H::Token as TokenApi>::revoke),
-            27 => call.run(<H::Token as TokenApi>::create_client),
-            28 => {
+            25 => call.run(<H::Announcement as AnnouncementApi>::post),
+            26 => call.run(<H::Announcement as AnnouncementApi>::history),
+            27 => call.run(<H::Token as TokenApi>::list),
+            28 => call.run(<H::Token as TokenApi>::revoke),
+            29 => call.run(<H::Token as TokenApi>::create_client),
+            30 => {
                 call.run_with(
                     |binding| binding.channel_1.as_ref(),
                     <H::Room as RoomApi>::say,
@@ -3163,7 +3338,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(29), None)?;
+            rt::frame::check_outgoing(&text, false, validator(31), None)?;
         }
         let key: String = [room_id].join("/");
         Ok(self.hub.publish(&(1, key.into()), audience, text.into()))
@@ -3178,7 +3353,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(30), None)?;
+            rt::frame::check_outgoing(&text, false, validator(32), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3193,7 +3368,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(31), None)?;
+            rt::frame::check_outgoing(&text, false, validator(33), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3208,7 +3383,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(32), None)?;
+            rt::frame::check_outgoing(&text, false, validator(34), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3223,7 +3398,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(33), None)?;
+            rt::frame::check_outgoing(&text, false, validator(35), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3242,7 +3417,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(34), None)?;
+            rt::frame::check_outgoing(&text, false, validator(36), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3262,7 +3437,7 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_9, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(35), None)?;
+            rt::frame::check_outgoing(&text, false, validator(37), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3284,7 +3459,25 @@ impl Publisher {
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
         let text = rt::encode::encode(&SHAPE_10, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(36), None)?;
+            rt::frame::check_outgoing(&text, false, validator(38), None)?;
+        }
+        let key: String = String::new();
+        Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
+    }
+    /// Someone announced something to everyone.
+    ///
+    /// Every connection bound to a user hears it, but the one that posted;
+    /// anonymous connections do not.
+    ///
+    /// Operation `announcementNew` (send on channel `api`).
+    pub fn announcement_new(
+        &self,
+        audience: rt::hub::Audience<'_>,
+        message: &AnnouncementNew,
+    ) -> Result<rt::hub::Delivery, rt::ApiError> {
+        let text = rt::encode::encode(&SHAPE_11, rt::encode::Echo::default(), message)?;
+        if cfg!(debug_assertions) {
+            rt::frame::check_outgoing(&text, false, validator(39), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3312,6 +3505,8 @@ pub enum Event {
     RoomMemberChanged(RoomMemberChanged),
     ///An event of operation `sessionWelcome` (message `SessionWelcome`).
     SessionWelcome(SessionWelcome),
+    ///An event of operation `announcementNew` (message `AnnouncementNew`).
+    AnnouncementNew(AnnouncementNew),
 }
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
@@ -3363,6 +3558,12 @@ impl Event {
             .flatten()
         {
             return Ok(Event::SessionWelcome(value));
+        }
+        if let Some(value) = rt::encode::has_consts(&SHAPE_11, &frame)
+            .then(|| rt::serde_json::from_value::<AnnouncementNew>(frame.clone()).ok())
+            .flatten()
+        {
+            return Ok(Event::AnnouncementNew(value));
         }
         Err(frame)
     }
@@ -3615,13 +3816,29 @@ impl Client {
     ) -> Result<PresenceOnlineReply, ClientError> {
         self.connection.call_typed(&CALL_25, request).await
     }
+    /// Post a message to everyone; every signed-in connection hears it.
+    /// Operation `announcementPost` (receive on channel `api`), needs a credential. The whole contract: [`AnnouncementApi::post`].
+    pub async fn announcement_post(
+        &self,
+        request: &AnnouncementPostPayload,
+    ) -> Result<AnnouncementPostReply, ClientError> {
+        self.connection.call_typed(&CALL_26, request).await
+    }
+    /// Announcements, newest first, a page at a time.
+    /// Operation `announcementHistory` (receive on channel `api`), needs a credential. The whole contract: [`AnnouncementApi::history`].
+    pub async fn announcement_history(
+        &self,
+        request: &AnnouncementHistoryPayload,
+    ) -> Result<AnnouncementHistoryReply, ClientError> {
+        self.connection.call_typed(&CALL_27, request).await
+    }
     /// The caller's live tokens, without their secrets.
     /// Operation `tokenList` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::list`].
     pub async fn token_list(
         &self,
         request: &EmptyPayload,
     ) -> Result<TokenListReply, ClientError> {
-        self.connection.call_typed(&CALL_26, request).await
+        self.connection.call_typed(&CALL_28, request).await
     }
     /// Revoke one of the caller's tokens by id ("log out that device").
     /// Operation `tokenRevoke` (receive on channel `api`), needs a credential. The whole contract: [`TokenApi::revoke`].
@@ -3629,7 +3846,7 @@ impl Client {
         &self,
         request: &TokenRevokePayload,
     ) -> Result<(), ClientError> {
-        self.connection.request(&CALL_27, request).await?;
+        self.connection.request(&CALL_29, request).await?;
         Ok(())
     }
     /// An admin makes a token for a service, limited to the scopes it names.
@@ -3638,7 +3855,7 @@ impl Client {
         &self,
         request: &TokenCreateClientPayload,
     ) -> Result<TokenCreateClientReply, ClientError> {
-        self.connection.call_typed(&CALL_28, request).await
+        self.connection.call_typed(&CALL_30, request).await
     }
 }
 /// Every bundled JSON Schema (draft-07) the validators compile, by index.
@@ -3668,6 +3885,8 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edit a message request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"message/edit","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/MessageEditPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageEditPayload":{"type":"object","additionalProperties":false,"required":["roomId","messageId","text"],"description":"The message and its new text.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Who is online request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/PresenceListPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"PresenceListPayload":{"type":"object","additionalProperties":false,"required":["userIds"],"description":"The users to ask about.","properties":{"userIds":{"type":"array","minItems":1,"maxItems":100,"uniqueItems":true,"items":{"$ref":"#/definitions/UserId"}}}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Online users request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"presence/online","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Announce request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"announcement/post","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AnnouncementPostPayload"}},"definitions":{"AnnouncementPostPayload":{"type":"object","additionalProperties":false,"required":["text"],"description":"The announcement.","properties":{"text":{"$ref":"#/definitions/MessageText"}}},"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Read announcements request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"announcement/history","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/AnnouncementHistoryPayload"}},"definitions":{"AnnouncementHistoryPayload":{"type":"object","additionalProperties":false,"description":"Where the page ends.","properties":{"before":{"$ref":"#/definitions/AnnouncementId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many announcements at most."}}},"AnnouncementId":{"type":"integer","format":"int64","minimum":1,"description":"An announcement's id; ids grow with time."},"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Sessions request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/list","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/EmptyPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"EmptyPayload":{"type":"object","additionalProperties":false,"description":"No fields.","properties":{}},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
@@ -3680,6 +3899,7 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Presence event payload","type":"object","additionalProperties":false,"required":["channel","userId","online"],"properties":{"channel":{"type":"string","const":"presence/changed","description":"The event."},"userId":{"$ref":"#/definitions/UserId"},"online":{"type":"boolean","description":"Whether at least one of the user's connections is bound."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Member event payload","type":"object","additionalProperties":false,"required":["channel","roomId","userId","change"],"properties":{"channel":{"type":"string","const":"room/memberChanged","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/UserName","description":"The member's name, when they joined."},"change":{"$ref":"#/definitions/MembershipChange"}},"definitions":{"MembershipChange":{"type":"string","enum":["joined","left"],"description":"Whether a user joined a room or left it."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Welcome event payload","type":"object","additionalProperties":false,"required":["channel","session"],"properties":{"channel":{"type":"string","const":"session/welcome","description":"The event."},"session":{"$ref":"#/definitions/BoundSession"}},"definitions":{"BoundSession":{"type":"object","additionalProperties":false,"required":["userId","role","tokenId","limits"],"description":"Who the server believes a connection is, and its limits.","properties":{"userId":{"$ref":"#/definitions/UserId"},"role":{"$ref":"#/definitions/Role"},"tokenId":{"$ref":"#/definitions/TokenId","description":"The token (session) it was bound through, as token/list shows it."},"limits":{"$ref":"#/definitions/ConnectionLimits"}}},"ConnectionLimits":{"type":"object","additionalProperties":false,"required":["maxMessageBytes","framesPerSecond","frameBurst","eventQueue"],"description":"What the server enforces on this connection.","properties":{"maxMessageBytes":{"type":"integer","format":"int64","minimum":1,"description":"The largest message the server accepts; a larger one closes the connection 1009."},"framesPerSecond":{"type":"number","minimum":0,"description":"Frames a connection may send per second, sustained; more are refused `rate_limited`."},"frameBurst":{"type":"number","minimum":0,"description":"Frames a connection may send in a burst."},"eventQueue":{"type":"integer","format":"int64","minimum":1,"description":"Events waiting for a connection that does not read before it is closed 1008."}}},"Role":{"type":"string","enum":["user","admin"],"description":"What a user may do. An `admin` may read, update and delete anyone."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Announcement event payload","type":"object","additionalProperties":false,"required":["channel","announcement"],"properties":{"channel":{"type":"string","const":"announcement/new","description":"The event."},"announcement":{"$ref":"#/definitions/Announcement"}},"definitions":{"Announcement":{"type":"object","additionalProperties":false,"required":["id","text","createdAt"],"description":"A message to everyone.","properties":{"id":{"$ref":"#/definitions/AnnouncementId"},"authorId":{"$ref":"#/definitions/UserId","description":"Who posted it; absent once their account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"}}},"AnnouncementId":{"type":"integer","format":"int64","minimum":1,"description":"An announcement's id; ids grow with time."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
 ];
 static VALIDATORS: std::sync::LazyLock<Vec<rt::jsonschema::Validator>> = std::sync::LazyLock::new(||
 SCHEMAS.iter().map(|schema| rt::frame::compile_schema(schema)).collect());
@@ -3718,10 +3938,12 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("MessageEditRequest", 22),
     ("PresenceListRequest", 23),
     ("PresenceOnlineRequest", 24),
-    ("TokenListRequest", 25),
-    ("TokenRevokeRequest", 26),
-    ("TokenCreateClientRequest", 27),
-    ("RoomSay", 28),
+    ("AnnouncementPostRequest", 25),
+    ("AnnouncementHistoryRequest", 26),
+    ("TokenListRequest", 27),
+    ("TokenRevokeRequest", 28),
+    ("TokenCreateClientRequest", 29),
+    ("RoomSay", 30),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -3821,6 +4043,18 @@ pub fn round_trip(
                 rt::encode::round_trip::<PresenceOnlineRequest>(value)
             }
             "PresenceOnlineReply" => rt::encode::round_trip::<PresenceOnlineReply>(value),
+            "AnnouncementPostRequest" => {
+                rt::encode::round_trip::<AnnouncementPostRequest>(value)
+            }
+            "AnnouncementPostReply" => {
+                rt::encode::round_trip::<AnnouncementPostReply>(value)
+            }
+            "AnnouncementHistoryRequest" => {
+                rt::encode::round_trip::<AnnouncementHistoryRequest>(value)
+            }
+            "AnnouncementHistoryReply" => {
+                rt::encode::round_trip::<AnnouncementHistoryReply>(value)
+            }
             "MessageNew" => rt::encode::round_trip::<MessageNew>(value),
             "MessageDelivered" => rt::encode::round_trip::<MessageDelivered>(value),
             "MessageEdited" => rt::encode::round_trip::<MessageEdited>(value),
@@ -3828,6 +4062,7 @@ pub fn round_trip(
             "PresenceChanged" => rt::encode::round_trip::<PresenceChanged>(value),
             "RoomMemberChanged" => rt::encode::round_trip::<RoomMemberChanged>(value),
             "SessionWelcome" => rt::encode::round_trip::<SessionWelcome>(value),
+            "AnnouncementNew" => rt::encode::round_trip::<AnnouncementNew>(value),
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
             "RoomSay" => rt::encode::round_trip::<RoomSay>(value),
             "RoomNewMessage" => rt::encode::round_trip::<RoomNewMessage>(value),
@@ -3903,35 +4138,37 @@ const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     error: Some((&SHAPE_0, "/error")),
     ..rt::client::Call::SHARED
 };
-const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_11);
-const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
-const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
-const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
-const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15);
-const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16).with_credential();
-const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
-const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
-const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
-const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
-const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
-const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
-const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
-const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
-const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
-const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
-const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
-const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
-const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
-const CALL_19: rt::client::Call = rt::client::Call::new(&SHAPE_30).without_reply();
-const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
-const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
-const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
-const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
-const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
-const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
-const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
-const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_38).with_credential();
-const CALL_28: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_39).with_credential();
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
+const CALL_19: rt::client::Call = rt::client::Call::new(&SHAPE_31).without_reply();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
+const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
+const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_38).with_credential();
+const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_39).with_credential();
+const CALL_28: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_40).with_credential();
+const CALL_29: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_41).with_credential();
+const CALL_30: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_42).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -3978,191 +4215,208 @@ const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
     &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
 );
 const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"announcement/new\""))],
+);
+const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/register\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(&[]);
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(&[]);
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/online\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"announcement/post\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"announcement/history\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+        ("apiToken", rt::encode::Lead::Credential),
+    ],
+);
+const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

@@ -868,6 +868,47 @@ async fn a_room_socket_carries_its_rooms_messages_only(running: Running) {
     running.stop().await;
 }
 
+/// Seed 002's broadcast: an announcement reaches every signed-in connection
+/// but the posting one, never an anonymous socket; it is stored and paged;
+/// only the operator's announcers post (admins by default).
+async fn an_announcement_reaches_everyone_signed_in(running: Running) {
+    let mut conn = Conn::open(&running).await;
+    let (admin_id, admin_token) = seeded_user(&running, &mut conn, "root@example.com", Role::Admin, None).await;
+    let mut admin = Device::open(&running, &admin_token).await;
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (_, mut bob) = made.pop().unwrap();
+    let (_, mut alice) = made.pop().unwrap();
+    let mut anonymous = Conn::open(&running).await;
+
+    let posted = admin.ok("announcement/post", json!({"text": "restart at noon"})).await;
+    let announcement = json!({
+        "id": posted["announcementId"], "authorId": admin_id, "text": "restart at noon", "createdAt": posted["createdAt"]
+    });
+    for device in [&mut alice, &mut bob] {
+        let heard = device.next("announcement/new").await;
+        assert_eq!(heard, json!({"channel": "announcement/new", "announcement": announcement}));
+    }
+    // The anonymous socket's next frame is its own reply: no announcement came first.
+    let reply = anonymous.send(frame("user/read", None, json!({"id": admin_id}))).await;
+    assert_eq!((code(&reply), &reply["channel"]), ("unauthorized", &json!("user/read")), "{reply}");
+    // Users other than the announcers are refused, and nothing is stored.
+    let refused = alice.call("announcement/post", json!({"text": "me too"})).await;
+    assert_eq!(code(&refused), "forbidden", "{refused}");
+    for (payload, what) in
+        [(json!({"text": ""}), "empty"), (json!({"text": "x".repeat(4001)}), "oversized"), (json!({}), "none")]
+    {
+        assert_eq!(code(&admin.call("announcement/post", payload).await), "validation_failed", "{what}");
+    }
+    // History, newest first, a page at a time.
+    let second = admin.ok("announcement/post", json!({"text": "done"})).await["announcementId"].clone();
+    let page = bob.ok("announcement/history", json!({"limit": 1})).await;
+    assert_eq!((&page["announcements"][0]["id"], &page["nextCursor"]), (&second, &second));
+    let rest = bob.ok("announcement/history", json!({"before": second})).await;
+    assert_eq!(rest["announcements"], json!([announcement]));
+    assert!(rest.get("nextCursor").is_none(), "{rest}");
+    running.stop().await;
+}
+
 on_both_stores!(
     a_direct_room_is_one_per_pair,
     an_author_edits_a_message_and_the_room_hears_it,
@@ -886,6 +927,7 @@ on_both_stores!(
     a_connection_bound_on_its_upgrade_is_welcomed,
     a_reconnecting_client_catches_up_what_it_missed,
     a_room_socket_carries_its_rooms_messages_only,
+    an_announcement_reaches_everyone_signed_in,
 );
 
 /// On a server of per-core workers, an event reaches every member's
@@ -1239,5 +1281,23 @@ async fn connections_that_close_leave_nothing_in_the_hub() {
         net::eventually("the connection leaves the hub", || !hub.is_online(&principal)).await;
     }
     assert_eq!(running.app.hub().connections_of(&principal), 0);
+    running.stop().await;
+}
+
+/// With `--announcers everyone`, any user broadcasts (seed 002's `message`).
+#[tokio::test]
+async fn with_everyone_as_announcers_any_user_broadcasts() {
+    let config =
+        specserve::handlers::AppConfig { announcers: specserve::handlers::Announcers::Everyone, ..test_config() };
+    let running = app::start(db::sqlite().await, config).await;
+    let mut made = users(&running, &["alice", "bob"]).await;
+    let (_, mut bob) = made.pop().unwrap();
+    let (alice_id, mut alice) = made.pop().unwrap();
+    alice.ok("announcement/post", json!({"text": "hello, everyone"})).await;
+    let heard = bob.next("announcement/new").await;
+    assert_eq!(
+        (&heard["announcement"]["authorId"], &heard["announcement"]["text"]),
+        (&json!(alice_id), &json!("hello, everyone"))
+    );
     running.stop().await;
 }

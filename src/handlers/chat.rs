@@ -36,9 +36,9 @@ use crate::api::*;
 use crate::cluster::Nodes;
 use crate::presence::Visibility;
 use crate::store::{
-    Database, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus, Membership, MessageRecord,
-    NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord, RoomVisibility as StoredVisibility,
-    now_utc,
+    AnnouncementRecord, Database, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus, Membership,
+    MessageRecord, NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord,
+    RoomVisibility as StoredVisibility, now_utc,
 };
 
 /// The chat part of the application: rooms and messages in the store, pushed
@@ -51,6 +51,46 @@ pub struct Chat {
     /// Per-room order: a message is stored and pushed under its room's lock.
     room_locks: RoomLocks,
     nodes: Nodes,
+    /// Who may post announcements (`--announcers`).
+    announcers: Announcers,
+}
+
+/// Who may post announcements (`--announcers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Announcers {
+    /// Admins only.
+    #[default]
+    Admins,
+    /// Every user (seed 002's broadcast).
+    Everyone,
+}
+
+impl Announcers {
+    /// The flag's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Announcers::Admins => "admins",
+            Announcers::Everyone => "everyone",
+        }
+    }
+}
+
+impl std::fmt::Display for Announcers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Announcers {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "admins" => Ok(Announcers::Admins),
+            "everyone" => Ok(Announcers::Everyone),
+            other => Err(format!("`{other}` is not who may announce: admins or everyone")),
+        }
+    }
 }
 
 /// A message to store and push ([`Chat::post`]).
@@ -146,8 +186,9 @@ impl Chat {
         publisher: Publisher,
         presence: crate::presence::Presence,
         nodes: Nodes,
+        announcers: Announcers,
     ) -> Self {
-        Chat { store, publisher, presence, room_locks: RoomLocks::default(), nodes }
+        Chat { store, publisher, presence, room_locks: RoomLocks::default(), nodes, announcers }
     }
 
     /// The hub the chat pushes through.
@@ -477,6 +518,52 @@ impl<C: ChatContext> MessageApi for ChatHandlers<C> {
             chat.publisher.room_read(Audience::principals(&everyone).except(connection.id()), &event)?;
         }
         Ok(())
+    }
+}
+
+/// A stored announcement as the wire shows it.
+fn announcement_view(announcement: AnnouncementRecord) -> Announcement {
+    Announcement {
+        id: announcement.id,
+        author_id: announcement.author_id,
+        text: announcement.text,
+        created_at: wire_time(announcement.created_at),
+    }
+}
+
+impl<C: ChatContext> AnnouncementApi for ChatHandlers<C> {
+    type Context = C;
+
+    /// Seed 002's broadcast, for those `--announcers` names.
+    async fn post(rq: Secured<'_, C>, request: AnnouncementPostPayload) -> Result<AnnouncementPostReply, ApiError> {
+        let (chat, principal, connection) = (rq.part::<Chat>(), rq.principal(), rq.connection());
+        let allowed = match chat.announcers {
+            Announcers::Admins => principal.role == Role::Admin,
+            Announcers::Everyone => true,
+        };
+        if !allowed || principal.is_client() {
+            return Err(forbidden("only the operator's announcers may announce"));
+        }
+        let stored = chat.store.insert_announcement(principal.user_id, &request.text, now_utc()).await;
+        let stored = stored.map_err(store_error)?;
+        let reply = AnnouncementPostReply { announcement_id: stored.id, created_at: wire_time(stored.created_at) };
+        let event = AnnouncementNew { announcement: announcement_view(stored) };
+        chat.publisher.announcement_new(Audience::bound().except(connection.id()), &event)?;
+        Ok(reply)
+    }
+
+    async fn history(
+        rq: Secured<'_, C>,
+        request: AnnouncementHistoryPayload,
+    ) -> Result<AnnouncementHistoryReply, ApiError> {
+        let chat = rq.part::<Chat>();
+        // The schema holds `limit` to 1..=100; one more tells whether a next page exists.
+        let limit = u32::try_from(request.limit.clamp(1, 100)).unwrap_or(100);
+        let mut page = chat.store.announcements(request.before, limit + 1).await.map_err(store_error)?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = if more { page.last().map(|a| a.id) } else { None };
+        Ok(AnnouncementHistoryReply { announcements: page.into_iter().map(announcement_view).collect(), next_cursor })
     }
 }
 

@@ -34,8 +34,8 @@ use specserve_runtime::hub::{Hub, Position};
 use specserve_runtime::{ApiError, AuditRecord, ConnectionInfo, Context, Credential, Part};
 
 pub use self::accounts::Accounts;
-pub use self::chat::Chat;
 use self::chat::message_view;
+pub use self::chat::{Announcers, Chat};
 pub use self::sessions::Sessions;
 use crate::api::{AuditEvent, ErrorCode, Handlers, Policy, Publisher, RateClass};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, ClusterEvent, Nodes, PositionCheck};
@@ -82,6 +82,8 @@ pub struct AppConfig {
     /// Whom users may see: in the directory, the online list and presence
     /// (`--user-visibility`).
     pub visibility: Visibility,
+    /// Who may post announcements (`--announcers`).
+    pub announcers: Announcers,
 }
 
 /// Email verification's settings.
@@ -116,6 +118,7 @@ impl Default for AppConfig {
             verification_code_ttl: Duration::from_secs(10 * 60),
             verification_resend_interval: Duration::from_secs(60),
             visibility: Visibility::default(),
+            announcers: Announcers::default(),
         }
     }
 }
@@ -147,7 +150,7 @@ impl App {
         let tokens = TokenCache::new(config.token_cache_ttl);
         Ok(App {
             sessions: Sessions::new(store.clone(), tokens, hub, presence.clone(), nodes.clone()),
-            chat: Chat::new(store.clone(), publisher, presence.clone(), nodes.clone()),
+            chat: Chat::new(store.clone(), publisher, presence.clone(), nodes.clone(), config.announcers),
             accounts: Accounts::new(store.clone(), config, Arc::clone(&audit))?,
             presence,
             store,
@@ -329,6 +332,7 @@ impl Handlers for App {
     type Room = ChatHandlers<Self>;
     type Message = ChatHandlers<Self>;
     type Presence = ChatHandlers<Self>;
+    type Announcement = ChatHandlers<Self>;
 }
 
 /// `payload` checked against the spec's schema for message `message` (a frame

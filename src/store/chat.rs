@@ -247,6 +247,19 @@ pub struct InsertedMessage {
     pub previous: Option<(i64, PrimitiveDateTime)>,
 }
 
+/// A stored announcement (a message to everyone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnouncementRecord {
+    /// Primary key; grows with time.
+    pub id: i64,
+    /// Who posted it; `None` once their account is deleted.
+    pub author_id: Option<i64>,
+    /// The text.
+    pub text: String,
+    /// When stored (UTC).
+    pub created_at: PrimitiveDateTime,
+}
+
 /// One of a user's rooms, as `room/list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomSummaryRecord {
@@ -337,6 +350,15 @@ pub trait ChatStore: Send + Sync {
     /// `user`'s contacts: the users who share at least one room with them
     /// where both joined.
     async fn peers_of(&self, user: i64) -> StoreResult<Vec<i64>>;
+    /// Stores an announcement by `author`.
+    async fn insert_announcement(
+        &self,
+        author: i64,
+        text: &str,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<AnnouncementRecord>;
+    /// Announcements older than `before` (all when `None`), newest first, at most `limit`.
+    async fn announcements(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AnnouncementRecord>>;
 }
 
 #[async_trait]
@@ -750,6 +772,43 @@ where
         .execute(&mut *self.connections.acquire().await?)
         .await?;
         Ok(DB::rows_affected(&result) > 0)
+    }
+
+    async fn insert_announcement(
+        &self,
+        author: i64,
+        text: &str,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<AnnouncementRecord> {
+        let result = sqlx::query("INSERT INTO announcements (author_id, text, created_at) VALUES (?, ?, ?)")
+            .bind(author)
+            .bind(text)
+            .bind(now)
+            .execute(&mut *self.connections.acquire().await?)
+            .await?;
+        let id = DB::inserted_id(&result);
+        Ok(AnnouncementRecord { id, author_id: Some(author), text: text.to_owned(), created_at: now })
+    }
+
+    async fn announcements(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AnnouncementRecord>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT id, author_id, text, created_at FROM announcements WHERE id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.connections.acquire().await?)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AnnouncementRecord {
+                    id: row.try_get("id")?,
+                    author_id: row.try_get("author_id")?,
+                    text: row.try_get("text")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn peers_of(&self, user: i64) -> StoreResult<Vec<i64>> {

@@ -151,6 +151,7 @@ impl Handlers for Memory {
     type Message = Unimplemented<Memory>;
     type Presence = Unimplemented<Memory>;
     type Token = Unimplemented<Memory>;
+    type Announcement = Unimplemented<Memory>;
 }
 
 fn not_found() -> ApiError {

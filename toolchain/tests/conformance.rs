@@ -157,7 +157,7 @@ async fn broken_server() -> String {
                             json!({"success": false, "channel": channel, "error": {"code": "validation_failed", "message": "no"}})
                         }
                         Some(c)
-                            if ["auth/", "user/", "room/", "message/", "presence/", "token/"]
+                            if ["auth/", "user/", "room/", "message/", "presence/", "token/", "announcement/"]
                                 .iter()
                                 .any(|p| c.starts_with(p)) =>
                         {

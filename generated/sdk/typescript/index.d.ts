@@ -766,6 +766,63 @@ export interface PresenceOnlineRequest {
 }
 
 /**
+ * The announcement.
+ */
+export interface AnnouncementPostPayload {
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+}
+
+/**
+ * Post a message to everyone; every signed-in connection hears it.
+ */
+export interface AnnouncementPostRequest {
+  /**
+   * The announcement.
+   */
+  payload: AnnouncementPostPayload;
+}
+
+/**
+ * An announcement's id; ids grow with time.
+ *
+ * Constraints: at least 1.
+ */
+export type AnnouncementId = number;
+
+/**
+ * Where the page ends.
+ */
+export interface AnnouncementHistoryPayload {
+  /**
+   * An announcement's id; ids grow with time.
+   *
+   * Constraints: at least 1.
+   */
+  before?: AnnouncementId;
+  /**
+   * How many announcements at most.
+   *
+   * Constraints: at least 1, at most 100, default `50`.
+   */
+  limit?: number;
+}
+
+/**
+ * Announcements, newest first, a page at a time.
+ */
+export interface AnnouncementHistoryRequest {
+  /**
+   * Where the page ends.
+   */
+  payload: AnnouncementHistoryPayload;
+}
+
+/**
  * No fields; the caller's sessions.
  */
 export interface TokenListRequest {
@@ -1574,6 +1631,70 @@ export interface PresenceOnlineReply {
 }
 
 /**
+ * Announce reply
+ */
+export interface AnnouncementPostReply {
+  /**
+   * An announcement's id; ids grow with time.
+   *
+   * Constraints: at least 1.
+   */
+  announcementId: AnnouncementId;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+}
+
+/**
+ * A message to everyone.
+ */
+export interface Announcement {
+  /**
+   * An announcement's id; ids grow with time.
+   *
+   * Constraints: at least 1.
+   */
+  id: AnnouncementId;
+  /**
+   * Who posted it; absent once their account is deleted.
+   *
+   * Constraints: at least 1.
+   */
+  authorId?: UserId;
+  /**
+   * A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not.
+   *
+   * Constraints: 1 to 4000 characters, matches `^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$`.
+   */
+  text: MessageText;
+  /**
+   * An instant in UTC, ISO-8601.
+   *
+   * Constraints: format `date-time`.
+   */
+  createdAt: Timestamp;
+}
+
+/**
+ * Read announcements reply
+ */
+export interface AnnouncementHistoryReply {
+  /**
+   * Constraints: at most 100 items.
+   */
+  announcements: Announcement[];
+  /**
+   * An announcement's id; ids grow with time.
+   *
+   * Constraints: at least 1.
+   */
+  nextCursor?: AnnouncementId;
+}
+
+/**
  * A message was sent in one of the user's rooms.
  */
 export interface MessageNew {
@@ -1715,6 +1836,16 @@ export interface SessionWelcome {
 }
 
 /**
+ * Someone announced something to everyone.
+ */
+export interface AnnouncementNew {
+  /**
+   * A message to everyone.
+   */
+  announcement: Announcement;
+}
+
+/**
  * A new message, as seed 001's clients read it.
  */
 export interface RoomMessageData {
@@ -1851,6 +1982,8 @@ export interface Operations {
   "messageEdit": { request: MessageEditPayload; reply: MessageEditReply };
   "presenceList": { request: PresenceListPayload; reply: PresenceListReply };
   "presenceOnline": { request: EmptyPayload; reply: PresenceOnlineReply };
+  "announcementPost": { request: AnnouncementPostPayload; reply: AnnouncementPostReply };
+  "announcementHistory": { request: AnnouncementHistoryPayload; reply: AnnouncementHistoryReply };
   "tokenList": { request: EmptyPayload; reply: TokenListReply };
   "tokenRevoke": { request: TokenRevokePayload; reply: void };
   "tokenCreateClient": { request: TokenCreateClientPayload; reply: TokenCreateClientReply };
@@ -1901,6 +2034,11 @@ export interface Events {
    * Operation `sessionWelcome`.
    */
   "sessionWelcome": SessionWelcome;
+  /**
+   * Someone announced something to everyone.
+   * Operation `announcementNew`.
+   */
+  "announcementNew": AnnouncementNew;
 }
 
 /** How each operation's frames are laid out (from the spec); the client's runtime reads it. */
@@ -2164,6 +2302,20 @@ export interface PresenceOperations {
   online(payload?: EmptyPayload, call?: CallOptions): Promise<PresenceOnlineReply>;
 }
 
+/** The `announcement` operations. */
+export interface AnnouncementOperations {
+  /**
+   * Post a message to everyone; every signed-in connection hears it.
+   * Operation `announcementPost`; sends the client's token.
+   */
+  post(payload: AnnouncementPostPayload, call?: CallOptions): Promise<AnnouncementPostReply>;
+  /**
+   * Announcements, newest first, a page at a time.
+   * Operation `announcementHistory`; sends the client's token.
+   */
+  history(payload?: AnnouncementHistoryPayload, call?: CallOptions): Promise<AnnouncementHistoryReply>;
+}
+
 /** The `tokenApi` operations. */
 export interface TokenApiOperations {
   /**
@@ -2200,6 +2352,8 @@ export declare class Client {
   readonly message: MessageOperations;
   /** The `presence` operations. */
   readonly presence: PresenceOperations;
+  /** The `announcement` operations. */
+  readonly announcement: AnnouncementOperations;
   /** The `tokenApi` operations. */
   readonly tokenApi: TokenApiOperations;
   /** Resolves when the first connection is open. */

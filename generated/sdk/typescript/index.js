@@ -1481,6 +1481,124 @@ export const OPERATIONS = Object.freeze({
       }
     ]
   },
+  "announcementPost": {
+    "operation": "announcementPost",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "announcement/post"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "session": false,
+    "resume": null,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "announcement/post"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "announcementHistory": {
+    "operation": "announcementHistory",
+    "secured": true,
+    "leading": [
+      [
+        "channel",
+        "const",
+        "announcement/history"
+      ],
+      [
+        "requestId",
+        "id"
+      ],
+      [
+        "apiToken",
+        "credential"
+      ]
+    ],
+    "wrap": "payload",
+    "whole": false,
+    "correlation": {
+      "part": "payload",
+      "name": "requestId",
+      "numeric": false
+    },
+    "enveloped": false,
+    "reply": true,
+    "session": false,
+    "resume": null,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "announcement/history"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
   "tokenList": {
     "operation": "tokenList",
     "secured": true,
@@ -1760,6 +1878,18 @@ export const EVENTS = Object.freeze({
       "channel"
     ],
     "unit": false
+  },
+  "announcementNew": {
+    "consts": [
+      [
+        "channel",
+        "announcement/new"
+      ]
+    ],
+    "strip": [
+      "channel"
+    ],
+    "unit": false
   }
 });
 
@@ -2026,6 +2156,13 @@ export class Client {
       list: (payload, call) => this.request("presenceList", payload, call),
       /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
       online: (payload, call) => this.request("presenceOnline", payload, call),
+    });
+    /** The `announcement` operations. */
+    this.announcement = Object.freeze({
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      post: (payload, call) => this.request("announcementPost", payload, call),
+      /** @param {any} payload @param {import("./index.js").CallOptions} [call] */
+      history: (payload, call) => this.request("announcementHistory", payload, call),
     });
     /** The `tokenApi` operations. */
     this.tokenApi = Object.freeze({

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use specserve::handlers::{AppConfig, EmailVerification};
+use specserve::handlers::{Announcers, AppConfig, EmailVerification};
 use specserve::mail::Mailer;
 use specserve::presence::Visibility;
 use specserve::security::secret::Secret;
@@ -81,6 +81,10 @@ pub struct AccountArgs {
     /// room where both joined) or none (themselves only).
     #[arg(long, env = "SPECSERVE_USER_VISIBILITY", default_value_t = app().visibility, value_name = "all|contacts|none")]
     pub user_visibility: Visibility,
+    /// Who may post announcements (announcement/post, to every signed-in
+    /// connection): admins, or everyone (seed 002's broadcast).
+    #[arg(long, env = "SPECSERVE_ANNOUNCERS", default_value_t = app().announcers, value_name = "admins|everyone")]
+    pub announcers: Announcers,
 }
 
 /// Where a single node keeps the server secret it made itself.
@@ -134,6 +138,7 @@ impl AccountArgs {
             verification_code_ttl: self.verification_code_ttl.0,
             verification_resend_interval: self.verification_resend_interval.0,
             visibility: self.user_visibility,
+            announcers: self.announcers,
         })
     }
 }
@@ -178,6 +183,7 @@ mod tests {
             "--verification-code-ttl=25m",
             "--verification-resend-interval=26s",
             "--user-visibility=all",
+            "--announcers=everyone",
         ]);
         let secs = Duration::from_secs;
         // A struct literal: a limit added without a flag fails to compile here.
@@ -196,6 +202,7 @@ mod tests {
             verification_code_ttl: secs(25 * 60),
             verification_resend_interval: secs(26),
             visibility: Visibility::All,
+            announcers: Announcers::Everyone,
         };
         assert_eq!(format!("{:?}", flags.account.to_app_config(false).unwrap()), format!("{expected:?}"));
     }

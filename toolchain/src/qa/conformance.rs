@@ -168,6 +168,9 @@ struct Plan {
     pushed: Vec<MessageId>,
     /// The operations planned here, whose requests may trigger pushes.
     triggers: Vec<OperationId>,
+    /// One of them revokes the credential ([`run_order`]): the other paths'
+    /// cases still need it, so this path runs after theirs.
+    revokes: bool,
 }
 
 /// Runs every case against `target`.
@@ -192,6 +195,7 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             continue;
         }
         routes.sort_by_key(|r| run_order(api, r));
+        let revokes = routes.iter().any(|r| run_order(api, r).0);
         let envelope = envelope_cases(api, &endpoint, &mut ids);
         if target.operations.is_empty() && !envelope.is_empty() {
             groups.push((format!("(frames at {})", endpoint.address), None, envelope));
@@ -211,8 +215,9 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             .flat_map(|op| op.messages.iter().copied())
             .collect();
         let triggers = groups.iter().filter_map(|(_, op, _)| *op).collect();
-        plans.push(Plan { path: fill_path(api, &endpoint), groups, pushed, triggers });
+        plans.push(Plan { path: fill_path(api, &endpoint), groups, pushed, triggers, revokes });
     }
+    plans.sort_by_key(|plan| plan.revokes);
     let mut unchecked = Vec::new();
     for (id, op) in api.operations.iter().enumerate() {
         let triggered = op.trigger.is_some_and(|by| planned.contains(&by));
