@@ -2361,6 +2361,8 @@ pub trait UserApi: Send + Sync + 'static {
     /// anywhere in the name, in any case; `%`, `_` and `!` are plain
     /// characters. Up to `limit` (1 to 100, default 50) users with ids above
     /// `after`; `nextCursor`, when present, is the `after` of the next page.
+    /// Searches (this and `room/discover`) are rate limited per user
+    /// (`--searches-per-minute`), so the directory cannot be scraped at speed.
     ///
     /// Operation `userDirectory` (receive on channel `api`), needs a credential.
     fn directory(
@@ -2460,7 +2462,7 @@ pub trait RoomApi: Send + Sync + 'static {
     /// anywhere in the name, in any case; `%`, `_` and `!` are plain
     /// characters. Up to `limit` (1 to 100, default 50) rooms older than
     /// `before` (a room id); `nextCursor`, when present, is the `before` of
-    /// the next page.
+    /// the next page. Rate limited per user with `user/directory`.
     ///
     /// Operation `roomDiscover` (receive on channel `api`), needs a credential.
     fn discover(
@@ -2891,6 +2893,8 @@ pub enum RateClass {
     Auth,
     /// `create`.
     Create,
+    /// `search`.
+    Search,
 }
 impl RateClass {
     /// As the spec spells it.
@@ -2898,6 +2902,7 @@ impl RateClass {
         match self {
             Self::Auth => "auth",
             Self::Create => "create",
+            Self::Search => "search",
         }
     }
 }
@@ -3029,6 +3034,7 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
         discriminator: Some("\"user/directory\""),
         validators: (Some(10), None),
+        rate_limit: Some(RateClass::Search),
         ..SHARED_ROUTE_0.named(10, "userDirectory")
     },
     rt::route::Route {
@@ -3069,6 +3075,7 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
     rt::route::Route {
         discriminator: Some("\"room/discover\""),
         validators: (Some(18), None),
+        rate_limit: Some(RateClass::Search),
         ..SHARED_ROUTE_0.named(18, "roomDiscover")
     },
     rt::route::Route {

@@ -182,3 +182,23 @@ async fn the_directory_needs_a_login_not_anonymity() {
     assert_eq!(code(&reply), "unauthorized", "{reply}");
     running.stop().await;
 }
+
+/// Searching is rate limited per user, the directory and room discovery
+/// alike (`--searches-per-minute`): a scraper is slowed down, and another
+/// user is not.
+#[tokio::test]
+async fn searches_are_rate_limited_per_user() {
+    let config = AppConfig { searches_per_minute: 3.0, ..test_config() };
+    let running = app::start(db::sqlite().await, config).await;
+    let (_, alice_token) = user(&running, "alice").await;
+    let (_, bob_token) = user(&running, "bob").await;
+    let mut alice = Device::open(&running, &alice_token).await;
+    let mut bob = Device::open(&running, &bob_token).await;
+    // 3 a minute: a burst of 1.
+    alice.ok("user/directory", json!({})).await;
+    assert_eq!(code(&alice.call("room/discover", json!({})).await), "rate_limited");
+    assert_eq!(code(&alice.call("user/directory", json!({"query": "b"})).await), "rate_limited");
+    bob.ok("room/discover", json!({})).await;
+    assert!(running.audit.text().contains("rate_limited"), "refusals are audited");
+    running.stop().await;
+}

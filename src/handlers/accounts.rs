@@ -27,6 +27,8 @@ pub struct Accounts {
     per_ip: KeyedLimiter<IpAddr>,
     logins: LoginThrottle,
     per_creator: KeyedLimiter<i64>,
+    /// user/directory and room/discover, per caller.
+    per_searcher: KeyedLimiter<i64>,
     pub(super) password_changes: KeyedLimiter<i64>,
     /// Mail sent after the reply, with email verification.
     outbox: Option<Outbox>,
@@ -43,6 +45,7 @@ impl Accounts {
             logins: LoginThrottle::new(config.login_failures_per_minute, config.login_failures_per_account_per_minute),
             per_creator: KeyedLimiter::per_minute_with_third_burst(config.creates_per_minute),
             password_changes: KeyedLimiter::per_minute_with_third_burst(config.password_changes_per_minute),
+            per_searcher: KeyedLimiter::per_minute_with_third_burst(config.searches_per_minute),
             outbox: config.email_verification.as_ref().map(|v| Outbox::new(v.mailer.clone())),
             owner_notices: KeyedLimiter::per_minute(1.0, 1.0),
             store,
@@ -61,8 +64,9 @@ impl Accounts {
         let allowed = match (class, principal) {
             (RateClass::Auth, _) => return self.auth_budget(connection),
             (RateClass::Create, Some(caller)) => self.per_creator.try_take(&caller.user_id),
+            (RateClass::Search, Some(caller)) => self.per_searcher.try_take(&caller.user_id),
             // Secured: the dispatcher authenticated first, so a caller is there.
-            (RateClass::Create, None) => true,
+            (RateClass::Create | RateClass::Search, None) => true,
         };
         if allowed {
             return Ok(());

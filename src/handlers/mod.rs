@@ -72,6 +72,8 @@ pub struct AppConfig {
     pub creates_per_minute: f64,
     /// Password changes (user/update with `password`) per minute per caller.
     pub password_changes_per_minute: f64,
+    /// Searches (user/directory, room/discover) per minute per caller.
+    pub searches_per_minute: f64,
     /// When set, no account logs in before its email is verified with a
     /// code mailed to it (`--require-email-verification`).
     pub email_verification: Option<EmailVerification>,
@@ -114,6 +116,7 @@ impl Default for AppConfig {
             login_failures_per_account_per_minute: 60.0,
             creates_per_minute: 60.0,
             password_changes_per_minute: 6.0,
+            searches_per_minute: 60.0,
             email_verification: None,
             verification_code_ttl: Duration::from_secs(10 * 60),
             verification_resend_interval: Duration::from_secs(60),

@@ -685,6 +685,7 @@ pub mod app {
             login_failures_per_account_per_minute: 100_000.0,
             creates_per_minute: 100_000.0,
             password_changes_per_minute: 100_000.0,
+            searches_per_minute: 100_000.0,
             ..AppConfig::default()
         }
     }

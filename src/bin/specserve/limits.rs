@@ -53,6 +53,9 @@ pub struct AccountArgs {
     /// Password changes (user/update with a password) per minute per caller.
     #[arg(long, env = "SPECSERVE_PASSWORD_CHANGES_PER_MINUTE", default_value_t = app().password_changes_per_minute)]
     pub password_changes_per_minute: f64,
+    /// Searches (user/directory, room/discover) per minute per user.
+    #[arg(long, env = "SPECSERVE_SEARCHES_PER_MINUTE", default_value_t = app().searches_per_minute)]
+    pub searches_per_minute: f64,
     /// New accounts must verify their email with a 6-digit code mailed to them
     /// before they may log in (needs --smtp-url). Off: seed 000's flow.
     #[arg(long, env = "SPECSERVE_REQUIRE_EMAIL_VERIFICATION")]
@@ -134,6 +137,7 @@ impl AccountArgs {
             login_failures_per_account_per_minute: self.login_failures_per_account_per_minute,
             creates_per_minute: self.creates_per_minute,
             password_changes_per_minute: self.password_changes_per_minute,
+            searches_per_minute: self.searches_per_minute,
             email_verification,
             verification_code_ttl: self.verification_code_ttl.0,
             verification_resend_interval: self.verification_resend_interval.0,
@@ -180,6 +184,7 @@ mod tests {
             "--login-failures-per-account-per-minute=20",
             "--creates-per-minute=21",
             "--password-changes-per-minute=22",
+            "--searches-per-minute=27",
             "--verification-code-ttl=25m",
             "--verification-resend-interval=26s",
             "--user-visibility=all",
@@ -198,6 +203,7 @@ mod tests {
             login_failures_per_account_per_minute: 20.0,
             creates_per_minute: 21.0,
             password_changes_per_minute: 22.0,
+            searches_per_minute: 27.0,
             email_verification: None,
             verification_code_ttl: secs(25 * 60),
             verification_resend_interval: secs(26),
