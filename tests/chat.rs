@@ -35,6 +35,9 @@ async fn a_direct_room_is_one_per_pair(running: Running) {
     let room = direct_room(&mut alice, bob_id).await;
     assert_eq!(direct_room(&mut alice, bob_id).await, room, "asking again");
     assert_eq!(direct_room(&mut bob, alice_id).await, room, "the other way round");
+    // Bob, invited, opening the room himself accepts it: Alice hears he joined.
+    let joined = alice.next("room/memberChanged").await;
+    assert_eq!((&joined["userId"], &joined["change"]), (&json!(bob_id), &json!("joined")));
     // Concurrent first requests from both sides of a new pair still make one room.
     let (carol_id, carol_token) = user(&running, "carol").await;
     let mut carols = Vec::new();

@@ -36,8 +36,8 @@ use crate::api::*;
 use crate::cluster::Nodes;
 use crate::presence::Visibility;
 use crate::store::{
-    AnnouncementRecord, Database, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus, Membership,
-    MessageRecord, NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord,
+    AnnouncementRecord, Database, DirectOpen, Edit, HistoryVisibility, MemberRole, MemberStatus as StoredStatus,
+    Membership, MessageRecord, NewGroupRoom, NewMessage, PublicJoin, RoomKind as StoredKind, RoomRecord,
     RoomVisibility as StoredVisibility, now_utc,
 };
 
@@ -320,7 +320,12 @@ impl<C: ChatContext> RoomApi for ChatHandlers<C> {
                     return Err(invalid("/payload/otherUserId", "a direct room is with another user"));
                 }
                 // Invites `other` if such a user exists; the reply is the same either way.
-                chat.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?.0
+                let (room, opened) = chat.store.direct_room(caller, other, now_utc()).await.map_err(store_error)?;
+                // Opening a room one was invited to accepts it, as room/join does.
+                if opened == DirectOpen::Joined {
+                    chat.arrived(room.id, caller, rq.connection().id()).await?;
+                }
+                room
             }
             (None, Some(name)) => {
                 let members: Vec<i64> = request.member_ids.unwrap_or_default();

@@ -165,6 +165,17 @@ pub struct NewGroupRoom<'a> {
     pub now: PrimitiveDateTime,
 }
 
+/// What [`ChatStore::direct_room`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectOpen {
+    /// The pair's room is new: the caller joined, the other is invited.
+    Created,
+    /// The caller joined it now (accepting an invitation, or coming back).
+    Joined,
+    /// The caller had joined it already.
+    AlreadyIn,
+}
+
 /// What [`ChatStore::join_public_room`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublicJoin {
@@ -293,8 +304,13 @@ pub trait ChatStore: Send + Sync {
     /// `caller` joined and `other` invited (if such a user exists; the reply
     /// is the same either way, so ids cannot be probed). Opening it again
     /// joins `caller` (accepting an invitation, or coming back after
-    /// declining). `true` when it was created now. Concurrent calls get one room.
-    async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)>;
+    /// declining); what it did. Concurrent calls get one room.
+    async fn direct_room(
+        &self,
+        caller: i64,
+        other: i64,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<(RoomRecord, DirectOpen)>;
     /// A new group room owned (and joined) by its owner, with those of its
     /// members that exist invited.
     async fn create_group_room(&self, room: NewGroupRoom<'_>) -> StoreResult<RoomRecord>;
@@ -378,7 +394,12 @@ where
     for<'r> Option<&'r str>: Encode<'r, DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    async fn direct_room(&self, caller: i64, other: i64, now: PrimitiveDateTime) -> StoreResult<(RoomRecord, bool)> {
+    async fn direct_room(
+        &self,
+        caller: i64,
+        other: i64,
+        now: PrimitiveDateTime,
+    ) -> StoreResult<(RoomRecord, DirectOpen)> {
         let key = format!("{}:{}", caller.min(other), caller.max(other));
         let mut connection = self.connections.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
@@ -404,7 +425,7 @@ where
                     history: HistoryVisibility::All,
                     created_at: now,
                 };
-                Ok((room, true))
+                Ok((room, DirectOpen::Created))
             }
             // The pair has its room already (perhaps made a moment ago
             // by a concurrent call): the caller opening it joins it.
@@ -416,8 +437,8 @@ where
                     .fetch_one(&mut *connection)
                     .await?;
                 let room = Self::room_from_row(&row)?;
-                Self::join_member(&mut *connection, room.id, caller, "member", now).await?;
-                Ok((room, false))
+                let joined = Self::join_member(&mut *connection, room.id, caller, "member", now).await?;
+                Ok((room, if joined { DirectOpen::Joined } else { DirectOpen::AlreadyIn }))
             }
             Err(error) => Err(error),
         }
@@ -464,8 +485,11 @@ where
         if !public {
             return Ok(PublicJoin::NotPublic);
         }
-        Self::join_member(&mut connection, room, user, "member", now).await?;
-        Ok(PublicJoin::Joined)
+        Ok(if Self::join_member(&mut connection, room, user, "member", now).await? {
+            PublicJoin::Joined
+        } else {
+            PublicJoin::AlreadyMember
+        })
     }
 
     async fn discover_rooms(
@@ -898,14 +922,15 @@ where
     }
 
     /// Makes `user` a joined member of `room` (`role` if new); an
-    /// invitation becomes a membership.
+    /// invitation becomes a membership. Whether they joined now (`false`:
+    /// they had joined already).
     async fn join_member(
         connection: &mut DB::Connection,
         room: i64,
         user: i64,
         role: &str,
         now: PrimitiveDateTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let inserted = sqlx::query(concat!(
             "INSERT INTO room_members (room_id, user_id, role, status, joined_at, history_from, last_read_message_id)
              SELECT ?, ?, ?, 'joined', ?, ",
@@ -923,14 +948,16 @@ where
         .await
         .map_err(StoreError::from);
         match inserted {
-            Ok(_) => Ok(()),
+            Ok(result) => Ok(DB::rows_affected(&result) > 0),
             Err(StoreError::Conflict) => {
-                sqlx::query("UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ?")
-                    .bind(room)
-                    .bind(user)
-                    .execute(&mut *connection)
-                    .await?;
-                Ok(())
+                let result = sqlx::query(
+                    "UPDATE room_members SET status = 'joined' WHERE room_id = ? AND user_id = ? AND status = 'invited'",
+                )
+                .bind(room)
+                .bind(user)
+                .execute(&mut *connection)
+                .await?;
+                Ok(DB::rows_affected(&result) > 0)
             }
             Err(error) => Err(error),
         }

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::app::Running;
-use super::frames::{Conn, code, frame, seeded_user};
+use super::frames::{Conn, code, frame, seeded_row};
 use super::net;
 
 /// A hang guard, not a timing assertion: a frame that should come and does not
@@ -166,8 +166,9 @@ impl Device {
 
 /// A user made in the store and logged in: (id, token).
 pub async fn user(running: &Running, name: &str) -> (i64, String) {
-    let mut conn = Conn::open(running).await;
-    seeded_user(running, &mut conn, &format!("{name}@example.com"), Role::User, None).await
+    let email = format!("{name}@example.com");
+    let id = seeded_row(running, &email, Role::User, None).await;
+    (id, Conn::open(running).await.login(&email, "Password123").await)
 }
 
 /// `count` users, each with one bound device.
