@@ -264,11 +264,19 @@ async fn a_page_logs_in_by_cookie_and_its_scripts_never_see_the_token() {
             }});
             const body = await login.json();
             const ws = new WebSocket(`wss://${{location.host}}/ws`);
+            const frames = [];
+            let answered;
+            const answer = new Promise(resolve => answered = resolve);
+            ws.onmessage = e => {{
+                const frame = JSON.parse(e.data);
+                frames.push(frame);
+                if (frame.channel === 'user/read') answered(frame);
+            }};
             await new Promise((resolve, reject) => {{ ws.onopen = resolve; ws.onerror = reject; }});
             ws.send(JSON.stringify({{channel: 'user/read', payload: {{id: {alice}}}}}));
-            const reply = await new Promise(resolve => ws.onmessage = e => resolve(JSON.parse(e.data)));
+            const reply = await answer;
             ws.close();
-            return {{status: login.status, body, visible: document.cookie, reply}};
+            return {{status: login.status, body, visible: document.cookie, reply, first: frames[0]}};
         }})()"#
     );
     let result = page
@@ -279,5 +287,12 @@ async fn a_page_logs_in_by_cookie_and_its_scripts_never_see_the_token() {
     assert_eq!(value["body"]["userId"], alice, "{result}");
     assert_eq!(value["visible"], "", "httpOnly: scripts see no cookie");
     assert_eq!(value["reply"]["email"], "alice@example.com", "the cookie authenticated the frame: {result}");
+    // Bound on its upgrade by the cookie, the socket was told so first.
+    let first = &value["first"];
+    assert_eq!(
+        (&first["channel"], &first["session"]["userId"]),
+        (&json!("session/welcome"), &json!(alice)),
+        "{result}"
+    );
     running.stop().await;
 }
