@@ -2073,6 +2073,16 @@ pub const OPERATIONS: &[&str] = &[
     "roomMemberChanged",
     "sessionWelcome",
     "announcementNew",
+    "httpAuthRegister",
+    "httpAuthGenerateToken",
+    "httpAuthVerifyEmail",
+    "httpRoomList",
+    "httpRoomCreate",
+    "httpMessageHistory",
+    "httpMessageSend",
+    "httpRoomJoin",
+    "httpRoomAddMember",
+    "httpUserDirectory",
 ];
 /// Every WebSocket path served (channel addresses joined to the servers' pathnames).
 pub const PATHS: &[&str] = &["/ws", "/room/{roomId}", "/"];
@@ -3145,6 +3155,66 @@ const ROUTES: &[rt::route::Route<Policy>] = &[
         message: Some(""),
         ..rt::route::Route::new(19, "roomSay")
     },
+    rt::route::Route {
+        validators: (Some(31), None),
+        rate_limit: Some(RateClass::Auth),
+        audit: Some(rt::route::Audit::of(AuditEvent::Register).reply("/userId")),
+        reply: Some(&SHAPE_4),
+        security: &[],
+        ..SHARED_ROUTE_1.named(40, "httpAuthRegister")
+    },
+    rt::route::Route {
+        validators: (Some(32), None),
+        rate_limit: Some(RateClass::Auth),
+        audit: Some(rt::route::Audit::of(AuditEvent::Login)),
+        reply: Some(&SHAPE_5),
+        security: &[],
+        ..SHARED_ROUTE_1.named(41, "httpAuthGenerateToken")
+    },
+    rt::route::Route {
+        validators: (Some(33), None),
+        rate_limit: Some(RateClass::Auth),
+        audit: Some(rt::route::Audit::of(AuditEvent::EmailVerified).reply("/userId")),
+        reply: Some(&SHAPE_6),
+        security: &[],
+        ..SHARED_ROUTE_1.named(42, "httpAuthVerifyEmail")
+    },
+    rt::route::Route {
+        validators: (Some(34), None),
+        reply: Some(&SHAPE_7),
+        ..SHARED_ROUTE_1.named(43, "httpRoomList")
+    },
+    rt::route::Route {
+        validators: (Some(35), None),
+        reply: Some(&SHAPE_8),
+        ..SHARED_ROUTE_1.named(44, "httpRoomCreate")
+    },
+    rt::route::Route {
+        validators: (Some(36), None),
+        reply: Some(&SHAPE_9),
+        ..SHARED_ROUTE_1.named(45, "httpMessageHistory")
+    },
+    rt::route::Route {
+        validators: (Some(37), None),
+        reply: Some(&SHAPE_10),
+        ..SHARED_ROUTE_1.named(46, "httpMessageSend")
+    },
+    rt::route::Route {
+        validators: (Some(38), None),
+        reply: Some(&SHAPE_11),
+        ..SHARED_ROUTE_1.named(47, "httpRoomJoin")
+    },
+    rt::route::Route {
+        validators: (Some(39), None),
+        reply: Some(&SHAPE_12),
+        ..SHARED_ROUTE_1.named(48, "httpRoomAddMember")
+    },
+    rt::route::Route {
+        validators: (Some(40), None),
+        rate_limit: Some(RateClass::Search),
+        reply: Some(&SHAPE_13),
+        ..SHARED_ROUTE_1.named(49, "httpUserDirectory")
+    },
 ];
 /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
 const ENDPOINTS: &[rt::route::Endpoint] = &[
@@ -3238,6 +3308,69 @@ const ENDPOINTS: &[rt::route::Endpoint] = &[
         security: &[],
     },
 ];
+/// The operations served over HTTP (their `http` bindings): method, path, route.
+const HTTP_ROUTES: &[rt::route::HttpRoute] = &[
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/auth/register",
+        route: 31,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/auth/token",
+        route: 32,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/auth/verify",
+        route: 33,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "GET",
+        path: "/api/rooms",
+        route: 34,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/rooms",
+        route: 35,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "GET",
+        path: "/api/rooms/{roomId}/messages",
+        route: 36,
+        query: Some(41),
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/rooms/{roomId}/messages",
+        route: 37,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/rooms/{roomId}/join",
+        route: 38,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "POST",
+        path: "/api/rooms/{roomId}/members",
+        route: 39,
+        query: None,
+    },
+    rt::route::HttpRoute {
+        method: "GET",
+        path: "/api/users",
+        route: 40,
+        query: Some(42),
+    },
+];
 /// The generated API over an application's handlers: what the server drives.
 pub struct Service<H: Handlers> {
     context: std::sync::Arc<H::Context>,
@@ -3260,6 +3393,7 @@ impl<H: Handlers> rt::route::Api for Service<H> {
     const INFO: &'static rt::ServiceInfo = &INFO;
     const ROUTES: &'static [rt::route::Route<Policy>] = ROUTES;
     const ENDPOINTS: &'static [rt::route::Endpoint] = ENDPOINTS;
+    const HTTP_ROUTES: &'static [rt::route::HttpRoute] = HTTP_ROUTES;
     fn context(&self) -> &H::Context {
         &self.context
     }
@@ -3315,6 +3449,16 @@ impl<H: Handlers> rt::route::Api for Service<H> {
                     <H::Room as RoomApi>::say,
                 )
             }
+            31 => call.run(<H::Auth as AuthApi>::register),
+            32 => call.run(<H::Auth as AuthApi>::generate_token),
+            33 => call.run(<H::Auth as AuthApi>::verify_email),
+            34 => call.run(<H::Room as RoomApi>::list),
+            35 => call.run(<H::Room as RoomApi>::create),
+            36 => call.run(<H::Message as MessageApi>::history),
+            37 => call.run(<H::Message as MessageApi>::send),
+            38 => call.run(<H::Room as RoomApi>::join),
+            39 => call.run(<H::Room as RoomApi>::add_member),
+            40 => call.run(<H::User as UserApi>::directory),
             _ => Box::pin(async { Err(rt::ApiError::internal("unknown route")) }),
         }
     }
@@ -3343,9 +3487,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomNewMessage,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_3, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_14, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(31), None)?;
+            rt::frame::check_outgoing(&text, false, validator(43), None)?;
         }
         let key: String = [room_id].join("/");
         Ok(self.hub.publish(&(1, key.into()), audience, text.into()))
@@ -3358,9 +3502,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageNew,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_4, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_15, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(32), None)?;
+            rt::frame::check_outgoing(&text, false, validator(44), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3373,9 +3517,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageEdited,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_5, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_16, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(33), None)?;
+            rt::frame::check_outgoing(&text, false, validator(45), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3388,9 +3532,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &MessageDelivered,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_6, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_17, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(34), None)?;
+            rt::frame::check_outgoing(&text, false, validator(46), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3403,9 +3547,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomRead,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_7, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_18, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(35), None)?;
+            rt::frame::check_outgoing(&text, false, validator(47), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3422,9 +3566,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &PresenceChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_8, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_19, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(36), None)?;
+            rt::frame::check_outgoing(&text, false, validator(48), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3442,9 +3586,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &RoomMemberChanged,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_9, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_20, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(37), None)?;
+            rt::frame::check_outgoing(&text, false, validator(49), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3464,9 +3608,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &SessionWelcome,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_10, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_21, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(38), None)?;
+            rt::frame::check_outgoing(&text, false, validator(50), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3482,9 +3626,9 @@ impl Publisher {
         audience: rt::hub::Audience<'_>,
         message: &AnnouncementNew,
     ) -> Result<rt::hub::Delivery, rt::ApiError> {
-        let text = rt::encode::encode(&SHAPE_11, rt::encode::Echo::default(), message)?;
+        let text = rt::encode::encode(&SHAPE_22, rt::encode::Echo::default(), message)?;
         if cfg!(debug_assertions) {
-            rt::frame::check_outgoing(&text, false, validator(39), None)?;
+            rt::frame::check_outgoing(&text, false, validator(51), None)?;
         }
         let key: String = String::new();
         Ok(self.hub.publish(&(0, key.into()), audience, text.into()))
@@ -3518,55 +3662,55 @@ pub enum Event {
 impl Event {
     /// The event a frame is, or the frame back when it is none of them.
     pub fn decode(frame: rt::serde_json::Value) -> Result<Event, rt::serde_json::Value> {
-        if let Some(value) = rt::encode::has_consts(&SHAPE_3, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_14, &frame)
             .then(|| rt::serde_json::from_value::<RoomNewMessage>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomNewMessage(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_4, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_15, &frame)
             .then(|| rt::serde_json::from_value::<MessageNew>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageNew(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_5, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_16, &frame)
             .then(|| rt::serde_json::from_value::<MessageEdited>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageEdited(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_6, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_17, &frame)
             .then(|| rt::serde_json::from_value::<MessageDelivered>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::MessageDelivered(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_7, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_18, &frame)
             .then(|| rt::serde_json::from_value::<RoomRead>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomRead(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_8, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_19, &frame)
             .then(|| rt::serde_json::from_value::<PresenceChanged>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::PresenceChanged(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_9, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_20, &frame)
             .then(|| rt::serde_json::from_value::<RoomMemberChanged>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::RoomMemberChanged(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_10, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_21, &frame)
             .then(|| rt::serde_json::from_value::<SessionWelcome>(frame.clone()).ok())
             .flatten()
         {
             return Ok(Event::SessionWelcome(value));
         }
-        if let Some(value) = rt::encode::has_consts(&SHAPE_11, &frame)
+        if let Some(value) = rt::encode::has_consts(&SHAPE_22, &frame)
             .then(|| rt::serde_json::from_value::<AnnouncementNew>(frame.clone()).ok())
             .flatten()
         {
@@ -3898,6 +4042,18 @@ pub const SCHEMAS: &[&str] = &[
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"End-a-session request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/revoke","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenRevokePayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"TokenId":{"type":"integer","format":"int64","minimum":1,"description":"A token's id (not the token)."},"TokenRevokePayload":{"type":"object","additionalProperties":false,"required":["tokenId"],"description":"The session to end.","properties":{"tokenId":{"$ref":"#/definitions/TokenId"}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create-a-client-token request payload","type":"object","additionalProperties":false,"required":["channel","payload"],"properties":{"channel":{"type":"string","const":"token/createClient","description":"The route."},"requestId":{"$ref":"#/definitions/RequestId"},"apiToken":{"$ref":"#/definitions/ApiToken"},"payload":{"$ref":"#/definitions/TokenCreateClientPayload"}},"definitions":{"ApiToken":{"type":"string","minLength":1,"maxLength":256,"description":"An API token from `auth/generateToken`."},"ClientTokenName":{"type":"string","minLength":1,"maxLength":100,"description":"What a client token is for, as its admin named it."},"RequestId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the client and echoed in the reply, to match replies to requests."},"Scope":{"type":"string","enum":["users:create","users:read","users:delete"],"description":"What a client token may do: each scope is required by one security\nscheme (`clientUsersCreate`, `clientUsersRead`, `clientUsersDelete`),\nand an operation that lists that scheme accepts the token.\n"},"Scopes":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"description":"A client token's scopes.","items":{"$ref":"#/definitions/Scope"}},"TokenCreateClientPayload":{"type":"object","additionalProperties":false,"required":["name","scopes"],"description":"A new client token.","properties":{"name":{"$ref":"#/definitions/ClientTokenName"},"scopes":{"$ref":"#/definitions/Scopes"},"expiresInDays":{"type":"integer","minimum":1,"maximum":365,"default":90,"description":"Days until it expires."}}}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Say payload","type":"object","additionalProperties":false,"required":["content"],"properties":{"content":{"$ref":"#/definitions/MessageText"}},"definitions":{"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Register body payload","type":"object","additionalProperties":false,"required":["name","email","password"],"description":"A new account.","properties":{"name":{"$ref":"#/definitions/UserName"},"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"}},"definitions":{"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."},"UserName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A display name, 1 to 100 characters, without control characters (they would reach operators' terminals and logs)."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Log-in body payload","type":"object","additionalProperties":false,"required":["email","password"],"description":"Log-in credentials.","properties":{"email":{"$ref":"#/definitions/Email"},"password":{"$ref":"#/definitions/Password"},"refresh":{"type":"boolean","description":"A short-lived access token plus a refresh token, instead of one long-lived token."}},"definitions":{"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"Password":{"type":"string","minLength":8,"maxLength":128,"description":"A password, 8 to 128 characters, never returned and never logged."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Verify body payload","type":"object","additionalProperties":false,"required":["email","code"],"description":"The account and its code.","properties":{"email":{"$ref":"#/definitions/Email"},"code":{"$ref":"#/definitions/VerificationCode"}},"definitions":{"Email":{"type":"string","format":"email","maxLength":254,"description":"An email address, unique per account regardless of case."},"VerificationCode":{"type":"string","pattern":"^[0-9]{6}$","description":"The 6-digit code from the verification mail."}}}"##,
+    r#"{"$schema":"http://json-schema.org/draft-07/schema#","title":"List rooms request payload","type":"object","additionalProperties":false,"description":"No fields.","properties":{}}"#,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Create room body payload","type":"object","additionalProperties":false,"description":"`otherUserId` for the direct room with that user, or `name` (and `memberIds`) for a new group room.","properties":{"otherUserId":{"$ref":"#/definitions/UserId"},"name":{"$ref":"#/definitions/RoomName"},"memberIds":{"type":"array","maxItems":100,"uniqueItems":true,"description":"The group room's first members besides the caller.","items":{"$ref":"#/definitions/UserId"}},"visibility":{"$ref":"#/definitions/RoomVisibility","default":"private","description":"A group room's visibility (`private` unless given)."},"history":{"$ref":"#/definitions/RoomHistory","default":"all","description":"Which messages a group room's members read (`all` unless given)."}},"definitions":{"RoomHistory":{"type":"string","enum":["all","sinceJoin"],"description":"Which messages a member reads: `all` of the room's, or those stored\nsince they became a member (`sinceJoin`).\n"},"RoomName":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[^\\u0000-\\u001F\\u007F-\\u009F]*$","description":"A group room's name, 1 to 100 characters, without control characters."},"RoomVisibility":{"type":"string","enum":["private","public"],"description":"`private`: joined by invitation only (direct rooms are); `public`:\nlisted by `room/discover` and joinable by anyone.\n"},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"History request payload","type":"object","additionalProperties":false,"required":["roomId"],"description":"Which room, and where the page ends.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many messages at most."}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Send body payload","type":"object","additionalProperties":false,"required":["roomId","text"],"description":"The message to send.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"text":{"$ref":"#/definitions/MessageText"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Join request payload","type":"object","additionalProperties":false,"required":["roomId"],"description":"Names one room.","properties":{"roomId":{"$ref":"#/definitions/RoomId"}},"definitions":{"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Add member body payload","type":"object","additionalProperties":false,"required":["roomId","userId"],"description":"A room and a user.","properties":{"roomId":{"$ref":"#/definitions/RoomId"},"userId":{"$ref":"#/definitions/UserId"}},"definitions":{"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Directory request payload","type":"object","additionalProperties":false,"description":"What to look for, and where the page starts.","properties":{"query":{"type":"string","minLength":1,"maxLength":100,"description":"Text the name contains, in any case."},"after":{"$ref":"#/definitions/UserId"},"limit":{"type":"integer","minimum":1,"maximum":100,"default":50,"description":"How many users at most."}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"operations.httpMessageHistory query","type":"object","additionalProperties":false,"properties":{"before":{"$ref":"#/definitions/MessageId"},"limit":{"type":"integer","minimum":1,"maximum":100}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."}}}"##,
+    r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"operations.httpUserDirectory query","type":"object","additionalProperties":false,"properties":{"query":{"type":"string","minLength":1,"maxLength":100},"after":{"$ref":"#/definitions/UserId"},"limit":{"type":"integer","minimum":1,"maximum":100}},"definitions":{"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["type","data"],"properties":{"type":{"type":"string","const":"NEW_MESSAGE","description":"The event."},"data":{"$ref":"#/definitions/RoomMessageData"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomMessageData":{"type":"object","additionalProperties":false,"required":["id","content","senderId","createdAt"],"description":"A new message, as seed 001's clients read it.","properties":{"id":{"$ref":"#/definitions/MessageId"},"content":{"$ref":"#/definitions/MessageText"},"senderId":{"$ref":"#/definitions/UserId"},"createdAt":{"$ref":"#/definitions/Timestamp"}}},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"New message event payload","type":"object","additionalProperties":false,"required":["channel","message"],"properties":{"channel":{"type":"string","const":"message/new","description":"The event."},"message":{"$ref":"#/definitions/Message"}},"definitions":{"ClientMsgId":{"type":"string","minLength":1,"maxLength":64,"description":"Chosen by the sender; the same id from the same sender is the same message."},"Message":{"type":"object","additionalProperties":false,"required":["id","roomId","text","createdAt"],"description":"A message of a room.","properties":{"id":{"$ref":"#/definitions/MessageId"},"roomId":{"$ref":"#/definitions/RoomId"},"authorId":{"$ref":"#/definitions/UserId","description":"The sender; absent once the sender's account is deleted."},"text":{"$ref":"#/definitions/MessageText"},"createdAt":{"$ref":"#/definitions/Timestamp"},"clientMsgId":{"$ref":"#/definitions/ClientMsgId"}}},"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."},"UserId":{"type":"integer","format":"int64","minimum":1,"description":"A user's id."}}}"##,
     r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Edited event payload","type":"object","additionalProperties":false,"required":["channel","roomId","messageId","text","editedAt"],"properties":{"channel":{"type":"string","const":"message/edited","description":"The event."},"roomId":{"$ref":"#/definitions/RoomId"},"messageId":{"$ref":"#/definitions/MessageId"},"text":{"$ref":"#/definitions/MessageText"},"editedAt":{"$ref":"#/definitions/Timestamp"}},"definitions":{"MessageId":{"type":"integer","format":"int64","minimum":1,"description":"A message's id; ids grow with time, in every room."},"MessageText":{"type":"string","minLength":1,"maxLength":4000,"pattern":"^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$","description":"A message's text, 1 to 4000 characters; tabs and line breaks allowed, other control characters not."},"RoomId":{"type":"integer","format":"int64","minimum":1,"description":"A room's id."},"Timestamp":{"type":"string","format":"date-time","description":"An instant in UTC, ISO-8601."}}}"##,
@@ -3951,6 +4107,16 @@ const MESSAGE_VALIDATORS: &[(&str, usize)] = &[
     ("TokenRevokeRequest", 28),
     ("TokenCreateClientRequest", 29),
     ("RoomSay", 30),
+    ("AuthRegisterBody", 31),
+    ("AuthGenerateTokenBody", 32),
+    ("AuthVerifyEmailBody", 33),
+    ("RoomListBody", 34),
+    ("RoomCreateBody", 35),
+    ("MessageHistoryBody", 36),
+    ("MessageSendBody", 37),
+    ("RoomJoinBody", 38),
+    ("RoomAddMemberBody", 39),
+    ("UserDirectoryBody", 40),
 ];
 /// The validator of a received message's payload, by its key under
 /// `components/messages` (for checks outside the server, such as a CLI).
@@ -4073,6 +4239,22 @@ pub fn round_trip(
             "Error" => rt::encode::round_trip::<ApiErrorBody>(value),
             "RoomSay" => rt::encode::round_trip::<RoomSay>(value),
             "RoomNewMessage" => rt::encode::round_trip::<RoomNewMessage>(value),
+            "AuthRegisterBody" => rt::encode::round_trip::<AuthRegisterPayload>(value),
+            "AuthGenerateTokenBody" => {
+                rt::encode::round_trip::<AuthGenerateTokenPayload>(value)
+            }
+            "AuthVerifyEmailBody" => {
+                rt::encode::round_trip::<AuthVerifyEmailPayload>(value)
+            }
+            "RoomListBody" => rt::encode::round_trip::<EmptyPayload>(value),
+            "RoomCreateBody" => rt::encode::round_trip::<RoomCreatePayload>(value),
+            "MessageHistoryBody" => {
+                rt::encode::round_trip::<MessageHistoryPayload>(value)
+            }
+            "MessageSendBody" => rt::encode::round_trip::<MessageSendPayload>(value),
+            "RoomJoinBody" => rt::encode::round_trip::<RoomRef>(value),
+            "RoomAddMemberBody" => rt::encode::round_trip::<RoomMemberPayload>(value),
+            "UserDirectoryBody" => rt::encode::round_trip::<DirectoryPayload>(value),
             _ => return None,
         },
     )
@@ -4139,43 +4321,49 @@ const SHARED_ROUTE_0: rt::route::Route<Policy> = rt::route::Route {
     security: SECURITY_0,
     ..rt::route::Route::new(0, "")
 };
+const SHARED_ROUTE_1: rt::route::Route<Policy> = rt::route::Route {
+    error: Some(&SHAPE_3),
+    message: Some(""),
+    security: SECURITY_0,
+    ..rt::route::Route::new(0, "")
+};
 const SHARED_CALL_0: rt::client::Call = rt::client::Call {
     under: Some("payload"),
     correlation: Some(CORRELATION_0),
     error: Some((&SHAPE_0, "/error")),
     ..rt::client::Call::SHARED
 };
-const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_12);
-const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_13);
-const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_14);
-const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_15);
-const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_16);
-const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_17).with_credential();
-const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_18).with_credential();
-const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_19).with_credential();
-const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_20).with_credential();
-const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_21).with_credential();
-const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_22).with_credential();
-const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23).with_credential();
-const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24).with_credential();
-const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25).with_credential();
-const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26).with_credential();
-const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27).with_credential();
-const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
-const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
-const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
-const CALL_19: rt::client::Call = rt::client::Call::new(&SHAPE_31).without_reply();
-const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
-const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
-const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
-const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
-const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
-const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
-const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_38).with_credential();
-const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_39).with_credential();
-const CALL_28: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_40).with_credential();
-const CALL_29: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_41).with_credential();
-const CALL_30: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_42).with_credential();
+const CALL_0: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_23);
+const CALL_1: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_24);
+const CALL_2: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_25);
+const CALL_3: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_26);
+const CALL_4: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_27);
+const CALL_5: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_28).with_credential();
+const CALL_6: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_29).with_credential();
+const CALL_7: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_30).with_credential();
+const CALL_8: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_31).with_credential();
+const CALL_9: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_32).with_credential();
+const CALL_10: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_33).with_credential();
+const CALL_11: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_34).with_credential();
+const CALL_12: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_35).with_credential();
+const CALL_13: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_36).with_credential();
+const CALL_14: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_37).with_credential();
+const CALL_15: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_38).with_credential();
+const CALL_16: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_39).with_credential();
+const CALL_17: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_40).with_credential();
+const CALL_18: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_41).with_credential();
+const CALL_19: rt::client::Call = rt::client::Call::new(&SHAPE_42).without_reply();
+const CALL_20: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_43).with_credential();
+const CALL_21: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_44).with_credential();
+const CALL_22: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_45).with_credential();
+const CALL_23: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_46).with_credential();
+const CALL_24: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_47).with_credential();
+const CALL_25: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_48).with_credential();
+const CALL_26: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_49).with_credential();
+const CALL_27: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_50).with_credential();
+const CALL_28: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_51).with_credential();
+const CALL_29: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_52).with_credential();
+const CALL_30: rt::client::Call = SHARED_CALL_0.shaped(&SHAPE_53).with_credential();
 const SHAPE_0: rt::encode::Shape = rt::encode::Shape::under(
     &[
         ("success", rt::encode::Lead::Const("false")),
@@ -4197,233 +4385,310 @@ const SHAPE_2: rt::encode::Shape = rt::encode::Shape::flat(
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_3: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("type", rt::encode::Lead::Const("\"NEW_MESSAGE\""))],
+const SHAPE_3: rt::encode::Shape = rt::encode::Shape::under(
+    &[
+        ("success", rt::encode::Lead::Const("false")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
+    "error",
 );
 const SHAPE_4: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"auth/register\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_5: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_6: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_7: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"room/list\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_8: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"room/create\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_9: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"message/history\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_10: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"message/send\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_11: rt::encode::Shape = rt::encode::Shape::flat(
-    &[("channel", rt::encode::Lead::Const("\"announcement/new\""))],
+    &[
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"room/join\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
 );
 const SHAPE_12: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"auth/register\"")),
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_13: rt::encode::Shape = rt::encode::Shape::flat(
     &[
-        ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
+        ("success", rt::encode::Lead::Const("true")),
+        ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
 const SHAPE_14: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("type", rt::encode::Lead::Const("\"NEW_MESSAGE\""))],
+);
+const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"message/new\""))],
+);
+const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"message/edited\""))],
+);
+const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"message/delivered\""))],
+);
+const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"room/read\""))],
+);
+const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"presence/changed\""))],
+);
+const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"room/memberChanged\""))],
+);
+const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"session/welcome\""))],
+);
+const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+    &[("channel", rt::encode::Lead::Const("\"announcement/new\""))],
+);
+const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"auth/register\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
+);
+const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+    &[
+        ("channel", rt::encode::Lead::Const("\"auth/generateToken\"")),
+        ("requestId", rt::encode::Lead::CorrelationId),
+    ],
+);
+const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/refresh\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_15: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/verifyEmail\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_16: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/resendVerification\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
     ],
 );
-const SHAPE_17: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/logout\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_18: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_19: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/read\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_20: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/update\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_21: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/delete\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_22: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"user/directory\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_23: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"auth/bind\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_24: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/create\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_25: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_26: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/addMember\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_27: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/leave\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_28: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/join\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_29: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/members\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_30: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"room/discover\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_31: rt::encode::Shape = rt::encode::Shape::flat(&[]);
-const SHAPE_32: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(&[]);
+const SHAPE_43: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/send\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_33: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_44: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_34: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_45: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/markRead\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_35: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_46: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"message/edit\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_36: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_47: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_37: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_48: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"presence/online\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_38: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_49: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"announcement/post\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_39: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_50: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"announcement/history\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_40: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_51: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/list\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_41: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_52: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/revoke\"")),
         ("requestId", rt::encode::Lead::CorrelationId),
         ("apiToken", rt::encode::Lead::Credential),
     ],
 );
-const SHAPE_42: rt::encode::Shape = rt::encode::Shape::flat(
+const SHAPE_53: rt::encode::Shape = rt::encode::Shape::flat(
     &[
         ("channel", rt::encode::Lead::Const("\"token/createClient\"")),
         ("requestId", rt::encode::Lead::CorrelationId),

@@ -197,7 +197,8 @@ on_both_databases!(
 );
 
 /// A page of the allowed origin on another host of the site (`app.` calling
-/// `api.`) is granted the CORS preflight (POST only) and may read the
+/// `api.`) is granted the CORS preflight (POST, and the HTTP operations'
+/// methods) and may read the
 /// login's answer; any other origin, or a server without an allowlist, is refused.
 #[tokio::test]
 async fn an_allowed_origin_gets_a_cors_preflight_and_others_do_not() {
@@ -218,15 +219,17 @@ async fn an_allowed_origin_gets_a_cors_preflight_and_others_do_not() {
     assert_eq!(status, 200, "{head}");
     assert_eq!(header(&head, "access-control-allow-origin").as_deref(), Some(SITE));
     assert_eq!(header(&head, "access-control-allow-credentials").as_deref(), Some("true"));
-    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST"));
-    assert!(header(&head, "access-control-allow-headers").is_some_and(|h| h.contains("content-type")), "{head}");
+    // POST, and the methods of the spec's HTTP operations.
+    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST,GET"));
+    let headers = header(&head, "access-control-allow-headers").unwrap_or_default();
+    assert!(headers.contains("content-type") && headers.contains("authorization"), "{head}");
     // Another site's page is refused outright.
     let (status, head, _) = net::http(&running.server, &preflight(FOREIGN, "POST")).await;
     assert_eq!((status, header(&head, "access-control-allow-origin")), (403, None), "{head}");
-    // The site's page asking for another method hears that only POST is
-    // offered, which its browser then refuses to send.
+    // The site's page asking for another method hears what is offered,
+    // which its browser then refuses to send.
     let (_, head, _) = net::http(&running.server, &preflight(SITE, "DELETE")).await;
-    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST"), "{head}");
+    assert_eq!(header(&head, "access-control-allow-methods").as_deref(), Some("POST,GET"), "{head}");
     // The login itself, from that page: its answer is readable there.
     let mut conn = Conn::open(&running).await;
     conn.register("Alice", "alice@example.com", PASSWORD).await;

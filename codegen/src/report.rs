@@ -5,7 +5,8 @@
 
 use crate::model::{Api, Enforcement, SchemeId};
 
-/// Every URL a client may open, one per line: the URL, the server, the channel.
+/// Every URL a client may open, one per line: the URL, the server, the
+/// channel; then each HTTP operation's method and URL.
 pub fn served_urls(api: &Api) -> String {
     let urls = api.served_urls();
     let width = urls.iter().map(|u| u.url.len()).max().unwrap_or(0);
@@ -13,6 +14,19 @@ pub fn served_urls(api: &Api) -> String {
     for url in urls {
         let server = url.server.map_or_else(String::new, |s| format!("server {s}, "));
         text += &format!("  {:width$}  {server}channel {}\n", url.url, url.channel);
+    }
+    let http: Vec<(String, String)> = api
+        .http_routes()
+        .iter()
+        .map(|route| {
+            let url = format!("{} {}{}", route.method, api.server_base(route.server), route.path);
+            let server = &api.servers[route.server].key;
+            (url, format!("server {server}, operation {}", api.operations[route.operation].key))
+        })
+        .collect();
+    let width = http.iter().map(|(url, _)| url.len()).max().unwrap_or(0);
+    for (url, what) in http {
+        text += &format!("  {url:width$}  {what}\n");
     }
     text
 }

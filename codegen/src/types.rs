@@ -226,6 +226,16 @@ impl<'a> TypeSpace<'a> {
                 space.message(route.message, &layout);
             }
         }
+        // An HTTP operation served by a WebSocket operation's handler reads
+        // the schema that handler takes (the loader checked it): its type.
+        for op in api.operations.iter().filter(|op| op.handler.is_some()) {
+            for &id in &op.messages {
+                if let Some(payload) = api.messages[id].payload.filter(|_| !space.messages.contains_key(&id)) {
+                    let ty = space.type_of(payload, &api.messages[id].key.to_upper_camel_case());
+                    space.messages.insert(id, ty);
+                }
+            }
+        }
         space.tolerant = true;
         for (id, _) in api.messages.iter().enumerate() {
             if !space.messages.contains_key(&id) {

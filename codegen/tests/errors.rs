@@ -189,6 +189,52 @@ fn a_trigger_names_a_request_on_the_same_channel() {
     assert_eq!(tick.trigger.map(|t| client.operations[t].key.as_str()), Some("sendEcho"));
 }
 
+/// An operation on a channel whose servers are all `http`/`https` is served
+/// over HTTP at the channel's address, with its `http` binding's method;
+/// `x-specserve-handler` lends it a WebSocket operation's handler only when
+/// both take the same payload and answer the same replies. The project's own
+/// HTTP routes are the valid case.
+#[test]
+fn http_operations_say_their_method_and_borrow_only_a_matching_handler() {
+    let spec = include_str!("../../asyncapi.yaml");
+    let loaded = Api::from_yaml(spec).unwrap();
+    let routes: Vec<String> = loaded
+        .http_routes()
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.path, loaded.operations[r.operation].key))
+        .collect();
+    assert!(routes.contains(&"GET /api/rooms/{roomId}/messages httpMessageHistory".to_owned()), "{routes:?}");
+    let history = loaded.operations.iter().find(|o| o.key == "httpMessageHistory").unwrap();
+    assert_eq!(history.handler.map(|h| loaded.operations[h].key.as_str()), Some("messageHistory"));
+    assert!(history.http.as_ref().is_some_and(|h| h.query.is_some()));
+    assert!(loaded.endpoints().iter().all(|e| !e.address.starts_with("/api/")), "HTTP channels are no WebSocket paths");
+    let refused = |edited: String, path: &str, message: &str| {
+        let problems = Api::from_yaml(&edited).map(|_| ()).unwrap_err();
+        let errors: Vec<_> = problems.errors().collect();
+        assert!(errors.len() == 1 && errors[0].path == path && errors[0].message.contains(message), "{problems}");
+    };
+    let handler = "operations.httpRoomList.x-specserve-handler";
+    let list = "    x-specserve-handler: roomList\n";
+    refused(edited(spec, list, &list.replace("roomList", "nosuch")), handler, "must name an operation");
+    refused(edited(spec, list, &list.replace("roomList", "messageNew")), handler, "is not a `receive` operation");
+    refused(edited(spec, list, &list.replace("roomList", "roomSay")), handler, "takes its channel's parameters");
+    refused(edited(spec, list, &list.replace("roomList", "roomMembers")), handler, "the replies differ");
+    refused(edited(spec, list, &list.replace("roomList", "authRegister")), handler, "both be secured, or both open");
+    let register = "    x-specserve-handler: authRegister\n";
+    refused(
+        edited(spec, register, &register.replace("authRegister", "authGenerateToken")),
+        "operations.httpAuthRegister.x-specserve-handler",
+        "the replies differ",
+    );
+    let method = "      http:\n        method: GET\n";
+    // The official binding schema refuses it too.
+    let problems = Api::from_yaml(&edited(spec, method, &method.replace("GET", "FETCH"))).map(|_| ()).unwrap_err();
+    let ours = problems.errors().find(|e| e.path == "operations.httpRoomList.bindings.http.method");
+    assert!(ours.is_some_and(|e| e.message.contains("GET, POST")), "{problems}");
+    let unbound = edited(spec, method, "      x-other: {}\n");
+    refused(unbound, "operations.httpRoomList", "needs an `http` binding");
+}
+
 /// `x-specserve-resume` goes on a replayed (session) operation with a reply,
 /// and names a `send` operation of the same channel and a pointer into its
 /// payload; the project's own `auth/bind` is the valid case.

@@ -60,6 +60,25 @@ impl Code {
     pub const fn as_str(self) -> &'static str {
         self.0
     }
+
+    /// The HTTP status an HTTP operation answers this error with: the usual
+    /// one for the codes whose names say it (`not_found` 404, `conflict`
+    /// 409, ...); 400 for the other codes a spec names, which are a
+    /// client's to fix (`email_not_verified`).
+    pub fn http_status(self) -> u16 {
+        match self.0 {
+            "unauthorized" => 401,
+            "forbidden" | "email_not_verified" => 403,
+            "not_found" => 404,
+            "conflict" => 409,
+            "too_large" => 413,
+            "rate_limited" => 429,
+            "internal" => 500,
+            "not_implemented" => 501,
+            "unavailable" => 503,
+            _ => 400,
+        }
+    }
 }
 
 impl fmt::Display for Code {

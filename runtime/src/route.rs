@@ -33,7 +33,8 @@ use crate::encode::{self, Echo, Shape};
 use crate::error::ApiError;
 use crate::frame::{self, Correlation, Frame};
 use crate::service::{
-    self, BindError, Binding, Outcome, Scheduling, Service, ServiceInfo, UpgradeRefused, authenticate,
+    self, BindError, Binding, HttpMatch, HttpRequest, HttpTarget, Outcome, Scheduling, Service, ServiceInfo,
+    UpgradeRefused, authenticate,
 };
 
 /// One received message of one operation: what the pipeline needs to serve
@@ -163,6 +164,19 @@ pub struct UpgradeHeaders {
     pub validator: usize,
     /// The header names the schema declares, as written in it.
     pub names: &'static [&'static str],
+}
+
+/// An operation served over HTTP (its `http` binding) at one path.
+#[derive(Debug)]
+pub struct HttpRoute {
+    /// The method, upper case.
+    pub method: &'static str,
+    /// The path template (`/api/rooms/{roomId}/messages`).
+    pub path: &'static str,
+    /// Its route in [`Api::ROUTES`].
+    pub route: usize,
+    /// The validator of `bindings.http.query`, if the binding has one.
+    pub query: Option<usize>,
 }
 
 /// A frame routed, not yet run.
@@ -305,14 +319,17 @@ pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<String, ApiError>> + Sen
 pub trait Api: Send + Sync + Sized + 'static {
     /// The application's context every handler gets.
     type Context: Context;
-    /// A connection's channels and typed parameters.
-    type Binding: Binding;
+    /// A connection's channels and typed parameters; the default is bound
+    /// to none (an HTTP request's).
+    type Binding: Binding + Default;
     /// Facts for metrics, logs and the upgrade.
     const INFO: &'static ServiceInfo;
     /// Every received message's route.
     const ROUTES: &'static [Route<PolicyOf<Self>>];
     /// Every path's frames, indexed by [`Api::endpoint`].
     const ENDPOINTS: &'static [Endpoint];
+    /// The operations served over HTTP.
+    const HTTP_ROUTES: &'static [HttpRoute] = &[];
 
     /// The application's context.
     fn context(&self) -> &Self::Context;
@@ -427,6 +444,46 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
     }
 }
 
+/// An HTTP operation's message: the body (`{}` when empty), with the path's
+/// parameters and the query's pairs (typed as [`crate::path::typed_pairs`]
+/// types them; credentials the spec reads from the query left out) added as
+/// properties. The query must first match the binding's `query` schema.
+fn http_payload<A: Api>(http: &HttpRoute, request: HttpRequest) -> Result<Value, ApiError> {
+    let HttpRequest { target, query, body } = request;
+    let mut payload = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("the body is not valid JSON"))?
+    };
+    let credential = |key: &str| {
+        A::INFO.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Query(name) if *name == key))
+    };
+    let pairs: Vec<(String, String)> =
+        crate::path::query_pairs(query.as_deref()).into_iter().filter(|(key, _)| !credential(key)).collect();
+    if let Some(validator) = http.query {
+        Frame::from_value(crate::path::typed_pairs(pairs.clone()), false)?.validate(A::validator(validator), None)?;
+    }
+    let added: Vec<(String, String)> =
+        target.params.into_iter().map(|(name, value)| (name.to_owned(), value)).chain(pairs).collect();
+    if added.is_empty() {
+        return Ok(payload);
+    }
+    let Value::Object(fields) = &mut payload else {
+        return Err(ApiError::bad_request(
+            "the body must be a JSON object: the path and the query add properties to it",
+        ));
+    };
+    for (i, (key, _)) in added.iter().enumerate() {
+        if fields.contains_key(key) || added[..i].iter().any(|(other, _)| other == key) {
+            return Err(ApiError::bad_request(format!("`{key}` is given twice (path, query or body)")));
+        }
+    }
+    if let Value::Object(typed) = crate::path::typed_pairs(added) {
+        fields.extend(typed);
+    }
+    Ok(payload)
+}
+
 /// The upgrade's headers that `rule` names, against its schema.
 fn check_headers<A: Api>(rule: &UpgradeHeaders, headers: &[(&str, &str)]) -> Result<(), UpgradeRefused> {
     let named = rule.names.iter().filter_map(|name| {
@@ -492,6 +549,42 @@ impl<A: Api> Service for A {
 
     fn ready(&self) -> impl Future<Output = bool> + Send {
         self.context().ready()
+    }
+
+    fn http_methods(&self) -> Vec<&'static str> {
+        let mut methods: Vec<&'static str> = A::HTTP_ROUTES.iter().map(|r| r.method).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+
+    fn http_route(&self, method: &str, path: &str) -> HttpMatch {
+        let mut allowed = Vec::new();
+        for (index, http) in A::HTTP_ROUTES.iter().enumerate() {
+            let Some(params) = crate::path::match_address(http.path, path) else { continue };
+            if http.method == method {
+                return HttpMatch::Found(HttpTarget { index, params });
+            }
+            allowed.push(http.method);
+        }
+        if allowed.is_empty() { HttpMatch::NotFound } else { HttpMatch::MethodNotAllowed(allowed) }
+    }
+
+    fn serve_http(
+        self: &Arc<Self>,
+        connection: &Arc<ConnectionInfo>,
+        request: HttpRequest,
+    ) -> impl Future<Output = Outcome> + Send + 'static {
+        let (api, connection) = (Arc::clone(self), Arc::clone(connection));
+        async move {
+            let http = &A::HTTP_ROUTES[request.target.index];
+            let route = &A::ROUTES[http.route];
+            let frame = match http_payload::<A>(http, request).and_then(|payload| Frame::from_value(payload, false)) {
+                Ok(frame) => frame,
+                Err(error) => return service::failure(Some(route.operation), route.error, Echo::default(), error),
+            };
+            answer(&*api, &A::Binding::default(), &connection, Prepared { route: http.route, frame }).await
+        }
     }
 
     fn admit(

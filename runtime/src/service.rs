@@ -108,6 +108,37 @@ pub enum BindError {
     Invalid(String),
 }
 
+/// What an HTTP request's method and path name ([`Service::http_route`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpMatch {
+    /// No HTTP operation is at this path.
+    NotFound,
+    /// Operations are at this path, with these methods only (405).
+    MethodNotAllowed(Vec<&'static str>),
+    /// This operation, with the path's parameters.
+    Found(HttpTarget),
+}
+
+/// An HTTP operation found for a request: which, and the path's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    /// Its index in the generated HTTP route table.
+    pub index: usize,
+    /// The path's parameters, decoded.
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// An HTTP operation's request, read ([`Service::serve_http`]).
+#[derive(Debug)]
+pub struct HttpRequest {
+    /// The operation and the path's parameters.
+    pub target: HttpTarget,
+    /// The query string.
+    pub query: Option<String>,
+    /// The body: JSON, or empty.
+    pub body: Vec<u8>,
+}
+
 /// A connection's channels and their typed parameters, made at upgrade.
 pub trait Binding: Send + Sync + 'static {
     /// The hub topics (channel and parameters) the connection receives events of.
@@ -194,6 +225,21 @@ pub trait Service: Send + Sync + 'static {
 
     /// A connection ended (the application's [`Context::disconnected`]).
     fn disconnected(&self, connection: &ConnectionInfo, offline: &[Box<str>]) -> impl Future<Output = ()> + Send;
+
+    /// The methods of the HTTP operations, each once (CORS offers them).
+    fn http_methods(&self) -> Vec<&'static str>;
+
+    /// Which HTTP operation (the spec's `http` bindings) a request is.
+    fn http_route(&self, method: &str, path: &str) -> HttpMatch;
+
+    /// Serves an HTTP operation through the pipeline of [`Service::run`]:
+    /// the message is the body, with the path's parameters and the query
+    /// added; the outcome's text is the reply the WebSocket would carry.
+    fn serve_http(
+        self: &Arc<Self>,
+        connection: &Arc<ConnectionInfo>,
+        request: HttpRequest,
+    ) -> impl Future<Output = Outcome> + Send + 'static;
 
     /// An HTTP `POST` for the application ([`Context::http_post`]).
     fn http_post(&self, request: HttpPost<'_>) -> impl Future<Output = Option<HttpReply>> + Send;

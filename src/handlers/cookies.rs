@@ -90,15 +90,7 @@ fn session_cookie(token: &str, max_age: u64) -> String {
 
 /// An error as JSON, `{"error": {code, message, details?}}`, with its HTTP status.
 fn error_reply(error: &ApiError, set_cookies: Vec<String>) -> HttpReply {
-    let status = match error.code().as_str() {
-        "bad_request" | "validation_failed" => 400,
-        "unauthorized" => 401,
-        "forbidden" | "email_not_verified" => 403,
-        "rate_limited" => 429,
-        "unavailable" => 503,
-        _ => 500,
-    };
-    HttpReply { status, body: json!({"error": error}).to_string(), set_cookies }
+    HttpReply { status: error.code().http_status(), body: json!({"error": error}).to_string(), set_cookies }
 }
 
 #[cfg(test)]

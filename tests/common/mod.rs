@@ -914,6 +914,61 @@ pub mod frames {
     }
 }
 
+/// The spec's HTTP operations as a seed's REST client calls them: JSON over
+/// TLS, the token as `Authorization: Bearer`.
+pub mod rest {
+    use serde_json::Value;
+
+    use super::app::Running;
+    use super::net;
+
+    /// `method path` with `body` as JSON: (status, the answer as JSON, or
+    /// `Null` when it is not JSON).
+    pub async fn call(
+        running: &Running,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, _, answer) = request(running, method, path, token, body.map(|b| b.to_string()), &[]).await;
+        (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
+    }
+
+    /// A request with a raw body and extra headers: (status, head, body).
+    pub async fn request(
+        running: &Running,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, String) {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if let Some(token) = token {
+            head += &format!("Authorization: Bearer {token}\r\n");
+        }
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        let body = body.unwrap_or_default();
+        if !body.is_empty() {
+            if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+                head += "Content-Type: application/json\r\n";
+            }
+            head += &format!("Content-Length: {}\r\n", body.len());
+        }
+        net::http(&running.server, &format!("{head}\r\n{body}")).await
+    }
+
+    /// A call that must answer 200; its answer.
+    pub async fn ok(running: &Running, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+        let (status, answer) = call(running, method, path, token, body).await;
+        assert_eq!(status, 200, "{method} {path}: {answer}");
+        answer
+    }
+}
+
 /// A real SMTP listener for tests: it speaks enough of RFC 5321 for a client
 /// to deliver, and hands every delivered mail to the test.
 #[allow(dead_code)]

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { test } from "node:test";
 
 import WebSocket from "ws";
-import { ApiError, Client, ConnectionError, ERROR_CODES, TimeoutError, connect, loginWithCookie } from "specserve-user-api";
+import { ApiError, Client, ConnectionError, ERROR_CODES, HttpApi, TimeoutError, connect, loginWithCookie } from "specserve-user-api";
 
 const url = process.env.SPECSERVE_URL;
 const ca = process.env.SPECSERVE_CA ? readFileSync(process.env.SPECSERVE_CA) : undefined;
@@ -294,6 +294,33 @@ test("a page logs in with the cookie endpoint, and a refusal is a typed ApiError
   assert.match(answer.expiresAt, /^\d{4}-\d{2}-\d{2}T/);
   const refused = loginWithCookie(url, { email, password: "not-the-password" });
   await assert.rejects(refused, (e) => e instanceof ApiError && e.code === "unauthorized");
+});
+
+test("the HTTP operations over fetch: register, log in, a room, a message, its history", async () => {
+  const http = new HttpApi(url);
+  const email = `hana-${unique}@example.com`;
+  const { userId } = await http.httpAuthRegister({ name: "Hana", email, password: "SecretPass123" });
+  const { token } = await http.httpAuthGenerateToken({ email, password: "SecretPass123" });
+  http.token = token;
+  const other = await account("Ivo");
+  const { room } = await http.httpRoomCreate({ otherUserId: other.userId });
+  await other.client.auth.bind({});
+  await other.client.room.join({ roomId: room.id });
+  const received = new Promise((resolve) => other.client.on("messageNew", resolve));
+  const sent = await http.httpMessageSend({ roomId: room.id, text: "over fetch" });
+  const event = await received;
+  assert.deepEqual([event.message.id, event.message.authorId], [sent.messageId, userId]);
+  const { messages } = await http.httpMessageHistory({ roomId: room.id, limit: 10 });
+  assert.deepEqual(messages.map((m) => m.text), ["over fetch"]);
+  const { rooms } = await http.httpRoomList();
+  assert.deepEqual(rooms.map((r) => r.room.id), [room.id]);
+  // Refusals are the same typed ApiError as the socket's.
+  await assert.rejects(new HttpApi(url).httpRoomList(), (e) => e instanceof ApiError && e.code === "unauthorized");
+  await assert.rejects(
+    http.httpMessageHistory({ roomId: room.id, limit: 500 }),
+    (e) => e instanceof ApiError && e.code === "validation_failed" && e.details[0].pointer === "/limit",
+  );
+  other.client.close();
 });
 
 test("sessions: list the logins of an account and end one from another", async () => {

@@ -3,9 +3,12 @@
 import WebSocket from "ws";
 import {
   ApiError,
+  HttpApi,
   connect,
   loginWithCookie,
   type ErrorCode,
+  type MessageHistoryReply,
+  type RoomListReply,
   type Role,
   type UserReadReply,
   type UserUpdatePayload,
@@ -69,6 +72,14 @@ export async function usage(url: string, token: string): Promise<void> {
   const session = await loginWithCookie("wss://localhost:8443/ws", { email: "a@example.com", password: "pw" });
   const sessionUser: number = session.userId;
   void sessionUser;
+
+  // The HTTP operations take the payloads and give the replies of the calls they mirror.
+  const http = new HttpApi("https://localhost:8443", { token });
+  const page: MessageHistoryReply = await http.httpMessageHistory({ roomId: 1, limit: 10 });
+  const rooms: RoomListReply = await http.httpRoomList();
+  // @ts-expect-error: the history needs its room
+  await http.httpMessageHistory({ limit: 10 });
+  void [page, rooms];
 
   void [role, created, sameThing];
   client.close();

@@ -105,6 +105,8 @@ async fn our_server_conforms_to_its_spec_with_and_without_a_token() {
     for declared in &api.operations {
         if declared.action == specserve_codegen::model::Action::Send {
             assert!(unchecked.contains(&format!("{}: the server sends it", declared.key)), "{unchecked}");
+        } else if declared.http.is_some() {
+            assert!(unchecked.contains(&format!("{}: served over HTTP", declared.key)), "{unchecked}");
         } else {
             assert!(tested.contains(&declared.key.as_str()), "{} was tested", declared.key);
             requested += 1;
@@ -218,7 +220,11 @@ async fn a_broken_server_fails_and_the_report_names_each_broken_route() {
     let output = conformance(vec!["--url".into(), url]).await;
     let text = String::from_utf8_lossy(&output.stdout);
     let api = specserve_codegen::Api::from_yaml(specserve::ASYNCAPI_YAML).unwrap();
-    let requested = api.operations.iter().filter(|o| o.action == specserve_codegen::model::Action::Receive).count();
+    let requested = api
+        .operations
+        .iter()
+        .filter(|o| o.action == specserve_codegen::model::Action::Receive && o.http.is_none())
+        .count();
     // The requests, the envelope checks and the pushed events; three broken.
     assert!(text.contains(&format!("FAILED: 3 of {} operations", requested + 2)), "{text}");
     assert!(text.lines().any(|l| l.starts_with("(events at /ws) ") && l.contains(" FAILED ")), "{text}");

@@ -54,8 +54,11 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
         })
         .collect();
     let discriminator = endpoints.iter().find_map(|e| e.discriminator.clone());
+    let http_routes = api.http_routes();
     let mut operations = Vec::new();
     for (id, op) in api.operations.iter().enumerate() {
+        let http: Vec<String> =
+            http_routes.iter().filter(|r| r.operation == id).map(|r| format!("{} {}", r.method, r.path)).collect();
         let credential = api.credential_property(id);
         let message =
             |m: MessageId, credential: Option<&str>| message_view(api, m, discriminator.as_deref(), credential);
@@ -79,7 +82,12 @@ pub fn html(api: &Api) -> Result<String, Diagnostics> {
             receive: op.action == Action::Receive,
             channel: api.channels[op.channel].key.clone(),
             group: op.group.clone(),
-            client_method: format!("{}.{}", op.group.to_lower_camel_case(), op.method.to_lower_camel_case()),
+            client_method: match op.http {
+                Some(_) => format!("new HttpApi(url).{}", op.key.to_lower_camel_case()),
+                None => format!("client.{}.{}", op.group.to_lower_camel_case(), op.method.to_lower_camel_case()),
+            },
+            http,
+            served_by: op.handler.map(|h| anchor(&api.operations[h].key)).unwrap_or_default(),
             security: op.security.iter().map(|s| api.security_schemes[*s].key.clone()).collect(),
             scopes: op
                 .security
@@ -220,6 +228,10 @@ struct OperationView {
     channel: String,
     group: String,
     client_method: String,
+    /// `POST /api/auth/register`, for an operation served over HTTP.
+    http: Vec<String>,
+    /// The operation whose handler serves it (`x-specserve-handler`).
+    served_by: String,
     security: Vec<String>,
     /// Per scheme that needs scopes: what a credential must hold for it.
     scopes: Vec<String>,

@@ -20,7 +20,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::diagnostics::{Diagnostics, SpecError};
-use crate::model::binding::{Body, Endpoint, Layout, Lead};
+use crate::model::binding::{Body, Endpoint, HttpRoute, Layout, Lead};
 use crate::model::{Action, Api, AuditSource, ChannelId, Enforcement, MessageId, OperationId};
 use crate::schema::Shape;
 use crate::types::{Field, Ty, TypeBody, TypeDef, TypeSpace, ident, lines};
@@ -68,7 +68,9 @@ pub fn handler_stubs(api: &Api, context: &str) -> Result<Vec<HandlerStubs>, Diag
     let context = format_ident!("{context}");
     // Per group: its trait, its group name, its methods, whether they take `Open` and `Secured`.
     let mut groups: Vec<(String, String, Vec<TokenStream>, [bool; 2])> = Vec::new();
-    for op in emitter.ops.iter().filter(|op| api.operations[op.id].action == Action::Receive) {
+    // An operation served by another's handler has no method of its own.
+    let handled = |op: &&Op| api.operations[op.id].action == Action::Receive && api.operations[op.id].handler.is_none();
+    for op in emitter.ops.iter().filter(handled) {
         let rq = format_ident!("{}", if op.secured { "Secured" } else { "Open" });
         let (message, used) = match op.input.as_deref().map(tokens) {
             Some(ty) => (quote!(, message: #ty), quote!((rq, message))),
@@ -205,6 +207,9 @@ struct PolicyNames {
 /// A received message: (first endpoint, operation, message, discriminator value).
 type RouteEntry = (usize, OperationId, MessageId, Option<String>);
 
+/// The endpoint of a [`RouteEntry`] served over HTTP, on no WebSocket path.
+const HTTP: usize = usize::MAX;
+
 struct Emitter<'a> {
     api: &'a Api,
     space: TypeSpace<'a>,
@@ -213,6 +218,8 @@ struct Emitter<'a> {
     routes: Vec<RouteEntry>,
     /// Per endpoint, the route index of each of its received messages (in its order).
     route_of: Vec<Vec<usize>>,
+    /// Each HTTP operation's path, with its route index.
+    http: Vec<(HttpRoute, usize)>,
     ops: Vec<Op>,
     /// Validator schema texts; index by what `validator_index` returns.
     schemas: Vec<String>,
@@ -256,12 +263,28 @@ impl<'a> Emitter<'a> {
             }
             route_of.push(indices);
         }
+        // One route per HTTP operation however many paths serve it.
+        let mut http = Vec::new();
+        for route in api.http_routes() {
+            let index = match routes.iter().position(|r| r.0 == HTTP && r.1 == route.operation) {
+                Some(i) => i,
+                None => {
+                    routes.push((HTTP, route.operation, route.message, None));
+                    routes.len() - 1
+                }
+            };
+            http.push((route, index));
+        }
         let mut space = space;
         let params_names = api
             .channels
             .iter()
             .enumerate()
-            .filter(|(_, c)| !c.parameters.is_empty() || c.query.is_some())
+            // An HTTP operation's parameters are properties of its message.
+            .filter(|(id, c)| {
+                (!c.parameters.is_empty() || c.query.is_some())
+                    && !api.operations.iter().any(|o| o.channel == *id && o.http.is_some())
+            })
             .map(|(id, c)| (id, space.reserve(&format!("{}Params", c.key.to_upper_camel_case()), "Type")))
             .collect();
         let policy = PolicyNames {
@@ -275,6 +298,7 @@ impl<'a> Emitter<'a> {
             endpoints,
             routes,
             route_of,
+            http,
             ops: Vec::new(),
             schemas: Vec::new(),
             message_validators: Vec::new(),
@@ -351,6 +375,21 @@ impl<'a> Emitter<'a> {
             (Some(_), [(_, _, ty)]) => Some(ty.rust()),
             (Some(_), _) => Some(self.space.reserve(&format!("{}Reply", op.key.to_upper_camel_case()), "Enum")),
         };
+        if let Some(target) = op.handler {
+            // Served by another operation's handler: its types and method,
+            // the message taken whole from the HTTP request.
+            let served = self.op(target);
+            doc.push(format!("Served by `{}`'s handler.", served.key));
+            let inputs = served.input.iter().map(|ty| (op.messages[0], ty.clone(), String::new(), false)).collect();
+            return Op {
+                id,
+                key: op.key.clone(),
+                doc,
+                inputs,
+                client_method: ident(&op.key.to_snake_case()),
+                ..served
+            };
+        }
         let params = self.params_type(op.channel);
         let (trait_name, method) = (format!("{}Api", op.group.to_upper_camel_case()), ident(&op.method));
         // The client repeats the summary; the description stays on the trait.
@@ -726,7 +765,9 @@ impl<'a> Emitter<'a> {
         let policy = format_ident!("{}", self.policy.policy);
         let mut groups: Vec<(String, String, Vec<TokenStream>)> = Vec::new();
         let mut stubs: Vec<(String, Vec<TokenStream>)> = Vec::new();
-        for op in self.ops.iter().filter(|op| api.operations[op.id].action == Action::Receive) {
+        let handled =
+            |op: &&Op| api.operations[op.id].action == Action::Receive && api.operations[op.id].handler.is_none();
+        for op in self.ops.iter().filter(handled) {
             let (method, key) = (format_ident!("{}", op.method), &op.key);
             let rq = if op.secured { quote!(#rt::Secured) } else { quote!(#rt::Open) };
             let (params, output) = (tokens(&op.params), tokens(op.reply.as_deref().unwrap_or("()")));
@@ -844,8 +885,8 @@ impl<'a> Emitter<'a> {
         for (i, (e, op_id, message, value)) in self.routes.clone().into_iter().enumerate() {
             let op = self.ops[op_id].clone();
             let operation = &api.operations[op_id];
-            let endpoint = &self.endpoints[e];
-            let discriminator = endpoint.discriminator.clone();
+            let endpoint = self.endpoints.get(e);
+            let discriminator = endpoint.and_then(|e| e.discriminator.clone());
             let m = &api.messages[message];
             let correlation = m.correlation.as_ref().map(|c| {
                 let rule = self.correlation_rule(message);
@@ -854,7 +895,7 @@ impl<'a> Emitter<'a> {
             });
             let error = match op.error {
                 Some(em) => format!("Some(&{})", self.shape(em, discriminator.as_deref(), None)),
-                None => self.runtime_error_shape(m.correlation.as_ref(), endpoint.enveloped),
+                None => self.runtime_error_shape(m.correlation.as_ref(), endpoint.is_some_and(|e| e.enveloped)),
             };
             let payload_validator = m.payload_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
             let headers_validator = m.headers_json.clone().map(|j| self_schema_index(&mut self.schemas, &j));
@@ -1016,6 +1057,28 @@ impl<'a> Emitter<'a> {
                 }
             })
             .collect();
+        let http_routes: Vec<TokenStream> = self
+            .http
+            .clone()
+            .iter()
+            .map(|(route, r)| {
+                let (method, path, r) = (&route.method, &route.path, index(*r));
+                let query = api.operations[route.operation].http.as_ref().and_then(|h| h.query_json.as_ref());
+                let query = option(query.map(|json| index(self_schema_index(&mut self.schemas, json))));
+                quote!(#rt::route::HttpRoute { method: #method, path: #path, route: #r, query: #query })
+            })
+            .collect();
+        let (http_table, http_const) = if http_routes.is_empty() {
+            (quote!(), quote!())
+        } else {
+            (
+                quote! {
+                    /// The operations served over HTTP (their `http` bindings): method, path, route.
+                    const HTTP_ROUTES: &[#rt::route::HttpRoute] = &[#(#http_routes),*];
+                },
+                quote!(const HTTP_ROUTES: &'static [#rt::route::HttpRoute] = HTTP_ROUTES;),
+            )
+        };
         let policy = format_ident!("{}", self.policy.policy);
         let vocabulary = self.policy_vocabulary();
         let invoke = if shims.is_empty() {
@@ -1040,6 +1103,8 @@ impl<'a> Emitter<'a> {
 
             /// Every WebSocket path's frames (`Binding::endpoint`): how they find their route.
             const ENDPOINTS: &[#rt::route::Endpoint] = &[#(#endpoints),*];
+
+            #http_table
 
             /// The generated API over an application's handlers: what the server drives.
             pub struct Service<H: Handlers> {
@@ -1066,6 +1131,7 @@ impl<'a> Emitter<'a> {
                 const INFO: &'static #rt::ServiceInfo = &INFO;
                 const ROUTES: &'static [#rt::route::Route<#policy>] = ROUTES;
                 const ENDPOINTS: &'static [#rt::route::Endpoint] = ENDPOINTS;
+                #http_const
 
                 fn context(&self) -> &H::Context {
                     &self.context
@@ -1368,7 +1434,8 @@ impl<'a> Emitter<'a> {
         let mut methods = Vec::new();
         for op in self.ops.clone() {
             let operation = &api.operations[op.id];
-            if operation.action != Action::Receive {
+            // The client speaks WebSocket: HTTP operations are the TypeScript SDK's `HttpApi`'s.
+            if operation.action != Action::Receive || operation.http.is_some() {
                 continue;
             }
             let credential = api.credential_property(op.id);

@@ -40,9 +40,12 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         error_body_type: error.clone(),
         runtime_error_body: space.error_body.is_none(),
         cookie_login: cookie_login(api),
+        http_calls: &sdk.http_calls,
     };
     let runtime = RuntimeTemplate {
         cookie_login: cookie_login(api),
+        http_calls: &sdk.http_calls,
+        http_operations_json: pretty(&sdk.http_operations),
         title,
         version,
         groups: &sdk.groups,
@@ -67,8 +70,15 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         .into_iter()
         .find(|u| u.server.is_some())
         .map_or_else(|| "wss://localhost:8443/".to_owned(), |u| u.url);
-    let readme =
-        ReadmeTemplate { package: &package, title, version, example_url, calls: &sdk.calls, events: &sdk.events };
+    let readme = ReadmeTemplate {
+        package: &package,
+        title,
+        version,
+        example_url,
+        calls: &sdk.calls,
+        events: &sdk.events,
+        http_calls: &sdk.http_calls,
+    };
     Ok(vec![
         ("index.d.ts".into(), render(declarations.render())?),
         ("index.js".into(), render(runtime.render())?),
@@ -97,6 +107,10 @@ pub fn package_name(api: &Api) -> String {
 /// What the templates need, computed once from the model.
 struct Sdk {
     calls: Vec<CallView>,
+    /// The operations served over HTTP: `HttpApi`'s methods.
+    http_calls: Vec<HttpCallView>,
+    /// `HTTP_OPERATIONS` of index.js: each one's method, path and reply layout.
+    http_operations: Value,
     groups: Vec<GroupView>,
     events: Vec<EventView>,
     /// `OPERATIONS` of index.js: every call's wire layout.
@@ -114,7 +128,8 @@ impl Sdk {
         let enveloped = endpoints.iter().any(|e| e.enveloped);
         let mut calls = Vec::new();
         let mut operations = serde_json::Map::new();
-        for (id, op) in api.operations.iter().enumerate().filter(|(_, op)| op.action == Action::Receive) {
+        let websocket = |op: &&crate::model::Operation| op.action == Action::Receive && op.http.is_none();
+        for (id, op) in api.operations.iter().enumerate().filter(|(_, op)| websocket(op)) {
             let credential = api.credential_property(id);
             for &message in &op.messages {
                 let several = op.messages.len() > 1;
@@ -254,8 +269,11 @@ impl Sdk {
                 }
             }
         }
+        let (http_calls, http_operations) = http_calls(api, space, &calls);
         Ok(Sdk {
             calls,
+            http_calls,
+            http_operations,
             groups,
             events,
             operations: Value::Object(operations),
@@ -263,6 +281,72 @@ impl Sdk {
             correlations: Value::Array(correlations),
         })
     }
+}
+
+/// `HttpApi`'s methods, one per HTTP route, typed as the WebSocket call
+/// of the operation whose handler serves it (else as its own message), and
+/// the table index.js reads: method, path, its parameters, whether the rest
+/// goes in the body or the query, and how to read the answer.
+fn http_calls(api: &Api, space: &TypeSpace<'_>, calls: &[CallView]) -> (Vec<HttpCallView>, Value) {
+    let mut views = Vec::new();
+    let mut table = serde_json::Map::new();
+    for route in api.http_routes() {
+        let op = &api.operations[route.operation];
+        if table.contains_key(&op.key) {
+            continue;
+        }
+        let served = op.handler.and_then(|h| calls.iter().find(|c| c.key == api.operations[h].key));
+        let (request, reply, payload_optional) = match served {
+            Some(call) => (call.request.clone(), call.reply.clone(), call.payload_optional),
+            None => {
+                let ty = space.messages.get(&route.message).cloned().unwrap_or(Ty::Any);
+                let replies: Vec<String> = api.success_replies(op).iter().map(|m| reply_type(space, *m)).collect();
+                let reply = if replies.is_empty() { "void".to_owned() } else { dedup_join(replies) };
+                (ty.typescript(), reply, space.all_optional(&ty))
+            }
+        };
+        let replies: Vec<Value> = api
+            .success_replies(op)
+            .iter()
+            .map(|m| {
+                let layout = api.layout(*m, None, None);
+                json!({
+                    "consts": consts(&layout.leading),
+                    "strip": layout.leading.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+                    "unit": space.messages.get(m) == Some(&Ty::Unit),
+                })
+            })
+            .collect();
+        let error = api.error_reply(op).map(|m| {
+            let layout = api.layout(m, None, None);
+            json!({
+                "consts": consts(&layout.leading),
+                "under": api.messages[m].error_body.as_deref().unwrap_or("/error").trim_start_matches('/'),
+            })
+        });
+        let method = route.method.clone();
+        table.insert(
+            op.key.clone(),
+            json!({
+                "method": method,
+                "path": route.path,
+                "body": !matches!(method.as_str(), "GET" | "DELETE"),
+                "error": error,
+                "replies": replies,
+            }),
+        );
+        let doc = call_doc(api, route.operation);
+        views.push(HttpCallView {
+            method: op.key.to_lower_camel_case(),
+            key_json: json_string(&op.key),
+            http: format!("{method} {}", route.path),
+            payload_optional,
+            request,
+            reply,
+            doc: jsdoc(&doc, "  "),
+        });
+    }
+    (views, Value::Object(table))
 }
 
 /// The spec's error codes; without an error message, the codes of the
@@ -366,6 +450,18 @@ struct CallView {
     doc: String,
 }
 
+struct HttpCallView {
+    /// `HttpApi`'s method: the operation key in lower camel case.
+    method: String,
+    key_json: String,
+    /// `POST /api/auth/register`.
+    http: String,
+    payload_optional: bool,
+    request: String,
+    reply: String,
+    doc: String,
+}
+
 struct GroupView {
     name: String,
     interface: String,
@@ -419,6 +515,8 @@ struct DeclarationsTemplate<'a> {
     runtime_error_body: bool,
     /// The spec accepts a session cookie: the SDK has the cookie log-in helpers.
     cookie_login: bool,
+    /// The operations served over HTTP.
+    http_calls: &'a [HttpCallView],
 }
 
 #[derive(Template)]
@@ -426,6 +524,9 @@ struct DeclarationsTemplate<'a> {
 struct RuntimeTemplate<'a> {
     /// The spec accepts a session cookie: the SDK has the cookie log-in helpers.
     cookie_login: bool,
+    /// The operations served over HTTP.
+    http_calls: &'a [HttpCallView],
+    http_operations_json: String,
     title: &'a str,
     version: &'a str,
     groups: &'a [GroupView],
@@ -459,6 +560,7 @@ struct ReadmeTemplate<'a> {
     example_url: String,
     calls: &'a [CallView],
     events: &'a [EventView],
+    http_calls: &'a [HttpCallView],
 }
 
 fn type_view(def: &TypeDef) -> TypeView {

@@ -61,6 +61,21 @@ pub struct Route {
     pub value: Option<String>,
 }
 
+/// An operation served over HTTP at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRoute {
+    /// The method, upper case.
+    pub method: String,
+    /// The path template (`/api/rooms/{roomId}/messages`).
+    pub path: String,
+    /// The server it is on.
+    pub server: usize,
+    /// The operation.
+    pub operation: OperationId,
+    /// Its message: the request's body, parameters and query.
+    pub message: MessageId,
+}
+
 /// A property the runtime writes (or reads) itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lead {
@@ -127,6 +142,37 @@ impl Api {
         self.operations[operation].security.iter().find_map(|s| self.security_schemes[*s].message_property.as_deref())
     }
 
+    /// The discriminator of the WebSocket path `channel` is served at, if it has one.
+    pub fn endpoint_discriminator(&self, channel: ChannelId) -> Option<String> {
+        self.endpoints().into_iter().find(|e| e.channels.contains(&channel)).and_then(|e| e.discriminator)
+    }
+
+    /// Every operation served over HTTP, at each path its channel has on
+    /// its servers, in document order.
+    pub fn http_routes(&self) -> Vec<HttpRoute> {
+        let mut routes: Vec<HttpRoute> = Vec::new();
+        for (operation, op) in self.operations.iter().enumerate() {
+            let Some(http) = &op.http else { continue };
+            let channel = &self.channels[op.channel];
+            for server in channel.servers.iter().flatten() {
+                for pathname in server_pathnames(&self.servers[*server]) {
+                    let path = served_path(&pathname, channel.address.as_deref());
+                    let route = HttpRoute {
+                        method: http.method.clone(),
+                        path,
+                        server: *server,
+                        operation,
+                        message: op.messages[0],
+                    };
+                    if !routes.contains(&route) {
+                        routes.push(route);
+                    }
+                }
+            }
+        }
+        routes
+    }
+
     /// The schema of a top-level payload property of `message`.
     pub fn payload_property(&self, message: MessageId, name: &str) -> Option<&Property> {
         let payload = self.messages[message].payload?;
@@ -157,6 +203,19 @@ pub struct ServedUrl {
 }
 
 impl Api {
+    /// `protocol://host` of server `server`, its variables at their defaults.
+    pub fn server_base(&self, server: usize) -> String {
+        let s = &self.servers[server];
+        // Hosts written with their scheme (`wss://api.example.com`) are common.
+        let mut host = s.host.split_once("://").map_or(s.host.as_str(), |(_, host)| host).to_owned();
+        for variable in &s.variables {
+            if let Some(value) = variable.default.as_ref().or(variable.allowed.first()) {
+                host = host.replace(&format!("{{{}}}", variable.name), value);
+            }
+        }
+        format!("{}://{host}", s.protocol)
+    }
+
     /// Every URL a client may open, in document order.
     pub fn served_urls(&self) -> Vec<ServedUrl> {
         let mut urls: Vec<ServedUrl> = Vec::new();
@@ -168,16 +227,7 @@ impl Api {
                 paths =
                     paths.iter().flat_map(|p| parameter.allowed.iter().map(|v| p.replace(&placeholder, v))).collect();
             }
-            let base = server.map(|s| &self.servers[s]).map(|s| {
-                // Hosts written with their scheme (`wss://api.example.com`) are common.
-                let mut host = s.host.split_once("://").map_or(s.host.as_str(), |(_, host)| host).to_owned();
-                for variable in &s.variables {
-                    if let Some(value) = variable.default.as_ref().or(variable.allowed.first()) {
-                        host = host.replace(&format!("{{{}}}", variable.name), value);
-                    }
-                }
-                format!("{}://{host}", s.protocol)
-            });
+            let base = server.map(|s| self.server_base(s));
             for path in paths {
                 let url = ServedUrl {
                     server: server.map(|s| self.servers[s].key.clone()),
@@ -262,6 +312,7 @@ pub fn served_paths(api: &Api) -> Vec<(Option<usize>, String, ChannelId)> {
     let servers = websocket_servers(api);
     let on_server =
         |channel: &super::Channel, server: usize| channel.servers.as_ref().is_none_or(|s| s.contains(&server));
+    let http_only = |id: ChannelId| api.operations.iter().any(|op| op.channel == id && op.http.is_some());
     let mut places: Vec<(Option<usize>, String)> =
         servers.iter().flat_map(|s| server_pathnames(&api.servers[*s]).into_iter().map(|p| (Some(*s), p))).collect();
     if places.is_empty() {
@@ -269,7 +320,7 @@ pub fn served_paths(api: &Api) -> Vec<(Option<usize>, String, ChannelId)> {
     }
     for (server, pathname) in &places {
         for (id, channel) in api.channels.iter().enumerate() {
-            if server.is_some_and(|s| !on_server(channel, s)) {
+            if server.is_some_and(|s| !on_server(channel, s)) || http_only(id) {
                 continue;
             }
             served.push((*server, served_path(pathname, channel.address.as_deref()), id));
@@ -482,8 +533,10 @@ pub fn check(api: &Api, diags: &mut Diagnostics) -> Vec<super::Unsupported> {
     check_server_security(api, &endpoints, diags);
     let mut twins_named: Vec<(MessageId, MessageId)> = Vec::new();
     let mut unserved = Vec::new();
+    let http = api.http_routes();
     for (id, channel) in api.channels.iter().enumerate() {
-        if !endpoints.iter().any(|e| e.channels.contains(&id)) {
+        let over_http = http.iter().any(|route| api.operations[route.operation].channel == id);
+        if !over_http && !endpoints.iter().any(|e| e.channels.contains(&id)) {
             let servers: Vec<&str> = channel.servers.iter().flatten().map(|s| api.servers[*s].key.as_str()).collect();
             let warning = SpecError::warning(
                 format!("{}.servers", channel.path),

@@ -41,6 +41,7 @@ pub const OPERATION_EXTENSIONS: &[&str] = &[
     "x-specserve-trigger",
     "x-specserve-session",
     "x-specserve-resume",
+    "x-specserve-handler",
 ];
 /// Extension keys of a message.
 pub const MESSAGE_EXTENSIONS: &[&str] = &["x-specserve-error"];
@@ -316,10 +317,30 @@ pub struct Operation {
     /// `x-specserve-resume` on a session operation: how a reconnecting
     /// client asks for the events it missed.
     pub resume: Option<Resume>,
+    /// Served over HTTP: the operation's `http` binding, on a channel whose
+    /// servers are all `http`/`https` ([`HttpOperation`]).
+    pub http: Option<HttpOperation>,
+    /// `x-specserve-handler` on an HTTP operation: the WebSocket operation
+    /// whose handler serves it, so one handler answers both transports.
+    pub handler: Option<OperationId>,
     /// Its dotted path.
     pub path: String,
     /// Its JSON pointer in the document as written.
     pub pointer: String,
+}
+
+/// An operation served over HTTP: its channel's address is the request
+/// path, its `http` operation binding says the method and the query. The
+/// request's message payload is the JSON body with the path's parameters
+/// and the query's pairs added as properties.
+#[derive(Debug, Clone)]
+pub struct HttpOperation {
+    /// `bindings.http.method`, upper case.
+    pub method: String,
+    /// `bindings.http.query`: what the query string must be.
+    pub query: Option<SchemaId>,
+    /// That schema as one standalone draft-07 document (the request validates its query).
+    pub query_json: Option<Value>,
 }
 
 /// `x-specserve-resume: {since, missed, event, position}`: replaying a
@@ -696,6 +717,8 @@ impl<'d> Builder<'d> {
         }
         self.triggers(&root);
         self.resumes(&root);
+        self.http_servers(&root);
+        self.handlers(&root);
         self.name_methods();
         self.infer_reply_correlations();
     }
@@ -732,6 +755,96 @@ impl<'d> Builder<'d> {
                     "name the receive operation whose request makes the server push this message on the same socket",
                 )),
                 None => self.api.operations[op].trigger = named,
+            }
+        }
+    }
+
+    /// An `http`/`https` server no HTTP operation is on: not served.
+    fn http_servers(&mut self, root: &Node<'d>) {
+        let Some(servers) = root.child("servers") else { return };
+        let used: Vec<usize> = self
+            .api
+            .operations
+            .iter()
+            .filter(|op| op.http.is_some())
+            .flat_map(|op| self.api.channels[op.channel].servers.clone().unwrap_or_default())
+            .collect();
+        for (index, server) in self.api.servers.clone().iter().enumerate() {
+            if !is_http_protocol(&server.protocol) || used.contains(&index) {
+                continue;
+            }
+            let Some(node) = servers.child(&server.key).and_then(|n| n.resolve().ok()) else { continue };
+            let at = node.child("protocol").unwrap_or_else(|| node.clone());
+            let protocol = &server.protocol;
+            let warning = at
+                .warning(format!(
+                    "protocol `{protocol}` is not WebSocket, and no operation with an `http` binding is on it: specserve serves this API over WebSocket anyway"
+                ))
+                .hint("use `ws` or `wss` for a server specserve runs, or put HTTP operations' channels on this server");
+            self.not_served(&at, format!("protocol `{protocol}`"), warning);
+        }
+    }
+
+    /// Each `x-specserve-handler`, once every operation is known: on an
+    /// HTTP operation, the key of a WebSocket operation whose handler takes
+    /// the same message and answers the same replies.
+    fn handlers(&mut self, root: &Node<'d>) {
+        let Some(operations) = root.child("operations") else { return };
+        for (key, node) in self.take(operations.entries()).unwrap_or_default() {
+            let Some(named) = node.resolve().ok().and_then(|n| n.child("x-specserve-handler")) else { continue };
+            let Some(op) = self.api.operations.iter().position(|o| o.key == key) else { continue };
+            if self.api.operations[op].http.is_none() && self.is_http_channel(self.api.operations[op].channel) {
+                continue; // its `http` binding is refused already
+            }
+            match self.handler_problem(op, named.value().as_str()) {
+                Ok(target) => self.api.operations[op].handler = Some(target),
+                Err(problem) => self.diags.push(named.error(problem).hint(
+                    "name a `receive` operation of a WebSocket channel without parameters whose request payload is this operation's message payload and whose replies are this operation's",
+                )),
+            }
+        }
+    }
+
+    /// Why operation `op` cannot be served by the handler of the operation
+    /// keyed `named`, or that operation.
+    fn handler_problem(&self, op: OperationId, named: Option<&str>) -> std::result::Result<OperationId, String> {
+        let api = &self.api;
+        let this = &api.operations[op];
+        if this.http.is_none() {
+            return Err("`x-specserve-handler` is for an operation served over HTTP".into());
+        }
+        let Some(target) = named.and_then(|k| api.operations.iter().position(|o| o.key == k)) else {
+            return Err("`x-specserve-handler` must name an operation by its key".into());
+        };
+        let that = &api.operations[target];
+        if that.action != Action::Receive || that.http.is_some() {
+            return Err(format!("`{}` is not a `receive` operation on a WebSocket channel", that.key));
+        }
+        if !api.channels[that.channel].parameters.is_empty() {
+            return Err(format!("`{}`'s handler takes its channel's parameters", that.key));
+        }
+        if this.security.is_empty() != that.security.is_empty() {
+            return Err(format!("`{}` and this operation must both be secured, or both open", that.key));
+        }
+        let (Some(this_reply), Some(that_reply)) = (&this.reply, &that.reply) else {
+            return Err(format!("`{}` and this operation must both reply, with the same messages", that.key));
+        };
+        if this_reply.messages != that_reply.messages {
+            return Err(format!("the replies differ from `{}`'s: they must be the same messages", that.key));
+        }
+        let input = |id: MessageId| {
+            let discriminator = api.endpoint_discriminator(that.channel);
+            let layout = api.layout(id, discriminator.as_deref(), api.credential_property(target));
+            layout.wrapper(api).map(|field| field.schema).or(api.messages[id].payload)
+        };
+        match (this.messages.as_slice(), that.messages.as_slice()) {
+            ([mine], [theirs])
+                if api.messages[*mine].payload.is_some() && api.messages[*mine].payload == input(*theirs) =>
+            {
+                Ok(target)
+            }
+            _ => {
+                Err(format!("this operation's one message's payload must be the schema `{}`'s handler takes", that.key))
             }
         }
     }
@@ -845,9 +958,14 @@ impl<'d> Builder<'d> {
     /// Bindings of protocols other than WebSocket, on a server, channel,
     /// operation or message: documented, not served.
     fn foreign_bindings(&mut self, owner: &Node<'d>) {
+        self.foreign_bindings_but(owner, "ws");
+    }
+
+    /// [`Self::foreign_bindings`], with `served` the protocol whose bindings are served there.
+    fn foreign_bindings_but(&mut self, owner: &Node<'d>, served: &str) {
         let Some(bindings) = owner.child("bindings").and_then(|b| self.take(b.resolve())) else { return };
         for (protocol, binding) in bindings.entries().unwrap_or_default() {
-            if protocol == "ws" || protocol.starts_with("x-") {
+            if protocol == served || protocol.starts_with("x-") {
                 continue;
             }
             let warning = binding
@@ -897,7 +1015,9 @@ impl<'d> Builder<'d> {
                 self.diags.push(node.error("a server needs `host` and `protocol`"));
                 continue;
             };
-            if protocol != "ws" && protocol != "wss" {
+            // An `http`/`https` server is judged once the operations are
+            // known: it is served when an HTTP operation is on it (`http_servers`).
+            if protocol != "ws" && protocol != "wss" && !is_http_protocol(&protocol) {
                 let at = node.child("protocol").unwrap_or_else(|| node.clone());
                 let warning = at
                     .warning(format!(
@@ -1569,9 +1689,6 @@ impl<'d> Builder<'d> {
                 return;
             }
         };
-        for source in &sources {
-            self.foreign_bindings(source);
-        }
         let Some(channel_node) = self.take(node.required("channel")) else { return };
         if let Ok(Some(reference)) = channel_node.ref_target()
             && !reference.starts_with("#/channels/")
@@ -1585,6 +1702,17 @@ impl<'d> Builder<'d> {
             );
         }
         let Some(channel) = self.channel(&channel_node) else { return };
+        let http = if self.is_http_channel(channel) {
+            for source in &sources {
+                self.foreign_bindings_but(source, "http");
+            }
+            self.http_operation(&node, action)
+        } else {
+            for source in &sources {
+                self.foreign_bindings(source);
+            }
+            None
+        };
         let messages = match node.child("messages") {
             None => self.api.channels[channel].messages.iter().map(|(_, m)| *m).collect(),
             Some(list) => self.channel_messages(channel, &list),
@@ -1655,9 +1783,51 @@ impl<'d> Builder<'d> {
             trigger: None,
             session,
             resume: None,
+            http,
+            handler: None,
             path: node.path().to_owned(),
             pointer: self.docs.written_pointer(&node.loc()),
         });
+    }
+
+    /// Whether `channel` is served over HTTP: its `servers` are named, and
+    /// all are `http` or `https`.
+    fn is_http_channel(&self, channel: ChannelId) -> bool {
+        self.api.channels[channel].servers.as_ref().is_some_and(|servers| {
+            !servers.is_empty() && servers.iter().all(|s| is_http_protocol(&self.api.servers[*s].protocol))
+        })
+    }
+
+    /// The `http` binding of an operation on an HTTP channel: its method
+    /// and query schema.
+    fn http_operation(&mut self, node: &Node<'d>, action: Action) -> Option<HttpOperation> {
+        let binding = node.child("bindings").and_then(|b| b.resolve().ok()).and_then(|b| b.child("http"));
+        let Some(binding) = binding.and_then(|b| self.take(b.resolve())) else {
+            self.diags.push(
+                node.error("an operation on an HTTP channel needs an `http` binding saying its `method`")
+                    .hint("add `bindings: {http: {method: POST}}`, or put the channel on a `ws`/`wss` server"),
+            );
+            return None;
+        };
+        if action != Action::Receive {
+            self.diags.push(binding.error("an HTTP operation is a request the server receives").hint(
+                "HTTP cannot push: make it `receive` (with a `reply`), or send the event on a WebSocket channel",
+            ));
+            return None;
+        }
+        const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+        let method = binding.opt_str("method").ok().flatten().map(str::to_ascii_uppercase);
+        let Some(method) = method.filter(|m| METHODS.contains(&m.as_str())) else {
+            let at = binding.child("method").unwrap_or_else(|| binding.clone());
+            self.diags.push(at.error("`method` must be one of GET, POST, PUT, PATCH, DELETE"));
+            return None;
+        };
+        let query_node = binding.child("query").and_then(|q| q.resolve().ok());
+        let query = query_node.as_ref().map(|q| self.api.schemas.read(q, &mut self.diags));
+        let query_json = query_node
+            .as_ref()
+            .and_then(|q| self.take(bundle::bundle(self.docs, &q.loc(), &format!("{} query", node.path()))));
+        Some(HttpOperation { method, query, query_json })
     }
 
     /// Messages an operation (or reply) lists: each must be one of `channel`'s.
@@ -1792,6 +1962,11 @@ impl CloseCode {
 }
 
 /// Whether a content type is JSON.
+/// `http` or `https`: a server whose channels are HTTP endpoints.
+pub fn is_http_protocol(protocol: &str) -> bool {
+    protocol == "http" || protocol == "https"
+}
+
 fn is_json(content_type: &str) -> bool {
     let base = content_type.split(';').next().unwrap_or_default().trim();
     base == "application/json" || base.ends_with("+json") || base == "text/json"

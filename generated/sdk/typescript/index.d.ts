@@ -2369,6 +2369,77 @@ export declare class Client {
 /** Opens a connection and resolves once it is open. */
 export declare function connect(url: string, options?: ConnectOptions): Promise<Client>;
 
+/** Options of one HTTP call. */
+export interface HttpCallOptions {
+  /** Overrides the `HttpApi`'s token for this call. */
+  token?: string;
+  /** Aborts the request. */
+  signal?: AbortSignalLike;
+}
+
+/**
+ * The operations the spec also serves over HTTP (their `http` bindings): one
+ * `fetch` each, the token as `Authorization: Bearer`. Rejects with `ApiError`.
+ */
+export declare class HttpApi {
+  /** `url`: the server's `https://` origin, or its WebSocket URL. */
+  constructor(url: string, options?: { token?: string; fetch?: typeof fetch });
+  /** The token sent as `Authorization: Bearer`. */
+  token: string | undefined;
+  /**
+   * auth/register over HTTP: `POST /api/auth/register` with its payload.
+   * Operation `httpAuthRegister`.
+   */
+  httpAuthRegister(payload: AuthRegisterPayload, call?: HttpCallOptions): Promise<AuthRegisterReply>;
+  /**
+   * auth/generateToken over HTTP: `POST /api/auth/token` with its payload.
+   * Operation `httpAuthGenerateToken`.
+   */
+  httpAuthGenerateToken(payload: AuthGenerateTokenPayload, call?: HttpCallOptions): Promise<AuthGenerateTokenReply>;
+  /**
+   * auth/verifyEmail over HTTP: `POST /api/auth/verify` with its payload.
+   * Operation `httpAuthVerifyEmail`.
+   */
+  httpAuthVerifyEmail(payload: AuthVerifyEmailPayload, call?: HttpCallOptions): Promise<AuthVerifyEmailReply>;
+  /**
+   * room/list over HTTP: `GET /api/rooms`.
+   * Operation `httpRoomList`; sends the client's token.
+   */
+  httpRoomList(payload?: EmptyPayload, call?: HttpCallOptions): Promise<RoomListReply>;
+  /**
+   * room/create over HTTP: `POST /api/rooms` with its payload.
+   * Operation `httpRoomCreate`; sends the client's token.
+   */
+  httpRoomCreate(payload?: RoomCreatePayload, call?: HttpCallOptions): Promise<RoomCreateReply>;
+  /**
+   * message/history over HTTP: `GET /api/rooms/{roomId}/messages?before=&limit=`.
+   * Operation `httpMessageHistory`; sends the client's token.
+   */
+  httpMessageHistory(payload: MessageHistoryPayload, call?: HttpCallOptions): Promise<MessageHistoryReply>;
+  /**
+   * message/send over HTTP: `POST /api/rooms/{roomId}/messages` with `text` (and `clientMsgId`).
+   * Operation `httpMessageSend`; sends the client's token.
+   */
+  httpMessageSend(payload: MessageSendPayload, call?: HttpCallOptions): Promise<MessageSendReply>;
+  /**
+   * room/join over HTTP: `POST /api/rooms/{roomId}/join`.
+   * Operation `httpRoomJoin`; sends the client's token.
+   */
+  httpRoomJoin(payload: RoomRef, call?: HttpCallOptions): Promise<void>;
+  /**
+   * room/addMember over HTTP: `POST /api/rooms/{roomId}/members` with `userId`.
+   * Operation `httpRoomAddMember`; sends the client's token.
+   */
+  httpRoomAddMember(payload: RoomMemberPayload, call?: HttpCallOptions): Promise<void>;
+  /**
+   * user/directory over HTTP: `GET /api/users?query=&after=&limit=`.
+   * Operation `httpUserDirectory`; sends the client's token.
+   */
+  httpUserDirectory(payload?: DirectoryPayload, call?: HttpCallOptions): Promise<UserDirectoryReply>;
+  /** Calls any HTTP operation by its key. */
+  request(operation: string, payload: unknown, call?: HttpCallOptions): Promise<unknown>;
+}
+
 /** Options of the cookie log-in helpers. */
 export interface CookieLoginOptions {
   /** The fetch to use; defaults to `globalThis.fetch` (browsers, Node 18+). */

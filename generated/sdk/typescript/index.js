@@ -2014,6 +2014,482 @@ async function cookieEndpoint(url, path, body, options) {
  * @property {typeof fetch} [fetch] defaults to `globalThis.fetch`
  * @property {AbortSignalLike} [signal]
  */
+/** Each operation the server serves over HTTP: method, path, and how its answer reads. */
+export const HTTP_OPERATIONS = Object.freeze({
+  "httpAuthRegister": {
+    "method": "POST",
+    "path": "/api/auth/register",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/register"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpAuthGenerateToken": {
+    "method": "POST",
+    "path": "/api/auth/token",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/generateToken"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpAuthVerifyEmail": {
+    "method": "POST",
+    "path": "/api/auth/verify",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "auth/verifyEmail"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpRoomList": {
+    "method": "GET",
+    "path": "/api/rooms",
+    "body": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/list"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpRoomCreate": {
+    "method": "POST",
+    "path": "/api/rooms",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/create"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpMessageHistory": {
+    "method": "GET",
+    "path": "/api/rooms/{roomId}/messages",
+    "body": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/history"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpMessageSend": {
+    "method": "POST",
+    "path": "/api/rooms/{roomId}/messages",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "message/send"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  },
+  "httpRoomJoin": {
+    "method": "POST",
+    "path": "/api/rooms/{roomId}/join",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/join"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
+  "httpRoomAddMember": {
+    "method": "POST",
+    "path": "/api/rooms/{roomId}/members",
+    "body": true,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "room/addMember"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": true
+      }
+    ]
+  },
+  "httpUserDirectory": {
+    "method": "GET",
+    "path": "/api/users",
+    "body": false,
+    "error": {
+      "consts": [
+        [
+          "success",
+          false
+        ]
+      ],
+      "under": "error"
+    },
+    "replies": [
+      {
+        "consts": [
+          [
+            "success",
+            true
+          ],
+          [
+            "channel",
+            "user/directory"
+          ]
+        ],
+        "strip": [
+          "success",
+          "channel",
+          "requestId"
+        ],
+        "unit": false
+      }
+    ]
+  }
+});
+
+/**
+ * The operations the spec also serves over HTTP (their `http` bindings):
+ * one `fetch` each, the token as `Authorization: Bearer`. The path's
+ * `{parameters}` are taken from the payload; the rest is the JSON body,
+ * or the query of a `GET`/`DELETE`. Resolves with the reply as the
+ * WebSocket call does; rejects with `ApiError` when refused.
+ */
+export class HttpApi {
+  /**
+   * @param {string} url the server's `https://` origin, or its WebSocket URL
+   * @param {HttpOptions} [options]
+   */
+  constructor(url, options = {}) {
+    const origin = new URL(url);
+    origin.protocol = origin.protocol === "ws:" || origin.protocol === "http:" ? "http:" : "https:";
+    this.origin = origin.origin;
+    /** @type {string | undefined} */
+    this.token = options.token;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** `POST /api/auth/register`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpAuthRegister(payload, call = {}) {
+    return this.request("httpAuthRegister", payload, call);
+  }
+
+  /** `POST /api/auth/token`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpAuthGenerateToken(payload, call = {}) {
+    return this.request("httpAuthGenerateToken", payload, call);
+  }
+
+  /** `POST /api/auth/verify`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpAuthVerifyEmail(payload, call = {}) {
+    return this.request("httpAuthVerifyEmail", payload, call);
+  }
+
+  /** `GET /api/rooms`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpRoomList(payload = {}, call = {}) {
+    return this.request("httpRoomList", payload, call);
+  }
+
+  /** `POST /api/rooms`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpRoomCreate(payload = {}, call = {}) {
+    return this.request("httpRoomCreate", payload, call);
+  }
+
+  /** `GET /api/rooms/{roomId}/messages`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpMessageHistory(payload, call = {}) {
+    return this.request("httpMessageHistory", payload, call);
+  }
+
+  /** `POST /api/rooms/{roomId}/messages`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpMessageSend(payload, call = {}) {
+    return this.request("httpMessageSend", payload, call);
+  }
+
+  /** `POST /api/rooms/{roomId}/join`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpRoomJoin(payload, call = {}) {
+    return this.request("httpRoomJoin", payload, call);
+  }
+
+  /** `POST /api/rooms/{roomId}/members`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpRoomAddMember(payload, call = {}) {
+    return this.request("httpRoomAddMember", payload, call);
+  }
+
+  /** `GET /api/users`. @param {any} payload @param {HttpCallOptions} [call] */
+  httpUserDirectory(payload = {}, call = {}) {
+    return this.request("httpUserDirectory", payload, call);
+  }
+
+  /**
+   * Calls any HTTP operation; the typed methods above call this.
+   * @param {string} operation
+   * @param {any} payload
+   * @param {HttpCallOptions} [call]
+   * @returns {Promise<any>}
+   */
+  async request(operation, payload, call = {}) {
+    const spec = /** @type {any} */ (HTTP_OPERATIONS)[operation];
+    if (spec === undefined) throw new TypeError(`no HTTP operation ${operation}`);
+    const rest = { ...(payload ?? {}) };
+    const path = spec.path.replace(/\{([^}]+)\}/g, (/** @type {string} */ _, /** @type {string} */ name) => {
+      const value = rest[name];
+      delete rest[name];
+      return encodeURIComponent(String(value));
+    });
+    const url = new URL(path, this.origin);
+    /** @type {Record<string, string>} */
+    const headers = {};
+    const token = call.token ?? this.token;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    let body;
+    if (spec.body) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(rest);
+    } else {
+      for (const [name, value] of Object.entries(rest)) {
+        if (value !== undefined) url.searchParams.set(name, String(value));
+      }
+    }
+    const response = await this.fetch(url.toString(), {
+      method: spec.method,
+      headers,
+      body,
+      signal: /** @type {any} */ (call.signal),
+    });
+    const answer = await response.json().catch(() => undefined);
+    const error = spec.error;
+    const failed = error === null
+      ? isObject(answer?.error)
+      : matches(answer, error.consts) && isObject(answer?.[error.under]);
+    if (failed || !response.ok) {
+      const body = failed ? (error === null ? answer.error : answer[error.under]) : { code: "internal", message: `HTTP ${response.status}` };
+      throw new ApiError(operation, undefined, body);
+    }
+    const reply = spec.replies.find((/** @type {any} */ r) => matches(answer, r.consts)) ?? spec.replies[0];
+    return reply === undefined || reply.unit ? undefined : strip(answer, reply.strip);
+  }
+}
+
+/**
+ * @typedef {object} HttpOptions
+ * @property {string} [token] sent as `Authorization: Bearer`
+ * @property {typeof fetch} [fetch] defaults to `globalThis.fetch`
+ */
+
+/**
+ * @typedef {object} HttpCallOptions
+ * @property {string} [token] overrides the `HttpApi`'s token
+ * @property {AbortSignalLike} [signal] aborts the request
+ */
 
 /**
  * Opens a connection and resolves once it is open.

@@ -120,6 +120,7 @@ impl Server {
         registry.register_collector(Box::new(Arc::clone(&metrics)));
         registry.register_collector(Box::new(process::Process));
         registry.register_collector(Box::new(metrics::BusMetrics(config.hub.clone())));
+        let cors = http::cors(&config.allowed_origins, &service.http_methods());
         let shared = Arc::new(Shared {
             service,
             registry,
@@ -129,7 +130,7 @@ impl Server {
             limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
             limits: config.limits,
             metrics: Arc::clone(&metrics),
-            cors: http::cors(&config.allowed_origins),
+            cors,
             allowed_origins: config.allowed_origins.into(),
             trusted_proxies: config.trusted_proxies,
             next_connection_id: AtomicU64::new(1),

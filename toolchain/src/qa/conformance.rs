@@ -228,6 +228,9 @@ pub async fn run(checker: &Checker, target: &Target) -> Result<Report, Conforman
             ));
         } else if op.action == Action::Send || !selected(id) {
             continue;
+        } else if let Some(http) = op.http.as_ref().filter(|_| !planned.contains(&id)) {
+            unchecked
+                .push(format!("{}: served over HTTP ({}); conformance checks WebSocket paths", op.key, http.method));
         } else if !planned.contains(&id) {
             unchecked.push(format!("{}: its channel has no WebSocket path", op.key));
         } else if op.reply.is_none() {

@@ -548,8 +548,13 @@ pub fn lint_sarif(spec: &Path, loaded: &Result<Api, Diagnostics>) -> Value {
 pub fn lint_summary(api: &Api) -> String {
     let examples: usize = api.messages.iter().map(|m| m.examples.len()).sum();
     let paths = api.endpoints().len();
+    let http = match api.http_routes().len() {
+        0 => String::new(),
+        1 => " and 1 HTTP route".to_owned(),
+        n => format!(" and {n} HTTP routes"),
+    };
     format!(
-        "ok: {} {} (AsyncAPI {}{}): {} operation{} on {paths} WebSocket path{}, {} message{}, {examples} examples checked, {} warning{}\n",
+        "ok: {} {} (AsyncAPI {}{}): {} operation{} on {paths} WebSocket path{}{http}, {} message{}, {examples} examples checked, {} warning{}\n",
         api.info.title,
         api.info.version,
         api.asyncapi,

@@ -1,7 +1,8 @@
 //! The HTTP side of the one port, as a tower stack around small routes
 //! ([`service`]): probes, metrics, the spec and its docs, the WebSocket
 //! upgrade at every channel address of the spec ([`upgrade`]), and the
-//! application's JSON `POST` endpoints ([`post`], `Context::http_post`).
+//! application's endpoints ([`post`]): the spec's HTTP operations and its
+//! JSON `POST`s (`Context::http_post`).
 //!
 //! What every request goes through is a layer: the security headers
 //! (tower-http), a request body's size (tower-http) and its deadline, and
@@ -31,7 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::Shared;
 use super::metrics::Rejection;
 use crate::context::HttpPost;
-use crate::service::{BindError, Service};
+use crate::service::{BindError, HttpMatch, Service};
 
 pub(super) use self::post::cors;
 
@@ -75,6 +76,10 @@ async fn route<S: Service>(
     shutdown: CancellationToken,
 ) -> Result<Reply, Infallible> {
     let path = request.uri().path();
+    // The spec's HTTP operations first: their paths are the application's.
+    if !matches!(shared.service.http_route(request.method().as_str(), path), HttpMatch::NotFound) {
+        return Ok(post::serve(request, shared, peer).await);
+    }
     let reply = match (request.method(), path) {
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
         (&Method::GET, "/readyz") => ready(&shared).await,
