@@ -260,8 +260,10 @@ impl Presence {
                 }
             },
         };
+        let principal = user.to_string();
         let audience = match self.visibility {
-            Visibility::All => Audience::bound(),
+            // Everyone else: a user's own devices are not told of themselves.
+            Visibility::All => Audience::bound_except(&principal),
             _ => Audience::principals(&peers),
         };
         let audience = if here_only { audience.here_only() } else { audience };

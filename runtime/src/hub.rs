@@ -92,6 +92,7 @@ pub struct Audience<'a> {
 enum Who<'a> {
     Everyone,
     Bound,
+    BoundExcept(&'a str),
     Principal(&'a str),
     Principals(&'a [String]),
     Connection(u64),
@@ -107,6 +108,12 @@ impl<'a> Audience<'a> {
     /// devices, no anonymous socket): news for all users of an open server.
     pub fn bound() -> Self {
         Audience::of(Who::Bound)
+    }
+
+    /// Every connection bound to a principal other than `principal`: news
+    /// about a user for every other signed-in user.
+    pub fn bound_except(principal: &'a str) -> Self {
+        Audience::of(Who::BoundExcept(principal))
     }
 
     /// Every connection bound to `principal` (all of a user's devices).
@@ -185,6 +192,8 @@ pub enum RemoteAudience {
     Everyone,
     /// Every connection bound to a principal.
     Bound,
+    /// Every connection bound to a principal but this one.
+    BoundExcept(String),
     /// One principal's connections.
     Principal(String),
     /// Several principals' connections.
@@ -196,6 +205,7 @@ impl RemoteAudience {
         match self {
             RemoteAudience::Everyone => Audience::everyone(),
             RemoteAudience::Bound => Audience::bound(),
+            RemoteAudience::BoundExcept(p) => Audience::bound_except(p),
             RemoteAudience::Principal(p) => Audience::principal(p),
             RemoteAudience::Principals(ps) => Audience::principals(ps),
         }
@@ -459,6 +469,7 @@ impl Hub {
         let remote = match audience.who {
             Who::Everyone => Some(RemoteAudience::Everyone),
             Who::Bound => Some(RemoteAudience::Bound),
+            Who::BoundExcept(p) => Some(RemoteAudience::BoundExcept(p.to_owned())),
             Who::Principal(p) => Some(RemoteAudience::Principal(p.to_owned())),
             Who::Principals(ps) => Some(RemoteAudience::Principals(ps.to_vec())),
             Who::Connection(_) => None,
@@ -599,6 +610,12 @@ impl Hub {
         let mut chosen: Vec<u64> = match audience.who {
             Who::Everyone => state.by_topic.get(topic).cloned().unwrap_or_default(),
             Who::Bound => state.by_principal.values().flatten().copied().collect(),
+            Who::BoundExcept(except) => state
+                .by_principal
+                .iter()
+                .filter(|(principal, _)| &***principal != except)
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect(),
             Who::Principal(p) => state.by_principal.get(p).cloned().unwrap_or_default(),
             Who::Principals(ps) => {
                 ps.iter().filter_map(|p| state.by_principal.get(p.as_str())).flatten().copied().collect()
