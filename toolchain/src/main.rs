@@ -39,6 +39,10 @@ enum Command {
     /// examples and generated invalid variants; each reply must echo its
     /// requestId and match a declared reply or error. Exit 1 on any failure.
     Conformance(qa_commands::ConformanceArgs),
+    /// Serve any spec at once, without compiling: frames validated against
+    /// its schemas, requests answered with its examples (or samples of its
+    /// schemas), events pushed on a timer or on `POST /mock/emit/<operation>`.
+    Mock(qa_commands::MockArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,11 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|runtime| runtime.block_on(qa_commands::conformance(&args))),
+        Command::Mock(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|runtime| runtime.block_on(qa_commands::mock(&args))),
     };
     match outcome {
         Ok(Outcome::Passed) => ExitCode::SUCCESS,

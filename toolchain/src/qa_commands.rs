@@ -323,6 +323,36 @@ pub async fn conformance(args: &ConformanceArgs) -> anyhow::Result<Outcome> {
     Ok(verdict(report.passed))
 }
 
+/// `mock`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct MockArgs {
+    /// The spec to serve (its referenced files are read too); default asyncapi.yaml.
+    #[arg(value_name = "SPEC")]
+    spec: Option<PathBuf>,
+    /// The spec, named as the other commands name it.
+    #[arg(long = "spec", value_name = "SPEC", conflicts_with = "spec", env = "SPECSERVE_SPEC")]
+    spec_flag: Option<PathBuf>,
+    /// Where to listen (plain `ws://`: a mock for development, on this machine by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Push every event (`send` operation) to its path's connections this often.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<Duration>,
+    /// Whose side the document describes.
+    #[arg(long, value_enum, default_value_t)]
+    perspective: PerspectiveArg,
+}
+
+/// Serves `mock` until the process ends.
+pub async fn mock(args: &MockArgs) -> anyhow::Result<Outcome> {
+    let spec = args.spec.clone().or_else(|| args.spec_flag.clone()).unwrap_or_else(|| "asyncapi.yaml".into());
+    let checker = checker(&spec, args.perspective)?;
+    specserve_tools::qa::mock::run(checker, args.listen, args.interval)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    Ok(Outcome::Passed)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;

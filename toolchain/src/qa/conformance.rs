@@ -888,7 +888,7 @@ fn wrong_type(shape: &Shape) -> Option<Value> {
 /// first enum value, required properties filled in, lengths and bounds met.
 /// Formats and patterns beyond a few usual ones are not attempted; the
 /// server's answer then shows the sample was not valid.
-fn sample(api: &Api, id: SchemaId, depth: usize) -> Value {
+pub(crate) fn sample(api: &Api, id: SchemaId, depth: usize) -> Value {
     let def = api.schemas.get(id);
     if let Some(default) = &def.default {
         return default.clone();

@@ -9,6 +9,7 @@
 //! specserve's own API), otherwise by validating against every candidate.
 
 pub mod conformance;
+pub mod mock;
 
 use std::path::Path;
 
@@ -344,6 +345,11 @@ impl Checker {
     }
 
     /// Every violation of `value` against `message`; pointers relative to `under`.
+    /// How `value` (a whole frame) breaks `message`'s schemas; empty when it does not.
+    pub(crate) fn payload_errors(&self, message: MessageId, value: &Value) -> Vec<Violation> {
+        self.violations(message, value, "")
+    }
+
     fn violations(&self, message: MessageId, value: &Value, under: &str) -> Vec<Violation> {
         let (payload, headers) = &self.validators[message];
         let enveloped = headers.is_some() && value.get("payload").is_some();
