@@ -67,5 +67,8 @@ pub fn generated_files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> 
     for (path, contents) in emit::typescript::files(api)? {
         files.push((format!("sdk/typescript/{path}"), contents));
     }
+    for (path, contents) in emit::python::files(api)? {
+        files.push((format!("sdk/python/{path}"), contents));
+    }
     Ok(files)
 }

@@ -2,6 +2,7 @@
 //! and writes one artefact.
 
 pub mod docs;
+pub mod python;
 pub mod rust;
 pub mod scaffold;
 pub mod schemas;

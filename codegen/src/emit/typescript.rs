@@ -104,25 +104,26 @@ pub fn package_name(api: &Api) -> String {
     api.info.title.to_kebab_case()
 }
 
-/// What the templates need, computed once from the model.
-struct Sdk {
-    calls: Vec<CallView>,
+/// What the templates need, computed once from the model (the Python SDK
+/// reads the same tables).
+pub(super) struct Sdk {
+    pub(super) calls: Vec<CallView>,
     /// The operations served over HTTP: `HttpApi`'s methods.
     http_calls: Vec<HttpCallView>,
     /// `HTTP_OPERATIONS` of index.js: each one's method, path and reply layout.
     http_operations: Value,
     groups: Vec<GroupView>,
-    events: Vec<EventView>,
+    pub(super) events: Vec<EventView>,
     /// `OPERATIONS` of index.js: every call's wire layout.
-    operations: Value,
+    pub(super) operations: Value,
     /// `EVENTS` of index.js.
-    events_table: Value,
+    pub(super) events_table: Value,
     /// Every distinct place a correlation id is kept: `[["payload", "/requestId"], ...]`.
-    correlations: Value,
+    pub(super) correlations: Value,
 }
 
 impl Sdk {
-    fn new(api: &Api, space: &TypeSpace<'_>) -> Result<Sdk, Diagnostics> {
+    pub(super) fn new(api: &Api, space: &TypeSpace<'_>) -> Result<Sdk, Diagnostics> {
         let endpoints = api.endpoints();
         let discriminator = endpoints.iter().find_map(|e| e.discriminator.clone());
         let enveloped = endpoints.iter().any(|e| e.enveloped);
@@ -207,16 +208,23 @@ impl Sdk {
                 } else {
                     op.method.to_lower_camel_case()
                 };
+                let reply_types = match &op.reply {
+                    None => Vec::new(),
+                    Some(_) => replies.iter().map(|m| space.messages.get(m).cloned().unwrap_or(Ty::Any)).collect(),
+                };
                 calls.push(CallView {
                     key_json: json_string(&key),
                     key,
                     group: group_property(&op.group),
                     method,
+                    operation: id,
                     secured,
                     payload_optional: space.all_optional(&request),
                     request: request.typescript(),
                     reply,
                     doc: jsdoc(&call_doc(api, id), "  "),
+                    request_type: request,
+                    reply_types,
                 });
             }
         }
@@ -257,6 +265,7 @@ impl Sdk {
                     name,
                     ty: if ty == Ty::Unit { "void".into() } else { ty.typescript() },
                     doc: jsdoc(&call_doc(api, id), "  "),
+                    event_type: ty,
                 });
             }
         }
@@ -437,17 +446,23 @@ fn pretty(value: &Value) -> String {
 }
 
 #[derive(Clone)]
-struct CallView {
-    key: String,
+pub(super) struct CallView {
+    pub(super) key: String,
     key_json: String,
-    group: String,
+    pub(super) group: String,
     method: String,
+    /// The operation called.
+    pub(super) operation: OperationId,
     secured: bool,
     /// Every field of the payload is optional: the call may omit it.
-    payload_optional: bool,
+    pub(super) payload_optional: bool,
     request: String,
     reply: String,
     doc: String,
+    /// The request's type (what the payload is).
+    pub(super) request_type: Ty,
+    /// Each success reply's type; empty without a reply.
+    pub(super) reply_types: Vec<Ty>,
 }
 
 struct HttpCallView {
@@ -468,11 +483,13 @@ struct GroupView {
     calls: Vec<CallView>,
 }
 
-struct EventView {
-    name: String,
+pub(super) struct EventView {
+    pub(super) name: String,
     name_json: String,
     ty: String,
     doc: String,
+    /// The event's type.
+    pub(super) event_type: Ty,
 }
 
 struct TypeView {
