@@ -180,7 +180,7 @@ fn every_document_that_loads_is_mocked() {
 }
 
 /// The TypeScript SDK, as installed in tests/sdk, against the mock of the
-/// project's spec (tests/sdk/mock.test.mjs): typed calls get the examples,
+/// project's spec (tests/sdk/sdk_against_mock.mjs): typed calls get the examples,
 /// refusals are `ApiError`s, pushed events reach `on()`.
 #[test]
 fn the_typescript_sdk_runs_against_the_mock() {
@@ -193,14 +193,14 @@ fn the_typescript_sdk_runs_against_the_mock() {
     }
     let running = mock(SPEC, &[]);
     let output = Command::new("node")
-        .args(["--test", "mock.test.mjs"])
+        .args(["--test", "sdk_against_mock.mjs"])
         .current_dir(&sdk)
         .env("SPECSERVE_MOCK", &running.address)
         .output()
         .expect("node runs");
     assert!(
         output.status.success(),
-        "node --test mock.test.mjs failed:\n{}\n{}",
+        "node --test sdk_against_mock.mjs failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );

@@ -1,6 +1,7 @@
 // The generated TypeScript SDK against `specserve-tools mock` of the
 // project's own spec: a client author's first run, before any server exists.
-// toolchain/tests/mock.rs starts the mock and runs `node --test` here with
+// toolchain/tests/mock.rs starts the mock and runs `node --test sdk_against_mock.mjs` here
+// (named so that the seed run, `node --test` over the folder, leaves it out) with
 // SPECSERVE_MOCK (host:port).
 import assert from "node:assert/strict";
 import { test } from "node:test";
