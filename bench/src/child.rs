@@ -84,6 +84,19 @@ impl Process {
         Process::spawn(args, false, layout).await
     }
 
+    /// Starts the hand-written `user/read` server over `database_url`, which
+    /// knows `token` as user `user`'s, placed as [`Process::specserve`] places the server.
+    pub async fn floor(
+        database_url: &str,
+        token: &str,
+        user: i64,
+        tls: bool,
+        layout: Option<&Layout>,
+    ) -> Result<Process> {
+        let args = ["__floor", database_url, "--child-token", token, "--child-user-id", &user.to_string()];
+        Process::spawn(args.iter().map(|arg| (*arg).to_owned()).collect(), tls, layout).await
+    }
+
     /// Starts the raw echo baseline, placed as [`Process::specserve`] places the server.
     pub async fn echo(tls: bool, layout: Option<&Layout>) -> Result<Process> {
         Process::spawn(vec!["__echo".to_owned()], tls, layout).await
@@ -450,6 +463,133 @@ async fn echo_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(st
             break;
         }
     }
+}
+
+/// The `__floor` child: the `user/read` server a Rust engineer would write by
+/// hand on the same crates, the floor specserve is held to (#33): tokio-
+/// tungstenite over rustls, serde_json, an in-memory token map, one sqlx
+/// point-select (the store's own statement, on the native driver's pool of
+/// the server's size), a JSON reply. No spec, no schema validation, no audit,
+/// no limits; a frame it cannot serve gets an error reply, as any server must.
+pub async fn floor(database_url: &str, tls: bool, token: String, user: i64) -> Result<()> {
+    raise_fd_limit();
+    let pool = if database_url.starts_with("mysql:") {
+        FloorPool::MySql(sqlx::mysql::MySqlPoolOptions::new().max_connections(16).connect(database_url).await?)
+    } else {
+        FloorPool::Sqlite(sqlx::sqlite::SqlitePoolOptions::new().max_connections(8).connect(database_url).await?)
+    };
+    let state = Arc::new(Floor { pool, tokens: std::collections::HashMap::from([(token, user)]) });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let tls = if tls { specserve_runtime::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
+    match &tls {
+        Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
+        None => println!("port {}", listener.local_addr()?.port()),
+    }
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
+    let accept = async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, state) = (acceptor.clone(), Arc::clone(&state));
+            tokio::spawn(async move {
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(tcp).await {
+                            floor_socket(stream, &state).await;
+                        }
+                    }
+                    None => floor_socket(tcp, &state).await,
+                }
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = until_parent_goes() => {}
+    }
+    Ok(())
+}
+
+enum FloorPool {
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+struct Floor {
+    pool: FloorPool,
+    tokens: std::collections::HashMap<String, i64>,
+}
+
+/// The store's statement for `user/read`.
+const USER_BY_ID: &str =
+    "SELECT id, name, email, password_hash, role, created_by, created_at, updated_at FROM users WHERE id = ?";
+
+async fn floor_socket<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: S, floor: &Floor) {
+    let Ok(socket) =
+        tokio_tungstenite::accept_async_with_config(stream, Some(specserve_runtime::websocket::config())).await
+    else {
+        return;
+    };
+    let (mut sink, mut stream) = socket.split();
+    while let Some(Ok(message)) = stream.next().await {
+        let tokio_tungstenite::tungstenite::Message::Text(text) = message else { continue };
+        let reply = floor_read(floor, &text).await;
+        if sink.send(tokio_tungstenite::tungstenite::Message::text(reply.to_string())).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// One `user/read` frame's reply, by hand.
+async fn floor_read(floor: &Floor, text: &str) -> serde_json::Value {
+    use serde_json::json;
+    let refuse = |code: &str, message: &str| json!({"success": false, "channel": "user/read", "error": {"code": code, "message": message}});
+    let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else { return refuse("bad_request", "not JSON") };
+    let Some(caller) = frame.get("apiToken").and_then(|t| t.as_str()).and_then(|t| floor.tokens.get(t)) else {
+        return refuse("unauthorized", "missing or unknown token");
+    };
+    let Some(id) = frame.pointer("/payload/id").and_then(serde_json::Value::as_i64) else {
+        return refuse("validation_failed", "payload.id must be an integer");
+    };
+    if id != *caller {
+        return refuse("forbidden", "not yours");
+    }
+    let user = match &floor.pool {
+        FloorPool::MySql(pool) => {
+            sqlx::query(USER_BY_ID).bind(id).fetch_optional(pool).await.map(|row| row.map(floor_user))
+        }
+        FloorPool::Sqlite(pool) => {
+            sqlx::query(USER_BY_ID).bind(id).fetch_optional(pool).await.map(|row| row.map(floor_user))
+        }
+    };
+    match user {
+        Ok(Some(Ok(mut user))) => {
+            user["channel"] = json!("user/read");
+            if let Some(request) = frame.get("requestId") {
+                user["requestId"] = request.clone();
+            }
+            user
+        }
+        Ok(None) => refuse("not_found", "no such user"),
+        Ok(Some(Err(_))) | Err(_) => refuse("internal", "internal error"),
+    }
+}
+
+/// A users row as the reply's JSON.
+fn floor_user<R: sqlx::Row>(row: R) -> Result<serde_json::Value, sqlx::Error>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> time::PrimitiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    let created: time::PrimitiveDateTime = row.try_get("created_at")?;
+    let created = created.assume_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    Ok(serde_json::json!({
+        "id": row.try_get::<i64, _>("id")?,
+        "name": row.try_get::<String, _>("name")?,
+        "email": row.try_get::<String, _>("email")?,
+        "role": row.try_get::<String, _>("role")?,
+        "created_at": created,
+    }))
 }
 
 /// The `__select` child: the `read` baseline's point-selects

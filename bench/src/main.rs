@@ -73,6 +73,9 @@ struct Cli {
     /// (child processes) the user `__select` reads.
     #[arg(long, hide = true)]
     child_user_id: Option<i64>,
+    /// (child processes) the token `__floor` knows (as `--child-user-id`'s).
+    #[arg(long, hide = true)]
+    child_token: Option<String>,
     /// (child processes) the concurrency of `__select`.
     #[arg(long, hide = true)]
     child_connections: Option<usize>,
@@ -107,6 +110,10 @@ enum Scenario {
     EchoChild,
     #[value(name = "__select", hide = true)]
     SelectChild,
+    /// `read` and `reject` against the hand-written floor server (#33 item 1).
+    Floor,
+    #[value(name = "__floor", hide = true)]
+    FloorChild,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -226,6 +233,12 @@ fn main() -> Result<()> {
             let timing = Timing { warmup: cli.warmup, duration: cli.duration };
             runtime.block_on(child::select(&url, user, connections, timing))
         }
+        Scenario::FloorChild => {
+            let url = cli.child_database.context("__floor needs a database URL")?;
+            let user = cli.child_user_id.context("__floor needs --child-user-id")?;
+            let token = cli.child_token.context("__floor needs --child-token")?;
+            runtime.block_on(child::floor(&url, cli.tls, token, user))
+        }
         _ => runtime.block_on(run(cli)),
     }
 }
@@ -297,6 +310,9 @@ async fn run(cli: Cli) -> Result<()> {
     if all || cli.scenario == Scenario::Sharded {
         rows.extend(sharded(&setup).await?);
     }
+    if all || cli.scenario == Scenario::Floor {
+        rows.extend(floor(&setup).await?);
+    }
     // Everything back where it was (the database server outlives us).
     place_load(&pin::Layout { server: Vec::new(), others: all_cores, separated: false });
     let _ = std::fs::remove_file(setup.sqlite.trim_start_matches("sqlite://"));
@@ -349,6 +365,73 @@ fn target_of(process: &Process) -> Target {
 
 async fn read(setup: &Setup) -> Result<Vec<Row>> {
     read_on(setup, setup.layout.as_ref(), None, &setup.counts, "read").await
+}
+
+/// One measured run of the `floor` scenario: its load, the server's usage
+/// around it, and the server's CPU µs per operation.
+struct FloorRun {
+    stats: Stats,
+    usage: (Usage, Usage),
+    cpu_us: f64,
+}
+
+/// `read` and `reject` against the server a Rust engineer would write by
+/// hand on the same crates (`__floor`, #33 item 1): the same load generator,
+/// TLS and database, C = 32, each measured twice, interleaved (specserve,
+/// floor, specserve, floor) so a drift of the shared machine falls on both;
+/// the ratio is of the means. Rows also carry both servers' CPU per operation.
+async fn floor(setup: &Setup) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let connections = setup.counts[0];
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    let layout = setup.layout.as_ref();
+    for (store, url) in stores(setup) {
+        let server = Process::specserve(&url, true, layout).await?;
+        let ours = target_of(&server);
+        let (id, token) = user(&ours, &format!("floor-{}-{store}@example.com", std::process::id())).await?;
+        let floor = Process::floor(&url, &token, id, true, layout).await?;
+        let theirs = target_of(&floor);
+        let read = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":{id}}}}}"#);
+        // Fails validation (the id is a string); the token is good, so the floor gets as far as its check.
+        let reject = format!(r#"{{"channel":"user/read","apiToken":"{token}","payload":{{"id":"seven"}}}}"#);
+        // Both answer alike before anything is measured: the user, then the refusal.
+        for target in [&ours, &theirs] {
+            let mut socket = target.connect(None).await?;
+            let answer = load::ask(&mut socket, serde_json::from_str(&read)?).await?;
+            anyhow::ensure!(answer["id"] == json!(id), "{} read: {answer}", target.url);
+            let answer = load::ask(&mut socket, serde_json::from_str(&reject)?).await?;
+            anyhow::ensure!(answer["error"]["code"] == "validation_failed", "{} reject: {answer}", target.url);
+        }
+        for (what, frame) in [("read", read), ("reject", reject)] {
+            let mut runs: [Vec<FloorRun>; 2] = [Vec::new(), Vec::new()];
+            for _ in 0..2 {
+                for (side, (process, target)) in [(&server, &ours), (&floor, &theirs)].into_iter().enumerate() {
+                    eprintln!(
+                        "measuring: floor {what} {store} C={connections}: {}",
+                        ["specserve", "hand-written"][side]
+                    );
+                    let (before, cpu_before) = (process.usage(), Cpu::now(process, None));
+                    let frame = frame.clone();
+                    let stats =
+                        load::websocket(target, connections, setup.timing, Arc::new(move |_| frame.clone())).await?;
+                    let cpu_us = Cpu::now(process, None).per_op_since(&cpu_before, stats.rate() * seconds).server_us;
+                    runs[side].push(FloorRun { stats, usage: (before, process.usage()), cpu_us });
+                }
+            }
+            let mean = |side: &[FloorRun], f: fn(&FloorRun) -> f64| side.iter().map(f).sum::<f64>() / side.len() as f64;
+            let first = &runs[0][0];
+            let mut row = Row::new(&format!("floor: {what}"), store, connections, &first.stats, first.usage, seconds);
+            row.throughput = mean(&runs[0], |run| run.stats.rate());
+            let baseline = mean(&runs[1], |run| run.stats.rate());
+            let mut row = row.against("hand-written floor (same crates, TLS, database)", baseline, ">= 1.0");
+            row.server_us_per_op = Some(mean(&runs[0], |run| run.cpu_us));
+            row.baseline_server_us_per_op = Some(mean(&runs[1], |run| run.cpu_us));
+            rows.push(row);
+        }
+        floor.stop().await;
+        server.stop().await;
+    }
+    Ok(rows)
 }
 
 /// `read` with the server placed by `layout` (on that many pinned per-core
