@@ -85,11 +85,13 @@ async fn the_self_signed_certificate_is_kept_for_clients_and_restarts() {
     }
     assert!(node_trusts(&running.url, std::path::Path::new("/dev/null")) != Some(true), "and not without it");
     running.sigterm();
-    assert!(running.wait().0.success());
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}: {logs}");
     let again = Running::start_with(None, &flags);
     assert_eq!(again.fingerprint, first, "a restart presents the same certificate");
     again.sigterm();
-    assert!(again.wait().0.success());
+    let (status, logs) = again.wait();
+    assert!(status.success(), "{status}: {logs}");
     let _ = std::fs::remove_dir_all(&kept);
 }
 

@@ -216,11 +216,12 @@ pub async fn serve_until_signal(server: Server) -> bool {
     } else if let Some(fingerprint) = server.fingerprint() {
         tracing::info!(%fingerprint, "TLS certificate (SHA-256)");
     }
-    tracing::info!(url = %server.url(), docs = %server.docs_url(), workers = server.workers(), "listening");
+    // The handlers first: a signal sent once "listening" is read must find them.
     shutdown::on_signal(server.shutdown_token());
     if let Some(tls) = server.tls() {
         reload_on_hangup(tls.clone(), server.shutdown_token());
     }
+    tracing::info!(url = %server.url(), docs = %server.docs_url(), workers = server.workers(), "listening");
     let drained = server.wait().await;
     if drained {
         tracing::info!("shut down cleanly");
@@ -235,19 +236,22 @@ pub async fn serve_until_signal(server: Server) -> bool {
 /// does not load is logged and the current one kept.
 fn reload_on_hangup(tls: crate::server::tls::ServerTls, shutdown: tokio_util::sync::CancellationToken) {
     #[cfg(unix)]
-    tokio::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
+        // Registered before "listening" is logged: SIGHUP's default would end the process.
         let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
-        loop {
-            tokio::select! {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
                 _ = shutdown.cancelled() => return,
-                Some(()) = hangups.recv() => match tls.reload() {
-                    Ok(fingerprint) => tracing::info!(%fingerprint, "TLS certificate reloaded (SIGHUP)"),
-                    Err(error) => tracing::warn!(%error, "TLS certificate not reloaded (SIGHUP): the current one stays"),
-                },
+                    Some(()) = hangups.recv() => match tls.reload() {
+                        Ok(fingerprint) => tracing::info!(%fingerprint, "TLS certificate reloaded (SIGHUP)"),
+                        Err(error) => tracing::warn!(%error, "TLS certificate not reloaded (SIGHUP): the current one stays"),
+                    },
+                }
             }
-        }
-    });
+        });
+    }
     #[cfg(not(unix))]
     let _ = (tls, shutdown);
 }
