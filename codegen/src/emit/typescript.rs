@@ -163,24 +163,9 @@ impl Sdk {
                         "numeric": numeric,
                     })
                 });
-                let error = api.error_reply(op).map(|m| {
-                    let layout = api.layout(m, discriminator.as_deref(), None);
-                    json!({
-                        "consts": consts(&layout.leading),
-                        "under": api.messages[m].error_body.as_deref().unwrap_or("/error").trim_start_matches('/'),
-                    })
-                });
-                let reply_table: Vec<Value> = replies
-                    .iter()
-                    .map(|m| {
-                        let layout = api.layout(*m, discriminator.as_deref(), None);
-                        json!({
-                            "consts": consts(&layout.leading),
-                            "strip": layout.leading.iter().map(|(name, _)| name).collect::<Vec<_>>(),
-                            "unit": space.messages.get(m) == Some(&Ty::Unit),
-                        })
-                    })
-                    .collect();
+                let error = api.error_reply(op).map(|m| error_spec(api, m, discriminator.as_deref()));
+                let reply_table: Vec<Value> =
+                    replies.iter().map(|m| reply_spec(api, space, *m, discriminator.as_deref())).collect();
                 operations.insert(
                     key.clone(),
                     json!({
@@ -250,16 +235,9 @@ impl Sdk {
         let mut events_table = serde_json::Map::new();
         for (id, op) in api.operations.iter().enumerate().filter(|(_, op)| op.action == Action::Send) {
             for (&message, name) in op.messages.iter().zip(event_names(api, id)) {
-                let layout = api.layout(message, None, None);
                 let ty = space.messages.get(&message).cloned().unwrap_or(Ty::Any);
-                events_table.insert(
-                    name.clone(),
-                    json!({
-                        "consts": consts(&layout.leading),
-                        "strip": layout.leading.iter().map(|(name, _)| name).collect::<Vec<_>>(),
-                        "unit": ty == Ty::Unit,
-                    }),
-                );
+                // An event is read as a reply is: its consts tell it, the runtime's properties go.
+                events_table.insert(name.clone(), reply_spec(api, space, message, None));
                 events.push(EventView {
                     name_json: json_string(&name),
                     name,
@@ -292,6 +270,28 @@ impl Sdk {
     }
 }
 
+/// How a client tells reply or event `message` (on a path whose
+/// discriminator is `discriminator`) and reads it: its `const`s, the
+/// properties the runtime wrote, and whether it carries nothing else.
+fn reply_spec(api: &Api, space: &TypeSpace<'_>, message: MessageId, discriminator: Option<&str>) -> Value {
+    let layout = api.layout(message, discriminator, None);
+    json!({
+        "consts": consts(&layout.leading),
+        "strip": layout.leading.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        "unit": space.messages.get(&message) == Some(&Ty::Unit),
+    })
+}
+
+/// How a client tells the error message `message`: its `const`s and the
+/// property holding the error body.
+fn error_spec(api: &Api, message: MessageId, discriminator: Option<&str>) -> Value {
+    let layout = api.layout(message, discriminator, None);
+    json!({
+        "consts": consts(&layout.leading),
+        "under": api.messages[message].error_body.as_deref().unwrap_or("/error").trim_start_matches('/'),
+    })
+}
+
 /// `HttpApi`'s methods, one per HTTP route, typed as the WebSocket call
 /// of the operation whose handler serves it (else as its own message), and
 /// the table index.js reads: method, path, its parameters, whether the rest
@@ -314,25 +314,8 @@ fn http_calls(api: &Api, space: &TypeSpace<'_>, calls: &[CallView]) -> (Vec<Http
                 (ty.typescript(), reply, space.all_optional(&ty))
             }
         };
-        let replies: Vec<Value> = api
-            .success_replies(op)
-            .iter()
-            .map(|m| {
-                let layout = api.layout(*m, None, None);
-                json!({
-                    "consts": consts(&layout.leading),
-                    "strip": layout.leading.iter().map(|(name, _)| name).collect::<Vec<_>>(),
-                    "unit": space.messages.get(m) == Some(&Ty::Unit),
-                })
-            })
-            .collect();
-        let error = api.error_reply(op).map(|m| {
-            let layout = api.layout(m, None, None);
-            json!({
-                "consts": consts(&layout.leading),
-                "under": api.messages[m].error_body.as_deref().unwrap_or("/error").trim_start_matches('/'),
-            })
-        });
+        let replies: Vec<Value> = api.success_replies(op).iter().map(|m| reply_spec(api, space, *m, None)).collect();
+        let error = api.error_reply(op).map(|m| error_spec(api, m, None));
         let method = route.method.clone();
         table.insert(
             op.key.clone(),
