@@ -1,15 +1,15 @@
-//! Matching an upgrade path against channel addresses (`/room/{roomId}`) and
-//! reading the query string, percent-decoded, for generated `bind`s.
+//! Matching a path against channel addresses (`/room/{roomId}`: upgrades,
+//! HTTP operations, the mock) and reading the query string, percent-decoded.
 
 /// The parameters of `path` under the address `template`, decoded, or `None`
 /// when it does not match. A parameter takes a non-empty run of characters up
 /// to the next literal text of the template, never a `/`.
-pub fn match_address(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+pub fn match_address<'t>(template: &'t str, path: &str) -> Option<Vec<(&'t str, String)>> {
     let mut params = Vec::new();
     matches(template, path, &mut params).then_some(params)
 }
 
-fn matches(template: &'static str, path: &str, params: &mut Vec<(&'static str, String)>) -> bool {
+fn matches<'t>(template: &'t str, path: &str, params: &mut Vec<(&'t str, String)>) -> bool {
     let Some(open) = template.find('{') else { return template == path };
     let (literal, rest) = template.split_at(open);
     let Some(path) = path.strip_prefix(literal) else { return false };

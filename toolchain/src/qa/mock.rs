@@ -118,7 +118,8 @@ impl Mock {
         #[allow(clippy::result_large_err)]
         let choose = |request: &Request, response: Response| {
             let path = request.uri().path();
-            endpoint = endpoints.iter().position(|e| matches(&e.address, path));
+            endpoint =
+                endpoints.iter().position(|e| specserve_runtime::path::match_address(&e.address, path).is_some());
             match endpoint {
                 Some(_) => Ok(response),
                 None => {
@@ -370,19 +371,6 @@ impl Mock {
             Some(payload)
         };
         (200, json!({"delivered": self.emit(operation, payload)}))
-    }
-}
-
-/// Whether `path` is at the address `template` (`/room/{roomId}`).
-fn matches(template: &str, path: &str) -> bool {
-    let (mut template, mut path) = (template.split('/'), path.split('/'));
-    loop {
-        match (template.next(), path.next()) {
-            (None, None) => return true,
-            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {}
-            (Some(t), Some(p)) if t == p => {}
-            _ => return false,
-        }
     }
 }
 
