@@ -77,8 +77,9 @@ async fn route<S: Service>(
 ) -> Result<Reply, Infallible> {
     let path = request.uri().path();
     // The spec's HTTP operations first: their paths are the application's.
-    if !matches!(shared.service.http_route(request.method().as_str(), path), HttpMatch::NotFound) {
-        return Ok(post::serve(request, shared, peer).await);
+    let matched = shared.service.http_route(request.method().as_str(), path);
+    if !matches!(matched, HttpMatch::NotFound) {
+        return Ok(post::serve(request, shared, peer, matched).await);
     }
     let reply = match (request.method(), path) {
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
@@ -123,7 +124,7 @@ async fn route<S: Service>(
             reply.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
             reply
         }
-        (&Method::POST | &Method::OPTIONS, _) => post::serve(request, shared, peer).await,
+        (&Method::POST | &Method::OPTIONS, _) => post::serve(request, shared, peer, matched).await,
         _ => not_found(),
     };
     Ok(reply)

@@ -47,17 +47,23 @@ pub(in crate::server) fn cors(allowed: &[String], methods: &[&str]) -> Option<Co
     })
 }
 
-/// A request (or its preflight) for the application.
-pub(super) async fn serve<S: Service>(request: Request<Body>, shared: Arc<Shared<S>>, peer: SocketAddr) -> Reply {
+/// A request (or its preflight) for the application; `matched` is what the
+/// spec's HTTP operations make of its method and path.
+pub(super) async fn serve<S: Service>(
+    request: Request<Body>,
+    shared: Arc<Shared<S>>,
+    peer: SocketAddr,
+    matched: HttpMatch,
+) -> Reply {
     let Some(cors) = shared.cors.clone() else {
         if request.method() == Method::OPTIONS {
             return text(StatusCode::FORBIDDEN, "text/plain", "cross-origin requests need --allowed-origin\n");
         }
-        return answer(request, &shared, peer).await;
+        return answer(request, &shared, peer, matched).await;
     };
     let endpoint = tower::service_fn(move |request| {
-        let shared = Arc::clone(&shared);
-        async move { Ok::<_, std::convert::Infallible>(answer(request, &shared, peer).await) }
+        let (shared, matched) = (Arc::clone(&shared), matched.clone());
+        async move { Ok::<_, std::convert::Infallible>(answer(request, &shared, peer, matched).await) }
     });
     match cors.layer(endpoint).oneshot(request).await {
         Ok(reply) => reply,
@@ -68,8 +74,13 @@ pub(super) async fn serve<S: Service>(request: Request<Body>, shared: Arc<Shared
 /// A request for the application: an HTTP operation of the spec, else a
 /// `POST` for [`Context::http_post`](crate::Context::http_post); JSON,
 /// small, in time; 404 when the application serves no such path.
-async fn answer<S: Service>(request: Request<Body>, shared: &Arc<Shared<S>>, peer: SocketAddr) -> Reply {
-    let target = match shared.service.http_route(request.method().as_str(), request.uri().path()) {
+async fn answer<S: Service>(
+    request: Request<Body>,
+    shared: &Arc<Shared<S>>,
+    peer: SocketAddr,
+    matched: HttpMatch,
+) -> Reply {
+    let target = match matched {
         HttpMatch::Found(target) => Some(target),
         HttpMatch::MethodNotAllowed(methods) => {
             let mut reply = text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed here\n");
