@@ -419,35 +419,51 @@ pub async fn serve(database_url: &str, tls: bool, cluster: Option<(&str, &Path)>
     Ok(())
 }
 
+/// Binds a new port on 127.0.0.1 (TLS with a self-signed certificate if
+/// `$tls`), prints the port line the parent reads, then serves each
+/// connection's stream, TLS or plain, with `|$stream, $state| $serve` (the
+/// state a clone of `$shared`) until the parent goes. A macro, so each
+/// child's per-socket code stays monomorphic.
+macro_rules! serve_connections {
+    ($tls:expr, $shared:expr, |$stream:ident, $state:ident| $serve:expr) => {{
+        let shared = $shared;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let tls =
+            if $tls { specserve_runtime::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
+        match &tls {
+            Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
+            None => println!("port {}", listener.local_addr()?.port()),
+        }
+        let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
+        let accept = async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, $state) = (acceptor.clone(), shared.clone());
+                tokio::spawn(async move {
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok($stream) = acceptor.accept(tcp).await {
+                                $serve.await;
+                            }
+                        }
+                        None => {
+                            let $stream = tcp;
+                            $serve.await;
+                        }
+                    }
+                });
+            }
+        };
+        tokio::select! {
+            () = accept => {}
+            () = until_parent_goes() => {}
+        }
+    }};
+}
+
 /// The `__echo` child: the least a tokio-tungstenite server can do per frame.
 pub async fn echo(tls: bool) -> Result<()> {
     raise_fd_limit();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let tls = if tls { specserve_runtime::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
-    match &tls {
-        Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
-        None => println!("port {}", listener.local_addr()?.port()),
-    }
-    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
-    let accept = async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(tcp).await {
-                            echo_socket(stream).await;
-                        }
-                    }
-                    None => echo_socket(tcp).await,
-                }
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = until_parent_goes() => {}
-    }
+    serve_connections!(tls, (), |stream, _nothing| echo_socket(stream));
     Ok(())
 }
 
@@ -479,32 +495,7 @@ pub async fn floor(database_url: &str, tls: bool, token: String, user: i64) -> R
         FloorPool::Sqlite(sqlx::sqlite::SqlitePoolOptions::new().max_connections(8).connect(database_url).await?)
     };
     let state = Arc::new(Floor { pool, tokens: std::collections::HashMap::from([(token, user)]) });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let tls = if tls { specserve_runtime::server::tls::ServerTls::from_setup(&TlsSetup::SelfSigned)? } else { None };
-    match &tls {
-        Some(tls) => println!("port {} fingerprint {}", listener.local_addr()?.port(), tls.fingerprint()),
-        None => println!("port {}", listener.local_addr()?.port()),
-    }
-    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
-    let accept = async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, state) = (acceptor.clone(), Arc::clone(&state));
-            tokio::spawn(async move {
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(tcp).await {
-                            floor_socket(stream, &state).await;
-                        }
-                    }
-                    None => floor_socket(tcp, &state).await,
-                }
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = until_parent_goes() => {}
-    }
+    serve_connections!(tls, state, |stream, state| floor_socket(stream, &state));
     Ok(())
 }
 
