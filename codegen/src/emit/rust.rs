@@ -68,9 +68,7 @@ pub fn handler_stubs(api: &Api, context: &str) -> Result<Vec<HandlerStubs>, Diag
     let context = format_ident!("{context}");
     // Per group: its trait, its group name, its methods, whether they take `Open` and `Secured`.
     let mut groups: Vec<(String, String, Vec<TokenStream>, [bool; 2])> = Vec::new();
-    // An operation served by another's handler has no method of its own.
-    let handled = |op: &&Op| api.operations[op.id].action == Action::Receive && api.operations[op.id].handler.is_none();
-    for op in emitter.ops.iter().filter(handled) {
+    for op in emitter.ops.iter().filter(|op| api.operations[op.id].has_handler_method()) {
         let rq = format_ident!("{}", if op.secured { "Secured" } else { "Open" });
         let (message, used) = match op.input.as_deref().map(tokens) {
             Some(ty) => (quote!(, message: #ty), quote!((rq, message))),
@@ -765,9 +763,7 @@ impl<'a> Emitter<'a> {
         let policy = format_ident!("{}", self.policy.policy);
         let mut groups: Vec<(String, String, Vec<TokenStream>)> = Vec::new();
         let mut stubs: Vec<(String, Vec<TokenStream>)> = Vec::new();
-        let handled =
-            |op: &&Op| api.operations[op.id].action == Action::Receive && api.operations[op.id].handler.is_none();
-        for op in self.ops.iter().filter(handled) {
+        for op in self.ops.iter().filter(|op| api.operations[op.id].has_handler_method()) {
             let (method, key) = (format_ident!("{}", op.method), &op.key);
             let rq = if op.secured { quote!(#rt::Secured) } else { quote!(#rt::Open) };
             let (params, output) = (tokens(&op.params), tokens(op.reply.as_deref().unwrap_or("()")));

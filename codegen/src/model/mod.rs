@@ -329,6 +329,14 @@ pub struct Operation {
     pub pointer: String,
 }
 
+impl Operation {
+    /// Whether the handler traits have a method for it: it is received,
+    /// and no `x-specserve-handler` lends it another operation's.
+    pub fn has_handler_method(&self) -> bool {
+        self.action == Action::Receive && self.handler.is_none()
+    }
+}
+
 /// An operation served over HTTP: its channel's address is the request
 /// path, its `http` operation binding says the method and the query. The
 /// request's message payload is the JSON body with the path's parameters
