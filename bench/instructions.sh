@@ -7,12 +7,14 @@
 # sha2 runs its portable code (valgrind hides SHA-NI), so authentication
 # counts more than it costs on a CPU with SHA extensions.
 #
-#   bench/instructions.sh [read|reject|echo] [DATABASE_URL] [FRAMES] [CONNECTIONS]
+#   bench/instructions.sh [read|reject|echo|floor] [DATABASE_URL] [FRAMES] [CONNECTIONS]
 #
 # read (the default): `user/read` of a logged-in user, on the store at
 # DATABASE_URL. reject: the `reject` scenario's frame (fails validation, no
 # database call). echo: the same frame to the bench's echo child (the raw
-# tokio-tungstenite baseline), which has no database.
+# tokio-tungstenite baseline), which has no database. floor: the same frame to
+# the bench's hand-written floor server (`__floor`, #33), with the token it
+# knows, so it is refused where a hand-written server refuses it.
 #
 # Starts the child under valgrind with instrumentation off, lets
 # bench/instructions_client.py warm up (for read: register and log in; argon2
@@ -22,12 +24,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=read
-case ${1:-} in read | reject | echo) what=$1 && shift ;; esac
+case ${1:-} in read | reject | echo | floor) what=$1 && shift ;; esac
 url=${1:-mysql://root@127.0.0.1:3306/specserve_instructions}
 frames=${2:-4000}
 connections=${3:-4}
 child=(__serve "$url")
 [ "$what" = echo ] && child=(__echo)
+[ "$what" = floor ] && child=(__floor "$url" --child-token not-checked-before-validation --child-user-id 1)
 cargo build --release -p specserve-bench
 out=target/instructions
 mkdir -p "$out"

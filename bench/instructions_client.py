@@ -6,6 +6,8 @@ WHAT is the frame counted:
   reject  sends bench's `reject` frame (user/read with a string id: fails
           validation before any database call); every reply must be an error.
   echo    the same frame to the bench's echo child; every reply must be it.
+  floor   the same frame to the bench's hand-written floor server, which knows
+          its token; every reply must be its validation error.
 
 Warms up with 20 frames, prints "ready" and waits for a line on stdin; then
 sends COUNT frames over CONC connections (each waits for its reply before the
@@ -56,8 +58,10 @@ async def main():
         frame, expected = REJECTED, lambda reply: "error" in json.loads(reply)
     elif what == "echo":
         frame, expected = REJECTED, lambda reply: reply == REJECTED
+    elif what == "floor":
+        frame, expected = REJECTED, lambda reply: json.loads(reply)["error"]["code"] == "validation_failed"
     else:
-        raise SystemExit(f"unknown WHAT {what!r}: read, reject or echo")
+        raise SystemExit(f"unknown WHAT {what!r}: read, reject, echo or floor")
     await exchange(frame, expected, 20)
     print("ready", flush=True)
     sys.stdin.readline()

@@ -238,8 +238,68 @@ pub fn check_outgoing(
 /// was built, so this is a codegen bug; generated services compile every
 /// validator at start-up so it shows there.
 pub fn compile_schema(schema: &str) -> jsonschema::Validator {
-    let value: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
+    let mut value: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
+    inline_local_refs(&mut value);
     jsonschema::draft7::options().should_validate_formats(true).build(&value).expect("embedded schema compiles")
+}
+
+/// Most schema nodes one document may grow to by [`inline_local_refs`]; past
+/// it the document keeps its references (a pathological fan-out of shared
+/// definitions is validated as written, only slower).
+const INLINE_BUDGET: usize = 20_000;
+
+/// Replaces each non-recursive `{"$ref": "#/..."}` with the schema it points
+/// to. Draft-07 ignores a `$ref`'s siblings, so the document validates the
+/// same values; what changes is the cost: the validator follows no
+/// reference, and an error no longer records its path through them (a third
+/// of an invalid frame's validation, #33). A reference to one of its own
+/// ancestors (a recursive type) stays a reference. A document with an `$id`
+/// below its root (which would move the base of the pointers) is left whole.
+fn inline_local_refs(root: &mut Value) {
+    fn has_nested_id(value: &Value, depth: usize) -> bool {
+        match value {
+            Value::Object(map) => {
+                (depth > 0 && map.get("$id").is_some_and(Value::is_string))
+                    || map.values().any(|child| has_nested_id(child, depth + 1))
+            }
+            Value::Array(items) => items.iter().any(|child| has_nested_id(child, depth + 1)),
+            _ => false,
+        }
+    }
+    /// `value` with its references inlined; `open` holds the references
+    /// being expanded above it; `None` once the budget is spent.
+    fn inlined(value: &Value, root: &Value, open: &mut Vec<String>, budget: &mut usize) -> Option<Value> {
+        *budget = budget.checked_sub(1)?;
+        Some(match value {
+            Value::Object(map) => {
+                let target = map.get("$ref").and_then(Value::as_str).filter(|r| !r.contains('%'));
+                if let Some(reference) = target.and_then(|r| r.strip_prefix('#')) {
+                    let resolved = root.pointer(reference).filter(|_| !open.iter().any(|o| o == reference));
+                    if let Some(resolved) = resolved {
+                        open.push(reference.to_owned());
+                        let expanded = inlined(resolved, root, open, budget);
+                        open.pop();
+                        return expanded;
+                    }
+                }
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (key, child) in map {
+                    out.insert(key.clone(), inlined(child, root, open, budget)?);
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|item| inlined(item, root, open, budget)).collect::<Option<_>>()?)
+            }
+            scalar => scalar.clone(),
+        })
+    }
+    if has_nested_id(root, 0) {
+        return;
+    }
+    if let Some(expanded) = inlined(root, root, &mut Vec::new(), &mut { INLINE_BUDGET }) {
+        *root = expanded;
+    }
 }
 
 #[cfg(test)]
@@ -287,5 +347,74 @@ mod tests {
         for pointer in pointers {
             assert_eq!(at_pointer(&value, pointer), value.pointer(pointer), "{pointer:?}");
         }
+    }
+
+    /// A schema with its references inlined accepts and refuses what the
+    /// schema as written does, with the same pointers: shared and nested
+    /// definitions, a recursive type, a reference with siblings (ignored by
+    /// draft-07), and a document with a nested `$id` (left as written).
+    #[test]
+    fn inlined_references_validate_as_written() {
+        let schema = json!({
+            "type": "object", "additionalProperties": false, "required": ["id", "tree"],
+            "properties": {
+                "id": {"$ref": "#/definitions/Id"},
+                "other": {"$ref": "#/definitions/Id", "type": "string"},
+                "tree": {"$ref": "#/definitions/Tree"},
+                "pair": {"type": "array", "items": [{"$ref": "#/definitions/Id"}, {"$ref": "#/definitions/Name"}]}
+            },
+            "definitions": {
+                "Id": {"type": "integer", "minimum": 1},
+                "Name": {"type": "string", "maxLength": 3},
+                "Tree": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"$ref": "#/definitions/Name"},
+                    "children": {"type": "array", "items": {"$ref": "#/definitions/Tree"}}
+                }}
+            }
+        });
+        let instances = [
+            json!({"id": 1, "tree": {"name": "r"}}),
+            json!({"id": 0, "tree": {"name": "root"}}),
+            json!({"id": 1, "other": 5, "tree": {"name": "r", "children": [{"name": "a", "children": [{"name": 7}]}]}}),
+            json!({"id": 1, "other": "five", "tree": {"name": "r"}, "pair": [2, "abcd"]}),
+            json!({"id": "1", "tree": {"children": []}, "extra": true}),
+        ];
+        let inlined = super::compile_schema(&schema.to_string());
+        let written = jsonschema::draft7::options().should_validate_formats(true).build(&schema).unwrap();
+        for instance in &instances {
+            let errors = |v: &jsonschema::Validator| {
+                let mut errors: Vec<String> =
+                    v.iter_errors(instance).map(|e| format!("{} {}", e.instance_path(), e.masked())).collect();
+                errors.sort();
+                errors
+            };
+            assert_eq!(inlined.is_valid(instance), written.is_valid(instance), "{instance}");
+            assert_eq!(errors(&inlined), errors(&written), "{instance}");
+        }
+        // What is left of the references: only those that recur, one per copy of the type.
+        let mut value = schemas_first();
+        super::inline_local_refs(&mut value);
+        let text = value.to_string();
+        assert_eq!(text.matches("$ref").count(), 2, "{text}");
+        assert!(!text.contains("#/definitions/Id"), "{text}");
+        assert_eq!(value["properties"]["id"], json!({"type": "integer"}));
+        // A nested `$id` moves the base of references: such a document stays as written.
+        let with_id = json!({
+            "properties": {"a": {"$id": "http://example.com/a.json", "type": "string"}, "b": {"$ref": "#/definitions/Id"}},
+            "definitions": {"Id": {"type": "integer"}}
+        });
+        let mut value = with_id.clone();
+        super::inline_local_refs(&mut value);
+        assert_eq!(value, with_id);
+    }
+
+    fn schemas_first() -> serde_json::Value {
+        json!({
+            "properties": {"id": {"$ref": "#/definitions/Id"}, "tree": {"$ref": "#/definitions/Tree"}},
+            "definitions": {
+                "Id": {"type": "integer"},
+                "Tree": {"properties": {"children": {"items": {"$ref": "#/definitions/Tree"}}}}
+            }
+        })
     }
 }

@@ -53,7 +53,7 @@ pub fn failure(operation: Option<usize>, shape: Option<&Shape>, echo: Echo<'_>, 
         tracing::warn!(error = %error, "request failed");
     }
     let shape = shape.unwrap_or(&encode::RUNTIME_ERROR);
-    let text = encode::encode(shape, echo, &error)
+    let text = encode::encode_error(shape, echo, &error)
         .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned());
     Outcome { operation, error: Some(error.code()), text }
 }
