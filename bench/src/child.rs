@@ -39,6 +39,9 @@ pub struct Usage {
     pub cpu_seconds: f64,
     /// Resident set size, KiB.
     pub rss_kib: u64,
+    /// Write-family system calls so far (`syscw` of `/proc/<pid>/io`: write,
+    /// writev, ...), what the socket writes of a fan-out cost in calls.
+    pub write_syscalls: u64,
 }
 
 impl Process {
@@ -52,7 +55,7 @@ impl Process {
     pub async fn specserve_in_cluster(database_url: &str, nats: &Nats, layout: Option<&Layout>) -> Result<Process> {
         let key_file = nats.key_file.to_string_lossy();
         let flags = ["--child-cluster-url", &nats.url, "--child-cluster-key-file", &key_file];
-        Process::serve_child(database_url, &flags, layout).await
+        Process::serve_child(database_url, &flags, false, layout).await
     }
 
     /// Starts specserve over `database_url` on `workers` per-core workers
@@ -69,19 +72,32 @@ impl Process {
         if pinned {
             flags.push("--child-pin-workers");
         }
-        Process::serve_child(database_url, &flags, layout).await
+        Process::serve_child(database_url, &flags, false, layout).await
+    }
+
+    /// Starts specserve over `database_url` in the product's default layout
+    /// (`--workers auto`: a pinned per-core worker for each of `cores`), TLS
+    /// or plaintext.
+    pub async fn specserve_per_core(
+        database_url: &str,
+        cores: usize,
+        tls: bool,
+        layout: Option<&Layout>,
+    ) -> Result<Process> {
+        let cores = cores.to_string();
+        Process::serve_child(database_url, &["--child-workers", &cores, "--child-pin-workers"], tls, layout).await
     }
 
     /// Starts specserve over `database_url` on a single-threaded runtime,
     /// sharing `port` (0: a new one) with the other shards.
     pub async fn specserve_shard(database_url: &str, port: u16) -> Result<Process> {
-        Process::serve_child(database_url, &["--child-shard-port", &port.to_string()], None).await
+        Process::serve_child(database_url, &["--child-shard-port", &port.to_string()], false, None).await
     }
 
-    /// A plaintext `__serve` child over `database_url` with more flags.
-    async fn serve_child(database_url: &str, flags: &[&str], layout: Option<&Layout>) -> Result<Process> {
+    /// A `__serve` child over `database_url` with more flags.
+    async fn serve_child(database_url: &str, flags: &[&str], tls: bool, layout: Option<&Layout>) -> Result<Process> {
         let args = ["__serve", database_url].iter().chain(flags).map(|arg| (*arg).to_owned()).collect();
-        Process::spawn(args, false, layout).await
+        Process::spawn(args, tls, layout).await
     }
 
     /// Starts the hand-written `user/read` server over `database_url`, which
@@ -331,7 +347,11 @@ fn usage_of(pid: u32) -> Usage {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0);
-    Usage { cpu_seconds: ticks.unwrap_or(0.0) / clock_ticks(), rss_kib }
+    let write_syscalls = std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| io.lines().find_map(|l| l.strip_prefix("syscw:")).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0);
+    Usage { cpu_seconds: ticks.unwrap_or(0.0) / clock_ticks(), rss_kib, write_syscalls }
 }
 
 fn clock_ticks() -> f64 {

@@ -5,6 +5,7 @@
 //! `cargo run --release -p specserve-bench -- all` prints the table and writes
 //! `bench/results/latest.{json,md}`; `--quick` only proves the harness works.
 
+mod broadcast;
 mod child;
 mod fanout;
 mod load;
@@ -45,6 +46,9 @@ struct Cli {
     /// Idle connections for the `idle` scenario.
     #[arg(long, default_value_t = 5000)]
     idle_connections: usize,
+    /// Members of the `broadcast` scenario's room (the publisher among them).
+    #[arg(long, default_value_t = 1000)]
+    broadcast_members: usize,
     /// Where to write results (JSON and Markdown).
     #[arg(long, default_value = "bench/results")]
     out: std::path::PathBuf,
@@ -114,6 +118,10 @@ enum Scenario {
     Floor,
     #[value(name = "__floor", hide = true)]
     FloorChild,
+    /// One publisher into a room of `--broadcast-members` over TLS on the
+    /// default per-core workers: deliveries per server CPU-second, p99 at
+    /// half the highest rate, write calls per delivery (#33 item 2).
+    Broadcast,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -250,6 +258,7 @@ struct Setup {
     counts: Vec<usize>,
     room_sizes: Vec<usize>,
     idle: usize,
+    broadcast: usize,
     mysql: Option<String>,
     sqlite: String,
 }
@@ -271,6 +280,7 @@ async fn run(cli: Cli) -> Result<()> {
         counts: if cli.quick { vec![8] } else { vec![32, 256] },
         room_sizes: if cli.quick { vec![2, 10] } else { vec![2, 10, 100] },
         idle: if cli.quick { 100 } else { cli.idle_connections },
+        broadcast: if cli.quick { 20 } else { cli.broadcast_members.max(2) },
         mysql: bench_database(&cli.mysql_url).await,
         sqlite: format!(
             "sqlite://{}",
@@ -312,6 +322,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     if all || cli.scenario == Scenario::Floor {
         rows.extend(floor(&setup).await?);
+    }
+    if all || cli.scenario == Scenario::Broadcast {
+        rows.extend(broadcast(&setup).await?);
     }
     // Everything back where it was (the database server outlives us).
     place_load(&pin::Layout { server: Vec::new(), others: all_cores, separated: false });
@@ -536,7 +549,10 @@ async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
             let name =
                 if split.len() > 1 { format!("{name} (CPU split {})", split.join("/")) } else { name.to_owned() };
             let before: f64 = before.iter().sum();
-            let usage = (Usage { cpu_seconds: before, rss_kib: 0 }, Usage { cpu_seconds: before + total, rss_kib: 0 });
+            let usage = (
+                Usage { cpu_seconds: before, rss_kib: 0, write_syscalls: 0 },
+                Usage { cpu_seconds: before + total, rss_kib: 0, write_syscalls: 0 },
+            );
             let mut row = Row::new(&format!("sharded: read, {name}"), store, connections, &stats, usage, seconds);
             row.server_us_per_op = Some(server_us);
             if let Some(baseline) = measured.first() {
@@ -762,6 +778,65 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Fan-out per core (#33 item 2), see [`broadcast`]: a room of
+/// `setup.broadcast` members on SQLite, the server on its default layout
+/// (a pinned per-core worker per core) over TLS. Rows: `max` (deliveries per
+/// server CPU-second against the target), `half` (its p99), `10/s` (write
+/// calls per delivery).
+async fn broadcast(setup: &Setup) -> Result<Vec<Row>> {
+    use futures_util::TryStreamExt;
+    let size = setup.broadcast;
+    let cores = pin::allowed().len().max(1);
+    let server = Process::specserve_per_core(&setup.sqlite, cores, true, setup.layout.as_ref()).await?;
+    let target = target_of(&server);
+    eprintln!("broadcast: registering {size} users");
+    let users: Vec<(i64, String)> = futures_util::stream::iter(0..size)
+        .map(|n| {
+            let target = target.clone();
+            async move { user(&target, &format!("broadcast-{n}@example.com")).await }
+        })
+        .buffered(4)
+        .try_collect()
+        .await?;
+    let (ids, tokens): (Vec<i64>, Vec<String>) = users.into_iter().unzip();
+    // room/create takes up to 100 members; room/addMember the rest.
+    let first = (size - 1).min(100);
+    let room = fanout::room(&target, &tokens[0], &ids[1..=first], "broadcast").await?;
+    broadcast::add_members(&target, &tokens[0], room, &ids[first + 1..]).await?;
+    eprintln!("broadcast: connecting {size} members over TLS");
+    let publisher = target.connect(Some(&tokens[0])).await?;
+    let mut members = Vec::with_capacity(size - 1);
+    for token in &tokens[1..] {
+        members.push(target.connect(Some(token)).await?);
+    }
+    eprintln!("measuring: broadcast, room of {size}: {}", broadcast::PHASES.join(", then "));
+    let phases = broadcast::run(&server, publisher, members, room, setup.timing.duration).await?;
+    server.stop().await;
+    let mut rows = Vec::new();
+    for (name, phase) in broadcast::PHASES.iter().zip(&phases) {
+        let mut row = Row::new(
+            &format!("broadcast: room of {size}, 1 publisher, {name} (latency: scheduled send -> receive)"),
+            "sqlite",
+            size,
+            &phase.deliveries,
+            phase.usage,
+            phase.seconds,
+        );
+        row.throughput = phase.messages_per_second;
+        row.deliveries_per_second = Some(phase.deliveries.rate());
+        row.server_us_per_op = Some(1e6 / phase.deliveries_per_cpu_second().max(1e-9));
+        let (baseline, value, target) = match *name {
+            "max" => ("deliveries per server CPU-second", phase.deliveries_per_cpu_second(), ">= 250000"),
+            "half" => ("p99 ms at half the highest rate", phase.deliveries.ms(0.99), "<= 5 ms"),
+            _ => ("write calls per delivery", phase.writes_per_delivery(), "<= 0.3"),
+        };
+        let mut row = row.against(baseline, 0.0, target);
+        row.ratio = value;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 /// Fan-out across two nodes: the same rooms as `fanout` on MariaDB, their
 /// members alternating between two servers joined by a NATS server this run
 /// starts, against the same room on one server without a bus (the
@@ -796,10 +871,11 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         let after = (a.usage(), b.usage());
         // Both nodes' CPU and the larger RSS.
         let usage = (
-            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, rss_kib: 0 },
+            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, ..child::Usage::default() },
             child::Usage {
                 cpu_seconds: after.0.cpu_seconds + after.1.cpu_seconds,
                 rss_kib: after.0.rss_kib.max(after.1.rss_kib),
+                write_syscalls: after.0.write_syscalls + after.1.write_syscalls,
             },
         );
         let mut row = Row::new(
