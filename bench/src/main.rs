@@ -704,6 +704,7 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
         let (id, token) = user(&target, &format!("idle-{tls}@example.com")).await?;
         let frame = format!(r#"{{"channel":"user/read","payload":{{"id":{id}}}}}"#);
         let before = server.usage();
+        let kernel_before = kernel_socket_bytes();
         let mut sockets = Vec::with_capacity(setup.idle);
         for _ in 0..setup.idle {
             let mut socket = target.connect(Some(&token)).await?;
@@ -714,6 +715,7 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
         }
         let after = server.usage();
         let per_connection_kib = after.rss_kib.saturating_sub(before.rss_kib) as f64 / setup.idle as f64;
+        let kernel_kib = kernel_socket_bytes().saturating_sub(kernel_before) as f64 / 1024.0 / setup.idle as f64;
         rows.push(Row {
             scenario: format!("idle ({})", if tls { "TLS" } else { "plaintext" }),
             store: "sqlite".into(),
@@ -723,7 +725,9 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             p90_ms: 0.0,
             p99_ms: 0.0,
             max_ms: 0.0,
-            baseline: format!("{per_connection_kib:.1} KiB RSS per connection"),
+            baseline: format!(
+                "{per_connection_kib:.1} KiB RSS per connection (kernel, both ends of loopback: {kernel_kib:.1} KiB)"
+            ),
             baseline_throughput: 0.0,
             ratio: per_connection_kib,
             target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
@@ -740,6 +744,31 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
         server.stop().await;
     }
     Ok(rows)
+}
+
+/// Kernel memory of this machine's TCP sockets, bytes: the buffers' pages
+/// (`/proc/net/sockstat`, TCP `mem`) and the socket objects (the `TCP` and
+/// `sock_inode_cache` slabs of `/proc/slabinfo`, readable by root; 0
+/// otherwise). On loopback both ends of each connection are counted.
+fn kernel_socket_bytes() -> u64 {
+    let pages = std::fs::read_to_string("/proc/net/sockstat").ok().and_then(|text| {
+        let tcp = text.lines().find(|l| l.starts_with("TCP:"))?;
+        let mut words = tcp.split_whitespace();
+        words.find(|w| *w == "mem")?;
+        words.next()?.parse::<u64>().ok()
+    });
+    let slabs = std::fs::read_to_string("/proc/slabinfo").ok().map_or(0, |text| {
+        text.lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // name active_objs num_objs objsize ...
+                matches!(fields.first(), Some(&"TCP") | Some(&"sock_inode_cache"))
+                    .then(|| Some(fields.get(1)?.parse::<u64>().ok()? * fields.get(3)?.parse::<u64>().ok()?))
+                    .flatten()
+            })
+            .sum()
+    });
+    pages.unwrap_or(0) * 4096 + slabs
 }
 
 /// Chat fan-out: rooms of each size, all members connected, up to 8 senders.
