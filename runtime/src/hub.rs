@@ -40,25 +40,38 @@ use tokio_util::sync::CancellationToken;
 /// A channel (by its index in the spec) and its parameters, joined (`btcusd`).
 pub type Topic = (u16, Box<str>);
 
+/// An event's frame: its text, encoded once by the publisher and shared by
+/// every lane that carries it. Cloning it counts a reference, and the socket
+/// writes it as it is: a room of 1,000 is one encoding and no copy.
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
 /// The sending end of one connection's outbound lane.
 #[derive(Debug, Clone)]
 pub struct Lane {
     connection: u64,
-    sender: mpsc::Sender<Arc<str>>,
+    sender: mpsc::Sender<Frame>,
     overflow: CancellationToken,
+    /// The per-core worker whose thread runs the connection, if one does.
+    worker: Option<usize>,
 }
 
 impl Lane {
     /// A lane for connection `connection` holding `capacity` events, and its
     /// receiving end; `overflow` is cancelled when an event had to be dropped.
-    pub fn new(connection: u64, capacity: usize) -> (Lane, mpsc::Receiver<Arc<str>>, CancellationToken) {
+    pub fn new(connection: u64, capacity: usize) -> (Lane, mpsc::Receiver<Frame>, CancellationToken) {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let overflow = CancellationToken::new();
-        (Lane { connection, sender, overflow: overflow.clone() }, receiver, overflow)
+        (Lane { connection, sender, overflow: overflow.clone(), worker: None }, receiver, overflow)
     }
 
-    fn offer(&self, frame: &Arc<str>) -> bool {
-        match self.sender.try_send(Arc::clone(frame)) {
+    /// The same lane, for a connection that per-core worker `index` runs:
+    /// events for it go through that worker's [`Relay`] once the hub has one.
+    pub fn on_worker(self, index: Option<usize>) -> Lane {
+        Lane { worker: index, ..self }
+    }
+
+    fn offer(&self, frame: &Frame) -> bool {
+        match self.sender.try_send(frame.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.overflow.cancel();
@@ -69,10 +82,44 @@ impl Lane {
     }
 }
 
+/// One worker's share of an event: the frame and the lanes of that
+/// worker's connections that take it.
+#[derive(Debug)]
+struct Handoff {
+    frame: Frame,
+    lanes: Vec<Lane>,
+}
+
+/// Fills the lanes of one per-core worker's connections with the events
+/// published anywhere for them ([`Hub::relay_for`]); the worker runs it.
+///
+/// Why: a connection's task sleeps on its lane, and a publisher on another
+/// worker's thread that fills the lane wakes it there, which for a parked
+/// worker is a write to its runtime's `eventfd`: one system call and one
+/// thread switch per delivery (1,000 members, two workers: ~500 per
+/// message, #33 item 2). Handed to the relay, an event wakes each worker
+/// once, and the relay's wakes of its own connections are local. Each
+/// worker's handoffs queue in publish order, so every connection's events
+/// keep theirs.
+#[derive(Debug)]
+pub struct Relay(mpsc::UnboundedReceiver<Handoff>);
+
+impl Relay {
+    /// Runs until the hub is gone.
+    pub async fn run(mut self) {
+        while let Some(handoff) = self.0.recv().await {
+            for lane in &handoff.lanes {
+                lane.offer(&handoff.frame);
+            }
+        }
+    }
+}
+
 /// How a publish went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delivery {
-    /// Connections whose lane took the event.
+    /// Connections whose lane took the event, or whose worker's [`Relay`]
+    /// did (it fills the lane, or closes a full one's connection, soon after).
     pub delivered: usize,
     /// Connections whose lane was full (they are being closed).
     pub dropped: usize,
@@ -257,7 +304,7 @@ struct Sequenced {
     topic: Topic,
     audience: RemoteAudience,
     except: Option<u64>,
-    frame: Arc<str>,
+    frame: Frame,
     position: Position,
     /// Whose receipt, and whose connections make it due.
     receipt: Option<(Box<str>, Vec<String>)>,
@@ -279,6 +326,8 @@ struct State {
     members: HashMap<u64, Member>,
     by_topic: HashMap<Topic, Vec<u64>>,
     by_principal: HashMap<Box<str>, Vec<u64>>,
+    /// Each per-core worker's relay, by worker index, once it has one.
+    relays: Vec<Option<mpsc::UnboundedSender<Handoff>>>,
 }
 
 impl State {
@@ -335,6 +384,20 @@ impl Hub {
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The relay of per-core worker `index`, which that worker runs
+    /// ([`Relay::run`]): from now on events for the connections whose lane
+    /// is [on that worker](Lane::on_worker) go through it. Called by each
+    /// worker as it starts, before it accepts a connection.
+    pub fn relay_for(&self, index: usize) -> Relay {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut state = self.write();
+        if state.relays.len() <= index {
+            state.relays.resize_with(index + 1, || None);
+        }
+        state.relays[index] = Some(sender);
+        Relay(receiver)
     }
 
     /// Registers `lane`'s connection under `topics` until the registration
@@ -464,7 +527,7 @@ impl Hub {
     /// here and, with a bus attached, on the other nodes. The returned
     /// [`Delivery`] counts this node's connections that took it now (an
     /// event waiting for its turn in its stream counts none).
-    pub fn publish(&self, topic: &Topic, audience: Audience<'_>, frame: Arc<str>) -> Delivery {
+    pub fn publish(&self, topic: &Topic, audience: Audience<'_>, frame: Frame) -> Delivery {
         let bus = self.bus.get().filter(|_| !audience.here_only);
         let remote = match audience.who {
             Who::Everyone => Some(RemoteAudience::Everyone),
@@ -486,7 +549,7 @@ impl Hub {
         bus.forward(RemoteEvent {
             topic: (topic.0, topic.1.to_string()),
             audience: remote.clone(),
-            frame: frame.to_string(),
+            frame: frame.as_str().to_owned(),
             position: audience.position,
             receipt: audience.receipt.map(|(principal, _)| principal.to_owned()),
             receipt_from: audience.receipt.map(|(_, witnesses)| witnesses.to_vec()).unwrap_or_default(),
@@ -513,7 +576,7 @@ impl Hub {
     /// Delivers an event another node published to this node's connections.
     pub fn deliver_remote(&self, event: RemoteEvent) -> Delivery {
         let topic: Topic = (event.topic.0, event.topic.1.into());
-        let frame: Arc<str> = event.frame.into();
+        let frame: Frame = event.frame.into();
         match event.position {
             Some(position) => self.sequence(Sequenced {
                 topic,
@@ -602,7 +665,7 @@ impl Hub {
         &self,
         topic: &Topic,
         audience: Audience<'_>,
-        frame: Arc<str>,
+        frame: Frame,
         witnesses: Option<&[String]>,
     ) -> (Delivery, bool) {
         let state = self.read();
@@ -626,14 +689,36 @@ impl Hub {
         chosen.dedup();
         let mut delivery = Delivery::default();
         let mut receipted = false;
+        // Per worker with a relay: the lanes it fills (see `Relay`).
+        let mut handoffs: Vec<Vec<Lane>> = Vec::new();
         for id in chosen.iter().filter(|id| Some(**id) != audience.except && on_topic(id)) {
             let Some(member) = state.members.get(id) else { continue };
-            if member.lane.offer(&frame) {
+            let relay = member.lane.worker.filter(|w| state.relays.get(*w).is_some_and(Option::is_some));
+            // A relayed lane counts as taking the event; if it turns out
+            // full, the relay closes its connection as a slow consumer.
+            let took = match relay {
+                Some(worker) => {
+                    handoffs.resize_with(handoffs.len().max(worker + 1), Vec::new);
+                    handoffs[worker].push(member.lane.clone());
+                    true
+                }
+                None => member.lane.offer(&frame),
+            };
+            if took {
                 delivery.delivered += 1;
-                receipted |= witnesses
-                    .is_some_and(|witnesses| member.bound.iter().any(|(p, _)| witnesses.iter().any(|w| **w == **p)));
+                // Once is enough: each check scans every witness (a room's members).
+                receipted = receipted
+                    || witnesses.is_some_and(|witnesses| {
+                        member.bound.iter().any(|(p, _)| witnesses.iter().any(|w| **w == **p))
+                    });
             } else {
                 delivery.dropped += 1;
+            }
+        }
+        for (worker, lanes) in handoffs.into_iter().enumerate().filter(|(_, lanes)| !lanes.is_empty()) {
+            if let Some(Some(relay)) = state.relays.get(worker) {
+                // A relay that is gone went with its worker and its connections.
+                let _ = relay.send(Handoff { frame: frame.clone(), lanes });
             }
         }
         (delivery, receipted)
@@ -699,7 +784,7 @@ mod tests {
         (0, params.into())
     }
 
-    fn member(hub: &Hub, id: u64, topics: &[&str]) -> (Registration, mpsc::Receiver<Arc<str>>, CancellationToken) {
+    fn member(hub: &Hub, id: u64, topics: &[&str]) -> (Registration, mpsc::Receiver<Frame>, CancellationToken) {
         let (lane, events, _) = Lane::new(id, 4);
         let close = CancellationToken::new();
         (hub.register(topics.iter().map(|t| topic(t)).collect(), lane, close.clone()), events, close)
@@ -714,6 +799,39 @@ mod tests {
         assert_eq!(delivery, Delivery { delivered: 1, dropped: 0 });
         assert_eq!(a_events.recv().await.as_deref(), Some("tick"));
         assert!(b_events.try_recv().is_err());
+    }
+
+    /// Connections on per-core workers get their events through their
+    /// worker's relay: each in publish order, the others' directly, and a
+    /// lane the relay finds full is closed as a slow consumer.
+    #[tokio::test]
+    async fn events_for_a_workers_connections_go_through_its_relay_in_order() {
+        let hub = Hub::new();
+        let on = |id: u64, worker: Option<usize>, capacity: usize| {
+            let (lane, events, overflow) = Lane::new(id, capacity);
+            let registration = hub.register(vec![topic("")], lane.on_worker(worker), CancellationToken::new());
+            (registration, events, overflow)
+        };
+        let (_a, mut a, _) = on(1, Some(0), 8);
+        let (_b, mut b, b_overflow) = on(2, Some(1), 2);
+        let (_c, mut c, _) = on(3, None, 8);
+        let relays = [hub.relay_for(0), hub.relay_for(1)];
+        for n in 0..3 {
+            let delivery = hub.publish(&topic(""), Audience::everyone(), n.to_string().into());
+            assert_eq!(delivery, Delivery { delivered: 3, dropped: 0 }, "handed over, to lanes or relays");
+        }
+        // Nothing reached the relayed lanes yet: their workers have not run.
+        assert!(a.try_recv().is_err() && b.try_recv().is_err());
+        assert_eq!(c.try_recv().ok().as_deref(), Some("0"), "a connection on no worker takes it at once");
+        for relay in relays {
+            tokio::spawn(relay.run());
+        }
+        for n in 0..3 {
+            assert_eq!(a.recv().await.as_deref(), Some(n.to_string().as_str()));
+        }
+        assert_eq!((b.recv().await.as_deref(), b.recv().await.as_deref()), (Some("0"), Some("1")));
+        b_overflow.cancelled().await;
+        assert!(b.try_recv().is_err(), "the third did not fit: the connection closes as a slow consumer");
     }
 
     #[test]

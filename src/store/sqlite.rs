@@ -15,6 +15,13 @@ use super::{StoreError, StoreResult};
 /// How long a request waits for a connection before the store reports `unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Rows a query's SQLite thread may hand over before it waits for the task
+/// to take them. sqlx's 50 made the worker thread block and be woken again
+/// every 50 rows: a message to a room of 1,000 members (whose list it
+/// reads) cost 20 thread switches there (#33 item 2, `specserve-bench
+/// broadcast`). Rows here are small; the largest result is a room's members.
+const ROW_BUFFER: usize = 1024;
+
 /// The SQLite migrations, in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -41,7 +48,8 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore<Sqlite>> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        .row_buffer_size(ROW_BUFFER);
     // Per worker: a SQLite connection is a thread sqlx starts, and one
     // opened by a per-core worker stays beside it (on its core, if pinned).
     open(Connections::per_worker(options.foreign_keys(true), 8, ACQUIRE_TIMEOUT)).await
@@ -52,7 +60,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore<Sqlite>> {
 /// exactly one connection and never closes it.
 pub async fn in_memory() -> StoreResult<SqlStore<Sqlite>> {
     tracing::warn!("in-memory SQLite database: nothing survives a restart");
-    let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true).row_buffer_size(ROW_BUFFER);
     open(Connections::new(options, 1, ACQUIRE_TIMEOUT)).await
 }
 

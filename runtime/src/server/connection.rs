@@ -105,7 +105,7 @@ where
 /// published from then on (they wait in the lane until the loop runs).
 pub(crate) struct Membership {
     registration: Registration,
-    events: tokio::sync::mpsc::Receiver<Arc<str>>,
+    events: tokio::sync::mpsc::Receiver<crate::hub::Frame>,
     overflow: CancellationToken,
 }
 
@@ -113,6 +113,7 @@ impl Membership {
     /// Registers connection `info` under `topics` with a lane of `capacity` events.
     pub(crate) fn join(hub: &Hub, topics: Vec<Topic>, info: &ConnectionInfo, capacity: usize) -> Membership {
         let (lane, events, overflow) = Lane::new(info.id(), capacity);
+        let lane = lane.on_worker(super::workers::Worker::current().map(|worker| worker.index));
         Membership { registration: hub.register(topics, lane, info.close_signal().clone()), events, overflow }
     }
 }
@@ -129,7 +130,7 @@ struct Connection<Svc: Service, S> {
     binding: Arc<Svc::Binding>,
     info: Arc<ConnectionInfo>,
     /// Events published to this connection's topics.
-    events: tokio::sync::mpsc::Receiver<Arc<str>>,
+    events: tokio::sync::mpsc::Receiver<crate::hub::Frame>,
     /// Cancelled when an event found the lane full.
     overflow: CancellationToken,
     /// Keeps the connection in the hub until it leaves.
@@ -352,7 +353,7 @@ where
             }
             let Poll::Ready(Some(frame)) = self.events.poll_recv(&mut cx) else { break };
             self.shared.metrics.event_out();
-            self.outgoing.push_back(Message::text(frame.to_string()));
+            self.outgoing.push_back(Message::Text(frame));
             progress = true;
         }
         progress

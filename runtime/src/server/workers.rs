@@ -196,6 +196,8 @@ async fn spawn<S: Service>(
         };
         Worker::set_current(Some(worker));
         runtime.block_on(async move {
+            // Before the first accept: every connection here has its relay.
+            tokio::spawn(shared.hub.relay_for(worker.index).run());
             let listener = match listener::bind(addr, true) {
                 Ok(listener) => listener,
                 Err(error) => {
