@@ -164,3 +164,29 @@ CREATE TABLE IF NOT EXISTS announcements (
   PRIMARY KEY (id),
   CONSTRAINT announcements_author_fk FOREIGN KEY (author_id) REFERENCES users (id) ON DELETE SET NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- A message of a clustered room, with the room's message before it, in one
+-- statement: the room's row lock is held only while the server runs it
+-- (migrations/mysql/0005_linked_insert_procedure.sql says why).
+CREATE PROCEDURE specserve_insert_linked_message(
+  IN p_room BIGINT,
+  IN p_author BIGINT,
+  IN p_client_msg_id VARCHAR(64),
+  IN p_text TEXT,
+  IN p_now DATETIME(6))
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE new_id BIGINT;
+  DECLARE previous_id BIGINT DEFAULT NULL;
+  DECLARE previous_at DATETIME(6) DEFAULT NULL;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  START TRANSACTION;
+  UPDATE rooms SET id = id WHERE id = p_room;
+  SELECT m.id, m.created_at INTO previous_id, previous_at
+    FROM messages m WHERE m.room_id = p_room ORDER BY m.id DESC LIMIT 1;
+  INSERT INTO messages (room_id, author_id, client_msg_id, text, created_at)
+    VALUES (p_room, p_author, p_client_msg_id, p_text, p_now);
+  SET new_id = LAST_INSERT_ID();
+  COMMIT;
+  SELECT new_id AS id, previous_id, previous_at;
+END;

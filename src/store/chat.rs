@@ -673,31 +673,53 @@ where
         .bind(&message.text)
         .bind(message.now);
         let mut connection = self.connections.acquire().await?;
-        let (inserted, previous) = if message.linked {
-            let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-            // Locks the room's row until commit (an update that changes
-            // nothing still takes the lock, in InnoDB and in SQLite), so
-            // the room's inserts are serialized and "previous" is exact.
-            sqlx::query("UPDATE rooms SET id = id WHERE id = ?").bind(message.room_id).execute(&mut *tx).await?;
-            let previous =
-                sqlx::query("SELECT id, created_at FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT 1")
+        // The new message's id, and the room's message before it when linked.
+        let inserted: StoreResult<(i64, Option<(i64, PrimitiveDateTime)>)> = match (message.linked, DB::LINKED_INSERT) {
+            (true, Some(statement)) => {
+                let row = sqlx::query(statement)
                     .bind(message.room_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("created_at")?)))
-                    .transpose()?;
-            let inserted = insert.execute(&mut *tx).await.map_err(StoreError::from);
-            if inserted.is_ok() {
-                tx.commit().await?;
+                    .bind(message.author_id)
+                    .bind(&message.client_msg_id)
+                    .bind(&message.text)
+                    .bind(message.now)
+                    .fetch_one(&mut *connection)
+                    .await;
+                match row {
+                    Ok(row) => {
+                        let previous_id: Option<i64> = row.try_get("previous_id")?;
+                        let previous_at: Option<PrimitiveDateTime> = row.try_get("previous_at")?;
+                        Ok((row.try_get("id")?, previous_id.zip(previous_at)))
+                    }
+                    Err(error) => Err(StoreError::from(error)),
+                }
             }
-            (inserted, previous)
-        } else {
-            (insert.execute(&mut *connection).await.map_err(StoreError::from), None)
+            (true, None) => {
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                // Locks the room's row until commit (an update that changes
+                // nothing still takes the lock, in InnoDB and in SQLite), so
+                // the room's inserts are serialized and "previous" is exact.
+                sqlx::query("UPDATE rooms SET id = id WHERE id = ?").bind(message.room_id).execute(&mut *tx).await?;
+                let previous =
+                    sqlx::query("SELECT id, created_at FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT 1")
+                        .bind(message.room_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("created_at")?)))
+                        .transpose()?;
+                let inserted = insert.execute(&mut *tx).await.map_err(StoreError::from);
+                if inserted.is_ok() {
+                    tx.commit().await?;
+                }
+                inserted.map(|result| (DB::inserted_id(&result), previous))
+            }
+            (false, _) => {
+                insert.execute(&mut *connection).await.map_err(StoreError::from).map(|r| (DB::inserted_id(&r), None))
+            }
         };
         match inserted {
-            Ok(result) => {
+            Ok((id, previous)) => {
                 let record = MessageRecord {
-                    id: DB::inserted_id(&result),
+                    id,
                     room_id: message.room_id,
                     author_id: Some(message.author_id),
                     text: message.text,

@@ -37,6 +37,8 @@ impl Dialect for MySql {
     fn rows_affected(result: &MySqlQueryResult) -> u64 {
         result.rows_affected()
     }
+
+    const LINKED_INSERT: Option<&'static str> = Some("CALL specserve_insert_linked_message(?, ?, ?, ?, ?)");
 }
 
 /// Connects lazily: the server starts even while the database is down, and

@@ -24,6 +24,13 @@ pub trait Dialect: sqlx::Database {
     fn inserted_id(result: &Self::QueryResult) -> i64;
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// One statement that stores a message (room, author, client id, text,
+    /// time) and reads the room's message before it under the room's lock,
+    /// answering `id`, `previous_id` and `previous_at`: for a database across
+    /// a network, where the transaction of separate statements would hold
+    /// the lock across their round trips. `None`: that transaction (SQLite,
+    /// whose statements are calls in this process).
+    const LINKED_INSERT: Option<&'static str>;
 }
 
 /// Users, tokens, verification codes and the chat in one SQL database.

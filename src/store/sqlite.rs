@@ -41,6 +41,8 @@ impl Dialect for Sqlite {
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
+
+    const LINKED_INSERT: Option<&'static str> = None;
 }
 
 /// Opens (creating if needed) the database at `url`, e.g. `sqlite://specserve.db`.
