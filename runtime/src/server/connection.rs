@@ -213,6 +213,10 @@ where
     fn poll_serve(&mut self, cx: &mut Context<'_>, signals: &mut Signals<'_>) -> Poll<CloseReason> {
         signals.register(cx);
         self.sources.register(cx);
+        // The socket said "nothing to read" in this poll: its waker is set,
+        // and asking again before the task sleeps finds nothing new (it was
+        // the third read poll of every frame, #33 item 1).
+        let mut read_waits = false;
         loop {
             if let Err(reason) = self.poll_write(cx) {
                 return Poll::Ready(reason);
@@ -244,7 +248,7 @@ where
                 self.start(prepared);
                 progress = true;
             }
-            if self.may_read() {
+            if !read_waits && self.may_read() {
                 match self.socket.poll_next_unpin(cx) {
                     Poll::Ready(message) => {
                         match self.receive(message) {
@@ -258,7 +262,7 @@ where
                         }
                         progress = true;
                     }
-                    Poll::Pending => {}
+                    Poll::Pending => read_waits = true,
                 }
             }
             match self.poll_timers(sources_due) {

@@ -58,6 +58,11 @@ impl Stream for InFlight {
             self.first = None;
             return Poll::Ready(Some(done));
         }
+        if self.rest.is_empty() {
+            // Polling an empty `FuturesOrdered` still registers the waker:
+            // three times per frame in the connection loop (#33 item 1).
+            return Poll::Ready(None);
+        }
         Pin::new(&mut self.rest).poll_next(cx)
     }
 }
