@@ -923,6 +923,50 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
             "report",
         ));
     }
+    // Many rooms at once (#33 item 3: two nodes against one on many rooms):
+    // rooms of 4, one sender each, members alternating between the nodes.
+    const MEMBERS: usize = 4;
+    let rooms = (users.len() / MEMBERS).min(8);
+    if rooms >= 2 {
+        let mut made = Vec::with_capacity(rooms);
+        for (n, group) in users.chunks(MEMBERS).take(rooms).enumerate() {
+            let (ids, tokens): (Vec<i64>, Vec<String>) = group.iter().cloned().unzip();
+            let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster many {n}")).await?;
+            made.push((room, tokens));
+        }
+        let all_rooms = async |targets: &[Target]| -> Result<Stats> {
+            let runs = made.iter().map(|(room, tokens)| fanout::run(targets, tokens, *room, 1, setup.timing));
+            let mut deliveries = Stats::empty();
+            for run in futures_util::future::join_all(runs).await {
+                deliveries.add(&run?.deliveries);
+            }
+            deliveries.seconds = setup.timing.duration.as_secs_f64();
+            Ok(deliveries)
+        };
+        let single = all_rooms(std::slice::from_ref(&target_single)).await?;
+        let before = (a.usage(), b.usage());
+        let two = all_rooms(&[target_a.clone(), target_b.clone()]).await?;
+        let after = (a.usage(), b.usage());
+        let usage = (
+            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, ..child::Usage::default() },
+            child::Usage {
+                cpu_seconds: after.0.cpu_seconds + after.1.cpu_seconds,
+                rss_kib: after.0.rss_kib.max(after.1.rss_kib),
+                ..child::Usage::default()
+            },
+        );
+        let mut row = Row::new(
+            &format!("cluster: {rooms} rooms of {MEMBERS} on 2 nodes, 1 sender each (latency: send -> receive)"),
+            "mariadb",
+            rooms * MEMBERS,
+            &two,
+            usage,
+            seconds,
+        );
+        row.throughput = two.rate();
+        row.deliveries_per_second = Some(two.rate());
+        rows.push(row.against("the same rooms on one node, no bus (deliveries/s)", single.rate(), ">= 1.7"));
+    }
     a.stop().await;
     b.stop().await;
     single_node.stop().await;
