@@ -895,18 +895,9 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster {size}")).await?;
         let senders = size.min(8);
         let single = fanout::run(std::slice::from_ref(&target_single), &tokens, room, senders, setup.timing).await?;
-        let before = (a.usage(), b.usage());
+        let before = two_nodes(&a, &b);
         let run = fanout::run(&[target_a.clone(), target_b.clone()], &tokens, room, senders, setup.timing).await?;
-        let after = (a.usage(), b.usage());
-        // Both nodes' CPU and the larger RSS.
-        let usage = (
-            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, ..child::Usage::default() },
-            child::Usage {
-                cpu_seconds: after.0.cpu_seconds + after.1.cpu_seconds,
-                rss_kib: after.0.rss_kib.max(after.1.rss_kib),
-                write_syscalls: after.0.write_syscalls + after.1.write_syscalls,
-            },
-        );
+        let usage = (before, two_nodes(&a, &b));
         let mut row = Row::new(
             &format!("cluster: room of {size} on 2 nodes, {senders} senders (latency: send -> receive)"),
             "mariadb",
@@ -944,17 +935,9 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
             Ok(deliveries)
         };
         let single = all_rooms(std::slice::from_ref(&target_single)).await?;
-        let before = (a.usage(), b.usage());
+        let before = two_nodes(&a, &b);
         let two = all_rooms(&[target_a.clone(), target_b.clone()]).await?;
-        let after = (a.usage(), b.usage());
-        let usage = (
-            child::Usage { cpu_seconds: before.0.cpu_seconds + before.1.cpu_seconds, ..child::Usage::default() },
-            child::Usage {
-                cpu_seconds: after.0.cpu_seconds + after.1.cpu_seconds,
-                rss_kib: after.0.rss_kib.max(after.1.rss_kib),
-                ..child::Usage::default()
-            },
-        );
+        let usage = (before, two_nodes(&a, &b));
         let mut row = Row::new(
             &format!("cluster: {rooms} rooms of {MEMBERS} on 2 nodes, 1 sender each (latency: send -> receive)"),
             "mariadb",
@@ -971,6 +954,16 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     b.stop().await;
     single_node.stop().await;
     Ok(rows)
+}
+
+/// Two nodes' usage as one: their CPU and write calls added, the larger RSS.
+fn two_nodes(a: &Process, b: &Process) -> Usage {
+    let (a, b) = (a.usage(), b.usage());
+    Usage {
+        cpu_seconds: a.cpu_seconds + b.cpu_seconds,
+        rss_kib: a.rss_kib.max(b.rss_kib),
+        write_syscalls: a.write_syscalls + b.write_syscalls,
+    }
 }
 
 fn print_table(rows: &[Row]) {
