@@ -90,7 +90,7 @@ fn session_cookie(token: &str, max_age: u64) -> String {
 
 /// An error as JSON, `{"error": {code, message, details?}}`, with its HTTP status.
 fn error_reply(error: &ApiError, set_cookies: Vec<String>) -> HttpReply {
-    HttpReply { status: error.code().http_status(), body: json!({"error": error}).to_string(), set_cookies }
+    HttpReply { status: error.code().http_status(), body: json!({"error": error.body()}).to_string(), set_cookies }
 }
 
 #[cfg(test)]
