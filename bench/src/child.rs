@@ -58,11 +58,13 @@ impl Process {
         Process::serve_child(database_url, &flags, false, layout).await
     }
 
-    /// Starts specserve over `database_url` on `workers` per-core workers
-    /// (`--workers`, pinned with `--pin-workers` if `pinned`), placed as
-    /// [`Process::specserve`] places the server.
+    /// Starts specserve over `database_url`, TLS or plaintext, on `workers`
+    /// per-core workers (`--workers`, pinned with `--pin-workers` if
+    /// `pinned`: the product's default, `--workers auto`, with a worker per
+    /// core), placed as [`Process::specserve`] places the server.
     pub async fn specserve_workers(
         database_url: &str,
+        tls: bool,
         workers: usize,
         pinned: bool,
         layout: Option<&Layout>,
@@ -72,20 +74,7 @@ impl Process {
         if pinned {
             flags.push("--child-pin-workers");
         }
-        Process::serve_child(database_url, &flags, false, layout).await
-    }
-
-    /// Starts specserve over `database_url` in the product's default layout
-    /// (`--workers auto`: a pinned per-core worker for each of `cores`), TLS
-    /// or plaintext.
-    pub async fn specserve_per_core(
-        database_url: &str,
-        cores: usize,
-        tls: bool,
-        layout: Option<&Layout>,
-    ) -> Result<Process> {
-        let cores = cores.to_string();
-        Process::serve_child(database_url, &["--child-workers", &cores, "--child-pin-workers"], tls, layout).await
+        Process::serve_child(database_url, &flags, tls, layout).await
     }
 
     /// Starts specserve over `database_url` on a single-threaded runtime,

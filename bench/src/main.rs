@@ -459,7 +459,7 @@ async fn read_on(
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
         let server = match workers {
-            Some(workers) => Process::specserve_workers(&url, workers, true, layout).await?,
+            Some(workers) => Process::specserve_workers(&url, false, workers, true, layout).await?,
             None => Process::specserve(&url, false, layout).await?,
         };
         let target = target_of(&server);
@@ -523,8 +523,8 @@ async fn sharded(setup: &Setup) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (store, url) in stores(setup) {
         let one = Process::specserve(&url, false, None).await?;
-        let workers = Process::specserve_workers(&url, 2, false, None).await?;
-        let pinned = Process::specserve_workers(&url, 2, true, None).await?;
+        let workers = Process::specserve_workers(&url, false, 2, false, None).await?;
+        let pinned = Process::specserve_workers(&url, false, 2, true, None).await?;
         let first = Process::specserve_shard(&url, 0).await?;
         let second = Process::specserve_shard(&url, first.port).await?;
         let mut measured: Vec<Row> = Vec::new();
@@ -816,7 +816,8 @@ async fn broadcast(setup: &Setup) -> Result<Vec<Row>> {
     use futures_util::TryStreamExt;
     let size = setup.broadcast;
     let cores = pin::allowed().len().max(1);
-    let server = Process::specserve_per_core(&setup.sqlite, cores, true, setup.layout.as_ref()).await?;
+    // TLS, a pinned worker per core: the product's default layout.
+    let server = Process::specserve_workers(&setup.sqlite, true, cores, true, setup.layout.as_ref()).await?;
     let target = target_of(&server);
     eprintln!("broadcast: registering {size} users");
     let users: Vec<(i64, String)> = futures_util::stream::iter(0..size)
