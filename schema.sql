@@ -179,6 +179,8 @@ BEGIN
   DECLARE new_id BIGINT;
   DECLARE previous_id BIGINT DEFAULT NULL;
   DECLARE previous_at DATETIME(6) DEFAULT NULL;
+  -- Any failure (a retried client_msg_id is a duplicate key) undoes it all
+  -- and reaches the caller as it was raised.
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   START TRANSACTION;
   UPDATE rooms SET id = id WHERE id = p_room;

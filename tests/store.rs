@@ -431,7 +431,8 @@ fn mysql_runs_under_ci() {
 
 /// `schema.sql`, the MySQL tables in one file to read, is what the
 /// migrations make: the same columns (type, nullability, default,
-/// collation), keys and foreign keys, table by table.
+/// collation), keys and foreign keys, table by table, and the same stored
+/// procedures, body for body.
 #[tokio::test]
 async fn schema_sql_is_what_the_migrations_make() {
     use sqlx::Connection;
@@ -452,6 +453,8 @@ async fn schema_sql_is_what_the_migrations_make() {
              FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r
                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
              WHERE k.TABLE_SCHEMA = DATABASE() ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME",
+            "SELECT CONCAT_WS(' ', ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION)
+             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME",
         ];
         let mut lines = Vec::new();
         for query in queries {
