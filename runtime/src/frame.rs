@@ -392,7 +392,7 @@ mod tests {
             assert_eq!(errors(&inlined), errors(&written), "{instance}");
         }
         // What is left of the references: only those that recur, one per copy of the type.
-        let mut value = schemas_first();
+        let mut value = recursive_document();
         super::inline_local_refs(&mut value);
         let text = value.to_string();
         assert_eq!(text.matches("$ref").count(), 2, "{text}");
@@ -408,7 +408,7 @@ mod tests {
         assert_eq!(value, with_id);
     }
 
-    fn schemas_first() -> serde_json::Value {
+    fn recursive_document() -> serde_json::Value {
         json!({
             "properties": {"id": {"$ref": "#/definitions/Id"}, "tree": {"$ref": "#/definitions/Tree"}},
             "definitions": {

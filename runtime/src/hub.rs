@@ -105,7 +105,8 @@ struct Handoff {
 pub struct Relay(mpsc::UnboundedReceiver<Handoff>);
 
 impl Relay {
-    /// Runs until the hub is gone.
+    /// Runs until its worker's runtime stops (or the hub replaces or drops
+    /// this worker's relay).
     pub async fn run(mut self) {
         while let Some(handoff) = self.0.recv().await {
             for lane in &handoff.lanes {
