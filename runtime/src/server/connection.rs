@@ -36,7 +36,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tokio_tungstenite::WebSocketStream;
@@ -513,10 +513,12 @@ where
         let deadline = tokio::time::Instant::now() + self.limits().close_timeout;
         let close = async {
             match reason {
-                // The echo of the client's close frame is already queued by the
-                // WebSocket layer; a socket that just ended takes nothing.
+                // The echo of the client's close frame is queued by the WebSocket
+                // layer, which writes it and ends (an error) without flushing the
+                // transport, where TLS sends. A socket that just ended takes nothing.
                 CloseReason::ClientClosed(_) => {
                     let _ = self.socket.flush().await;
+                    let _ = self.socket.get_mut().flush().await;
                     return;
                 }
                 // Its queue is what it does not read: skip it, the close frame goes first.

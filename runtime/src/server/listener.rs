@@ -9,10 +9,9 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, http, metrics};
+use super::{Shared, http, metrics, tls};
 use crate::service::Service;
 
 /// Accepts until shutdown, then waits for connections to drain. Returns whether
@@ -20,7 +19,7 @@ use crate::service::Service;
 /// (0 on the caller's runtime), for the per-worker accept counter.
 pub(super) async fn accept_loop<Svc: Service>(
     listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shared: Arc<Shared<Svc>>,
     shutdown: CancellationToken,
     worker: usize,
@@ -40,13 +39,13 @@ pub(super) async fn accept_loop<Svc: Service>(
         };
         let _ = tcp.set_nodelay(true);
         shared.metrics.accepted(worker);
-        let (shared_for_conn, acceptor, shutdown) = (Arc::clone(&shared), acceptor.clone(), shutdown.clone());
+        let (shared_for_conn, tls, shutdown) = (Arc::clone(&shared), tls.clone(), shutdown.clone());
         shared.tracker.spawn(async move {
-            match acceptor {
+            match tls {
                 None => serve_http(tcp, peer, shared_for_conn, shutdown).await,
-                Some(acceptor) => {
+                Some(config) => {
                     let deadline = shared_for_conn.limits.tls_handshake_timeout;
-                    match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+                    match tokio::time::timeout(deadline, tls::stream::accept(tcp, config)).await {
                         Ok(Ok(stream)) => serve_http(stream, peer, shared_for_conn, shutdown).await,
                         Ok(Err(error)) => {
                             shared_for_conn.metrics.rejected(metrics::Rejection::Tls);

@@ -3,7 +3,7 @@
 //! [`Service`]; it has no handler or database code of its own.
 //!
 //! - [`config`]  settings and limits
-//! - [`tls`]  certificates (PEM or self-signed)
+//! - [`tls`]  certificates (PEM or self-signed) and the TLS stream
 //! - `listener`  accept, TLS handshake deadline, HTTP/1.1 with upgrades
 //! - [`http`]  probes, metrics, spec, docs, upgrade admission
 //! - [`connection`]  the per-socket loop
@@ -33,7 +33,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use tokio::sync::oneshot;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -137,21 +136,21 @@ impl Server {
             tracker: TaskTracker::new(),
         });
         let shutdown = CancellationToken::new();
-        let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
+        let tls_config = tls.as_ref().map(|t| Arc::clone(&t.config));
         let bind_error = |source| StartError::Bind { addr: config.listen, source };
         let (local_addr, stopped) = match config.workers {
             Workers::Caller => {
                 let listener = listener::bind(config.listen, config.reuse_port).map_err(bind_error)?;
                 let local_addr = listener.local_addr().map_err(bind_error)?;
                 let (stopped_tx, stopped) = oneshot::channel();
-                let accept_loop = listener::accept_loop(listener, acceptor, shared, shutdown.clone(), 0);
+                let accept_loop = listener::accept_loop(listener, tls_config, shared, shutdown.clone(), 0);
                 tokio::spawn(async move {
                     let _ = stopped_tx.send(accept_loop.await);
                 });
                 (local_addr, vec![stopped])
             }
             Workers::PerCore { count, pinned } => {
-                let running = workers::start(count, pinned, config.listen, acceptor, &shared, &shutdown)
+                let running = workers::start(count, pinned, config.listen, tls_config, &shared, &shutdown)
                     .await
                     .map_err(|error| match error {
                         workers::WorkerError::Io(source) => bind_error(source),

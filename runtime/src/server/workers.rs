@@ -28,7 +28,6 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::{Shared, affinity, listener};
@@ -142,7 +141,7 @@ pub(super) async fn start<S: Service>(
     count: NonZeroUsize,
     pinned: bool,
     addr: SocketAddr,
-    acceptor: Option<TlsAcceptor>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shared: &Arc<Shared<S>>,
     shutdown: &CancellationToken,
 ) -> Result<Vec<Running>, WorkerError> {
@@ -153,7 +152,7 @@ pub(super) async fn start<S: Service>(
         let addr = running.first().map_or(addr, |first| first.local_addr);
         let worker = Worker { index, count };
         let core = cores.as_ref().map(|cores| cores[index]);
-        match spawn(worker, core, addr, acceptor.clone(), Arc::clone(shared), shutdown.clone()).await {
+        match spawn(worker, core, addr, tls.clone(), Arc::clone(shared), shutdown.clone()).await {
             Ok(worker) => running.push(worker),
             Err(error) => {
                 shutdown.cancel();
@@ -173,7 +172,7 @@ async fn spawn<S: Service>(
     worker: Worker,
     core: Option<usize>,
     addr: SocketAddr,
-    acceptor: Option<TlsAcceptor>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shared: Arc<Shared<S>>,
     shutdown: CancellationToken,
 ) -> Result<Running, WorkerError> {
@@ -206,7 +205,7 @@ async fn spawn<S: Service>(
                 }
             };
             let _ = bound_tx.send(listener.local_addr().map_err(WorkerError::Io));
-            let drained = listener::accept_loop(listener, acceptor, shared, shutdown, worker.index).await;
+            let drained = listener::accept_loop(listener, tls, shared, shutdown, worker.index).await;
             let _ = stopped_tx.send(drained);
         });
     });

@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::config::TlsSetup;
 
+pub mod stream;
+
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
