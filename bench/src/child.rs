@@ -40,7 +40,8 @@ pub struct Usage {
     /// Resident set size, KiB.
     pub rss_kib: u64,
     /// Write-family system calls so far (`syscw` of `/proc/<pid>/io`: write,
-    /// writev, ...), what the socket writes of a fan-out cost in calls.
+    /// writev, ...; not send(2), which the server's sockets do not use for
+    /// TLS), what the socket writes of a fan-out cost in calls.
     pub write_syscalls: u64,
 }
 
