@@ -25,6 +25,7 @@
 //! their stream's order ([`order`]), and may ask for a receipt
 //! ([`Audience::with_receipt`], [`Hub::on_receipt`]).
 
+mod lane;
 mod order;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
+pub use lane::{Events, Lane};
 pub use order::{Position, WAIT as ORDER_WAIT};
 
 use tokio::sync::mpsc;
@@ -44,43 +46,6 @@ pub type Topic = (u16, Box<str>);
 /// every lane that carries it. Cloning it counts a reference, and the socket
 /// writes it as it is: a room of 1,000 is one encoding and no copy.
 pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// The sending end of one connection's outbound lane.
-#[derive(Debug, Clone)]
-pub struct Lane {
-    connection: u64,
-    sender: mpsc::Sender<Frame>,
-    overflow: CancellationToken,
-    /// The per-core worker whose thread runs the connection, if one does.
-    worker: Option<usize>,
-}
-
-impl Lane {
-    /// A lane for connection `connection` holding `capacity` events, and its
-    /// receiving end; `overflow` is cancelled when an event had to be dropped.
-    pub fn new(connection: u64, capacity: usize) -> (Lane, mpsc::Receiver<Frame>, CancellationToken) {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let overflow = CancellationToken::new();
-        (Lane { connection, sender, overflow: overflow.clone(), worker: None }, receiver, overflow)
-    }
-
-    /// The same lane, for a connection that per-core worker `index` runs:
-    /// events for it go through that worker's [`Relay`] once the hub has one.
-    pub fn on_worker(self, index: Option<usize>) -> Lane {
-        Lane { worker: index, ..self }
-    }
-
-    fn offer(&self, frame: &Frame) -> bool {
-        match self.sender.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.overflow.cancel();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
 
 /// One worker's share of an event: the frame and the lanes of that
 /// worker's connections that take it.
@@ -785,7 +750,7 @@ mod tests {
         (0, params.into())
     }
 
-    fn member(hub: &Hub, id: u64, topics: &[&str]) -> (Registration, mpsc::Receiver<Frame>, CancellationToken) {
+    fn member(hub: &Hub, id: u64, topics: &[&str]) -> (Registration, Events, CancellationToken) {
         let (lane, events, _) = Lane::new(id, 4);
         let close = CancellationToken::new();
         (hub.register(topics.iter().map(|t| topic(t)).collect(), lane, close.clone()), events, close)
@@ -799,7 +764,7 @@ mod tests {
         let delivery = hub.publish(&topic("btcusd"), Audience::everyone(), "tick".into());
         assert_eq!(delivery, Delivery { delivered: 1, dropped: 0 });
         assert_eq!(a_events.recv().await.as_deref(), Some("tick"));
-        assert!(b_events.try_recv().is_err());
+        assert!(b_events.try_recv().is_none());
     }
 
     /// Connections on per-core workers get their events through their
@@ -822,8 +787,8 @@ mod tests {
             assert_eq!(delivery, Delivery { delivered: 3, dropped: 0 }, "handed over, to lanes or relays");
         }
         // Nothing reached the relayed lanes yet: their workers have not run.
-        assert!(a.try_recv().is_err() && b.try_recv().is_err());
-        assert_eq!(c.try_recv().ok().as_deref(), Some("0"), "a connection on no worker takes it at once");
+        assert!(a.try_recv().is_none() && b.try_recv().is_none());
+        assert_eq!(c.try_recv().as_deref(), Some("0"), "a connection on no worker takes it at once");
         for relay in relays {
             tokio::spawn(relay.run());
         }
@@ -832,7 +797,7 @@ mod tests {
         }
         assert_eq!((b.recv().await.as_deref(), b.recv().await.as_deref()), (Some("0"), Some("1")));
         b_overflow.cancelled().await;
-        assert!(b.try_recv().is_err(), "the third did not fit: the connection closes as a slow consumer");
+        assert!(b.try_recv().is_none(), "the third did not fit: the connection closes as a slow consumer");
     }
 
     #[test]
@@ -848,17 +813,17 @@ mod tests {
         let everyone = ["alice".to_owned(), "bob".to_owned()];
         let delivery = hub.publish(&topic(""), Audience::principals(&everyone).except(1), "m".into());
         assert_eq!(delivery.delivered, 2);
-        assert!(a1.try_recv().is_err(), "the sender's own connection is skipped");
-        assert_eq!((a2.try_recv().ok().as_deref(), b.try_recv().ok().as_deref()), (Some("m"), Some("m")));
-        assert!(unbound.try_recv().is_err(), "nobody unbound hears a principal's events");
+        assert!(a1.try_recv().is_none(), "the sender's own connection is skipped");
+        assert_eq!((a2.try_recv().as_deref(), b.try_recv().as_deref()), (Some("m"), Some("m")));
+        assert!(unbound.try_recv().is_none(), "nobody unbound hears a principal's events");
         assert_eq!(hub.publish(&topic("other"), Audience::principal("bob"), "x".into()).delivered, 0, "topic first");
         // Everyone signed in, each connection once (Alice's two sessions on one included).
         assert!(!hub.bind(1, "alice", 12));
         let delivery = hub.publish(&topic(""), Audience::bound().except(3), "all".into());
         assert_eq!(delivery.delivered, 2);
-        assert_eq!((a1.try_recv().ok().as_deref(), a2.try_recv().ok().as_deref()), (Some("all"), Some("all")));
-        assert!(a1.try_recv().is_err(), "once per connection");
-        assert!(unbound.try_recv().is_err() && b.try_recv().is_err(), "nobody anonymous, nor the excepted");
+        assert_eq!((a1.try_recv().as_deref(), a2.try_recv().as_deref()), (Some("all"), Some("all")));
+        assert!(a1.try_recv().is_none(), "once per connection");
+        assert!(unbound.try_recv().is_none() && b.try_recv().is_none(), "nobody anonymous, nor the excepted");
     }
 
     #[test]
@@ -947,7 +912,7 @@ mod tests {
         assert_eq!(events.recv().await.as_deref(), Some("10"));
         assert_eq!(events.recv().await.as_deref(), Some("11"));
         hub.deliver_remote(remote(9, 8, 1));
-        assert!(events.try_recv().is_err(), "an event behind its stream is dropped");
+        assert!(events.try_recv().is_none(), "an event behind its stream is dropped");
         assert_eq!(hub.bus_status().map(|s| s.late), Some(1));
         // A gap that never fills is skipped after the wait.
         hub.deliver_remote(remote(13, 12, 1));

@@ -105,7 +105,7 @@ where
 /// published from then on (they wait in the lane until the loop runs).
 pub(crate) struct Membership {
     registration: Registration,
-    events: tokio::sync::mpsc::Receiver<crate::hub::Frame>,
+    events: crate::hub::Events,
     overflow: CancellationToken,
 }
 
@@ -130,7 +130,7 @@ struct Connection<Svc: Service, S> {
     binding: Arc<Svc::Binding>,
     info: Arc<ConnectionInfo>,
     /// Events published to this connection's topics.
-    events: tokio::sync::mpsc::Receiver<crate::hub::Frame>,
+    events: crate::hub::Events,
     /// Cancelled when an event found the lane full.
     overflow: CancellationToken,
     /// Keeps the connection in the hub until it leaves.
