@@ -120,10 +120,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
                 }
                 // Our flight goes out before we wait for theirs.
                 ready!(sending);
-                if rest == Rest::Closed || this.read_closed {
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof")));
-                }
-                if ready!(poll_fill(&mut this.io, cx, incoming))? == 0 {
+                let ended = rest == Rest::Closed || this.read_closed;
+                if ended || ready!(poll_fill(&mut this.io, cx, incoming))? == 0 {
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof")));
                 }
             }
@@ -169,9 +167,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
             ready!(self.poll_send(cx))?;
         }
         let accepted = &buf[..buf.len().min(OUTGOING_LIMIT)];
-        // Writing never needs received bytes, so no buffer is lent.
-        let mut nothing_received = Incoming { buf: &mut Vec::new(), filled: 0 };
-        match self.advance(&mut nothing_received, &mut ReadBuf::new(&mut []), Intent::Encrypt(accepted))? {
+        match self.advance_without_input(Intent::Encrypt(accepted))? {
             Rest::Traffic => Poll::Ready(Ok(accepted.len())),
             Rest::Handshaking => {
                 Poll::Ready(Err(io::Error::new(io::ErrorKind::NotConnected, "TLS handshake not complete")))
@@ -182,8 +178,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
 
     fn poll_shutdown_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.write_closed {
-            let mut nothing_received = Incoming { buf: &mut Vec::new(), filled: 0 };
-            self.advance(&mut nothing_received, &mut ReadBuf::new(&mut []), Intent::CloseNotify)?;
+            self.advance_without_input(Intent::CloseNotify)?;
             self.write_closed = true;
         }
         ready!(self.poll_send(cx))?;
@@ -210,8 +205,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
     /// socket takes it now (as tokio-rustls does), and the error returned.
     fn send_alert_on_error<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(_)) = &result {
-            let mut nothing_received = Incoming { buf: &mut Vec::new(), filled: 0 };
-            let _ = self.advance(&mut nothing_received, &mut ReadBuf::new(&mut []), Intent::Nothing);
+            let _ = self.advance_without_input(Intent::Nothing);
             let _ = self.poll_send(cx);
         }
         result
@@ -233,6 +227,13 @@ impl<IO> TlsStream<IO> {
             self.plaintext_taken = 0;
         }
         true
+    }
+
+    /// [`advance`](Self::advance) for what needs no received bytes (writes,
+    /// close_notify, a queued alert): no buffer is lent, no plaintext taken.
+    fn advance_without_input(&mut self, intent: Intent<'_>) -> io::Result<Rest> {
+        let mut nothing_received = Incoming { buf: &mut Vec::new(), filled: 0 };
+        self.advance(&mut nothing_received, &mut ReadBuf::new(&mut []), intent)
     }
 
     /// Runs rustls over the received bytes until it rests: decrypted records
