@@ -115,6 +115,24 @@ async fn oversize_message_closes_1009_and_the_server_keeps_serving() {
     assert_eq!(text_reply(&mut other).await["id"], 1);
 }
 
+/// Over TLS the server reads 256 bytes at a time (`websocket::TLS_READ_BUFFER`):
+/// frames many times that long, several in one burst, still arrive whole.
+#[tokio::test]
+async fn frames_longer_than_the_tls_read_buffer_are_read_whole() {
+    let (server, _) = net::start(Limits::default()).await;
+    let mut socket = net::raw(&server, "/ws", &[]).await.unwrap();
+    let padding = " ".repeat(20 * specserve_runtime::websocket::TLS_READ_BUFFER);
+    let long_read = READ_ADMIN.replacen(',', &format!(",{padding}"), 1);
+    assert!(long_read.len() > 5000);
+    for _ in 0..3 {
+        socket.feed(Message::text(long_read.clone())).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(text_reply(&mut socket).await["email"], "root@example.com");
+    }
+}
+
 #[tokio::test]
 async fn two_mebibyte_frame_is_refused_without_harm() {
     let (server, _) = net::start(Limits::default()).await;

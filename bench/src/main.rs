@@ -730,7 +730,7 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             ),
             baseline_throughput: 0.0,
             ratio: per_connection_kib,
-            target: if tls { "<= 30 KiB".into() } else { "<= 10 KiB".into() },
+            target: if tls { "<= 8 KiB".into() } else { "<= 10 KiB".into() },
             server_cpu_percent: 0.0,
             server_rss_mib: after.rss_kib as f64 / 1024.0,
             cores: None,

@@ -51,6 +51,8 @@ pub struct Shared<S> {
     pub service: Arc<S>,
     /// Limits and timeouts.
     pub limits: Limits,
+    /// tungstenite's settings for every connection, for the limits and the transport.
+    websocket: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// What `/metrics` encodes: the counters, the process, the cluster bus.
@@ -127,6 +129,7 @@ impl Server {
             docs_policy: http::docs_policy(config.assets.docs_html.unwrap_or_default()),
             assets: config.assets,
             limiter: ConnectionLimiter::new(config.limits.max_connections, config.limits.max_connections_per_ip),
+            websocket: crate::websocket::server_config(config.limits.max_message_bytes, tls.is_some()),
             limits: config.limits,
             metrics: Arc::clone(&metrics),
             cors,

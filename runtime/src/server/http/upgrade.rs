@@ -95,11 +95,8 @@ pub(super) async fn upgrade<S: Service, B>(
                 return;
             }
         };
-        let config = crate::websocket::config()
-            .max_message_size(Some(shared.limits.max_message_bytes))
-            .max_frame_size(Some(shared.limits.max_message_bytes))
-            .max_write_buffer_size(shared.limits.max_message_bytes * 2);
-        let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(shared.websocket)).await;
         shared.metrics.connection_opened();
         let opened = std::time::Instant::now();
         tracing::info!(conn = id, ip = %client_ip, "connection opened");
