@@ -347,6 +347,32 @@ async fn linked_inserts_chain_a_rooms_messages_even_when_concurrent(db: TestDb) 
     db.drop().await;
 }
 
+/// A cluster's check of events' positions: one read for many, each answer in
+/// its place, a message counted only in its own room.
+async fn messages_are_confirmed_only_in_their_own_room(db: TestDb) {
+    let store = db.store();
+    let alice = store.create_user(new_user("Alice", "alice@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("Bob", "bob@example.com")).await.unwrap();
+    let carol = store.create_user(new_user("Carol", "carol@example.com")).await.unwrap();
+    let (ours, _) = store.direct_room(alice, bob, now_utc()).await.unwrap();
+    let (theirs, _) = store.direct_room(alice, carol, now_utc()).await.unwrap();
+    let first = store.insert_message(new_message(ours.id, alice, "one", false)).await.unwrap().record.id;
+    let second = store.insert_message(new_message(ours.id, bob, "two", false)).await.unwrap().record.id;
+    let elsewhere = store.insert_message(new_message(theirs.id, carol, "three", false)).await.unwrap().record.id;
+    let asked = [
+        (ours.id, second),
+        (ours.id, elsewhere),
+        (ours.id, 1 << 62),
+        (theirs.id, elsewhere),
+        (ours.id, first),
+        (ours.id, first),
+    ];
+    let confirmed = store.messages_in_rooms(&asked).await.unwrap();
+    assert_eq!(confirmed, [true, false, false, true, true, true]);
+    assert!(store.messages_in_rooms(&[]).await.unwrap().is_empty());
+    db.drop().await;
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -384,6 +410,7 @@ conformance!(
     logout_and_password_change_end_the_refresh_tokens_of_their_logins,
     two_presenters_of_one_refresh_token_leave_no_live_token_behind,
     linked_inserts_chain_a_rooms_messages_even_when_concurrent,
+    messages_are_confirmed_only_in_their_own_room,
 );
 
 #[tokio::test]

@@ -121,9 +121,14 @@ pub enum ClusterError {
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How old (or, for clock skew, how far ahead) an envelope may be by default.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(30);
-/// Events whose position is being checked against the database at once;
-/// past it, the bus's reader waits (NATS buffers meanwhile).
-const CHECKS_IN_FLIGHT: usize = 64;
+/// The most events whose positions one database read checks; also how many
+/// the bus's reader hands over before it waits (NATS buffers meanwhile).
+const CHECKED_AT_ONCE: usize = 64;
+
+/// Database reads checking positions at once. The events that arrive while
+/// they run are checked together by the next one, so under load a read
+/// checks many events, and an event alone waits for no one.
+const CHECKS_IN_FLIGHT: usize = 2;
 
 /// Everything a node needs to join.
 #[derive(Debug, Clone)]
@@ -138,10 +143,11 @@ pub struct ClusterConfig {
     pub replay_window: Duration,
 }
 
-/// Whether the database has the message an event's [`Position`] names in
-/// its room (the app's store answers). An event whose position it does not
-/// confirm is dropped, so it cannot move the room's order.
-pub type PositionCheck = Arc<dyn Fn(Position) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+/// For each [`Position`], in order, whether the database has the message it
+/// names in its room (the app's store answers, one read for all). An event
+/// whose position it does not confirm is dropped, so it cannot move the
+/// room's order.
+pub type PositionCheck = Arc<dyn Fn(Vec<Position>) -> Pin<Box<dyn Future<Output = Vec<bool>> + Send>> + Send + Sync>;
 
 type Presence = Arc<Mutex<Elsewhere>>;
 
@@ -240,7 +246,7 @@ impl Cluster {
         let counters = Arc::new(Counters::default());
         let presence = Presence::default();
         let (notices, notice_receiver) = mpsc::channel(1024);
-        let (events, event_receiver) = mpsc::channel(CHECKS_IN_FLIGHT);
+        let (events, event_receiver) = mpsc::channel(CHECKED_AT_ONCE);
         let opener = Opener::new(config.key, node, config.replay_window);
         let reader = Reader {
             opener,
@@ -424,8 +430,9 @@ impl Reader {
 }
 
 /// Hands the other nodes' events to the hub in the order they came, each
-/// event with a position once the database confirmed it (several checks at
-/// once, delivered in order).
+/// event with a position once the database confirmed it. The events that
+/// wait meanwhile are checked together ([`CHECKS_IN_FLIGHT`] reads at once,
+/// delivered in order).
 async fn deliver_in_order(
     mut events: mpsc::Receiver<RemoteEvent>,
     hub: Hub,
@@ -436,26 +443,50 @@ async fn deliver_in_order(
     loop {
         tokio::select! {
             biased;
-            Some((event, confirmed)) = checking.next(), if !checking.is_empty() => {
-                if confirmed {
-                    hub.deliver_remote(event);
-                } else {
-                    counters.unconfirmed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("a cluster event names a message the database does not have in its room: dropped");
+            Some(checked) = checking.next(), if !checking.is_empty() => {
+                for (event, confirmed) in checked {
+                    if confirmed {
+                        hub.deliver_remote(event);
+                    } else {
+                        counters.unconfirmed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("a cluster event names a message the database does not have in its room: dropped");
+                    }
                 }
             }
             incoming = events.recv(), if checking.len() < CHECKS_IN_FLIGHT => {
-                let Some(event) = incoming else { return };
-                let check = event.position.map(|position| positions(position));
-                checking.push_back(async move {
-                    let confirmed = match check {
-                        Some(check) => check.await,
-                        None => true,
-                    };
-                    (event, confirmed)
-                });
+                let Some(first) = incoming else { return };
+                let mut batch = vec![first];
+                while batch.len() < CHECKED_AT_ONCE {
+                    let Ok(event) = events.try_recv() else { break };
+                    batch.push(event);
+                }
+                checking.push_back(check_positions(batch, &positions));
             }
         }
+    }
+}
+
+/// `batch` with whether each event may be delivered: one with a position
+/// once the database confirmed it, one without at once.
+fn check_positions(
+    batch: Vec<RemoteEvent>,
+    positions: &PositionCheck,
+) -> impl Future<Output = Vec<(RemoteEvent, bool)>> + use<> {
+    let asked: Vec<Position> = batch.iter().filter_map(|event| event.position).collect();
+    let check = (!asked.is_empty()).then(|| positions(asked));
+    async move {
+        let mut answers = match check {
+            Some(check) => check.await.into_iter(),
+            None => Vec::new().into_iter(),
+        };
+        // An answer missing (a check that said less than it was asked) confirms nothing.
+        batch
+            .into_iter()
+            .map(|event| {
+                let confirmed = event.position.is_none() || answers.next().unwrap_or(false);
+                (event, confirmed)
+            })
+            .collect()
     }
 }
 
@@ -486,5 +517,57 @@ impl RefusalLog {
                 *last = Some((Instant::now(), 0));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use specserve_runtime::hub::{Lane, RemoteAudience};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    /// An event for Bob in room 7's order at `id` (after `id - 1`); `0` has no position.
+    fn event(id: i64) -> RemoteEvent {
+        RemoteEvent {
+            topic: (0, String::new()),
+            audience: RemoteAudience::Principal("bob".into()),
+            frame: id.to_string(),
+            position: (id > 0).then_some(Position { stream: 7, id, after: Some(id - 1), after_age_ms: 0 }),
+            receipt: None,
+            receipt_from: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn events_that_waited_are_checked_in_one_read_and_the_unconfirmed_dropped() {
+        let hub = Hub::new();
+        let (lane, mut bob, _) = Lane::new(1, 16);
+        let _registration = hub.register(vec![(0, "".into())], lane, CancellationToken::new());
+        assert!(hub.bind(1, "bob", 1));
+        let reads = Arc::new(Mutex::new(Vec::new()));
+        let asked = Arc::clone(&reads);
+        let positions: PositionCheck = Arc::new(move |positions: Vec<Position>| {
+            let ids: Vec<i64> = positions.iter().map(|p| p.id).collect();
+            asked.lock().unwrap().push(ids.clone());
+            // The database has every message but 3.
+            Box::pin(async move { ids.iter().map(|id| *id != 3).collect() })
+        });
+        let (events, receiver) = mpsc::channel(CHECKED_AT_ONCE);
+        for id in [1, 2, 3, 0, 4, 5] {
+            events.send(event(id)).await.unwrap();
+        }
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(deliver_in_order(receiver, hub, positions, Arc::clone(&counters)));
+
+        let mut frames = Vec::new();
+        for _ in 0..5 {
+            let frame = bob.recv().await.expect("delivered");
+            frames.push(String::from_utf8_lossy(frame.as_ref()).into_owned());
+        }
+        assert_eq!(frames, ["1", "2", "0", "4", "5"]);
+        assert_eq!(*reads.lock().unwrap(), [vec![1, 2, 3, 4, 5]], "one read for the five that waited");
+        assert_eq!(counters.unconfirmed.load(Ordering::Relaxed), 1);
+        drop(events);
     }
 }

@@ -168,14 +168,15 @@ impl App {
     /// to them and theirs are applied here, for as long as the app lives.
     pub async fn join_cluster(self: &Arc<Self>, config: ClusterConfig) -> Result<Arc<Cluster>, ClusterError> {
         let store = self.store.clone();
-        let positions: PositionCheck = Arc::new(move |position: Position| {
+        let positions: PositionCheck = Arc::new(move |positions: Vec<Position>| {
             let store = store.clone();
             Box::pin(async move {
-                match store.message_in_room(position.stream, position.id).await {
+                let messages: Vec<(i64, i64)> = positions.iter().map(|p| (p.stream, p.id)).collect();
+                match store.messages_in_rooms(&messages).await {
                     Ok(stored) => stored,
                     Err(error) => {
-                        tracing::warn!(%error, "a cluster event's position could not be checked: dropped");
-                        false
+                        tracing::warn!(%error, events = messages.len(), "cluster events' positions could not be checked: dropped");
+                        vec![false; messages.len()]
                     }
                 }
             })

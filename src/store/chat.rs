@@ -355,9 +355,10 @@ pub trait ChatStore: Send + Sync {
     /// `since` that they may read, oldest first, at most `limit`: what a
     /// reconnecting client missed.
     async fn messages_since(&self, user: i64, since: i64, limit: u32) -> StoreResult<Vec<MessageRecord>>;
-    /// Whether message `message` is stored, in room `room` (a cluster
-    /// believes an event's place in its room only then).
-    async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool>;
+    /// For each `(room, message)`, whether that message is stored in that
+    /// room, in the same order: a cluster believes an event's place in its
+    /// room only then, and asks for all the events that came meanwhile at once.
+    async fn messages_in_rooms(&self, messages: &[(i64, i64)]) -> StoreResult<Vec<bool>>;
     /// Replaces the text of message `message` of `room` if `author` wrote it.
     async fn edit_message(&self, room: i64, message: i64, author: i64, text: &str) -> StoreResult<Edit>;
     /// Moves `user`'s last-read pointer in `room` forward to `message` (a
@@ -774,13 +775,23 @@ where
         rows.iter().map(|row| Self::message_from_row(row)).collect()
     }
 
-    async fn message_in_room(&self, room: i64, message: i64) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND room_id = ?")
-            .bind(message)
-            .bind(room)
-            .fetch_optional(&mut *self.connections.acquire().await?)
-            .await?;
-        Ok(row.is_some())
+    async fn messages_in_rooms(&self, messages: &[(i64, i64)]) -> StoreResult<Vec<bool>> {
+        use sqlx::Row;
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<DB>::new("SELECT id, room_id FROM messages WHERE id IN (");
+        let mut list = query.separated(", ");
+        for (_, message) in messages {
+            list.push_bind(*message);
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(&mut *self.connections.acquire().await?).await?;
+        let stored = rows
+            .iter()
+            .map(|row| Ok((row.try_get("room_id")?, row.try_get("id")?)))
+            .collect::<StoreResult<std::collections::HashSet<(i64, i64)>>>()?;
+        Ok(messages.iter().map(|wanted| stored.contains(wanted)).collect())
     }
 
     async fn edit_message(&self, room: i64, message: i64, author: i64, text: &str) -> StoreResult<Edit> {
