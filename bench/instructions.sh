@@ -7,14 +7,16 @@
 # sha2 runs its portable code (valgrind hides SHA-NI), so authentication
 # counts more than it costs on a CPU with SHA extensions.
 #
-#   bench/instructions.sh [read|reject|echo|floor] [DATABASE_URL] [FRAMES] [CONNECTIONS]
+#   bench/instructions.sh [--tls] [read|reject|echo|floor] [DATABASE_URL] [FRAMES] [CONNECTIONS]
 #
 # read (the default): `user/read` of a logged-in user, on the store at
 # DATABASE_URL. reject: the `reject` scenario's frame (fails validation, no
 # database call). echo: the same frame to the bench's echo child (the raw
 # tokio-tungstenite baseline), which has no database. floor: the same frame to
 # the bench's hand-written floor server (`__floor`, #33), with the token it
-# knows, so it is refused where a hand-written server refuses it.
+# knows, so it is refused where a hand-written server refuses it. --tls: the
+# child serves TLS (a new self-signed certificate) and the client speaks it,
+# as the `floor` bench does, so TLS's own instructions are counted too.
 #
 # Starts the child under valgrind with instrumentation off, lets
 # bench/instructions_client.py warm up (for read: register and log in; argon2
@@ -23,14 +25,16 @@
 # callgrind file as target/instructions/callgrind.out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tls=()
+[ "${1:-}" = --tls ] && tls=(--tls) && shift
 what=read
 case ${1:-} in read | reject | echo | floor) what=$1 && shift ;; esac
 url=${1:-mysql://root@127.0.0.1:3306/specserve_instructions}
 frames=${2:-4000}
 connections=${3:-4}
-child=(__serve "$url")
-[ "$what" = echo ] && child=(__echo)
-[ "$what" = floor ] && child=(__floor "$url" --child-token not-checked-before-validation --child-user-id 1)
+child=(__serve "$url" "${tls[@]}")
+[ "$what" = echo ] && child=(__echo "${tls[@]}")
+[ "$what" = floor ] && child=(__floor "$url" "${tls[@]}" --child-token not-checked-before-validation --child-user-id 1)
 cargo build --release -p specserve-bench
 out=target/instructions
 mkdir -p "$out"
@@ -49,7 +53,7 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [ -n "$port" ] || { echo "the server did not start"; exit 1; }
-coproc client { python3 bench/instructions_client.py "$what" "$port" "$frames" "$connections"; }
+coproc client { python3 bench/instructions_client.py "$what" "$port" "$frames" "$connections" "${tls[@]}"; }
 read -r line <&"${client[0]}"
 [ "$line" = ready ] || { echo "client: $line"; exit 1; }
 callgrind_control -i on $server >/dev/null 2>&1

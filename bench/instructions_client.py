@@ -1,4 +1,6 @@
-"""The client of bench/instructions.sh, talking to ws://127.0.0.1:PORT/ws.
+"""The client of bench/instructions.sh, talking to ws://127.0.0.1:PORT/ws
+(wss:// with a fifth argument --tls, taking the child's self-signed
+certificate unchecked: the count, not the peer, is what matters here).
 
 WHAT is the frame counted:
   read    registers and logs in a user, then sends user/read for it; every
@@ -15,13 +17,19 @@ next) and prints "done"."""
 import asyncio
 import json
 import os
+import ssl
 import sys
 import time
 
 import websockets
 
 what, port, count, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-url = f"ws://127.0.0.1:{port}/ws"
+TLS = None
+if sys.argv[5:] == ["--tls"]:
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    TLS.check_hostname = False
+    TLS.verify_mode = ssl.CERT_NONE
+url = f"{'wss' if TLS else 'ws'}://127.0.0.1:{port}/ws"
 # The frame of bench/src/main.rs's `reject` scenario.
 REJECTED = '{"channel":"user/read","apiToken":"not-checked-before-validation","payload":{"id":"seven"}}'
 
@@ -32,7 +40,7 @@ async def ask(ws, message):
 
 
 async def exchange(frame, expected, count):
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, ssl=TLS) as ws:
         for _ in range(count):
             await ws.send(frame)
             reply = await ws.recv()
@@ -43,7 +51,7 @@ async def exchange(frame, expected, count):
 async def read_frames():
     email = f"instructions-{os.getpid()}-{time.time_ns()}@example.com"
     password = "bench-password-123"
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, ssl=TLS) as ws:
         registered = await ask(ws, {"channel": "auth/register", "payload": {"name": "Bench", "email": email, "password": password}})
         login = await ask(ws, {"channel": "auth/generateToken", "payload": {"email": email, "password": password}})
     user_id, token = registered["userId"], login["token"]
