@@ -568,6 +568,5 @@ mod tests {
         assert_eq!(frames, ["1", "2", "0", "4", "5"]);
         assert_eq!(*reads.lock().unwrap(), [vec![1, 2, 3, 4, 5]], "one read for the five that waited");
         assert_eq!(counters.unconfirmed.load(Ordering::Relaxed), 1);
-        drop(events);
     }
 }
