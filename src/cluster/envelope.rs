@@ -57,7 +57,7 @@ pub enum Refusal {
     Forged,
     /// Sent outside the replay window, or its counter was seen already.
     Replayed,
-    /// This node's own (NATS echoes a node's publishes to its own subscription).
+    /// This node's own, sent back (nodes connect with `no_echo`, so only a replay does).
     Own,
 }
 

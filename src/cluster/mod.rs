@@ -341,20 +341,68 @@ impl Bus for Cluster {
     }
 }
 
-/// Seals what this node queues and publishes it.
+/// Events sealed into one envelope at most (what waited in the queue while
+/// the last envelope went out).
+const EVENTS_PER_ENVELOPE: usize = 64;
+/// Event bytes in one envelope at most, well under NATS's default 1 MiB
+/// payload; a larger event goes alone.
+const EVENT_BYTES_PER_ENVELOPE: usize = 256 * 1024;
+
+/// Seals what this node queues and publishes it. Events that queued up
+/// together go in one envelope, a JSON array of them, so that a busy node
+/// costs NATS and the other nodes one message per wake-up rather than one per
+/// event (a chat message is two events here, and a receipt there).
 async fn publish(
     client: async_nats::Client,
     mut sealer: Sealer,
     prefix: String,
     mut queue: mpsc::Receiver<(Kind, Bytes)>,
 ) {
-    while let Some((kind, body)) = queue.recv().await {
-        let subject = format!("{prefix}.{}", kind.suffix());
-        let envelope = sealer.seal(&subject, &body);
-        if let Err(error) = client.publish(subject, envelope.into()).await {
-            tracing::debug!(%error, "cluster publish failed");
+    let mut waiting = Vec::with_capacity(EVENTS_PER_ENVELOPE);
+    while queue.recv_many(&mut waiting, EVENTS_PER_ENVELOPE).await > 0 {
+        for (kind, body) in envelopes(&mut waiting) {
+            let subject = format!("{prefix}.{}", kind.suffix());
+            let envelope = sealer.seal(&subject, &body);
+            if let Err(error) = client.publish(subject, envelope.into()).await {
+                tracing::debug!(%error, "cluster publish failed");
+            }
         }
     }
+}
+
+/// The bodies of the envelopes that carry `queued` (drained), in order:
+/// consecutive events joined into arrays up to the limits above, anything
+/// else alone.
+fn envelopes(queued: &mut Vec<(Kind, Bytes)>) -> Vec<(Kind, Bytes)> {
+    let mut out: Vec<(Kind, Bytes)> = Vec::with_capacity(queued.len());
+    let mut events: Vec<Bytes> = Vec::new();
+    let flush = |events: &mut Vec<Bytes>, out: &mut Vec<(Kind, Bytes)>| match events.len() {
+        0 => {}
+        1 => out.push((Kind::Events, events.remove(0))),
+        _ => {
+            let mut array = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum::<usize>() + 1);
+            for (n, event) in events.drain(..).enumerate() {
+                array.push(if n == 0 { b'[' } else { b',' });
+                array.extend_from_slice(&event);
+            }
+            array.push(b']');
+            out.push((Kind::Events, array.into()));
+        }
+    };
+    for (kind, body) in queued.drain(..) {
+        if kind != Kind::Events {
+            flush(&mut events, &mut out);
+            out.push((kind, body));
+            continue;
+        }
+        let size: usize = events.iter().map(Bytes::len).sum();
+        if size + body.len() > EVENT_BYTES_PER_ENVELOPE {
+            flush(&mut events, &mut out);
+        }
+        events.push(body);
+    }
+    flush(&mut events, &mut out);
+    out
 }
 
 /// Reads the cluster's subjects: opens each envelope (or counts why not)
@@ -401,10 +449,15 @@ impl Reader {
     /// Hands an opened message on; `false` once the app is gone.
     async fn hand_on(&self, kind: Kind, node: NodeId, body: &[u8]) -> bool {
         match kind {
-            Kind::Events => match serde_json::from_slice::<RemoteEvent>(body) {
-                Ok(event) => {
-                    self.counters.received.fetch_add(1, Ordering::Relaxed);
-                    return self.events.send(event).await.is_ok();
+            // One event, or the events that queued up together on `node` (see [`publish`]).
+            Kind::Events => match events_in(body) {
+                Ok(events) => {
+                    for event in events {
+                        self.counters.received.fetch_add(1, Ordering::Relaxed);
+                        if self.events.send(event).await.is_err() {
+                            return false;
+                        }
+                    }
                 }
                 Err(error) => tracing::warn!(%error, %node, "cluster event not understood (another version?)"),
             },
@@ -426,6 +479,15 @@ impl Reader {
             },
         }
         true
+    }
+}
+
+/// An envelope's body on the events subject: one event (as nodes before
+/// batching sent them), or an array of several in the order they happened.
+fn events_in(body: &[u8]) -> serde_json::Result<Vec<RemoteEvent>> {
+    match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice(body),
+        _ => serde_json::from_slice(body).map(|event| vec![event]),
     }
 }
 
@@ -568,5 +630,43 @@ mod tests {
         assert_eq!(frames, ["1", "2", "0", "4", "5"]);
         assert_eq!(*reads.lock().unwrap(), [vec![1, 2, 3, 4, 5]], "one read for the five that waited");
         assert_eq!(counters.unconfirmed.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn events_that_queued_together_cross_in_one_envelope_in_order() {
+        let body = |id: i64| Bytes::from(serde_json::to_vec(&event(id)).unwrap());
+        let frames = |body: &Bytes| -> Vec<String> { events_in(body).unwrap().into_iter().map(|e| e.frame).collect() };
+        let mut queued = vec![
+            (Kind::Events, body(1)),
+            (Kind::Events, body(2)),
+            (Kind::Presence, Bytes::from_static(b"{}")),
+            (Kind::Events, body(3)),
+            (Kind::Notices, Bytes::from_static(b"{}")),
+            (Kind::Events, body(4)),
+            (Kind::Events, body(5)),
+            (Kind::Events, body(6)),
+        ];
+        let sent = envelopes(&mut queued);
+        assert!(queued.is_empty(), "everything queued is sent");
+        let kinds: Vec<Kind> = sent.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(kinds, [Kind::Events, Kind::Presence, Kind::Events, Kind::Notices, Kind::Events]);
+        assert_eq!(frames(&sent[0].1), ["1", "2"]);
+        assert_eq!(frames(&sent[2].1), ["3"]);
+        assert!(sent[2].1.starts_with(b"{"), "an event alone goes as before batching, for older nodes");
+        assert_eq!(frames(&sent[4].1), ["4", "5", "6"]);
+    }
+
+    #[test]
+    fn an_envelope_holds_a_bounded_number_of_bytes() {
+        let large = |id: i64| {
+            let mut large = event(id);
+            large.frame = "x".repeat(EVENT_BYTES_PER_ENVELOPE / 2);
+            Bytes::from(serde_json::to_vec(&large).unwrap())
+        };
+        let mut queued = vec![(Kind::Events, large(1)), (Kind::Events, large(2)), (Kind::Events, large(3))];
+        let sent = envelopes(&mut queued);
+        assert_eq!(sent.len(), 3, "two halves and their JSON do not fit in one envelope");
+        assert!(sent.iter().all(|(_, body)| body.len() <= EVENT_BYTES_PER_ENVELOPE));
+        assert!(events_in(b"[{]").is_err(), "a broken array is refused whole");
     }
 }

@@ -132,6 +132,9 @@ impl NatsConfig {
         };
         let mut options = options
             .name(name)
+            // A node has no use for its own publishes: without this NATS
+            // sends each one back too, doubling the bus's deliveries.
+            .no_echo()
             .max_reconnects(None)
             // Quick to come back after a NATS restart, never a tight loop.
             .reconnect_delay_callback(|attempts| Duration::from_millis((100 * attempts as u64).min(1_000)))
