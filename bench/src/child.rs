@@ -279,6 +279,57 @@ impl Cpu {
     }
 }
 
+/// CPU seconds used so far by each party of a `cluster` run: this process
+/// (the load generator), the specserve nodes, the NATS server and MariaDB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PartiesCpu {
+    load: f64,
+    nodes: f64,
+    bus: f64,
+    database: f64,
+}
+
+/// CPU microseconds per message stored, by party, between two [`PartiesCpu`].
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PartiesPerMessage {
+    pub load_us: f64,
+    /// The nodes serving the run, added up.
+    pub nodes_us: f64,
+    pub bus_us: f64,
+    pub database_us: f64,
+}
+
+impl PartiesPerMessage {
+    /// All parties together.
+    pub fn total_us(&self) -> f64 {
+        self.load_us + self.nodes_us + self.bus_us + self.database_us
+    }
+}
+
+impl PartiesCpu {
+    /// Now, for the `nodes` serving the run, the bus and the database process.
+    pub fn now(nodes: &[&Process], bus: &Nats, database: Option<u32>) -> PartiesCpu {
+        let seconds = |pid: Option<u32>| pid.map_or(0.0, |pid| usage_of(pid).cpu_seconds);
+        PartiesCpu {
+            load: seconds(Some(std::process::id())),
+            nodes: nodes.iter().map(|node| seconds(node.child.id())).sum(),
+            bus: seconds(bus.child.id()),
+            database: seconds(database),
+        }
+    }
+
+    /// Per message since `before`, over `messages` messages.
+    pub fn per_message_since(&self, before: &PartiesCpu, messages: f64) -> PartiesPerMessage {
+        let us = |after: f64, before: f64| 1e6 * (after - before) / messages.max(1.0);
+        PartiesPerMessage {
+            load_us: us(self.load, before.load),
+            nodes_us: us(self.nodes, before.nodes),
+            bus_us: us(self.bus, before.bus),
+            database_us: us(self.database, before.database),
+        }
+    }
+}
+
 /// This process's voluntary context switches, its ended threads' included
 /// (`getrusage`). `/proc` lists live threads only, and the raw SQLite
 /// baseline's connection threads (sqlx runs one per connection) end with its
@@ -616,7 +667,7 @@ pub async fn select(database_url: &str, user_id: i64, connections: usize, timing
 
 /// A nats-server child on a free port, for the cluster scenario.
 pub struct Nats {
-    _child: Child,
+    child: Child,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
     /// The cluster key its nodes share (a file of this run's own).
@@ -641,7 +692,7 @@ impl Nats {
                 let key_file = std::env::temp_dir().join(format!("specserve-bench-cluster-{port}.key"));
                 let _ = std::fs::remove_file(&key_file);
                 specserve::security::secret::Secret::generate()?.write_new(&key_file)?;
-                return Ok(Some(Nats { _child: child, url: format!("nats://127.0.0.1:{port}"), key_file }));
+                return Ok(Some(Nats { child, url: format!("nats://127.0.0.1:{port}"), key_file }));
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }

@@ -24,7 +24,7 @@ pub struct Fanout {
 }
 
 /// One member: its connection, and whether it also sends.
-struct Member {
+pub struct Member {
     socket: Socket,
     sends: bool,
 }
@@ -42,13 +42,19 @@ pub async fn room(target: &Target, owner: &str, members: &[i64], name: &str) -> 
 
 /// Connects every member (bound at the upgrade by its bearer token), member
 /// `n` to `targets[n % targets.len()]` (the nodes of a cluster); the first
-/// `senders` of them send into `room` in closed loops while all read.
-pub async fn run(targets: &[Target], tokens: &[String], room: i64, senders: usize, timing: Timing) -> Result<Fanout> {
+/// `senders` of them will send. Apart from [`run`], so that a caller can
+/// leave the connections' cost out of what it measures.
+pub async fn connect(targets: &[Target], tokens: &[String], senders: usize) -> Result<Vec<Member>> {
     let mut members = Vec::with_capacity(tokens.len());
     for (n, token) in tokens.iter().enumerate() {
         let target = &targets[n % targets.len()];
         members.push(Member { socket: target.connect(Some(token)).await?, sends: n < senders });
     }
+    Ok(members)
+}
+
+/// The senders among `members` send into `room` in closed loops while all read.
+pub async fn run(members: Vec<Member>, room: i64, timing: Timing) -> Result<Fanout> {
     // Every timestamp is relative to this instant, shared by all tasks.
     let epoch = Instant::now();
     let measure_from = epoch + timing.warmup;
@@ -65,6 +71,82 @@ pub async fn run(targets: &[Target], tokens: &[String], room: i64, senders: usiz
     persisted.seconds = timing.duration.as_secs_f64();
     deliveries.seconds = timing.duration.as_secs_f64();
     Ok(Fanout { persisted, deliveries })
+}
+
+/// A message's way from one node to another (#33 item 3's added p99): the
+/// first of `tokens` sends into `room` on a fixed schedule, `rate` messages a
+/// second, from `targets[0]`; the others read, alternating between the
+/// targets as [`connect`] places them. Latency counts from each message's
+/// *scheduled* send, so a send held up is late for every receiver. Returns
+/// the deliveries to each target's members: `[0]` never crossed the bus.
+pub async fn fixed_rate(
+    targets: &[Target],
+    tokens: &[String],
+    room: i64,
+    rate: f64,
+    timing: Timing,
+) -> Result<Vec<Stats>> {
+    let (sender, receivers) = tokens.split_first().context("a room needs a sender")?;
+    let sender = targets[0].connect(Some(sender)).await?;
+    let mut readers = Vec::with_capacity(receivers.len());
+    for (n, token) in receivers.iter().enumerate() {
+        // Index in `tokens` is n + 1: the same node as `connect` would pick.
+        let node = (n + 1) % targets.len();
+        readers.push((node, targets[node].connect(Some(token)).await?));
+    }
+    let epoch = Instant::now();
+    let measure_from = epoch + timing.warmup;
+    let last_send = measure_from + timing.duration;
+    // Receivers read on past the last send, so that the slowest deliveries
+    // of the last messages are counted rather than cut off.
+    let end = last_send + Duration::from_millis(500);
+    let tasks: Vec<_> = readers
+        .into_iter()
+        .map(|(node, socket)| {
+            let member = Member { socket, sends: false };
+            (node, tokio::spawn(member_loop(member, room, epoch, measure_from, end)))
+        })
+        .collect();
+    let (mut sink, mut stream) = sender.split();
+    let replies = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            if let Message::Text(text) = frame? {
+                let frame: Value = serde_json::from_str(&text)?;
+                // Replies only: the welcome and pushes have no requestId.
+                if frame.get("requestId").is_some() {
+                    anyhow::ensure!(frame.get("messageId").is_some(), "message/send failed: {frame}");
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut scheduled = epoch;
+    let mut request = 0u64;
+    while scheduled < last_send {
+        tokio::time::sleep_until(scheduled.into()).await;
+        request += 1;
+        let text = scheduled.duration_since(epoch).as_micros().to_string();
+        let frame = json!({"channel": "message/send", "requestId": request.to_string(), "payload": {"roomId": room, "text": text}});
+        sink.send(Message::text(frame.to_string())).await?;
+        scheduled += interval;
+    }
+    let mut by_node: Vec<Stats> = targets.iter().map(|_| Stats::empty()).collect();
+    for (node, task) in tasks {
+        let (_, received) = task.await??;
+        by_node[node].add(&received);
+    }
+    for stats in &mut by_node {
+        stats.seconds = timing.duration.as_secs_f64();
+    }
+    let _ = sink.close().await;
+    // A failed send shows here; the end of the stream after the close is not one.
+    if replies.is_finished() {
+        replies.await??;
+    } else {
+        replies.abort();
+    }
+    Ok(by_node)
 }
 
 /// A member until `end`: sends (if it does) one message at a time, each

@@ -22,7 +22,7 @@ use serde_json::json;
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
-use child::{Cpu, CpuPerOp, Process, Usage};
+use child::{Cpu, CpuPerOp, PartiesCpu, PartiesPerMessage, Process, Usage};
 use load::{Stats, Target, Timing};
 
 #[derive(Parser)]
@@ -165,6 +165,10 @@ struct Row {
     /// on cores of its own; see [`child::sqlx_point_select_placed`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     placed_baseline: Option<PlacedBaseline>,
+    /// Messages stored per second and where the CPU went per message, by
+    /// party (cluster only): on two nodes, then on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parties: Option<((f64, PartiesPerMessage), (f64, PartiesPerMessage))>,
 }
 
 /// The raw sqlx baseline from a child on the server's cores.
@@ -199,6 +203,7 @@ impl Row {
             deliveries_per_second: None,
             cpu_per_op: None,
             placed_baseline: None,
+            parties: None,
         }
     }
 
@@ -739,6 +744,7 @@ async fn idle(setup: &Setup) -> Result<Vec<Row>> {
             deliveries_per_second: None,
             cpu_per_op: None,
             placed_baseline: None,
+            parties: None,
         });
         drop(sockets);
         server.stop().await;
@@ -788,8 +794,9 @@ async fn fanout(setup: &Setup) -> Result<Vec<Row>> {
             let room = fanout::room(&target, &tokens[0], &ids[1..], &format!("bench {size}")).await?;
             let senders = size.min(8);
             let baseline = fanout::sqlx_insert(&url, room, ids[0], senders, setup.timing).await?;
+            let members = fanout::connect(std::slice::from_ref(&target), &tokens, senders).await?;
             let before = server.usage();
-            let run = fanout::run(std::slice::from_ref(&target), &tokens, room, senders, setup.timing).await?;
+            let run = fanout::run(members, room, setup.timing).await?;
             let mut row = Row::new(
                 &format!("fanout: room of {size}, {senders} senders (latency: send -> receive)"),
                 store,
@@ -870,7 +877,8 @@ async fn broadcast(setup: &Setup) -> Result<Vec<Row>> {
 /// Fan-out across two nodes: the same rooms as `fanout` on MariaDB, their
 /// members alternating between two servers joined by a NATS server this run
 /// starts, against the same room on one server without a bus (the
-/// single-node `fanout` figure), in this run.
+/// single-node `fanout` figure), in this run; where each run's CPU goes per
+/// message stored, by party; and the added latency of the hop between nodes.
 async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     let Some(url) = setup.mysql.clone() else {
         eprintln!("note: the cluster scenario needs MariaDB (nodes share a database); skipped");
@@ -884,21 +892,47 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     let b = Process::specserve_in_cluster(&url, &nats, setup.layout.as_ref()).await?;
     let single_node = Process::specserve(&url, false, setup.layout.as_ref()).await?;
     let (target_a, target_b, target_single) = (target_of(&a), target_of(&b), target_of(&single_node));
+    let (both, one) = ([target_a.clone(), target_b.clone()], std::slice::from_ref(&target_single));
+    let database = child::database_pid();
+    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
+    // Runs `rooms` (each a room and its members' tokens) at once on
+    // `targets`, one sender per room or up to 8 when there is one room; what
+    // they did, and the CPU per message stored of `nodes`, the bus and the
+    // database meanwhile. Connecting is not measured.
+    let measured = async |targets: &[Target], nodes: &[&Process], rooms: &[(i64, Vec<String>)]| {
+        let senders = if rooms.len() == 1 { rooms[0].1.len().min(8) } else { 1 };
+        let mut connected = Vec::with_capacity(rooms.len());
+        for (room, tokens) in rooms {
+            connected.push((*room, fanout::connect(targets, tokens, senders).await?));
+        }
+        let before = (PartiesCpu::now(nodes, &nats, database), nodes_usage(nodes));
+        let runs = connected.into_iter().map(|(room, members)| fanout::run(members, room, setup.timing));
+        let mut total = fanout::Fanout { persisted: Stats::empty(), deliveries: Stats::empty() };
+        for run in futures_util::future::join_all(runs).await {
+            let run = run?;
+            total.persisted.add(&run.persisted);
+            total.deliveries.add(&run.deliveries);
+        }
+        total.persisted.seconds = setup.timing.duration.as_secs_f64();
+        total.deliveries.seconds = setup.timing.duration.as_secs_f64();
+        // Messages during the warm-up are not counted; assume the same rate.
+        let cpu =
+            PartiesCpu::now(nodes, &nats, database).per_message_since(&before.0, total.persisted.rate() * seconds);
+        Ok::<_, anyhow::Error>((total, cpu, (before.1, nodes_usage(nodes))))
+    };
     let largest = setup.room_sizes.iter().copied().max().unwrap_or(2);
     let mut users = Vec::with_capacity(largest);
     for n in 0..largest {
         users.push(user(&target_a, &format!("cluster-{n}@example.com")).await?);
     }
-    let seconds = (setup.timing.warmup + setup.timing.duration).as_secs_f64();
     let mut rows = Vec::new();
     for &size in &setup.room_sizes {
         let (ids, tokens): (Vec<i64>, Vec<String>) = users[..size].iter().cloned().unzip();
         let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster {size}")).await?;
+        let rooms = [(room, tokens)];
+        let (single, single_cpu, _) = measured(one, &[&single_node], &rooms).await?;
+        let (run, cpu, usage) = measured(&both, &[&a, &b], &rooms).await?;
         let senders = size.min(8);
-        let single = fanout::run(std::slice::from_ref(&target_single), &tokens, room, senders, setup.timing).await?;
-        let before = two_nodes(&a, &b);
-        let run = fanout::run(&[target_a.clone(), target_b.clone()], &tokens, room, senders, setup.timing).await?;
-        let usage = (before, two_nodes(&a, &b));
         let mut row = Row::new(
             &format!("cluster: room of {size} on 2 nodes, {senders} senders (latency: send -> receive)"),
             "mariadb",
@@ -909,6 +943,7 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
         );
         row.throughput = run.deliveries.rate();
         row.deliveries_per_second = Some(run.deliveries.rate());
+        row.parties = Some(((run.persisted.rate(), cpu), (single.persisted.rate(), single_cpu)));
         rows.push(row.against(
             "fanout: the same room on one node, no bus (deliveries/s)",
             single.deliveries.rate(),
@@ -918,38 +953,54 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     // Many rooms at once (#33 item 3: two nodes against one on many rooms):
     // rooms of 4, one sender each, members alternating between the nodes.
     const MEMBERS: usize = 4;
-    let rooms = (users.len() / MEMBERS).min(8);
-    if rooms >= 2 {
-        let mut made = Vec::with_capacity(rooms);
-        for (n, group) in users.chunks(MEMBERS).take(rooms).enumerate() {
+    let count = (users.len() / MEMBERS).min(8);
+    if count >= 2 {
+        let mut rooms = Vec::with_capacity(count);
+        for (n, group) in users.chunks(MEMBERS).take(count).enumerate() {
             let (ids, tokens): (Vec<i64>, Vec<String>) = group.iter().cloned().unzip();
             let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster many {n}")).await?;
-            made.push((room, tokens));
+            rooms.push((room, tokens));
         }
-        let all_rooms = async |targets: &[Target]| -> Result<Stats> {
-            let runs = made.iter().map(|(room, tokens)| fanout::run(targets, tokens, *room, 1, setup.timing));
-            let mut deliveries = Stats::empty();
-            for run in futures_util::future::join_all(runs).await {
-                deliveries.add(&run?.deliveries);
-            }
-            deliveries.seconds = setup.timing.duration.as_secs_f64();
-            Ok(deliveries)
-        };
-        let single = all_rooms(std::slice::from_ref(&target_single)).await?;
-        let before = two_nodes(&a, &b);
-        let two = all_rooms(&[target_a.clone(), target_b.clone()]).await?;
-        let usage = (before, two_nodes(&a, &b));
+        let (single, single_cpu, _) = measured(one, &[&single_node], &rooms).await?;
+        let (two, cpu, usage) = measured(&both, &[&a, &b], &rooms).await?;
         let mut row = Row::new(
-            &format!("cluster: {rooms} rooms of {MEMBERS} on 2 nodes, 1 sender each (latency: send -> receive)"),
+            &format!("cluster: {count} rooms of {MEMBERS} on 2 nodes, 1 sender each (latency: send -> receive)"),
             "mariadb",
-            rooms * MEMBERS,
-            &two,
+            count * MEMBERS,
+            &two.deliveries,
             usage,
             seconds,
         );
-        row.throughput = two.rate();
-        row.deliveries_per_second = Some(two.rate());
-        rows.push(row.against("the same rooms on one node, no bus (deliveries/s)", single.rate(), ">= 1.7"));
+        row.throughput = two.deliveries.rate();
+        row.deliveries_per_second = Some(two.deliveries.rate());
+        row.parties = Some(((two.persisted.rate(), cpu), (single.persisted.rate(), single_cpu)));
+        rows.push(row.against("the same rooms on one node, no bus (deliveries/s)", single.deliveries.rate(), ">= 1.7"));
+    }
+    // The hop (#33 item 3: <= 1 ms added p99): one sender on node A at a
+    // fixed rate far below saturation; the p99 of the members on node B
+    // against that of the members on A, in the same run.
+    const HOP_RATE: f64 = 200.0;
+    let size = setup.room_sizes.iter().copied().filter(|&s| s >= 3).min().unwrap_or(3).min(users.len());
+    if size >= 3 {
+        let (ids, tokens): (Vec<i64>, Vec<String>) = users[..size].iter().cloned().unzip();
+        let room = fanout::room(&target_a, &tokens[0], &ids[1..], &format!("cluster hop {size}")).await?;
+        let before = nodes_usage(&[&a, &b]);
+        let by_node = fanout::fixed_rate(&both, &tokens, room, HOP_RATE, setup.timing).await?;
+        let (same, other) = (&by_node[0], &by_node[1]);
+        let mut row = Row::new(
+            &format!(
+                "cluster: the hop, room of {size}, 1 sender at {HOP_RATE:.0} msg/s (latency: scheduled send -> receive on the other node)"
+            ),
+            "mariadb",
+            size,
+            other,
+            (before, nodes_usage(&[&a, &b])),
+            seconds,
+        );
+        row.deliveries_per_second = Some(other.rate());
+        let mut row = row.against("added p99 ms: the sender's node's members, same run", same.rate(), "<= 1 ms");
+        row.ratio = other.ms(0.99) - same.ms(0.99);
+        rows.push(row);
     }
     a.stop().await;
     b.stop().await;
@@ -957,14 +1008,13 @@ async fn cluster(setup: &Setup) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Two nodes' usage as one: their CPU and write calls added, the larger RSS.
-fn two_nodes(a: &Process, b: &Process) -> Usage {
-    let (a, b) = (a.usage(), b.usage());
-    Usage {
-        cpu_seconds: a.cpu_seconds + b.cpu_seconds,
-        rss_kib: a.rss_kib.max(b.rss_kib),
-        write_syscalls: a.write_syscalls + b.write_syscalls,
-    }
+/// Nodes' usage as one: their CPU and write calls added, the largest RSS.
+fn nodes_usage(nodes: &[&Process]) -> Usage {
+    nodes.iter().map(|node| node.usage()).fold(Usage::default(), |total, node| Usage {
+        cpu_seconds: total.cpu_seconds + node.cpu_seconds,
+        rss_kib: total.rss_kib.max(node.rss_kib),
+        write_syscalls: total.write_syscalls + node.write_syscalls,
+    })
 }
 
 fn print_table(rows: &[Row]) {
@@ -973,6 +1023,9 @@ fn print_table(rows: &[Row]) {
         println!("{table}");
     }
     if let Some(table) = targets(rows) {
+        println!("{table}");
+    }
+    if let Some(table) = cluster_table(rows) {
         println!("{table}");
     }
 }
@@ -1094,6 +1147,36 @@ fn cpu_table(rows: &[Row]) -> Option<String> {
     })
 }
 
+/// Where the CPU goes in `cluster`, per message stored: each room on two
+/// nodes and on one. The machine is saturated, so what the second node, the
+/// bus and the extra database work add per message is what the throughput
+/// ratio loses.
+fn cluster_table(rows: &[Row]) -> Option<String> {
+    let lines: String = rows
+        .iter()
+        .filter_map(|r| {
+            let ((rate, two), (single_rate, one)) = r.parties.as_ref()?;
+            let room = r.scenario.trim_start_matches("cluster: ").split(" (").next().unwrap_or(&r.scenario);
+            let line = |run: &str, rate: f64, cpu: &PartiesPerMessage| {
+                format!(
+                    "| {room} | {run} | {rate:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+                    cpu.load_us,
+                    cpu.nodes_us,
+                    cpu.bus_us,
+                    cpu.database_us,
+                    cpu.total_us()
+                )
+            };
+            Some(line("one node", *single_rate, one) + &line("two nodes", *rate, two))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        "| cluster | run | messages stored/s | load generator µs/msg | specserve node(s) µs/msg | NATS µs/msg | MariaDB µs/msg | total µs/msg |\n|---|---|---|---|---|---|---|---|\n"
+            .to_owned()
+            + &lines
+    })
+}
+
 /// Server CPU per read in `sharded`: each shape against one process with
 /// a work-stealing runtime.
 fn sharded_table(rows: &[Row]) -> Option<String> {
@@ -1143,6 +1226,9 @@ fn write_results(dir: &std::path::Path, rows: &[Row], quick: bool) -> Result<()>
     }
     if let Some(table) = targets(rows) {
         md.push_str(&format!("\nCPU targets (#14), from the rows above:\n\n{table}"));
+    }
+    if let Some(table) = cluster_table(rows) {
+        md.push_str(&format!("\nCPU per message stored in `cluster`, by party (the machine is saturated: the totals set the throughput):\n\n{table}"));
     }
     if let Some(table) = sharded_table(rows) {
         md.push_str(&format!("\nShare-nothing against work-stealing on the same cores (`sharded`):\n\n{table}"));
