@@ -14,6 +14,7 @@ from specserve_user_api import (
     AuthRegisterPayload,
     Client,
     ConnectionClosed,
+    HttpApi,
     MessageHistoryPayload,
     MessageSendPayload,
     RoomCreatePayload,
@@ -59,6 +60,42 @@ async def typed_calls_and_typed_refusals():
         raise AssertionError("a closed client refuses")
     except ConnectionClosed:
         pass
+
+
+async def the_http_operations_typed_over_https():
+    """HttpApi: register, log in, a room, a message its other member hears, its
+    history, the room list; refusals as the same typed ApiError."""
+    http = HttpApi(URL, ssl=TLS)
+    email = f"hana-{UNIQUE}@example.com"
+    registered = await http.http_auth_register(AuthRegisterPayload(name="Hana", email=email, password="SecretPass123"))
+    login = await http.http_auth_generate_token(AuthGenerateTokenPayload(email=email, password="SecretPass123"))
+    http.token = login.token
+    other, other_id = await account("Ivo")
+    created = await http.http_room_create(RoomCreatePayload(other_user_id=other_id))
+    room = created.room.id
+    await other.auth.bind()
+    await other.room.join(RoomRef(room_id=room))
+    heard = asyncio.get_running_loop().create_future()
+    other.on("messageNew", lambda event: heard.done() or heard.set_result(event))
+    sent = await http.http_message_send(MessageSendPayload(room_id=room, text="over urllib"))
+    event = await asyncio.wait_for(heard, 10)
+    assert (event.message.id, event.message.author_id) == (sent.message_id, registered.user_id), event
+    history = await http.http_message_history(MessageHistoryPayload(room_id=room, limit=10))
+    assert [m.text for m in history.messages] == ["over urllib"], history
+    listed = await http.http_room_list()
+    assert [r.room.id for r in listed.rooms] == [room], listed
+    try:
+        await HttpApi(URL, ssl=TLS).http_room_list()
+        raise AssertionError("no token, no rooms")
+    except ApiError as error:
+        assert error.code == "unauthorized", error
+    try:
+        await http.http_message_history(MessageHistoryPayload(room_id=room, limit=500))
+        raise AssertionError("a limit past the schema's is refused")
+    except ApiError as error:
+        assert error.code == "validation_failed", error
+        assert error.details[0]["pointer"] == "/limit", error.details
+    await other.close()
 
 
 async def events_arrive_typed_and_a_reconnect_loses_none():
@@ -112,6 +149,7 @@ async def events_arrive_typed_and_a_reconnect_loses_none():
 
 async def main():
     await typed_calls_and_typed_refusals()
+    await the_http_operations_typed_over_https()
     await events_arrive_typed_and_a_reconnect_loses_none()
     print("python sdk: ok")
 

@@ -24,37 +24,33 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
     let mut groups: Vec<GroupView> = Vec::new();
     for call in &sdk.calls {
         let op = &api.operations[call.operation];
-        let method = CallView {
-            method: python_ident(&if op.messages.len() > 1 {
-                call.key.split(':').next_back().unwrap_or(&call.key).to_snake_case()
-            } else {
-                op.method.clone()
-            }),
-            key: call.key.clone(),
-            request: annotation(&call.request_type),
-            reply: match call.reply_types.as_slice() {
-                [] => "None".to_owned(),
-                [one] => annotation(one),
-                many => format!("Union[{}]", many.iter().map(annotation).collect::<Vec<_>>().join(", ")),
-            },
-            reply_types: match call.reply_types.as_slice() {
-                [] => "None".to_owned(),
-                many => format!("[{}]", many.iter().map(runtime_type).collect::<Vec<_>>().join(", ")),
-            },
-            unit: call.request_type == Ty::Unit,
-            optional: call.payload_optional,
-            summary: lines_of(api.operations[call.operation].summary.as_deref()),
+        let method = if op.messages.len() > 1 {
+            call.key.split(':').next_back().unwrap_or(&call.key).to_snake_case()
+        } else {
+            op.method.clone()
         };
+        let summary = lines_of(op.summary.as_deref());
+        let view = call_view(&method, &call.key, &call.request_type, &call.reply_types, call.payload_optional, summary);
         let group = call.group.to_snake_case();
         match groups.iter_mut().find(|g| g.name == group) {
-            Some(existing) => existing.calls.push(method),
+            Some(existing) => existing.calls.push(view),
             None => groups.push(GroupView {
                 class: format!("{}Operations", group.to_upper_camel_case()),
                 name: python_ident(&group),
-                calls: vec![method],
+                calls: vec![view],
             }),
         }
     }
+    let http_calls: Vec<CallView> = sdk
+        .http_calls
+        .iter()
+        .map(|call| {
+            let summary = lines_of(api.operations[call.operation].summary.as_deref());
+            let summary = if summary.is_empty() { format!("`{}`", call.http) } else { summary };
+            let method = call.key.to_snake_case();
+            call_view(&method, &call.key, &call.request_type, &call.reply_types, call.payload_optional, summary)
+        })
+        .collect();
     let events: Vec<EventView> = sdk
         .events
         .iter()
@@ -73,10 +69,18 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         enveloped: if api.endpoints().iter().any(|e| e.enveloped) { "True" } else { "False" },
         groups: &groups,
         events: &events,
+        http_operations: literal(&sdk.http_operations, 0),
+        http_calls: &http_calls,
     };
     let init = InitTemplate { title: &api.info.title, version: &api.info.version };
     let pyproject = PyprojectTemplate { package: &package, version: &api.info.version, title: &api.info.title };
-    let readme = ReadmeTemplate { package: &package, title: &api.info.title, groups: &groups, events: &events };
+    let readme = ReadmeTemplate {
+        package: &package,
+        title: &api.info.title,
+        groups: &groups,
+        events: &events,
+        http_calls: &http_calls,
+    };
     let root = format!("{package}/");
     Ok(vec![
         ("pyproject.toml".into(), render(pyproject.render())?),
@@ -87,6 +91,27 @@ pub fn files(api: &Api) -> Result<Vec<(String, String)>, Diagnostics> {
         (format!("{root}client.py"), render(client.render())?),
         (format!("{root}py.typed"), String::new()),
     ])
+}
+
+/// A typed method of the client (`key` over WebSocket) or of `HttpApi`.
+fn call_view(method: &str, key: &str, request: &Ty, replies: &[Ty], optional: bool, summary: String) -> CallView {
+    CallView {
+        method: python_ident(method),
+        key: key.to_owned(),
+        request: annotation(request),
+        reply: match replies {
+            [] => "None".to_owned(),
+            [one] => annotation(one),
+            many => format!("Union[{}]", many.iter().map(annotation).collect::<Vec<_>>().join(", ")),
+        },
+        reply_types: match replies {
+            [] => "None".to_owned(),
+            many => format!("[{}]", many.iter().map(runtime_type).collect::<Vec<_>>().join(", ")),
+        },
+        unit: *request == Ty::Unit,
+        optional,
+        summary,
+    }
 }
 
 struct GroupView {
@@ -126,6 +151,10 @@ struct ClientTemplate<'a> {
     enveloped: &'static str,
     groups: &'a [GroupView],
     events: &'a [EventView],
+    /// `HTTP_OPERATIONS`: each HTTP operation's method, path and reply layout.
+    http_operations: String,
+    /// `HttpApi`'s methods.
+    http_calls: &'a [CallView],
 }
 
 #[derive(Template)]
@@ -150,6 +179,7 @@ struct ReadmeTemplate<'a> {
     title: &'a str,
     groups: &'a [GroupView],
     events: &'a [EventView],
+    http_calls: &'a [CallView],
 }
 
 /// types.py: one definition per type of the space, in its order.

@@ -109,9 +109,9 @@ pub fn package_name(api: &Api) -> String {
 pub(super) struct Sdk {
     pub(super) calls: Vec<CallView>,
     /// The operations served over HTTP: `HttpApi`'s methods.
-    http_calls: Vec<HttpCallView>,
+    pub(super) http_calls: Vec<HttpCallView>,
     /// `HTTP_OPERATIONS` of index.js: each one's method, path and reply layout.
-    http_operations: Value,
+    pub(super) http_operations: Value,
     groups: Vec<GroupView>,
     pub(super) events: Vec<EventView>,
     /// `OPERATIONS` of index.js: every call's wire layout.
@@ -305,13 +305,21 @@ fn http_calls(api: &Api, space: &TypeSpace<'_>, calls: &[CallView]) -> (Vec<Http
             continue;
         }
         let served = op.handler.and_then(|h| calls.iter().find(|c| c.key == api.operations[h].key));
-        let (request, reply, payload_optional) = match served {
-            Some(call) => (call.request.clone(), call.reply.clone(), call.payload_optional),
+        let (request, reply, payload_optional, request_type, reply_types) = match served {
+            Some(call) => (
+                call.request.clone(),
+                call.reply.clone(),
+                call.payload_optional,
+                call.request_type.clone(),
+                call.reply_types.clone(),
+            ),
             None => {
                 let ty = space.messages.get(&route.message).cloned().unwrap_or(Ty::Any);
                 let replies: Vec<String> = api.success_replies(op).iter().map(|m| reply_type(space, *m)).collect();
                 let reply = if replies.is_empty() { "void".to_owned() } else { dedup_join(replies) };
-                (ty.typescript(), reply, space.all_optional(&ty))
+                let reply_types =
+                    api.success_replies(op).iter().map(|m| space.messages.get(m).cloned().unwrap_or(Ty::Any)).collect();
+                (ty.typescript(), reply, space.all_optional(&ty), ty, reply_types)
             }
         };
         let replies: Vec<Value> = api.success_replies(op).iter().map(|m| reply_spec(api, space, *m, None)).collect();
@@ -330,12 +338,16 @@ fn http_calls(api: &Api, space: &TypeSpace<'_>, calls: &[CallView]) -> (Vec<Http
         let doc = call_doc(api, route.operation);
         views.push(HttpCallView {
             method: op.key.to_lower_camel_case(),
+            key: op.key.clone(),
             key_json: json_string(&op.key),
             http: format!("{method} {}", route.path),
+            operation: route.operation,
             payload_optional,
             request,
             reply,
             doc: jsdoc(&doc, "  "),
+            request_type,
+            reply_types,
         });
     }
     (views, Value::Object(table))
@@ -448,16 +460,24 @@ pub(super) struct CallView {
     pub(super) reply_types: Vec<Ty>,
 }
 
-struct HttpCallView {
+pub(super) struct HttpCallView {
     /// `HttpApi`'s method: the operation key in lower camel case.
     method: String,
+    /// The operation's key (`HTTP_OPERATIONS`' key).
+    pub(super) key: String,
     key_json: String,
     /// `POST /api/auth/register`.
-    http: String,
-    payload_optional: bool,
+    pub(super) http: String,
+    /// The operation served.
+    pub(super) operation: OperationId,
+    pub(super) payload_optional: bool,
     request: String,
     reply: String,
     doc: String,
+    /// The request's type (what the payload is).
+    pub(super) request_type: Ty,
+    /// Each success reply's type; empty without a reply.
+    pub(super) reply_types: Vec<Ty>,
 }
 
 struct GroupView {

@@ -18,6 +18,10 @@ import itertools
 import json
 import math
 import random
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import OrderedDict
 from typing import Any, Callable, Optional, Union
 
@@ -1908,6 +1912,350 @@ EVENTS: dict[str, Any] = {
 }
 """Every event the server pushes: how it is recognized."""
 
+HTTP_OPERATIONS: dict[str, Any] = {
+    "httpAuthRegister": {
+        "method": "POST",
+        "path": "/api/auth/register",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "auth/register",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpAuthGenerateToken": {
+        "method": "POST",
+        "path": "/api/auth/token",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "auth/generateToken",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpAuthVerifyEmail": {
+        "method": "POST",
+        "path": "/api/auth/verify",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "auth/verifyEmail",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpRoomList": {
+        "method": "GET",
+        "path": "/api/rooms",
+        "body": False,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "room/list",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpRoomCreate": {
+        "method": "POST",
+        "path": "/api/rooms",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "room/create",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpMessageHistory": {
+        "method": "GET",
+        "path": "/api/rooms/{roomId}/messages",
+        "body": False,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "message/history",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpMessageSend": {
+        "method": "POST",
+        "path": "/api/rooms/{roomId}/messages",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "message/send",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+    "httpRoomJoin": {
+        "method": "POST",
+        "path": "/api/rooms/{roomId}/join",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "room/join",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": True,
+            },
+        ],
+    },
+    "httpRoomAddMember": {
+        "method": "POST",
+        "path": "/api/rooms/{roomId}/members",
+        "body": True,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "room/addMember",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": True,
+            },
+        ],
+    },
+    "httpUserDirectory": {
+        "method": "GET",
+        "path": "/api/users",
+        "body": False,
+        "error": {
+            "consts": [
+                [
+                    "success",
+                    False,
+                ],
+            ],
+            "under": "error",
+        },
+        "replies": [
+            {
+                "consts": [
+                    [
+                        "success",
+                        True,
+                    ],
+                    [
+                        "channel",
+                        "user/directory",
+                    ],
+                ],
+                "strip": [
+                    "success",
+                    "channel",
+                    "requestId",
+                ],
+                "unit": False,
+            },
+        ],
+    },
+}
+"""Every operation also served over HTTP (its `http` binding): method, path, replies."""
+
 CORRELATIONS: list[Any] = [
     [
         "payload",
@@ -2253,6 +2601,123 @@ class Client:
             self.on_unmatched(frame)
 
 
+class HttpApi:
+    """The operations the spec also serves over HTTP (their `http` bindings),
+    one request each, typed as over the WebSocket. `url` is the server's
+    `https://` origin or its WebSocket URL; `ssl` an `ssl.SSLContext`, as for
+    `Client`. A refusal raises `ApiError`, a request that got no answer
+    `ConnectionClosed` (or `RequestTimeout`)."""
+
+    def __init__(self, url: str, *, token: Optional[str] = None, ssl: Any = None, timeout: float = 10.0):
+        parts = urllib.parse.urlsplit(url)
+        scheme = "http" if parts.scheme in ("ws", "http") else "https"
+        self.origin = f"{scheme}://{parts.netloc}"
+        self.token = token
+        self.ssl = ssl
+        self.timeout = timeout
+
+    async def request(self, operation: str, payload: Any = None, *, token: Optional[str] = None, timeout: Optional[float] = None) -> Any:
+        """Calls any HTTP operation by its key; the reply as JSON (the typed methods decode it).
+
+        The path's parameters come out of the payload; the rest is the JSON
+        body, or the query of a GET or DELETE."""
+        spec = HTTP_OPERATIONS.get(operation)
+        if spec is None:
+            raise ValueError(f"no HTTP operation {operation}")
+        rest = {} if payload is None else dict(encode(payload))
+
+        def parameter(match: re.Match) -> str:
+            return urllib.parse.quote(str(rest.pop(match.group(1), "")), safe="")
+
+        target = self.origin + re.sub(r"\{([^}]+)\}", parameter, spec["path"])
+        headers = {"accept": "application/json"}
+        credential = token or self.token
+        if credential is not None:
+            headers["authorization"] = f"Bearer {credential}"
+        data = None
+        if spec["body"]:
+            headers["content-type"] = "application/json"
+            data = json.dumps(rest).encode()
+        else:
+            query = {name: value if isinstance(value, str) else json.dumps(value) for name, value in rest.items() if value is not None}
+            if query:
+                target += "?" + urllib.parse.urlencode(query)
+        limit = self.timeout if timeout is None else timeout
+        status, text = await asyncio.to_thread(self._send, spec["method"], target, data, headers, limit, operation)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = None
+        refusal = _refusal(spec, answer)
+        if refusal is None and not 200 <= status < 300:
+            refusal = {"code": "internal", "message": f"HTTP {status}"}
+        if refusal is not None:
+            raise ApiError(operation, None, refusal)
+        return _success(spec, answer)
+
+    def _send(self, method: str, target: str, data: Optional[bytes], headers: dict[str, str], limit: float, operation: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(target, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=limit, context=self.ssl) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read()
+        except TimeoutError:
+            raise RequestTimeout(f"{operation}: no answer within {limit} s") from None
+        except (urllib.error.URLError, OSError) as failed:
+            raise ConnectionClosed(f"{operation}: {failed}") from failed
+
+    async def http_auth_register(self, payload: AuthRegisterPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> AuthRegisterReply:
+        """auth/register over HTTP: `POST /api/auth/register` with its payload. (`httpAuthRegister`)"""
+        raw = await self.request("httpAuthRegister", payload, token=token, timeout=timeout)
+        return _reply(["AuthRegisterReply"], raw)
+
+    async def http_auth_generate_token(self, payload: AuthGenerateTokenPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> AuthGenerateTokenReply:
+        """auth/generateToken over HTTP: `POST /api/auth/token` with its payload. (`httpAuthGenerateToken`)"""
+        raw = await self.request("httpAuthGenerateToken", payload, token=token, timeout=timeout)
+        return _reply(["AuthGenerateTokenReply"], raw)
+
+    async def http_auth_verify_email(self, payload: AuthVerifyEmailPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> AuthVerifyEmailReply:
+        """auth/verifyEmail over HTTP: `POST /api/auth/verify` with its payload. (`httpAuthVerifyEmail`)"""
+        raw = await self.request("httpAuthVerifyEmail", payload, token=token, timeout=timeout)
+        return _reply(["AuthVerifyEmailReply"], raw)
+
+    async def http_room_list(self, payload: Optional[EmptyPayload] = None, *, token: Optional[str] = None, timeout: Optional[float] = None) -> RoomListReply:
+        """room/list over HTTP: `GET /api/rooms`. (`httpRoomList`)"""
+        raw = await self.request("httpRoomList", payload, token=token, timeout=timeout)
+        return _reply(["RoomListReply"], raw)
+
+    async def http_room_create(self, payload: Optional[RoomCreatePayload] = None, *, token: Optional[str] = None, timeout: Optional[float] = None) -> RoomCreateReply:
+        """room/create over HTTP: `POST /api/rooms` with its payload. (`httpRoomCreate`)"""
+        raw = await self.request("httpRoomCreate", payload, token=token, timeout=timeout)
+        return _reply(["RoomCreateReply"], raw)
+
+    async def http_message_history(self, payload: MessageHistoryPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> MessageHistoryReply:
+        """message/history over HTTP: `GET /api/rooms/{roomId}/messages?before=&limit=`. (`httpMessageHistory`)"""
+        raw = await self.request("httpMessageHistory", payload, token=token, timeout=timeout)
+        return _reply(["MessageHistoryReply"], raw)
+
+    async def http_message_send(self, payload: MessageSendPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> MessageSendReply:
+        """message/send over HTTP: `POST /api/rooms/{roomId}/messages` with `text` (and `clientMsgId`). (`httpMessageSend`)"""
+        raw = await self.request("httpMessageSend", payload, token=token, timeout=timeout)
+        return _reply(["MessageSendReply"], raw)
+
+    async def http_room_join(self, payload: RoomRef, *, token: Optional[str] = None, timeout: Optional[float] = None) -> None:
+        """room/join over HTTP: `POST /api/rooms/{roomId}/join`. (`httpRoomJoin`)"""
+        raw = await self.request("httpRoomJoin", payload, token=token, timeout=timeout)
+        return _reply([None], raw)
+
+    async def http_room_add_member(self, payload: RoomMemberPayload, *, token: Optional[str] = None, timeout: Optional[float] = None) -> None:
+        """room/addMember over HTTP: `POST /api/rooms/{roomId}/members` with `userId`. (`httpRoomAddMember`)"""
+        raw = await self.request("httpRoomAddMember", payload, token=token, timeout=timeout)
+        return _reply([None], raw)
+
+    async def http_user_directory(self, payload: Optional[DirectoryPayload] = None, *, token: Optional[str] = None, timeout: Optional[float] = None) -> UserDirectoryReply:
+        """user/directory over HTTP: `GET /api/users?query=&after=&limit=`. (`httpUserDirectory`)"""
+        raw = await self.request("httpUserDirectory", payload, token=token, timeout=timeout)
+        return _reply(["UserDirectoryReply"], raw)
+
+
 def _encode(spec: dict[str, Any], payload: Any, correlation: Any, token: Optional[str]) -> str:
     value = payload if spec["wrap"] is None else {spec["wrap"]: {} if payload is None else payload}
     message = value
@@ -2274,19 +2739,28 @@ def _encode(spec: dict[str, Any], payload: Any, correlation: Any, token: Optiona
 
 
 def _settle(pending: _Pending, body: Any) -> None:
-    error = pending.spec["error"]
-    if error is None:
-        failed = isinstance(body, dict) and isinstance(body.get("error"), dict)
-        under = "error"
-    else:
-        failed = _matches(body, error["consts"]) and isinstance(body.get(error["under"]), dict)
-        under = error["under"]
-    if failed:
-        pending.future.set_exception(ApiError(pending.operation, pending.id, body[under]))
+    refusal = _refusal(pending.spec, body)
+    if refusal is not None:
+        pending.future.set_exception(ApiError(pending.operation, pending.id, refusal))
         return
-    replies = pending.spec["replies"]
+    pending.future.set_result(_success(pending.spec, body))
+
+
+def _refusal(spec: dict[str, Any], body: Any) -> Optional[dict[str, Any]]:
+    """The error body, when `body` is the operation's error reply."""
+    error = spec["error"]
+    under = "error" if error is None else error["under"]
+    if error is not None and not _matches(body, error["consts"]):
+        return None
+    found = body.get(under) if isinstance(body, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def _success(spec: dict[str, Any], body: Any) -> Any:
+    """A success reply as the typed methods decode it (`None` for a unit reply)."""
+    replies = spec["replies"]
     reply = next((r for r in replies if _matches(body, r["consts"])), replies[0] if replies else None)
-    pending.future.set_result(None if reply is None or reply["unit"] else _strip(body, reply["strip"]))
+    return None if reply is None or reply["unit"] else _strip(body, reply["strip"])
 
 
 def _event_of(body: Any) -> Optional[tuple[str, Any]]:
