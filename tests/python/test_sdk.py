@@ -95,6 +95,12 @@ async def the_http_operations_typed_over_https():
     except ApiError as error:
         assert error.code == "validation_failed", error
         assert error.details[0]["pointer"] == "/limit", error.details
+    try:
+        # Port 1: nothing listens there.
+        await HttpApi("https://127.0.0.1:1", ssl=TLS).http_room_list()
+        raise AssertionError("a server that cannot be reached is a ConnectionClosed")
+    except ConnectionClosed:
+        pass
     await other.close()
 
 
