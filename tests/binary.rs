@@ -315,6 +315,64 @@ async fn a_query_token_authenticates_a_room_socket_and_is_never_logged() {
     assert!(status.success(), "{status}");
     assert!(logs.contains("connection opened"), "{logs}");
     assert!(!logs.contains(&token), "the token is in the logs");
+    let upgrade = access_lines(&logs).into_iter().find(|line| line["fields"]["path"] == "/room/424242");
+    let upgrade = upgrade.unwrap_or_else(|| panic!("the upgrade is in the access log: {logs}"));
+    assert_eq!((&upgrade["fields"]["method"], &upgrade["fields"]["status"]), (&"GET".into(), &101.into()));
+}
+
+/// The access log lines (`specserve::access`) of a JSON log.
+fn access_lines(logs: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "specserve::access")
+        .collect()
+}
+
+/// Every HTTP request gets one access log line once answered, refusals
+/// included: the client's address, method, path, status and time, never
+/// the query string (a token may be there), and a hostile path cut short.
+#[tokio::test]
+async fn every_http_request_is_logged_once_without_its_query() {
+    let running = Running::start(None);
+    let addr: std::net::SocketAddr =
+        running.url.trim_start_matches("wss://").trim_end_matches("/ws").parse().expect("the URL names an address");
+    let fingerprint = running.fingerprint.clone();
+    // One request (its request line, headers and body), on a connection of its own: the status.
+    let ask = async |lines: &str, body: &str| {
+        let request = format!("{lines}\r\nHost: localhost\r\nConnection: close\r\n\r\n{body}");
+        common::net::http_at(addr, &fingerprint, &request).await.0
+    };
+    assert_eq!(ask("GET /healthz?secret=query-secret-1 HTTP/1.1", "").await, 200);
+    assert_eq!(ask("GET /no/such/page HTTP/1.1", "").await, 404);
+    let empty_login = "POST /api/auth/token HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2";
+    assert_eq!(ask(empty_login, "{}").await, 400, "an empty log-in is a validation failure");
+    let long = format!("/{}", "a".repeat(4000));
+    assert_eq!(ask(&format!("GET {long} HTTP/1.1"), "").await, 404);
+    running.sigterm();
+    let (status, logs) = running.wait();
+    assert!(status.success(), "{status}");
+    let seen: Vec<(String, String, u64)> = access_lines(&logs)
+        .iter()
+        .map(|line| {
+            let fields = &line["fields"];
+            assert_eq!(fields["ip"], "127.0.0.1", "{line}");
+            assert!(fields["ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+            let text = |name: &str| fields[name].as_str().unwrap_or_default().to_owned();
+            (text("method"), text("path"), fields["status"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let cut = format!("/{}", "a".repeat(255));
+    assert_eq!(
+        seen,
+        [
+            ("GET".into(), "/healthz".into(), 200),
+            ("GET".into(), "/no/such/page".into(), 404),
+            ("POST".into(), "/api/auth/token".into(), 400),
+            ("GET".into(), cut, 404),
+        ],
+        "{logs}"
+    );
+    assert!(!logs.contains("query-secret-1"), "the query is in the logs: {logs}");
 }
 
 #[tokio::test]

@@ -67,7 +67,7 @@ pub struct Shared<S> {
     allowed_origins: Arc<[String]>,
     /// CORS for the application's `POST` endpoints, for those pages.
     cors: Option<tower_http::cors::CorsLayer>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Arc<[IpAddr]>,
     next_connection_id: AtomicU64,
     tracker: TaskTracker,
 }
@@ -134,7 +134,7 @@ impl Server {
             metrics: Arc::clone(&metrics),
             cors,
             allowed_origins: config.allowed_origins.into(),
-            trusted_proxies: config.trusted_proxies,
+            trusted_proxies: config.trusted_proxies.into(),
             next_connection_id: AtomicU64::new(1),
             tracker: TaskTracker::new(),
         });

@@ -1,14 +1,15 @@
 //! The cross-cutting concerns of the HTTP side that are ours rather than
-//! tower-http's: refusing pages of origins the operator did not allow, and a
-//! deadline for a whole request body (tower-http's body timeout restarts at
-//! every chunk, so a body that trickles in would never hit it).
+//! tower-http's: the access log (one line per request, without its query,
+//! which may hold a token), refusing pages of origins the operator did not
+//! allow, and a deadline for a whole request body (tower-http's body timeout
+//! restarts at every chunk, so a body that trickles in would never hit it).
 
 use std::future::{Future, Ready};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::Either;
 use http_body_util::Full;
@@ -18,6 +19,87 @@ use hyper::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use super::super::metrics::{Metrics, Rejection};
+
+/// The longest path an access log line shows, in bytes: a hostile client's
+/// 16 KiB path would otherwise be 16 KiB of log per request.
+const LOGGED_PATH_BYTES: usize = 256;
+
+/// Logs every request once answered, at `info` with the target
+/// `specserve::access` (`RUST_LOG=specserve::access=off` silences it): the
+/// client's address (behind `--trusted-proxy`, the one it forwarded), the
+/// method, the path without its query, the status and the milliseconds to
+/// the response's head. The query is never logged: seed 001's room sockets
+/// carry their token there.
+#[derive(Clone)]
+pub struct AccessLogLayer {
+    peer: IpAddr,
+    trusted_proxies: Arc<[IpAddr]>,
+}
+
+impl AccessLogLayer {
+    /// The layer for a connection from `peer`.
+    pub fn new(peer: IpAddr, trusted_proxies: Arc<[IpAddr]>) -> Self {
+        AccessLogLayer { peer, trusted_proxies }
+    }
+}
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+
+    fn layer(&self, inner: S) -> AccessLog<S> {
+        AccessLog { inner, layer: self.clone() }
+    }
+}
+
+/// See [`AccessLogLayer`].
+#[derive(Clone)]
+pub struct AccessLog<S> {
+    inner: S,
+    layer: AccessLogLayer,
+}
+
+impl<S, B, R> Service<Request<B>> for AccessLog<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<R>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let ip = super::request::client_ip(self.layer.peer, request.headers(), &self.layer.trusted_proxies);
+        let method = request.method().clone();
+        let path = logged_path(request.uri().path()).to_owned();
+        let started = Instant::now();
+        let answered = self.inner.call(request);
+        Box::pin(async move {
+            let answered = answered.await;
+            if let Ok(response) = &answered {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let status = response.status().as_u16();
+                tracing::info!(target: "specserve::access", %ip, %method, %path, status, ms, "http");
+            }
+            answered
+        })
+    }
+}
+
+/// `path` cut to [`LOGGED_PATH_BYTES`] at a character boundary.
+fn logged_path(path: &str) -> &str {
+    if path.len() <= LOGGED_PATH_BYTES {
+        return path;
+    }
+    let mut end = LOGGED_PATH_BYTES;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
 
 /// Refuses, with 403, any request whose `Origin` is not one of
 /// `--allowed-origin` when the operator listed some: a browser sends its

@@ -4,7 +4,7 @@
 //! application's endpoints ([`post`]): the spec's HTTP operations and its
 //! JSON `POST`s (`Context::http_post`).
 //!
-//! What every request goes through is a layer: the security headers
+//! What every request goes through is a layer: the access log, the security headers
 //! (tower-http), a request body's size (tower-http) and its deadline, and
 //! the refusal of pages from origins the operator did not allow
 //! ([`layers`]); CORS for the `POST` endpoints is tower-http's, for the
@@ -56,8 +56,11 @@ pub(super) fn service<S: Service>(
     let origins =
         layers::ForeignOriginsLayer::new(Arc::clone(&shared.allowed_origins), Arc::clone(&shared.metrics), peer);
     let deadline = layers::BodyDeadlineLayer::new(shared.limits.http_body_timeout);
+    let access = layers::AccessLogLayer::new(peer.ip(), Arc::clone(&shared.trusted_proxies));
     let routes = tower::service_fn(move |request| route(request, Arc::clone(&shared), peer, shutdown.clone()));
     let stack = ServiceBuilder::new()
+        // Outermost: it logs what the client got, refusals of the layers below included.
+        .layer(access)
         // Browsers take no content type but the one given, and send no referrer from the docs' links.
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
