@@ -63,6 +63,33 @@ pub fn typed_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> serde_j
     serde_json::Value::Object(map)
 }
 
+/// An HTTP operation's message: `body` (`{}` when empty) with `added` (the
+/// path's parameters, then the query's pairs) as properties, typed as
+/// [`typed_pairs`] types them. The server and `specserve-tools mock` build
+/// it alike. `Err` says why the request is malformed.
+pub fn http_message(body: &[u8], added: Vec<(String, String)>) -> Result<serde_json::Value, String> {
+    let mut message = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|_| "the body is not valid JSON".to_owned())?
+    };
+    if added.is_empty() {
+        return Ok(message);
+    }
+    let serde_json::Value::Object(fields) = &mut message else {
+        return Err("the body must be a JSON object: the path and the query add properties to it".to_owned());
+    };
+    for (i, (key, _)) in added.iter().enumerate() {
+        if fields.contains_key(key) || added[..i].iter().any(|(other, _)| other == key) {
+            return Err(format!("`{key}` is given twice (path, query or body)"));
+        }
+    }
+    if let serde_json::Value::Object(typed) = typed_pairs(added) {
+        fields.extend(typed);
+    }
+    Ok(message)
+}
+
 /// Decodes `%XX` escapes (and `+` as a space, in queries); an invalid escape stays as written.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();

@@ -450,11 +450,6 @@ async fn answer<A: Api>(api: &A, binding: &A::Binding, connection: &ConnectionIn
 /// properties. The query must first match the binding's `query` schema.
 fn http_payload<A: Api>(http: &HttpRoute, request: HttpRequest) -> Result<Value, ApiError> {
     let HttpRequest { target, query, body } = request;
-    let mut payload = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(serde_json::Map::new())
-    } else {
-        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("the body is not valid JSON"))?
-    };
     let credential = |key: &str| {
         A::INFO.credentials.iter().any(|c| matches!(c, crate::context::CredentialSource::Query(name) if *name == key))
     };
@@ -465,23 +460,7 @@ fn http_payload<A: Api>(http: &HttpRoute, request: HttpRequest) -> Result<Value,
     }
     let added: Vec<(String, String)> =
         target.params.into_iter().map(|(name, value)| (name.to_owned(), value)).chain(pairs).collect();
-    if added.is_empty() {
-        return Ok(payload);
-    }
-    let Value::Object(fields) = &mut payload else {
-        return Err(ApiError::bad_request(
-            "the body must be a JSON object: the path and the query add properties to it",
-        ));
-    };
-    for (i, (key, _)) in added.iter().enumerate() {
-        if fields.contains_key(key) || added[..i].iter().any(|(other, _)| other == key) {
-            return Err(ApiError::bad_request(format!("`{key}` is given twice (path, query or body)")));
-        }
-    }
-    if let Value::Object(typed) = crate::path::typed_pairs(added) {
-        fields.extend(typed);
-    }
-    Ok(payload)
+    crate::path::http_message(&body, added).map_err(ApiError::bad_request)
 }
 
 /// The upgrade's headers that `rule` names, against its schema.

@@ -71,8 +71,13 @@ async fn ask(socket: &mut Socket, frame: Value) -> Value {
 
 /// `POST path` with `body` to the mock's control endpoint: (status, answer).
 async fn post(address: &str, path: &str, body: &str) -> (u16, Value) {
+    request(address, "POST", path, body).await
+}
+
+/// `method target` with `body`: the status and the JSON answer.
+async fn request(address: &str, method: &str, target: &str, body: &str) -> (u16, Value) {
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-    let request = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let request = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
@@ -124,6 +129,48 @@ async fn the_mock_answers_as_the_document_says_and_pushes_on_request() {
     assert!(answer["events"].as_array().unwrap().contains(&json!("messageNew")), "{answer}");
     // A path the document does not serve is refused at the upgrade.
     assert!(tokio_tungstenite::connect_async(format!("ws://{}/elsewhere", running.address)).await.is_err());
+}
+
+/// The document's HTTP operations, as the server reads them: the body, the
+/// path's parameters and the query checked against the message's schema;
+/// the reply's example back, or the operation's error message.
+#[tokio::test]
+async fn the_http_operations_answer_at_their_method_and_path() {
+    let running = mock(SPEC, &[]);
+    let address = running.address.as_str();
+    let checker = Checker::load(Path::new(SPEC), Default::default()).expect("the spec loads");
+    let declared = |reply: &Value| {
+        let selector = Selector { kind: Kind::Reply, ..Selector::default() };
+        checker.check(1, &reply.to_string(), &selector).valid
+    };
+
+    let (status, created) = request(address, "POST", "/api/rooms", r#"{"name": "from the mock"}"#).await;
+    assert_eq!(status, 200, "{created}");
+    assert!(created["room"]["id"].is_i64() && declared(&created), "a reply the spec declares: {created}");
+
+    let (status, history) = request(address, "GET", "/api/rooms/7/messages?limit=10", "").await;
+    assert_eq!(status, 200, "{history}");
+    assert!(history["messages"].is_array() && declared(&history), "a reply the spec declares: {history}");
+
+    // The query is typed and checked as the body is.
+    let (status, refused) = request(address, "GET", "/api/rooms/7/messages?limit=500", "").await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "validation_failed", "{refused}");
+    assert_eq!(refused["error"]["details"][0]["pointer"], "/limit", "{refused}");
+
+    let (status, refused) = request(address, "POST", "/api/rooms/7/messages", "{not json").await;
+    assert_eq!((status, &refused["error"]["code"]), (400, &json!("bad_request")), "{refused}");
+    let (status, refused) = request(address, "POST", "/api/rooms/7/messages", r#"{"roomId": 8, "text": "x"}"#).await;
+    assert_eq!((status, &refused["error"]["code"]), (400, &json!("bad_request")), "a path parameter given twice");
+
+    let (status, unknown) = request(address, "DELETE", "/api/rooms", "").await;
+    assert_eq!((status, &unknown["error"]["code"]), (404, &json!("not_found")), "{unknown}");
+
+    // The WebSocket paths still upgrade beside them.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{address}/ws")).await.expect("the WebSocket path upgrades");
+    let ping = ask(&mut socket, json!({"channel": "user/read", "requestId": "1", "payload": {"id": 1}})).await;
+    assert_eq!(ping["requestId"], "1", "{ping}");
 }
 
 #[tokio::test]

@@ -17,6 +17,11 @@
 //!   path: every `--interval` seconds, and on request with `POST
 //!   /mock/emit/<operation>` (the body, when given, is the payload to send,
 //!   checked against the message's schema; else its example).
+//! - The document's HTTP operations (their `http` bindings) answer at their
+//!   method and path as the server reads them: the JSON body, with the path's
+//!   parameters and the query's pairs added as properties, checked against
+//!   the message's schema; 200 and the first reply's example, or 400 and the
+//!   operation's error message (404 for a method and path no operation has).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -26,7 +31,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
 use specserve_codegen::Api;
 use specserve_codegen::model::binding::{Body, Endpoint, Lead};
-use specserve_codegen::model::{Action, MessageId, OperationId};
+use specserve_codegen::model::{Action, Enforcement, MessageId, OperationId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -102,16 +107,17 @@ impl Mock {
     }
 
     /// One TCP connection: a control request, or a WebSocket at a path.
-    async fn connection(self: Arc<Self>, stream: TcpStream) {
-        let mut head = [0u8; 16];
-        let control = match stream.peek(&mut head).await {
-            Ok(n) => head[..n].starts_with(b"POST /mock/"),
-            Err(_) => return,
-        };
-        if control {
-            self.control(stream).await;
-            return;
+    async fn connection(self: Arc<Self>, mut stream: TcpStream) {
+        let Some(head) = read_head(&mut stream).await else { return };
+        if head.starts_with(b"POST /mock/") {
+            return self.control(stream, head).await;
         }
+        let lines = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        if !lines.lines().any(|line| line.starts_with("upgrade:") && line.contains("websocket")) {
+            return self.http(stream, head).await;
+        }
+        // tungstenite reads the request from the start: the head read here first.
+        let stream = Replayed { head, at: 0, stream };
         let mut endpoint = None;
         let endpoints = &self.endpoints;
         // The refusal's type is tungstenite's callback contract.
@@ -328,23 +334,69 @@ impl Mock {
 
     /// `POST /mock/emit/<operation>`: pushes that event (the body, checked,
     /// or its example) and answers how many connections got it.
-    async fn control(&self, mut stream: TcpStream) {
-        let (status, answer) = match read_request(&mut stream).await {
-            Some((path, body)) => self.emit_request(&path, &body),
+    async fn control(&self, mut stream: TcpStream, head: Vec<u8>) {
+        let (status, answer) = match read_request(&mut stream, head).await {
+            Some(request) => self.emit_request(&request.target, &request.body),
             None => (400, json!({"error": "a malformed request"})),
         };
-        let text = answer.to_string();
-        let reason = match status {
-            200 => "OK",
-            404 => "Not Found",
-            _ => "Bad Request",
+        respond(&mut stream, status, &answer.to_string()).await;
+    }
+
+    /// One of the document's HTTP operations, answered as [`Mock::http_answer`] says.
+    async fn http(&self, mut stream: TcpStream, head: Vec<u8>) {
+        let (status, answer) = match read_request(&mut stream, head).await {
+            Some(request) => self.http_answer(&request.method, &request.target, &request.body),
+            None => (400, self.error(None, None, &Value::Null, "bad_request", "a malformed request", &[])),
         };
-        let response = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
+        respond(&mut stream, status, &answer).await;
+    }
+
+    /// The status and body answering `method target` with `body`: the
+    /// operation's first reply, or its error message.
+    pub fn http_answer(&self, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+        let api = self.api();
+        let (path, query) = target.split_once('?').map_or((target, None), |(path, query)| (path, Some(query)));
+        let found = api.http_routes().into_iter().find_map(|route| {
+            let params = specserve_runtime::path::match_address(&route.path, path)?;
+            let params: Vec<(String, String)> =
+                params.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+            route.method.eq_ignore_ascii_case(method).then_some((route, params))
+        });
+        let Some((route, params)) = found else {
+            return (
+                404,
+                self.error(None, None, &Value::Null, "not_found", "no operation has this method and path", &[]),
+            );
+        };
+        let refuse = |code: &str, why: &str, details: &[Value]| {
+            (400, self.error(Some(route.operation), None, &Value::Null, code, why, details))
+        };
+        // As the server: the query's credentials are the security's, not the payload's.
+        let credential = |key: &str| {
+            api.security_schemes.iter().any(|s| matches!(&s.enforcement, Enforcement::Query(name) if name == key))
+        };
+        let pairs = specserve_runtime::path::query_pairs(query).into_iter().filter(|(key, _)| !credential(key));
+        let payload = match specserve_runtime::path::http_message(body, params.into_iter().chain(pairs).collect()) {
+            Ok(payload) => payload,
+            Err(why) => return refuse("bad_request", &why, &[]),
+        };
+        let errors = self.checker.payload_errors(route.message, &payload);
+        if !errors.is_empty() {
+            let details: Vec<Value> = errors
+                .iter()
+                .map(|e| json!({"pointer": e.pointer, "keyword": e.keyword, "message": e.message}))
+                .collect();
+            return refuse("validation_failed", "payload is invalid", &details);
+        }
+        let op = &api.operations[route.operation];
+        match api.success_replies(op).first() {
+            Some(reply) => {
+                let mut answer = self.example(*reply);
+                self.lead(*reply, None, &mut answer, None, None);
+                (200, answer.to_string())
+            }
+            None => (200, "{}".to_owned()),
+        }
     }
 
     fn emit_request(&self, path: &str, body: &[u8]) -> (u16, Value) {
@@ -374,14 +426,12 @@ impl Mock {
     }
 }
 
-/// A small HTTP request: its path and body (at most [`MAX_BODY`]).
-async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+/// A request's bytes up to the end of its head (and whatever came with
+/// it); `None` if the client went away or sent a head over [`MAX_BODY`].
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
+    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
         if buffer.len() > MAX_BODY {
             return None;
         }
@@ -390,9 +440,25 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
             return None;
         }
         buffer.extend_from_slice(&chunk[..n]);
-    };
+    }
+    Some(buffer)
+}
+
+/// A small HTTP request (its body at most [`MAX_BODY`]).
+struct HttpRequest {
+    method: String,
+    /// The path and query.
+    target: String,
+    body: Vec<u8>,
+}
+
+/// The request whose head [`read_head`] read into `buffer`, its body read on.
+async fn read_request(stream: &mut TcpStream, mut buffer: Vec<u8>) -> Option<HttpRequest> {
+    let head_end = buffer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let path = head.split(' ').nth(1)?.to_owned();
+    let mut request_line = head.split(' ');
+    let method = request_line.next()?.to_owned();
+    let target = request_line.next()?.to_owned();
     let length = head
         .lines()
         .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
@@ -401,6 +467,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     if length > MAX_BODY {
         return None;
     }
+    let mut chunk = [0u8; 4096];
     while buffer.len() < head_end + length {
         let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await.ok()?.ok()?;
         if n == 0 {
@@ -408,7 +475,71 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
-    Some((path, buffer[head_end..head_end + length].to_vec()))
+    Some(HttpRequest { method, target, body: buffer[head_end..head_end + length].to_vec() })
+}
+
+/// A stream whose first bytes, already read, are read again: an upgrade's
+/// head, read to tell it from an HTTP operation, for tungstenite to read.
+struct Replayed {
+    head: Vec<u8>,
+    at: usize,
+    stream: TcpStream,
+}
+
+impl tokio::io::AsyncRead for Replayed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.at < this.head.len() {
+            let n = buf.remaining().min(this.head.len() - this.at);
+            buf.put_slice(&this.head[this.at..this.at + n]);
+            this.at += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Replayed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Writes a JSON answer with `status` and closes.
+async fn respond(stream: &mut TcpStream, status: u16, json: &str) {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Bad Request",
+    };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Binds `listen` and serves the mock until the process ends.
@@ -418,6 +549,9 @@ pub async fn run(checker: Checker, listen: SocketAddr, interval: Option<Duration
     let address = listener.local_addr()?;
     for endpoint in &mock.endpoints {
         println!("mock: ws://{address}{}", endpoint.address);
+    }
+    for route in mock.api().http_routes() {
+        println!("mock: {} http://{address}{}", route.method, route.path);
     }
     println!("mock: POST http://{address}/mock/emit/<operation> pushes an event");
     mock.serve(listener, interval).await;
