@@ -344,8 +344,8 @@ impl Bus for Cluster {
 /// Events sealed into one envelope at most (what waited in the queue while
 /// the last envelope went out).
 const EVENTS_PER_ENVELOPE: usize = 64;
-/// Event bytes in one envelope at most, well under NATS's default 1 MiB
-/// payload; a larger event goes alone.
+/// Bytes of one envelope's array of events at most, well under NATS's
+/// default 1 MiB payload; a larger event goes alone.
 const EVENT_BYTES_PER_ENVELOPE: usize = 256 * 1024;
 
 /// Seals what this node queues and publishes it. Events that queued up
@@ -375,34 +375,39 @@ async fn publish(
 /// else alone.
 fn envelopes(queued: &mut Vec<(Kind, Bytes)>) -> Vec<(Kind, Bytes)> {
     let mut out: Vec<(Kind, Bytes)> = Vec::with_capacity(queued.len());
+    // The events of the next envelope, and its size as an array: `[`, then each with its `,` or `]`.
     let mut events: Vec<Bytes> = Vec::new();
-    let flush = |events: &mut Vec<Bytes>, out: &mut Vec<(Kind, Bytes)>| match events.len() {
-        0 => {}
-        1 => out.push((Kind::Events, events.remove(0))),
-        _ => {
-            let mut array = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum::<usize>() + 1);
-            for (n, event) in events.drain(..).enumerate() {
-                array.push(if n == 0 { b'[' } else { b',' });
-                array.extend_from_slice(&event);
-            }
-            array.push(b']');
-            out.push((Kind::Events, array.into()));
-        }
-    };
+    let mut size = 1;
     for (kind, body) in queued.drain(..) {
-        if kind != Kind::Events {
-            flush(&mut events, &mut out);
+        // `<`: the event's `,` or `]` takes one byte more.
+        let fits = kind == Kind::Events && size + body.len() < EVENT_BYTES_PER_ENVELOPE;
+        if !fits {
+            out.extend(joined(&mut events).map(|array| (Kind::Events, array)));
+            size = 1;
+        }
+        if kind == Kind::Events {
+            size += body.len() + 1;
+            events.push(body);
+        } else {
             out.push((kind, body));
-            continue;
         }
-        let size: usize = events.iter().map(Bytes::len).sum();
-        if size + body.len() > EVENT_BYTES_PER_ENVELOPE {
-            flush(&mut events, &mut out);
-        }
-        events.push(body);
     }
-    flush(&mut events, &mut out);
+    out.extend(joined(&mut events).map(|array| (Kind::Events, array)));
     out
+}
+
+/// `events` (drained) as one envelope's body: an event alone as it is, several as a JSON array.
+fn joined(events: &mut Vec<Bytes>) -> Option<Bytes> {
+    if events.len() <= 1 {
+        return events.pop();
+    }
+    let mut array = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum::<usize>() + 1);
+    for (n, event) in events.drain(..).enumerate() {
+        array.push(if n == 0 { b'[' } else { b',' });
+        array.extend_from_slice(&event);
+    }
+    array.push(b']');
+    Some(array.into())
 }
 
 /// Reads the cluster's subjects: opens each envelope (or counts why not)
