@@ -30,7 +30,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
 use specserve_codegen::Api;
-use specserve_codegen::model::binding::{Body, Endpoint, Lead};
+use specserve_codegen::model::binding::{Body, Endpoint, HttpRoute, Lead};
 use specserve_codegen::model::{Action, Enforcement, MessageId, OperationId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -53,6 +53,8 @@ struct Peer {
 pub struct Mock {
     checker: Checker,
     endpoints: Vec<Endpoint>,
+    /// The document's HTTP operations, by method and path.
+    http_routes: Vec<HttpRoute>,
     peers: Mutex<Vec<Peer>>,
 }
 
@@ -60,7 +62,8 @@ impl Mock {
     /// A mock of the document `checker` holds.
     pub fn new(checker: Checker) -> Arc<Mock> {
         let endpoints = checker.api().endpoints();
-        Arc::new(Mock { checker, endpoints, peers: Mutex::new(Vec::new()) })
+        let http_routes = checker.api().http_routes();
+        Arc::new(Mock { checker, endpoints, http_routes, peers: Mutex::new(Vec::new()) })
     }
 
     /// The document served.
@@ -117,7 +120,8 @@ impl Mock {
             return self.http(stream, head).await;
         }
         // tungstenite reads the request from the start: the head read here first.
-        let stream = Replayed { head, at: 0, stream };
+        let (reader, writer) = stream.into_split();
+        let stream = tokio::io::join(std::io::Cursor::new(head).chain(reader), writer);
         let mut endpoint = None;
         let endpoints = &self.endpoints;
         // The refusal's type is tungstenite's callback contract.
@@ -206,10 +210,7 @@ impl Mock {
         };
         let correlation = self.correlation(message, &frame);
         if !errors.is_empty() {
-            let details: Vec<Value> = errors
-                .iter()
-                .map(|e| json!({"pointer": e.pointer, "keyword": e.keyword, "message": e.message}))
-                .collect();
+            let details = details(&errors);
             let error =
                 self.error(Some(operation), discriminator, &frame, "validation_failed", "payload is invalid", &details);
             return vec![error];
@@ -356,12 +357,11 @@ impl Mock {
     pub fn http_answer(&self, method: &str, target: &str, body: &[u8]) -> (u16, String) {
         let api = self.api();
         let (path, query) = target.split_once('?').map_or((target, None), |(path, query)| (path, Some(query)));
-        let found = api.http_routes().into_iter().find_map(|route| {
-            let params = specserve_runtime::path::match_address(&route.path, path)?;
-            let params: Vec<(String, String)> =
-                params.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
-            route.method.eq_ignore_ascii_case(method).then_some((route, params))
-        });
+        let found =
+            self.http_routes.iter().filter(|route| route.method.eq_ignore_ascii_case(method)).find_map(|route| {
+                let params = specserve_runtime::path::match_address(&route.path, path)?;
+                Some((route, params.into_iter().map(|(name, value)| (name.to_owned(), value)).collect::<Vec<_>>()))
+            });
         let Some((route, params)) = found else {
             return (
                 404,
@@ -382,11 +382,7 @@ impl Mock {
         };
         let errors = self.checker.payload_errors(route.message, &payload);
         if !errors.is_empty() {
-            let details: Vec<Value> = errors
-                .iter()
-                .map(|e| json!({"pointer": e.pointer, "keyword": e.keyword, "message": e.message}))
-                .collect();
-            return refuse("validation_failed", "payload is invalid", &details);
+            return refuse("validation_failed", "payload is invalid", &details(&errors));
         }
         let op = &api.operations[route.operation];
         match api.success_replies(op).first() {
@@ -424,6 +420,11 @@ impl Mock {
         };
         (200, json!({"delivered": self.emit(operation, payload)}))
     }
+}
+
+/// Schema violations as the runtime's error `details`.
+fn details(errors: &[Violation]) -> Vec<Value> {
+    errors.iter().map(|e| json!({"pointer": e.pointer, "keyword": e.keyword, "message": e.message})).collect()
 }
 
 /// A request's bytes up to the end of its head (and whatever came with
@@ -478,55 +479,6 @@ async fn read_request(stream: &mut TcpStream, mut buffer: Vec<u8>) -> Option<Htt
     Some(HttpRequest { method, target, body: buffer[head_end..head_end + length].to_vec() })
 }
 
-/// A stream whose first bytes, already read, are read again: an upgrade's
-/// head, read to tell it from an HTTP operation, for tungstenite to read.
-struct Replayed {
-    head: Vec<u8>,
-    at: usize,
-    stream: TcpStream,
-}
-
-impl tokio::io::AsyncRead for Replayed {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let this = &mut *self;
-        if this.at < this.head.len() {
-            let n = buf.remaining().min(this.head.len() - this.at);
-            buf.put_slice(&this.head[this.at..this.at + n]);
-            this.at += n;
-            return std::task::Poll::Ready(Ok(()));
-        }
-        std::pin::Pin::new(&mut this.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Replayed {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
 /// Writes a JSON answer with `status` and closes.
 async fn respond(stream: &mut TcpStream, status: u16, json: &str) {
     let reason = match status {
@@ -550,7 +502,7 @@ pub async fn run(checker: Checker, listen: SocketAddr, interval: Option<Duration
     for endpoint in &mock.endpoints {
         println!("mock: ws://{address}{}", endpoint.address);
     }
-    for route in mock.api().http_routes() {
+    for route in &mock.http_routes {
         println!("mock: {} http://{address}{}", route.method, route.path);
     }
     println!("mock: POST http://{address}/mock/emit/<operation> pushes an event");
