@@ -86,28 +86,19 @@ pub async fn fixed_rate(
     rate: f64,
     timing: Timing,
 ) -> Result<Vec<Stats>> {
-    let (sender, receivers) = tokens.split_first().context("a room needs a sender")?;
-    let sender = targets[0].connect(Some(sender)).await?;
-    let mut readers = Vec::with_capacity(receivers.len());
-    for (n, token) in receivers.iter().enumerate() {
-        // Index in `tokens` is n + 1: the same node as `connect` would pick.
-        let node = (n + 1) % targets.len();
-        readers.push((node, targets[node].connect(Some(token)).await?));
-    }
+    // None sends in closed loops: the first sends on its schedule, below.
+    let mut members = connect(targets, tokens, 0).await?.into_iter().enumerate();
+    let (_, sender) = members.next().context("a room needs a sender")?;
     let epoch = Instant::now();
     let measure_from = epoch + timing.warmup;
     let last_send = measure_from + timing.duration;
     // Receivers read on past the last send, so that the slowest deliveries
     // of the last messages are counted rather than cut off.
     let end = last_send + Duration::from_millis(500);
-    let tasks: Vec<_> = readers
-        .into_iter()
-        .map(|(node, socket)| {
-            let member = Member { socket, sends: false };
-            (node, tokio::spawn(member_loop(member, room, epoch, measure_from, end)))
-        })
+    let tasks: Vec<_> = members
+        .map(|(n, member)| (n % targets.len(), tokio::spawn(member_loop(member, room, epoch, measure_from, end))))
         .collect();
-    let (mut sink, mut stream) = sender.split();
+    let (mut sink, mut stream) = sender.socket.split();
     let replies = tokio::spawn(async move {
         while let Some(frame) = stream.next().await {
             if let Message::Text(text) = frame? {
